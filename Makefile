@@ -1,0 +1,50 @@
+# Thin wrapper around CMake: the two commands of the README, and a few helpers.
+#   make run    install missing Debian packages, build, start torii in the foreground
+#   make test   install, build (normal and ASan+UBSan), run unit and integration tests
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST ?= /usr/bin/python3 -m pytest
+PYTEST_ARGS ?= -q -x
+
+.PHONY: all deps build build-asan run test unit unit-asan integration integration-asan style clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan:
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTR_ASAN=ON -DTR_UBSAN=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+run: deps build
+	./build/torii start
+
+style:
+	@sh scripts/check-style.sh
+
+unit: build
+	@cd build && ctest --output-on-failure
+
+unit-asan: build-asan
+	@cd build-asan && ctest --output-on-failure
+
+integration: build
+	TORII_BIN=$(CURDIR)/build/torii $(PYTEST) $(PYTEST_ARGS) tests/integration
+
+integration-asan: build-asan
+	TORII_BIN=$(CURDIR)/build-asan/torii TORII_ASAN=1 $(PYTEST) $(PYTEST_ARGS) tests/integration
+
+test: deps
+	@$(MAKE) --no-print-directory style
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory integration-asan
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Style gate run by `make test`: banned functions, and raw printf outside the logger and main.
+set -eu
+cd "$(dirname "$0")/.."
+status=0
+banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets|rand)\s*\('
+if grep -rnE "$banned" src --include='*.c' --include='*.h'; then
+    echo "style: banned function used (see docs/style.md)" >&2
+    status=1
+fi
+if grep -rnE '\b(printf|fprintf)\s*\(' src --include='*.c' \
+        | grep -vE '^src/(core/log\.c|core/mem\.c|main\.c|server/cli\.c):'; then
+    echo "style: printf/fprintf outside core/log.c, main.c and server/cli.c" >&2
+    status=1
+fi
+exit $status
