@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Node settings: defaults, then torii.conf (`key = value`, `#` comments), then TORII_<KEY>
+ * environment variables. One table row per key (type, default, bounds, help) in conf.c;
+ * unknown keys and bad values are errors that name the key. */
+#ifndef TR_CORE_CONF_H
+#define TR_CORE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR_CONF_MAX_LISTEN 16
+
+/* One address of a Kong-syntax listen list: "0.0.0.0:8000", "[::1]:8443 ssl", "off". */
+struct tr_listen {
+    char host[64]; /* literal IPv4 / IPv6 (no brackets) address, or "localhost" */
+    uint16_t port;
+    bool ssl;       /* "ssl" flag */
+    bool http2;     /* "http2" flag (accepted, not used yet) */
+    bool reuseport; /* "reuseport" flag (torii always uses SO_REUSEPORT per worker) */
+    bool deferred;  /* "deferred" flag (accepted) */
+    int backlog;    /* "backlog=N", 0 = default (511) */
+};
+
+struct tr_listen_list {
+    struct tr_listen items[TR_CONF_MAX_LISTEN];
+    size_t cnt; /* 0 when "off" */
+};
+
+/* After tr_conf_load every path below is absolute: prefix is made absolute against the working
+ * directory, and sqlite_path and the log paths are resolved under prefix. */
+struct tr_conf {
+    char *prefix; /* owned; directory for the database, pid, logs, keys */
+    struct tr_listen_list proxy_listen;
+    struct tr_listen_list admin_listen;
+    bool allow_internal_upstreams; /* P11: link-local / admin upstream_url hosts (off) */
+    bool admin_allow_remote; /* P11: admin_listen may be non-loopback (off) */
+    char *admin_token;       /* owned; bearer token for the Admin API, "" = none (secret) */
+    char *database;          /* owned; "sqlite" (only value for now) */
+    char *sqlite_path;       /* owned; absolute; the setting's "" gives <prefix>/torii.db */
+    int worker_threads;      /* resolved: "auto" gives the number of online CPUs */
+    int log_level;           /* enum tr_log_level */
+    char *proxy_access_log;  /* owned; absolute path, or "off" */
+    char *proxy_error_log;   /* owned; absolute path, "off", or "" meaning stderr */
+    char *admin_access_log;  /* owned; absolute path, or "off" */
+
+    /* Client-side limits and timeouts (security profile P3). */
+    uint32_t client_header_timeout_ms; /* whole head must arrive within this (10000) */
+    uint32_t client_body_timeout_ms;   /* idle time between body reads (10000) */
+    uint32_t keepalive_timeout_ms;     /* idle keep-alive client connection (60000) */
+    uint32_t keepalive_requests;       /* requests per client connection (1000) */
+    uint32_t send_timeout_ms;          /* idle time writing to a client (60000) */
+    uint32_t max_request_line;         /* bytes (8192) -> 414 */
+    uint32_t max_header_line;          /* bytes (8192) -> 431 */
+    uint32_t max_header_size;          /* whole head (32768) -> 431 */
+    uint32_t max_headers;              /* fields (100) -> 431 */
+    uint32_t max_connections;          /* per node, 0 = unlimited (16384) */
+    uint64_t admin_max_body;           /* bytes (10485760) -> 413 */
+
+    /* Upstream side. */
+    uint32_t upstream_keepalive;            /* idle connections kept per worker (256) */
+    uint32_t upstream_keepalive_timeout_ms; /* idle upstream connection lifetime (60000) */
+    uint32_t upstream_keepalive_requests;   /* requests per upstream connection (10000) */
+
+    uint32_t drain_timeout_ms;   /* graceful stop bound (10000) */
+    bool escaped_slashes_reject; /* escaped_slashes = keep | reject (keep) */
+};
+
+/* Load settings into *conf, which must be zeroed (or freed with tr_conf_free): defaults, then the
+ * file at path (NULL: no file), then TORII_<KEY> environment variables (unknown TORII_* variables
+ * are ignored). Duplicate keys in the file: the last one wins. Then paths are resolved (see struct
+ * tr_conf) and cross-key rules are checked (P11: a non-loopback admin_listen needs
+ * admin_allow_remote = on or an admin_token; proxy and admin addresses must not overlap).
+ * Returns 0, or -1 with one line naming the key (or TORII_<KEY>, or the file and line) written
+ * into err; on error *conf is left zeroed. */
+int tr_conf_load(struct tr_conf *conf, const char *path, char *err, size_t err_len);
+
+/* Parse a Kong-syntax listen list: comma-separated "ADDR:PORT [flags]" with ADDR an IPv4
+ * literal, "[IPv6]", "*" (0.0.0.0) or "localhost", port 1..65535, flags ssl, http2, reuseport,
+ * deferred, bind (accepted, ignored) and backlog=N; or "off" for an empty list. IPv4/IPv6 hosts
+ * are stored in canonical form. Returns 0, or -1 with the reason (without the key) in err. */
+int tr_conf_parse_listen(const char *value, struct tr_listen_list *out, char *err, size_t err_len);
+
+/* Format a listen address "host:port" / "[v6]:port" (no flags) into buf (always terminated). */
+void tr_conf_format_listen(const struct tr_listen *l, char *buf, size_t len);
+
+/* Write every setting as "key = value" lines (in the table's order, values quoted when needed)
+ * into a malloc'ed NUL-terminated string the caller frees; the result parses back to the same
+ * settings, except admin_token which is shown as "******" when set. Never NULL. */
+char *tr_conf_dump(const struct tr_conf *conf);
+
+/* Call cb for every setting as (key, effective value as text), in the table's order: durations as
+ * "10s"/"500ms", sizes as "8k"/"10m", bools as on/off, listen lists in Kong syntax, admin_token as
+ * "******" when set. key and value are valid only during the call. The node info endpoint uses
+ * it. */
+void tr_conf_foreach(const struct tr_conf *conf,
+                     void (*cb)(const char *key, const char *value, void *ud), void *ud);
+
+/* Free every owned string and zero *conf. Safe on a zeroed struct and twice in a row. */
+void tr_conf_free(struct tr_conf *conf);
+
+/* internal, for tests and fuzzers */
+/* Like tr_conf_load but reading the file text from buf (len bytes, need not be NUL-terminated,
+ * may contain any bytes) and ignoring the environment; name is used in error messages ("line 3 of
+ * NAME"). *conf must be zeroed; on error it is left zeroed. */
+int tr__conf_parse_buffer(struct tr_conf *conf, const char *buf, size_t len, const char *name,
+                          char *err, size_t err_len);
+
+#endif

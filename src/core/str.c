@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* String slice helpers. */
+#include "core/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+struct tr_str tr_str_from_cstr(const char *s)
+{
+    return (struct tr_str){s, s ? strlen(s) : 0};
+}
+
+bool tr_str_eq(struct tr_str a, struct tr_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+bool tr_str_ieq(struct tr_str a, struct tr_str b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++) {
+        if (tr_ascii_lower(a.ptr[i]) != tr_ascii_lower(b.ptr[i]))
+            return false;
+    }
+    return true;
+}
+
+bool tr_str_ieq_cstr(struct tr_str a, const char *b)
+{
+    return tr_str_ieq(a, tr_str_from_cstr(b));
+}
+
+bool tr_str_has_prefix(struct tr_str s, struct tr_str prefix)
+{
+    return s.len >= prefix.len && memcmp(s.ptr, prefix.ptr, prefix.len) == 0;
+}
+
+struct tr_str tr_str_trim(struct tr_str s)
+{
+    while (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len > 0 && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+int tr_str_to_u64(struct tr_str s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.len == 0 || s.len > 20)
+        return -1;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned char)s.ptr[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+char *tr_str_dup(struct tr_str s)
+{
+    char *p = tr_xmalloc(s.len + 1);
+    if (s.len)
+        memcpy(p, s.ptr, s.len);
+    p[s.len] = '\0';
+    return p;
+}

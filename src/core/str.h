@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* String slices (pointer + length, never assumed NUL-terminated) and the few helpers every
+ * module needs to compare and parse them. */
+#ifndef TR_CORE_STR_H
+#define TR_CORE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tr_str {
+    const char *ptr; /* borrowed; valid while the buffer it points into lives */
+    size_t len;
+};
+
+#define TR_STR_LIT(s) ((struct tr_str){(s), sizeof(s) - 1})
+#define TR_STR_NULL ((struct tr_str){NULL, 0})
+
+/* Slice of a NUL-terminated string (NULL gives an empty slice). */
+struct tr_str tr_str_from_cstr(const char *s);
+
+bool tr_str_eq(struct tr_str a, struct tr_str b);
+/* ASCII case-insensitive equality: the one helper for header names and schemes. */
+bool tr_str_ieq(struct tr_str a, struct tr_str b);
+bool tr_str_ieq_cstr(struct tr_str a, const char *b);
+bool tr_str_has_prefix(struct tr_str s, struct tr_str prefix);
+
+/* Trim spaces and tabs (RFC 9110 OWS) from both ends. */
+struct tr_str tr_str_trim(struct tr_str s);
+
+/* Strict unsigned decimal: 1..20 digits, no sign, no spaces, value <= max.
+ * Returns 0 and sets *out, or -1. */
+int tr_str_to_u64(struct tr_str s, uint64_t max, uint64_t *out);
+
+/* Copy into a freshly malloc'ed NUL-terminated string; aborts on OOM. */
+char *tr_str_dup(struct tr_str s);
+
+static inline char tr_ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* UUID v4 generation from OpenSSL's CSPRNG, formatting, and the syntax check. */
+#include "core/uuid.h"
+
+#include <openssl/rand.h>
+
+#include "core/err.h"
+
+void tr_uuid_format(const uint8_t bytes[16], char out[TR_UUID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[bytes[i] >> 4];
+        out[o++] = hex[bytes[i] & 0x0f];
+    }
+    out[o] = '\0';
+}
+
+int tr_uuid_v4(char out[TR_UUID_LEN + 1])
+{
+    uint8_t b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        out[0] = '\0';
+        return TR_EINTERNAL;
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* RFC 4122 §4.4: version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10xx */
+    tr_uuid_format(b, out);
+    return 0;
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool tr_uuid_is_valid(struct tr_str s)
+{
+    if (s.len != TR_UUID_LEN)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s.ptr[i] != '-')
+                return false;
+        } else if (!is_hex(s.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
