@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* The static table of header names the proxy treats specially (hop-by-hop per P7, framing,
+ * gateway-owned per P6, Host). Lookup dispatches on the name length, then compares; it never
+ * allocates. What to do with a flagged field is the proxy's business. */
+#include "http/headers.h"
+
+#include <stddef.h>
+
+struct hdr_row {
+    const char *name; /* lower-case, '-' as separator */
+    unsigned char len;
+    unsigned char flags;
+};
+
+#define ROW(lit, f) {lit, sizeof(lit) - 1, f}
+
+/* Sorted by length; by_len below indexes it. */
+static const struct hdr_row rows[] = {
+    ROW("te", TR_HDR_HOP_BY_HOP),
+    ROW("host", TR_HDR_HOST),
+    ROW("proxy", TR_HDR_HOP_BY_HOP),
+    ROW("trailer", TR_HDR_HOP_BY_HOP),
+    ROW("upgrade", TR_HDR_HOP_BY_HOP),
+    ROW("forwarded", TR_HDR_GATEWAY),
+    ROW("x-real-ip", TR_HDR_GATEWAY),
+    ROW("connection", TR_HDR_HOP_BY_HOP),
+    ROW("keep-alive", TR_HDR_HOP_BY_HOP),
+    ROW("x-consumer-id", TR_HDR_GATEWAY),
+    ROW("content-length", TR_HDR_FRAMING),
+    ROW("http2-settings", TR_HDR_HOP_BY_HOP),
+    ROW("proxy-connection", TR_HDR_HOP_BY_HOP),
+    ROW("transfer-encoding", TR_HDR_FRAMING),
+    ROW("x-consumer-groups", TR_HDR_GATEWAY),
+    ROW("proxy-authenticate", TR_HDR_HOP_BY_HOP),
+    ROW("proxy-authorization", TR_HDR_HOP_BY_HOP),
+    ROW("x-consumer-username", TR_HDR_GATEWAY),
+    ROW("x-anonymous-consumer", TR_HDR_GATEWAY),
+    ROW("x-consumer-custom-id", TR_HDR_GATEWAY),
+    ROW("x-authenticated-scope", TR_HDR_GATEWAY),
+    ROW("x-authenticated-groups", TR_HDR_GATEWAY),
+    ROW("x-authenticated-userid", TR_HDR_GATEWAY),
+    ROW("x-credential-identifier", TR_HDR_GATEWAY),
+};
+
+#define MAX_LEN 23
+
+/* by_len[n] = index of the first row of length n; by_len[n + 1] ends the run. */
+static const unsigned char by_len[MAX_LEN + 2] = {
+    0,  0,  0,  1,  1,  2,  3,  3,  5,  5,  7,  9,  9, /* lengths 0..12 */
+    9,  10, 12, 12, 13, 15, 16, 18, 20, 21, 23, 24,     /* lengths 13..24 */
+};
+
+static const char x_forwarded[] = "x-forwarded-";
+
+/* Fold case, and for gateway-owned names read '_' as '-' (P6). */
+static inline char fold(char c, bool underscore)
+{
+    if (underscore && c == '_')
+        return '-';
+    return tr_ascii_lower(c);
+}
+
+static bool match(const char *s, const char *lit, size_t len, bool underscore)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (fold(s[i], underscore) != lit[i])
+            return false;
+    }
+    return true;
+}
+
+unsigned tr_http_header_flags(struct tr_str name)
+{
+    if (name.len <= MAX_LEN) {
+        for (unsigned i = by_len[name.len]; i < by_len[name.len + 1]; i++) {
+            bool gw = rows[i].flags == TR_HDR_GATEWAY;
+            if (match(name.ptr, rows[i].name, name.len, gw))
+                return rows[i].flags;
+        }
+    }
+    /* P6: every X-Forwarded-* field belongs to the gateway. */
+    if (name.len >= sizeof(x_forwarded) - 1 &&
+        match(name.ptr, x_forwarded, sizeof(x_forwarded) - 1, true))
+        return TR_HDR_GATEWAY;
+    return 0;
+}

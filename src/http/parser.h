@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* Strict HTTP/1.1 message-head parsers (RFC 9112) for requests from clients and responses from
+ * upstreams, and an incremental chunked-body decoder. They never copy: every slice points into
+ * the caller's buffer. They never guess: anything ambiguous is an error (see the security
+ * profile, P1-P4, P9). Framing (Content-Length / chunked / none) is derived here so the proxy
+ * never looks at those headers itself. */
+#ifndef TR_HTTP_PARSER_H
+#define TR_HTTP_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+
+#define TR_HTTP_MAX_HEADERS_CAP 256 /* hard array size; the configured limit is <= this */
+
+struct tr_http_header {
+    struct tr_str name;  /* borrowed from the parsed buffer */
+    struct tr_str value; /* OWS trimmed; borrowed */
+};
+
+/* How the body that follows a head is delimited. */
+enum tr_http_body {
+    TR_HTTP_BODY_NONE,    /* no body */
+    TR_HTTP_BODY_LENGTH,  /* exactly content_length bytes */
+    TR_HTTP_BODY_CHUNKED, /* chunked coding; feed it to tr_http_chunked_parse */
+    TR_HTTP_BODY_EOF,     /* responses only: until the upstream closes */
+};
+
+/* Limits; a zero field means the default in parentheses. */
+struct tr_http_limits {
+    size_t max_request_line; /* bytes without CRLF (8192) -> 414 */
+    size_t max_field_line;   /* one header line without CRLF (8192) -> 431 */
+    size_t max_head;         /* whole head incl. request line (32768) -> 431 */
+    size_t max_headers;      /* header fields (100, at most TR_HTTP_MAX_HEADERS_CAP) -> 431 */
+    size_t max_blank_lines;  /* empty lines tolerated before a request line (8) -> 400 */
+};
+
+struct tr_http_request {
+    struct tr_str method;
+    struct tr_str target;    /* raw request-target as sent */
+    struct tr_str authority; /* absolute-form only: the authority (host[:port]) of the target,
+                                syntax-checked like Host; empty for origin- and asterisk-form.
+                                The proxy compares it with Host (P4). */
+    struct tr_str path;      /* target up to '?' (origin-form or the path of absolute-form, "/"
+                                when that is empty: then it points to a static "/"), or "*" */
+    struct tr_str query;     /* after '?', without it; empty if none */
+    bool has_query;       /* a '?' was present (even if the query is empty) */
+    int minor_version;    /* HTTP/1.<minor_version>: 0 or 1 */
+    struct tr_http_header headers[TR_HTTP_MAX_HEADERS_CAP];
+    size_t num_headers;
+
+    /* Derived facts. */
+    struct tr_str host;  /* Host header value (exactly one required in HTTP/1.1) */
+    enum tr_http_body body;
+    uint64_t content_length; /* valid when body == TR_HTTP_BODY_LENGTH */
+    bool keep_alive;         /* per version and Connection tokens */
+    bool expect_continue;    /* "Expect: 100-continue" */
+    bool upgrade;            /* Connection has "upgrade" and an Upgrade header is present */
+    size_t head_len;         /* bytes consumed including the final CRLF (and skipped blanks) */
+};
+
+struct tr_http_response {
+    int minor_version;
+    int status; /* 100..599 */
+    struct tr_str reason;
+    struct tr_http_header headers[TR_HTTP_MAX_HEADERS_CAP];
+    size_t num_headers;
+    enum tr_http_body body; /* NONE for 1xx/204/304 and for responses to HEAD */
+    uint64_t content_length;
+    bool keep_alive; /* the upstream connection may be reused after this response */
+    size_t head_len;
+};
+
+/* Parse a request head at the start of buf[0..len).
+ * Returns head_len (> 0) on success and fills *req; TR_EAGAIN when more bytes are needed (the
+ * caller re-calls with the same buffer start and more bytes); or a negative error: TR_EBADREQ
+ * (400), TR_EURITOOLONG (414), TR_EHDRTOOLARGE (431), TR_ENOTIMPL (501, a transfer coding other
+ * than chunked), TR_EVERSION (505, a well-formed HTTP/x.y we do not speak), TR_EEXPECT (417).
+ * limits may be NULL for the defaults. */
+int tr_http_parse_request(const char *buf, size_t len, const struct tr_http_limits *limits,
+                          struct tr_http_request *req);
+
+/* Parse an upstream response head. is_head_request: the request was HEAD (no body follows).
+ * Returns head_len, TR_EAGAIN, or TR_EUPSTREAM_BADRESP for anything invalid (P9). */
+int tr_http_parse_response(const char *buf, size_t len, const struct tr_http_limits *limits,
+                           bool is_head_request, struct tr_http_response *res);
+
+/* Incremental chunked-body decoder; zero it (or call tr_http_chunked_init) before use. */
+struct tr_http_chunked {
+    int state;
+    uint64_t remaining;   /* data bytes left in the current chunk */
+    unsigned size_digits; /* digits seen in the current chunk-size */
+    size_t ext_len;       /* extension bytes in the current chunk */
+    size_t ext_total;     /* extension bytes in the message */
+    size_t trailer_len;   /* bytes of the current trailer line */
+    size_t trailer_total; /* bytes of the whole trailer section */
+    size_t trailer_count; /* trailer fields seen */
+    uint64_t body_len;    /* total data bytes decoded so far */
+};
+
+void tr_http_chunked_init(struct tr_http_chunked *dec);
+
+/* Decode from buf[0..len). Sets *consumed to the bytes used. If data was found, *data is a slice
+ * of buf (at most one contiguous run per call) and the function returns 1; call again with the
+ * rest. Returns 0 when all input was consumed without completing (need more), 2 when the final
+ * chunk and trailers are complete (*consumed stops right after them: any following bytes belong to
+ * the next message), or TR_EBADREQ on any framing error (P1.6). */
+int tr_http_chunked_parse(struct tr_http_chunked *dec, const char *buf, size_t len,
+                          size_t *consumed, struct tr_str *data);
+
+/* Find a header by name (case-insensitive); returns the first match or NULL. */
+const struct tr_http_header *tr_http_find_header(const struct tr_http_header *headers, size_t num,
+                                                 struct tr_str name);
+
+/* Does the comma-separated header value list contain token (case-insensitive)? */
+bool tr_http_list_has_token(struct tr_str value, struct tr_str token);
+
+#endif
