@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The table of entity kinds the store knows: for each kind its table name, unique fields,
+ * foreign keys and composite unique key. Backends build their SQL from it; the schema itself
+ * (CREATE TABLE ...) lives in the backend's migrations, which must agree with this table. */
+#ifndef TR_STORE_ENTITIES_H
+#define TR_STORE_ENTITIES_H
+
+#include <stddef.h>
+
+#define TR_STORE_MAX_UNIQUE 4    /* unique fields per kind */
+#define TR_STORE_MAX_FKS 4       /* foreign keys per kind */
+#define TR_STORE_MAX_COMPOSITE 4 /* fields in the composite unique key */
+
+/* A foreign key: the doc's top-level field holds the "id" of a row of parent; deleting the
+ * parent deletes the child (ON DELETE CASCADE). An absent or null field means no parent. */
+struct tr_store_fk {
+    const char *field;  /* e.g. "api_id"; also the name of the mirror column */
+    const char *parent; /* parent kind, e.g. "apis" */
+};
+
+/* One entity kind. Every name here is a static string of [a-z0-9_] and doubles as an SQL
+ * identifier, so values never reach SQL text. Arrays end at the first NULL (unused slots are
+ * zero). A field may not be named seq, id, created_at, doc or ukey (the fixed columns). */
+struct tr_store_kind {
+    const char *name; /* entity and table name, e.g. "apis" */
+    /* Fields unique on their own; an absent (or null) value never collides with another. */
+    const char *unique[TR_STORE_MAX_UNIQUE + 1];
+    struct tr_store_fk fks[TR_STORE_MAX_FKS + 1];
+    /* Fields of one composite unique key, or none. Absent values count as equal to each
+     * other here (Kong: (name, api_id, consumer_id) of plugins). Stored as the "ukey" column. */
+    const char *composite[TR_STORE_MAX_COMPOSITE + 1];
+    const char *composite_field; /* the field a composite conflict is reported on */
+};
+
+/* Number of kinds, and kind i (0 <= i < count), in the order of tr_store_entities(). */
+size_t tr_store_kind_count(void);
+const struct tr_store_kind *tr_store_kind_at(size_t i);
+
+/* The kind named name, or NULL when unknown (name may be NULL). Sets *index when index is
+ * not NULL and the kind is found. */
+const struct tr_store_kind *tr_store_kind_find(const char *name, size_t *index);
+
+/* Index of field among kind's unique fields, or -1 when it is not one ("id" is not). */
+int tr_store_kind_unique_index(const struct tr_store_kind *kind, const char *field);
+
+#endif

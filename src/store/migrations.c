@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite schema, as an append-only list of versioned steps. Never edit an applied step: add
+ * a new one. Each entity table mirrors the kind's row in entities.c: seq (insertion order),
+ * id, created_at, doc (the whole entity as compact JSON), one column per unique field and per
+ * foreign key (NULL when absent), and ukey for a composite unique key. */
+#include "store/migrations.h"
+
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+struct migration {
+    int version; /* 1, 2, 3, ... in order */
+    const char *name;
+    const char *sql; /* static DDL only; may hold several statements */
+};
+
+/* AUTOINCREMENT keeps seq from ever being reused, so a list offset token (the last seq seen)
+ * stays meaningful after deletes. Mirror columns are TEXT: every unique field and foreign key
+ * is a string in Kong's schemas. */
+static const struct migration migrations[] = {
+    {1, "create_apis",
+     "CREATE TABLE apis ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " name TEXT UNIQUE,"
+     " request_host TEXT UNIQUE,"
+     " request_path TEXT UNIQUE);"},
+    {2, "create_consumers",
+     "CREATE TABLE consumers ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " username TEXT UNIQUE,"
+     " custom_id TEXT UNIQUE);"},
+    {3, "create_plugins",
+     "CREATE TABLE plugins ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " api_id TEXT REFERENCES apis (id) ON DELETE CASCADE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE,"
+     " ukey TEXT NOT NULL UNIQUE);"
+     "CREATE INDEX plugins_api_id ON plugins (api_id);"
+     "CREATE INDEX plugins_consumer_id ON plugins (consumer_id);"},
+};
+
+static void set_err(char *err, size_t err_len, const char *what, struct sqlite3 *db)
+{
+    if (err != NULL && err_len > 0)
+        snprintf(err, err_len, "%s: %s", what, sqlite3_errmsg(db));
+    tr_log_error("store: %s: %s", what, sqlite3_errmsg(db));
+}
+
+int tr_store_migrations_latest(void)
+{
+    return migrations[TR_ARRAY_SIZE(migrations) - 1].version;
+}
+
+int tr_store_migrations_version(struct sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    /* A database this build never touched has no schema_migrations table: version 0. */
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT count(*) FROM sqlite_schema"
+                            " WHERE type = 'table' AND name = 'schema_migrations'",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        goto fail;
+    if (sqlite3_column_int(st, 0) == 0) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &st,
+                            NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        goto fail;
+    rc = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+
+fail:
+    tr_log_error("store: reading schema version: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return TR_EDB;
+}
+
+static int apply_one(struct sqlite3 *db, const struct migration *m, char *err, size_t err_len)
+{
+    sqlite3_stmt *st = NULL;
+    int cur;
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, err_len, "migration: begin", db);
+        return TR_EDB;
+    }
+    /* Re-read under the write lock: another process may have applied it meanwhile. */
+    cur = tr_store_migrations_version(db);
+    if (cur < 0)
+        goto fail;
+    if (cur >= m->version)
+        goto commit;
+    if (sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, err_len, m->name, db);
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO schema_migrations (version, name, applied_at)"
+                           " VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER))",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int(st, 1, m->version) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE) {
+        set_err(err, err_len, "migration: recording version", db);
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    tr_log_notice("store: migration %d (%s) applied", m->version, m->name);
+commit:
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, err_len, "migration: commit", db);
+        goto fail;
+    }
+    return 0;
+
+fail:
+    sqlite3_finalize(st);
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (cur < 0 && err != NULL && err_len > 0)
+        snprintf(err, err_len, "migration: cannot read the schema version");
+    return TR_EDB;
+}
+
+int tr_store_migrations_apply(struct sqlite3 *db, char *err, size_t err_len)
+{
+    int cur, rc;
+
+    if (sqlite3_exec(db,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version INTEGER PRIMARY KEY,"
+                     " name TEXT NOT NULL,"
+                     " applied_at INTEGER NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, err_len, "migration: creating schema_migrations", db);
+        return TR_EDB;
+    }
+    cur = tr_store_migrations_version(db);
+    if (cur < 0) {
+        if (err != NULL && err_len > 0)
+            snprintf(err, err_len, "migration: cannot read the schema version");
+        return TR_EDB;
+    }
+    if (cur > tr_store_migrations_latest()) {
+        if (err != NULL && err_len > 0)
+            snprintf(err, err_len, "database schema version %d is newer than this build knows (%d)",
+                     cur, tr_store_migrations_latest());
+        tr_log_error("store: database schema version %d is newer than this build knows (%d)", cur,
+                     tr_store_migrations_latest());
+        return TR_EDB;
+    }
+    for (size_t i = 0; i < TR_ARRAY_SIZE(migrations); i++) {
+        if (migrations[i].version <= cur)
+            continue;
+        rc = apply_one(db, &migrations[i], err, err_len);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,1078 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite backend of store.h: one table per entity kind (see migrations.c), every write one
+ * IMMEDIATE transaction committed before returning, statements cached per (kind, operation).
+ * SQL text is built only from the static names of entities.c; every value is a bound parameter.
+ * Validation of entity fields is schema/'s job, not this file's. */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "store/entities.h"
+#include "store/migrations.h"
+
+#define MAX_PAGE 1000
+#define MAX_COLS (TR_STORE_MAX_UNIQUE + TR_STORE_MAX_FKS + 1)
+
+/* Statements that exist once per kind. */
+enum op {
+    OP_INSERT,
+    OP_UPDATE,
+    OP_DELETE,
+    OP_GET_ID,
+    OP_HAS_ID,
+    OP_HAS_UKEY,
+    OP_LIST,
+    OP_LIST_TOTAL,
+    OP_COUNT,
+    OP_CNT
+};
+
+/* Cached statements of one kind; NULL until first used. */
+struct kind_stmts {
+    sqlite3_stmt *op[OP_CNT];
+    sqlite3_stmt *get_by[TR_STORE_MAX_UNIQUE];     /* doc by unique field i */
+    sqlite3_stmt *has_unique[TR_STORE_MAX_UNIQUE]; /* another row holds unique field i */
+    sqlite3_stmt *has_parent[TR_STORE_MAX_FKS];    /* the parent of foreign key i exists */
+};
+
+struct tr_store {
+    sqlite3 *db;
+    struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
+    sqlite3_stmt *begin, *commit, *rollback;
+};
+
+/* Mirror columns of a kind, in bind order after ?1 id, ?2 created_at, ?3 doc: unique fields,
+ * then foreign keys not already listed, then "ukey" when the kind has a composite key. */
+struct cols {
+    const char *name[MAX_COLS];
+    size_t cnt;
+};
+
+struct sql {
+    char buf[1024];
+    size_t len;
+    bool overflow;
+};
+
+static void sql_add(struct sql *q, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (q->len + n >= sizeof(q->buf)) {
+        q->overflow = true;
+        return;
+    }
+    memcpy(q->buf + q->len, s, n);
+    q->len += n;
+    q->buf[q->len] = '\0';
+}
+
+/* A double-quoted identifier: names come from entities.c, never from input. */
+static void sql_ident(struct sql *q, const char *name)
+{
+    sql_add(q, "\"");
+    sql_add(q, name);
+    sql_add(q, "\"");
+}
+
+static void kind_cols(const struct tr_store_kind *kind, struct cols *c)
+{
+    c->cnt = 0;
+    for (size_t i = 0; i < TR_STORE_MAX_UNIQUE && kind->unique[i] != NULL; i++)
+        c->name[c->cnt++] = kind->unique[i];
+    for (size_t i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
+        if (tr_store_kind_unique_index(kind, kind->fks[i].field) < 0)
+            c->name[c->cnt++] = kind->fks[i].field;
+    }
+    if (kind->composite[0] != NULL)
+        c->name[c->cnt++] = "ukey";
+}
+
+static int db_fail(struct tr_store *s, const char *what)
+{
+    tr_log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+    return TR_EDB;
+}
+
+/* Reset a cached statement for its next use. */
+static void done(sqlite3_stmt *st)
+{
+    if (st != NULL) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* The statement in *slot, prepared from q on first use; NULL on failure (logged). */
+static sqlite3_stmt *prepare(struct tr_store *s, sqlite3_stmt **slot, const struct sql *q)
+{
+    if (*slot != NULL)
+        return *slot;
+    if (q->overflow) {
+        tr_log_error("store: statement text too long");
+        return NULL;
+    }
+    if (sqlite3_prepare_v3(s->db, q->buf, (int)q->len, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+        SQLITE_OK) {
+        db_fail(s, "prepare");
+        sqlite3_finalize(*slot);
+        *slot = NULL;
+    }
+    return *slot;
+}
+
+static sqlite3_stmt *op_stmt(struct tr_store *s, size_t ki, enum op op)
+{
+    const struct tr_store_kind *kind = tr_store_kind_at(ki);
+    sqlite3_stmt **slot = &s->kinds[ki].op[op];
+    struct sql q = {.len = 0};
+    struct cols c;
+    char num[16];
+
+    if (*slot != NULL)
+        return *slot;
+    kind_cols(kind, &c);
+    switch (op) {
+    case OP_INSERT:
+        sql_add(&q, "INSERT INTO ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, " (id, created_at, doc");
+        for (size_t i = 0; i < c.cnt; i++) {
+            sql_add(&q, ", ");
+            sql_ident(&q, c.name[i]);
+        }
+        sql_add(&q, ") VALUES (?1, ?2, ?3");
+        for (size_t i = 0; i < c.cnt; i++) {
+            snprintf(num, sizeof(num), ", ?%zu", i + 4);
+            sql_add(&q, num);
+        }
+        sql_add(&q, ")");
+        break;
+    case OP_UPDATE:
+        sql_add(&q, "UPDATE ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, " SET created_at = ?2, doc = ?3");
+        for (size_t i = 0; i < c.cnt; i++) {
+            sql_add(&q, ", ");
+            sql_ident(&q, c.name[i]);
+            snprintf(num, sizeof(num), " = ?%zu", i + 4);
+            sql_add(&q, num);
+        }
+        sql_add(&q, " WHERE id = ?1");
+        break;
+    case OP_DELETE:
+        sql_add(&q, "DELETE FROM ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, " WHERE id = ?1");
+        break;
+    case OP_GET_ID:
+        sql_add(&q, "SELECT doc FROM ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, " WHERE id = ?1");
+        break;
+    case OP_HAS_ID:
+        sql_add(&q, "SELECT 1 FROM ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, " WHERE id = ?1");
+        break;
+    case OP_HAS_UKEY:
+        sql_add(&q, "SELECT 1 FROM ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, " WHERE ukey = ?1 AND id <> ?2 LIMIT 1");
+        break;
+    case OP_LIST:
+    case OP_LIST_TOTAL:
+        /* ?2 is a JSON object of filters whose keys were checked to be [A-Za-z0-9_]+, so
+         * '$.' || key is a plain member path. Types must agree (true is not 1, "1" is not 1),
+         * except that integers and reals compare as numbers. */
+        sql_add(&q, op == OP_LIST ? "SELECT seq, doc FROM " : "SELECT count(*) FROM ");
+        sql_ident(&q, kind->name);
+        sql_add(&q, op == OP_LIST ? " AS t WHERE t.seq > ?1 AND" : " AS t WHERE");
+        sql_add(&q, " NOT EXISTS (SELECT 1 FROM json_each(?2) AS f WHERE"
+                    " (CASE json_type(t.doc, '$.' || f.key) WHEN 'integer' THEN 'real'"
+                    " ELSE json_type(t.doc, '$.' || f.key) END)"
+                    " IS NOT (CASE f.type WHEN 'integer' THEN 'real' ELSE f.type END)"
+                    " OR json_extract(t.doc, '$.' || f.key) IS NOT f.value)");
+        if (op == OP_LIST)
+            sql_add(&q, " ORDER BY t.seq LIMIT ?3");
+        break;
+    case OP_COUNT:
+        sql_add(&q, "SELECT count(*) FROM ");
+        sql_ident(&q, kind->name);
+        break;
+    case OP_CNT:
+        return NULL;
+    }
+    return prepare(s, slot, &q);
+}
+
+static sqlite3_stmt *get_by_stmt(struct tr_store *s, size_t ki, int ui)
+{
+    const struct tr_store_kind *kind = tr_store_kind_at(ki);
+    struct sql q = {.len = 0};
+
+    if (s->kinds[ki].get_by[ui] != NULL)
+        return s->kinds[ki].get_by[ui];
+    sql_add(&q, "SELECT doc FROM ");
+    sql_ident(&q, kind->name);
+    sql_add(&q, " WHERE ");
+    sql_ident(&q, kind->unique[ui]);
+    sql_add(&q, " = ?1");
+    return prepare(s, &s->kinds[ki].get_by[ui], &q);
+}
+
+static sqlite3_stmt *has_unique_stmt(struct tr_store *s, size_t ki, int ui)
+{
+    const struct tr_store_kind *kind = tr_store_kind_at(ki);
+    struct sql q = {.len = 0};
+
+    if (s->kinds[ki].has_unique[ui] != NULL)
+        return s->kinds[ki].has_unique[ui];
+    sql_add(&q, "SELECT 1 FROM ");
+    sql_ident(&q, kind->name);
+    sql_add(&q, " WHERE ");
+    sql_ident(&q, kind->unique[ui]);
+    sql_add(&q, " = ?1 AND id <> ?2 LIMIT 1");
+    return prepare(s, &s->kinds[ki].has_unique[ui], &q);
+}
+
+static sqlite3_stmt *has_parent_stmt(struct tr_store *s, size_t ki, int fi)
+{
+    const struct tr_store_kind *kind = tr_store_kind_at(ki);
+    struct sql q = {.len = 0};
+
+    if (s->kinds[ki].has_parent[fi] != NULL)
+        return s->kinds[ki].has_parent[fi];
+    sql_add(&q, "SELECT 1 FROM ");
+    sql_ident(&q, kind->fks[fi].parent);
+    sql_add(&q, " WHERE id = ?1");
+    return prepare(s, &s->kinds[ki].has_parent[fi], &q);
+}
+
+/* Step a one-row existence query: 1 (a row), 0 (none) or TR_EDB. Resets st. */
+static int exists(struct tr_store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    done(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return db_fail(s, "query");
+}
+
+/* Bind a doc's top-level value as the mirror column stores it: absent or null -> NULL. */
+static int bind_value(sqlite3_stmt *st, int idx, json_t *v)
+{
+    char *text;
+    int rc;
+
+    if (v == NULL)
+        return sqlite3_bind_null(st, idx);
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v),
+                                 SQLITE_TRANSIENT);
+    case JSON_INTEGER:
+        return sqlite3_bind_int64(st, idx, (sqlite3_int64)json_integer_value(v));
+    case JSON_REAL:
+        return sqlite3_bind_double(st, idx, json_real_value(v));
+    case JSON_TRUE:
+        return sqlite3_bind_int(st, idx, 1);
+    case JSON_FALSE:
+        return sqlite3_bind_int(st, idx, 0);
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (text == NULL)
+            return SQLITE_NOMEM;
+        rc = sqlite3_bind_text(st, idx, text, -1, free);
+        return rc;
+    case JSON_NULL:
+    default:
+        return sqlite3_bind_null(st, idx);
+    }
+}
+
+static json_t *field(json_t *doc, const char *name)
+{
+    json_t *v = json_object_get(doc, name);
+
+    return json_is_null(v) ? NULL : v;
+}
+
+/* The composite key as a compact JSON array of the fields' values (null when absent), so
+ * absent equals absent and no separator can be forged. NULL when the kind has none. */
+static char *composite_key(const struct tr_store_kind *kind, json_t *doc)
+{
+    json_t *arr;
+    char *key;
+
+    if (kind->composite[0] == NULL)
+        return NULL;
+    arr = json_array();
+    for (size_t i = 0; i < TR_STORE_MAX_COMPOSITE && kind->composite[i] != NULL; i++) {
+        json_t *v = field(doc, kind->composite[i]);
+        json_array_append(arr, v != NULL ? v : json_null());
+    }
+    key = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return key;
+}
+
+static int tx_begin(struct tr_store *s)
+{
+    static const struct sql q = {.buf = "BEGIN IMMEDIATE", .len = 15};
+    sqlite3_stmt *st = prepare(s, &s->begin, &q);
+    int rc;
+
+    if (st == NULL)
+        return TR_EDB;
+    rc = sqlite3_step(st);
+    done(st);
+    return rc == SQLITE_DONE ? 0 : db_fail(s, "begin");
+}
+
+static void tx_rollback(struct tr_store *s)
+{
+    static const struct sql q = {.buf = "ROLLBACK", .len = 8};
+    sqlite3_stmt *st;
+
+    /* Some errors (SQLITE_FULL, IOERR) roll the transaction back by themselves. */
+    if (sqlite3_get_autocommit(s->db))
+        return;
+    st = prepare(s, &s->rollback, &q);
+    if (st == NULL || sqlite3_step(st) != SQLITE_DONE)
+        db_fail(s, "rollback");
+    done(st);
+}
+
+static int tx_commit(struct tr_store *s)
+{
+    static const struct sql q = {.buf = "COMMIT", .len = 6};
+    sqlite3_stmt *st = prepare(s, &s->commit, &q);
+    int rc;
+
+    if (st == NULL)
+        return TR_EDB;
+    rc = sqlite3_step(st);
+    done(st);
+    if (rc != SQLITE_DONE) {
+        db_fail(s, "commit");
+        tx_rollback(s);
+        return TR_EDB;
+    }
+    return 0;
+}
+
+/* Map a constraint failure the checks missed (a race with another process, or a column the
+ * checks do not cover) from SQLite's "UNIQUE constraint failed: table.column" message. */
+static int constraint_error(struct tr_store *s, const struct tr_store_kind *kind, json_t *doc,
+                            const char **conflict_field)
+{
+    const char *msg = sqlite3_errmsg(s->db);
+    const char *dot;
+
+    if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        for (size_t i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
+            if (field(doc, kind->fks[i].field) != NULL) {
+                *conflict_field = kind->fks[i].field;
+                break;
+            }
+        }
+        return TR_ENOTFOUND;
+    }
+    if (sqlite3_extended_errcode(s->db) != SQLITE_CONSTRAINT_UNIQUE &&
+        sqlite3_extended_errcode(s->db) != SQLITE_CONSTRAINT_PRIMARYKEY)
+        return db_fail(s, "write");
+    *conflict_field = "id";
+    dot = strrchr(msg, '.');
+    if (dot != NULL) {
+        if (strcmp(dot + 1, "ukey") == 0 && kind->composite_field != NULL) {
+            *conflict_field = kind->composite_field;
+        } else {
+            int ui = tr_store_kind_unique_index(kind, dot + 1);
+            if (ui >= 0)
+                *conflict_field = kind->unique[ui];
+        }
+    }
+    return TR_ECONFLICT;
+}
+
+/* Inside the transaction: the checks that name the offending field, then the write. */
+static int write_rows(struct tr_store *s, size_t ki, json_t *doc, const char *id, bool update,
+                      const char *text, const char *ukey, const char **conflict_field)
+{
+    const struct tr_store_kind *kind = tr_store_kind_at(ki);
+    sqlite3_stmt *st;
+    struct cols c;
+    int rc;
+
+    st = op_stmt(s, ki, OP_HAS_ID);
+    if (st == NULL || sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK)
+        return TR_EDB;
+    rc = exists(s, st);
+    if (rc < 0)
+        return rc;
+    if (update && rc == 0)
+        return TR_ENOTFOUND;
+    if (!update && rc == 1) {
+        *conflict_field = "id";
+        return TR_ECONFLICT;
+    }
+
+    for (int i = 0; i < TR_STORE_MAX_UNIQUE && kind->unique[i] != NULL; i++) {
+        json_t *v = field(doc, kind->unique[i]);
+        if (v == NULL)
+            continue;
+        st = has_unique_stmt(s, ki, i);
+        if (st == NULL || bind_value(st, 1, v) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+            done(st);
+            return TR_EDB;
+        }
+        rc = exists(s, st);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            *conflict_field = kind->unique[i];
+            return TR_ECONFLICT;
+        }
+    }
+
+    if (ukey != NULL) {
+        st = op_stmt(s, ki, OP_HAS_UKEY);
+        if (st == NULL || sqlite3_bind_text(st, 1, ukey, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+            done(st);
+            return TR_EDB;
+        }
+        rc = exists(s, st);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            *conflict_field = kind->composite_field;
+            return TR_ECONFLICT;
+        }
+    }
+
+    for (int i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
+        json_t *v = field(doc, kind->fks[i].field);
+        if (v == NULL)
+            continue;
+        st = has_parent_stmt(s, ki, i);
+        if (st == NULL || bind_value(st, 1, v) != SQLITE_OK) {
+            done(st);
+            return TR_EDB;
+        }
+        rc = exists(s, st);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            *conflict_field = kind->fks[i].field;
+            return TR_ENOTFOUND;
+        }
+    }
+
+    st = op_stmt(s, ki, update ? OP_UPDATE : OP_INSERT);
+    if (st == NULL)
+        return TR_EDB;
+    kind_cols(kind, &c);
+    rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(
+            st, 2, (sqlite3_int64)json_integer_value(json_object_get(doc, "created_at")));
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+    for (size_t i = 0; i < c.cnt && rc == SQLITE_OK; i++) {
+        if (strcmp(c.name[i], "ukey") == 0)
+            rc = sqlite3_bind_text(st, (int)i + 4, ukey, -1, SQLITE_STATIC);
+        else
+            rc = bind_value(st, (int)i + 4, field(doc, c.name[i]));
+    }
+    if (rc != SQLITE_OK) {
+        done(st);
+        return db_fail(s, "bind");
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        done(st);
+        return 0;
+    }
+    /* Read the message before reset clears it. */
+    rc = (rc == SQLITE_CONSTRAINT) ? constraint_error(s, kind, doc, conflict_field)
+                                   : db_fail(s, update ? "update" : "insert");
+    done(st);
+    return rc;
+}
+
+static int write_entity(struct tr_store *s, const char *entity, json_t *doc, bool update,
+                        const char **conflict_field)
+{
+    const char *unused = NULL;
+    const struct tr_store_kind *kind;
+    char *text = NULL, *ukey = NULL;
+    json_t *id;
+    size_t ki;
+    int rc;
+
+    if (conflict_field == NULL)
+        conflict_field = &unused;
+    *conflict_field = NULL;
+    kind = tr_store_kind_find(entity, &ki);
+    id = json_object_get(doc, "id");
+    if (s == NULL || kind == NULL || !json_is_object(doc) || !json_is_string(id) ||
+        json_string_length(id) == 0 || !json_is_integer(json_object_get(doc, "created_at")))
+        return TR_EINVAL;
+
+    text = json_dumps(doc, JSON_COMPACT);
+    ukey = composite_key(kind, doc);
+    if (text == NULL || (kind->composite[0] != NULL && ukey == NULL)) {
+        rc = TR_ENOMEM;
+        goto out;
+    }
+    rc = tx_begin(s);
+    if (rc < 0)
+        goto out;
+    rc = write_rows(s, ki, doc, json_string_value(id), update, text, ukey, conflict_field);
+    if (rc == 0)
+        rc = tx_commit(s);
+    else
+        tx_rollback(s);
+out:
+    free(text);
+    free(ukey);
+    return rc;
+}
+
+int tr_store_insert(struct tr_store *s, const char *entity, json_t *doc,
+                    const char **conflict_field)
+{
+    return write_entity(s, entity, doc, false, conflict_field);
+}
+
+int tr_store_update(struct tr_store *s, const char *entity, json_t *doc,
+                    const char **conflict_field)
+{
+    return write_entity(s, entity, doc, true, conflict_field);
+}
+
+int tr_store_delete(struct tr_store *s, const char *entity, const char *id)
+{
+    sqlite3_stmt *st;
+    size_t ki;
+    int rc;
+
+    if (s == NULL || id == NULL || tr_store_kind_find(entity, &ki) == NULL)
+        return TR_EINVAL;
+    rc = tx_begin(s);
+    if (rc < 0)
+        return rc;
+    st = op_stmt(s, ki, OP_DELETE);
+    if (st == NULL || sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+        done(st);
+        tx_rollback(s);
+        return TR_EDB;
+    }
+    /* Dependants go through ON DELETE CASCADE inside this same statement. */
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_fail(s, "delete");
+        done(st);
+        tx_rollback(s);
+        return rc;
+    }
+    done(st);
+    if (sqlite3_changes(s->db) == 0) {
+        tx_rollback(s);
+        return TR_ENOTFOUND;
+    }
+    return tx_commit(s);
+}
+
+/* Parse a stored doc; NULL (logged) when it is not JSON, which the CHECK should prevent. */
+static json_t *load_doc(sqlite3_stmt *st, int col)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    json_error_t jerr;
+    json_t *doc;
+
+    if (text == NULL)
+        return NULL;
+    doc = json_loadb(text, (size_t)sqlite3_column_bytes(st, col), JSON_ALLOW_NUL, &jerr);
+    if (doc == NULL)
+        tr_log_error("store: stored document does not parse: %s", jerr.text);
+    return doc;
+}
+
+int tr_store_get(struct tr_store *s, const char *entity, const char *field_name, const char *value,
+                 json_t **out)
+{
+    const struct tr_store_kind *kind;
+    sqlite3_stmt *st;
+    size_t ki;
+    int rc, ui = -1;
+
+    *out = NULL;
+    kind = tr_store_kind_find(entity, &ki);
+    if (s == NULL || kind == NULL || field_name == NULL || value == NULL)
+        return TR_EINVAL;
+    if (strcmp(field_name, "id") == 0) {
+        st = op_stmt(s, ki, OP_GET_ID);
+    } else {
+        ui = tr_store_kind_unique_index(kind, field_name);
+        if (ui < 0)
+            return TR_EINVAL;
+        st = get_by_stmt(s, ki, ui);
+    }
+    if (st == NULL || sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC) != SQLITE_OK) {
+        done(st);
+        return TR_EDB;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = load_doc(st, 0);
+        rc = *out != NULL ? 0 : TR_EDB;
+    } else if (rc == SQLITE_DONE) {
+        rc = TR_ENOTFOUND;
+    } else {
+        rc = db_fail(s, "get");
+    }
+    done(st);
+    return rc;
+}
+
+/* Offset tokens are base64url (no padding) of the decimal seq of the last row returned. */
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *encode_offset(int64_t seq)
+{
+    char dec[24], *out;
+    size_t n, o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+
+    n = (size_t)snprintf(dec, sizeof(dec), "%" PRId64, seq);
+    out = tr_xmalloc(n * 4 / 3 + 4);
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | (unsigned char)dec[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = b64[(acc >> bits) & 63];
+        }
+    }
+    if (bits > 0)
+        out[o++] = b64[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+    return out;
+}
+
+/* Returns the seq, or -1 for anything that encode_offset could not have produced. */
+static int64_t decode_offset(const char *token)
+{
+    char dec[24];
+    size_t n = strlen(token), o = 0;
+    uint32_t acc = 0;
+    uint64_t seq;
+    int bits = 0;
+
+    if (n == 0 || n > 28 || n % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = token[i] != '\0' ? strchr(b64, token[i]) : NULL;
+        if (p == NULL)
+            return -1;
+        acc = (acc << 6) | (uint32_t)(p - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= sizeof(dec))
+                return -1;
+            dec[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    /* Leftover bits must be zero (canonical encoding). */
+    if ((acc & ((1u << bits) - 1)) != 0)
+        return -1;
+    if (o == 0 || (o > 1 && dec[0] == '0'))
+        return -1;
+    if (tr_str_to_u64((struct tr_str){dec, o}, INT64_MAX, &seq) != 0)
+        return -1;
+    return (int64_t)seq;
+}
+
+static bool is_filter_name(const char *k)
+{
+    if (*k == '\0')
+        return false;
+    for (; *k != '\0'; k++) {
+        char c = *k;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* Compact JSON of the filters after checking names and value types; NULL when invalid. */
+static char *filter_json(json_t *filters)
+{
+    const char *k;
+    json_t *v;
+
+    if (filters == NULL)
+        return tr_xstrdup("{}");
+    if (!json_is_object(filters))
+        return NULL;
+    json_object_foreach(filters, k, v)
+    {
+        if (!is_filter_name(k) || !(json_is_string(v) || json_is_number(v) || json_is_boolean(v)))
+            return NULL;
+    }
+    return json_dumps(filters, JSON_COMPACT);
+}
+
+int tr_store_list(struct tr_store *s, const char *entity, json_t *filters, size_t size,
+                  const char *offset, json_t **rows, size_t *total, char **next_offset)
+{
+    sqlite3_stmt *st = NULL;
+    char *fjson = NULL;
+    json_t *arr = NULL;
+    int64_t after = 0, last = 0;
+    size_t ki, n = 0;
+    int rc;
+
+    *rows = NULL;
+    *total = 0;
+    *next_offset = NULL;
+    if (s == NULL || tr_store_kind_find(entity, &ki) == NULL || size < 1 || size > MAX_PAGE)
+        return TR_EINVAL;
+    if (offset != NULL) {
+        after = decode_offset(offset);
+        if (after < 0)
+            return TR_EINVAL;
+    }
+    fjson = filter_json(filters);
+    if (fjson == NULL)
+        return TR_EINVAL;
+
+    st = op_stmt(s, ki, OP_LIST_TOTAL);
+    if (st == NULL || sqlite3_bind_text(st, 2, fjson, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = TR_EDB;
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_fail(s, "list total");
+        goto out;
+    }
+    *total = (size_t)sqlite3_column_int64(st, 0);
+    done(st);
+
+    /* One row more than asked tells whether a next page exists. */
+    st = op_stmt(s, ki, OP_LIST);
+    if (st == NULL || sqlite3_bind_int64(st, 1, after) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, fjson, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)size + 1) != SQLITE_OK) {
+        rc = TR_EDB;
+        goto out;
+    }
+    arr = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *doc;
+        if (n == size) {
+            *next_offset = encode_offset(last);
+            break;
+        }
+        doc = load_doc(st, 1);
+        if (doc == NULL) {
+            rc = TR_EDB;
+            goto out;
+        }
+        json_array_append_new(arr, doc);
+        last = sqlite3_column_int64(st, 0);
+        n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        rc = db_fail(s, "list");
+        goto out;
+    }
+    *rows = arr;
+    arr = NULL;
+    rc = 0;
+out:
+    done(st);
+    json_decref(arr);
+    free(fjson);
+    if (rc != 0) {
+        free(*next_offset);
+        *next_offset = NULL;
+        *total = 0;
+    }
+    return rc;
+}
+
+int tr_store_count(struct tr_store *s, const char *entity, size_t *out)
+{
+    sqlite3_stmt *st;
+    size_t ki;
+    int rc;
+
+    *out = 0;
+    if (s == NULL || tr_store_kind_find(entity, &ki) == NULL)
+        return TR_EINVAL;
+    st = op_stmt(s, ki, OP_COUNT);
+    if (st == NULL)
+        return TR_EDB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = (size_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = db_fail(s, "count");
+    }
+    done(st);
+    return rc;
+}
+
+int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
+                     void *ud)
+{
+    const struct tr_store_kind *kind = tr_store_kind_find(entity, NULL);
+    struct sql q = {.len = 0};
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (s == NULL || kind == NULL || cb == NULL)
+        return TR_EINVAL;
+    /* Not cached: cb may call back into the store, even for the same kind. */
+    sql_add(&q, "SELECT doc FROM ");
+    sql_ident(&q, kind->name);
+    sql_add(&q, " ORDER BY seq");
+    if (prepare(s, &st, &q) == NULL)
+        return TR_EDB;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *doc = load_doc(st, 0);
+        if (doc == NULL) {
+            rc = TR_EDB;
+            goto out;
+        }
+        rc = cb(doc, ud);
+        json_decref(doc);
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_fail(s, "foreach");
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+bool tr_store_ping(struct tr_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok;
+
+    if (s == NULL || s->db == NULL)
+        return false;
+    /* Touch the schema so a deleted or unreadable file shows up, not just the connection. */
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM schema_migrations", -1, &st, NULL) !=
+        SQLITE_OK)
+        return false;
+    ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+int tr_store_migrate(struct tr_store *s)
+{
+    if (s == NULL)
+        return TR_EINVAL;
+    return tr_store_migrations_apply(s->db, NULL, 0);
+}
+
+int tr_store_schema_version(struct tr_store *s)
+{
+    if (s == NULL)
+        return TR_EINVAL;
+    return tr_store_migrations_version(s->db);
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, json_t *obj, const char *key)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = TR_EDB;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+            json_object_set_new(obj, key, json_integer(sqlite3_column_int64(st, 0)));
+        else
+            json_object_set_new(obj, key, json_string((const char *)sqlite3_column_text(st, 0)));
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int tr_store_settings(struct tr_store *s, json_t **out)
+{
+    json_t *obj;
+
+    *out = NULL;
+    if (s == NULL)
+        return TR_EINVAL;
+    obj = json_object();
+    json_object_set_new(obj, "backend", json_string("sqlite"));
+    json_object_set_new(obj, "sqlite_version", json_string(sqlite3_libversion()));
+    if (pragma_int(s->db, "PRAGMA journal_mode", obj, "journal_mode") < 0 ||
+        pragma_int(s->db, "PRAGMA synchronous", obj, "synchronous") < 0 ||
+        pragma_int(s->db, "PRAGMA foreign_keys", obj, "foreign_keys") < 0 ||
+        pragma_int(s->db, "PRAGMA busy_timeout", obj, "busy_timeout") < 0) {
+        json_decref(obj);
+        return db_fail(s, "reading settings");
+    }
+    json_object_set_new(obj, "schema_version", json_integer(tr_store_schema_version(s)));
+    *out = obj;
+    return 0;
+}
+
+/* Create the file owner-only before SQLite does (it would use 0644): it holds credentials,
+ * and SQLite gives the -wal and -shm files the main file's mode. */
+static int precreate(const char *path, char *err, size_t err_len)
+{
+    int fd;
+
+    if (strcmp(path, ":memory:") == 0 || path[0] == '\0')
+        return 0;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
+        return TR_EIO;
+    }
+    close(fd);
+    return 0;
+}
+
+static int exec_pragma(sqlite3 *db, const char *sql, char *err, size_t err_len)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "%s: %s", sql, sqlite3_errmsg(db));
+        return TR_EDB;
+    }
+    return 0;
+}
+
+int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len)
+{
+    char dummy[1];
+    sqlite3_stmt *st = NULL;
+    struct tr_store *s = NULL;
+    sqlite3 *db = NULL;
+    int rc;
+
+    if (err == NULL || err_len == 0) {
+        err = dummy;
+        err_len = sizeof(dummy);
+    }
+    err[0] = '\0';
+    *out = NULL;
+    if (path == NULL) {
+        snprintf(err, err_len, "no database path");
+        return TR_EINVAL;
+    }
+    rc = precreate(path, err, err_len);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_open_v2(path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "cannot open %s: %s", path,
+                 db != NULL ? sqlite3_errmsg(db) : "out of memory");
+        rc = TR_EDB;
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+
+    /* P16. journal_mode answers with the mode in force: "memory" for ":memory:". */
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, err_len, "journal_mode=WAL: %s", sqlite3_errmsg(db));
+        rc = TR_EDB;
+        goto fail;
+    }
+    if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0 &&
+        strcmp((const char *)sqlite3_column_text(st, 0), "memory") != 0) {
+        snprintf(err, err_len, "cannot switch %s to WAL (journal_mode is %s)", path,
+                 (const char *)sqlite3_column_text(st, 0));
+        rc = TR_EDB;
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = exec_pragma(db, "PRAGMA synchronous=FULL", err, err_len)) < 0 ||
+        (rc = exec_pragma(db, "PRAGMA foreign_keys=ON", err, err_len)) < 0 ||
+        (rc = exec_pragma(db, "PRAGMA secure_delete=ON", err, err_len)) < 0 ||
+        /* Bound the WAL kept after a checkpoint (K-05: under 64 MiB). */
+        (rc = exec_pragma(db, "PRAGMA journal_size_limit=67108864", err, err_len)) < 0)
+        goto fail;
+
+    rc = tr_store_migrations_apply(db, err, err_len);
+    if (rc < 0)
+        goto fail;
+
+    s = tr_xcalloc(1, sizeof(*s));
+    s->db = db;
+    s->kinds = tr_xcalloc(tr_store_kind_count(), sizeof(*s->kinds));
+    *out = s;
+    return 0;
+
+fail:
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+    return rc;
+}
+
+static void finalize_all(sqlite3_stmt **st, size_t cnt)
+{
+    for (size_t i = 0; i < cnt; i++) {
+        sqlite3_finalize(st[i]);
+        st[i] = NULL;
+    }
+}
+
+void tr_store_close(struct tr_store *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < tr_store_kind_count(); i++) {
+        finalize_all(s->kinds[i].op, OP_CNT);
+        finalize_all(s->kinds[i].get_by, TR_STORE_MAX_UNIQUE);
+        finalize_all(s->kinds[i].has_unique, TR_STORE_MAX_UNIQUE);
+        finalize_all(s->kinds[i].has_parent, TR_STORE_MAX_FKS);
+    }
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    if (sqlite3_close(s->db) != SQLITE_OK) {
+        tr_log_error("store: close: %s", sqlite3_errmsg(s->db));
+        sqlite3_close_v2(s->db);
+    }
+    free(s->kinds);
+    free(s);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* The store: where entities (apis, consumers, plugins, credentials, ...) live. Entities are JSON
+ * objects (jansson) in Kong's shape, each with a string "id" (UUID) and an integer "created_at".
+ * This header is the interface every backend implements; sqlite.c is the default backend.
+ * All calls are synchronous and run on the control thread only, never on a worker. */
+#ifndef TR_STORE_STORE_H
+#define TR_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct tr_store;
+
+/* Open (creating if needed) the SQLite database at path, apply the pragmas of P16 (WAL,
+ * synchronous=FULL, foreign_keys=ON, busy_timeout 5 s) and run pending migrations.
+ * Returns 0 and sets *out, or a negative TR_E* with a message in err. */
+int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len);
+
+/* Run pending schema migrations (idempotent). `torii migrations up` and start both call it.
+ * Returns 0 or a negative TR_E*. */
+int tr_store_migrate(struct tr_store *s);
+/* Schema version currently applied. */
+int tr_store_schema_version(struct tr_store *s);
+
+void tr_store_close(struct tr_store *s);
+
+/* Is the database reachable (a trivial query works)? */
+bool tr_store_ping(struct tr_store *s);
+
+/* The connection's storage settings for /status (K-01: they are per connection, so only the
+ * gateway can report them): a new object {"backend":"sqlite","sqlite_version":"3.x",
+ * "journal_mode":"wal","synchronous":2,"foreign_keys":1,"busy_timeout":5000,
+ * "schema_version":N} in *out. Returns 0, TR_EINVAL (s NULL) or TR_EDB. */
+int tr_store_settings(struct tr_store *s, json_t **out);
+
+/* All calls below return TR_EINVAL for an unknown entity name or a NULL argument; a
+ * conflict_field pointer may be NULL when the caller does not need it.
+ *
+ * Insert a new entity. doc must be an object carrying a non-empty string "id" and an integer
+ * "created_at" (else TR_EINVAL); the store keeps a copy, doc stays the caller's. Absent and
+ * null fields are the same to the store: neither collides with another in a unique field.
+ * The write is committed (fsync'ed) before the call returns.
+ * Returns 0; TR_ECONFLICT with *conflict_field set (a static string naming the unique field,
+ * e.g. "name", or "id") when a unique field already exists; TR_ENOTFOUND when a foreign key
+ * (e.g. "api_id") names a missing parent, with *conflict_field naming that field; TR_EDB. */
+int tr_store_insert(struct tr_store *s, const char *entity, json_t *doc,
+                    const char **conflict_field);
+
+/* Replace the whole entity whose "id" is doc's. Same returns as insert, plus TR_ENOTFOUND
+ * (with *conflict_field NULL) when no such id exists. */
+int tr_store_update(struct tr_store *s, const char *entity, json_t *doc,
+                    const char **conflict_field);
+
+/* Delete by id; dependants (plugins of an api, credentials of a consumer) go in the same
+ * transaction. Returns 0, TR_ENOTFOUND, or TR_EDB. */
+int tr_store_delete(struct tr_store *s, const char *entity, const char *id);
+
+/* Fetch the entity whose field equals value (field is "id" or one of the entity's unique
+ * fields, else TR_EINVAL). Returns 0 and a new reference in *out, TR_ENOTFOUND, or TR_EDB. */
+int tr_store_get(struct tr_store *s, const char *entity, const char *field, const char *value,
+                 json_t **out);
+
+/* List entities in insertion order.
+ *  filters: NULL or an object of field -> scalar (string, integer, real, true/false) compared
+ *           for equality with the stored top-level value; types must agree (true is not 1,
+ *           "5" is not 5) except integer vs real; a field name outside [A-Za-z0-9_]+ or a
+ *           null/object/array value gives TR_EINVAL;
+ *  size:    page size (1..1000);
+ *  offset:  NULL for the first page or a token from a previous call.
+ * Sets *rows (new array reference), *total (rows matching the filters), and *next_offset (a
+ * malloc'ed token, or NULL when no row follows). Returns 0, TR_EINVAL for a bad offset token,
+ * or TR_EDB. */
+int tr_store_list(struct tr_store *s, const char *entity, json_t *filters, size_t size,
+                  const char *offset, json_t **rows, size_t *total, char **next_offset);
+
+/* Count rows of entity. Returns 0 or TR_EDB. */
+int tr_store_count(struct tr_store *s, const char *entity, size_t *out);
+
+/* Call cb for every row of entity in insertion order (doc is borrowed for the call). Stops
+ * and returns cb's value when it is non-zero; otherwise returns 0 or TR_EDB. cb may read the
+ * store but should not write to it. */
+int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
+                     void *ud);
+
+/* Names of every entity table, NULL-terminated (for /status row counts). */
+const char *const *tr_store_entities(void);
+
+#endif
