@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* tr_admin_handle: route the request, decode query and body, run the handler and make sure
+ * every path ends in a Kong-shaped answer. The network side (server.c) does HTTP, CORS,
+ * Origin/Host checks and the body size limit before calling here. */
+#include "admin/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/body.h"
+#include "admin/crud.h"
+#include "admin/routes.h"
+#include "core/err.h"
+
+static bool has_body(struct tr_str method)
+{
+    return tr_str_eq(method, TR_STR_LIT("POST")) || tr_str_eq(method, TR_STR_LIT("PUT")) ||
+           tr_str_eq(method, TR_STR_LIT("PATCH"));
+}
+
+void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *req,
+                     struct tr_admin_response *res)
+{
+    char msg[256];
+    struct tr_admin_ctx ctx = {.env = env, .req = req, .res = res};
+    res->status = 0;
+    res->body = NULL;
+    res->allow = NULL;
+
+    const struct tr_admin_endpoint *ep =
+        tr_admin_route_match(req->path, ctx.params, &ctx.param_cnt);
+    if (ep == NULL) {
+        tr_admin_reply_message(&ctx, 404, "Not found");
+        return;
+    }
+    tr_admin_handler_fn handler = tr_admin_route_handler(ep, req->method);
+    if (handler == NULL) {
+        res->allow = tr_admin_route_allow(ep);
+        tr_admin_reply_message(&ctx, 405, "Method not allowed");
+        goto out;
+    }
+    int rc = tr_admin_form_decode(req->query, &ctx.query, msg, sizeof(msg));
+    if (rc != 0) {
+        if (strcmp(msg, "Cannot parse form body") == 0)
+            snprintf(msg, sizeof(msg), "Cannot parse query string");
+        tr_admin_reply_message(&ctx, 400, msg);
+        goto out;
+    }
+    if (has_body(req->method)) {
+        rc = tr_admin_body_decode(req->content_type, req->body, &ctx.body, msg, sizeof(msg));
+        if (rc != 0) {
+            tr_admin_reply_message(&ctx, rc == TR_EINVAL ? 415 : 400, msg);
+            goto out;
+        }
+    } else {
+        ctx.body = json_object();
+    }
+    handler(&ctx);
+    if (res->status == 0 || (res->body == NULL && res->status != 204))
+        tr_admin_reply_message(&ctx, 500, "An unexpected error occurred");
+out:
+    json_decref(ctx.query);
+    json_decref(ctx.body);
+    tr_admin_route_params_free(ctx.params, &ctx.param_cnt);
+}

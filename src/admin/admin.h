@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The Admin API as a pure function of (request, store): the network server (admin/server.c)
+ * parses HTTP and hands a complete request here; this layer decodes the body, validates against
+ * the entity schemas, talks to the store and produces a Kong-shaped JSON answer. Nothing here
+ * touches sockets, so it is unit-testable with a real SQLite file. */
+#ifndef TR_ADMIN_ADMIN_H
+#define TR_ADMIN_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/str.h"
+
+struct tr_store;
+struct tr_conf;
+
+struct tr_admin_env {
+    struct tr_store *store;      /* borrowed */
+    const struct tr_conf *conf;  /* borrowed */
+    /* Called after every committed write, before the answer is produced: the server rebuilds
+     * and publishes the config snapshot here so the next proxied request sees the change.
+     * May be NULL. */
+    void (*on_change)(void *ud);
+    /* Returns a new object for the "server" block of GET /status (connection counters,
+     * total_requests). May be NULL. */
+    json_t *(*server_status)(void *ud);
+    void *ud;
+};
+
+struct tr_admin_request {
+    struct tr_str method;
+    struct tr_str path;         /* raw path, no query */
+    struct tr_str query;        /* raw query (no '?'), may be empty */
+    struct tr_str content_type; /* may be empty */
+    struct tr_str body;         /* complete body (the server enforces the size limit) */
+    struct tr_str host;         /* Host header, used to build absolute "next" URLs */
+};
+
+struct tr_admin_response {
+    int status;
+    json_t *body;      /* owned by the caller after return; NULL means no body (204) */
+    const char *allow; /* for 405: value of the Allow header, static; else NULL */
+};
+
+/* Handle one admin request. Always fills *res (500 {"message":"An unexpected error occurred"}
+ * on internal errors). */
+void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *req,
+                     struct tr_admin_response *res);
+
+#endif

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/* Body and query-string decoding for the Admin API: forms, multipart and JSON all become one
+ * JSON object. Type coercion and field rules are the schema layer's job, not this file's. */
+#include "admin/body.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+
+#define IDX_PLAIN (-1L)  /* `key` */
+#define IDX_APPEND (-2L) /* `key[]` */
+
+/* One decoded name=value pair waiting to be placed in the object. */
+struct pair {
+    char *key; /* owned, decoded, without the [] or [N] suffix */
+    size_t key_len;
+    json_t *val; /* owned reference */
+    long idx;    /* IDX_PLAIN, IDX_APPEND or the N of key[N] */
+    size_t seq;  /* input order, to keep the sort stable */
+};
+
+struct pairs {
+    struct pair *items;
+    size_t cnt, cap;
+};
+
+static void pairs_free(struct pairs *ps)
+{
+    for (size_t i = 0; i < ps->cnt; i++) {
+        free(ps->items[i].key);
+        json_decref(ps->items[i].val);
+    }
+    free(ps->items);
+    ps->items = NULL;
+    ps->cnt = ps->cap = 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s (with '+' as space when plus is set) into a new buffer; *len gets its
+ * length. Returns NULL when the result holds a NUL byte. */
+static char *pct_decode(struct tr_str s, bool plus, size_t *len)
+{
+    char *out = tr_xmalloc(s.len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (c == '%' && i + 2 < s.len && hexval(s.ptr[i + 1]) >= 0 && hexval(s.ptr[i + 2]) >= 0) {
+            c = (char)(hexval(s.ptr[i + 1]) * 16 + hexval(s.ptr[i + 2]));
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == '\0') {
+            free(out);
+            return NULL;
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    *len = o;
+    return out;
+}
+
+static void set_msg(char *msg, size_t msg_len, const char *text)
+{
+    if (msg_len > 0)
+        snprintf(msg, msg_len, "%s", text);
+}
+
+/* Strip a trailing `[]` or `[N]` from key, returning the index kind. */
+static long split_index(char *key, size_t *key_len)
+{
+    size_t n = *key_len;
+    if (n < 3 || key[n - 1] != ']')
+        return IDX_PLAIN;
+    if (key[n - 2] == '[') {
+        *key_len = n - 2;
+        key[*key_len] = '\0';
+        return IDX_APPEND;
+    }
+    size_t open = n - 1;
+    while (open > 0 && key[open - 1] >= '0' && key[open - 1] <= '9')
+        open--;
+    if (open == 0 || key[open - 1] != '[' || open == n - 1 || open - 1 == 0)
+        return IDX_PLAIN;
+    if (n - 1 - open > 4)
+        return IDX_PLAIN; /* more digits than TR_ADMIN_FORM_MAX_INDEX allows: literal key */
+    long v = 0;
+    for (size_t i = open; i < n - 1; i++)
+        v = v * 10 + (key[i] - '0');
+    *key_len = open - 1;
+    key[*key_len] = '\0';
+    return v;
+}
+
+/* Add one decoded pair. key and val are NOT owned by this call (val is referenced). */
+static int pairs_add(struct pairs *ps, char *key, size_t key_len, json_t *val)
+{
+    if (ps->cnt == TR_ADMIN_FORM_MAX_PAIRS)
+        return TR_ETOOLARGE;
+    if (ps->cnt == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 16;
+        ps->items = tr_xrealloc(ps->items, ps->cap * sizeof(*ps->items));
+    }
+    struct pair *p = &ps->items[ps->cnt];
+    p->idx = split_index(key, &key_len);
+    p->key = key;
+    p->key_len = key_len;
+    p->val = val;
+    p->seq = ps->cnt;
+    ps->cnt++;
+    return 0;
+}
+
+static int cmp_pairs(const void *a, const void *b)
+{
+    const struct pair *x = a, *y = b;
+    /* Unindexed pairs (plain and `[]`) keep input order and come first; `key[N]` follow by N. */
+    long kx = x->idx < 0 ? -1 : x->idx, ky = y->idx < 0 ? -1 : y->idx;
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* Place one pair into root following the dotted path of its key. */
+static int place(json_t *root, const struct pair *p, char *msg, size_t msg_len)
+{
+    const char *segs[TR_ADMIN_FORM_MAX_DEPTH];
+    size_t lens[TR_ADMIN_FORM_MAX_DEPTH];
+    size_t nseg = 0;
+    bool literal = false;
+    size_t start = 0;
+    for (size_t i = 0; i <= p->key_len; i++) {
+        if (i == p->key_len || p->key[i] == '.') {
+            if (i == start || nseg == TR_ADMIN_FORM_MAX_DEPTH) {
+                literal = true;
+                break;
+            }
+            segs[nseg] = p->key + start;
+            lens[nseg] = i - start;
+            nseg++;
+            start = i + 1;
+        }
+    }
+    if (literal) {
+        /* Empty segments or too deep: the whole key is one (unknown) field name. */
+        segs[0] = p->key;
+        lens[0] = p->key_len;
+        nseg = 1;
+    }
+    json_t *obj = root;
+    for (size_t i = 0; i + 1 < nseg; i++) {
+        json_t *child = json_object_getn(obj, segs[i], lens[i]);
+        if (child == NULL) {
+            child = json_object();
+            json_object_setn_new(obj, segs[i], lens[i], child);
+        } else if (!json_is_object(child)) {
+            goto conflict;
+        }
+        obj = child;
+    }
+    const char *leaf = segs[nseg - 1];
+    size_t leaf_len = lens[nseg - 1];
+    json_t *cur = json_object_getn(obj, leaf, leaf_len);
+    if (cur == NULL) {
+        if (p->idx == IDX_PLAIN) {
+            json_object_setn(obj, leaf, leaf_len, p->val);
+        } else {
+            json_t *arr = json_array();
+            json_array_append(arr, p->val);
+            json_object_setn_new(obj, leaf, leaf_len, arr);
+        }
+    } else if (json_is_array(cur)) {
+        json_array_append(cur, p->val);
+    } else if (json_is_object(cur)) {
+        goto conflict;
+    } else {
+        json_t *arr = json_array();
+        json_array_append(arr, cur);
+        json_array_append(arr, p->val);
+        json_object_setn_new(obj, leaf, leaf_len, arr);
+    }
+    return 0;
+conflict:
+    if (msg_len > 0)
+        snprintf(msg, msg_len, "Conflicting form keys for '%.*s'", (int)lens[0], segs[0]);
+    return TR_EBADREQ;
+}
+
+/* Sort and place every pair into a new object. Consumes ps. */
+static int build(struct pairs *ps, json_t **out, char *msg, size_t msg_len)
+{
+    json_t *root = json_object();
+    int rc = 0;
+    if (ps->cnt > 1)
+        qsort(ps->items, ps->cnt, sizeof(*ps->items), cmp_pairs);
+    for (size_t i = 0; i < ps->cnt && rc == 0; i++)
+        rc = place(root, &ps->items[i], msg, msg_len);
+    pairs_free(ps);
+    if (rc != 0) {
+        json_decref(root);
+        return rc;
+    }
+    *out = root;
+    return 0;
+}
+
+/* Decode key and value and add them. A NULL value slice means "no '='" (value true). */
+static int add_raw(struct pairs *ps, struct tr_str k, const struct tr_str *v, bool pct, char *msg,
+                   size_t msg_len)
+{
+    size_t key_len = 0, val_len = 0;
+    char *key = pct ? pct_decode(k, true, &key_len) : NULL;
+    if (!pct && memchr(k.ptr, '\0', k.len) == NULL) {
+        key = tr_str_dup(k);
+        key_len = k.len;
+    }
+    if (key == NULL)
+        goto bad;
+    if (key_len == 0) {
+        free(key);
+        return 0;
+    }
+    json_t *val;
+    if (v == NULL) {
+        val = json_true();
+    } else {
+        char *raw = NULL;
+        if (pct) {
+            raw = pct_decode(*v, true, &val_len);
+        } else if (memchr(v->ptr, '\0', v->len) == NULL) {
+            raw = tr_str_dup(*v);
+            val_len = v->len;
+        }
+        if (raw == NULL) {
+            free(key);
+            goto bad;
+        }
+        val = json_stringn(raw, val_len);
+        free(raw);
+        if (val == NULL) { /* not UTF-8 */
+            free(key);
+            goto bad;
+        }
+    }
+    /* Keys become JSON object keys, which must be UTF-8 as well. */
+    json_t *probe = json_stringn(key, key_len);
+    if (probe == NULL) {
+        free(key);
+        json_decref(val);
+        goto bad;
+    }
+    json_decref(probe);
+    int rc = pairs_add(ps, key, key_len, val);
+    if (rc != 0) {
+        free(key);
+        json_decref(val);
+        set_msg(msg, msg_len, "Too many fields in the request");
+        return TR_EBADREQ;
+    }
+    return 0;
+bad:
+    set_msg(msg, msg_len, "Cannot parse form body");
+    return TR_EBADREQ;
+}
+
+int tr_admin_form_decode(struct tr_str form, json_t **out, char *msg, size_t msg_len)
+{
+    struct pairs ps = {0};
+    size_t i = 0;
+    while (i < form.len) {
+        size_t end = i;
+        while (end < form.len && form.ptr[end] != '&')
+            end++;
+        struct tr_str item = {form.ptr + i, end - i};
+        if (item.len > 0) {
+            const char *eq = memchr(item.ptr, '=', item.len);
+            int rc;
+            if (eq == NULL) {
+                rc = add_raw(&ps, item, NULL, true, msg, msg_len);
+            } else {
+                struct tr_str k = {item.ptr, (size_t)(eq - item.ptr)};
+                struct tr_str v = {eq + 1, item.len - k.len - 1};
+                rc = add_raw(&ps, k, &v, true, msg, msg_len);
+            }
+            if (rc != 0) {
+                pairs_free(&ps);
+                return rc;
+            }
+        }
+        i = end + 1;
+    }
+    return build(&ps, out, msg, msg_len);
+}
+
+/* Find needle in hay[from..]; returns its offset or (size_t)-1. */
+static size_t find(struct tr_str hay, size_t from, const char *needle, size_t nlen)
+{
+    if (nlen == 0 || hay.len < nlen)
+        return (size_t)-1;
+    for (size_t i = from; i + nlen <= hay.len; i++) {
+        if (hay.ptr[i] == needle[0] && memcmp(hay.ptr + i, needle, nlen) == 0)
+            return i;
+    }
+    return (size_t)-1;
+}
+
+/* Value of parameter name (case-insensitive) in a header value like
+ * `multipart/form-data; boundary="x"` or `form-data; name="a"`. Quotes are removed (a
+ * backslash escapes the next byte). Returns a new string or NULL. */
+static char *header_param(struct tr_str v, const char *name)
+{
+    size_t nlen = strlen(name);
+    size_t i = 0;
+    while (i < v.len) {
+        /* Skip to after the next ';' outside quotes. */
+        bool q = false;
+        while (i < v.len && (q || v.ptr[i] != ';')) {
+            if (v.ptr[i] == '"')
+                q = !q;
+            else if (q && v.ptr[i] == '\\')
+                i++;
+            i++;
+        }
+        if (i >= v.len)
+            break;
+        i++;
+        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t'))
+            i++;
+        if (i + nlen < v.len && v.ptr[i + nlen] == '=' &&
+            tr_str_ieq_cstr((struct tr_str){v.ptr + i, nlen}, name)) {
+            i += nlen + 1;
+            char *out = tr_xmalloc(v.len - i + 1);
+            size_t o = 0;
+            if (i < v.len && v.ptr[i] == '"') {
+                i++;
+                while (i < v.len && v.ptr[i] != '"') {
+                    if (v.ptr[i] == '\\' && i + 1 < v.len)
+                        i++;
+                    out[o++] = v.ptr[i++];
+                }
+            } else {
+                while (i < v.len && v.ptr[i] != ';' && v.ptr[i] != ' ' && v.ptr[i] != '\t')
+                    out[o++] = v.ptr[i++];
+            }
+            out[o] = '\0';
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* The Content-Disposition name of one part's header block, or NULL. */
+static char *part_name(struct tr_str head)
+{
+    size_t i = 0;
+    while (i < head.len) {
+        size_t eol = find(head, i, "\r\n", 2);
+        if (eol == (size_t)-1)
+            eol = head.len;
+        struct tr_str line = {head.ptr + i, eol - i};
+        const char *colon = memchr(line.ptr, ':', line.len);
+        if (colon != NULL) {
+            struct tr_str hname = {line.ptr, (size_t)(colon - line.ptr)};
+            if (tr_str_ieq_cstr(tr_str_trim(hname), "content-disposition")) {
+                struct tr_str val = {colon + 1, line.len - hname.len - 1};
+                val = tr_str_trim(val);
+                const char *semi = memchr(val.ptr, ';', val.len);
+                struct tr_str kind = {val.ptr, semi ? (size_t)(semi - val.ptr) : val.len};
+                if (!tr_str_ieq_cstr(tr_str_trim(kind), "form-data"))
+                    return NULL;
+                return header_param(val, "name");
+            }
+        }
+        i = eol + 2;
+    }
+    return NULL;
+}
+
+static int multipart_decode(struct tr_str ctype, struct tr_str body, json_t **out, char *msg,
+                            size_t msg_len)
+{
+    char *boundary = header_param(ctype, "boundary");
+    struct pairs ps = {0};
+    int rc = TR_EBADREQ;
+    char delim[80];
+    size_t blen = boundary ? strlen(boundary) : 0;
+    /* RFC 2046 §5.1.1: 1 to 70 characters. */
+    if (blen == 0 || blen > 70)
+        goto out;
+    size_t dlen = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
+    /* The first delimiter may start the body (no preamble), so look for it without CRLF. */
+    size_t pos;
+    if (body.len >= dlen - 2 && memcmp(body.ptr, delim + 2, dlen - 2) == 0)
+        pos = dlen - 2;
+    else if ((pos = find(body, 0, delim, dlen)) != (size_t)-1)
+        pos += dlen;
+    else
+        goto out;
+    for (;;) {
+        if (pos + 2 <= body.len && memcmp(body.ptr + pos, "--", 2) == 0) {
+            rc = 0; /* close delimiter */
+            break;
+        }
+        while (pos < body.len && (body.ptr[pos] == ' ' || body.ptr[pos] == '\t'))
+            pos++;
+        if (pos + 2 > body.len || memcmp(body.ptr + pos, "\r\n", 2) != 0)
+            goto out;
+        pos += 2;
+        size_t head_end = find(body, pos, "\r\n\r\n", 4);
+        size_t content;
+        struct tr_str head;
+        if (pos + 2 <= body.len && memcmp(body.ptr + pos, "\r\n", 2) == 0) {
+            head = (struct tr_str){body.ptr + pos, 0}; /* part without headers */
+            content = pos + 2;
+        } else if (head_end != (size_t)-1) {
+            head = (struct tr_str){body.ptr + pos, head_end - pos};
+            content = head_end + 4;
+        } else {
+            goto out;
+        }
+        size_t next = find(body, content, delim, dlen);
+        if (next == (size_t)-1)
+            goto out;
+        char *name = part_name(head);
+        if (name != NULL) {
+            struct tr_str k = tr_str_from_cstr(name);
+            struct tr_str v = {body.ptr + content, next - content};
+            int arc = add_raw(&ps, k, &v, false, msg, msg_len);
+            free(name);
+            if (arc != 0) {
+                free(boundary);
+                pairs_free(&ps);
+                return arc;
+            }
+        }
+        pos = next + dlen;
+    }
+out:
+    free(boundary);
+    if (rc != 0) {
+        pairs_free(&ps);
+        set_msg(msg, msg_len, "Cannot parse multipart body");
+        return rc;
+    }
+    return build(&ps, out, msg, msg_len);
+}
+
+static int json_decode(struct tr_str body, json_t **out, char *msg, size_t msg_len)
+{
+    json_error_t jerr;
+    /* jansson bounds nesting depth (JSON_PARSER_MAX_DEPTH), so `[[[[...` fails cleanly. */
+    json_t *doc = json_loadb(body.ptr, body.len, 0, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        json_decref(doc);
+        set_msg(msg, msg_len, "Cannot parse JSON body");
+        return TR_EBADREQ;
+    }
+    *out = doc;
+    return 0;
+}
+
+static bool contains_ci(struct tr_str hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= hay.len; i++) {
+        if (tr_str_ieq_cstr((struct tr_str){hay.ptr + i, n}, needle))
+            return true;
+    }
+    return false;
+}
+
+int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t **out, char *msg,
+                         size_t msg_len)
+{
+    struct tr_str ct = tr_str_trim(content_type);
+    const char *semi = ct.len ? memchr(ct.ptr, ';', ct.len) : NULL;
+    struct tr_str media =
+        tr_str_trim((struct tr_str){ct.ptr, semi ? (size_t)(semi - ct.ptr) : ct.len});
+
+    if (body.len == 0) {
+        *out = json_object();
+        return 0;
+    }
+    if (contains_ci(ct, "application/json"))
+        return json_decode(body, out, msg, msg_len);
+    if (tr_str_ieq_cstr(media, "application/x-www-form-urlencoded"))
+        return tr_admin_form_decode(body, out, msg, msg_len);
+    if (tr_str_ieq_cstr(media, "multipart/form-data"))
+        return multipart_decode(ct, body, out, msg, msg_len);
+    if (ct.len == 0) {
+        size_t i = 0;
+        while (i < body.len && (body.ptr[i] == ' ' || body.ptr[i] == '\t' || body.ptr[i] == '\r' ||
+                                body.ptr[i] == '\n'))
+            i++;
+        if (i < body.len && body.ptr[i] == '{')
+            return json_decode(body, out, msg, msg_len);
+        return tr_admin_form_decode(body, out, msg, msg_len);
+    }
+    set_msg(msg, msg_len,
+            "Unsupported Content-Type: use application/json, "
+            "application/x-www-form-urlencoded or multipart/form-data");
+    return TR_EINVAL;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* What admin handlers share: the per-request context, the endpoint row format, and the
+ * generic list/create/upsert/get/patch/delete helpers with Kong 0.7's status codes and bodies.
+ * Entity files (apis.c, consumers.c, ...) are thin: a descriptor plus endpoint rows. */
+#ifndef TR_ADMIN_CRUD_H
+#define TR_ADMIN_CRUD_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "admin/admin.h"
+#include "core/str.h"
+
+struct tr_schema;
+
+#define TR_ADMIN_MAX_PARAMS 4
+
+/* One admin request in flight. Built by tr_admin_handle; handlers fill res through the
+ * tr_admin_reply* helpers. */
+struct tr_admin_ctx {
+    struct tr_admin_env *env;           /* borrowed */
+    const struct tr_admin_request *req; /* borrowed */
+    struct tr_admin_response *res;      /* borrowed; its body becomes the caller's */
+    json_t *query;                      /* owned by tr_admin_handle: decoded query string */
+    json_t *body;                       /* owned by tr_admin_handle: decoded body or {} */
+    /* Path parameters ({name} segments of the template), percent-decoded, NUL-terminated;
+     * owned by tr_admin_handle. */
+    char *params[TR_ADMIN_MAX_PARAMS];
+    size_t param_cnt;
+};
+
+typedef void (*tr_admin_handler_fn)(struct tr_admin_ctx *ctx);
+
+/* One path of the Admin API, with a handler per method (NULL: 405 for that method). HEAD is
+ * served by the GET handler. Templates are absolute, literal segments and {param} segments;
+ * a trailing slash on the request is always optional. */
+struct tr_admin_endpoint {
+    const char *path;
+    tr_admin_handler_fn get, post, put, patch, del;
+    const char *help; /* one line, for docs */
+};
+
+/* How the generic helpers reach one entity kind. */
+struct tr_admin_entity {
+    const char *store_name;         /* store entity, e.g. "apis" */
+    const struct tr_schema *schema; /* field table */
+    const char *name_field;         /* looked up when a path segment is not a UUID */
+    /* Optional extra rule needing the node's settings, run on the validated doc before any
+     * write; returns NULL or a new field -> message object (answered 400). */
+    json_t *(*before_write)(struct tr_admin_ctx *ctx, const json_t *doc);
+};
+
+/* Answer with status and body (the reference is stolen; NULL means no body). */
+void tr_admin_reply(struct tr_admin_ctx *ctx, int status, json_t *body);
+/* Answer {"message": msg} with status. */
+void tr_admin_reply_message(struct tr_admin_ctx *ctx, int status, const char *msg);
+/* Answer a store failure rc: TR_ENOTFOUND 404, TR_EDB 503 when the database is unreachable
+ * else 500, anything else 500. */
+void tr_admin_reply_store_error(struct tr_admin_ctx *ctx, int rc);
+
+/* Find an entity by a path segment: by id when key has the UUID shape (falling back to
+ * name_field when no such id exists), else by name_field. Returns 0 with a new reference in
+ * *out, TR_ENOTFOUND, or TR_EDB. */
+int tr_admin_crud_find(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, const char *key,
+                       json_t **out);
+
+/* GET collection: {"data":[...],"total":N[,"next":URL]}. Query args: size (1..1000, default
+ * 100), offset (token from a previous "next"), and equality filters on scalar schema fields
+ * (coerced to the field's type); any other argument is 400 "<f> is an unknown field".
+ * fixed (may be NULL, borrowed) adds filters imposed by the path (e.g. api_id). */
+void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
+                        const json_t *fixed);
+
+/* POST collection: validate ctx->body (with fixed fields, borrowed, overriding it) as an
+ * insert; 201 with the stored entity, 400 errors, 409 on a unique conflict. */
+void tr_admin_crud_create(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
+                          const json_t *fixed);
+
+/* PUT collection: with an "id" naming an existing entity, a full replace (200); otherwise an
+ * insert (201), keeping a given id. */
+void tr_admin_crud_upsert(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
+                          const json_t *fixed);
+
+/* GET / PATCH / DELETE one entity named by key (name or id): 200, 200 (merged update) and
+ * 204, or 404 {"message":"Not found"}. */
+void tr_admin_crud_get(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, const char *key);
+void tr_admin_crud_patch(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, const char *key,
+                         const json_t *fixed);
+void tr_admin_crud_delete(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
+                          const char *key);
+
+/* Endpoint rows of each entity file (routes.c concatenates them). */
+extern const struct tr_admin_endpoint tr_admin_node_endpoints[];
+extern const size_t tr_admin_node_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_apis_endpoints[];
+extern const size_t tr_admin_apis_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_consumers_endpoints[];
+extern const size_t tr_admin_consumers_endpoints_cnt;
+
+#endif

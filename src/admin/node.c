@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Node information (GET /) and status (GET /status) in Kong 0.7's shape. The connection
+ * counters come from the server through env->server_status; row counts from the store. */
+#include "admin/crud.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "store/store.h"
+
+#ifndef TR_VERSION
+#define TR_VERSION "0.0.0"
+#endif
+
+/* Settings whose values are secrets: shown as "******" in GET / (conf.c masks its own secret
+ * keys too; this is the backstop for keys added later). */
+static bool is_secret(const char *key)
+{
+    return strstr(key, "token") != NULL || strstr(key, "password") != NULL ||
+           strstr(key, "secret") != NULL;
+}
+
+static void add_setting(const char *key, const char *value, void *ud)
+{
+    json_t *v = json_string(is_secret(key) ? "******" : (value ? value : ""));
+    if (v != NULL)
+        json_object_set_new((json_t *)ud, key, v);
+}
+
+static int add_plugin_name(json_t *doc, void *ud)
+{
+    json_t *names = ud;
+    json_t *name = json_object_get(doc, "name");
+    size_t i;
+    json_t *n;
+    if (!json_is_string(name))
+        return 0;
+    json_array_foreach(names, i, n)
+    {
+        if (json_equal(n, name))
+            return 0;
+    }
+    json_array_append(names, name);
+    return 0;
+}
+
+static bool store_has(const char *entity)
+{
+    for (const char *const *e = tr_store_entities(); *e != NULL; e++) {
+        if (strcmp(*e, entity) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void info(struct tr_admin_ctx *ctx)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        host[0] = '\0';
+    host[sizeof(host) - 1] = '\0';
+
+    json_t *enabled = json_array();
+    if (ctx->env->store != NULL && store_has("plugins"))
+        tr_store_foreach(ctx->env->store, "plugins", add_plugin_name, enabled);
+    json_t *conf = json_object();
+    if (ctx->env->conf != NULL)
+        tr_conf_foreach(ctx->env->conf, add_setting, conf);
+
+    json_t *body = json_object();
+    json_object_set_new(body, "tagline", json_string("Welcome to torii"));
+    json_object_set_new(body, "version", json_string(TR_VERSION));
+    json_t *h = json_string(host);
+    json_object_set_new(body, "hostname", h ? h : json_string(""));
+    json_object_set_new(
+        body, "plugins",
+        json_pack("{s:[],s:o}", "available_on_server", "enabled_in_cluster", enabled));
+    json_object_set_new(body, "configuration", conf);
+    tr_admin_reply(ctx, 200, body);
+}
+
+static const char *const counters[] = {
+    "total_requests",      "connections_active",  "connections_accepted", "connections_handled",
+    "connections_reading", "connections_writing", "connections_waiting",
+};
+
+static void status(struct tr_admin_ctx *ctx)
+{
+    struct tr_admin_env *env = ctx->env;
+    json_t *server = env->server_status ? env->server_status(env->ud) : NULL;
+    if (!json_is_object(server)) {
+        json_decref(server);
+        server = json_object();
+    }
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        if (json_object_get(server, counters[i]) == NULL)
+            json_object_set_new(server, counters[i], json_integer(0));
+    }
+    json_t *db = json_object();
+    bool up = env->store != NULL && tr_store_ping(env->store);
+    json_object_set_new(db, "reachable", json_boolean(up));
+    for (const char *const *e = tr_store_entities(); up && *e != NULL; e++) {
+        size_t n = 0;
+        if (tr_store_count(env->store, *e, &n) == 0)
+            json_object_set_new(db, *e, json_integer((json_int_t)n));
+    }
+    tr_admin_reply(ctx, 200, json_pack("{s:o,s:o}", "server", server, "database", db));
+}
+
+const struct tr_admin_endpoint tr_admin_node_endpoints[] = {
+    {"/", .get = info, .help = "node information: version, hostname, plugins, configuration"},
+    {"/status", .get = status, .help = "connection counters and database row counts"},
+};
+const size_t tr_admin_node_endpoints_cnt =
+    sizeof(tr_admin_node_endpoints) / sizeof(tr_admin_node_endpoints[0]);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* The field-table validator shared by admin entities, the declarative store and plugin config
+ * schemas: a schema is a constant table of fields (one row each); validation coerces Kong 0.7
+ * style string inputs, fills defaults, runs checks and collects every error as field -> message.
+ * Uniqueness is only declared here; the store enforces it. */
+#ifndef TR_SCHEMA_SCHEMA_H
+#define TR_SCHEMA_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum tr_schema_type {
+    TR_SCHEMA_STRING,
+    TR_SCHEMA_BOOLEAN,
+    TR_SCHEMA_NUMBER,
+    TR_SCHEMA_INTEGER,   /* JSON integer; a float with no fraction is accepted */
+    TR_SCHEMA_ARRAY,     /* array of strings; a string input is split on commas */
+    TR_SCHEMA_RECORD,    /* object validated against field->record */
+    TR_SCHEMA_URL,       /* string: scheme://host[:port][/path][?query] */
+    TR_SCHEMA_UUID,      /* string: 8-4-4-4-12 hex */
+    TR_SCHEMA_TIMESTAMP, /* integer, milliseconds since the epoch */
+};
+
+/* Field flags. */
+#define TR_SCHEMA_REQUIRED 0x01u  /* "<f> is required" when absent after defaults */
+#define TR_SCHEMA_IMMUTABLE 0x02u /* "<f> cannot be updated" when an update changes it */
+#define TR_SCHEMA_UNIQUE 0x04u    /* informational: the store enforces it */
+#define TR_SCHEMA_BOUNDED 0x08u   /* INTEGER/NUMBER: min..max apply */
+
+enum tr_schema_mode {
+    TR_SCHEMA_INSERT,  /* new entity: defaults filled (ids, created_at, derived values) */
+    TR_SCHEMA_UPDATE,  /* PATCH: input merged onto the existing entity, then the whole checked */
+    TR_SCHEMA_REPLACE, /* PUT on an existing id: input replaces every field; unset fields are
+                        * cleared then defaulted; id and created_at kept from the existing */
+};
+
+struct tr_schema;
+
+/* A field check. rec is the (already coerced) record holding the field, name the field; the
+ * check may rewrite the value in rec (e.g. drop a trailing slash). Returns 0, or -1 with the
+ * client-facing message written into msg. Called only when the field is present. */
+typedef int (*tr_schema_check_fn)(json_t *rec, const char *name, char *msg, size_t msg_len);
+
+/* A default generator: returns a new value for the missing field (or NULL to leave it unset).
+ * rec is the record being filled; fields listed before this one may already be defaulted. */
+typedef json_t *(*tr_schema_default_fn)(const json_t *rec);
+
+/* A whole-record check run when no field has an error. Returns 0, or -1 with the message
+ * (answered as {"message": msg}). */
+typedef int (*tr_schema_self_check_fn)(json_t *rec, enum tr_schema_mode mode, char *msg,
+                                       size_t msg_len);
+
+struct tr_schema_field {
+    const char *name; /* static */
+    enum tr_schema_type type;
+    unsigned flags;                 /* TR_SCHEMA_* flags */
+    const char *dflt;               /* JSON text of a constant default, or NULL */
+    tr_schema_default_fn gen;       /* or a generated default, or NULL */
+    int64_t min, max;               /* with TR_SCHEMA_BOUNDED */
+    const char *const *one_of;      /* NULL-terminated allowed string values, or NULL */
+    const struct tr_schema *record; /* nested schema for TR_SCHEMA_RECORD */
+    tr_schema_check_fn check;       /* extra check, or NULL */
+    const char *help;               /* one line for docs and /schema endpoints */
+};
+
+struct tr_schema {
+    const char *name; /* entity or plugin name, static */
+    const struct tr_schema_field *fields;
+    size_t cnt;
+    tr_schema_self_check_fn self_check; /* or NULL */
+};
+
+/* Validate input for schema.
+ *  mode:     see enum tr_schema_mode;
+ *  input:    the decoded request (strings are coerced; JSON null or a blank string unsets a
+ *            field);
+ *  existing: the stored entity for UPDATE and REPLACE (borrowed), NULL for INSERT.
+ * On success returns 0 and sets *out to a new, complete entity whose keys follow the field
+ * table's order. On a validation failure returns TR_EINVAL and sets *errors to a new object:
+ * either field -> message for every bad field (nested ones as "config.<f>"), or
+ * {"message": ...} from the self-check. input and existing are never modified. */
+int tr_schema_validate(const struct tr_schema *schema, enum tr_schema_mode mode,
+                       const json_t *input, const json_t *existing, json_t **out, json_t **errors);
+
+/* The row for name, or NULL. */
+const struct tr_schema_field *tr_schema_field_find(const struct tr_schema *schema,
+                                                   const char *name);
+
+/* Coerce one input value (string inputs as in forms, JSON values as is) to field's type:
+ * returns a new value, or NULL with the type error written into msg ("<f> is not a number").
+ * Used by validation and by list filters (?field=value). Does not run checks. */
+json_t *tr_schema_coerce(const struct tr_schema_field *field, const json_t *value, char *msg,
+                         size_t msg_len);
+
+/* Helpers for entity schemas: a new v4 UUID string, and now as whole seconds x 1000. */
+json_t *tr_schema_gen_uuid(const json_t *rec);
+json_t *tr_schema_gen_created_at(const json_t *rec);
+
+/* The JSON description of a schema ({"fields":{name:{type,required,default,...}}}), for
+ * /plugins/schema/{name}-style endpoints. Returns a new object. */
+json_t *tr_schema_describe(const struct tr_schema *schema);
+
+#endif
