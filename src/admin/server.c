@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/* Admin HTTP server on the control loop. Requests are small and handled synchronously (the
+ * store is SQLite on the same thread), so each connection is a simple read-parse-answer loop. */
+#include "admin/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/list.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "http/parser.h"
+#include "server/listen.h"
+
+#define ADMIN_IDLE_TIMEOUT_MS 60000
+
+struct tr_admin_server {
+    uv_loop_t *loop;
+    const struct tr_conf *conf;
+    struct tr_admin_env *env;
+    uv_tcp_t listeners[TR_CONF_MAX_LISTEN];
+    bool loopback[TR_CONF_MAX_LISTEN];
+    size_t num_listeners;
+    struct tr_list conns;
+};
+
+struct admin_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct tr_admin_server *srv;
+    struct tr_list link;
+    char *buf;
+    size_t len, cap;
+    bool loopback_listener;
+    bool closing;
+    bool close_after;
+    unsigned handles;
+    unsigned pending_writes;
+    struct tr_http_request req;
+};
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct admin_conn *c = h->data;
+    if (--c->handles == 0) {
+        free(c->buf);
+        free(c);
+    }
+}
+
+static void conn_close(struct admin_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    tr_list_remove(&c->link);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+}
+
+struct admin_wbuf {
+    uv_write_t req;
+    struct admin_conn *c;
+    char data[];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct admin_wbuf *wb = TR_CONTAINER_OF(req, struct admin_wbuf, req);
+    struct admin_conn *c = wb->c;
+    free(wb);
+    c->pending_writes--;
+    if (status < 0 || (c->close_after && c->pending_writes == 0))
+        conn_close(c);
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 414: return "URI Too Long";
+    case 421: return "Misdirected Request";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static void send_response(struct admin_conn *c, int status, const char *extra_headers,
+                          const char *body, size_t body_len, bool head_only)
+{
+    char head[1024];
+    char date[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%sAccess-Control-Allow-Origin: *\r\n"
+                      "Server: torii/" TR_VERSION "\r\n%s%s\r\n",
+                      status, reason(status), date,
+                      body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+                      c->close_after ? "Connection: close\r\n" : "", extra_headers, "");
+    char clen[64];
+    int cl = 0;
+    if (status != 204)
+        cl = snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
+    else
+        cl = snprintf(clen, sizeof(clen), "\r\n");
+    hl -= 2; /* the blank line comes after Content-Length */
+    size_t total = (size_t)hl + (size_t)cl + (head_only || !body ? 0 : body_len);
+    struct admin_wbuf *wb = tr_xmalloc(sizeof(*wb) + total);
+    wb->c = c;
+    memcpy(wb->data, head, (size_t)hl);
+    memcpy(wb->data + hl, clen, (size_t)cl);
+    if (!head_only && body)
+        memcpy(wb->data + hl + cl, body, body_len);
+    uv_buf_t b = uv_buf_init(wb->data, (unsigned)total);
+    if (uv_write(&wb->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        free(wb);
+        conn_close(c);
+        return;
+    }
+    c->pending_writes++;
+}
+
+static void send_json(struct admin_conn *c, int status, json_t *body, const char *extra,
+                      bool head_only)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    send_response(c, status, extra ? extra : "", text, text ? strlen(text) : 0, head_only);
+    free(text);
+}
+
+static void send_message(struct admin_conn *c, int status, const char *message)
+{
+    json_t *j = json_pack("{s:s}", "message", message);
+    send_json(c, status, j, NULL, false);
+    json_decref(j);
+}
+
+/* P11: a Host that is not an IP literal or localhost, sent to a loopback listener, is a DNS
+ * rebinding attempt from a browser. */
+static bool host_is_local(struct tr_str host)
+{
+    if (host.len == 0)
+        return true;
+    struct tr_str h = host;
+    if (h.ptr[0] == '[')
+        return true; /* IPv6 literal */
+    const char *colon = memchr(h.ptr, ':', h.len);
+    if (colon)
+        h.len = (size_t)(colon - h.ptr);
+    if (tr_str_ieq_cstr(h, "localhost"))
+        return true;
+    for (size_t i = 0; i < h.len; i++) {
+        if (!((h.ptr[i] >= '0' && h.ptr[i] <= '9') || h.ptr[i] == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* P11: a state-changing request carrying a browser Origin that is not this admin API. */
+static bool origin_allowed(const struct tr_http_request *req)
+{
+    const struct tr_http_header *o =
+        tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Origin"));
+    if (o == NULL)
+        return true;
+    struct tr_str v = o->value;
+    static const char *prefixes[] = {"http://", "https://"};
+    for (size_t i = 0; i < 2; i++) {
+        struct tr_str p = tr_str_from_cstr(prefixes[i]);
+        if (tr_str_has_prefix(v, p)) {
+            struct tr_str rest = {v.ptr + p.len, v.len - p.len};
+            if (tr_str_ieq(rest, req->host))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* P11: with admin_token set, every request must carry "Authorization: Bearer <token>".
+ * The comparison does not stop at the first differing byte. */
+static bool token_ok(const struct tr_conf *conf, const struct tr_http_request *req)
+{
+    if (conf->admin_token == NULL || conf->admin_token[0] == '\0')
+        return true;
+    const struct tr_http_header *h =
+        tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Authorization"));
+    if (h == NULL || h->value.len < 7 || !tr_str_ieq((struct tr_str){h->value.ptr, 7},
+                                                     TR_STR_LIT("Bearer ")))
+        return false;
+    struct tr_str got = tr_str_trim((struct tr_str){h->value.ptr + 7, h->value.len - 7});
+    size_t want_len = strlen(conf->admin_token);
+    if (got.len != want_len)
+        return false;
+    return CRYPTO_memcmp(got.ptr, conf->admin_token, want_len) == 0;
+}
+
+static void handle_request(struct admin_conn *c, const struct tr_http_request *req,
+                           struct tr_str body)
+{
+    struct tr_admin_server *srv = c->srv;
+    bool head_only = tr_str_eq(req->method, TR_STR_LIT("HEAD"));
+    if (!token_ok(srv->conf, req)) {
+        send_response(c, 401, "WWW-Authenticate: Bearer realm=\"torii-admin\"\r\n",
+                      "{\"message\":\"Unauthorized\"}", 26, head_only);
+        return;
+    }
+    if (c->loopback_listener && !host_is_local(req->host)) {
+        send_message(c, 421, "Misdirected request: the Admin API answers only local hosts");
+        return;
+    }
+    if (tr_str_eq(req->method, TR_STR_LIT("OPTIONS"))) {
+        send_response(c, 204,
+                      "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n"
+                      "Access-Control-Allow-Headers: Content-Type\r\n",
+                      NULL, 0, false);
+        return;
+    }
+    bool writes = !(tr_str_eq(req->method, TR_STR_LIT("GET")) || head_only);
+    if (writes && !origin_allowed(req)) {
+        send_message(c, 403, "Cross-origin writes to the Admin API are not allowed");
+        return;
+    }
+    if (tr_str_eq(req->path, TR_STR_LIT("/robots.txt"))) {
+        static const char robots[] = "User-agent: *\nDisallow: /\n";
+        char extra[] = "";
+        send_response(c, 200, extra, robots, sizeof(robots) - 1, head_only);
+        return;
+    }
+    const struct tr_http_header *ct =
+        tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Content-Type"));
+    struct tr_admin_request areq = {
+        .method = head_only ? TR_STR_LIT("GET") : req->method,
+        .path = req->path,
+        .query = req->query,
+        .content_type = ct ? ct->value : TR_STR_NULL,
+        .body = body,
+        .host = req->host,
+    };
+    struct tr_admin_response res = {0};
+    tr_admin_handle(srv->env, &areq, &res);
+    char extra[256] = "";
+    if (res.status == 405 && res.allow)
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", res.allow);
+    send_json(c, res.status, res.body, extra, head_only);
+    json_decref(res.body);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct admin_conn *c = h->data;
+    size_t max = (size_t)c->srv->conf->admin_max_body + 64 * 1024;
+    if (c->cap - c->len < 16384 && c->cap < max) {
+        c->cap = c->cap * 2 > max ? max : c->cap * 2;
+        c->buf = tr_xrealloc(c->buf, c->cap);
+    }
+    b->base = c->buf + c->len;
+    b->len = c->cap - c->len;
+}
+
+/* Try to handle one complete request from the buffer; returns true if one was consumed. */
+static bool process_one(struct admin_conn *c)
+{
+    const struct tr_conf *conf = c->srv->conf;
+    int rc = tr_http_parse_request(c->buf, c->len, NULL, &c->req);
+    if (rc == TR_EAGAIN)
+        return false;
+    if (rc < 0) {
+        c->close_after = true;
+        send_message(c, tr_err_status(rc), tr_err_message(rc));
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        return false;
+    }
+    size_t head_len = (size_t)rc;
+    struct tr_http_request *req = &c->req;
+    struct tr_str body = TR_STR_NULL;
+    size_t consumed = head_len;
+    if (req->body == TR_HTTP_BODY_LENGTH) {
+        if (req->content_length > conf->admin_max_body) {
+            c->close_after = true;
+            send_message(c, 413, "Request size limit exceeded");
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            return false;
+        }
+        if (c->len - head_len < req->content_length)
+            return false;
+        body = (struct tr_str){c->buf + head_len, (size_t)req->content_length};
+        consumed += (size_t)req->content_length;
+    } else if (req->body == TR_HTTP_BODY_CHUNKED) {
+        /* Decode in place: data slices are moved down right after the head. */
+        struct tr_http_chunked dec;
+        tr_http_chunked_init(&dec);
+        size_t in = head_len, out = head_len;
+        for (;;) {
+            size_t used = 0;
+            struct tr_str data;
+            int r = tr_http_chunked_parse(&dec, c->buf + in, c->len - in, &used, &data);
+            if (r < 0) {
+                c->close_after = true;
+                send_message(c, 400, "Bad request");
+                uv_read_stop((uv_stream_t *)&c->tcp);
+                return false;
+            }
+            if (r == 1) {
+                if (dec.body_len > conf->admin_max_body) {
+                    c->close_after = true;
+                    send_message(c, 413, "Request size limit exceeded");
+                    uv_read_stop((uv_stream_t *)&c->tcp);
+                    return false;
+                }
+                memmove(c->buf + out, data.ptr, data.len);
+                out += data.len;
+            }
+            in += used;
+            if (r == 2)
+                break;
+            if (r == 0)
+                return false; /* incomplete: re-decode from the start when more arrives */
+        }
+        body = (struct tr_str){c->buf + head_len, out - head_len};
+        consumed = in;
+    }
+    if (!req->keep_alive)
+        c->close_after = true;
+    if (req->expect_continue && body.len == 0 && req->body != TR_HTTP_BODY_NONE)
+        return false;
+    handle_request(c, req, body);
+    memmove(c->buf, c->buf + consumed, c->len - consumed);
+    c->len -= consumed;
+    return true;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct admin_conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        if (c->pending_writes == 0)
+            conn_close(c);
+        else
+            c->close_after = true;
+        return;
+    }
+    c->len += (size_t)nread;
+    uv_timer_start(&c->timer, on_timeout, ADMIN_IDLE_TIMEOUT_MS, 0);
+    /* Expect: 100-continue from curl on large bodies. */
+    if (c->len > 0 && !c->close_after) {
+        int rc = tr_http_parse_request(c->buf, c->len, NULL, &c->req);
+        if (rc > 0 && c->req.expect_continue && c->len == (size_t)rc &&
+            c->req.content_length <= c->srv->conf->admin_max_body) {
+            static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            struct admin_wbuf *wb = tr_xmalloc(sizeof(*wb) + sizeof(cont));
+            wb->c = c;
+            memcpy(wb->data, cont, sizeof(cont) - 1);
+            uv_buf_t ub = uv_buf_init(wb->data, sizeof(cont) - 1);
+            if (uv_write(&wb->req, s, &ub, 1, on_written) == 0)
+                c->pending_writes++;
+            else
+                free(wb);
+            c->req.expect_continue = false;
+        }
+    }
+    while (!c->closing && !c->close_after && c->len > 0 && process_one(c))
+        ;
+    if (c->close_after)
+        uv_read_stop(s);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    struct tr_admin_server *srv = listener->data;
+    if (status < 0)
+        return;
+    struct admin_conn *c = tr_xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    c->tcp.data = c;
+    uv_timer_init(srv->loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 2;
+    tr_list_push(&srv->conns, &c->link);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    for (size_t i = 0; i < srv->num_listeners; i++) {
+        if ((uv_stream_t *)&srv->listeners[i] == listener)
+            c->loopback_listener = srv->loopback[i];
+    }
+    c->cap = 16384;
+    c->buf = tr_xmalloc(c->cap);
+    uv_timer_start(&c->timer, on_timeout, ADMIN_IDLE_TIMEOUT_MS, 0);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static bool is_loopback_host(const char *h)
+{
+    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
+}
+
+struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_conf *conf,
+                                              struct tr_admin_env *env, char *err,
+                                              size_t err_len)
+{
+    struct tr_admin_server *srv = tr_xcalloc(1, sizeof(*srv));
+    srv->loop = loop;
+    srv->conf = conf;
+    srv->env = env;
+    tr_list_init(&srv->conns);
+    for (size_t i = 0; i < conf->admin_listen.cnt; i++) {
+        const struct tr_listen *l = &conf->admin_listen.items[i];
+        int fd = tr_listen_open(l, false, err, err_len);
+        if (fd < 0) {
+            tr_admin_server_stop(srv);
+            return NULL;
+        }
+        uv_tcp_t *t = &srv->listeners[srv->num_listeners];
+        uv_tcp_init(loop, t);
+        t->data = srv;
+        srv->loopback[srv->num_listeners] = is_loopback_host(l->host);
+        srv->num_listeners++;
+        int rc = uv_tcp_open(t, fd);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)t, 128, on_connection);
+        if (rc != 0) {
+            snprintf(err, err_len, "cannot listen for the Admin API: %s", uv_strerror(rc));
+            tr_admin_server_stop(srv);
+            return NULL;
+        }
+    }
+    return srv;
+}
+
+static void on_server_closed(uv_handle_t *h)
+{
+    struct tr_admin_server *srv = h->data;
+    if (--srv->num_listeners == 0)
+        free(srv);
+}
+
+void tr_admin_server_stop(struct tr_admin_server *srv)
+{
+    while (!tr_list_empty(&srv->conns)) {
+        struct admin_conn *c = TR_LIST_ENTRY(srv->conns.next, struct admin_conn, link);
+        conn_close(c);
+    }
+    if (srv->num_listeners == 0) {
+        free(srv);
+        return;
+    }
+    for (size_t i = 0, n = srv->num_listeners; i < n; i++)
+        uv_close((uv_handle_t *)&srv->listeners[i], on_server_closed);
+}

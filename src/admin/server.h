@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The Admin API's network side: listeners on the control loop, HTTP/1.1 with keep-alive,
+ * complete bodies up to admin_max_body, and the P11 guards (browser Origin on writes, Host on a
+ * loopback listener). Each complete request goes to tr_admin_handle. */
+#ifndef TR_ADMIN_SERVER_H
+#define TR_ADMIN_SERVER_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+struct tr_admin_env;
+struct tr_admin_server;
+struct tr_conf;
+
+/* Listen on every admin_listen address. Returns NULL with a message in err. env is borrowed
+ * and must outlive the server. */
+struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_conf *conf,
+                                              struct tr_admin_env *env, char *err,
+                                              size_t err_len);
+
+/* Close listeners and connections; handles finish closing on the next loop run. */
+void tr_admin_server_stop(struct tr_admin_server *srv);
+
+#endif

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+/* Client connections on a worker: accept, read into a growing buffer, parse request heads,
+ * hand each request to an exchange, write answers, keep-alive, pipelining, timeouts and the
+ * lingering close. What happens between a parsed head and the end of its response is
+ * exchange.c's job. */
+#include "proxy/internal.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#define CLIENT_BUF_INITIAL (16 * 1024)
+#define LINGER_TIMEOUT_MS 2000
+
+enum timer_mode { TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_BODY, TM_SEND, TM_LINGER, TM_DEFER };
+
+static void process(struct tr_client *c);
+static void close_client(struct tr_client *c);
+static void finish_close(struct tr_client *c);
+
+static enum timer_mode timer_mode_of(struct tr_client *c)
+{
+    return (enum timer_mode)(uintptr_t)c->timer.data;
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(struct tr_client *c, enum timer_mode mode, uint64_t ms)
+{
+    c->timer.data = (void *)(uintptr_t)mode;
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void disarm(struct tr_client *c)
+{
+    c->timer.data = (void *)(uintptr_t)TM_NONE;
+    uv_timer_stop(&c->timer);
+}
+
+static void set_state(struct tr_client *c, enum tr_client_state s)
+{
+    struct tr_proxy_counters *k = &c->w->counters;
+    switch (c->state) {
+    case TR_CLIENT_IDLE:
+        k->waiting--;
+        break;
+    case TR_CLIENT_HEAD:
+        k->reading--;
+        break;
+    case TR_CLIENT_BUSY:
+    case TR_CLIENT_TUNNEL:
+        k->writing--;
+        break;
+    default:
+        break;
+    }
+    c->state = s;
+    switch (s) {
+    case TR_CLIENT_IDLE:
+        k->waiting++;
+        break;
+    case TR_CLIENT_HEAD:
+        k->reading++;
+        break;
+    case TR_CLIENT_BUSY:
+    case TR_CLIENT_TUNNEL:
+        k->writing++;
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct tr_client *c = h->data;
+    if (c->cap - c->len < 4096 && c->cap < c->max) {
+        size_t ncap = c->cap * 2;
+        if (ncap > c->max)
+            ncap = c->max;
+        c->buf = tr_xrealloc(c->buf, ncap);
+        c->cap = ncap;
+    }
+    b->base = c->buf + c->len;
+    b->len = c->cap - c->len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+void tr__client_pause(struct tr_client *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+void tr__client_resume(struct tr_client *c)
+{
+    if (!c->reading && !c->read_eof && c->state != TR_CLIENT_CLOSING && c->len < c->cap) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+            c->reading = true;
+    }
+}
+
+struct wbuf {
+    uv_write_t req;
+    struct tr_client *c;
+    char data[];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct wbuf *wb = TR_CONTAINER_OF(req, struct wbuf, req);
+    struct tr_client *c = wb->c;
+    free(wb);
+    c->pending_writes--;
+    if (c->state == TR_CLIENT_CLOSING)
+        return;
+    if (status < 0) {
+        tr__client_abort(c);
+        return;
+    }
+    if (c->ex) {
+        if (c->tcp.write_queue_size < TR_PROXY_QUEUE_LOW) {
+            if (timer_mode_of(c) == TM_SEND)
+                disarm(c);
+            tr__exchange_on_client_drained(c->ex);
+        }
+        return;
+    }
+    if (c->pending_writes == 0 && c->close_after && c->state != TR_CLIENT_LINGER)
+        finish_close(c);
+}
+
+int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    if (total == 0)
+        return 0;
+    if (c->state == TR_CLIENT_CLOSING)
+        return TR_EIO;
+    struct wbuf *wb = tr_xmalloc(sizeof(*wb) + total);
+    wb->c = c;
+    size_t off = 0;
+    for (unsigned i = 0; i < nbufs; i++) {
+        memcpy(wb->data + off, bufs[i].base, bufs[i].len);
+        off += bufs[i].len;
+    }
+    uv_buf_t one = uv_buf_init(wb->data, (unsigned)total);
+    if (uv_write(&wb->req, (uv_stream_t *)&c->tcp, &one, 1, on_written) != 0) {
+        free(wb);
+        return TR_EIO;
+    }
+    c->pending_writes++;
+    if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH && timer_mode_of(c) != TM_SEND)
+        arm(c, TM_SEND, c->w->conf->send_timeout_ms);
+    return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct tr_client *c = TR_CONTAINER_OF((uv_tcp_t *)h, struct tr_client, tcp);
+    if (--c->handles == 0) {
+        free(c->buf);
+        free(c);
+    }
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct tr_client *c = TR_CONTAINER_OF((uv_timer_t *)h, struct tr_client, timer);
+    if (--c->handles == 0) {
+        free(c->buf);
+        free(c);
+    }
+}
+
+/* Close now, whatever is in flight. */
+static void close_client(struct tr_client *c)
+{
+    if (c->state == TR_CLIENT_CLOSING)
+        return;
+    struct tr_proxy_worker *w = c->w;
+    if (c->ex) {
+        struct tr_exchange *ex = c->ex;
+        c->ex = NULL;
+        ex->c = NULL;
+        tr__exchange_free(ex);
+    }
+    set_state(c, TR_CLIENT_CLOSING);
+    w->counters.active--;
+    tr_list_remove(&c->link);
+    uv_timer_stop(&c->timer);
+    c->reading = false;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+void tr__client_abort(struct tr_client *c)
+{
+    close_client(c);
+}
+
+static void on_linger_shutdown(uv_shutdown_t *req, int status)
+{
+    free(req);
+}
+
+/* Response sent with Connection: close. If the client may still be sending (unread body,
+ * pipelined bytes), shut our side and read-and-discard until EOF so the kernel does not reset
+ * the connection under the response (P2); otherwise close at once. */
+static void finish_close(struct tr_client *c)
+{
+    if (c->read_eof || c->pending_writes > 0) {
+        if (c->pending_writes == 0)
+            close_client(c);
+        return;
+    }
+    uv_shutdown_t *req = tr_xmalloc(sizeof(*req));
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_linger_shutdown) != 0) {
+        free(req);
+        close_client(c);
+        return;
+    }
+    set_state(c, TR_CLIENT_LINGER);
+    c->len = 0;
+    tr__client_resume(c);
+    arm(c, TM_LINGER, LINGER_TIMEOUT_MS);
+}
+
+void tr__client_exchange_done(struct tr_client *c)
+{
+    c->ex = NULL;
+    if (c->state == TR_CLIENT_CLOSING)
+        return;
+    if (c->close_after || c->w->draining ||
+        c->requests >= c->w->conf->keepalive_requests) {
+        c->close_after = true;
+        if (c->pending_writes == 0)
+            finish_close(c);
+        /* else on_written closes once the answer is flushed */
+        return;
+    }
+    set_state(c, TR_CLIENT_IDLE);
+    arm(c, c->len > 0 ? TM_DEFER : TM_KEEPALIVE, c->len > 0 ? 0 : c->w->conf->keepalive_timeout_ms);
+    tr__client_resume(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct tr_client *c = TR_CONTAINER_OF(t, struct tr_client, timer);
+    enum timer_mode mode = timer_mode_of(c);
+    c->timer.data = (void *)(uintptr_t)TM_NONE;
+    switch (mode) {
+    case TM_DEFER:
+        if (c->state == TR_CLIENT_IDLE) {
+            arm(c, TM_KEEPALIVE, c->w->conf->keepalive_timeout_ms);
+            process(c);
+        }
+        break;
+    case TM_KEEPALIVE:
+        if (c->state == TR_CLIENT_IDLE)
+            close_client(c);
+        break;
+    case TM_HEAD:
+        if (c->state == TR_CLIENT_HEAD) {
+            tr_log_info("client %s: request head not received in time", c->peer_ip);
+            c->close_after = true;
+            tr__respond_message(c, 408, NULL, true);
+        }
+        break;
+    case TM_BODY:
+        if (c->state == TR_CLIENT_BUSY && c->ex && !c->ex->req_done) {
+            tr_log_info("client %s: request body timed out", c->peer_ip);
+            if (c->ex->res_started) {
+                close_client(c);
+            } else {
+                struct tr_exchange *ex = c->ex;
+                c->ex = NULL;
+                ex->c = NULL;
+                ex->status = 408;
+                tr__exchange_free(ex);
+                c->close_after = true;
+                tr__respond_message(c, 408, NULL, true);
+            }
+        }
+        break;
+    case TM_SEND:
+        tr_log_info("client %s: send timed out", c->peer_ip);
+        close_client(c);
+        break;
+    case TM_LINGER:
+        close_client(c);
+        break;
+    case TM_NONE:
+        break;
+    }
+}
+
+/* Arm the body idle timer while an exchange waits for request body bytes. */
+static void arm_body_timer(struct tr_client *c)
+{
+    if (c->ex && !c->ex->req_done && c->state == TR_CLIENT_BUSY)
+        arm(c, TM_BODY, c->w->conf->client_body_timeout_ms);
+    else if (timer_mode_of(c) == TM_BODY)
+        disarm(c);
+}
+
+static void parse_head(struct tr_client *c)
+{
+    const struct tr_conf *conf = c->w->conf;
+    struct tr_http_limits lim = {
+        .max_request_line = conf->max_request_line,
+        .max_field_line = conf->max_header_line,
+        .max_head = conf->max_header_size,
+        .max_headers = conf->max_headers,
+    };
+    int rc = tr_http_parse_request(c->buf, c->len, &lim, &c->req);
+    if (rc == TR_EAGAIN) {
+        if (c->state == TR_CLIENT_IDLE) {
+            set_state(c, TR_CLIENT_HEAD);
+            c->head_start_ms = tr_clock_mono_ms();
+            arm(c, TM_HEAD, conf->client_header_timeout_ms);
+        }
+        if (c->len == c->cap && c->cap == c->max) {
+            /* Cannot happen with sane limits (the parser answers 431 first). */
+            tr__respond_message(c, 431, NULL, true);
+        }
+        return;
+    }
+    if (rc < 0) {
+        /* P1.7: every framing error is answered with Connection: close, then closed. */
+        if (c->state == TR_CLIENT_IDLE)
+            set_state(c, TR_CLIENT_HEAD);
+        tr_log_info("client %s: bad request (%s)", c->peer_ip, tr_err_name(rc));
+        c->w->counters.requests++;
+        c->close_after = true;
+        set_state(c, TR_CLIENT_BUSY);
+        tr__respond_message(c, tr_err_status(rc), NULL, true);
+        return;
+    }
+    size_t head_len = (size_t)rc;
+    set_state(c, TR_CLIENT_BUSY);
+    disarm(c);
+    c->requests++;
+    if (c->requests >= c->w->conf->keepalive_requests || c->w->draining)
+        c->close_after = true; /* announced in this response's head */
+    tr__exchange_start(c, &c->req);
+    /* The exchange copied what it needs from the head: drop it from the buffer. */
+    if (c->state != TR_CLIENT_CLOSING) {
+        memmove(c->buf, c->buf + head_len, c->len - head_len);
+        c->len -= head_len;
+    }
+    if (c->ex && c->ex->wants_upstream)
+        tr__exchange_connect(c->ex);
+    if (c->ex && c->state == TR_CLIENT_BUSY) {
+        tr__exchange_on_client_data(c->ex);
+        arm_body_timer(c);
+    }
+}
+
+static void process(struct tr_client *c)
+{
+    switch (c->state) {
+    case TR_CLIENT_IDLE:
+    case TR_CLIENT_HEAD:
+        if (c->len > 0)
+            parse_head(c);
+        break;
+    case TR_CLIENT_BUSY:
+        if (c->ex) {
+            tr__exchange_on_client_data(c->ex);
+            if (c->ex)
+                arm_body_timer(c);
+        } else if (c->close_after) {
+            c->len = 0; /* input after an answered-and-closing request is discarded */
+        }
+        break;
+    case TR_CLIENT_TUNNEL:
+        if (c->ex)
+            tr__exchange_on_client_data(c->ex);
+        break;
+    case TR_CLIENT_LINGER:
+        c->len = 0;
+        break;
+    case TR_CLIENT_CLOSING:
+        break;
+    }
+    /* Never let a full buffer reach libuv (it would report ENOBUFS). */
+    if (c->state != TR_CLIENT_CLOSING && c->len == c->cap && c->cap == c->max)
+        tr__client_pause(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct tr_client *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        c->read_eof = true;
+        tr__client_pause(c);
+        if (nread != UV_EOF) {
+            close_client(c);
+            return;
+        }
+        switch (c->state) {
+        case TR_CLIENT_BUSY:
+        case TR_CLIENT_TUNNEL:
+            if (c->ex)
+                tr__exchange_on_client_eof(c->ex);
+            else if (c->pending_writes == 0)
+                close_client(c);
+            break;
+        default:
+            close_client(c);
+            break;
+        }
+        return;
+    }
+    c->len += (size_t)nread;
+    process(c);
+}
+
+void tr_proxy_on_connection(uv_stream_t *listener, int status)
+{
+    struct tr_proxy_worker *w = listener->data;
+    if (status < 0)
+        return;
+    struct tr_client *c = tr_xcalloc(1, sizeof(*c));
+    uv_tcp_init(w->loop, &c->tcp);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        c->handles = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+        return;
+    }
+    c->w = w;
+    c->tcp.data = c;
+    uv_timer_init(w->loop, &c->timer);
+    c->handles = 2;
+    c->cap = CLIENT_BUF_INITIAL;
+    c->max = (size_t)w->conf->max_header_size + (size_t)w->conf->max_request_line + 64 * 1024;
+    c->buf = tr_xmalloc(c->cap);
+    c->state = TR_CLIENT_CLOSING; /* so set_state counts the first transition only */
+    tr_list_push(&w->clients, &c->link);
+    w->counters.accepted++;
+    w->counters.handled++;
+    w->counters.active++;
+
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
+        else
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
+    }
+    sl = sizeof(ss);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        c->local_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->state = TR_CLIENT_IDLE;
+    w->counters.waiting++;
+
+    if (w->conf->max_connections && w->counters.active > w->conf->max_connections) {
+        close_client(c);
+        return;
+    }
+    if (w->draining) {
+        close_client(c);
+        return;
+    }
+    arm(c, TM_KEEPALIVE, w->conf->client_header_timeout_ms);
+    tr__client_resume(c);
+}
+
+void tr_proxy_on_tls_connection(uv_stream_t *listener, int status)
+{
+    struct tr_proxy_worker *w = listener->data;
+    if (status < 0)
+        return;
+    uv_tcp_t *t = tr_xmalloc(sizeof(*t));
+    uv_tcp_init(w->loop, t);
+    if (uv_accept(listener, (uv_stream_t *)t) == 0)
+        tr_log_info("proxy: TLS is not supported yet, closing a connection on an ssl listener");
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all)
+{
+    struct tr_list *it = w->clients.next;
+    while (it != &w->clients) {
+        struct tr_client *c = TR_LIST_ENTRY(it, struct tr_client, link);
+        it = it->next;
+        if (all || c->state == TR_CLIENT_IDLE || c->state == TR_CLIENT_LINGER)
+            close_client(c);
+        else
+            c->close_after = true;
+    }
+}

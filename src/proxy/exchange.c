@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT */
+/* One request/response exchange: route the parsed head, build the upstream request, relay the
+ * request body to the upstream and the response back to the client (re-framing both ways,
+ * P1.8), with back-pressure, retries and Kong-shaped errors. */
+#include "proxy/internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "http/url.h"
+#include "router/router.h"
+#include "snapshot/snapshot.h"
+
+#define MAX_HOST_CANDIDATES 8
+
+/* ---- snapshot hold ------------------------------------------------------------------------ */
+
+static struct tr_snap_hold *hold_current(struct tr_proxy_worker *w)
+{
+    uint64_t v = tr_snapshot_current_version();
+    if (w->hold == NULL || v != w->snap_version) {
+        struct tr_snapshot *snap = tr_snapshot_acquire();
+        if (snap != NULL) {
+            struct tr_snap_hold *old = w->hold;
+            w->hold = tr_xcalloc(1, sizeof(*w->hold));
+            w->hold->snap = snap;
+            w->snap_version = snap->version;
+            if (old && old->users == 0) {
+                tr_snapshot_unref(old->snap);
+                free(old);
+            }
+            /* else the last exchange using old frees it (release_hold) */
+        }
+    }
+    if (w->hold)
+        w->hold->users++;
+    return w->hold;
+}
+
+static void release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h)
+{
+    if (h == NULL)
+        return;
+    if (--h->users == 0 && h != w->hold) {
+        tr_snapshot_unref(h->snap);
+        free(h);
+    }
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+void tr__exchange_free(struct tr_exchange *ex)
+{
+    if (ex->up) {
+        struct tr_upconn *up = ex->up;
+        ex->up = NULL;
+        up->ex = NULL;
+        tr__upstream_release(up, false);
+    }
+    if (ex->status == 0)
+        ex->status = 499; /* client went away before an answer (nginx's convention) */
+    tr__access_log_exchange(ex->w, ex);
+    release_hold(ex->w, ex->hold);
+    free(ex->meta);
+    free(ex->up_head);
+    free(ex);
+}
+
+/* The exchange is over (answered or failed): free it and let the client move on. */
+static void finish(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    if (c) {
+        if (!ex->req_done || !ex->client_keep_alive || ex->res_close_delimited)
+            c->close_after = true;
+        c->ex = NULL;
+    }
+    tr__exchange_free(ex);
+    if (c)
+        tr__client_exchange_done(c);
+}
+
+/* Fail the exchange with status: an error answer if nothing was sent yet, else abort. */
+static void fail(struct tr_exchange *ex, int status, const char *message)
+{
+    struct tr_client *c = ex->c;
+    if (ex->up) {
+        struct tr_upconn *up = ex->up;
+        ex->up = NULL;
+        up->ex = NULL;
+        tr__upstream_release(up, false);
+    }
+    if (c == NULL) {
+        tr__exchange_free(ex);
+        return;
+    }
+    if (ex->res_started) {
+        /* Head already sent: the only honest signal is an aborted connection (F-05). */
+        c->ex = NULL;
+        ex->c = NULL;
+        tr__exchange_free(ex);
+        tr__client_abort(c);
+        return;
+    }
+    ex->status = status;
+    bool close = !ex->req_done || !ex->client_keep_alive;
+    if (close)
+        c->close_after = true;
+    tr__respond_message(c, status, message, close);
+    ex->bytes_sent = 0;
+    finish(ex);
+}
+
+/* ---- starting an exchange ----------------------------------------------------------------- */
+
+static bool is_method(struct tr_str m, const char *name)
+{
+    return tr_str_eq(m, tr_str_from_cstr(name));
+}
+
+static bool method_is_idempotent(struct tr_str m)
+{
+    return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "PUT") ||
+           is_method(m, "DELETE") || is_method(m, "OPTIONS");
+}
+
+/* Host value without ":port", lower-cased copies are the router's business. */
+static struct tr_str strip_port(struct tr_str h)
+{
+    if (h.len > 0 && h.ptr[0] == '[') {
+        const char *rb = memchr(h.ptr, ']', h.len);
+        if (rb)
+            h.len = (size_t)(rb - h.ptr) + 1;
+        return h;
+    }
+    const char *colon = memchr(h.ptr, ':', h.len);
+    if (colon)
+        h.len = (size_t)(colon - h.ptr);
+    return h;
+}
+
+static void json_escape_into(char **p, char *end, struct tr_str s)
+{
+    for (size_t i = 0; i < s.len && *p < end - 7; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (ch == '"' || ch == '\\') {
+            *(*p)++ = '\\';
+            *(*p)++ = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            *p += snprintf(*p, (size_t)(end - *p), "\\u%04x", ch);
+        } else {
+            *(*p)++ = (char)ch;
+        }
+    }
+}
+
+/* Kong 0.7's 404 body: {"request_path":..,"message":"API not found with these values",
+ * "request_host":[..]} */
+static void respond_no_route(struct tr_exchange *ex, struct tr_str path, const struct tr_str *hosts,
+                             size_t num_hosts)
+{
+    size_t cap = 128 + path.len * 6;
+    for (size_t i = 0; i < num_hosts; i++)
+        cap += hosts[i].len * 6 + 4;
+    char *body = tr_xmalloc(cap);
+    char *p = body, *end = body + cap;
+    p += snprintf(p, (size_t)(end - p), "{\"request_path\":\"");
+    json_escape_into(&p, end, path);
+    p += snprintf(p, (size_t)(end - p),
+                  "\",\"message\":\"API not found with these values\",\"request_host\":[");
+    for (size_t i = 0; i < num_hosts; i++) {
+        p += snprintf(p, (size_t)(end - p), "%s\"", i ? "," : "");
+        json_escape_into(&p, end, strip_port(hosts[i]));
+        p += snprintf(p, (size_t)(end - p), "\"");
+    }
+    snprintf(p, (size_t)(end - p), "]}");
+    ex->status = 404;
+    bool close = !ex->req_done || !ex->client_keep_alive;
+    if (close)
+        ex->c->close_after = true;
+    tr__respond_error(ex->c, 404, body, close);
+    free(body);
+    finish(ex);
+}
+
+/* Absolute-form targets (RFC 9112 §3.2.2) are accepted only when their authority is the Host. */
+static bool absolute_form_matches_host(const struct tr_http_request *req)
+{
+    struct tr_str t = req->target;
+    if (t.len == 0 || t.ptr[0] == '/' || (t.len == 1 && t.ptr[0] == '*'))
+        return true;
+    const char *sep = memchr(t.ptr, ':', t.len);
+    if (sep == NULL || (size_t)(t.ptr + t.len - sep) < 3 || sep[1] != '/' || sep[2] != '/')
+        return false;
+    const char *auth = sep + 3;
+    const char *stop = auth;
+    while (stop < t.ptr + t.len && *stop != '/' && *stop != '?')
+        stop++;
+    struct tr_str authority = {auth, (size_t)(stop - auth)};
+    return tr_str_ieq(authority, req->host);
+}
+
+void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
+{
+    struct tr_proxy_worker *w = c->w;
+    struct tr_exchange *ex = tr_xcalloc(1, sizeof(*ex));
+    ex->c = c;
+    ex->w = w;
+    c->ex = ex;
+    ex->t_start = tr_clock_mono_us();
+    w->counters.requests++;
+
+    /* Keep copies of what logs and errors need: the head bytes go away after this call. */
+    size_t mlen = req->method.len + req->target.len + req->host.len + 3;
+    ex->meta = tr_xmalloc(mlen);
+    char *m = ex->meta;
+    memcpy(m, req->method.ptr, req->method.len);
+    ex->method = (struct tr_str){m, req->method.len};
+    m += req->method.len + 1;
+    memcpy(m, req->target.ptr, req->target.len);
+    ex->path = (struct tr_str){m, req->target.len};
+    m += req->target.len + 1;
+    if (req->host.len)
+        memcpy(m, req->host.ptr, req->host.len);
+    ex->host = (struct tr_str){m, req->host.len};
+
+    ex->minor_version = req->minor_version;
+    ex->is_head = is_method(req->method, "HEAD");
+    ex->idempotent = method_is_idempotent(req->method);
+    ex->upgrade = req->upgrade;
+    ex->expect_continue = req->expect_continue;
+    ex->client_keep_alive = req->keep_alive && !w->draining && !c->close_after;
+    ex->req_body = req->body;
+    ex->req_remaining = req->content_length;
+    tr_http_chunked_init(&ex->req_dec);
+    ex->req_done = req->body == TR_HTTP_BODY_NONE ||
+                   (req->body == TR_HTTP_BODY_LENGTH && req->content_length == 0);
+
+    /* P4: CONNECT and TRACE are never proxied; OPTIONS * is answered here. */
+    if (is_method(req->method, "CONNECT") || is_method(req->method, "TRACE")) {
+        fail(ex, 405, "Method not allowed");
+        return;
+    }
+    if (req->path.len == 1 && req->path.ptr[0] == '*') {
+        ex->status = 200;
+        static const char allow[] = "HTTP/1.1 200 OK\r\nAllow: GET, HEAD, POST, PUT, PATCH, "
+                                    "DELETE, OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)allow, sizeof(allow) - 1);
+        tr__client_write(c, &b, 1);
+        finish(ex);
+        return;
+    }
+    if (!absolute_form_matches_host(req)) {
+        fail(ex, 400, "Bad request");
+        return;
+    }
+
+    ex->hold = hold_current(w);
+    if (ex->hold == NULL) {
+        fail(ex, 503, "The upstream server is currently unavailable");
+        return;
+    }
+
+    /* P5: route on the normalized path; it is also what goes upstream. */
+    char *norm = tr_xmalloc(req->path.len + 2);
+    int nlen = tr_url_normalize_path(req->path, w->conf->escaped_slashes_reject, norm,
+                                     req->path.len + 2);
+    if (nlen < 0) {
+        free(norm);
+        fail(ex, 400, "Bad request");
+        return;
+    }
+    struct tr_str path = {norm, (size_t)nlen};
+
+    /* Host candidates: Host, then X-Host-Override (Kong 0.7). */
+    struct tr_str hosts[MAX_HOST_CANDIDATES];
+    size_t num_hosts = 0;
+    if (req->host.len)
+        hosts[num_hosts++] = req->host;
+    for (size_t i = 0; i < req->num_headers && num_hosts < MAX_HOST_CANDIDATES; i++) {
+        if (tr_str_ieq_cstr(req->headers[i].name, "X-Host-Override"))
+            hosts[num_hosts++] = req->headers[i].value;
+    }
+    struct tr_router_match match;
+    if (!tr_router_match(ex->hold->snap->router, hosts, num_hosts, path, &match)) {
+        respond_no_route(ex, path, hosts, num_hosts);
+        free(norm);
+        return;
+    }
+    const struct tr_api *api = match.api;
+    ex->api = api;
+
+    if (api->https_only && !c->tls_listener) {
+        ex->status = 426;
+        static const char body[] = "{\"message\":\"Please use HTTPS protocol\"}";
+        char head[256];
+        int hl = snprintf(head, sizeof(head),
+                          "HTTP/1.1 426 Upgrade Required\r\nContent-Type: application/json; "
+                          "charset=utf-8\r\nContent-Length: %zu\r\nConnection: Upgrade\r\n"
+                          "Upgrade: TLS/1.2, HTTP/1.1\r\nServer: torii/" TR_VERSION "\r\n\r\n",
+                          sizeof(body) - 1);
+        uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl),
+                         uv_buf_init((char *)body, sizeof(body) - 1)};
+        tr__client_write(c, b, 2);
+        if (!ex->req_done)
+            c->close_after = true;
+        free(norm);
+        finish(ex);
+        return;
+    }
+
+    /* Kong 0.7: strip only when the api was matched by its path. */
+    struct tr_str strip = TR_STR_NULL;
+    if (!match.by_host && api->strip_request_path && api->request_path)
+        strip = (struct tr_str){api->request_path, match.path_prefix_len};
+    ex->stripped = strip.len > 0;
+    size_t ucap = api->url.path.len + path.len + 2;
+    char *upath = tr_xmalloc(ucap);
+    int ulen = tr_url_join_upstream_path(api->url.path, path, strip, upath, ucap);
+    free(norm);
+    if (ulen < 0) {
+        free(upath);
+        fail(ex, 500, "An unexpected error occurred");
+        return;
+    }
+    ex->up_head = tr__forward_request_head(ex, req, (struct tr_str){upath, (size_t)ulen},
+                                           &ex->up_head_len);
+    free(upath);
+
+    if (ex->expect_continue && !ex->req_done && c->len == 0) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
+        tr__client_write(c, &b, 1);
+        ex->continue_sent = true;
+    }
+    ex->wants_upstream = true; /* the client calls tr__exchange_connect once the head is gone */
+}
+
+void tr__exchange_connect(struct tr_exchange *ex)
+{
+    ex->wants_upstream = false;
+    tr__upstream_get(ex, false);
+}
+
+/* ---- request body: client -> upstream ----------------------------------------------------- */
+
+static void consume_client(struct tr_client *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static void relay_request_body(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    struct tr_upconn *up = ex->up;
+    if (c == NULL || up == NULL || !up->connected || ex->req_done)
+        return;
+    while (c->len > 0 && !ex->req_done) {
+        if (ex->req_body == TR_HTTP_BODY_LENGTH) {
+            size_t n = c->len < ex->req_remaining ? c->len : (size_t)ex->req_remaining;
+            uv_buf_t b = uv_buf_init(c->buf, (unsigned)n);
+            if (tr__upstream_write(up, &b, 1) != 0) {
+                fail(ex, 502, NULL);
+                return;
+            }
+            ex->req_body_began = true;
+            consume_client(c, n);
+            ex->req_remaining -= n;
+            if (ex->req_remaining == 0)
+                ex->req_done = true;
+        } else {
+            size_t consumed = 0;
+            struct tr_str data;
+            int rc = tr_http_chunked_parse(&ex->req_dec, c->buf, c->len, &consumed, &data);
+            if (rc < 0) {
+                /* P1.6: bad chunk framing. The upstream never gets a terminal chunk. */
+                tr_log_info("client %s: bad chunked body", c->peer_ip);
+                c->len = 0;
+                fail(ex, 400, "Bad request");
+                return;
+            }
+            if (rc == 1 && data.len > 0) {
+                char size_line[24];
+                int sl = snprintf(size_line, sizeof(size_line), "%zx\r\n", data.len);
+                uv_buf_t b[3] = {uv_buf_init(size_line, (unsigned)sl),
+                                 uv_buf_init((char *)data.ptr, (unsigned)data.len),
+                                 uv_buf_init("\r\n", 2)};
+                if (tr__upstream_write(up, b, 3) != 0) {
+                    fail(ex, 502, NULL);
+                    return;
+                }
+                ex->req_body_began = true;
+            }
+            if (rc == 2) {
+                uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
+                if (tr__upstream_write(up, &b, 1) != 0) {
+                    fail(ex, 502, NULL);
+                    return;
+                }
+                ex->req_done = true;
+            }
+            consume_client(c, consumed);
+            if (rc == 0 && consumed == 0)
+                break;
+        }
+    }
+    if (ex->req_done) {
+        /* Pipelined bytes wait in the buffer; stop reading until this exchange is over. */
+        if (c->len > 0)
+            tr__client_pause(c);
+    } else if (up->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH) {
+        tr__client_pause(c);
+    }
+}
+
+void tr__exchange_on_client_data(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    if (c->state == TR_CLIENT_TUNNEL) {
+        if (ex->up && c->len > 0) {
+            uv_buf_t b = uv_buf_init(c->buf, (unsigned)c->len);
+            tr__upstream_write(ex->up, &b, 1);
+            c->len = 0;
+            if (ex->up->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH)
+                tr__client_pause(c);
+        }
+        return;
+    }
+    relay_request_body(ex);
+}
+
+void tr__exchange_on_client_eof(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    if (c->state == TR_CLIENT_TUNNEL || !ex->req_done) {
+        /* The client is gone (or ended a tunnel): nothing more can be answered. */
+        c->ex = NULL;
+        ex->c = NULL;
+        tr__exchange_free(ex);
+        tr__client_abort(c);
+        return;
+    }
+    /* E-13: a half-closed client still gets its answer, then the connection closes. */
+    c->close_after = true;
+}
+
+void tr__exchange_on_upstream_drained(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    if (c && !ex->req_done && c->state == TR_CLIENT_BUSY) {
+        relay_request_body(ex);
+        if (ex->c && !ex->req_done)
+            tr__client_resume(c);
+    } else if (c && c->state == TR_CLIENT_TUNNEL) {
+        tr__client_resume(c);
+    }
+}
+
+/* ---- upstream ready ---------------------------------------------------------------------- */
+
+void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up)
+{
+    ex->up = up;
+    up->ex = ex;
+    up->requests++;
+    if (ex->t_upstream_start == 0)
+        ex->t_upstream_start = tr_clock_mono_us();
+    uv_buf_t b = uv_buf_init(ex->up_head, (unsigned)ex->up_head_len);
+    if (tr__upstream_write(up, &b, 1) != 0) {
+        tr__exchange_on_upstream_error(ex, TR_EUPSTREAM_REFUSED);
+        return;
+    }
+    ex->req_sent_any = true;
+    tr__upstream_start_reading(up, ex->api->read_timeout_ms);
+    relay_request_body(ex);
+    if (ex->c && !ex->req_done && ex->c->state == TR_CLIENT_BUSY)
+        tr__client_resume(ex->c);
+}
+
+/* Can this failed attempt be tried again on a fresh connection? (P10) */
+static bool can_retry(struct tr_exchange *ex)
+{
+    if (ex->res_head_parsed || ex->req_body_began)
+        return false;
+    if (ex->req_sent_any && !ex->idempotent)
+        return false;
+    return ex->attempts <= ex->api->retries;
+}
+
+void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err)
+{
+    if (ex->up) {
+        struct tr_upconn *up = ex->up;
+        ex->up = NULL;
+        up->ex = NULL;
+        tr__upstream_release(up, false);
+    }
+    if (err == TR_EUPSTREAM_TIMEOUT) {
+        ex->upstream_error = "timeout";
+        fail(ex, 504, NULL);
+        return;
+    }
+    if (err == TR_EDNS) {
+        ex->upstream_error = "name resolution failed";
+        fail(ex, 503, "name resolution failed");
+        return;
+    }
+    ex->upstream_error = "connection failed";
+    fail(ex, 502, NULL);
+}
+
+/* ---- response: upstream -> client --------------------------------------------------------- */
+
+static void consume_upstream(struct tr_upconn *up, size_t n)
+{
+    memmove(up->buf, up->buf + n, up->len - n);
+    up->len -= n;
+}
+
+static void start_tunnel(struct tr_exchange *ex, uv_buf_t *head)
+{
+    struct tr_client *c = ex->c;
+    struct tr_upconn *up = ex->up;
+    tr__client_write(c, head, 1);
+    ex->res_started = true;
+    c->state = TR_CLIENT_TUNNEL; /* counted as writing, same as BUSY */
+    if (up->len > 0) {
+        uv_buf_t b = uv_buf_init(up->buf, (unsigned)up->len);
+        tr__client_write(c, &b, 1);
+        up->len = 0;
+    }
+    if (c->len > 0) {
+        uv_buf_t b = uv_buf_init(c->buf, (unsigned)c->len);
+        tr__upstream_write(up, &b, 1);
+        c->len = 0;
+    }
+    ex->req_done = true;
+    tr__client_resume(c);
+}
+
+static void response_complete(struct tr_exchange *ex, bool reusable)
+{
+    if (ex->res_chunked_out) {
+        uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
+        tr__client_write(ex->c, &b, 1);
+    }
+    ex->res_done = true;
+    if (ex->up) {
+        struct tr_upconn *up = ex->up;
+        ex->up = NULL;
+        up->ex = NULL;
+        tr__upstream_release(up, reusable && ex->res.keep_alive && ex->req_done &&
+                                      up->len == 0 && !ex->w->draining);
+    }
+    finish(ex);
+}
+
+/* Send the client the response bytes now in up->buf (after the head), with framing. */
+static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
+{
+    struct tr_upconn *up = ex->up;
+    struct tr_client *c = ex->c;
+    uv_buf_t out[16];
+    char sizes[8][24];
+    unsigned n = 0, ns = 0;
+    size_t used = 0;
+    bool complete = false;
+    if (head)
+        out[n++] = *head;
+
+    switch (ex->res_body) {
+    case TR_HTTP_BODY_NONE:
+        complete = true;
+        break;
+    case TR_HTTP_BODY_LENGTH: {
+        size_t k = up->len < ex->res_remaining ? up->len : (size_t)ex->res_remaining;
+        if (k)
+            out[n++] = uv_buf_init(up->buf, (unsigned)k);
+        used = k;
+        ex->res_remaining -= k;
+        complete = ex->res_remaining == 0;
+        break;
+    }
+    case TR_HTTP_BODY_EOF:
+        if (up->len) {
+            if (ex->res_chunked_out) {
+                int sl = snprintf(sizes[ns], sizeof(sizes[ns]), "%zx\r\n", up->len);
+                out[n++] = uv_buf_init(sizes[ns++], (unsigned)sl);
+            }
+            out[n++] = uv_buf_init(up->buf, (unsigned)up->len);
+            if (ex->res_chunked_out)
+                out[n++] = uv_buf_init("\r\n", 2);
+        }
+        used = up->len;
+        break;
+    case TR_HTTP_BODY_CHUNKED:
+        while (used < up->len && n + 3 <= TR_ARRAY_SIZE(out) && ns < TR_ARRAY_SIZE(sizes)) {
+            size_t consumed = 0;
+            struct tr_str data;
+            int rc = tr_http_chunked_parse(&ex->res_dec, up->buf + used, up->len - used,
+                                           &consumed, &data);
+            if (rc < 0) {
+                ex->upstream_error = "invalid chunked response";
+                if (n)
+                    tr__client_write(c, out, n);
+                if (head)
+                    ex->res_started = true;
+                fail(ex, 502, NULL);
+                return;
+            }
+            if (rc == 1 && data.len) {
+                if (ex->res_chunked_out) {
+                    int sl = snprintf(sizes[ns], sizeof(sizes[ns]), "%zx\r\n", data.len);
+                    out[n++] = uv_buf_init(sizes[ns++], (unsigned)sl);
+                }
+                out[n++] = uv_buf_init((char *)data.ptr, (unsigned)data.len);
+                if (ex->res_chunked_out)
+                    out[n++] = uv_buf_init("\r\n", 2);
+            }
+            used += consumed;
+            if (rc == 2) {
+                complete = true;
+                break;
+            }
+            if (rc == 0)
+                break;
+        }
+        break;
+    }
+    for (unsigned i = head ? 1 : 0; i < n; i++)
+        ex->bytes_sent += out[i].len;
+    if (n && tr__client_write(c, out, n) != 0) {
+        fail(ex, 502, NULL);
+        return;
+    }
+    if (head)
+        ex->res_started = true;
+    consume_upstream(up, used);
+    if (complete) {
+        /* P9: bytes after the end of a response: the connection is not reused. */
+        response_complete(ex, up->len == 0);
+        return;
+    }
+    if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH)
+        tr__upstream_stop_reading(up);
+}
+
+static void on_response_head(struct tr_exchange *ex)
+{
+    struct tr_upconn *up = ex->up;
+    struct tr_client *c = ex->c;
+    for (;;) {
+        int rc = tr_http_parse_response(up->buf, up->len, NULL, ex->is_head, &ex->res);
+        if (rc == TR_EAGAIN)
+            return;
+        if (rc < 0) {
+            ex->upstream_error = "invalid response";
+            tr_log_info("upstream %s: invalid response head", ex->upstream_addr);
+            fail(ex, 502, NULL);
+            return;
+        }
+        if (ex->res.status >= 100 && ex->res.status < 200 && ex->res.status != 101) {
+            /* Interim answers (100 Continue, 103) are not forwarded. */
+            consume_upstream(up, (size_t)rc);
+            continue;
+        }
+        ex->res_head_parsed = true;
+        ex->t_upstream_head = tr_clock_mono_us();
+        ex->status = ex->res.status;
+        if (ex->res.status == 101) {
+            if (!ex->upgrade) {
+                ex->upstream_error = "unexpected 101";
+                fail(ex, 502, NULL);
+                return;
+            }
+            size_t hl;
+            char *head = tr__forward_response_head(ex, &hl);
+            consume_upstream(up, (size_t)rc);
+            uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
+            start_tunnel(ex, &hb);
+            free(head);
+            return;
+        }
+        ex->res_body = ex->res.body;
+        ex->res_remaining = ex->res.content_length;
+        tr_http_chunked_init(&ex->res_dec);
+        if (ex->res_body == TR_HTTP_BODY_CHUNKED || ex->res_body == TR_HTTP_BODY_EOF) {
+            if (ex->minor_version >= 1)
+                ex->res_chunked_out = true;
+            else
+                ex->res_close_delimited = true;
+        }
+        size_t hl;
+        char *head = tr__forward_response_head(ex, &hl);
+        consume_upstream(up, (size_t)rc);
+        uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
+        (void)c;
+        relay_response_body(ex, &hb);
+        free(head);
+        return;
+    }
+}
+
+void tr__exchange_on_upstream_data(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    if (c == NULL)
+        return;
+    if (c->state == TR_CLIENT_TUNNEL) {
+        struct tr_upconn *up = ex->up;
+        uv_buf_t b = uv_buf_init(up->buf, (unsigned)up->len);
+        tr__client_write(c, &b, 1);
+        up->len = 0;
+        if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH)
+            tr__upstream_stop_reading(up);
+        return;
+    }
+    if (!ex->res_head_parsed)
+        on_response_head(ex);
+    else
+        relay_response_body(ex, NULL);
+}
+
+void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    struct tr_upconn *up = ex->up;
+    if (c && c->state == TR_CLIENT_TUNNEL) {
+        ex->status = 101;
+        ex->up = NULL;
+        up->ex = NULL;
+        tr__upstream_release(up, false);
+        c->ex = NULL;
+        ex->c = NULL;
+        tr__exchange_free(ex);
+        c->close_after = true;
+        tr__client_exchange_done(c);
+        return;
+    }
+    if (!ex->res_head_parsed) {
+        bool reused = up->requests > 1;
+        ex->up = NULL;
+        up->ex = NULL;
+        tr__upstream_release(up, false);
+        if (reused && can_retry(ex)) {
+            /* A pooled connection died while idle: try again on a fresh one. */
+            ex->req_sent_any = false;
+            tr__upstream_get(ex, true);
+            return;
+        }
+        ex->upstream_error = up->len ? "truncated response head" : "connection closed";
+        fail(ex, 502, NULL);
+        return;
+    }
+    if (ex->res_body == TR_HTTP_BODY_EOF) {
+        response_complete(ex, false);
+        return;
+    }
+    /* F-05: a body cut short stays cut short: abort the client connection. */
+    ex->upstream_error = "upstream closed mid-body";
+    fail(ex, 502, NULL);
+}
+
+void tr__exchange_on_client_drained(struct tr_exchange *ex)
+{
+    if (ex->up && ex->res_head_parsed && !ex->res_done)
+        tr__upstream_start_reading(ex->up, ex->api->read_timeout_ms);
+    else if (ex->up && ex->c && ex->c->state == TR_CLIENT_TUNNEL)
+        tr__upstream_start_reading(ex->up, ex->api->read_timeout_ms);
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* The heads torii writes: the request it sends upstream (own request line, own framing, the
+ * client's end-to-end headers, X-Forwarded-* and X-Real-IP per P6-P8) and the response head it
+ * sends the client (hop-by-hop removed, Via and latency headers added). */
+#include "proxy/internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/mem.h"
+#include "http/headers.h"
+#include "snapshot/snapshot.h"
+
+struct out {
+    char *buf;
+    size_t len, cap;
+};
+
+static void reserve(struct out *o, size_t n)
+{
+    if (o->len + n <= o->cap)
+        return;
+    while (o->cap < o->len + n)
+        o->cap = o->cap ? o->cap * 2 : 1024;
+    o->buf = tr_xrealloc(o->buf, o->cap);
+}
+
+static void put(struct out *o, const char *p, size_t n)
+{
+    reserve(o, n);
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void put_str(struct out *o, struct tr_str s)
+{
+    put(o, s.ptr, s.len);
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    reserve(o, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(o->buf + o->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    o->len += (size_t)n;
+}
+
+static void put_header(struct out *o, const char *name, struct tr_str value)
+{
+    puts_(o, name);
+    put(o, ": ", 2);
+    put_str(o, value);
+    put(o, "\r\n", 2);
+}
+
+/* Is name listed as a connection option in any Connection header? (RFC 9110 §7.6.1) */
+static bool named_in_connection(const struct tr_http_header *hs, size_t n, struct tr_str name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tr_str_ieq_cstr(hs[i].name, "Connection") && tr_http_list_has_token(hs[i].value, name))
+            return true;
+    }
+    return false;
+}
+
+static bool has_connection_options(const struct tr_http_header *hs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tr_str_ieq_cstr(hs[i].name, "Connection"))
+            return true;
+    }
+    return false;
+}
+
+char *tr__forward_request_head(struct tr_exchange *ex, const struct tr_http_request *req,
+                               struct tr_str upstream_path, size_t *len)
+{
+    const struct tr_api *api = ex->api;
+    const struct tr_client *c = ex->c;
+    struct out o = {0};
+    reserve(&o, 512 + req->target.len + req->num_headers * 48);
+
+    put_str(&o, req->method);
+    put(&o, " ", 1);
+    put_str(&o, upstream_path);
+    if (req->has_query) {
+        put(&o, "?", 1);
+        put_str(&o, req->query);
+    }
+    puts_(&o, " HTTP/1.1\r\nHost: ");
+    struct tr_str client_host = req->host;
+    if (api->preserve_host && client_host.len)
+        put_str(&o, client_host);
+    else
+        puts_(&o, api->upstream_host_header);
+    put(&o, "\r\n", 2);
+
+    bool check_conn = has_connection_options(req->headers, req->num_headers);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const struct tr_http_header *h = &req->headers[i];
+        unsigned flags = tr_http_header_flags(h->name);
+        if (flags & (TR_HDR_FRAMING | TR_HDR_GATEWAY | TR_HDR_HOST))
+            continue;
+        if (flags & TR_HDR_HOP_BY_HOP) {
+            /* A WebSocket (or other) upgrade keeps its Upgrade header. */
+            if (!(ex->upgrade && tr_str_ieq_cstr(h->name, "Upgrade")))
+                continue;
+        } else if (check_conn && named_in_connection(req->headers, req->num_headers, h->name)) {
+            continue;
+        }
+        put_str(&o, h->name);
+        put(&o, ": ", 2);
+        put_str(&o, h->value);
+        put(&o, "\r\n", 2);
+    }
+    if (ex->upgrade)
+        puts_(&o, "Connection: upgrade\r\n");
+
+    /* P8: with no trusted proxies configured the peer is the client and any incoming
+     * X-Forwarded-For is not believed. */
+    put_header(&o, "X-Real-IP", tr_str_from_cstr(c->peer_ip));
+    put_header(&o, "X-Forwarded-For", tr_str_from_cstr(c->peer_ip));
+    puts_(&o, c->tls_listener ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
+    struct tr_str fwd_host = client_host;
+    if (fwd_host.len) {
+        if (fwd_host.ptr[0] != '[') {
+            const char *colon = memchr(fwd_host.ptr, ':', fwd_host.len);
+            if (colon)
+                fwd_host.len = (size_t)(colon - fwd_host.ptr);
+        } else {
+            const char *rb = memchr(fwd_host.ptr, ']', fwd_host.len);
+            if (rb)
+                fwd_host.len = (size_t)(rb - fwd_host.ptr) + 1;
+        }
+        put_header(&o, "X-Forwarded-Host", fwd_host);
+    }
+    putf(&o, "X-Forwarded-Port: %u\r\n", c->local_port);
+    put_header(&o, "X-Forwarded-Path", req->path);
+    if (ex->stripped) {
+        put_header(&o, "X-Forwarded-Prefix", tr_str_from_cstr(api->request_path));
+    }
+
+    switch (req->body) {
+    case TR_HTTP_BODY_LENGTH:
+        putf(&o, "Content-Length: %" PRIu64 "\r\n", req->content_length);
+        break;
+    case TR_HTTP_BODY_CHUNKED:
+        puts_(&o, "Transfer-Encoding: chunked\r\n");
+        break;
+    default:
+        break;
+    }
+    put(&o, "\r\n", 2);
+    *len = o.len;
+    return o.buf;
+}
+
+static unsigned ms_between(uint64_t from_us, uint64_t to_us)
+{
+    return to_us > from_us ? (unsigned)((to_us - from_us) / 1000) : 0;
+}
+
+char *tr__forward_response_head(struct tr_exchange *ex, size_t *len)
+{
+    const struct tr_http_response *res = &ex->res;
+    struct out o = {0};
+    reserve(&o, 512 + res->num_headers * 64);
+    putf(&o, "HTTP/1.1 %d ", res->status);
+    put_str(&o, res->reason);
+    put(&o, "\r\n", 2);
+
+    bool upgrade = res->status == 101;
+    bool check_conn = has_connection_options(res->headers, res->num_headers);
+    for (size_t i = 0; i < res->num_headers; i++) {
+        const struct tr_http_header *h = &res->headers[i];
+        unsigned flags = tr_http_header_flags(h->name);
+        if (flags & TR_HDR_FRAMING) {
+            /* HEAD and 304 answers keep the length of the body they describe. */
+            if (res->body == TR_HTTP_BODY_NONE && res->status != 204 &&
+                tr_str_ieq_cstr(h->name, "Content-Length"))
+                goto keep;
+            continue;
+        }
+        if (flags & TR_HDR_HOP_BY_HOP) {
+            if (!(upgrade && tr_str_ieq_cstr(h->name, "Upgrade")))
+                continue;
+        } else if (check_conn && named_in_connection(res->headers, res->num_headers, h->name)) {
+            continue;
+        }
+    keep:
+        put_str(&o, h->name);
+        put(&o, ": ", 2);
+        put_str(&o, h->value);
+        put(&o, "\r\n", 2);
+    }
+    if (upgrade) {
+        puts_(&o, "Connection: upgrade\r\n");
+    } else {
+        if (ex->res_body == TR_HTTP_BODY_LENGTH)
+            putf(&o, "Content-Length: %" PRIu64 "\r\n", res->content_length);
+        else if (ex->res_chunked_out)
+            puts_(&o, "Transfer-Encoding: chunked\r\n");
+        bool will_close = ex->res_close_delimited || !ex->client_keep_alive || !ex->req_done ||
+                          ex->w->draining || (ex->c && ex->c->close_after);
+        if (will_close)
+            puts_(&o, "Connection: close\r\n");
+        else if (ex->minor_version == 0)
+            puts_(&o, "Connection: keep-alive\r\n");
+    }
+    uint64_t now = tr_clock_mono_us();
+    puts_(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");
+    unsigned up_ms = ms_between(ex->t_upstream_start, ex->t_upstream_head ? ex->t_upstream_head
+                                                                           : now);
+    unsigned proxy_ms = ms_between(ex->t_start, ex->t_upstream_start);
+    putf(&o,
+         "X-Kong-Upstream-Latency: %u\r\nX-Kong-Proxy-Latency: %u\r\n"
+         "X-Torii-Upstream-Latency: %u\r\nX-Torii-Proxy-Latency: %u\r\n\r\n",
+         up_ms, proxy_ms, up_ms, proxy_ms);
+    *len = o.len;
+    return o.buf;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* Structures shared by the proxy's files (client.c, exchange.c, upstream.c, forward.c,
+ * respond.c). Not for use outside src/proxy/. One client connection runs at most one exchange
+ * (request + response) at a time; pipelined requests wait in the client's read buffer. */
+#ifndef TR_PROXY_INTERNAL_H
+#define TR_PROXY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "core/list.h"
+#include "core/str.h"
+#include "http/parser.h"
+#include "proxy/proxy.h"
+
+struct tr_api;
+struct tr_exchange;
+
+/* Back-pressure: stop reading a source when its sink has this much queued, resume below LOW. */
+#define TR_PROXY_QUEUE_HIGH (256 * 1024)
+#define TR_PROXY_QUEUE_LOW (64 * 1024)
+#define TR_PROXY_READ_CHUNK (64 * 1024)
+
+enum tr_client_state {
+    TR_CLIENT_IDLE,    /* keep-alive: waiting for the first byte of a request */
+    TR_CLIENT_HEAD,    /* part of a request head has arrived */
+    TR_CLIENT_BUSY,    /* an exchange is running (body may still be arriving) */
+    TR_CLIENT_TUNNEL,  /* after a 101: raw bytes both ways */
+    TR_CLIENT_LINGER,  /* response sent, write side shut: discard input until EOF or timeout */
+    TR_CLIENT_CLOSING, /* uv_close called */
+};
+
+struct tr_client {
+    uv_tcp_t tcp;  /* tcp.data = this */
+    uv_timer_t timer;
+    struct tr_proxy_worker *w;
+    struct tr_list link; /* in w->clients */
+    char *buf;           /* owned read buffer; unprocessed input is buf[0..len) */
+    size_t len, cap, max;
+    enum tr_client_state state;
+    bool reading;        /* uv_read_start is active */
+    bool read_eof;       /* the client half-closed its side */
+    bool tls_listener;   /* accepted on a listener flagged ssl */
+    bool close_after;    /* close once the current response is written */
+    unsigned handles;    /* open libuv handles (tcp, timer) still to be closed */
+    unsigned pending_writes;
+    unsigned requests;   /* requests started on this connection */
+    uint64_t head_start_ms;
+    char peer_ip[48];
+    uint16_t local_port;
+    struct tr_exchange *ex; /* current exchange or NULL */
+    struct tr_http_request req; /* scratch for the head parser */
+};
+
+struct tr_upconn {
+    uv_tcp_t tcp; /* tcp.data = this */
+    uv_timer_t timer;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t gai;
+    struct tr_proxy_worker *w;
+    struct tr_exchange *ex; /* owner while in use; NULL when pooled */
+    struct tr_list link;    /* in w->idle_upstreams while pooled */
+    char *key;              /* owned pool key */
+    char *buf;              /* owned read buffer */
+    size_t len, cap;
+    bool connected, reading, closing, tcp_open;
+    unsigned handles;
+    unsigned pending_writes;
+    unsigned requests; /* requests sent on this connection */
+    uint64_t idle_since_ms;
+};
+
+struct tr_exchange {
+    struct tr_client *c;
+    struct tr_proxy_worker *w;
+    struct tr_snap_hold *hold; /* one user counted */
+    const struct tr_api *api;  /* borrowed from hold->snap */
+
+    /* Copied facts about the request (the head bytes are gone once forwarded). */
+    char *meta;           /* owned: method, path, host, for logs and errors */
+    struct tr_str method, path, host;
+    int minor_version;
+    bool is_head, idempotent, upgrade, expect_continue, client_keep_alive;
+    bool stripped; /* the matched request_path was removed from the upstream path */
+
+    /* Request body relay (client -> upstream). */
+    enum tr_http_body req_body;
+    uint64_t req_remaining;
+    struct tr_http_chunked req_dec;
+    bool req_done;       /* the whole request body has been read from the client */
+    bool req_sent_any;   /* some of the request (head or body) was written to an upstream */
+    bool req_body_began; /* a body byte was written: no more retries */
+    bool continue_sent;
+    bool wants_upstream; /* routed; waiting for the client to drop the head bytes */
+
+    /* The upstream head we send (kept for retries). */
+    char *up_head;
+    size_t up_head_len;
+    struct tr_upconn *up;
+    unsigned attempts;
+
+    /* Response relay (upstream -> client). */
+    struct tr_http_response res;
+    bool res_head_parsed, res_started, res_done, res_chunked_out, res_close_delimited;
+    enum tr_http_body res_body;
+    uint64_t res_remaining;
+    struct tr_http_chunked res_dec;
+    int status;
+    uint64_t bytes_sent;
+
+    /* Timing (monotonic microseconds). */
+    uint64_t t_start, t_upstream_start, t_upstream_head;
+    const char *upstream_error; /* for the access log */
+    char upstream_addr[64];
+};
+
+/* client.c */
+int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs);
+void tr__client_exchange_done(struct tr_client *c);
+void tr__client_abort(struct tr_client *c);
+void tr__client_pause(struct tr_client *c);
+void tr__client_resume(struct tr_client *c);
+/* Close idle clients (all of them when all) and mark busy ones to close after their answer. */
+void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all);
+
+/* exchange.c */
+/* Route a parsed head and prepare the upstream request. The head's bytes must stay in the
+ * client buffer during the call; afterwards the client drops them and, if ex->wants_upstream,
+ * calls tr__exchange_connect. */
+void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req);
+void tr__exchange_connect(struct tr_exchange *ex);
+void tr__exchange_on_client_data(struct tr_exchange *ex);
+void tr__exchange_on_client_eof(struct tr_exchange *ex);
+void tr__exchange_on_client_drained(struct tr_exchange *ex);
+void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up);
+void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err);
+void tr__exchange_on_upstream_data(struct tr_exchange *ex);
+void tr__exchange_on_upstream_eof(struct tr_exchange *ex);
+void tr__exchange_on_upstream_drained(struct tr_exchange *ex);
+void tr__exchange_free(struct tr_exchange *ex);
+
+/* upstream.c */
+void tr__upstream_get(struct tr_exchange *ex, bool fresh_only);
+int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs);
+void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms);
+void tr__upstream_stop_reading(struct tr_upconn *up);
+void tr__upstream_release(struct tr_upconn *up, bool reusable);
+void tr__upstream_close_idle(struct tr_proxy_worker *w, bool all);
+void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms);
+
+/* forward.c */
+char *tr__forward_request_head(struct tr_exchange *ex, const struct tr_http_request *req,
+                               struct tr_str upstream_path, size_t *len);
+char *tr__forward_response_head(struct tr_exchange *ex, size_t *len);
+
+/* respond.c */
+void tr__respond_error(struct tr_client *c, int status, const char *json_body, bool close);
+void tr__respond_message(struct tr_client *c, int status, const char *message, bool close);
+const char *tr__status_reason(int status);
+
+/* access_log.c */
+void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange *ex);
+
+#endif

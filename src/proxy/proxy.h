@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The proxy as seen from the process wiring (server/): one struct tr_proxy_worker per worker
+ * thread, owning that thread's client connections, upstream keep-alive pool, access log and
+ * view of the config snapshot. Everything here runs on the worker's own loop. */
+#ifndef TR_PROXY_PROXY_H
+#define TR_PROXY_PROXY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "core/list.h"
+
+struct tr_conf;
+struct tr_snapshot;
+struct tr_access_log;
+
+/* Counters for GET /status; written by the owning worker only, read by the control thread. */
+struct tr_proxy_counters {
+    _Atomic uint64_t accepted;
+    _Atomic uint64_t handled;
+    _Atomic uint64_t active;
+    _Atomic uint64_t reading;
+    _Atomic uint64_t writing;
+    _Atomic uint64_t waiting;
+    _Atomic uint64_t requests;
+};
+
+/* The worker's hold on one snapshot: requests count themselves here instead of touching the
+ * snapshot's shared atomic counter. */
+struct tr_snap_hold {
+    struct tr_snapshot *snap; /* one reference owned by the hold */
+    unsigned users;           /* requests using it; the hold is freed when 0 and not current */
+};
+
+struct tr_proxy_worker {
+    int id;
+    uv_loop_t *loop;                  /* borrowed; the worker thread's loop */
+    const struct tr_conf *conf;       /* borrowed; lives as long as the process */
+    struct tr_snap_hold *hold;        /* current snapshot hold (owned) */
+    uint64_t snap_version;
+    struct tr_list clients;           /* all client connections */
+    struct tr_list idle_upstreams;    /* keep-alive pool, most recently used at the tail */
+    unsigned num_idle_upstreams;
+    struct tr_access_log *access_log; /* owned; NULL when off */
+    struct tr_proxy_counters counters;
+    bool draining;                    /* stop: answer with Connection: close, close idle ones */
+    uv_timer_t tick;                  /* 1 s housekeeping: date, log flush, idle pool sweep */
+    char date[40];                    /* cached IMF-fixdate for the Date header */
+    char log_time[40];                /* cached access-log timestamp */
+};
+
+/* Set up w for loop; opens the access log. Returns 0 or a negative TR_E*. */
+int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
+                         int id);
+
+/* libuv connection callback for a proxy listener whose ->data is the worker; listeners flagged
+ * ssl use tr_proxy_on_tls_connection (closes each connection until TLS is supported). */
+void tr_proxy_on_connection(uv_stream_t *listener, int status);
+void tr_proxy_on_tls_connection(uv_stream_t *listener, int status);
+
+/* Begin a graceful stop: idle clients and pooled upstreams are closed, busy ones finish their
+ * current request and close. */
+void tr_proxy_worker_drain(struct tr_proxy_worker *w);
+/* Close every connection now (drain timeout reached). */
+void tr_proxy_worker_abort(struct tr_proxy_worker *w);
+/* True when no client connection is left. */
+bool tr_proxy_worker_is_idle(const struct tr_proxy_worker *w);
+/* Close the worker's own handles (timer) and flush the access log; the loop must then run
+ * until all handles are closed. */
+void tr_proxy_worker_fini(struct tr_proxy_worker *w);
+
+#endif

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/* Upstream connections: connect (DNS through the loop's thread pool, connect timeout, retries
+ * on failure), write the request, read the response, and the per-worker keep-alive pool keyed
+ * by "host:port" (most recently used first). */
+#include "proxy/internal.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "snapshot/snapshot.h"
+
+#define UP_BUF_INITIAL (16 * 1024)
+#define UP_BUF_MAX (128 * 1024)
+
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void connect_fresh(struct tr_exchange *ex);
+
+/* handles counts open libuv handles plus a pending name lookup; the last one frees up. */
+static void up_unref(struct tr_upconn *up)
+{
+    if (--up->handles == 0) {
+        free(up->key);
+        free(up->buf);
+        free(up);
+    }
+}
+
+static void on_up_closed(uv_handle_t *h)
+{
+    up_unref(h->data);
+}
+
+static void up_close(struct tr_upconn *up)
+{
+    if (up->closing)
+        return;
+    up->closing = true;
+    if (tr_list_linked(&up->link)) {
+        tr_list_remove(&up->link);
+        up->w->num_idle_upstreams--;
+    }
+    uv_timer_stop(&up->timer);
+    if (up->tcp_open)
+        uv_close((uv_handle_t *)&up->tcp, on_up_closed);
+    uv_close((uv_handle_t *)&up->timer, on_up_closed);
+}
+
+static void on_timer_fired(uv_timer_t *t);
+
+void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms)
+{
+    uv_timer_start(&up->timer, on_timer_fired, timeout_ms, 0);
+}
+
+static struct tr_upconn *up_new(struct tr_proxy_worker *w, const char *key)
+{
+    struct tr_upconn *up = tr_xcalloc(1, sizeof(*up));
+    up->w = w;
+    up->key = tr_xstrdup(key);
+    up->cap = UP_BUF_INITIAL;
+    up->buf = tr_xmalloc(up->cap);
+    tr_list_init(&up->link);
+    uv_timer_init(w->loop, &up->timer);
+    up->timer.data = up;
+    up->handles = 1;
+    return up;
+}
+
+/* The connect attempt of up failed with err: retry or give up. */
+static void connect_failed(struct tr_upconn *up, int err)
+{
+    struct tr_exchange *ex = up->ex;
+    up->ex = NULL;
+    up_close(up);
+    if (ex == NULL)
+        return;
+    ex->up = NULL;
+    if (ex->attempts <= ex->api->retries && err != TR_EDNS) {
+        connect_fresh(ex);
+        return;
+    }
+    tr__exchange_on_upstream_error(ex, err);
+}
+
+static void on_timer_fired(uv_timer_t *t)
+{
+    struct tr_upconn *up = t->data;
+    struct tr_exchange *ex = up->ex;
+    if (ex == NULL) {
+        up_close(up); /* idle keep-alive timeout */
+        return;
+    }
+    if (!up->connected) {
+        tr_log_info("upstream %s: connect timed out", up->key);
+        connect_failed(up, TR_EUPSTREAM_TIMEOUT);
+        return;
+    }
+    tr_log_info("upstream %s: read timed out", up->key);
+    ex->up = NULL;
+    up->ex = NULL;
+    up_close(up);
+    tr__exchange_on_upstream_error(ex, TR_EUPSTREAM_TIMEOUT);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct tr_upconn *up = req->data;
+    if (up->closing)
+        return;
+    if (status < 0) {
+        tr_log_info("upstream %s: connect failed: %s", up->key, uv_strerror(status));
+        connect_failed(up, status == UV_ETIMEDOUT ? TR_EUPSTREAM_TIMEOUT : TR_EUPSTREAM_REFUSED);
+        return;
+    }
+    up->connected = true;
+    uv_timer_stop(&up->timer);
+    uv_tcp_nodelay(&up->tcp, 1);
+    struct tr_exchange *ex = up->ex;
+    tr__exchange_on_upstream_ready(ex, up);
+}
+
+static void start_connect(struct tr_upconn *up, const struct sockaddr *sa)
+{
+    struct tr_exchange *ex = up->ex;
+    if (ex) {
+        if (sa->sa_family == AF_INET)
+            uv_ip4_name((const struct sockaddr_in *)sa, ex->upstream_addr,
+                        sizeof(ex->upstream_addr));
+        else
+            uv_ip6_name((const struct sockaddr_in6 *)sa, ex->upstream_addr,
+                        sizeof(ex->upstream_addr));
+        size_t l = strlen(ex->upstream_addr);
+        snprintf(ex->upstream_addr + l, sizeof(ex->upstream_addr) - l, ":%u", ex->api->url.port);
+    }
+    uv_tcp_init(up->w->loop, &up->tcp);
+    up->tcp.data = up;
+    up->tcp_open = true;
+    up->handles++;
+    up->connect_req.data = up;
+    int rc = uv_tcp_connect(&up->connect_req, &up->tcp, sa, on_connected);
+    if (rc != 0) {
+        tr_log_info("upstream %s: connect failed: %s", up->key, uv_strerror(rc));
+        connect_failed(up, TR_EUPSTREAM_REFUSED);
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct tr_upconn *up = req->data;
+    if (up->closing) {
+        /* closed while the lookup ran (timeout, client gone) */
+    } else if (up->ex == NULL) {
+        up_close(up);
+    } else if (status < 0 || res == NULL) {
+        tr_log_info("upstream %s: name resolution failed: %s", up->key, uv_strerror(status));
+        connect_failed(up, TR_EDNS);
+    } else {
+        start_connect(up, res->ai_addr);
+    }
+    uv_freeaddrinfo(res);
+    up_unref(up);
+}
+
+static void connect_fresh(struct tr_exchange *ex)
+{
+    const struct tr_api *api = ex->api;
+    struct tr_upconn *up = up_new(ex->w, api->pool_key);
+    up->ex = ex;
+    ex->up = up;
+    ex->attempts++;
+    tr__upstream_arm_timer(up, api->connect_timeout_ms);
+
+    char host[256];
+    size_t hl = api->url.host.len < sizeof(host) - 1 ? api->url.host.len : sizeof(host) - 1;
+    memcpy(host, api->url.host.ptr, hl);
+    host[hl] = '\0';
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (uv_ip4_addr(host, api->url.port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, api->url.port, (struct sockaddr_in6 *)&ss) == 0) {
+        start_connect(up, (struct sockaddr *)&ss);
+        return;
+    }
+    char port[8];
+    snprintf(port, sizeof(port), "%u", api->url.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    up->gai.data = up;
+    up->handles++;
+    if (uv_getaddrinfo(ex->w->loop, &up->gai, on_resolved, host, port, &hints) != 0) {
+        up->handles--;
+        connect_failed(up, TR_EDNS);
+    }
+}
+
+void tr__upstream_get(struct tr_exchange *ex, bool fresh_only)
+{
+    struct tr_proxy_worker *w = ex->w;
+    if (!fresh_only) {
+        for (struct tr_list *it = w->idle_upstreams.prev; it != &w->idle_upstreams;
+             it = it->prev) {
+            struct tr_upconn *up = TR_LIST_ENTRY(it, struct tr_upconn, link);
+            if (strcmp(up->key, ex->api->pool_key) != 0)
+                continue;
+            tr_list_remove(&up->link);
+            w->num_idle_upstreams--;
+            uv_timer_stop(&up->timer);
+            up->ex = ex;
+            snprintf(ex->upstream_addr, sizeof(ex->upstream_addr), "%s", up->key);
+            tr__exchange_on_upstream_ready(ex, up);
+            return;
+        }
+    }
+    connect_fresh(ex);
+}
+
+struct up_wbuf {
+    uv_write_t req;
+    struct tr_upconn *up;
+    char data[];
+};
+
+static void on_up_written(uv_write_t *req, int status)
+{
+    struct up_wbuf *wb = TR_CONTAINER_OF(req, struct up_wbuf, req);
+    struct tr_upconn *up = wb->up;
+    free(wb);
+    up->pending_writes--;
+    if (up->closing)
+        return;
+    struct tr_exchange *ex = up->ex;
+    if (status < 0) {
+        if (ex) {
+            /* Let the read side report it: a reset usually shows up there too. Treat the
+             * connection as dead now. */
+            tr__exchange_on_upstream_eof(ex);
+        } else {
+            up_close(up);
+        }
+        return;
+    }
+    if (ex) {
+        if (ex->res_head_parsed == false && up->reading)
+            tr__upstream_arm_timer(up, ex->api->read_timeout_ms);
+        if (up->tcp.write_queue_size < TR_PROXY_QUEUE_LOW)
+            tr__exchange_on_upstream_drained(ex);
+    }
+}
+
+int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    if (total == 0)
+        return 0;
+    if (up->closing)
+        return TR_EIO;
+    struct up_wbuf *wb = tr_xmalloc(sizeof(*wb) + total);
+    wb->up = up;
+    size_t off = 0;
+    for (unsigned i = 0; i < nbufs; i++) {
+        memcpy(wb->data + off, bufs[i].base, bufs[i].len);
+        off += bufs[i].len;
+    }
+    uv_buf_t one = uv_buf_init(wb->data, (unsigned)total);
+    if (uv_write(&wb->req, (uv_stream_t *)&up->tcp, &one, 1, on_up_written) != 0) {
+        free(wb);
+        return TR_EIO;
+    }
+    up->pending_writes++;
+    return 0;
+}
+
+static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct tr_upconn *up = h->data;
+    if (up->cap - up->len < 4096 && up->cap < UP_BUF_MAX) {
+        up->cap *= 2;
+        up->buf = tr_xrealloc(up->buf, up->cap);
+    }
+    b->base = up->buf + up->len;
+    b->len = up->cap - up->len;
+}
+
+void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms)
+{
+    if (up->closing)
+        return;
+    if (!up->reading && up->len < up->cap) {
+        if (uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0)
+            up->reading = true;
+    }
+    if (timeout_ms)
+        tr__upstream_arm_timer(up, timeout_ms);
+}
+
+void tr__upstream_stop_reading(struct tr_upconn *up)
+{
+    if (up->reading) {
+        uv_read_stop((uv_stream_t *)&up->tcp);
+        up->reading = false;
+    }
+    /* Waiting on a slow client is the client's send timeout, not the upstream's. */
+    uv_timer_stop(&up->timer);
+}
+
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct tr_upconn *up = s->data;
+    struct tr_exchange *ex = up->ex;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        tr__upstream_stop_reading(up);
+        if (ex)
+            tr__exchange_on_upstream_eof(ex);
+        else
+            up_close(up);
+        return;
+    }
+    up->len += (size_t)nread;
+    if (ex == NULL) {
+        /* Bytes on an idle pooled connection: it cannot be trusted any more. */
+        up_close(up);
+        return;
+    }
+    tr__upstream_arm_timer(up, ex->api->read_timeout_ms);
+    tr__exchange_on_upstream_data(ex);
+    /* A full buffer with an unparsable head never completes (P9: heads over 64 KiB). */
+    if (up->ex == ex && !up->closing && up->len == up->cap) {
+        if (!ex->res_head_parsed) {
+            ex->up = NULL;
+            up->ex = NULL;
+            up_close(up);
+            tr__exchange_on_upstream_error(ex, TR_EUPSTREAM_BADRESP);
+        } else {
+            tr__upstream_stop_reading(up);
+        }
+    }
+}
+
+void tr__upstream_release(struct tr_upconn *up, bool reusable)
+{
+    struct tr_proxy_worker *w = up->w;
+    up->ex = NULL;
+    if (!reusable || up->closing || !up->connected || w->draining ||
+        w->conf->upstream_keepalive == 0 ||
+        up->requests >= w->conf->upstream_keepalive_requests) {
+        up_close(up);
+        return;
+    }
+    if (w->num_idle_upstreams >= w->conf->upstream_keepalive) {
+        /* Evict the least recently used idle connection. */
+        struct tr_upconn *old = TR_LIST_ENTRY(w->idle_upstreams.next, struct tr_upconn, link);
+        up_close(old);
+    }
+    up->len = 0;
+    up->idle_since_ms = tr_clock_mono_ms();
+    tr_list_push(&w->idle_upstreams, &up->link);
+    w->num_idle_upstreams++;
+    tr__upstream_start_reading(up, 0);
+    tr__upstream_arm_timer(up, w->conf->upstream_keepalive_timeout_ms);
+}
+
+void tr__upstream_close_idle(struct tr_proxy_worker *w, bool all)
+{
+    (void)all;
+    while (!tr_list_empty(&w->idle_upstreams)) {
+        struct tr_upconn *up = TR_LIST_ENTRY(w->idle_upstreams.next, struct tr_upconn, link);
+        up_close(up);
+    }
+}

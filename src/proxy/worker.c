@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-worker proxy state: set-up, the 1 s housekeeping tick (cached dates, access log flush),
+ * graceful drain and tear-down. */
+#include "proxy/proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "proxy/access_log.h"
+#include "proxy/internal.h"
+#include "snapshot/snapshot.h"
+
+static void update_dates(struct tr_proxy_worker *w)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    strftime(w->log_time, sizeof(w->log_time), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct tr_proxy_worker *w = t->data;
+    update_dates(w);
+    if (w->access_log)
+        tr_access_log_flush(w->access_log);
+}
+
+int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
+                         int id)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->loop = loop;
+    w->conf = conf;
+    tr_list_init(&w->clients);
+    tr_list_init(&w->idle_upstreams);
+    update_dates(w);
+    if (conf->proxy_access_log && strcmp(conf->proxy_access_log, "off") != 0 &&
+        conf->proxy_access_log[0] != '\0') {
+        w->access_log = tr_access_log_open(conf->proxy_access_log);
+        if (w->access_log == NULL)
+            return TR_EIO;
+    }
+    uv_timer_init(loop, &w->tick);
+    w->tick.data = w;
+    uv_timer_start(&w->tick, on_tick, 1000, 1000);
+    uv_unref((uv_handle_t *)&w->tick);
+    return 0;
+}
+
+void tr_proxy_worker_drain(struct tr_proxy_worker *w)
+{
+    w->draining = true;
+    tr__proxy_clients_drain(w, false);
+    tr__upstream_close_idle(w, true);
+}
+
+void tr_proxy_worker_abort(struct tr_proxy_worker *w)
+{
+    w->draining = true;
+    tr__proxy_clients_drain(w, true);
+    tr__upstream_close_idle(w, true);
+}
+
+bool tr_proxy_worker_is_idle(const struct tr_proxy_worker *w)
+{
+    return tr_list_empty(&w->clients);
+}
+
+void tr_proxy_worker_fini(struct tr_proxy_worker *w)
+{
+    tr__upstream_close_idle(w, true);
+    uv_timer_stop(&w->tick);
+    uv_close((uv_handle_t *)&w->tick, NULL);
+    tr_access_log_close(w->access_log);
+    w->access_log = NULL;
+    if (w->hold) {
+        /* Exchanges are gone by now, so no one else uses the hold. */
+        tr_snapshot_unref(w->hold->snap);
+        free(w->hold);
+        w->hold = NULL;
+    }
+}

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* Subcommands: start, stop, reload, health, check, migrations, version. */
+#ifndef TR_SERVER_CLI_H
+#define TR_SERVER_CLI_H
+
+/* Run the subcommand named by argv; returns the process exit status. */
+int tr_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* Control thread: node start-up, signals, snapshot rebuilds, orderly shutdown. */
+#include "server/control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "admin/admin.h"
+#include "admin/server.h"
+#include "core/conf.h"
+#include "core/log.h"
+#include "snapshot/snapshot.h"
+#include "server/workers.h"
+#include "store/store.h"
+
+struct control {
+    uv_loop_t loop;
+    struct tr_conf *conf;
+    const char *conf_path;
+    struct tr_store *store;
+    struct tr_workers *workers;
+    struct tr_admin_server *admin;
+    struct tr_admin_env env;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    bool stopping;
+};
+
+void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
+{
+    snprintf(buf, len, "%s/torii.pid", conf->prefix);
+}
+
+static int rebuild_snapshot(struct control *ctl)
+{
+    struct tr_snapshot *snap = tr_snapshot_build(ctl->store);
+    if (snap == NULL)
+        return -1;
+    tr_snapshot_publish(snap);
+    return 0;
+}
+
+static void on_admin_change(void *ud)
+{
+    struct control *ctl = ud;
+    if (rebuild_snapshot(ctl) != 0)
+        tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
+}
+
+static json_t *server_status(void *ud)
+{
+    struct control *ctl = ud;
+    struct tr_workers_totals t;
+    tr_workers_totals(ctl->workers, &t);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "total_requests", (json_int_t)t.requests,
+                     "connections_active", (json_int_t)t.active, "connections_accepted",
+                     (json_int_t)t.accepted, "connections_handled", (json_int_t)t.handled,
+                     "connections_reading", (json_int_t)t.reading, "connections_writing",
+                     (json_int_t)t.writing, "connections_waiting", (json_int_t)t.waiting);
+}
+
+static void begin_stop(struct control *ctl)
+{
+    if (ctl->stopping)
+        return;
+    ctl->stopping = true;
+    tr_log_notice("stopping: draining connections (at most %u ms)", ctl->conf->drain_timeout_ms);
+    uv_close((uv_handle_t *)&ctl->sig_term, NULL);
+    uv_close((uv_handle_t *)&ctl->sig_int, NULL);
+    uv_close((uv_handle_t *)&ctl->sig_hup, NULL);
+    if (ctl->admin) {
+        tr_admin_server_stop(ctl->admin);
+        ctl->admin = NULL;
+    }
+    tr_workers_stop(ctl->workers, ctl->conf->drain_timeout_ms);
+}
+
+static void on_stop_signal(uv_signal_t *s, int signum)
+{
+    begin_stop(s->data);
+}
+
+static void on_reload_signal(uv_signal_t *s, int signum)
+{
+    struct control *ctl = s->data;
+    tr_log_notice("reload: re-reading settings and rebuilding the configuration snapshot");
+    if (ctl->conf_path) {
+        struct tr_conf fresh;
+        char err[512];
+        memset(&fresh, 0, sizeof(fresh));
+        if (tr_conf_load(&fresh, ctl->conf_path, err, sizeof(err)) != 0) {
+            tr_log_error("reload: %s (keeping the running settings)", err);
+        } else {
+            /* Settings that need new sockets or threads take effect on restart. */
+            tr_log_set_level(fresh.log_level);
+            ctl->conf->log_level = fresh.log_level;
+        }
+        tr_conf_free(&fresh);
+    }
+    on_admin_change(ctl);
+}
+
+static int write_pid_file(const struct tr_conf *conf)
+{
+    char path[4096];
+    tr_control_pid_path(conf, path, sizeof(path));
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return -1;
+    bool ok = write(fd, line, (size_t)n) == n;
+    ok = (close(fd) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+static int ensure_dir(const char *path)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    return -1;
+}
+
+int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
+{
+    struct control ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    ctl.conf = conf;
+    ctl.conf_path = conf_path;
+    char err[512];
+    int status = 1;
+
+    char logs[4096];
+    snprintf(logs, sizeof(logs), "%s/logs", conf->prefix);
+    if (ensure_dir(conf->prefix) != 0 || ensure_dir(logs) != 0) {
+        tr_log_error("cannot create the prefix directory '%s': %s", conf->prefix,
+                     strerror(errno));
+        return 1;
+    }
+    char dbpath[4096];
+    if (conf->sqlite_path && conf->sqlite_path[0])
+        snprintf(dbpath, sizeof(dbpath), "%s", conf->sqlite_path);
+    else
+        snprintf(dbpath, sizeof(dbpath), "%s/torii.db", conf->prefix);
+    if (tr_store_open_sqlite(dbpath, &ctl.store, err, sizeof(err)) != 0) {
+        tr_log_error("cannot open the database '%s': %s", dbpath, err);
+        return 1;
+    }
+    if (rebuild_snapshot(&ctl) != 0) {
+        tr_log_error("cannot build the configuration from the database");
+        goto out_store;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&ctl.loop);
+    ctl.workers = tr_workers_start(conf, err, sizeof(err));
+    if (ctl.workers == NULL) {
+        tr_log_error("proxy_listen: %s", err);
+        goto out_loop;
+    }
+    ctl.env = (struct tr_admin_env){
+        .store = ctl.store,
+        .conf = conf,
+        .on_change = on_admin_change,
+        .server_status = server_status,
+        .ud = &ctl,
+    };
+    ctl.admin = tr_admin_server_start(&ctl.loop, conf, &ctl.env, err, sizeof(err));
+    if (ctl.admin == NULL && conf->admin_listen.cnt > 0) {
+        tr_log_error("admin_listen: %s", err);
+        tr_workers_stop(ctl.workers, 0);
+        tr_workers_join(ctl.workers);
+        goto out_loop;
+    }
+    uv_signal_init(&ctl.loop, &ctl.sig_term);
+    uv_signal_init(&ctl.loop, &ctl.sig_int);
+    uv_signal_init(&ctl.loop, &ctl.sig_hup);
+    ctl.sig_term.data = ctl.sig_int.data = ctl.sig_hup.data = &ctl;
+    uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
+    uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
+    uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
+
+    if (write_pid_file(conf) != 0)
+        tr_log_warn("cannot write the pid file in '%s': %s", conf->prefix, strerror(errno));
+    char pl[80] = "off", al[80] = "off";
+    if (conf->proxy_listen.cnt)
+        tr_conf_format_listen(&conf->proxy_listen.items[0], pl, sizeof(pl));
+    if (conf->admin_listen.cnt)
+        tr_conf_format_listen(&conf->admin_listen.items[0], al, sizeof(al));
+    tr_log_notice("torii " TR_VERSION " started: proxy %s, admin %s, %d worker threads, "
+                  "prefix %s",
+                  pl, al, conf->worker_threads, conf->prefix);
+    if (ready_fd >= 0) {
+        ssize_t w = write(ready_fd, "1", 1);
+        (void)w;
+        close(ready_fd);
+    }
+
+    uv_run(&ctl.loop, UV_RUN_DEFAULT);
+    /* The loop ends once signals and admin handles are closed; workers drain on their own. */
+    tr_workers_join(ctl.workers);
+    uv_run(&ctl.loop, UV_RUN_DEFAULT);
+    char pid_path[4096];
+    tr_control_pid_path(conf, pid_path, sizeof(pid_path));
+    unlink(pid_path);
+    tr_log_notice("torii stopped");
+    status = 0;
+
+out_loop:
+    uv_loop_close(&ctl.loop);
+    tr_snapshot_shutdown();
+out_store:
+    tr_store_close(ctl.store);
+    return status;
+}

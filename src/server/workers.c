@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* Worker threads and their loops. */
+#include "server/workers.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "proxy/proxy.h"
+#include "server/listen.h"
+
+struct worker {
+    int id;
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t drain_timer;
+    struct tr_proxy_worker proxy;
+    const struct tr_conf *conf;
+    int *fds;            /* listening sockets of this worker (owned until handed to libuv) */
+    bool *fd_ssl;
+    size_t num_fds;
+    uv_tcp_t *listeners; /* owned array */
+    _Atomic int stop;    /* set by the control thread */
+    uint32_t drain_ms;
+    uint64_t drain_deadline;
+    bool stopping;
+};
+
+struct tr_workers {
+    struct worker *items;
+    size_t cnt;
+};
+
+static void close_listeners(struct worker *wk)
+{
+    for (size_t i = 0; i < wk->num_fds; i++) {
+        if (!uv_is_closing((uv_handle_t *)&wk->listeners[i]))
+            uv_close((uv_handle_t *)&wk->listeners[i], NULL);
+    }
+}
+
+static void on_drain_check(uv_timer_t *t)
+{
+    struct worker *wk = t->data;
+    if (tr_proxy_worker_is_idle(&wk->proxy) || uv_now(&wk->loop) >= wk->drain_deadline) {
+        if (!tr_proxy_worker_is_idle(&wk->proxy)) {
+            tr_log_warn("worker %d: drain timeout, closing remaining connections", wk->id);
+            tr_proxy_worker_abort(&wk->proxy);
+        }
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, NULL);
+        uv_close((uv_handle_t *)&wk->wake, NULL);
+        tr_proxy_worker_fini(&wk->proxy);
+    }
+}
+
+static void on_wake(uv_async_t *a)
+{
+    struct worker *wk = a->data;
+    if (!atomic_load(&wk->stop) || wk->stopping)
+        return;
+    wk->stopping = true;
+    close_listeners(wk);
+    tr_proxy_worker_drain(&wk->proxy);
+    wk->drain_deadline = uv_now(&wk->loop) + wk->drain_ms;
+    uv_timer_init(&wk->loop, &wk->drain_timer);
+    wk->drain_timer.data = wk;
+    uv_timer_start(&wk->drain_timer, on_drain_check, 0, 50);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *wk = arg;
+    uv_run(&wk->loop, UV_RUN_DEFAULT);
+    /* Closing callbacks may be pending after a stop: run them, then the loop is empty. */
+    uv_run(&wk->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&wk->loop) != 0)
+        tr_log_warn("worker %d: loop closed with handles still open", wk->id);
+    return NULL;
+}
+
+static int worker_setup(struct worker *wk, char *err, size_t err_len)
+{
+    uv_loop_init(&wk->loop);
+    wk->loop.data = wk;
+    uv_async_init(&wk->loop, &wk->wake, on_wake);
+    wk->wake.data = wk;
+    if (tr_proxy_worker_init(&wk->proxy, &wk->loop, wk->conf, wk->id) != 0) {
+        snprintf(err, err_len, "cannot open proxy_access_log '%s'", wk->conf->proxy_access_log);
+        return -1;
+    }
+    wk->listeners = tr_xcalloc(wk->num_fds, sizeof(*wk->listeners));
+    for (size_t i = 0; i < wk->num_fds; i++) {
+        uv_tcp_t *l = &wk->listeners[i];
+        uv_tcp_init(&wk->loop, l);
+        l->data = &wk->proxy;
+        int rc = uv_tcp_open(l, wk->fds[i]);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)l, 511,
+                           wk->fd_ssl[i] ? tr_proxy_on_tls_connection : tr_proxy_on_connection);
+        if (rc != 0) {
+            snprintf(err, err_len, "cannot accept on a proxy listener: %s", uv_strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct tr_workers *tr_workers_start(const struct tr_conf *conf, char *err, size_t err_len)
+{
+    struct tr_workers *ws = tr_xcalloc(1, sizeof(*ws));
+    ws->cnt = (size_t)conf->worker_threads;
+    ws->items = tr_xcalloc(ws->cnt, sizeof(*ws->items));
+    size_t nl = conf->proxy_listen.cnt;
+    /* SO_REUSEPORT would let a second node silently share a port with a running one: probe
+     * each address with an exclusive socket first so "address in use" stops start-up. */
+    for (size_t j = 0; j < nl; j++) {
+        int probe = tr_listen_open(&conf->proxy_listen.items[j], false, err, err_len);
+        if (probe < 0) {
+            free(ws->items);
+            free(ws);
+            return NULL;
+        }
+        close(probe);
+    }
+    for (size_t i = 0; i < ws->cnt; i++) {
+        struct worker *wk = &ws->items[i];
+        wk->id = (int)i;
+        wk->conf = conf;
+        wk->num_fds = nl;
+        wk->fds = tr_xcalloc(nl ? nl : 1, sizeof(int));
+        wk->fd_ssl = tr_xcalloc(nl ? nl : 1, sizeof(bool));
+        for (size_t j = 0; j < nl; j++) {
+            wk->fds[j] = tr_listen_open(&conf->proxy_listen.items[j], true, err, err_len);
+            wk->fd_ssl[j] = conf->proxy_listen.items[j].ssl;
+            if (wk->fds[j] < 0) {
+                for (size_t k = 0; k < j; k++)
+                    close(wk->fds[k]);
+                wk->num_fds = 0;
+                ws->cnt = i + 1;
+                tr_workers_join(ws);
+                return NULL;
+            }
+        }
+    }
+    for (size_t i = 0; i < ws->cnt; i++) {
+        struct worker *wk = &ws->items[i];
+        if (worker_setup(wk, err, err_len) != 0) {
+            /* Start-up failure: nothing is running yet; exit is the caller's answer. */
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < ws->cnt; i++)
+        pthread_create(&ws->items[i].thread, NULL, worker_main, &ws->items[i]);
+    return ws;
+}
+
+void tr_workers_stop(struct tr_workers *ws, uint32_t drain_ms)
+{
+    for (size_t i = 0; i < ws->cnt; i++) {
+        ws->items[i].drain_ms = drain_ms;
+        atomic_store(&ws->items[i].stop, 1);
+        uv_async_send(&ws->items[i].wake);
+    }
+}
+
+void tr_workers_join(struct tr_workers *ws)
+{
+    if (ws == NULL)
+        return;
+    for (size_t i = 0; i < ws->cnt; i++) {
+        struct worker *wk = &ws->items[i];
+        if (wk->thread)
+            pthread_join(wk->thread, NULL);
+        free(wk->listeners);
+        free(wk->fds);
+        free(wk->fd_ssl);
+    }
+    free(ws->items);
+    free(ws);
+}
+
+void tr_workers_totals(struct tr_workers *ws, struct tr_workers_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (ws == NULL)
+        return;
+    for (size_t i = 0; i < ws->cnt; i++) {
+        struct tr_proxy_counters *k = &ws->items[i].proxy.counters;
+        out->accepted += atomic_load_explicit(&k->accepted, memory_order_relaxed);
+        out->handled += atomic_load_explicit(&k->handled, memory_order_relaxed);
+        out->active += atomic_load_explicit(&k->active, memory_order_relaxed);
+        out->reading += atomic_load_explicit(&k->reading, memory_order_relaxed);
+        out->writing += atomic_load_explicit(&k->writing, memory_order_relaxed);
+        out->waiting += atomic_load_explicit(&k->waiting, memory_order_relaxed);
+        out->requests += atomic_load_explicit(&k->requests, memory_order_relaxed);
+    }
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Worker threads: each runs its own libuv loop with its own SO_REUSEPORT listening sockets and
+ * a struct tr_proxy_worker. The control thread starts, drains and joins them. */
+#ifndef TR_SERVER_WORKERS_H
+#define TR_SERVER_WORKERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tr_conf;
+struct tr_workers;
+
+/* Open every proxy listener for every worker and start the threads. Returns NULL with a
+ * message in err (naming the address) when a socket cannot be opened. */
+struct tr_workers *tr_workers_start(const struct tr_conf *conf, char *err, size_t err_len);
+
+/* Ask every worker to stop accepting and finish in-flight requests within drain_ms (then the
+ * rest is closed). Returns at once; tr_workers_join waits. */
+void tr_workers_stop(struct tr_workers *ws, uint32_t drain_ms);
+
+/* Wait for every worker thread to end and free everything. */
+void tr_workers_join(struct tr_workers *ws);
+
+/* Sum of the workers' counters, for GET /status. */
+struct tr_workers_totals {
+    uint64_t accepted, handled, active, reading, writing, waiting, requests;
+};
+void tr_workers_totals(struct tr_workers *ws, struct tr_workers_totals *out);
+
+#endif
