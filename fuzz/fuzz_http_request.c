@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Feed the body in two pieces to exercise resumption. */
         for (int piece = 0; piece < 2; piece++) {
             size_t end = piece == 0 ? pos + (size - pos) / 2 : size;
-            while (pos < end && (rc = tr_http_chunked_parse(&dec, buf + pos, end - pos, &used,
-                                                            &out)) >= 0) {
+            while (pos < end &&
+                   (rc = tr_http_chunked_parse(&dec, buf + pos, end - pos, &used, &out)) >= 0) {
                 if (used > end - pos || (rc == 1 && out.ptr + out.len > buf + end))
                     __builtin_trap();
                 pos += used;

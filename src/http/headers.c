@@ -12,7 +12,10 @@ struct hdr_row {
     unsigned char flags;
 };
 
-#define ROW(lit, f) {lit, sizeof(lit) - 1, f}
+#define ROW(lit, f)                                                                                \
+    {                                                                                              \
+        lit, sizeof(lit) - 1, f                                                                    \
+    }
 
 /* Sorted by length; by_len below indexes it. */
 static const struct hdr_row rows[] = {
@@ -46,8 +49,8 @@ static const struct hdr_row rows[] = {
 
 /* by_len[n] = index of the first row of length n; by_len[n + 1] ends the run. */
 static const unsigned char by_len[MAX_LEN + 2] = {
-    0,  0,  0,  1,  1,  2,  3,  3,  5,  5,  7,  9,  9, /* lengths 0..12 */
-    9,  10, 12, 12, 13, 15, 16, 18, 20, 21, 23, 24,     /* lengths 13..24 */
+    0, 0,  0,  1,  1,  2,  3,  3,  5,  5,  7,  9,  9, /* lengths 0..12 */
+    9, 10, 12, 12, 13, 15, 16, 18, 20, 21, 23, 24,    /* lengths 13..24 */
 };
 
 static const char x_forwarded[] = "x-forwarded-";

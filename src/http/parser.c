@@ -264,6 +264,52 @@ static bool parse_field(const char *p, size_t n, struct tr_http_header *h)
     return true;
 }
 
+/* First byte in [p, end) that is not a field-value byte (or end). Eight bytes at a time while no
+ * byte is below 0x20 or equal to 0x7f: HTAB and the CR ending the line stop the fast loop. */
+static const char *skip_field_bytes(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t x, del;
+            memcpy(&x, p, 8);
+            del = x ^ (ones * 0x7f);
+            if ((((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs)
+                break;
+            p += 8;
+        }
+        if (p >= end || !has_cls(*p, C_FIELD))
+            return p;
+        p++;
+    }
+}
+
+/* The common field line, validated and split in one pass: name, ':', value, CRLF, all inside
+ * [s, end). Returns the offset after the CRLF, or 0 when the line needs the careful path (which
+ * then decides what is wrong with it, in the canonical order). */
+static size_t fast_field(const char *buf, size_t s, size_t end, struct tr_http_header *h)
+{
+    const char *p = buf + s, *e = buf + end, *q = p, *v, *stop, *ve;
+
+    while (q < e && has_cls(*q, C_TCHAR))
+        q++;
+    if (q == p || q >= e || *q != ':')
+        return 0;
+    v = q + 1;
+    while (v < e && is_ows(*v))
+        v++;
+    stop = skip_field_bytes(v, e);
+    if (e - stop < 2 || stop[0] != '\r' || stop[1] != '\n')
+        return 0;
+    ve = stop;
+    while (ve > v && is_ows(ve[-1]))
+        ve--;
+    h->name = (struct tr_str){p, (size_t)(q - p)};
+    h->value = (struct tr_str){v, (size_t)(ve - v)};
+    return (size_t)(stop - buf) + 2;
+}
+
 /* Scan the field lines that start at *pos up to and including the empty line. With store, each
  * line is validated and stored in headers; without, only the structure (line ends, limits,
  * count) is checked. Returns 0 with *pos after the final CRLF, TR_EAGAIN, or err_bad /
@@ -280,6 +326,16 @@ static int scan_fields(const char *buf, size_t len, size_t *pos, size_t head_sta
 
         if (win_end > head_end)
             win_end = head_end;
+        if (store && n < lim->fields && s < len && buf[s] != '\r') {
+            /* The LF found here lies inside the window and is the first one of the line, so
+             * the outcome is the one the careful path below would reach. */
+            size_t next = fast_field(buf, s, len < win_end ? len : win_end, &headers[n]);
+            if (next) {
+                n++;
+                s = next;
+                continue;
+            }
+        }
         rc = find_lf(buf, len, s, win_end, &lf);
         if (rc == TR_EAGAIN)
             return TR_EAGAIN;

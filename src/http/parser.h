@@ -46,13 +46,13 @@ struct tr_http_request {
     struct tr_str path;      /* target up to '?' (origin-form or the path of absolute-form, "/"
                                 when that is empty: then it points to a static "/"), or "*" */
     struct tr_str query;     /* after '?', without it; empty if none */
-    bool has_query;       /* a '?' was present (even if the query is empty) */
-    int minor_version;    /* HTTP/1.<minor_version>: 0 or 1 */
+    bool has_query;          /* a '?' was present (even if the query is empty) */
+    int minor_version;       /* HTTP/1.<minor_version>: 0 or 1 */
     struct tr_http_header headers[TR_HTTP_MAX_HEADERS_CAP];
     size_t num_headers;
 
     /* Derived facts. */
-    struct tr_str host;  /* Host header value (exactly one required in HTTP/1.1) */
+    struct tr_str host; /* Host header value (exactly one required in HTTP/1.1) */
     enum tr_http_body body;
     uint64_t content_length; /* valid when body == TR_HTTP_BODY_LENGTH */
     bool keep_alive;         /* per version and Connection tokens */
@@ -78,12 +78,24 @@ struct tr_http_response {
  * caller re-calls with the same buffer start and more bytes); or a negative error: TR_EBADREQ
  * (400), TR_EURITOOLONG (414), TR_EHDRTOOLARGE (431), TR_ENOTIMPL (501, a transfer coding other
  * than chunked), TR_EVERSION (505, a well-formed HTTP/x.y we do not speak), TR_EEXPECT (417).
- * limits may be NULL for the defaults. */
+ * limits may be NULL for the defaults. The call is stateless: req is overwritten (and may be
+ * partly filled on errors). While the head is incomplete only line ends and limits are looked
+ * at, so re-calling after every read stays cheap; any prefix of an input gives TR_EAGAIN or the
+ * same result as the whole input, and the limits are enforced before the head is complete (a
+ * request line over max_request_line with no CRLF yet is TR_EURITOOLONG at once). A request
+ * line longer than max_head is TR_EHDRTOOLARGE. Percent-escapes in the target are left to
+ * tr_url_normalize_path. */
 int tr_http_parse_request(const char *buf, size_t len, const struct tr_http_limits *limits,
                           struct tr_http_request *req);
 
 /* Parse an upstream response head. is_head_request: the request was HEAD (no body follows).
- * Returns head_len, TR_EAGAIN, or TR_EUPSTREAM_BADRESP for anything invalid (P9). */
+ * Returns head_len, TR_EAGAIN, or TR_EUPSTREAM_BADRESP for anything invalid (P9): the field
+ * rules of requests, a head over 64 KiB or over 100 fields (or limits->max_head / max_headers
+ * when larger; limits may be NULL), any repeated Content-Length, Transfer-Encoding other than
+ * exactly chunked (or in HTTP/1.0), both framings. The status line must be HTTP/1.0 or HTTP/1.1
+ * with a code 100..599; "HTTP/1.1 204" without the SP before an empty reason is accepted.
+ * keep_alive is false for Connection: close, for HTTP/1.0 without keep-alive and for
+ * TR_HTTP_BODY_EOF. */
 int tr_http_parse_response(const char *buf, size_t len, const struct tr_http_limits *limits,
                            bool is_head_request, struct tr_http_response *res);
 
@@ -106,7 +118,11 @@ void tr_http_chunked_init(struct tr_http_chunked *dec);
  * of buf (at most one contiguous run per call) and the function returns 1; call again with the
  * rest. Returns 0 when all input was consumed without completing (need more), 2 when the final
  * chunk and trailers are complete (*consumed stops right after them: any following bytes belong to
- * the next message), or TR_EBADREQ on any framing error (P1.6). */
+ * the next message), or TR_EBADREQ on any framing error (P1.6). Input may be split anywhere.
+ * Chunk sizes are 1-16 hex digits below 2^63, extensions are checked and capped (1 KiB per chunk,
+ * 4 KiB per message), trailers are checked like header fields and capped (8 KiB, 100 fields);
+ * extensions and trailers are never returned. After 2, further calls return 2 and consume
+ * nothing; after an error, further calls return TR_EBADREQ. dec->body_len counts data bytes. */
 int tr_http_chunked_parse(struct tr_http_chunked *dec, const char *buf, size_t len,
                           size_t *consumed, struct tr_str *data);
 

@@ -82,10 +82,9 @@ static const struct ck_case cases[] = {
     {"A-15", "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n", 2, "abcde", 0},
     {"empty body", "0\r\n\r\n", 2, "", 0},
     {"A-17 next request follows", "6\r\nfoobar\r\n0\r\n\r\nGET / HTTP/1.1\r\n", 2, "foobar", 16},
-    {"hex cases", "a\r\n0123456789\r\nB\r\nabcdefghijk\r\n0\r\n\r\n", 2,
-     "0123456789abcdefghijk", 0},
-    {"leading zeros, 16 digits", "000000000000000A\r\n0123456789\r\n0\r\n\r\n", 2, "0123456789",
+    {"hex cases", "a\r\n0123456789\r\nB\r\nabcdefghijk\r\n0\r\n\r\n", 2, "0123456789abcdefghijk",
      0},
+    {"leading zeros, 16 digits", "000000000000000A\r\n0123456789\r\n0\r\n\r\n", 2, "0123456789", 0},
     {"extension", "5;name=value\r\nhello\r\n0\r\n\r\n", 2, "hello", 0},
     {"extension no value", "5;name\r\nhello\r\n0;last\r\n\r\n", 2, "hello", 0},
     {"extensions several", "5;a=1;b;c=\"x\"\r\nhello\r\n0\r\n\r\n", 2, "hello", 0},
@@ -214,8 +213,20 @@ static void test_table(void)
 static void test_incomplete(void)
 {
     static const char *prefixes[] = {
-        "", "5", "5\r", "5\r\n", "5\r\nhel", "5\r\nhello", "5\r\nhello\r", "5\r\nhello\r\n",
-        "5;a=\"x", "0\r\n", "0\r\nA: b", "0\r\nA: b\r\n", "0\r\n\r", "7FFFFFFFFFFFFFFF\r\n",
+        "",
+        "5",
+        "5\r",
+        "5\r\n",
+        "5\r\nhel",
+        "5\r\nhello",
+        "5\r\nhello\r",
+        "5\r\nhello\r\n",
+        "5;a=\"x",
+        "0\r\n",
+        "0\r\nA: b",
+        "0\r\nA: b\r\n",
+        "0\r\n\r",
+        "7FFFFFFFFFFFFFFF\r\n",
     };
     for (size_t i = 0; i < TR_ARRAY_SIZE(prefixes); i++) {
         decode(prefixes[i], strlen(prefixes[i]), NULL, 0, &whole);
@@ -347,11 +358,12 @@ static void test_api(void)
 /* A-17 end to end: heads and bodies of three pipelined requests found in one buffer. */
 static void test_pipeline(void)
 {
-    static const char s[] = "GET /public/1 HTTP/1.1\r\nHost: svc.test\r\n\r\n"
-                            "POST /public/2 HTTP/1.1\r\nHost: svc.test\r\nContent-Length: 10\r\n\r\n"
-                            "0123456789"
-                            "POST /public/3 HTTP/1.1\r\nHost: svc.test\r\n"
-                            "Transfer-Encoding: chunked\r\n\r\n6\r\nfoobar\r\n0\r\n\r\n";
+    static const char s[] =
+        "GET /public/1 HTTP/1.1\r\nHost: svc.test\r\n\r\n"
+        "POST /public/2 HTTP/1.1\r\nHost: svc.test\r\nContent-Length: 10\r\n\r\n"
+        "0123456789"
+        "POST /public/3 HTTP/1.1\r\nHost: svc.test\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n6\r\nfoobar\r\n0\r\n\r\n";
     static struct tr_http_request req;
     static const char *paths[] = {"/public/1", "/public/2", "/public/3"};
     static const size_t lens[] = {0, 10, 6};

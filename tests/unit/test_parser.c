@@ -33,12 +33,13 @@ static const struct req_case req_cases[] = {
     {"post cl leading zeros", POST_PUB "Content-Length: 010\r\n\r\n0123456789", OK, 10},
     {"post cl ows", POST_PUB "Content-Length: \t 5 \t\r\n\r\nhello", OK, 5},
     {"post chunked", POST_PUB "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", OK, 13},
-    {"A-05 empty te member", POST_PUB "Transfer-Encoding: ,chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", OK,
-     13},
+    {"A-05 empty te member", POST_PUB "Transfer-Encoding: ,chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+     OK, 13},
     {"te case", POST_PUB "Transfer-Encoding: CHUNKED , \r\n\r\n", OK, 0},
-    {"pipelined", "GET /public/1 HTTP/1.1\r\n" HOST "\r\nGET /public/2 HTTP/1.1\r\n" HOST "\r\n", OK,
-     42},
-    {"A-21 get with body", "GET /public/g HTTP/1.1\r\n" HOST "Content-Length: 5\r\n\r\nhello", OK, 5},
+    {"pipelined", "GET /public/1 HTTP/1.1\r\n" HOST "\r\nGET /public/2 HTTP/1.1\r\n" HOST "\r\n",
+     OK, 42},
+    {"A-21 get with body", "GET /public/g HTTP/1.1\r\n" HOST "Content-Length: 5\r\n\r\nhello", OK,
+     5},
     {"B-08 one blank line", "\r\nGET /public/a HTTP/1.1\r\n" HOST "\r\n", OK, 0},
     {"eight blank lines", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n" HOST "\r\n", OK, 0},
     {"options *", "OPTIONS * HTTP/1.1\r\n" HOST "\r\n", OK, 0},
@@ -74,8 +75,8 @@ static const struct req_case req_cases[] = {
               "GET /private/x HTTP/1.1\r\n" HOST "\r\n",
      TR_EBADREQ, 0},
     {"A-04 identity", POST_PUB "Transfer-Encoding: identity\r\n\r\n0\r\n\r\n", TR_ENOTIMPL, 0},
-    {"A-04 gzip, chunked", POST_PUB "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", TR_ENOTIMPL,
-     0},
+    {"A-04 gzip, chunked", POST_PUB "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+     TR_ENOTIMPL, 0},
     {"A-04 chunked, gzip", POST_PUB "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", TR_EBADREQ,
      0},
     {"A-04 chunked, chunked", POST_PUB "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
@@ -94,8 +95,9 @@ static const struct req_case req_cases[] = {
     {"te only commas", POST_PUB "Transfer-Encoding: , ,\r\n\r\n", TR_EBADREQ, 0},
     {"te junk member", POST_PUB "Transfer-Encoding: chu nked\r\n\r\n", TR_EBADREQ, 0},
     {"te quoted", POST_PUB "Transfer-Encoding: \"chunked\"\r\n\r\n", TR_EBADREQ, 0},
-    {"A-06 te in 1.0", "POST /public/a HTTP/1.0\r\n" HOST "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-     TR_EBADREQ, 0},
+    {"A-06 te in 1.0",
+     "POST /public/a HTTP/1.0\r\n" HOST "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", TR_EBADREQ,
+     0},
     {"A-07 +5", POST_PUB "Content-Length: +5\r\n\r\nhello", TR_EBADREQ, 0},
     {"A-07 -1", POST_PUB "Content-Length: -1\r\n\r\nhello", TR_EBADREQ, 0},
     {"A-07 0x5", POST_PUB "Content-Length: 0x5\r\n\r\nhello", TR_EBADREQ, 0},
@@ -104,15 +106,16 @@ static const struct req_case req_cases[] = {
     {"A-07 1_0", POST_PUB "Content-Length: 1_0\r\n\r\nhello", TR_EBADREQ, 0},
     {"A-07 empty", POST_PUB "Content-Length: \r\n\r\nhello", TR_EBADREQ, 0},
     {"A-07 5a", POST_PUB "Content-Length: 5a\r\n\r\nhello", TR_EBADREQ, 0},
-    {"A-07 form feed", POST_PUB "Content-Length: \x0c"
-                                "5\r\n\r\nhello",
+    {"A-07 form feed",
+     POST_PUB "Content-Length: \x0c"
+              "5\r\n\r\nhello",
      TR_EBADREQ, 0},
     {"A-07 20 digits", POST_PUB "Content-Length: 99999999999999999999\r\n\r\nhello", TR_EBADREQ, 0},
     {"cl 2^63", POST_PUB "Content-Length: 9223372036854775808\r\n\r\n", TR_EBADREQ, 0},
     {"cl 2^63-1", POST_PUB "Content-Length: 9223372036854775807\r\n\r\n", OK, 0},
     {"A-09a cl 1 and 0", POST_PUB "Content-Length: 1\r\nContent-Length: 0\r\n\r\nZ", TR_EBADREQ, 0},
-    {"A-09b cl 5 twice", POST_PUB "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
-     TR_EBADREQ, 0},
+    {"A-09b cl 5 twice", POST_PUB "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", TR_EBADREQ,
+     0},
     {"A-25 bare lf", "GET /public/a HTTP/1.1\nHost: svc.test\n\n", TR_EBADREQ, 0},
     {"A-25 final bare lf", "GET /public/a HTTP/1.1\r\nHost: svc.test\r\n\n", TR_EBADREQ, 0},
     {"bare lf in field line", "GET / HTTP/1.1\r\nHost: svc.test\nX: y\r\n\r\n", TR_EBADREQ, 0},
@@ -197,14 +200,15 @@ static const struct req_case req_cases[] = {
     {"http/0.9", "GET /public/a HTTP/0.9\r\n" HOST "\r\n", TR_EVERSION, 0},
 
     /* P7 and E-04. */
-    {"connection names content-length", "GET / HTTP/1.1\r\n" HOST "Connection: Content-Length\r\n\r\n",
-     TR_EBADREQ, 0},
-    {"connection names te", "GET / HTTP/1.1\r\n" HOST "Connection: close, transfer-encoding\r\n\r\n",
-     TR_EBADREQ, 0},
+    {"connection names content-length",
+     "GET / HTTP/1.1\r\n" HOST "Connection: Content-Length\r\n\r\n", TR_EBADREQ, 0},
+    {"connection names te",
+     "GET / HTTP/1.1\r\n" HOST "Connection: close, transfer-encoding\r\n\r\n", TR_EBADREQ, 0},
     {"connection names host", "GET / HTTP/1.1\r\n" HOST "Connection: HOST\r\n\r\n", TR_EBADREQ, 0},
     {"connection non-token", "GET / HTTP/1.1\r\n" HOST "Connection: a b\r\n\r\n", TR_EBADREQ, 0},
     {"E-04 expect foo", POST_PUB "Content-Length: 5\r\nExpect: foo\r\n\r\n", TR_EEXPECT, 0},
-    {"expect list", POST_PUB "Content-Length: 5\r\nExpect: 100-continue, foo\r\n\r\n", TR_EEXPECT, 0},
+    {"expect list", POST_PUB "Content-Length: 5\r\nExpect: 100-continue, foo\r\n\r\n", TR_EEXPECT,
+     0},
     {"400 beats 501", POST_PUB "Transfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\n", TR_EBADREQ,
      0},
     {"501 beats 417", POST_PUB "Transfer-Encoding: gzip\r\nExpect: foo\r\n\r\n", TR_ENOTIMPL, 0},
@@ -347,7 +351,8 @@ static void test_request_fields(void)
     rc = tr_http_parse_request(s, strlen(s), NULL, &req);
     TR_CHECK(!req.keep_alive);
 
-    s = "GET /chat HTTP/1.1\r\n" HOST "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    s = "GET /chat HTTP/1.1\r\n" HOST
+        "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
     rc = tr_http_parse_request(s, strlen(s), NULL, &req);
     TR_CHECK(req.upgrade);
     s = "GET /chat HTTP/1.1\r\n" HOST "Upgrade: websocket\r\n\r\n";
@@ -471,10 +476,8 @@ static void test_limits(void)
 
     /* Configured limits. */
     {
-        static const struct tr_http_limits lim = {.max_request_line = 20,
-                                                  .max_field_line = 30,
-                                                  .max_headers = 3,
-                                                  .max_blank_lines = 1};
+        static const struct tr_http_limits lim = {
+            .max_request_line = 20, .max_field_line = 30, .max_headers = 3, .max_blank_lines = 1};
         static const struct tr_http_limits lim_head = {.max_head = 120};
         static const struct {
             const char *name, *bytes;
@@ -483,8 +486,8 @@ static void test_limits(void)
         } t[] = {
             {"lim line 20", "GET /012345 HTTP/1.1\r\n" HOST "\r\n", &lim, OK},
             {"lim line 21", "GET /0123456 HTTP/1.1\r\n" HOST "\r\n", &lim, TR_EURITOOLONG},
-            {"lim field 30", "GET / HTTP/1.1\r\n" HOST "X: 012345678901234567890123456\r\n\r\n", &lim,
-             OK},
+            {"lim field 30", "GET / HTTP/1.1\r\n" HOST "X: 012345678901234567890123456\r\n\r\n",
+             &lim, OK},
             {"lim field 31", "GET / HTTP/1.1\r\n" HOST "X: 0123456789012345678901234567\r\n\r\n",
              &lim, TR_EHDRTOOLARGE},
             {"lim 3 fields", "GET / HTTP/1.1\r\n" HOST "A: 1\r\nB: 2\r\n\r\n", &lim, OK},
@@ -502,15 +505,15 @@ static void test_limits(void)
              "B: 012345678901234567890123\r\nC: 012345678901234567890123\r\n\r\n",
              &lim_head, TR_EHDRTOOLARGE},
             /* A request line longer than the head limit is 431, not 414. */
-            {"lim head line", "GET /0123456789012345678901234567890123456789012345678901234567890"
-                              "12345678901234567890123456789012345678901234567890123456789 HTTP/1.1"
-                              "\r\n\r\n",
+            {"lim head line",
+             "GET /0123456789012345678901234567890123456789012345678901234567890"
+             "12345678901234567890123456789012345678901234567890123456789 HTTP/1.1"
+             "\r\n\r\n",
              &lim_head, TR_EHDRTOOLARGE},
         };
         TR_CHECK_INT(strlen(t[8].bytes), 120);
         for (size_t i = 0; i < TR_ARRAY_SIZE(t); i++)
-            check_request_case(t[i].name, t[i].bytes, strlen(t[i].bytes), t[i].lim, t[i].expect,
-                               0);
+            check_request_case(t[i].name, t[i].bytes, strlen(t[i].bytes), t[i].lim, t[i].expect, 0);
     }
 
     /* B-08: 10,000 CRLF pairs stop after the ninth. */
@@ -571,9 +574,12 @@ static const struct res_case res_cases[] = {
           "Trailer: X\r\nProxy-Connection: close\r\nContent-Length: 2\r\n\r\nok",
      false, OK, 2, TR_HTTP_BODY_LENGTH, true},
 
-    {"F-06a cl and te", R200 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", false, BAD, 0, 0, false},
-    {"F-06b two cl", R200 "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", false, BAD, 0, 0, false},
-    {"two equal cl", R200 "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", false, BAD, 0, 0, false},
+    {"F-06a cl and te", R200 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", false, BAD,
+     0, 0, false},
+    {"F-06b two cl", R200 "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", false, BAD, 0, 0,
+     false},
+    {"two equal cl", R200 "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", false, BAD, 0, 0,
+     false},
     {"F-06c cl abc", R200 "Content-Length: abc\r\n\r\n", false, BAD, 0, 0, false},
     {"cl list", R200 "Content-Length: 5, 5\r\n\r\n", false, BAD, 0, 0, false},
     {"F-06d te gzip", R200 "Transfer-Encoding: gzip\r\n\r\n", false, BAD, 0, 0, false},
