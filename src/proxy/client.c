@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@
 
 #define CLIENT_BUF_INITIAL (16 * 1024)
 #define LINGER_TIMEOUT_MS 2000
+
+/* Client connections open on this node, across workers, for max_connections. */
+static _Atomic unsigned node_connections;
 
 enum timer_mode { TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_BODY, TM_SEND, TM_LINGER, TM_DEFER };
 
@@ -200,6 +204,7 @@ static void close_client(struct tr_client *c)
     }
     set_state(c, TR_CLIENT_CLOSING);
     w->counters.active--;
+    atomic_fetch_sub_explicit(&node_connections, 1, memory_order_relaxed);
     tr_list_remove(&c->link);
     uv_timer_stop(&c->timer);
     c->reading = false;
@@ -456,6 +461,7 @@ void tr_proxy_on_connection(uv_stream_t *listener, int status)
     w->counters.accepted++;
     w->counters.handled++;
     w->counters.active++;
+    unsigned open_now = atomic_fetch_add_explicit(&node_connections, 1, memory_order_relaxed) + 1;
 
     struct sockaddr_storage ss;
     int sl = sizeof(ss);
@@ -474,7 +480,10 @@ void tr_proxy_on_connection(uv_stream_t *listener, int status)
     c->state = TR_CLIENT_IDLE;
     w->counters.waiting++;
 
-    if (w->conf->max_connections && w->counters.active > w->conf->max_connections) {
+    if (w->conf->max_connections && open_now > w->conf->max_connections) {
+        /* Over the cap: refuse this one at once, established connections are untouched. */
+        tr_log_info("proxy: max_connections (%u) reached, closing a new connection",
+                    w->conf->max_connections);
         close_client(c);
         return;
     }
@@ -494,7 +503,7 @@ void tr_proxy_on_tls_connection(uv_stream_t *listener, int status)
     uv_tcp_t *t = tr_xmalloc(sizeof(*t));
     uv_tcp_init(w->loop, t);
     if (uv_accept(listener, (uv_stream_t *)t) == 0)
-        tr_log_info("proxy: TLS is not supported yet, closing a connection on an ssl listener");
+        tr_log_notice("proxy: TLS is not supported yet, closing a connection on an ssl listener");
     uv_close((uv_handle_t *)t, (uv_close_cb)free);
 }
 

@@ -110,7 +110,8 @@ static void fail(struct tr_exchange *ex, int status, const char *message)
         return;
     }
     ex->status = status;
-    bool close = !ex->req_done || !ex->client_keep_alive;
+    /* A malformed request (400) is never followed by another on the same connection. */
+    bool close = !ex->req_done || !ex->client_keep_alive || status == 400;
     if (close)
         c->close_after = true;
     tr__respond_message(c, status, message, close);
@@ -190,21 +191,11 @@ static void respond_no_route(struct tr_exchange *ex, struct tr_str path, const s
     finish(ex);
 }
 
-/* Absolute-form targets (RFC 9112 §3.2.2) are accepted only when their authority is the Host. */
+/* Absolute-form targets (RFC 9112 §3.2.2) are accepted only when their authority is the Host
+ * (P4): torii is never a forward proxy. */
 static bool absolute_form_matches_host(const struct tr_http_request *req)
 {
-    struct tr_str t = req->target;
-    if (t.len == 0 || t.ptr[0] == '/' || (t.len == 1 && t.ptr[0] == '*'))
-        return true;
-    const char *sep = memchr(t.ptr, ':', t.len);
-    if (sep == NULL || (size_t)(t.ptr + t.len - sep) < 3 || sep[1] != '/' || sep[2] != '/')
-        return false;
-    const char *auth = sep + 3;
-    const char *stop = auth;
-    while (stop < t.ptr + t.len && *stop != '/' && *stop != '?')
-        stop++;
-    struct tr_str authority = {auth, (size_t)(stop - auth)};
-    return tr_str_ieq(authority, req->host);
+    return req->authority.len == 0 || tr_str_ieq(req->authority, req->host);
 }
 
 void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
@@ -243,6 +234,15 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     ex->req_done = req->body == TR_HTTP_BODY_NONE ||
                    (req->body == TR_HTTP_BODY_LENGTH && req->content_length == 0);
 
+    /* Methods are case-sensitive and, as nginx requires, made of upper-case letters, '-' and
+     * '_': "gET" is not GET and must not reach an upstream that folds case (B-05). */
+    for (size_t i = 0; i < req->method.len; i++) {
+        char ch = req->method.ptr[i];
+        if (!((ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_')) {
+            fail(ex, 400, "Bad request");
+            return;
+        }
+    }
     /* P4: CONNECT and TRACE are never proxied; OPTIONS * is answered here. */
     if (is_method(req->method, "CONNECT") || is_method(req->method, "TRACE")) {
         fail(ex, 405, "Method not allowed");
@@ -334,7 +334,7 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
                                            &ex->up_head_len);
     free(upath);
 
-    if (ex->expect_continue && !ex->req_done && c->len == 0) {
+    if (ex->expect_continue && !ex->req_done && c->len == req->head_len) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
         tr__client_write(c, &b, 1);
@@ -486,13 +486,13 @@ void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up
 }
 
 /* Can this failed attempt be tried again on a fresh connection? (P10) */
-static bool can_retry(struct tr_exchange *ex)
+static bool can_retry(struct tr_exchange *ex, bool stale_pooled)
 {
     if (ex->res_head_parsed || ex->req_body_began)
         return false;
     if (ex->req_sent_any && !ex->idempotent)
         return false;
-    return ex->attempts <= ex->api->retries;
+    return stale_pooled || ex->attempts <= ex->api->retries;
 }
 
 void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err)
@@ -750,9 +750,10 @@ void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
         ex->up = NULL;
         up->ex = NULL;
         tr__upstream_release(up, false);
-        if (reused && can_retry(ex)) {
-            /* A pooled connection died while idle: try again on a fresh one. */
-            ex->req_sent_any = false;
+        if (can_retry(ex, reused)) {
+            /* Closed or reset before any response byte (P10): an idempotent request goes to a
+             * fresh connection. A pooled connection that died while idle does not use up one
+             * of the api's retries. */
             tr__upstream_get(ex, true);
             return;
         }
