@@ -1,0 +1,411 @@
+# SPDX-License-Identifier: MIT
+"""The harness of the integration suite: a torii node on ephemeral ports with a private
+prefix (start, readiness, SIGTERM / SIGKILL, restart on the same prefix, logs, sanitizer
+reports, RSS), an Admin API client, and small helpers shared by the tests.
+
+Environment: TORII_BIN (binary under test, default build/torii), TORII_ASAN=1 (sanitizer build:
+longer timeouts, smaller big-body tests)."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from rawhttp import RawConn
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TORII_BIN = os.environ.get("TORII_BIN") or str(REPO_ROOT / "build" / "torii")
+ASAN = os.environ.get("TORII_ASAN") == "1"
+SLOW = 3.0 if ASAN else 1.0          # multiply wall-clock bounds by this
+START_TIMEOUT = 30.0 if ASAN else 10.0
+SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                      "ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+# Defaults the suite gives every node (tests override through settings).
+BASE_SETTINGS = {
+    "worker_threads": "2",
+    "log_level": "info",
+}
+
+
+def free_port():
+    """An ephemeral TCP port that was free a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def descendants(pid):
+    """pid and every descendant process id."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def rss_kb(pid):
+    """Summed VmRSS (kB) of pid and its descendants."""
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def child_env(extra=None):
+    """The environment for a torii process: ours without any TORII_* variable, plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TORII_")}
+    env.update(extra or {})
+    if ASAN:
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:quarantine_size_mb=16")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    return env
+
+
+def run_cli(args, env=None, timeout=None, cwd=None):
+    """Run `torii <args>`; returns CompletedProcess (text)."""
+    return subprocess.run([TORII_BIN] + list(args), env=child_env(env), cwd=cwd,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout or 20 * SLOW)
+
+
+class Admin:
+    """requests session against the Admin API."""
+
+    def __init__(self, port):
+        self.port = port
+        self.base = "http://127.0.0.1:%d" % port
+        self.s = requests.Session()
+        self.s.trust_env = False
+
+    def url(self, path):
+        return self.base + path
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", 10 * SLOW)
+        data = kw.get("data")
+        if isinstance(data, dict):
+            kw["data"] = {k: (str(v).lower() if isinstance(v, bool) else v)
+                          for k, v in data.items()}
+        return self.s.request(method, self.url(path), **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def add_api(self, **fields):
+        r = self.post("/apis/", data=fields)
+        assert r.status_code == 201, "create api %r: %d %s" % (fields, r.status_code, r.text)
+        return r.json()
+
+    def patch_api(self, name, **fields):
+        r = self.patch("/apis/%s" % name, data=fields)
+        assert r.status_code == 200, "patch api %s %r: %d %s" % (name, fields, r.status_code,
+                                                                 r.text)
+        return r.json()
+
+    def add_consumer(self, **fields):
+        r = self.post("/consumers/", data=fields)
+        assert r.status_code == 201, "create consumer %r: %d %s" % (fields, r.status_code,
+                                                                    r.text)
+        return r.json()
+
+    def close(self):
+        self.s.close()
+
+
+class Torii:
+    """One torii node run in the foreground with its own prefix and ports."""
+
+    def __init__(self, workdir, settings=None, config_file=None, ssl_port=False):
+        self.workdir = Path(workdir)
+        self.prefix = self.workdir / "prefix"
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        self.proxy_port = free_port()
+        self.admin_port = free_port()
+        self.ssl_port = free_port() if ssl_port else None
+        self.settings = dict(BASE_SETTINGS)
+        self.settings.update(settings or {})
+        self.config_file = config_file
+        self.proc = None
+        self.stdout_path = self.workdir / "torii.stdout"
+        self.stderr_path = self.workdir / "torii.stderr"
+        self.admin = Admin(self.admin_port)
+        self.exits = []          # (returncode, how) of every stopped process
+        self.reported_offset = 0  # stderr bytes already checked and reported
+        self.crash_reported = False
+
+    # -- settings --------------------------------------------------------------------------
+    def env(self):
+        listen = "127.0.0.1:%d" % self.proxy_port
+        if self.ssl_port:
+            listen += ", 127.0.0.1:%d ssl" % self.ssl_port
+        e = {
+            "TORII_PREFIX": str(self.prefix),
+            "TORII_PROXY_LISTEN": listen,
+            "TORII_ADMIN_LISTEN": "127.0.0.1:%d" % self.admin_port,
+        }
+        for k, v in self.settings.items():
+            e["TORII_" + k.upper()] = str(v)
+        return e
+
+    @property
+    def db_path(self):
+        return self.prefix / "torii.db"
+
+    @property
+    def access_log(self):
+        return self.prefix / "logs" / "access.log"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, wait=True, args=()):
+        cmd = [TORII_BIN, "start"]
+        if self.config_file:
+            cmd += ["-c", str(self.config_file)]
+        cmd += list(args)
+        out = open(self.stdout_path, "ab")
+        err = open(self.stderr_path, "ab")
+        try:
+            self.proc = subprocess.Popen(cmd, env=child_env(self.env()), stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL, cwd=str(self.workdir))
+        finally:
+            out.close()
+            err.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("torii exited during start-up (code %s):\n%s"
+                                   % (self.proc.returncode, self.stderr_tail()))
+            try:
+                r = requests.get(self.admin.url("/status"), timeout=0.5,
+                                 proxies={"http": None, "https": None})
+                if r.status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("torii not ready after %.0f s:\n%s" % (timeout,
+                                                                       self.stderr_tail()))
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.proxy_port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("proxy port never opened:\n" + self.stderr_tail())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self, timeout=None):
+        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        timeout = timeout or (20 * SLOW)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            for p in reversed(descendants(self.proc.pid)):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.proc.wait(5)
+            self.exits.append((None, "SIGTERM timed out, killed"))
+            return None
+        self.exits.append((rc, "SIGTERM"))
+        return rc
+
+    def kill9(self):
+        """SIGKILL every process of the node and reap it."""
+        pids = descendants(self.proc.pid)
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait(10)
+        self.exits.append((self.proc.returncode, "SIGKILL"))
+
+    def restart(self, kill=False):
+        if self.alive():
+            if kill:
+                self.kill9()
+            else:
+                self.stop()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self.start()
+            except RuntimeError as e:
+                if "in use" not in str(e).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    # -- inspection ------------------------------------------------------------------------
+    def stderr_text(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stdout_text(self):
+        try:
+            return self.stdout_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stderr_tail(self, n=40):
+        return "\n".join(self.stderr_text().splitlines()[-n:])
+
+    def stderr_size(self):
+        try:
+            return self.stderr_path.stat().st_size
+        except OSError:
+            return 0
+
+    def sanitizer_report(self, since=None):
+        """The first sanitizer report in stderr (from byte offset since, default: what was
+        not reported yet) or stdout, or None."""
+        if since is None:
+            since = self.reported_offset
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(since)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            text = ""
+        text += self.stdout_text()
+        for p in SANITIZER_PATTERNS:
+            if p in text:
+                i = text.index(p)
+                return text[max(0, i - 200):i + 3000]
+        return None
+
+    def rss_kb(self):
+        return rss_kb(self.proc.pid)
+
+    def raw(self, timeout=10.0):
+        return RawConn(self.proxy_port, timeout=timeout)
+
+    def access_log_lines(self):
+        try:
+            return self.access_log.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+
+
+def finish_torii(t):
+    """Stop a node at teardown; returns a list of problems (crash, bad exit, sanitizer)."""
+    problems = []
+    if t.proc is not None:
+        if t.proc.poll() is not None and t.proc.returncode != 0 and \
+                not any(how == "SIGKILL" for _, how in t.exits[-1:]):
+            if not t.crash_reported:
+                problems.append("torii died during the test (exit %s)" % t.proc.returncode)
+        elif t.alive():
+            rc = t.stop()
+            if rc != 0:
+                problems.append("torii did not stop cleanly on SIGTERM (exit %s)" % rc)
+    for rc, how in t.exits:
+        if how == "SIGTERM" and rc not in (0, None):
+            problems.append("exit code %s after SIGTERM" % rc)
+        if rc is None:
+            problems.append("torii did not exit within the drain bound after SIGTERM")
+    rep = t.sanitizer_report()
+    if rep:
+        problems.append("sanitizer report:\n" + rep)
+    t.admin.close()
+    if problems:
+        problems.append("stderr tail:\n" + t.stderr_tail())
+    return problems
+
+
+def assert_silent(up, wait=0.15):
+    """The upstream received no byte (waiting a little for late bytes)."""
+    time.sleep(wait)
+    assert up.raw_total == 0, "upstream received bytes: %r" % up.all_raw()[:500]
+
+
+def echo_json(resp):
+    """The echo description inside a proxied 200."""
+    assert resp.status == 200, resp
+    return resp.json()
+
+
+def hvals(desc, name):
+    """Values of header name in an echo description."""
+    name = name.lower()
+    return [v for k, v in desc["headers"] if k.lower() == name]
+
+
+def wait_for(pred, timeout=5.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
