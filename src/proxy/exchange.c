@@ -357,19 +357,21 @@ static void consume_client(struct tr_client *c, size_t n)
     c->len -= n;
 }
 
-static void relay_request_body(struct tr_exchange *ex)
+/* Forward the request body bytes now in the client buffer. Returns false when the exchange
+ * failed and was freed (ex must not be used then). */
+static bool relay_request_body(struct tr_exchange *ex)
 {
     struct tr_client *c = ex->c;
     struct tr_upconn *up = ex->up;
     if (c == NULL || up == NULL || !up->connected || ex->req_done)
-        return;
+        return true;
     while (c->len > 0 && !ex->req_done) {
         if (ex->req_body == TR_HTTP_BODY_LENGTH) {
             size_t n = c->len < ex->req_remaining ? c->len : (size_t)ex->req_remaining;
             uv_buf_t b = uv_buf_init(c->buf, (unsigned)n);
             if (tr__upstream_write(up, &b, 1) != 0) {
                 fail(ex, 502, NULL);
-                return;
+                return false;
             }
             ex->req_body_began = true;
             consume_client(c, n);
@@ -385,7 +387,7 @@ static void relay_request_body(struct tr_exchange *ex)
                 tr_log_info("client %s: bad chunked body", c->peer_ip);
                 c->len = 0;
                 fail(ex, 400, "Bad request");
-                return;
+                return false;
             }
             if (rc == 1 && data.len > 0) {
                 char size_line[24];
@@ -395,7 +397,7 @@ static void relay_request_body(struct tr_exchange *ex)
                                  uv_buf_init("\r\n", 2)};
                 if (tr__upstream_write(up, b, 3) != 0) {
                     fail(ex, 502, NULL);
-                    return;
+                    return false;
                 }
                 ex->req_body_began = true;
             }
@@ -403,7 +405,7 @@ static void relay_request_body(struct tr_exchange *ex)
                 uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
                 if (tr__upstream_write(up, &b, 1) != 0) {
                     fail(ex, 502, NULL);
-                    return;
+                    return false;
                 }
                 ex->req_done = true;
             }
@@ -419,6 +421,7 @@ static void relay_request_body(struct tr_exchange *ex)
     } else if (up->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH) {
         tr__client_pause(c);
     }
+    return true;
 }
 
 void tr__exchange_on_client_data(struct tr_exchange *ex)
@@ -456,8 +459,7 @@ void tr__exchange_on_upstream_drained(struct tr_exchange *ex)
 {
     struct tr_client *c = ex->c;
     if (c && !ex->req_done && c->state == TR_CLIENT_BUSY) {
-        relay_request_body(ex);
-        if (ex->c && !ex->req_done)
+        if (relay_request_body(ex) && !ex->req_done)
             tr__client_resume(c);
     } else if (c && c->state == TR_CLIENT_TUNNEL) {
         tr__client_resume(c);
@@ -480,7 +482,8 @@ void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up
     }
     ex->req_sent_any = true;
     tr__upstream_start_reading(up, ex->api->read_timeout_ms);
-    relay_request_body(ex);
+    if (!relay_request_body(ex))
+        return;
     if (ex->c && !ex->req_done && ex->c->state == TR_CLIENT_BUSY)
         tr__client_resume(ex->c);
 }
