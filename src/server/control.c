@@ -165,6 +165,15 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
 
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&ctl.loop);
+    /* Handlers first: a stop signal that arrives as soon as the node answers must drain it,
+     * not kill it. */
+    uv_signal_init(&ctl.loop, &ctl.sig_term);
+    uv_signal_init(&ctl.loop, &ctl.sig_int);
+    uv_signal_init(&ctl.loop, &ctl.sig_hup);
+    ctl.sig_term.data = ctl.sig_int.data = ctl.sig_hup.data = &ctl;
+    uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
+    uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
+    uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
     ctl.workers = tr_workers_start(conf, err, sizeof(err));
     if (ctl.workers == NULL) {
         tr_log_error("proxy_listen: %s", err);
@@ -184,13 +193,6 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
         tr_workers_join(ctl.workers);
         goto out_loop;
     }
-    uv_signal_init(&ctl.loop, &ctl.sig_term);
-    uv_signal_init(&ctl.loop, &ctl.sig_int);
-    uv_signal_init(&ctl.loop, &ctl.sig_hup);
-    ctl.sig_term.data = ctl.sig_int.data = ctl.sig_hup.data = &ctl;
-    uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
-    uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
-    uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
 
     if (write_pid_file(conf) != 0)
         tr_log_warn("cannot write the pid file in '%s': %s", conf->prefix, strerror(errno));
@@ -219,6 +221,12 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     status = 0;
 
 out_loop:
+    if (!ctl.stopping) {
+        uv_close((uv_handle_t *)&ctl.sig_term, NULL);
+        uv_close((uv_handle_t *)&ctl.sig_int, NULL);
+        uv_close((uv_handle_t *)&ctl.sig_hup, NULL);
+        uv_run(&ctl.loop, UV_RUN_DEFAULT);
+    }
     uv_loop_close(&ctl.loop);
     tr_snapshot_shutdown();
 out_store:
