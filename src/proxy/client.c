@@ -115,16 +115,10 @@ void tr__client_resume(struct tr_client *c)
     }
 }
 
-struct wbuf {
-    uv_write_t req;
-    struct tr_client *c;
-    char data[];
-};
-
 static void on_written(uv_write_t *req, int status)
 {
-    struct wbuf *wb = TR_CONTAINER_OF(req, struct wbuf, req);
-    struct tr_client *c = wb->c;
+    struct tr_wbuf *wb = TR_CONTAINER_OF(req, struct tr_wbuf, req);
+    struct tr_client *c = wb->owner;
     free(wb);
     c->pending_writes--;
     if (c->state == TR_CLIENT_CLOSING)
@@ -147,25 +141,11 @@ static void on_written(uv_write_t *req, int status)
 
 int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs)
 {
-    size_t total = 0;
-    for (unsigned i = 0; i < nbufs; i++)
-        total += bufs[i].len;
-    if (total == 0)
-        return 0;
     if (c->state == TR_CLIENT_CLOSING)
         return TR_EIO;
-    struct wbuf *wb = tr_xmalloc(sizeof(*wb) + total);
-    wb->c = c;
-    size_t off = 0;
-    for (unsigned i = 0; i < nbufs; i++) {
-        memcpy(wb->data + off, bufs[i].base, bufs[i].len);
-        off += bufs[i].len;
-    }
-    uv_buf_t one = uv_buf_init(wb->data, (unsigned)total);
-    if (uv_write(&wb->req, (uv_stream_t *)&c->tcp, &one, 1, on_written) != 0) {
-        free(wb);
-        return TR_EIO;
-    }
+    int rc = tr__stream_write((uv_stream_t *)&c->tcp, bufs, nbufs, c, on_written);
+    if (rc <= 0)
+        return rc;
     c->pending_writes++;
     if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH && timer_mode_of(c) != TM_SEND)
         arm(c, TM_SEND, c->w->conf->send_timeout_ms);
@@ -362,8 +342,9 @@ static void parse_head(struct tr_client *c)
     if (c->requests >= c->w->conf->keepalive_requests || c->w->draining)
         c->close_after = true; /* announced in this response's head */
     tr__exchange_start(c, &c->req);
-    /* The exchange copied what it needs from the head: drop it from the buffer. */
-    if (c->state != TR_CLIENT_CLOSING) {
+    /* The exchange copied what it needs from the head: drop it from the buffer (unless the
+     * exchange already ended with a close and the buffer was discarded). */
+    if (c->state != TR_CLIENT_CLOSING && c->state != TR_CLIENT_LINGER) {
         memmove(c->buf, c->buf + head_len, c->len - head_len);
         c->len -= head_len;
     }

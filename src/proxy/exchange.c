@@ -414,6 +414,11 @@ static bool relay_request_body(struct tr_exchange *ex)
                 break;
         }
     }
+    /* While the body is sent, the upstream's silence is expected: the send timeout bounds the
+     * gap between writes; once all is sent, the read timeout bounds the wait for the answer. */
+    if (!ex->res_head_parsed)
+        tr__upstream_arm_timer(up, ex->req_done ? ex->api->read_timeout_ms
+                                                : ex->api->send_timeout_ms);
     if (ex->req_done) {
         /* Pipelined bytes wait in the buffer; stop reading until this exchange is over. */
         if (c->len > 0)

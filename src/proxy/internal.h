@@ -117,6 +117,19 @@ struct tr_exchange {
     char upstream_addr[64];
 };
 
+/* write.c: one queued write; owner is the client or upstream connection. */
+struct tr_wbuf {
+    uv_write_t req;
+    void *owner;
+    char data[];
+};
+
+/* Write bufs (copied if they cannot be written at once). Returns 0 when everything was written
+ * already (cb will not run), 1 when a write was queued (cb runs later and must free the
+ * tr_wbuf), or TR_EIO. */
+int tr__stream_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, void *owner,
+                     uv_write_cb cb);
+
 /* client.c */
 int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs);
 void tr__client_exchange_done(struct tr_client *c);

@@ -220,60 +220,33 @@ void tr__upstream_get(struct tr_exchange *ex, bool fresh_only)
     connect_fresh(ex);
 }
 
-struct up_wbuf {
-    uv_write_t req;
-    struct tr_upconn *up;
-    char data[];
-};
-
 static void on_up_written(uv_write_t *req, int status)
 {
-    struct up_wbuf *wb = TR_CONTAINER_OF(req, struct up_wbuf, req);
-    struct tr_upconn *up = wb->up;
+    struct tr_wbuf *wb = TR_CONTAINER_OF(req, struct tr_wbuf, req);
+    struct tr_upconn *up = wb->owner;
     free(wb);
     up->pending_writes--;
     if (up->closing)
         return;
     struct tr_exchange *ex = up->ex;
     if (status < 0) {
-        if (ex) {
-            /* Let the read side report it: a reset usually shows up there too. Treat the
-             * connection as dead now. */
-            tr__exchange_on_upstream_eof(ex);
-        } else {
+        if (ex)
+            tr__exchange_on_upstream_eof(ex); /* the connection is dead: same as a reset */
+        else
             up_close(up);
-        }
         return;
     }
-    if (ex) {
-        if (ex->res_head_parsed == false && up->reading)
-            tr__upstream_arm_timer(up, ex->api->read_timeout_ms);
-        if (up->tcp.write_queue_size < TR_PROXY_QUEUE_LOW)
-            tr__exchange_on_upstream_drained(ex);
-    }
+    if (ex && up->tcp.write_queue_size < TR_PROXY_QUEUE_LOW)
+        tr__exchange_on_upstream_drained(ex);
 }
 
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs)
 {
-    size_t total = 0;
-    for (unsigned i = 0; i < nbufs; i++)
-        total += bufs[i].len;
-    if (total == 0)
-        return 0;
     if (up->closing)
         return TR_EIO;
-    struct up_wbuf *wb = tr_xmalloc(sizeof(*wb) + total);
-    wb->up = up;
-    size_t off = 0;
-    for (unsigned i = 0; i < nbufs; i++) {
-        memcpy(wb->data + off, bufs[i].base, bufs[i].len);
-        off += bufs[i].len;
-    }
-    uv_buf_t one = uv_buf_init(wb->data, (unsigned)total);
-    if (uv_write(&wb->req, (uv_stream_t *)&up->tcp, &one, 1, on_up_written) != 0) {
-        free(wb);
-        return TR_EIO;
-    }
+    int rc = tr__stream_write((uv_stream_t *)&up->tcp, bufs, nbufs, up, on_up_written);
+    if (rc <= 0)
+        return rc;
     up->pending_writes++;
     return 0;
 }
