@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/str.h"
 
 #define IDX_PLAIN (-1L)  /* `key` */
 #define IDX_APPEND (-2L) /* `key[]` */
@@ -39,17 +40,6 @@ static void pairs_free(struct pairs *ps)
     ps->cnt = ps->cap = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s (with '+' as space when plus is set) into a new buffer; *len gets its
  * length. Returns NULL when the result holds a NUL byte. */
 static char *pct_decode(struct tr_str s, bool plus, size_t *len)
@@ -58,8 +48,8 @@ static char *pct_decode(struct tr_str s, bool plus, size_t *len)
     size_t o = 0;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.ptr[i];
-        if (c == '%' && i + 2 < s.len && hexval(s.ptr[i + 1]) >= 0 && hexval(s.ptr[i + 2]) >= 0) {
-            c = (char)(hexval(s.ptr[i + 1]) * 16 + hexval(s.ptr[i + 2]));
+        if (c == '%' && i + 2 < s.len && tr_hex_value(s.ptr[i + 1]) >= 0 && tr_hex_value(s.ptr[i + 2]) >= 0) {
+            c = (char)(tr_hex_value(s.ptr[i + 1]) * 16 + tr_hex_value(s.ptr[i + 2]));
             i += 2;
         } else if (c == '+' && plus) {
             c = ' ';

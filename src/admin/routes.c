@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/str.h"
 
 struct table {
     const struct tr_admin_endpoint *rows;
@@ -60,17 +61,6 @@ static const char *const allow_values[32] = {
 
 enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_PATCH = 8, M_DELETE = 16 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode one path segment ('+' stays '+'). NULL when it decodes to a NUL byte or
  * holds a broken escape. */
 static char *decode_segment(const char *p, size_t len)
@@ -80,8 +70,8 @@ static char *decode_segment(const char *p, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = p[i];
         if (c == '%') {
-            int hi = i + 1 < len ? hexval(p[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(p[i + 2]) : -1;
+            int hi = i + 1 < len ? tr_hex_value(p[i + 1]) : -1;
+            int lo = i + 2 < len ? tr_hex_value(p[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(out);
                 return NULL;

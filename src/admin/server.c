@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/parser.h"
+#include "http/status.h"
 #include "server/listen.h"
 
 #define ADMIN_IDLE_TIMEOUT_MS 60000
@@ -82,32 +83,6 @@ static void on_written(uv_write_t *req, int status)
         conn_close(c);
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 414: return "URI Too Long";
-    case 421: return "Misdirected Request";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-    }
-}
-
 static void send_response(struct admin_conn *c, int status, const char *extra_headers,
                           const char *body, size_t body_len, bool head_only)
 {
@@ -120,7 +95,7 @@ static void send_response(struct admin_conn *c, int status, const char *extra_he
     int hl = snprintf(head, sizeof(head),
                       "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%sAccess-Control-Allow-Origin: *\r\n"
                       "Server: torii/" TR_VERSION "\r\n%s%s\r\n",
-                      status, reason(status), date,
+                      status, tr_http_status_reason(status), date,
                       body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
                       c->close_after ? "Connection: close\r\n" : "", extra_headers, "");
     char clen[64];

@@ -9,19 +9,9 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/str.h"
 
 static const char hex_upper[] = "0123456789ABCDEF";
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static bool is_alnum(unsigned char c)
 {
@@ -216,7 +206,7 @@ static int decode_path(struct tr_str path, bool reject_escaped_slashes, char *ou
         if (c == '%') {
             if (path.len - i < 3)
                 return TR_EBADREQ;
-            int hi = hex_val(path.ptr[i + 1]), lo = hex_val(path.ptr[i + 2]);
+            int hi = tr_hex_value(path.ptr[i + 1]), lo = tr_hex_value(path.ptr[i + 2]);
             if (hi < 0 || lo < 0)
                 return TR_EBADREQ;
             i += 2;

@@ -172,7 +172,6 @@ char *tr__forward_response_head(struct tr_exchange *ex, size_t *len);
 /* respond.c */
 void tr__respond_error(struct tr_client *c, int status, const char *json_body, bool close);
 void tr__respond_message(struct tr_client *c, int status, const char *message, bool close);
-const char *tr__status_reason(int status);
 
 /* access_log.c */
 void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange *ex);

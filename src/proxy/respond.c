@@ -6,34 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
-
-const char *tr__status_reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-    }
-}
+#include "http/status.h"
 
 static const char *default_message(int status)
 {
@@ -65,7 +38,7 @@ void tr__respond_error(struct tr_client *c, int status, const char *json_body, b
                       "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json; "
                       "charset=utf-8\r\nContent-Length: %zu\r\n%sServer: torii/" TR_VERSION
                       "\r\n\r\n",
-                      status, tr__status_reason(status), c->w->date, blen,
+                      status, tr_http_status_reason(status), c->w->date, blen,
                       close ? "Connection: close\r\n" : "");
     uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)json_body,
                                                                     (unsigned)blen)};

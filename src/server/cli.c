@@ -3,11 +3,9 @@
  * Kong's CLI. Each subcommand is one row of the table at the end. */
 #include "server/cli.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "server/control.h"
+#include "server/listen.h"
 #include "store/store.h"
 
 struct cli_opts {
@@ -223,28 +222,10 @@ static bool admin_answers(const struct tr_conf *conf)
 {
     if (conf->admin_listen.cnt == 0)
         return true;
-    const struct tr_listen *l = &conf->admin_listen.items[0];
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t sl;
-    const char *host = strcmp(l->host, "0.0.0.0") == 0 || strcmp(l->host, "localhost") == 0
-                           ? "127.0.0.1"
-                           : l->host;
-    if (strcmp(host, "::") == 0)
-        host = "::1";
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(l->port);
-        sl = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(l->port);
-        sl = sizeof(*s6);
-    } else {
+    unsigned sl;
+    if (tr_listen_sockaddr(&conf->admin_listen.items[0], true, &ss, &sl) != 0)
         return false;
-    }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;

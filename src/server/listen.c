@@ -12,23 +12,37 @@
 
 #include "core/conf.h"
 
-int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t err_len)
+int tr_listen_sockaddr(const struct tr_listen *l, bool connect_form, struct sockaddr_storage *ss,
+                       unsigned *len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    const char *host = strcmp(l->host, "localhost") == 0 ? "127.0.0.1" : l->host;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    memset(ss, 0, sizeof(*ss));
+    const char *host = l->host;
+    if (strcmp(host, "localhost") == 0 || (connect_form && strcmp(host, "0.0.0.0") == 0))
+        host = "127.0.0.1";
+    else if (connect_form && strcmp(host, "::") == 0)
+        host = "::1";
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
     if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons(l->port);
-        sl = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        *len = sizeof(*s4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons(l->port);
-        sl = sizeof(*s6);
-    } else {
+        *len = sizeof(*s6);
+        return 0;
+    }
+    return -1;
+}
+
+int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t err_len)
+{
+    struct sockaddr_storage ss;
+    unsigned sl;
+    if (tr_listen_sockaddr(l, false, &ss, &sl) != 0) {
         snprintf(err, err_len, "invalid listen address '%s'", l->host);
         return -1;
     }
