@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/status.h"
 #include "http/url.h"
 #include "router/router.h"
 #include "snapshot/snapshot.h"
@@ -56,6 +57,15 @@ static void release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
+static void free_now(struct tr_exchange *ex)
+{
+    tr__ctx_fini(&ex->ctx);
+    release_hold(ex->w, ex->hold);
+    free(ex->meta);
+    free(ex->up_head);
+    free(ex);
+}
+
 void tr__exchange_free(struct tr_exchange *ex)
 {
     if (ex->up) {
@@ -66,11 +76,16 @@ void tr__exchange_free(struct tr_exchange *ex)
     }
     if (ex->status == 0)
         ex->status = 499; /* client went away before an answer (nginx's convention) */
+    if (ex->api)
+        tr__phases_log(&ex->ctx); /* also tells a yielded plugin to cancel */
     tr__access_log_exchange(ex->w, ex);
-    release_hold(ex->w, ex->hold);
-    free(ex->meta);
-    free(ex->up_head);
-    free(ex);
+    if (ex->ctx.yielded) {
+        /* A plugin still holds ctx: free when it calls tr_ctx_resume. */
+        ex->aborted = true;
+        ex->c = NULL;
+        return;
+    }
+    free_now(ex);
 }
 
 /* The exchange is over (answered or failed): free it and let the client move on. */
@@ -198,6 +213,100 @@ static bool absolute_form_matches_host(const struct tr_http_request *req)
     return req->authority.len == 0 || tr_str_ieq(req->authority, req->host);
 }
 
+/* Copy the request head into the exchange's arena so it outlives the client buffer. */
+static struct tr_str rebase(struct tr_exchange *ex, struct tr_str s, const char *base,
+                            size_t head_len, char *copy)
+{
+    if (s.ptr >= base && s.ptr + s.len <= base + head_len)
+        return (struct tr_str){copy + (s.ptr - base), s.len};
+    return (struct tr_str){tr_arena_strndup(&ex->ctx.arena, s.ptr, s.len), s.len};
+}
+
+static void keep_request(struct tr_exchange *ex, const struct tr_http_request *req,
+                         const char *base)
+{
+    struct tr_req_view *rv = &ex->rv;
+    char *copy = tr_arena_alloc(&ex->ctx.arena, req->head_len);
+    memcpy(copy, base, req->head_len);
+    rv->method = rebase(ex, req->method, base, req->head_len, copy);
+    rv->target = rebase(ex, req->target, base, req->head_len, copy);
+    rv->path = rebase(ex, req->path, base, req->head_len, copy);
+    rv->query = rebase(ex, req->query, base, req->head_len, copy);
+    rv->host = rebase(ex, req->host, base, req->head_len, copy);
+    rv->has_query = req->has_query;
+    rv->body = req->body;
+    rv->content_length = req->content_length;
+    rv->num_headers = req->num_headers;
+    rv->headers = tr_arena_alloc(&ex->ctx.arena, (req->num_headers ? req->num_headers : 1) *
+                                                     sizeof(*rv->headers));
+    for (size_t i = 0; i < req->num_headers; i++) {
+        rv->headers[i].name = rebase(ex, req->headers[i].name, base, req->head_len, copy);
+        rv->headers[i].value = rebase(ex, req->headers[i].value, base, req->head_len, copy);
+    }
+}
+
+/* Answer with the response a plugin set (tr_ctx_respond), then end the exchange. */
+static void respond_from_plugin(struct tr_exchange *ex)
+{
+    struct tr_ctx *ctx = &ex->ctx;
+    struct tr_client *c = ex->c;
+    ex->status = ctx->exit_status;
+    tr__phases_header_filter(ctx);
+    bool close = !ex->req_done || !ex->client_keep_alive;
+    if (close)
+        c->close_after = true;
+    size_t cap = 512 + ctx->exit_headers.len + ctx->exit_ctype.len;
+    for (size_t i = 0; i < ctx->num_res_adds; i++)
+        cap += ctx->res_adds[i].name.len + ctx->res_adds[i].value.len + 4;
+    char *head = tr_arena_alloc(&ctx->arena, cap);
+    int n = snprintf(head, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %.*s\r\n"
+                                "Content-Length: %zu\r\n%.*s",
+                     ctx->exit_status, tr_http_status_reason(ctx->exit_status), ex->w->date,
+                     (int)ctx->exit_ctype.len, ctx->exit_ctype.ptr, ctx->exit_body.len,
+                     (int)ctx->exit_headers.len, ctx->exit_headers.ptr);
+    for (size_t i = 0; i < ctx->num_res_adds && (size_t)n < cap; i++) {
+        const struct tr_hdr_edit *h = &ctx->res_adds[i];
+        n += snprintf(head + n, cap - (size_t)n, "%.*s: %.*s\r\n", (int)h->name.len, h->name.ptr,
+                      (int)h->value.len, h->value.ptr);
+    }
+    if ((size_t)n < cap)
+        n += snprintf(head + n, cap - (size_t)n, "%sServer: torii/" TR_VERSION "\r\n\r\n",
+                      close ? "Connection: close\r\n" : "");
+    uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n),
+                     uv_buf_init((char *)ctx->exit_body.ptr, (unsigned)ctx->exit_body.len)};
+    tr__client_write(c, b, ex->is_head ? 1 : 2);
+    ex->bytes_sent = ex->is_head ? 0 : ctx->exit_body.len;
+    finish(ex);
+}
+
+/* The access phase ended with rc: go upstream, answer, or wait. */
+static void after_access(struct tr_exchange *ex, int rc)
+{
+    switch (rc) {
+    case TR_PLUGIN_YIELD:
+        return;
+    case TR_PLUGIN_EXIT:
+        respond_from_plugin(ex);
+        return;
+    case TR_PLUGIN_NEXT:
+        break;
+    default:
+        fail(ex, 500, "An unexpected error occurred");
+        return;
+    }
+    ex->up_head = tr__forward_request_head(ex, ex->upath, &ex->up_head_len);
+    if (ex->may_send_continue && !ex->continue_sent) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
+        tr__client_write(ex->c, &b, 1);
+        ex->continue_sent = true;
+    }
+    if (ex->starting)
+        ex->wants_upstream = true; /* the client connects once the head bytes are gone */
+    else
+        tr__exchange_connect(ex);
+}
+
 void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
 {
     struct tr_proxy_worker *w = c->w;
@@ -205,6 +314,7 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     ex->c = c;
     ex->w = w;
     c->ex = ex;
+    tr__ctx_init(&ex->ctx, ex);
     ex->t_start = tr_clock_mono_us();
     w->counters.requests++;
 
@@ -324,23 +434,33 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     size_t ucap = api->url.path.len + path.len + 2;
     char *upath = tr_xmalloc(ucap);
     int ulen = tr_url_join_upstream_path(api->url.path, path, strip, upath, ucap);
+    ex->ctx.norm_path = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, path.ptr, path.len),
+                                        path.len};
     free(norm);
     if (ulen < 0) {
         free(upath);
         fail(ex, 500, "An unexpected error occurred");
         return;
     }
-    ex->up_head = tr__forward_request_head(ex, req, (struct tr_str){upath, (size_t)ulen},
-                                           &ex->up_head_len);
+    keep_request(ex, req, c->buf);
+    ex->upath = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, upath, (size_t)ulen),
+                                (size_t)ulen};
     free(upath);
+    ex->may_send_continue = ex->expect_continue && !ex->req_done && c->len == req->head_len;
+    ex->starting = true;
+    after_access(ex, tr__phases_access(&ex->ctx));
+    ex->starting = false;
+}
 
-    if (ex->expect_continue && !ex->req_done && c->len == req->head_len) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
-        tr__client_write(c, &b, 1);
-        ex->continue_sent = true;
+void tr__exchange_resume(struct tr_exchange *ex, int rc)
+{
+    if (ex->aborted) {
+        free_now(ex);
+        return;
     }
-    ex->wants_upstream = true; /* the client calls tr__exchange_connect once the head is gone */
+    if (rc == TR_PLUGIN_NEXT)
+        rc = tr__phases_access(&ex->ctx);
+    after_access(ex, rc);
 }
 
 void tr__exchange_connect(struct tr_exchange *ex)
@@ -706,6 +826,7 @@ static void on_response_head(struct tr_exchange *ex)
             else
                 ex->res_close_delimited = true;
         }
+        tr__phases_header_filter(&ex->ctx);
         size_t hl;
         char *head = tr__forward_response_head(ex, &hl);
         consume_upstream(up, (size_t)rc);

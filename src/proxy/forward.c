@@ -89,21 +89,54 @@ static bool has_connection_options(const struct tr_http_header *hs, size_t n)
     return false;
 }
 
-char *tr__forward_request_head(struct tr_exchange *ex, const struct tr_http_request *req,
-                               struct tr_str upstream_path, size_t *len)
+static void put_named(void *ud, const char *name, struct tr_str value)
+{
+    put_header(ud, name, value);
+}
+
+/* The query sent upstream: as received, minus arguments a plugin removed (hide_credentials). */
+static void put_query(struct out *o, const struct tr_exchange *ex)
+{
+    const struct tr_req_view *rv = &ex->rv;
+    if (!rv->has_query)
+        return;
+    if (ex->ctx.num_removed_args == 0) {
+        put(o, "?", 1);
+        put_str(o, rv->query);
+        return;
+    }
+    bool first = true;
+    struct tr_str q = rv->query;
+    size_t i = 0;
+    while (i < q.len) {
+        size_t end = i;
+        while (end < q.len && q.ptr[end] != '&')
+            end++;
+        struct tr_str pair = {q.ptr + i, end - i};
+        const char *eq = memchr(pair.ptr, '=', pair.len);
+        struct tr_str key = {pair.ptr, eq ? (size_t)(eq - pair.ptr) : pair.len};
+        if (pair.len > 0 && !tr__ctx_arg_removed(&ex->ctx, key)) {
+            put(o, first ? "?" : "&", 1);
+            put_str(o, pair);
+            first = false;
+        }
+        i = end + 1;
+    }
+}
+
+char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len)
 {
     const struct tr_api *api = ex->api;
     const struct tr_client *c = ex->c;
+    const struct tr_req_view *req = &ex->rv;
+    const struct tr_ctx *ctx = &ex->ctx;
     struct out o = {0};
     reserve(&o, 512 + req->target.len + req->num_headers * 48);
 
     put_str(&o, req->method);
     put(&o, " ", 1);
     put_str(&o, upstream_path);
-    if (req->has_query) {
-        put(&o, "?", 1);
-        put_str(&o, req->query);
-    }
+    put_query(&o, ex);
     puts_(&o, " HTTP/1.1\r\nHost: ");
     struct tr_str client_host = req->host;
     if (api->preserve_host && client_host.len)
@@ -125,11 +158,23 @@ char *tr__forward_request_head(struct tr_exchange *ex, const struct tr_http_requ
         } else if (check_conn && named_in_connection(req->headers, req->num_headers, h->name)) {
             continue;
         }
+        if (ctx->num_req_edits && tr__ctx_header_edited(ctx, h->name))
+            continue;
         put_str(&o, h->name);
         put(&o, ": ", 2);
         put_str(&o, h->value);
         put(&o, "\r\n", 2);
     }
+    for (size_t i = 0; i < ctx->num_req_edits; i++) {
+        const struct tr_hdr_edit *e = &ctx->req_edits[i];
+        if (e->remove)
+            continue;
+        put_str(&o, e->name);
+        put(&o, ": ", 2);
+        put_str(&o, e->value);
+        put(&o, "\r\n", 2);
+    }
+    tr__ctx_identity_headers(ctx, put_named, &o);
     if (ex->upgrade)
         puts_(&o, "Connection: upgrade\r\n");
 
@@ -152,10 +197,9 @@ char *tr__forward_request_head(struct tr_exchange *ex, const struct tr_http_requ
         put_header(&o, "X-Forwarded-Host", fwd_host);
     }
     putf(&o, "X-Forwarded-Port: %u\r\n", c->local_port);
-    put_header(&o, "X-Forwarded-Path", req->path);
-    if (ex->stripped) {
+    put_header(&o, "X-Forwarded-Path", ctx->norm_path);
+    if (ex->stripped)
         put_header(&o, "X-Forwarded-Prefix", tr_str_from_cstr(api->request_path));
-    }
 
     switch (req->body) {
     case TR_HTTP_BODY_LENGTH:
@@ -223,6 +267,13 @@ char *tr__forward_response_head(struct tr_exchange *ex, size_t *len)
             puts_(&o, "Connection: close\r\n");
         else if (ex->minor_version == 0)
             puts_(&o, "Connection: keep-alive\r\n");
+    }
+    for (size_t i = 0; i < ex->ctx.num_res_adds; i++) {
+        const struct tr_hdr_edit *e = &ex->ctx.res_adds[i];
+        put_str(&o, e->name);
+        put(&o, ": ", 2);
+        put_str(&o, e->value);
+        put(&o, "\r\n", 2);
     }
     uint64_t now = tr_clock_mono_us();
     puts_(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");

@@ -11,13 +11,64 @@
 
 #include <uv.h>
 
+#include "core/arena.h"
 #include "core/list.h"
 #include "core/str.h"
 #include "http/parser.h"
+#include "plugins/plugin.h"
+#include "plugins/registry.h"
 #include "proxy/proxy.h"
 
 struct tr_api;
 struct tr_exchange;
+struct tr_tls_conn;
+struct tr_tls_server;
+struct tr_tls_client;
+struct tr_plugin_instance;
+
+/* The request head as the exchange keeps it: every slice points into the exchange's arena
+ * copy, so it outlives the client buffer (plugins may yield). */
+struct tr_req_view {
+    struct tr_str method, target, path, query, host;
+    bool has_query;
+    struct tr_http_header *headers;
+    size_t num_headers;
+    enum tr_http_body body;
+    uint64_t content_length;
+};
+
+/* A header edit or addition made by a plugin. */
+struct tr_hdr_edit {
+    struct tr_str name, value;
+    bool remove;
+};
+
+/* The plugin-facing request context (plugins/plugin.h), embedded in the exchange. */
+struct tr_ctx {
+    struct tr_exchange *ex;
+    struct tr_arena arena;
+    struct tr_str norm_path;
+    const struct tr_consumer *consumer;
+    const struct tr_credential *credential;
+    bool anonymous;
+    struct tr_hdr_edit *req_edits;  /* arena; upstream request header edits */
+    size_t num_req_edits, cap_req_edits;
+    struct tr_str *removed_args;    /* arena; query arguments removed */
+    size_t num_removed_args, cap_removed_args;
+    struct tr_hdr_edit *res_adds;   /* arena; response headers added */
+    size_t num_res_adds, cap_res_adds;
+    /* A plugin's own answer. */
+    int exit_status;
+    struct tr_str exit_body, exit_ctype, exit_headers;
+    /* Phase runner. */
+    size_t cursor;                           /* next chain entry of the access phase */
+    const struct tr_plugin_instance *current;
+    const struct tr_plugin_instance *ran[TR_PLUGIN_MAX]; /* instances resolved in access */
+    void *states[TR_PLUGIN_MAX];             /* per ran[] entry */
+    size_t num_ran;
+    bool yielded;
+    bool access_done;
+};
 
 /* Back-pressure: stop reading a source when its sink has this much queued, resume below LOW. */
 #define TR_PROXY_QUEUE_HIGH (256 * 1024)
@@ -31,6 +82,7 @@ enum tr_client_state {
     TR_CLIENT_TUNNEL,  /* after a 101: raw bytes both ways */
     TR_CLIENT_LINGER,  /* response sent, write side shut: discard input until EOF or timeout */
     TR_CLIENT_CLOSING, /* uv_close called */
+    TR_CLIENT_HANDSHAKE, /* TLS listener: handshake in progress (counted as reading) */
 };
 
 struct tr_client {
@@ -53,6 +105,8 @@ struct tr_client {
     uint16_t local_port;
     struct tr_exchange *ex; /* current exchange or NULL */
     struct tr_http_request req; /* scratch for the head parser */
+    struct tr_tls_conn *tls;    /* owned; TLS state on an ssl listener, else NULL */
+    uv_timer_t tls_pump;        /* TLS only: decrypt input buffered in tls after a resume */
 };
 
 struct tr_upconn {
@@ -71,6 +125,8 @@ struct tr_upconn {
     unsigned pending_writes;
     unsigned requests; /* requests sent on this connection */
     uint64_t idle_since_ms;
+    struct tr_tls_conn *tls; /* owned; https upstreams only */
+    uv_timer_t tls_pump;     /* TLS only (initialised with tls): decrypt buffered input */
 };
 
 struct tr_exchange {
@@ -95,12 +151,19 @@ struct tr_exchange {
     bool req_body_began; /* a body byte was written: no more retries */
     bool continue_sent;
     bool wants_upstream; /* routed; waiting for the client to drop the head bytes */
+    bool starting;       /* inside tr__exchange_start */
+    bool may_send_continue;
+    bool aborted;        /* freed while a plugin was yielded: free on resume */
+    struct tr_str upath; /* path (+ nothing else) sent upstream, in the ctx arena */
 
     /* The upstream head we send (kept for retries). */
     char *up_head;
     size_t up_head_len;
     struct tr_upconn *up;
     unsigned attempts;
+
+    struct tr_req_view rv;   /* the request, kept (arena) */
+    struct tr_ctx ctx;       /* plugin context; its arena holds rv */
 
     /* Response relay (upstream -> client). */
     struct tr_http_response res;
@@ -145,6 +208,8 @@ void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all);
  * calls tr__exchange_connect. */
 void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req);
 void tr__exchange_connect(struct tr_exchange *ex);
+/* A yielded plugin finished with rc: continue the access phase. */
+void tr__exchange_resume(struct tr_exchange *ex, int rc);
 void tr__exchange_on_client_data(struct tr_exchange *ex);
 void tr__exchange_on_client_eof(struct tr_exchange *ex);
 void tr__exchange_on_client_drained(struct tr_exchange *ex);
@@ -165,13 +230,40 @@ void tr__upstream_close_idle(struct tr_proxy_worker *w, bool all);
 void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms);
 
 /* forward.c */
-char *tr__forward_request_head(struct tr_exchange *ex, const struct tr_http_request *req,
-                               struct tr_str upstream_path, size_t *len);
+char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len);
 char *tr__forward_response_head(struct tr_exchange *ex, size_t *len);
+
+/* phases.c: run the access phase from ctx->cursor; returns TR_PLUGIN_NEXT when every plugin
+ * passed, TR_PLUGIN_EXIT (ctx->exit_status set), TR_PLUGIN_YIELD, or TR_PLUGIN_FAIL. */
+int tr__phases_access(struct tr_ctx *ctx);
+void tr__phases_header_filter(struct tr_ctx *ctx);
+void tr__phases_log(struct tr_ctx *ctx);
+/* ctx.c: set up / tear down the context of ex. */
+void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex);
+void tr__ctx_fini(struct tr_ctx *ctx);
+/* The "X-Consumer-*" etc. headers owed to the upstream, appended through put(). */
+void tr__ctx_identity_headers(const struct tr_ctx *ctx,
+                              void (*put)(void *ud, const char *name, struct tr_str value),
+                              void *ud);
+/* Is request header name removed or replaced by a plugin? */
+bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name);
+/* Is query argument name (raw) removed? */
+bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name);
 
 /* respond.c */
 void tr__respond_error(struct tr_client *c, int status, const char *json_body, bool close);
 void tr__respond_message(struct tr_client *c, int status, const char *message, bool close);
+
+/* tls.c (proxy side of TLS: contexts, SNI from the snapshot, upstream sessions, scheme) */
+struct tr_tls_server *tr__tls_server(void);
+struct tr_tls_client *tr__tls_client(void);
+/* Is the request on c to be treated as HTTPS: a TLS listener, or (allow_terminated) a peer in
+ * trusted_ips that sent X-Forwarded-Proto: https. */
+bool tr__client_is_https(const struct tr_client *c, const struct tr_http_request *req,
+                         bool allow_terminated);
+/* Upstream TLS session cache of the worker, keyed by pool key: borrowed or NULL. */
+struct ssl_session_st *tr__tls_session_get(struct tr_proxy_worker *w, const char *key);
+void tr__tls_sessions_free(struct tr_proxy_worker *w);
 
 /* access_log.c */
 void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange *ex);

@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -50,6 +51,7 @@ struct tr_proxy_worker {
     uv_timer_t tick;                  /* 1 s housekeeping: date, log flush, idle pool sweep */
     char date[40];                    /* cached IMF-fixdate for the Date header */
     char log_time[40];                /* cached access-log timestamp */
+    void *plugin_slots[64];           /* per-plugin worker caches (tr_ctx_worker_slot) */
 };
 
 /* Set up w for loop; opens the access log. Returns 0 or a negative TR_E*. */
@@ -57,9 +59,18 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
                          int id);
 
 /* libuv connection callback for a proxy listener whose ->data is the worker; listeners flagged
- * ssl use tr_proxy_on_tls_connection (closes each connection until TLS is supported). */
+ * ssl use tr_proxy_on_tls_connection (TLS terminated on the worker loop; needs
+ * tr_proxy_tls_init first). */
 void tr_proxy_on_connection(uv_stream_t *listener, int status);
 void tr_proxy_on_tls_connection(uv_stream_t *listener, int status);
+
+/* Build the process-wide TLS contexts from conf (once, before the workers start): the server
+ * context with the default certificate (ssl_cert / ssl_cert_key, or one generated into
+ * <prefix>/ssl), the SNI callback reading the current snapshot, the upstream client context,
+ * and trusted_ips. Returns 0, or -1 with a message in err. */
+int tr_proxy_tls_init(const struct tr_conf *conf, char *err, size_t err_len);
+/* Free them (after the workers have stopped). */
+void tr_proxy_tls_fini(void);
 
 /* Begin a graceful stop: idle clients and pooled upstreams are closed, busy ones finish their
  * current request and close. */

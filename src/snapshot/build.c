@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/tls.h"
 #include "router/router.h"
 #include "store/store.h"
 
@@ -94,6 +95,7 @@ static void free_api(struct tr_api *api)
     free(api->upstream_url);
     free(api->upstream_host_header);
     free(api->pool_key);
+    free(api->chain);
 }
 
 static int on_api(json_t *doc, void *ud)
@@ -113,6 +115,248 @@ static int on_api(json_t *doc, void *ud)
     return 0;
 }
 
+/* ---- consumers -------------------------------------------------------------------------- */
+
+struct list_ctx {
+    struct tr_snapshot *snap;
+    size_t cap;
+    const char *entity;
+};
+
+static const char *arena_field(struct tr_snapshot *snap, const json_t *doc, const char *key)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+    return v ? tr_arena_strndup(&snap->arena, v, strlen(v)) : NULL;
+}
+
+static int on_consumer(json_t *doc, void *ud)
+{
+    struct list_ctx *b = ud;
+    struct tr_snapshot *snap = b->snap;
+    if (snap->num_consumers == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        snap->consumers = tr_xrealloc(snap->consumers, b->cap * sizeof(*snap->consumers));
+    }
+    struct tr_consumer *c = &snap->consumers[snap->num_consumers];
+    c->id = arena_field(snap, doc, "id");
+    c->username = arena_field(snap, doc, "username");
+    c->custom_id = arena_field(snap, doc, "custom_id");
+    if (c->id)
+        snap->num_consumers++;
+    return 0;
+}
+
+static void index_consumers(struct tr_snapshot *snap)
+{
+    tr_strmap_init(&snap->consumer_by_id);
+    tr_strmap_init(&snap->consumer_by_name);
+    for (size_t i = 0; i < snap->num_consumers; i++) {
+        struct tr_consumer *c = &snap->consumers[i];
+        tr_strmap_put(&snap->consumer_by_id, tr_str_from_cstr(c->id), c);
+        if (c->username)
+            tr_strmap_put(&snap->consumer_by_name, tr_str_from_cstr(c->username), c);
+    }
+}
+
+/* ---- credentials ------------------------------------------------------------------------ */
+
+struct cred_ctx {
+    struct tr_snapshot *snap;
+    struct tr_cred_index *idx;
+    size_t cap;
+};
+
+static int on_credential(json_t *doc, void *ud)
+{
+    struct cred_ctx *b = ud;
+    struct tr_cred_index *idx = b->idx;
+    if (idx->cnt == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        idx->items = tr_xrealloc(idx->items, b->cap * sizeof(*idx->items));
+    }
+    struct tr_credential *cr = &idx->items[idx->cnt];
+    cr->id = arena_field(b->snap, doc, "id");
+    const char *cid = json_string_value(json_object_get(doc, "consumer_id"));
+    cr->consumer = cid ? tr_strmap_get(&b->snap->consumer_by_id, tr_str_from_cstr(cid)) : NULL;
+    json_incref(doc);
+    cr->doc = doc;
+    if (cr->id && cr->consumer)
+        idx->cnt++;
+    else
+        json_decref(doc);
+    return 0;
+}
+
+static void index_credentials(struct tr_snapshot *snap, struct tr_cred_index *idx)
+{
+    tr_strmap_init(&idx->by_value);
+    tr_strmap_init(&idx->by_consumer);
+    const char *field = idx->kind->lookup_field;
+    for (size_t i = 0; i < idx->cnt; i++) {
+        struct tr_credential *cr = &idx->items[i];
+        if (field) {
+            const char *v = json_string_value(json_object_get(cr->doc, field));
+            if (v)
+                tr_strmap_put(&idx->by_value, tr_str_from_cstr(v), cr);
+        }
+        struct tr_str cid = tr_str_from_cstr(cr->consumer->id);
+        struct tr_cred_list *l = tr_strmap_get(&idx->by_consumer, cid);
+        if (l == NULL) {
+            l = tr_arena_alloc(&snap->arena, sizeof(*l));
+            l->items = NULL;
+            l->cnt = 0;
+            tr_strmap_put(&idx->by_consumer, cid, l);
+        }
+        /* Lists are small (a consumer's groups or keys): grow by copying into the arena. */
+        const struct tr_credential **items =
+            tr_arena_alloc(&snap->arena, (l->cnt + 1) * sizeof(*items));
+        if (l->cnt)
+            memcpy(items, l->items, l->cnt * sizeof(*items));
+        items[l->cnt++] = cr;
+        l->items = items;
+    }
+}
+
+static int load_credentials(struct tr_snapshot *snap, struct tr_store *store)
+{
+    size_t kinds = 0;
+    for (size_t i = 0; i < tr_plugin_count(); i++)
+        kinds += tr_plugin_at(i)->num_credentials;
+    snap->creds = tr_xcalloc(kinds ? kinds : 1, sizeof(*snap->creds));
+    for (size_t i = 0; i < tr_plugin_count(); i++) {
+        const struct tr_plugin *p = tr_plugin_at(i);
+        for (size_t j = 0; j < p->num_credentials; j++) {
+            struct tr_cred_index *idx = &snap->creds[snap->num_creds++];
+            idx->kind = &p->credentials[j];
+            struct cred_ctx b = {snap, idx, 0};
+            if (tr_store_foreach(store, idx->kind->entity, on_credential, &b) != 0)
+                return -1;
+            index_credentials(snap, idx);
+        }
+    }
+    return 0;
+}
+
+const struct tr_cred_index *tr_snapshot_creds(const struct tr_snapshot *snap, const char *entity)
+{
+    for (size_t i = 0; i < snap->num_creds; i++) {
+        if (strcmp(snap->creds[i].kind->entity, entity) == 0)
+            return &snap->creds[i];
+    }
+    return NULL;
+}
+
+/* ---- plugins ---------------------------------------------------------------------------- */
+
+struct plugin_ctx {
+    struct tr_snapshot *snap;
+    size_t cap;
+};
+
+static int on_plugin(json_t *doc, void *ud)
+{
+    struct plugin_ctx *b = ud;
+    struct tr_snapshot *snap = b->snap;
+    if (json_is_false(json_object_get(doc, "enabled")))
+        return 0;
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    size_t index;
+    const struct tr_plugin *p = name ? tr_plugin_find(name, &index) : NULL;
+    if (p == NULL) {
+        tr_log_warn("snapshot: plugin '%s' is not available on this node, skipped",
+                    name ? name : "(none)");
+        return 0;
+    }
+    json_t *config = json_object_get(doc, "config");
+    if (!json_is_object(config))
+        config = json_object();
+    else
+        json_incref(config);
+    void *conf = config;
+    if (p->conf_parse) {
+        char err[256] = "";
+        conf = p->conf_parse(config, err, sizeof(err));
+        if (conf == NULL) {
+            tr_log_error("snapshot: plugin %s config rejected: %s", name, err);
+            json_decref(config);
+            return 0;
+        }
+    }
+    if (snap->num_plugins == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        snap->plugins = tr_xrealloc(snap->plugins, b->cap * sizeof(*snap->plugins));
+    }
+    struct tr_plugin_instance *in = &snap->plugins[snap->num_plugins++];
+    in->id = dup_field(doc, "id");
+    in->plugin = p;
+    in->plugin_index = index;
+    in->api_id = dup_field(doc, "api_id");
+    in->consumer_id = dup_field(doc, "consumer_id");
+    in->config = config;
+    in->conf = conf;
+    return 0;
+}
+
+static void free_plugin(struct tr_plugin_instance *in)
+{
+    if (in->plugin->conf_parse && in->plugin->conf_free)
+        in->plugin->conf_free(in->conf);
+    json_decref(in->config);
+    free(in->id);
+    free(in->api_id);
+    free(in->consumer_id);
+}
+
+/* Flatten, for every api, the plugins that may run for it, in execution order. */
+static void build_chains(struct tr_snapshot *snap)
+{
+    size_t np = tr_plugin_count();
+    const struct tr_plugin_instance *global[TR_PLUGIN_MAX] = {0};
+    tr_strmap_init(&snap->consumer_plugins);
+    for (size_t i = 0; i < snap->num_plugins; i++) {
+        struct tr_plugin_instance *in = &snap->plugins[i];
+        if (in->consumer_id) {
+            char key[160];
+            int n = snprintf(key, sizeof(key), "%zu/%s/%s", in->plugin_index, in->consumer_id,
+                             in->api_id ? in->api_id : "");
+            char *k = tr_arena_strndup(&snap->arena, key, (size_t)n);
+            tr_strmap_put(&snap->consumer_plugins, (struct tr_str){k, (size_t)n}, in);
+            snap->has_consumer_plugins[in->plugin_index] = true;
+        } else if (in->api_id == NULL) {
+            global[in->plugin_index] = in;
+        }
+    }
+    struct tr_strmap api_by_id;
+    tr_strmap_init(&api_by_id);
+    for (size_t a = 0; a < snap->num_apis; a++)
+        tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis[a].id), &snap->apis[a]);
+    /* The api's own instances, per plugin index. */
+    const struct tr_plugin_instance **own =
+        tr_xcalloc(snap->num_apis * (np ? np : 1), sizeof(*own));
+    for (size_t i = 0; i < snap->num_plugins; i++) {
+        struct tr_plugin_instance *in = &snap->plugins[i];
+        if (in->api_id == NULL || in->consumer_id)
+            continue;
+        struct tr_api *api = tr_strmap_get(&api_by_id, tr_str_from_cstr(in->api_id));
+        if (api)
+            own[(size_t)(api - snap->apis) * np + in->plugin_index] = in;
+    }
+    for (size_t a = 0; a < snap->num_apis; a++) {
+        struct tr_api *api = &snap->apis[a];
+        api->chain = tr_xcalloc(np ? np : 1, sizeof(*api->chain));
+        for (size_t pi = 0; pi < np; pi++) {
+            const struct tr_plugin_instance *base = own[a * np + pi];
+            if (base == NULL)
+                base = global[pi];
+            if (base == NULL && !snap->has_consumer_plugins[pi])
+                continue;
+            api->chain[api->chain_len++] = (struct tr_chain_entry){pi, base};
+        }
+    }
+    free(own);
+    tr_strmap_free(&api_by_id);
+}
+
 struct tr_snapshot *tr_snapshot_build(struct tr_store *store)
 {
     struct tr_snapshot *snap = tr_xcalloc(1, sizeof(*snap));
@@ -123,6 +367,21 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store)
         tr_snapshot_unref(snap);
         return NULL;
     }
+    struct list_ctx lc = {snap, 0, "consumers"};
+    struct plugin_ctx pc = {snap, 0};
+    if (tr_store_foreach(store, "consumers", on_consumer, &lc) != 0 ||
+        tr_store_foreach(store, "plugins", on_plugin, &pc) != 0) {
+        tr_log_error("snapshot: cannot read consumers or plugins from the store");
+        tr_snapshot_unref(snap);
+        return NULL;
+    }
+    index_consumers(snap);
+    if (load_credentials(snap, store) != 0) {
+        tr_log_error("snapshot: cannot read credentials from the store");
+        tr_snapshot_unref(snap);
+        return NULL;
+    }
+    build_chains(snap);
     /* The apis array is final now: the router may keep pointers into it. */
     snap->router = tr_router_new();
     for (size_t i = 0; i < snap->num_apis; i++) {
@@ -131,6 +390,10 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store)
             tr_log_warn("snapshot: api %s cannot be routed", api->name ? api->name : api->id);
     }
     tr_router_compile(snap->router);
+    if (tr_snapshot_build_certs(store, snap) != 0) {
+        tr_snapshot_unref(snap);
+        return NULL;
+    }
     return snap;
 }
 
@@ -147,8 +410,26 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
         return;
     if (snap->router)
         tr_router_free(snap->router);
+    tr_tls_certs_free(snap->certs);
     for (size_t i = 0; i < snap->num_apis; i++)
         free_api(&snap->apis[i]);
     free(snap->apis);
+    for (size_t i = 0; i < snap->num_plugins; i++)
+        free_plugin(&snap->plugins[i]);
+    free(snap->plugins);
+    tr_strmap_free(&snap->consumer_plugins);
+    free(snap->consumers);
+    tr_strmap_free(&snap->consumer_by_id);
+    tr_strmap_free(&snap->consumer_by_name);
+    for (size_t i = 0; i < snap->num_creds; i++) {
+        struct tr_cred_index *idx = &snap->creds[i];
+        for (size_t j = 0; j < idx->cnt; j++)
+            json_decref((json_t *)idx->items[j].doc);
+        free(idx->items);
+        tr_strmap_free(&idx->by_value);
+        tr_strmap_free(&idx->by_consumer);
+    }
+    free(snap->creds);
+    tr_arena_reset(&snap->arena);
     free(snap);
 }

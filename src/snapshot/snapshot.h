@@ -11,11 +11,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "core/arena.h"
 #include "core/str.h"
+#include "core/strmap.h"
 #include "http/url.h"
+#include "plugins/plugin.h"
+#include "plugins/registry.h"
 
 struct tr_router;
 struct tr_store;
+struct tr_tls_certs;
+
+/* One enabled plugin row, with its config parsed by the plugin. */
+struct tr_plugin_instance {
+    char *id;                       /* owned */
+    const struct tr_plugin *plugin; /* static descriptor */
+    size_t plugin_index;            /* position in the registry (execution order) */
+    char *api_id;                   /* owned; NULL: every api */
+    char *consumer_id;              /* owned; NULL: every consumer */
+    json_t *config;                 /* reference held */
+    void *conf;                     /* plugin's parsed config (or config itself) */
+};
+
+/* One step of an api's plugin chain: the plugin at plugin_index, and the instance that applies
+ * before any consumer is known (the api's own, else the global one; NULL when only consumer
+ * scoped instances exist). Consumer-scoped instances are looked up when a consumer is set. */
+struct tr_chain_entry {
+    size_t plugin_index;
+    const struct tr_plugin_instance *base;
+};
+
+/* Credentials of one kind, indexed. */
+struct tr_cred_index {
+    const struct tr_plugin_credential *kind; /* static */
+    struct tr_credential *items;             /* owned array */
+    size_t cnt;
+    struct tr_strmap by_value;    /* lookup_field value -> struct tr_credential */
+    struct tr_strmap by_consumer; /* consumer id -> struct tr_cred_list */
+};
+
+struct tr_cred_list {
+    const struct tr_credential **items;
+    size_t cnt;
+};
 
 /* One /apis entity, compiled for the proxy. All strings owned by the snapshot. */
 struct tr_api {
@@ -36,6 +76,8 @@ struct tr_api {
     uint32_t send_timeout_ms;
     uint32_t read_timeout_ms;
     uint32_t retries;
+    struct tr_chain_entry *chain; /* owned; in execution order */
+    size_t chain_len;
 };
 
 struct tr_snapshot {
@@ -44,11 +86,34 @@ struct tr_snapshot {
     struct tr_router *router;  /* owned */
     struct tr_api *apis;       /* owned array */
     size_t num_apis;
+    struct tr_tls_certs *certs; /* owned; /certificates and /snis for the SNI callback, or NULL */
+
+    struct tr_plugin_instance *plugins; /* owned array of enabled instances */
+    size_t num_plugins;
+    /* Consumer-scoped instances by "<plugin index>/<consumer id>/<api id or empty>". */
+    struct tr_strmap consumer_plugins;
+    bool has_consumer_plugins[TR_PLUGIN_MAX];
+
+    struct tr_consumer *consumers; /* owned array */
+    size_t num_consumers;
+    struct tr_strmap consumer_by_id, consumer_by_name;
+
+    struct tr_cred_index *creds; /* one per credential kind of the registry */
+    size_t num_creds;
+
+    struct tr_arena arena; /* strings and keys the indexes point to */
 };
+
+/* Credential index of kind entity, or NULL. */
+const struct tr_cred_index *tr_snapshot_creds(const struct tr_snapshot *snap, const char *entity);
 
 /* Build a snapshot from every api in store. Returns NULL and logs on a store error. The new
  * snapshot has one reference, owned by the caller. */
 struct tr_snapshot *tr_snapshot_build(struct tr_store *store);
+
+/* Compile the certificates and snis of store into snap->certs (certs.c). Returns 0 or TR_EDB;
+ * unusable rows are logged and skipped. */
+int tr_snapshot_build_certs(struct tr_store *store, struct tr_snapshot *snap);
 
 void tr_snapshot_ref(struct tr_snapshot *snap);
 /* Drop a reference; the last one frees the snapshot (any thread). NULL is ignored. */

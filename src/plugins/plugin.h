@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* Everything a plugin includes: its descriptor and the request context API. A plugin is one
+ * file in src/plugins/ defining one `const struct tr_plugin` (listed in registry.c). It never
+ * touches connections, libuv handles or the store: it reads the request and the config snapshot
+ * through tr_ctx_* functions and acts through them (see docs/internals/plugins.md). */
+#ifndef TR_PLUGINS_PLUGIN_H
+#define TR_PLUGINS_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/str.h"
+
+struct tr_ctx;
+struct tr_schema;
+
+/* What a request-phase callback returns (style.md §9.3). */
+enum tr_plugin_rc {
+    TR_PLUGIN_NEXT = 0, /* carry on with the next plugin */
+    TR_PLUGIN_EXIT,     /* a response was set with tr_ctx_respond: skip the upstream */
+    TR_PLUGIN_YIELD,    /* async work started; the plugin later calls tr_ctx_resume */
+    TR_PLUGIN_FAIL,     /* internal error: 500 in Kong's shape, logged with the plugin name */
+};
+
+/* Descriptor flags. */
+#define TR_PLUGIN_NO_CONSUMER 0x01u /* cannot be scoped to a consumer (auth plugins, acl) */
+
+/* A credential kind a plugin owns: rows hung on consumers, served by the Admin API as
+ * /consumers/{c}/<path>[/{id}] and indexed in the config snapshot. */
+struct tr_plugin_credential {
+    const char *entity;           /* store entity, e.g. "keyauth_credentials" */
+    const char *path;             /* admin path segment, e.g. "key-auth" */
+    const char *alias;            /* older path segment accepted too (e.g. "keyauth"), or NULL */
+    const struct tr_schema *schema;
+    const char *lookup_field;     /* field indexed for O(1) lookup (e.g. "key"), or NULL */
+    /* Optional: rewrite the validated doc before it is stored (hash a password); returns 0 or
+     * -1 with a message. */
+    int (*before_store)(json_t *doc, char *err, size_t err_len);
+    /* Optional: fields never returned by the Admin API (e.g. "password"); NULL-terminated. */
+    const char *const *hidden_fields;
+};
+
+struct tr_plugin {
+    const char *name;    /* Kong's name, e.g. "key-auth" */
+    const char *version;
+    int priority;        /* Kong's priority: higher runs first; ties broken by name */
+    unsigned flags;      /* TR_PLUGIN_* */
+    const struct tr_schema *schema; /* config schema ("config" record of the plugin entity) */
+
+    /* Turn the validated config (defaults filled; borrowed) into the plugin's own immutable
+     * struct, once per snapshot build on the control thread. NULL with err set on failure. A
+     * plugin without conf_parse gets the JSON object itself (borrowed from the snapshot). */
+    void *(*conf_parse)(const json_t *config, char *err, size_t err_len);
+    void (*conf_free)(void *conf);
+
+    /* Phases (each optional). conf is what conf_parse returned. */
+    int (*rewrite)(struct tr_ctx *ctx, const void *conf);
+    int (*access)(struct tr_ctx *ctx, const void *conf);
+    void (*header_filter)(struct tr_ctx *ctx, const void *conf);
+    void (*log)(struct tr_ctx *ctx, const void *conf);
+    /* Called when a request dies while this plugin yielded (client gone, timeout). */
+    void (*cancel)(struct tr_ctx *ctx, const void *conf);
+
+    size_t state_size; /* bytes of zeroed per-request scratch: tr_ctx_state() */
+
+    const struct tr_plugin_credential *credentials; /* array, or NULL */
+    size_t num_credentials;
+};
+
+/* A consumer as the snapshot holds it (borrowed from the snapshot; valid for the request). */
+struct tr_consumer {
+    const char *id;
+    const char *username;  /* NULL when unset */
+    const char *custom_id; /* NULL when unset */
+};
+
+/* A credential row (borrowed from the snapshot; valid for the request). */
+struct tr_credential {
+    const char *id;
+    const struct tr_consumer *consumer; /* NULL if its consumer is gone */
+    const json_t *doc;                  /* the stored row; read-only (never incref it) */
+};
+
+/* ---- the request ---------------------------------------------------------------------- */
+
+struct tr_str tr_ctx_method(const struct tr_ctx *ctx);
+/* Normalized path (what routing saw), without the query. */
+struct tr_str tr_ctx_path(const struct tr_ctx *ctx);
+/* Raw query string (no '?'), possibly empty. */
+struct tr_str tr_ctx_raw_query(const struct tr_ctx *ctx);
+/* "http" or "https" as seen by the client. */
+const char *tr_ctx_scheme(const struct tr_ctx *ctx);
+/* Client address (text). */
+const char *tr_ctx_client_ip(const struct tr_ctx *ctx);
+/* Host header value (may include a port). */
+struct tr_str tr_ctx_host(const struct tr_ctx *ctx);
+
+/* First request header named name (case-insensitive). Returns true and sets *value. */
+bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);
+/* Percent-decoded value of query argument name (first occurrence), in the request arena.
+ * Returns true and sets *value. */
+bool tr_ctx_query_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);
+
+/* The matched api (id and name), borrowed. */
+const char *tr_ctx_api_id(const struct tr_ctx *ctx);
+const char *tr_ctx_api_name(const struct tr_ctx *ctx);
+
+/* ---- acting on the upstream request ------------------------------------------------------ */
+
+/* Remove every request header named name (case-insensitive) before the request goes upstream. */
+void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name);
+/* Set (replace) a header sent upstream. name and value are copied. */
+void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
+/* Remove a query argument (every occurrence) from the query sent upstream. */
+void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name);
+
+/* ---- the response ------------------------------------------------------------------------ */
+
+/* Answer the request now with status and a body (copied; content type JSON unless
+ * content_type is given). extra_headers: NULL or "Name: value\r\n..." lines (copied).
+ * The phase callback then returns TR_PLUGIN_EXIT. */
+void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type,
+                    const char *extra_headers);
+/* Answer {"message": message} (JSON-escaped). */
+void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message,
+                            const char *extra_headers);
+/* Add a header to the response the client gets (proxied or plugin-made). Copied. */
+void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
+/* Status of the response (0 before it is known). */
+int tr_ctx_response_status(const struct tr_ctx *ctx);
+
+/* ---- identity ---------------------------------------------------------------------------- */
+
+/* Set the authenticated consumer and credential (either may be NULL for anonymous with only
+ * the consumer). torii sends X-Consumer-ID, X-Consumer-Username, X-Consumer-Custom-ID and
+ * X-Credential-Identifier upstream (and X-Anonymous-Consumer: true when anonymous). */
+void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
+                         const struct tr_credential *credential, bool anonymous);
+const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx);
+const struct tr_credential *tr_ctx_credential(const struct tr_ctx *ctx);
+
+/* ---- the config snapshot ----------------------------------------------------------------- */
+
+/* Credential of kind entity whose lookup_field equals value; NULL when none. O(1). */
+const struct tr_credential *tr_ctx_find_credential(const struct tr_ctx *ctx, const char *entity,
+                                                   struct tr_str value);
+/* Consumer by id or by username; NULL when none. */
+const struct tr_consumer *tr_ctx_find_consumer(const struct tr_ctx *ctx, struct tr_str id_or_name);
+/* Call cb for every credential of kind entity belonging to consumer; stops when cb returns
+ * false. */
+void tr_ctx_foreach_consumer_credential(const struct tr_ctx *ctx, const char *entity,
+                                        const struct tr_consumer *consumer,
+                                        bool (*cb)(const struct tr_credential *cred, void *ud),
+                                        void *ud);
+
+/* ---- memory and async -------------------------------------------------------------------- */
+
+/* Memory freed when the request ends. Never NULL (aborts on OOM). */
+void *tr_ctx_alloc(struct tr_ctx *ctx, size_t len);
+/* The current plugin instance's zeroed scratch of state_size bytes (NULL if state_size 0). */
+void *tr_ctx_state(struct tr_ctx *ctx);
+/* Per-worker cache slot for the current plugin (one void* per plugin per worker); plugins own
+ * what they store there and must not share it across workers. */
+void **tr_ctx_worker_slot(struct tr_ctx *ctx);
+/* Resume a request whose plugin returned TR_PLUGIN_YIELD, with that plugin's final rc. */
+void tr_ctx_resume(struct tr_ctx *ctx, int rc);
+
+#endif

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/* The request context API of plugins/plugin.h, implemented over an exchange. */
+#include "proxy/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "snapshot/snapshot.h"
+
+void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->ex = ex;
+}
+
+void tr__ctx_fini(struct tr_ctx *ctx)
+{
+    tr_arena_reset(&ctx->arena);
+}
+
+static const struct tr_snapshot *snap_of(const struct tr_ctx *ctx)
+{
+    return ctx->ex->hold->snap;
+}
+
+/* ---- request ------------------------------------------------------------------------------ */
+
+struct tr_str tr_ctx_method(const struct tr_ctx *ctx)
+{
+    return ctx->ex->rv.method;
+}
+
+struct tr_str tr_ctx_path(const struct tr_ctx *ctx)
+{
+    return ctx->norm_path;
+}
+
+struct tr_str tr_ctx_raw_query(const struct tr_ctx *ctx)
+{
+    return ctx->ex->rv.query;
+}
+
+const char *tr_ctx_scheme(const struct tr_ctx *ctx)
+{
+    return ctx->ex->c && ctx->ex->c->tls_listener ? "https" : "http";
+}
+
+const char *tr_ctx_client_ip(const struct tr_ctx *ctx)
+{
+    return ctx->ex->c ? ctx->ex->c->peer_ip : "";
+}
+
+struct tr_str tr_ctx_host(const struct tr_ctx *ctx)
+{
+    return ctx->ex->rv.host;
+}
+
+bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
+{
+    const struct tr_http_header *h =
+        tr_http_find_header(ctx->ex->rv.headers, ctx->ex->rv.num_headers, name);
+    if (h == NULL)
+        return false;
+    *value = h->value;
+    return true;
+}
+
+/* Percent-decode s ('+' is a space, as in forms) into the arena. */
+static struct tr_str decode(struct tr_ctx *ctx, struct tr_str s)
+{
+    char *out = tr_arena_alloc(&ctx->arena, s.len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char ch = s.ptr[i];
+        if (ch == '+') {
+            ch = ' ';
+        } else if (ch == '%' && i + 2 < s.len + 0 && tr_hex_value(s.ptr[i + 1]) >= 0 &&
+                   tr_hex_value(s.ptr[i + 2]) >= 0) {
+            ch = (char)(tr_hex_value(s.ptr[i + 1]) * 16 + tr_hex_value(s.ptr[i + 2]));
+            i += 2;
+        }
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    return (struct tr_str){out, n};
+}
+
+bool tr_ctx_query_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
+{
+    struct tr_str q = ctx->ex->rv.query;
+    size_t i = 0;
+    while (i <= q.len && q.len > 0) {
+        size_t end = i;
+        while (end < q.len && q.ptr[end] != '&')
+            end++;
+        struct tr_str pair = {q.ptr + i, end - i};
+        const char *eq = memchr(pair.ptr, '=', pair.len);
+        struct tr_str k = {pair.ptr, eq ? (size_t)(eq - pair.ptr) : pair.len};
+        struct tr_str v = eq ? (struct tr_str){eq + 1, (size_t)(pair.ptr + pair.len - eq - 1)}
+                             : TR_STR_LIT("");
+        if (k.len > 0 && tr_str_eq(decode(ctx, k), name)) {
+            *value = decode(ctx, v);
+            return true;
+        }
+        i = end + 1;
+    }
+    return false;
+}
+
+const char *tr_ctx_api_id(const struct tr_ctx *ctx)
+{
+    return ctx->ex->api ? ctx->ex->api->id : NULL;
+}
+
+const char *tr_ctx_api_name(const struct tr_ctx *ctx)
+{
+    return ctx->ex->api ? ctx->ex->api->name : NULL;
+}
+
+/* ---- upstream request edits ---------------------------------------------------------------- */
+
+static struct tr_str copy(struct tr_ctx *ctx, struct tr_str s)
+{
+    return (struct tr_str){tr_arena_strndup(&ctx->arena, s.ptr, s.len), s.len};
+}
+
+static struct tr_hdr_edit *push_edit(struct tr_ctx *ctx, struct tr_hdr_edit **arr, size_t *cnt,
+                                     size_t *cap)
+{
+    if (*cnt == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct tr_hdr_edit *n = tr_arena_alloc(&ctx->arena, ncap * sizeof(*n));
+        if (*cnt)
+            memcpy(n, *arr, *cnt * sizeof(*n));
+        *arr = n;
+        *cap = ncap;
+    }
+    return &(*arr)[(*cnt)++];
+}
+
+void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name)
+{
+    struct tr_hdr_edit *e =
+        push_edit(ctx, &ctx->req_edits, &ctx->num_req_edits, &ctx->cap_req_edits);
+    *e = (struct tr_hdr_edit){copy(ctx, name), TR_STR_NULL, true};
+}
+
+void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
+{
+    struct tr_hdr_edit *e =
+        push_edit(ctx, &ctx->req_edits, &ctx->num_req_edits, &ctx->cap_req_edits);
+    *e = (struct tr_hdr_edit){copy(ctx, name), copy(ctx, value), false};
+}
+
+void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name)
+{
+    if (ctx->num_removed_args == ctx->cap_removed_args) {
+        size_t ncap = ctx->cap_removed_args ? ctx->cap_removed_args * 2 : 4;
+        struct tr_str *n = tr_arena_alloc(&ctx->arena, ncap * sizeof(*n));
+        if (ctx->num_removed_args)
+            memcpy(n, ctx->removed_args, ctx->num_removed_args * sizeof(*n));
+        ctx->removed_args = n;
+        ctx->cap_removed_args = ncap;
+    }
+    ctx->removed_args[ctx->num_removed_args++] = copy(ctx, name);
+}
+
+bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name)
+{
+    for (size_t i = 0; i < ctx->num_req_edits; i++) {
+        if (tr_str_ieq(ctx->req_edits[i].name, name))
+            return true;
+    }
+    return false;
+}
+
+bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name)
+{
+    for (size_t i = 0; i < ctx->num_removed_args; i++) {
+        if (tr_str_eq(ctx->removed_args[i], raw_name))
+            return true;
+    }
+    return false;
+}
+
+/* ---- responses -------------------------------------------------------------------------- */
+
+void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type,
+                    const char *extra_headers)
+{
+    ctx->exit_status = status;
+    ctx->exit_body = copy(ctx, tr_str_from_cstr(body ? body : ""));
+    ctx->exit_ctype = copy(ctx, tr_str_from_cstr(content_type ? content_type
+                                                              : "application/json; charset=utf-8"));
+    ctx->exit_headers = copy(ctx, tr_str_from_cstr(extra_headers ? extra_headers : ""));
+}
+
+void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message,
+                            const char *extra_headers)
+{
+    json_t *j = json_pack("{s:s}", "message", message);
+    char *text = json_dumps(j, JSON_COMPACT);
+    tr_ctx_respond(ctx, status, text, NULL, extra_headers);
+    free(text);
+    json_decref(j);
+}
+
+void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
+{
+    struct tr_hdr_edit *e = push_edit(ctx, &ctx->res_adds, &ctx->num_res_adds, &ctx->cap_res_adds);
+    *e = (struct tr_hdr_edit){copy(ctx, name), copy(ctx, value), false};
+}
+
+int tr_ctx_response_status(const struct tr_ctx *ctx)
+{
+    return ctx->ex->status;
+}
+
+/* ---- identity --------------------------------------------------------------------------- */
+
+void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
+                         const struct tr_credential *credential, bool anonymous)
+{
+    ctx->consumer = consumer;
+    ctx->credential = credential;
+    ctx->anonymous = anonymous;
+}
+
+const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx)
+{
+    return ctx->consumer;
+}
+
+const struct tr_credential *tr_ctx_credential(const struct tr_ctx *ctx)
+{
+    return ctx->credential;
+}
+
+void tr__ctx_identity_headers(const struct tr_ctx *ctx,
+                              void (*put)(void *ud, const char *name, struct tr_str value),
+                              void *ud)
+{
+    const struct tr_consumer *c = ctx->consumer;
+    if (c) {
+        put(ud, "X-Consumer-ID", tr_str_from_cstr(c->id));
+        if (c->custom_id)
+            put(ud, "X-Consumer-Custom-ID", tr_str_from_cstr(c->custom_id));
+        if (c->username)
+            put(ud, "X-Consumer-Username", tr_str_from_cstr(c->username));
+    }
+    if (ctx->credential)
+        put(ud, "X-Credential-Identifier", tr_str_from_cstr(ctx->credential->id));
+    if (ctx->anonymous)
+        put(ud, "X-Anonymous-Consumer", TR_STR_LIT("true"));
+}
+
+/* ---- snapshot lookups ------------------------------------------------------------------- */
+
+const struct tr_credential *tr_ctx_find_credential(const struct tr_ctx *ctx, const char *entity,
+                                                   struct tr_str value)
+{
+    const struct tr_cred_index *idx = tr_snapshot_creds(snap_of(ctx), entity);
+    return idx ? tr_strmap_get(&idx->by_value, value) : NULL;
+}
+
+const struct tr_consumer *tr_ctx_find_consumer(const struct tr_ctx *ctx, struct tr_str id_or_name)
+{
+    const struct tr_snapshot *snap = snap_of(ctx);
+    const struct tr_consumer *c = tr_strmap_get(&snap->consumer_by_id, id_or_name);
+    return c ? c : tr_strmap_get(&snap->consumer_by_name, id_or_name);
+}
+
+void tr_ctx_foreach_consumer_credential(const struct tr_ctx *ctx, const char *entity,
+                                        const struct tr_consumer *consumer,
+                                        bool (*cb)(const struct tr_credential *cred, void *ud),
+                                        void *ud)
+{
+    const struct tr_cred_index *idx = tr_snapshot_creds(snap_of(ctx), entity);
+    if (idx == NULL || consumer == NULL)
+        return;
+    const struct tr_cred_list *l = tr_strmap_get(&idx->by_consumer, tr_str_from_cstr(consumer->id));
+    for (size_t i = 0; l && i < l->cnt; i++) {
+        if (!cb(l->items[i], ud))
+            return;
+    }
+}
+
+/* ---- memory and async ------------------------------------------------------------------- */
+
+void *tr_ctx_alloc(struct tr_ctx *ctx, size_t len)
+{
+    return tr_arena_alloc(&ctx->arena, len);
+}
+
+void *tr_ctx_state(struct tr_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->num_ran; i++) {
+        if (ctx->ran[i] == ctx->current)
+            return ctx->states[i];
+    }
+    return NULL;
+}
+
+void **tr_ctx_worker_slot(struct tr_ctx *ctx)
+{
+    return &ctx->ex->w->plugin_slots[ctx->current->plugin_index];
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* The phase runner: walks an api's flattened plugin chain with a cursor (nginx's phase engine),
+ * resolving for each plugin the most specific instance (api+consumer, consumer, api, global;
+ * consumer-scoped instances only once an auth plugin set the consumer, as in Kong), and giving
+ * the return codes their meaning. Later phases run the instances resolved during access. */
+#include "proxy/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "snapshot/snapshot.h"
+
+static const struct tr_plugin_instance *resolve(struct tr_ctx *ctx, const struct tr_chain_entry *e)
+{
+    const struct tr_snapshot *snap = ctx->ex->hold->snap;
+    if (ctx->consumer && snap->has_consumer_plugins[e->plugin_index]) {
+        char key[200];
+        int n = snprintf(key, sizeof(key), "%zu/%s/%s", e->plugin_index, ctx->consumer->id,
+                         ctx->ex->api->id);
+        const struct tr_plugin_instance *in =
+            tr_strmap_get(&snap->consumer_plugins, (struct tr_str){key, (size_t)n});
+        if (in)
+            return in;
+        n = snprintf(key, sizeof(key), "%zu/%s/", e->plugin_index, ctx->consumer->id);
+        in = tr_strmap_get(&snap->consumer_plugins, (struct tr_str){key, (size_t)n});
+        if (in)
+            return in;
+    }
+    return e->base;
+}
+
+static void remember(struct tr_ctx *ctx, const struct tr_plugin_instance *in)
+{
+    if (ctx->num_ran >= TR_PLUGIN_MAX)
+        return;
+    size_t sz = in->plugin->state_size;
+    void *state = NULL;
+    if (sz) {
+        state = tr_arena_alloc(&ctx->arena, sz);
+        memset(state, 0, sz);
+    }
+    ctx->ran[ctx->num_ran] = in;
+    ctx->states[ctx->num_ran] = state;
+    ctx->num_ran++;
+}
+
+int tr__phases_access(struct tr_ctx *ctx)
+{
+    const struct tr_api *api = ctx->ex->api;
+    while (ctx->cursor < api->chain_len) {
+        const struct tr_chain_entry *e = &api->chain[ctx->cursor++];
+        const struct tr_plugin_instance *in = resolve(ctx, e);
+        if (in == NULL)
+            continue;
+        remember(ctx, in);
+        ctx->current = in;
+        int rc = TR_PLUGIN_NEXT;
+        if (in->plugin->rewrite)
+            rc = in->plugin->rewrite(ctx, in->conf);
+        if (rc == TR_PLUGIN_NEXT && in->plugin->access)
+            rc = in->plugin->access(ctx, in->conf);
+        switch (rc) {
+        case TR_PLUGIN_NEXT:
+            continue;
+        case TR_PLUGIN_YIELD:
+            ctx->yielded = true;
+            return TR_PLUGIN_YIELD;
+        case TR_PLUGIN_EXIT:
+            if (ctx->exit_status == 0)
+                tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+            return TR_PLUGIN_EXIT;
+        default:
+            tr_log_error("plugin %s failed in the access phase", in->plugin->name);
+            return TR_PLUGIN_FAIL;
+        }
+    }
+    ctx->access_done = true;
+    return TR_PLUGIN_NEXT;
+}
+
+void tr__phases_header_filter(struct tr_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->num_ran; i++) {
+        const struct tr_plugin_instance *in = ctx->ran[i];
+        if (in->plugin->header_filter) {
+            ctx->current = in;
+            in->plugin->header_filter(ctx, in->conf);
+        }
+    }
+}
+
+void tr__phases_log(struct tr_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->num_ran; i++) {
+        const struct tr_plugin_instance *in = ctx->ran[i];
+        if (in->plugin->cancel && ctx->yielded && i + 1 == ctx->num_ran) {
+            ctx->current = in;
+            in->plugin->cancel(ctx, in->conf);
+        }
+        if (in->plugin->log) {
+            ctx->current = in;
+            in->plugin->log(ctx, in->conf);
+        }
+    }
+}
+
+void tr_ctx_resume(struct tr_ctx *ctx, int rc)
+{
+    ctx->yielded = false;
+    tr__exchange_resume(ctx->ex, rc);
+}
