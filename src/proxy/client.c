@@ -17,14 +17,25 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/tls.h"
 
 #define CLIENT_BUF_INITIAL (16 * 1024)
 #define LINGER_TIMEOUT_MS 2000
+#define DRAIN_IDLE_GRACE_MS 1000
 
 /* Client connections open on this node, across workers, for max_connections. */
 static _Atomic unsigned node_connections;
 
-enum timer_mode { TM_NONE, TM_HEAD, TM_KEEPALIVE, TM_BODY, TM_SEND, TM_LINGER, TM_DEFER };
+enum timer_mode {
+    TM_NONE,
+    TM_HEAD,
+    TM_KEEPALIVE,
+    TM_BODY,
+    TM_SEND,
+    TM_LINGER,
+    TM_DEFER,
+    TM_HANDSHAKE,
+};
 
 static void process(struct tr_client *c);
 static void close_client(struct tr_client *c);
@@ -57,6 +68,7 @@ static void set_state(struct tr_client *c, enum tr_client_state s)
         k->waiting--;
         break;
     case TR_CLIENT_HEAD:
+    case TR_CLIENT_HANDSHAKE:
         k->reading--;
         break;
     case TR_CLIENT_BUSY:
@@ -72,6 +84,7 @@ static void set_state(struct tr_client *c, enum tr_client_state s)
         k->waiting++;
         break;
     case TR_CLIENT_HEAD:
+    case TR_CLIENT_HANDSHAKE:
         k->reading++;
         break;
     case TR_CLIENT_BUSY:
@@ -83,9 +96,8 @@ static void set_state(struct tr_client *c, enum tr_client_state s)
     }
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+static void grow_buf(struct tr_client *c)
 {
-    struct tr_client *c = h->data;
     if (c->cap - c->len < 4096 && c->cap < c->max) {
         size_t ncap = c->cap * 2;
         if (ncap > c->max)
@@ -93,11 +105,32 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
         c->buf = tr_xrealloc(c->buf, ncap);
         c->cap = ncap;
     }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct tr_client *c = h->data;
+    if (c->tls) {
+        /* Ciphertext goes straight into the TLS input buffer. */
+        tr_tls_conn_in_space(c->tls, 16 * 1024);
+        b->base = c->tls->in + c->tls->in_len;
+        b->len = c->tls->in_cap - c->tls->in_len;
+        return;
+    }
+    grow_buf(c);
     b->base = c->buf + c->len;
     b->len = c->cap - c->len;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void tls_input(struct tr_client *c);
+
+static void on_tls_pump(uv_timer_t *t)
+{
+    struct tr_client *c = TR_CONTAINER_OF(t, struct tr_client, tls_pump);
+    if (c->state != TR_CLIENT_CLOSING && c->reading)
+        tls_input(c);
+}
 
 void tr__client_pause(struct tr_client *c)
 {
@@ -112,8 +145,15 @@ void tr__client_resume(struct tr_client *c)
     if (!c->reading && !c->read_eof && c->state != TR_CLIENT_CLOSING && c->len < c->cap) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = true;
+        /* Plaintext may wait inside TLS with no new bytes coming: decrypt it on the next
+         * loop turn (never from inside the caller's exchange code). */
+        if (c->reading && c->tls && c->tls->established && tr_tls_conn_has_input(c->tls))
+            uv_timer_start(&c->tls_pump, on_tls_pump, 0, 0);
     }
 }
+
+/* Send the ciphertext collected in c->tls->out. Returns 0 or TR_EIO. */
+static int tls_flush(struct tr_client *c);
 
 static void on_written(uv_write_t *req, int status)
 {
@@ -139,35 +179,85 @@ static void on_written(uv_write_t *req, int status)
         finish_close(c);
 }
 
+static int tls_flush(struct tr_client *c)
+{
+    struct tr_tls_conn *t = c->tls;
+    if (t->out_len == 0)
+        return 0;
+    uv_buf_t b = uv_buf_init(t->out, (unsigned)t->out_len);
+    int rc = tr__stream_write((uv_stream_t *)&c->tcp, &b, 1, c, on_written);
+    t->out_len = 0;
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        c->pending_writes++;
+    return 0;
+}
+
+/* Encrypt bufs; small pieces are joined so one response head and body make one record. */
+static int tls_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs)
+{
+    char join[16 * 1024];
+    size_t jl = 0;
+    for (unsigned i = 0; i < nbufs; i++) {
+        if (jl + bufs[i].len <= sizeof(join)) {
+            memcpy(join + jl, bufs[i].base, bufs[i].len);
+            jl += bufs[i].len;
+            continue;
+        }
+        if (jl && tr_tls_conn_write(c->tls, join, jl) != 0)
+            return TR_EIO;
+        jl = 0;
+        if (tr_tls_conn_write(c->tls, bufs[i].base, bufs[i].len) != 0)
+            return TR_EIO;
+    }
+    if (jl && tr_tls_conn_write(c->tls, join, jl) != 0)
+        return TR_EIO;
+    return tls_flush(c);
+}
+
 int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs)
 {
     if (c->state == TR_CLIENT_CLOSING)
         return TR_EIO;
-    int rc = tr__stream_write((uv_stream_t *)&c->tcp, bufs, nbufs, c, on_written);
-    if (rc <= 0)
-        return rc;
-    c->pending_writes++;
+    if (c->tls) {
+        unsigned before = c->pending_writes;
+        int trc = tls_write(c, bufs, nbufs);
+        if (trc != 0 || c->pending_writes == before)
+            return trc;
+    } else {
+        int rc = tr__stream_write((uv_stream_t *)&c->tcp, bufs, nbufs, c, on_written);
+        if (rc <= 0)
+            return rc;
+        c->pending_writes++;
+    }
     if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH && timer_mode_of(c) != TM_SEND)
         arm(c, TM_SEND, c->w->conf->send_timeout_ms);
     return 0;
 }
 
-static void on_closed(uv_handle_t *h)
+static void client_unref(struct tr_client *c)
 {
-    struct tr_client *c = TR_CONTAINER_OF((uv_tcp_t *)h, struct tr_client, tcp);
     if (--c->handles == 0) {
+        tr_tls_conn_free(c->tls);
         free(c->buf);
         free(c);
     }
 }
 
+static void on_closed(uv_handle_t *h)
+{
+    client_unref(TR_CONTAINER_OF((uv_tcp_t *)h, struct tr_client, tcp));
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
-    struct tr_client *c = TR_CONTAINER_OF((uv_timer_t *)h, struct tr_client, timer);
-    if (--c->handles == 0) {
-        free(c->buf);
-        free(c);
-    }
+    client_unref(TR_CONTAINER_OF((uv_timer_t *)h, struct tr_client, timer));
+}
+
+static void on_pump_closed(uv_handle_t *h)
+{
+    client_unref(TR_CONTAINER_OF((uv_timer_t *)h, struct tr_client, tls_pump));
 }
 
 /* Close now, whatever is in flight. */
@@ -190,6 +280,8 @@ static void close_client(struct tr_client *c)
     c->reading = false;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    if (c->tls)
+        uv_close((uv_handle_t *)&c->tls_pump, on_pump_closed);
 }
 
 void tr__client_abort(struct tr_client *c)
@@ -211,6 +303,11 @@ static void finish_close(struct tr_client *c)
         if (c->pending_writes == 0)
             close_client(c);
         return;
+    }
+    if (c->tls && c->tls->established) {
+        /* close_notify before the TCP half-close; the write is counted like any other. */
+        tr_tls_conn_shutdown(c->tls);
+        tls_flush(c);
     }
     uv_shutdown_t *req = tr_xmalloc(sizeof(*req));
     if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_linger_shutdown) != 0) {
@@ -287,6 +384,12 @@ static void on_timer(uv_timer_t *t)
         break;
     case TM_LINGER:
         close_client(c);
+        break;
+    case TM_HANDSHAKE:
+        if (c->state == TR_CLIENT_HANDSHAKE) {
+            tr_log_info("client %s: TLS handshake timed out", c->peer_ip);
+            close_client(c);
+        }
         break;
     case TM_NONE:
         break;
@@ -381,11 +484,112 @@ static void process(struct tr_client *c)
         c->len = 0;
         break;
     case TR_CLIENT_CLOSING:
+    case TR_CLIENT_HANDSHAKE:
         break;
     }
     /* Never let a full buffer reach libuv (it would report ENOBUFS). */
     if (c->state != TR_CLIENT_CLOSING && c->len == c->cap && c->cap == c->max)
         tr__client_pause(c);
+}
+
+static void on_eof(struct tr_client *c, ssize_t nread)
+{
+    c->read_eof = true;
+    tr__client_pause(c);
+    if (nread != UV_EOF) {
+        close_client(c);
+        return;
+    }
+    switch (c->state) {
+    case TR_CLIENT_BUSY:
+    case TR_CLIENT_TUNNEL:
+        if (c->ex)
+            tr__exchange_on_client_eof(c->ex);
+        else if (c->pending_writes == 0)
+            close_client(c);
+        break;
+    default:
+        close_client(c);
+        break;
+    }
+}
+
+/* nginx's answer to plain HTTP on a TLS port, sent in clear; then a lingering close. */
+static void plain_http_on_tls(struct tr_client *c)
+{
+    static const char body[] =
+        "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>"
+        "\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP "
+        "request was sent to HTTPS port</center>\r\n<hr><center>torii</center>\r\n</body>"
+        "\r\n</html>\r\n";
+    char head[256];
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 400 Bad Request\r\nServer: torii/" TR_VERSION "\r\nDate: %s\r\n"
+                      "Content-Type: text/html\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n",
+                      c->w->date, sizeof(body) - 1);
+    tr_log_info("client %s: plain HTTP request on a TLS port", c->peer_ip);
+    /* From here the connection is plain: drop the TLS state (its input is the request). */
+    tr_tls_conn_free(c->tls);
+    c->tls = NULL;
+    uv_close((uv_handle_t *)&c->tls_pump, on_pump_closed);
+    c->w->counters.requests++;
+    set_state(c, TR_CLIENT_BUSY);
+    c->close_after = true;
+    uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)body, sizeof(body) - 1)};
+    if (tr__client_write(c, b, 2) != 0) {
+        close_client(c);
+        return;
+    }
+    if (c->pending_writes == 0)
+        finish_close(c);
+}
+
+/* New ciphertext is in c->tls: advance the handshake, then decrypt into c->buf and process
+ * as a plain connection would, for as long as reading is allowed and the buffer has room. */
+static void tls_input(struct tr_client *c)
+{
+    struct tr_tls_conn *t = c->tls;
+    if (c->state == TR_CLIENT_LINGER) {
+        t->in_off = t->in_len = 0;
+        return;
+    }
+    if (!t->established) {
+        int rc = tr_tls_conn_handshake(t);
+        if (rc == TR_EBADREQ) {
+            plain_http_on_tls(c);
+            return;
+        }
+        if (tls_flush(c) != 0 || rc < 0) {
+            close_client(c);
+            return;
+        }
+        if (rc == 0)
+            return;
+        set_state(c, TR_CLIENT_IDLE);
+        arm(c, TM_KEEPALIVE, c->w->conf->client_header_timeout_ms);
+    }
+    while (c->reading && c->state != TR_CLIENT_CLOSING) {
+        grow_buf(c);
+        if (c->len == c->cap)
+            break;
+        int n = tr_tls_conn_read(t, c->buf + c->len, c->cap - c->len);
+        if (t->out_len && tls_flush(c) != 0) {
+            close_client(c);
+            return;
+        }
+        if (n == 0)
+            break;
+        if (n < 0) {
+            /* close_notify is an EOF; anything else is a reset. */
+            on_eof(c, t->peer_closed ? UV_EOF : UV_ECONNRESET);
+            return;
+        }
+        c->len += (size_t)n;
+        process(c);
+        if (c->state == TR_CLIENT_LINGER)
+            break;
+    }
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -394,35 +598,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0)
         return;
     if (nread < 0) {
-        c->read_eof = true;
-        tr__client_pause(c);
-        if (nread != UV_EOF) {
-            close_client(c);
-            return;
-        }
-        switch (c->state) {
-        case TR_CLIENT_BUSY:
-        case TR_CLIENT_TUNNEL:
-            if (c->ex)
-                tr__exchange_on_client_eof(c->ex);
-            else if (c->pending_writes == 0)
-                close_client(c);
-            break;
-        default:
-            close_client(c);
-            break;
-        }
+        on_eof(c, nread);
+        return;
+    }
+    if (c->tls) {
+        c->tls->in_len += (size_t)nread;
+        tls_input(c);
         return;
     }
     c->len += (size_t)nread;
     process(c);
 }
 
-void tr_proxy_on_connection(uv_stream_t *listener, int status)
+static void accept_client(uv_stream_t *listener, bool tls)
 {
     struct tr_proxy_worker *w = listener->data;
-    if (status < 0)
-        return;
     struct tr_client *c = tr_xcalloc(1, sizeof(*c));
     uv_tcp_init(w->loop, &c->tcp);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
@@ -434,6 +624,12 @@ void tr_proxy_on_connection(uv_stream_t *listener, int status)
     c->tcp.data = c;
     uv_timer_init(w->loop, &c->timer);
     c->handles = 2;
+    if (tls) {
+        c->tls_listener = true;
+        c->tls = tr_tls_conn_server(tr__tls_server(), c);
+        uv_timer_init(w->loop, &c->tls_pump);
+        c->handles = 3;
+    }
     c->cap = CLIENT_BUF_INITIAL;
     c->max = (size_t)w->conf->max_header_size + (size_t)w->conf->max_request_line + 64 * 1024;
     c->buf = tr_xmalloc(c->cap);
@@ -472,20 +668,36 @@ void tr_proxy_on_connection(uv_stream_t *listener, int status)
         close_client(c);
         return;
     }
-    arm(c, TM_KEEPALIVE, w->conf->client_header_timeout_ms);
+    if (tls) {
+        set_state(c, TR_CLIENT_HANDSHAKE);
+        arm(c, TM_HANDSHAKE, w->conf->ssl_handshake_timeout_ms);
+    } else {
+        arm(c, TM_KEEPALIVE, w->conf->client_header_timeout_ms);
+    }
     tr__client_resume(c);
+}
+
+void tr_proxy_on_connection(uv_stream_t *listener, int status)
+{
+    if (status < 0)
+        return;
+    accept_client(listener, false);
 }
 
 void tr_proxy_on_tls_connection(uv_stream_t *listener, int status)
 {
-    struct tr_proxy_worker *w = listener->data;
     if (status < 0)
         return;
-    uv_tcp_t *t = tr_xmalloc(sizeof(*t));
-    uv_tcp_init(w->loop, t);
-    if (uv_accept(listener, (uv_stream_t *)t) == 0)
-        tr_log_notice("proxy: TLS is not supported yet, closing a connection on an ssl listener");
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    if (tr__tls_server() == NULL) {
+        /* No TLS context (tr_proxy_tls_init not run): refuse rather than speak clear text. */
+        struct tr_proxy_worker *w = listener->data;
+        uv_tcp_t *t = tr_xmalloc(sizeof(*t));
+        uv_tcp_init(w->loop, t);
+        uv_accept(listener, (uv_stream_t *)t);
+        uv_close((uv_handle_t *)t, (uv_close_cb)free);
+        return;
+    }
+    accept_client(listener, true);
 }
 
 void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all)
@@ -494,9 +706,16 @@ void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all)
     while (it != &w->clients) {
         struct tr_client *c = TR_LIST_ENTRY(it, struct tr_client, link);
         it = it->next;
-        if (all || c->state == TR_CLIENT_IDLE || c->state == TR_CLIENT_LINGER)
+        if (all || c->state == TR_CLIENT_LINGER || c->state == TR_CLIENT_HANDSHAKE) {
             close_client(c);
-        else
+        } else if (c->state == TR_CLIENT_IDLE) {
+            /* Closing an idle keep-alive connection races with a request the client may be
+             * sending right now. Give it a moment: a request that comes is answered with
+             * Connection: close; a connection that stays silent is closed after the grace. */
             c->close_after = true;
+            arm(c, TM_KEEPALIVE, DRAIN_IDLE_GRACE_MS);
+        } else {
+            c->close_after = true;
+        }
     }
 }

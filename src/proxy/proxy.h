@@ -17,6 +17,7 @@
 struct tr_conf;
 struct tr_snapshot;
 struct tr_access_log;
+struct tr_http_response;
 
 /* Counters for GET /status; written by the owning worker only, read by the control thread. */
 struct tr_proxy_counters {
@@ -51,7 +52,9 @@ struct tr_proxy_worker {
     uv_timer_t tick;                  /* 1 s housekeeping: date, log flush, idle pool sweep */
     char date[40];                    /* cached IMF-fixdate for the Date header */
     char log_time[40];                /* cached access-log timestamp */
+    struct tr_http_response *res_scratch; /* owned: response heads are parsed here, once */
     void *plugin_slots[64];           /* per-plugin worker caches (tr_ctx_worker_slot) */
+    void *tls_sessions;               /* owned; upstream TLS sessions (proxy/tls.c) */
 };
 
 /* Set up w for loop; opens the access log. Returns 0 or a negative TR_E*. */

@@ -14,18 +14,22 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/tls.h"
 #include "snapshot/snapshot.h"
 
 #define UP_BUF_INITIAL (16 * 1024)
 #define UP_BUF_MAX (128 * 1024)
 
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void connect_fresh(struct tr_exchange *ex);
+static void up_tls_input(struct tr_upconn *up);
 
 /* handles counts open libuv handles plus a pending name lookup; the last one frees up. */
 static void up_unref(struct tr_upconn *up)
 {
     if (--up->handles == 0) {
+        tr_tls_conn_free(up->tls);
         free(up->key);
         free(up->buf);
         free(up);
@@ -50,6 +54,8 @@ static void up_close(struct tr_upconn *up)
     if (up->tcp_open)
         uv_close((uv_handle_t *)&up->tcp, on_up_closed);
     uv_close((uv_handle_t *)&up->timer, on_up_closed);
+    if (up->tls)
+        uv_close((uv_handle_t *)&up->tls_pump, on_up_closed);
 }
 
 static void on_timer_fired(uv_timer_t *t);
@@ -119,10 +125,28 @@ static void on_connected(uv_connect_t *req, int status)
         connect_failed(up, status == UV_ETIMEDOUT ? TR_EUPSTREAM_TIMEOUT : TR_EUPSTREAM_REFUSED);
         return;
     }
-    up->connected = true;
-    uv_timer_stop(&up->timer);
     uv_tcp_nodelay(&up->tcp, 1);
     struct tr_exchange *ex = up->ex;
+    if (ex->api->upstream_tls) {
+        /* https upstream: the handshake runs under the connect timeout; the connection
+         * counts as connected (and retries stop) only once it is done. */
+        char host[256];
+        size_t hl = ex->api->url.host.len < sizeof(host) - 1 ? ex->api->url.host.len
+                                                               : sizeof(host) - 1;
+        memcpy(host, ex->api->url.host.ptr, hl);
+        host[hl] = '\0';
+        up->tls = tr_tls_conn_client(tr__tls_client(), host, tr__tls_session_get(up->w, up->key),
+                                     up);
+        uv_timer_init(up->w->loop, &up->tls_pump);
+        up->tls_pump.data = up;
+        up->handles++;
+        if (uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0)
+            up->reading = true;
+        up_tls_input(up);
+        return;
+    }
+    up->connected = true;
+    uv_timer_stop(&up->timer);
     tr__exchange_on_upstream_ready(ex, up);
 }
 
@@ -240,10 +264,33 @@ static void on_up_written(uv_write_t *req, int status)
         tr__exchange_on_upstream_drained(ex);
 }
 
+/* Send the ciphertext collected in up->tls->out. */
+static int up_tls_flush(struct tr_upconn *up)
+{
+    struct tr_tls_conn *t = up->tls;
+    if (t->out_len == 0)
+        return 0;
+    uv_buf_t b = uv_buf_init(t->out, (unsigned)t->out_len);
+    int rc = tr__stream_write((uv_stream_t *)&up->tcp, &b, 1, up, on_up_written);
+    t->out_len = 0;
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        up->pending_writes++;
+    return 0;
+}
+
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs)
 {
     if (up->closing)
         return TR_EIO;
+    if (up->tls) {
+        for (unsigned i = 0; i < nbufs; i++) {
+            if (tr_tls_conn_write(up->tls, bufs[i].base, bufs[i].len) != 0)
+                return TR_EIO;
+        }
+        return up_tls_flush(up);
+    }
     int rc = tr__stream_write((uv_stream_t *)&up->tcp, bufs, nbufs, up, on_up_written);
     if (rc <= 0)
         return rc;
@@ -251,15 +298,33 @@ int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbuf
     return 0;
 }
 
-static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+static void up_grow(struct tr_upconn *up)
 {
-    struct tr_upconn *up = h->data;
     if (up->cap - up->len < 4096 && up->cap < UP_BUF_MAX) {
         up->cap *= 2;
         up->buf = tr_xrealloc(up->buf, up->cap);
     }
+}
+
+static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct tr_upconn *up = h->data;
+    if (up->tls) {
+        tr_tls_conn_in_space(up->tls, 16 * 1024);
+        b->base = up->tls->in + up->tls->in_len;
+        b->len = up->tls->in_cap - up->tls->in_len;
+        return;
+    }
+    up_grow(up);
     b->base = up->buf + up->len;
     b->len = up->cap - up->len;
+}
+
+static void on_up_tls_pump(uv_timer_t *t)
+{
+    struct tr_upconn *up = t->data;
+    if (!up->closing && up->reading && up->ex)
+        up_tls_input(up);
 }
 
 void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms)
@@ -269,6 +334,8 @@ void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms)
     if (!up->reading && up->len < up->cap) {
         if (uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0)
             up->reading = true;
+        if (up->reading && up->tls && up->tls->established && tr_tls_conn_has_input(up->tls))
+            uv_timer_start(&up->tls_pump, on_up_tls_pump, 0, 0);
     }
     if (timeout_ms)
         tr__upstream_arm_timer(up, timeout_ms);
@@ -284,6 +351,73 @@ void tr__upstream_stop_reading(struct tr_upconn *up)
     uv_timer_stop(&up->timer);
 }
 
+static void up_eof(struct tr_upconn *up)
+{
+    struct tr_exchange *ex = up->ex;
+    tr__upstream_stop_reading(up);
+    if (up->tls && !up->connected && ex) {
+        tr_log_info("upstream %s: closed during the TLS handshake", up->key);
+        connect_failed(up, TR_EUPSTREAM_REFUSED);
+        return;
+    }
+    if (ex)
+        tr__exchange_on_upstream_eof(ex);
+    else
+        up_close(up);
+}
+
+static void after_data(struct tr_upconn *up);
+
+/* Ciphertext arrived (or waits): finish the handshake, then decrypt into up->buf and hand it
+ * to the exchange while it reads and the buffer has room. */
+static void up_tls_input(struct tr_upconn *up)
+{
+    struct tr_tls_conn *t = up->tls;
+    struct tr_exchange *ex = up->ex;
+    if (!t->established) {
+        int rc = tr_tls_conn_handshake(t);
+        if (up_tls_flush(up) != 0 || rc < 0) {
+            if (ex) {
+                tr_log_info("upstream %s: TLS handshake failed", up->key);
+                connect_failed(up, TR_EUPSTREAM_REFUSED);
+            } else {
+                up_close(up);
+            }
+            return;
+        }
+        if (rc == 0)
+            return;
+        up->connected = true;
+        uv_timer_stop(&up->timer);
+        tr__exchange_on_upstream_ready(ex, up);
+        return; /* a response cannot be there yet; more input comes with a new read */
+    }
+    while (!up->closing && up->reading) {
+        up_grow(up);
+        if (up->len == up->cap)
+            break;
+        int n = tr_tls_conn_read(t, up->buf + up->len, up->cap - up->len);
+        if (t->out_len && up_tls_flush(up) != 0) {
+            n = TR_EIO;
+        }
+        if (n == 0)
+            break;
+        if (n < 0) {
+            up_eof(up);
+            return;
+        }
+        up->len += (size_t)n;
+        if (up->ex == NULL) {
+            up_close(up); /* data on an idle pooled connection */
+            return;
+        }
+        ex = up->ex;
+        after_data(up);
+        if (up->ex != ex)
+            return;
+    }
+}
+
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct tr_upconn *up = s->data;
@@ -291,11 +425,12 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0)
         return;
     if (nread < 0) {
-        tr__upstream_stop_reading(up);
-        if (ex)
-            tr__exchange_on_upstream_eof(ex);
-        else
-            up_close(up);
+        up_eof(up);
+        return;
+    }
+    if (up->tls) {
+        up->tls->in_len += (size_t)nread;
+        up_tls_input(up);
         return;
     }
     up->len += (size_t)nread;
@@ -304,6 +439,12 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         up_close(up);
         return;
     }
+    after_data(up);
+}
+
+static void after_data(struct tr_upconn *up)
+{
+    struct tr_exchange *ex = up->ex;
     tr__upstream_arm_timer(up, ex->api->read_timeout_ms);
     tr__exchange_on_upstream_data(ex);
     /* A full buffer with an unparsable head never completes (P9: heads over 64 KiB). */
