@@ -21,8 +21,10 @@ struct tr_admin_env {
     const struct tr_conf *conf;  /* borrowed */
     /* Called after every committed write, before the answer is produced: the server rebuilds
      * and publishes the config snapshot here so the next proxied request sees the change.
+     * entity is the store kind written ("apis", "keyauth_credentials", ...), id the row's id,
+     * doc the stored row (borrowed) or NULL when it was deleted (with its dependants).
      * May be NULL. */
-    void (*on_change)(void *ud);
+    void (*on_change)(void *ud, const char *entity, const char *id, json_t *doc);
     /* Returns a new object for the "server" block of GET /status (connection counters,
      * total_requests). May be NULL. */
     json_t *(*server_status)(void *ud);

@@ -38,10 +38,11 @@ void tr_admin_reply_store_error(struct tr_admin_ctx *ctx, int rc)
         tr_admin_reply_message(ctx, 500, "An unexpected error occurred");
 }
 
-static void changed(struct tr_admin_ctx *ctx)
+/* Tell the node what was written: entity kind, id, and the stored doc (NULL when deleted). */
+static void changed(struct tr_admin_ctx *ctx, const char *entity, const char *id, json_t *doc)
 {
     if (ctx->env->on_change != NULL)
-        ctx->env->on_change(ctx->env->ud);
+        ctx->env->on_change(ctx->env->ud, entity, id, doc);
 }
 
 int tr_admin_crud_find(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, const char *key,
@@ -84,11 +85,44 @@ static json_t *conflict_body(const char *field, const json_t *doc)
     return body;
 }
 
+void tr_admin_crud_hide(const struct tr_admin_entity *e, json_t *doc)
+{
+    if (e->hidden_fields == NULL || !json_is_object(doc))
+        return;
+    for (const char *const *f = e->hidden_fields; *f != NULL; f++)
+        json_object_del(doc, *f);
+}
+
+/* Answer with an entity (reference stolen), without its hidden fields. The doc itself is not
+ * changed when it has any: on_change may still hold it. */
+static void reply_entity(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, int status,
+                         json_t *doc)
+{
+    if (e->hidden_fields != NULL) {
+        json_t *copy = json_deep_copy(doc);
+        json_decref(doc);
+        tr_admin_crud_hide(e, copy);
+        doc = copy;
+    }
+    tr_admin_reply(ctx, status, doc);
+}
+
+static bool is_hidden(const struct tr_admin_entity *e, const char *field)
+{
+    for (const char *const *f = e->hidden_fields; f != NULL && *f != NULL; f++) {
+        if (strcmp(*f, field) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Answer a failed insert/update. */
-static void write_failed(struct tr_admin_ctx *ctx, int rc, const char *field, const json_t *doc)
+static void write_failed(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, int rc,
+                         const char *field, const json_t *doc)
 {
     if (rc == TR_ECONFLICT && field != NULL) {
-        tr_admin_reply(ctx, 409, conflict_body(field, doc));
+        json_t *body = e->conflict_body ? e->conflict_body(field, doc) : NULL;
+        tr_admin_reply(ctx, 409, body ? body : conflict_body(field, doc));
     } else if (rc == TR_ENOTFOUND && field != NULL) {
         /* A foreign key names a missing parent. */
         json_t *body = json_object();
@@ -113,7 +147,9 @@ static json_t *validated(struct tr_admin_ctx *ctx, const struct tr_admin_entity 
                          enum tr_schema_mode mode, const json_t *in, const json_t *existing)
 {
     json_t *doc, *errors;
-    if (tr_schema_validate(e->schema, mode, in, existing, &doc, &errors) != 0) {
+    int rc = e->validate ? e->validate(ctx, e, mode, in, existing, &doc, &errors)
+                         : tr_schema_validate(e->schema, mode, in, existing, &doc, &errors);
+    if (rc != 0) {
         tr_admin_reply(ctx, 400, errors);
         return NULL;
     }
@@ -136,12 +172,12 @@ static void insert(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, co
     const char *field = NULL;
     int rc = tr_store_insert(ctx->env->store, e->store_name, doc, &field);
     if (rc != 0) {
-        write_failed(ctx, rc, field, doc);
+        write_failed(ctx, e, rc, field, doc);
         json_decref(doc);
         return;
     }
-    changed(ctx);
-    tr_admin_reply(ctx, 201, doc);
+    changed(ctx, e->store_name, json_string_value(json_object_get(doc, "id")), doc);
+    reply_entity(ctx, e, 201, doc);
 }
 
 static void update(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
@@ -153,12 +189,12 @@ static void update(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
     const char *field = NULL;
     int rc = tr_store_update(ctx->env->store, e->store_name, doc, &field);
     if (rc != 0) {
-        write_failed(ctx, rc, field, doc);
+        write_failed(ctx, e, rc, field, doc);
         json_decref(doc);
         return;
     }
-    changed(ctx);
-    tr_admin_reply(ctx, 200, doc);
+    changed(ctx, e->store_name, json_string_value(json_object_get(doc, "id")), doc);
+    reply_entity(ctx, e, 200, doc);
 }
 
 void tr_admin_crud_create(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
@@ -206,7 +242,7 @@ void tr_admin_crud_get(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e
         tr_admin_reply_store_error(ctx, rc);
         return;
     }
-    tr_admin_reply(ctx, 200, doc);
+    reply_entity(ctx, e, 200, doc);
 }
 
 void tr_admin_crud_patch(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e, const char *key,
@@ -229,16 +265,19 @@ void tr_admin_crud_delete(struct tr_admin_ctx *ctx, const struct tr_admin_entity
 {
     json_t *existing;
     int rc = tr_admin_crud_find(ctx, e, key, &existing);
-    if (rc == 0) {
-        rc = tr_store_delete(ctx->env->store, e->store_name,
-                             json_string_value(json_object_get(existing, "id")));
-        json_decref(existing);
-    }
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return;
     }
-    changed(ctx);
+    const char *id = json_string_value(json_object_get(existing, "id"));
+    rc = tr_store_delete(ctx->env->store, e->store_name, id);
+    if (rc != 0) {
+        json_decref(existing);
+        tr_admin_reply_store_error(ctx, rc);
+        return;
+    }
+    changed(ctx, e->store_name, id, NULL);
+    json_decref(existing);
     tr_admin_reply(ctx, 204, NULL);
 }
 
@@ -330,7 +369,7 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
             }
         } else {
             const struct tr_schema_field *f = tr_schema_field_find(e->schema, k);
-            if (f == NULL) {
+            if (f == NULL || is_hidden(e, k)) {
                 json_object_set_new(errors, k, json_sprintf("%s is an unknown field", k));
                 continue;
             }
@@ -372,6 +411,14 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
         json_decref(filters);
         tr_admin_reply_store_error(ctx, rc);
         return;
+    }
+    if (e->hidden_fields != NULL) {
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row)
+        {
+            tr_admin_crud_hide(e, row);
+        }
     }
     json_t *body = json_object();
     json_object_set_new(body, "data", rows);

@@ -11,8 +11,7 @@
 
 #include "admin/admin.h"
 #include "core/str.h"
-
-struct tr_schema;
+#include "schema/schema.h"
 
 #define TR_ADMIN_MAX_PARAMS 4
 
@@ -44,12 +43,28 @@ struct tr_admin_endpoint {
 /* How the generic helpers reach one entity kind. */
 struct tr_admin_entity {
     const char *store_name;         /* store entity, e.g. "apis" */
-    const struct tr_schema *schema; /* field table */
+    const struct tr_schema *schema; /* field table (also the list filters) */
     const char *name_field;         /* looked up when a path segment is not a UUID */
     /* Optional extra rule needing the node's settings, run on the validated doc before any
      * write; returns NULL or a new field -> message object (answered 400). */
     json_t *(*before_write)(struct tr_admin_ctx *ctx, const json_t *doc);
+    /* Optional: replaces tr_schema_validate(schema, ...) when the rules depend on the request
+     * (a plugin's config schema chosen by its name, a credential's before_store hook). Same
+     * contract as tr_schema_validate (0 and a new *out, or TR_EINVAL and a new *errors). */
+    int (*validate)(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
+                    enum tr_schema_mode mode, const json_t *input, const json_t *existing,
+                    json_t **out, json_t **errors);
+    /* Optional: the 409 body for a unique conflict on field (new object); NULL gives
+     * {"<f>":"<f> already exists with value '<v>'"}. */
+    json_t *(*conflict_body)(const char *field, const json_t *doc);
+    /* Fields removed from every answer (GET, lists, POST/PUT/PATCH results) and refused as
+     * list filters; NULL-terminated, or NULL. */
+    const char *const *hidden_fields;
+    const void *ud; /* for the hooks (e.g. the credential kind) */
 };
+
+/* Remove e's hidden fields from doc (an entity object; anything else is left alone). */
+void tr_admin_crud_hide(const struct tr_admin_entity *e, json_t *doc);
 
 /* Answer with status and body (the reference is stolen; NULL means no body). */
 void tr_admin_reply(struct tr_admin_ctx *ctx, int status, json_t *body);
@@ -97,5 +112,11 @@ extern const struct tr_admin_endpoint tr_admin_apis_endpoints[];
 extern const size_t tr_admin_apis_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_consumers_endpoints[];
 extern const size_t tr_admin_consumers_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_plugins_endpoints[];
+extern const size_t tr_admin_plugins_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_credentials_endpoints[];
+extern const size_t tr_admin_credentials_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_certificates_endpoints[];
+extern const size_t tr_admin_certificates_endpoints_cnt;
 
 #endif

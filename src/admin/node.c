@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "plugins/plugin.h"
+#include "plugins/registry.h"
 #include "store/store.h"
 
 #ifndef TR_VERSION
@@ -74,9 +76,14 @@ static void info(struct tr_admin_ctx *ctx)
     json_object_set_new(body, "version", json_string(TR_VERSION));
     json_t *h = json_string(host);
     json_object_set_new(body, "hostname", h ? h : json_string(""));
-    json_object_set_new(
-        body, "plugins",
-        json_pack("{s:[],s:o}", "available_on_server", "enabled_in_cluster", enabled));
+    json_t *available = json_array();
+    for (size_t i = 0; i < tr_plugin_count(); i++) {
+        if (tr_plugin_enabled(i))
+            json_array_append_new(available, json_string(tr_plugin_at(i)->name));
+    }
+    json_t *plugins =
+        json_pack("{s:o,s:o}", "available_on_server", available, "enabled_in_cluster", enabled);
+    json_object_set_new(body, "plugins", plugins);
     json_object_set_new(body, "configuration", conf);
     tr_admin_reply(ctx, 200, body);
 }

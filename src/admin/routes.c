@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The Admin API endpoint table and path matching: one row per path (in each entity file),
  * {param} segments captured and percent-decoded, trailing slash optional, 404 for unknown
- * paths and 405 with an Allow list for known paths with the wrong method. Adding the plugins
- * endpoints later is one more table in `tables` below. */
+ * paths and 405 with an Allow list for known paths with the wrong method. A new group of
+ * endpoints is one more table in `tables` below. */
 #include "admin/routes.h"
 
 #include <stdlib.h>
@@ -20,6 +20,9 @@ static const struct table tables[] = {
     {tr_admin_node_endpoints, &tr_admin_node_endpoints_cnt},
     {tr_admin_apis_endpoints, &tr_admin_apis_endpoints_cnt},
     {tr_admin_consumers_endpoints, &tr_admin_consumers_endpoints_cnt},
+    {tr_admin_certificates_endpoints, &tr_admin_certificates_endpoints_cnt},
+    {tr_admin_plugins_endpoints, &tr_admin_plugins_endpoints_cnt},
+    {tr_admin_credentials_endpoints, &tr_admin_credentials_endpoints_cnt},
 };
 
 /* Allow header values indexed by a mask of GET 1, POST 2, PUT 4, PATCH 8, DELETE 16 (HEAD

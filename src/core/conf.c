@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cidr.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "plugins/registry.h"
 
 /* How a value is parsed; the storage follows from the field's size (see store_uint). */
 enum key_type {
@@ -60,6 +62,8 @@ struct conf_key {
 #define ADMIN_TOKEN_MIN 16
 
 static int check_token(struct tr_str value, char *why, size_t why_len);
+static int check_cidrs(struct tr_str value, char *why, size_t why_len);
+static int check_plugins(struct tr_str value, char *why, size_t why_len);
 
 static const char *const database_choices[] = {"sqlite", NULL};
 /* Same order as enum tr_log_level. */
@@ -145,12 +149,36 @@ static const struct conf_key keys[] = {
      .def = "10000", .min = 1, .max = 1000000000,
      .help = "Requests sent on one upstream connection"},
 
+    {.name = "ssl_cert", .type = KT_PATH, .flags = KF_EMPTY | KF_PREFIXED, FIELD(ssl_cert),
+     .def = "",
+     .help = "PEM certificate (chain) of the TLS listeners; empty = a self-signed one generated "
+             "in <prefix>/ssl"},
+    {.name = "ssl_cert_key", .type = KT_PATH, .flags = KF_EMPTY | KF_PREFIXED,
+     FIELD(ssl_cert_key), .def = "", .help = "PEM private key of ssl_cert"},
+    {.name = "ssl_handshake_timeout", .type = KT_DURATION, FIELD(ssl_handshake_timeout_ms),
+     .def = "10s", .min = 1, .max = DAY_MS,
+     .help = "A TLS handshake must finish within this, else the connection is closed"},
+    {.name = "trusted_ips", .type = KT_STRING, .flags = KF_EMPTY, FIELD(trusted_ips), .def = "",
+     .check = check_cidrs,
+     .help = "Comma-separated IPs / CIDR blocks of trusted proxies (their X-Forwarded-Proto is "
+             "believed); empty = none"},
+    {.name = "upstream_tls_verify", .type = KT_BOOL, FIELD(upstream_tls_verify), .def = "off",
+     .help = "Verify the certificate and host name of https upstreams"},
+    {.name = "upstream_ca_bundle", .type = KT_PATH, .flags = KF_EMPTY | KF_PREFIXED,
+     FIELD(upstream_ca_bundle), .def = "",
+     .help = "PEM CA bundle for upstream_tls_verify; empty = the system's CA store"},
+
     {.name = "drain_timeout", .type = KT_DURATION, FIELD(drain_timeout_ms), .def = "10s",
      .min = 0, .max = DAY_MS,
      .help = "On stop or reload, how long in-flight requests may finish; 0 = close at once"},
     {.name = "escaped_slashes", .type = KT_ENUM, FIELD(escaped_slashes_reject), .def = "keep",
      .choices = escaped_slashes_choices,
      .help = "keep %2F and %5C encoded in paths, or reject them with 400"},
+
+    {.name = "plugins", .type = KT_STRING, FIELD(plugins), .def = "bundled",
+     .check = check_plugins,
+     .help = "Plugins this node loads: bundled (all), off (none), or a comma list of names "
+             "(bundled may be one of them)"},
 };
 /* clang-format on */
 
@@ -361,6 +389,24 @@ static int parse_size(struct tr_str s, uint64_t *out)
         return -1;
     *out = v * mult;
     return 0;
+}
+
+static int check_cidrs(struct tr_str value, char *why, size_t why_len)
+{
+    char *text = tr_str_dup(value);
+    struct tr_cidr_list l;
+    int rc = tr_cidr_list_parse(text, &l, why, why_len);
+    tr_cidr_list_free(&l);
+    free(text);
+    return rc;
+}
+
+static int check_plugins(struct tr_str value, char *why, size_t why_len)
+{
+    char *text = tr_str_dup(value);
+    int rc = tr_plugin_check_list(text, why, why_len);
+    free(text);
+    return rc;
 }
 
 static int check_token(struct tr_str value, char *why, size_t why_len)

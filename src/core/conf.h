@@ -62,8 +62,17 @@ struct tr_conf {
     uint32_t upstream_keepalive_timeout_ms; /* idle upstream connection lifetime (60000) */
     uint32_t upstream_keepalive_requests;   /* requests per upstream connection (10000) */
 
+    /* TLS (proxy listeners flagged ssl, https upstreams). */
+    char *ssl_cert;                  /* owned; absolute PEM path, "" = <prefix>/ssl/default.crt */
+    char *ssl_cert_key;              /* owned; absolute PEM path, "" = <prefix>/ssl/default.key */
+    uint32_t ssl_handshake_timeout_ms; /* a TLS handshake must finish within this (10000) */
+    char *trusted_ips;               /* owned; IPs/CIDRs whose X-Forwarded-Proto is believed */
+    bool upstream_tls_verify;        /* verify https upstreams (off, like Kong) */
+    char *upstream_ca_bundle;        /* owned; absolute PEM path, "" = system default paths */
+
     uint32_t drain_timeout_ms;   /* graceful stop bound (10000) */
     bool escaped_slashes_reject; /* escaped_slashes = keep | reject (keep) */
+    char *plugins;               /* owned; plugins loaded: "bundled", "off" or a name list */
 };
 
 /* Load settings into *conf, which must be zeroed (or freed with tr_conf_free): defaults, then the

@@ -15,4 +15,15 @@ extern const struct tr_schema tr_schema_apis;
 /* Kong 0.7 consumers: id, created_at (ms), username, custom_id (at least one of the two). */
 extern const struct tr_schema tr_schema_consumers;
 
+/* Kong 0.9 plugins: id, created_at (ms), name (required, immutable), api_id and consumer_id
+ * (optional), config (an object: the Admin API validates it against the named plugin's own
+ * schema, see admin/plugins.c), enabled (default true). */
+extern const struct tr_schema tr_schema_plugins;
+
+/* Kong 3.x certificates: id, created_at (ms), cert (PEM, chain allowed), key (PEM). */
+extern const struct tr_schema tr_schema_certificates;
+
+/* Kong 3.x snis: id, name (unique), certificate_id (shown as certificate.id), created_at. */
+extern const struct tr_schema tr_schema_snis;
+
 #endif

@@ -17,16 +17,8 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
 }
 
 static const struct tr_schema_field fields[] = {
-    {.name = "id",
-     .type = TR_SCHEMA_UUID,
-     .flags = TR_SCHEMA_IMMUTABLE | TR_SCHEMA_UNIQUE,
-     .gen = tr_schema_gen_uuid,
-     .help = "generated UUID"},
-    {.name = "created_at",
-     .type = TR_SCHEMA_TIMESTAMP,
-     .flags = TR_SCHEMA_IMMUTABLE,
-     .gen = tr_schema_gen_created_at,
-     .help = "creation time, ms since the epoch"},
+    TR_SCHEMA_FIELD_ID,
+    TR_SCHEMA_FIELD_CREATED_AT,
     {.name = "username",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_UNIQUE,

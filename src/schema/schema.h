@@ -66,6 +66,18 @@ struct tr_schema_field {
     const char *help;               /* one line for docs and /schema endpoints */
 };
 
+/* The two rows every entity starts with: a generated UUID and the creation time in ms. */
+#define TR_SCHEMA_FIELD_ID                                                                         \
+    {                                                                                              \
+        .name = "id", .type = TR_SCHEMA_UUID, .flags = TR_SCHEMA_IMMUTABLE | TR_SCHEMA_UNIQUE,     \
+        .gen = tr_schema_gen_uuid, .help = "generated UUID"                                        \
+    }
+#define TR_SCHEMA_FIELD_CREATED_AT                                                                 \
+    {                                                                                              \
+        .name = "created_at", .type = TR_SCHEMA_TIMESTAMP, .flags = TR_SCHEMA_IMMUTABLE,           \
+        .gen = tr_schema_gen_created_at, .help = "creation time, ms since the epoch"               \
+    }
+
 struct tr_schema {
     const char *name; /* entity or plugin name, static */
     const struct tr_schema_field *fields;

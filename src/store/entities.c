@@ -24,9 +24,41 @@ static const struct tr_store_kind kinds[] = {
         .composite = {"name", "api_id", "consumer_id"},
         .composite_field = "name",
     },
+    {
+        .name = "certificates",
+    },
+    {
+        .name = "snis",
+        .unique = {"name"},
+        .fks = {{"certificate_id", "certificates"}},
+    },
+    {
+        .name = "keyauth_credentials",
+        .unique = {"key"},
+        .fks = {{"consumer_id", "consumers"}},
+    },
+    {
+        .name = "basicauth_credentials",
+        .unique = {"username"},
+        .fks = {{"consumer_id", "consumers"}},
+    },
+    {
+        .name = "acls",
+        .fks = {{"consumer_id", "consumers"}},
+        .composite = {"consumer_id", "group"},
+        .composite_field = "group",
+    },
 };
 
-static const char *const kind_names[] = {"apis", "consumers", "plugins", NULL};
+static const char *const kind_names[] = {"apis",
+                                         "consumers",
+                                         "plugins",
+                                         "certificates",
+                                         "snis",
+                                         "keyauth_credentials",
+                                         "basicauth_credentials",
+                                         "acls",
+                                         NULL};
 
 _Static_assert(TR_ARRAY_SIZE(kind_names) == TR_ARRAY_SIZE(kinds) + 1,
                "kind_names must list every kind, then NULL");

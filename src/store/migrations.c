@@ -51,6 +51,45 @@ static const struct migration migrations[] = {
      " ukey TEXT NOT NULL UNIQUE);"
      "CREATE INDEX plugins_api_id ON plugins (api_id);"
      "CREATE INDEX plugins_consumer_id ON plugins (consumer_id);"},
+    {4, "create_certificates_snis",
+     "CREATE TABLE certificates ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)));"
+     "CREATE TABLE snis ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " name TEXT UNIQUE,"
+     " certificate_id TEXT REFERENCES certificates (id) ON DELETE CASCADE);"
+     "CREATE INDEX snis_certificate_id ON snis (certificate_id);"},
+    {5, "create_credentials",
+     "CREATE TABLE keyauth_credentials ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " key TEXT UNIQUE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE);"
+     "CREATE INDEX keyauth_credentials_consumer_id ON keyauth_credentials (consumer_id);"
+     "CREATE TABLE basicauth_credentials ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " username TEXT UNIQUE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE);"
+     "CREATE INDEX basicauth_credentials_consumer_id ON basicauth_credentials (consumer_id);"
+     "CREATE TABLE acls ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE,"
+     " ukey TEXT NOT NULL UNIQUE);"
+     "CREATE INDEX acls_consumer_id ON acls (consumer_id);"},
 };
 
 static void set_err(char *err, size_t err_len, const char *what, struct sqlite3 *db)

@@ -22,10 +22,12 @@ static int changes;
 static json_t *last;           /* body of the last answer (owned) */
 static const char *last_allow; /* Allow of the last answer */
 
-static void on_change(void *ud)
+static void on_change(void *ud, const char *entity, const char *id, json_t *doc)
 {
     (void)ud;
-    changes++;
+    (void)doc;
+    if (entity != NULL && id != NULL)
+        changes++;
 }
 
 /* Issue a request; returns the status and keeps the body in `last`. path may carry a query. */

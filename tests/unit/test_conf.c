@@ -113,6 +113,7 @@ static void check_defaults(const struct tr_conf *c)
     TR_CHECK_INT(c->upstream_keepalive_requests, 10000);
     TR_CHECK_INT(c->drain_timeout_ms, 10000);
     TR_CHECK(!c->escaped_slashes_reject);
+    TR_CHECK_STR(c->plugins, "bundled");
 }
 
 static void test_defaults(void)
@@ -185,6 +186,12 @@ static void test_file_errors(void)
     CHECK_ERR("= 1\n", "unknown setting ''");
     CHECK_ERR("prefix = \"/a\n", "bad quoting in the value of 'prefix' (line 1");
     CHECK_ERR("prefix = \"/a\" b\n", "bad quoting");
+    /* plugins: bundled, off, or names of bundled plugins. */
+    CHECK_ERR("plugins = no-such-plugin\n", "'plugins'");
+    CHECK_ERR("plugins = bundled, no-such-plugin\n", "unknown plugin 'no-such-plugin'");
+    CHECK_ERR("plugins = \n", "'plugins'");
+    TR_CHECK_INT(parse_ok("plugins = off\n"), 0);
+    TR_CHECK_INT(parse_ok("plugins = bundled\n"), 0);
     CHECK_ERR("prefix = /a\x01z\n", "control characters are not allowed");
     CHECK_ERR("prefix = /a\"b\n", "invalid value for 'prefix': '/a\"b' (double quotes are only "
                                   "allowed around the whole value)");
@@ -676,9 +683,10 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 29);
+    TR_CHECK_INT(col.cnt, 36);
     TR_CHECK_STR(col.keys[0], "prefix");
-    TR_CHECK_STR(col.keys[28], "escaped_slashes");
+    TR_CHECK_STR(col.keys[34], "escaped_slashes");
+    TR_CHECK_STR(col.keys[35], "plugins");
     tr_conf_free(&c);
 }
 

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* The plugin endpoints (Kong 0.x): /plugins, /plugins/{id}, /plugins/enabled,
+ * /plugins/schema/{name}, and the same collection under /apis/{api}/plugins with api_id taken
+ * from the path. A plugin's config is validated against its own schema, chosen by name. */
+#include "admin/crud.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "plugins/plugin.h"
+#include "plugins/registry.h"
+#include "schema/entities.h"
+
+#define MAX_FIELDS 16
+
+_Static_assert(MAX_FIELDS >= 7, "room for the plugins entity's fields");
+
+static const struct tr_schema no_fields = {.name = "config", .fields = NULL, .cnt = 0};
+
+static json_t *one_error(const char *field, json_t *msg)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, field, msg ? msg : json_string("invalid value"));
+    return o;
+}
+
+/* The plugin a write is about: the stored one's name for an update, else the request's. NULL
+ * when the request names none (validation then reports it). Writes into buf. */
+static const char *plugin_name(const json_t *input, const json_t *existing, char *buf, size_t len)
+{
+    const char *name = existing ? json_string_value(json_object_get(existing, "name")) : NULL;
+    if (name != NULL)
+        return name;
+    const json_t *n = json_object_get(input, "name");
+    if (!json_is_string(n))
+        return NULL;
+    struct tr_str s = tr_str_trim((struct tr_str){json_string_value(n), json_string_length(n)});
+    if (s.len == 0)
+        return NULL;
+    snprintf(buf, len, "%.*s", (int)s.len, s.ptr);
+    return buf;
+}
+
+static int validate(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
+                    enum tr_schema_mode mode, const json_t *input, const json_t *existing,
+                    json_t **out, json_t **errors)
+{
+    char buf[128];
+    const char *name = plugin_name(input, existing, buf, sizeof(buf));
+    if (name == NULL)
+        return tr_schema_validate(&tr_schema_plugins, mode, input, existing, out, errors);
+    size_t index;
+    const struct tr_plugin *p = tr_plugin_find(name, &index);
+    *out = NULL;
+    if (p == NULL) {
+        /* Kong 0.7's shape for an unknown plugin. */
+        *errors = one_error("config", json_sprintf("Plugin \"%s\" not found", name));
+        return TR_EINVAL;
+    }
+    if (existing == NULL && !tr_plugin_enabled(index)) {
+        *errors = one_error("name", json_sprintf("plugin '%s' not enabled; add it to the "
+                                                 "'plugins' configuration property",
+                                                 name));
+        return TR_EINVAL;
+    }
+    /* The entity table with config bound to this plugin's schema. */
+    struct tr_schema_field fields[MAX_FIELDS];
+    size_t cnt = tr_schema_plugins.cnt < MAX_FIELDS ? tr_schema_plugins.cnt : MAX_FIELDS;
+    memcpy(fields, tr_schema_plugins.fields, cnt * sizeof(fields[0]));
+    for (size_t i = 0; i < cnt; i++) {
+        if (strcmp(fields[i].name, "config") == 0)
+            fields[i].record = p->schema ? p->schema : &no_fields;
+    }
+    struct tr_schema s = tr_schema_plugins;
+    s.fields = fields;
+    s.cnt = cnt;
+    int rc = tr_schema_validate(&s, mode, input, existing, out, errors);
+    if (rc != 0)
+        return rc;
+    if ((p->flags & TR_PLUGIN_NO_CONSUMER) &&
+        json_is_string(json_object_get(*out, "consumer_id"))) {
+        json_decref(*out);
+        *out = NULL;
+        *errors = json_pack("{s:s}", "message", "No consumer can be configured for that plugin");
+        return TR_EINVAL;
+    }
+    return 0;
+}
+
+/* (name, api_id, consumer_id) is the composite key; the store reports it on "name". */
+static json_t *conflict(const char *field, const json_t *doc)
+{
+    if (strcmp(field, "name") != 0)
+        return NULL;
+    return json_pack("{s:s}", "message", "Plugin configuration already exists");
+}
+
+static const struct tr_admin_entity plugins = {
+    .store_name = "plugins",
+    .schema = &tr_schema_plugins,
+    .validate = validate,
+    .conflict_body = conflict,
+};
+
+static const struct tr_admin_entity apis = {
+    .store_name = "apis",
+    .schema = NULL, /* only used to find an api */
+    .name_field = "name",
+};
+
+/* ---- /plugins ---------------------------------------------------------------------------- */
+
+static void list(struct tr_admin_ctx *ctx)
+{
+    tr_admin_crud_list(ctx, &plugins, NULL);
+}
+
+static void create(struct tr_admin_ctx *ctx)
+{
+    tr_admin_crud_create(ctx, &plugins, NULL);
+}
+
+static void upsert(struct tr_admin_ctx *ctx)
+{
+    tr_admin_crud_upsert(ctx, &plugins, NULL);
+}
+
+static void get(struct tr_admin_ctx *ctx)
+{
+    tr_admin_crud_get(ctx, &plugins, ctx->params[0]);
+}
+
+static void patch(struct tr_admin_ctx *ctx)
+{
+    tr_admin_crud_patch(ctx, &plugins, ctx->params[0], NULL);
+}
+
+static void del(struct tr_admin_ctx *ctx)
+{
+    tr_admin_crud_delete(ctx, &plugins, ctx->params[0]);
+}
+
+/* Plugins loaded on this node, in execution order. */
+static json_t *loaded_names(void)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < tr_plugin_count(); i++) {
+        if (tr_plugin_enabled(i))
+            json_array_append_new(names, json_string(tr_plugin_at(i)->name));
+    }
+    return names;
+}
+
+static void enabled(struct tr_admin_ctx *ctx)
+{
+    tr_admin_reply(ctx, 200, json_pack("{s:o}", "enabled_plugins", loaded_names()));
+}
+
+static void schema(struct tr_admin_ctx *ctx)
+{
+    size_t index;
+    const struct tr_plugin *p = tr_plugin_find(ctx->params[0], &index);
+    if (p == NULL || !tr_plugin_enabled(index)) {
+        json_t *msg = json_sprintf("No plugin named '%s'", ctx->params[0]);
+        tr_admin_reply(ctx, 404, json_pack("{s:o}", "message", msg ? msg : json_string("")));
+        return;
+    }
+    json_t *body = tr_schema_describe(p->schema ? p->schema : &no_fields);
+    json_object_set_new(body, "no_consumer", json_boolean(p->flags & TR_PLUGIN_NO_CONSUMER));
+    tr_admin_reply(ctx, 200, body);
+}
+
+/* ---- /apis/{api}/plugins ----------------------------------------------------------------- */
+
+/* {"api_id": <id of the api named by params[0]>} (new), or NULL after answering 404/5xx. */
+static json_t *api_filter(struct tr_admin_ctx *ctx)
+{
+    json_t *api;
+    int rc = tr_admin_crud_find(ctx, &apis, ctx->params[0], &api);
+    if (rc != 0) {
+        tr_admin_reply_store_error(ctx, rc);
+        return NULL;
+    }
+    json_t *fixed = json_pack("{s:O}", "api_id", json_object_get(api, "id"));
+    json_decref(api);
+    return fixed;
+}
+
+/* The api's filter when plugin params[1] belongs to it; else NULL after answering 404. */
+static json_t *api_plugin(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_filter(ctx);
+    if (fixed == NULL)
+        return NULL;
+    json_t *doc;
+    int rc = tr_admin_crud_find(ctx, &plugins, ctx->params[1], &doc);
+    if (rc == 0) {
+        bool mine = json_equal(json_object_get(doc, "api_id"), json_object_get(fixed, "api_id"));
+        json_decref(doc);
+        if (mine)
+            return fixed;
+        rc = TR_ENOTFOUND;
+    }
+    json_decref(fixed);
+    tr_admin_reply_store_error(ctx, rc);
+    return NULL;
+}
+
+static void api_list(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_filter(ctx);
+    if (fixed != NULL)
+        tr_admin_crud_list(ctx, &plugins, fixed);
+    json_decref(fixed);
+}
+
+static void api_create(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_filter(ctx);
+    if (fixed != NULL)
+        tr_admin_crud_create(ctx, &plugins, fixed);
+    json_decref(fixed);
+}
+
+static void api_upsert(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_filter(ctx);
+    if (fixed != NULL)
+        tr_admin_crud_upsert(ctx, &plugins, fixed);
+    json_decref(fixed);
+}
+
+static void api_get(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_plugin(ctx);
+    if (fixed != NULL)
+        tr_admin_crud_get(ctx, &plugins, ctx->params[1]);
+    json_decref(fixed);
+}
+
+static void api_patch(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_plugin(ctx);
+    if (fixed != NULL)
+        tr_admin_crud_patch(ctx, &plugins, ctx->params[1], fixed);
+    json_decref(fixed);
+}
+
+static void api_del(struct tr_admin_ctx *ctx)
+{
+    json_t *fixed = api_plugin(ctx);
+    if (fixed != NULL)
+        tr_admin_crud_delete(ctx, &plugins, ctx->params[1]);
+    json_decref(fixed);
+}
+
+/* /plugins/enabled and /plugins/schema/{name} come before /plugins/{id}. */
+const struct tr_admin_endpoint tr_admin_plugins_endpoints[] = {
+    {"/plugins/enabled", .get = enabled, .help = "names of the plugins loaded on this node"},
+    {"/plugins/schema/{name}", .get = schema, .help = "the config schema of one plugin"},
+    {"/plugins", .get = list, .post = create, .put = upsert,
+     .help = "list (filters: name, api_id, consumer_id, enabled), create or create-or-replace "
+             "plugins; no api_id = a global plugin"},
+    {"/plugins/{id}", .get = get, .patch = patch, .del = del,
+     .help = "read, update or delete one plugin by id"},
+    {"/apis/{name_or_id}/plugins", .get = api_list, .post = api_create, .put = api_upsert,
+     .help = "the plugins of one api; api_id comes from the path"},
+    {"/apis/{name_or_id}/plugins/{id}", .get = api_get, .patch = api_patch, .del = api_del,
+     .help = "read, update or delete one plugin of one api"},
+};
+const size_t tr_admin_plugins_endpoints_cnt =
+    sizeof(tr_admin_plugins_endpoints) / sizeof(tr_admin_plugins_endpoints[0]);

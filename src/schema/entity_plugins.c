@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The plugins entity (Kong 0.7 with 0.9's optional api_id): which plugin, where it applies
+ * (an api, a consumer, both, or everywhere), its config, and whether it is on. */
+#include "schema/entities.h"
+
+#include "core/mem.h"
+
+static const struct tr_schema_field fields[] = {
+    TR_SCHEMA_FIELD_ID,
+    TR_SCHEMA_FIELD_CREATED_AT,
+    {.name = "name",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_IMMUTABLE,
+     .help = "plugin name, e.g. key-auth"},
+    {.name = "api_id",
+     .type = TR_SCHEMA_UUID,
+     .help = "api the plugin applies to; absent = every api (global)"},
+    {.name = "consumer_id",
+     .type = TR_SCHEMA_UUID,
+     .help = "consumer the plugin applies to; absent = every consumer"},
+    {.name = "config",
+     .type = TR_SCHEMA_RECORD,
+     .help = "the plugin's settings, checked against /plugins/schema/{name}"},
+    {.name = "enabled",
+     .type = TR_SCHEMA_BOOLEAN,
+     .dflt = "true",
+     .help = "false keeps the plugin stored but not run"},
+};
+
+const struct tr_schema tr_schema_plugins = {
+    .name = "plugins",
+    .fields = fields,
+    .cnt = TR_ARRAY_SIZE(fields),
+};
