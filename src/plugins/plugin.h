@@ -34,10 +34,13 @@ struct tr_plugin_credential {
     const char *entity;           /* store entity, e.g. "keyauth_credentials" */
     const char *path;             /* admin path segment, e.g. "key-auth" */
     const char *alias;            /* older path segment accepted too (e.g. "keyauth"), or NULL */
+    /* Fields of a row. The Admin API adds id, created_at and consumer_id (from the path) when
+     * the schema does not list them. */
     const struct tr_schema *schema;
     const char *lookup_field;     /* field indexed for O(1) lookup (e.g. "key"), or NULL */
     /* Optional: rewrite the validated doc before it is stored (hash a password); returns 0 or
-     * -1 with a message. */
+     * -1 with a message (answered 400 {"message": ...}). On a PATCH, hidden fields the request
+     * does not set are withheld from the doc and kept as stored. */
     int (*before_store)(json_t *doc, char *err, size_t err_len);
     /* Optional: fields never returned by the Admin API (e.g. "password"); NULL-terminated. */
     const char *const *hidden_fields;
@@ -68,6 +71,10 @@ struct tr_plugin {
 
     const struct tr_plugin_credential *credentials; /* array, or NULL */
     size_t num_credentials;
+
+    /* Optional: free what the plugin keeps in its tr_ctx_worker_slot (called with the slot's
+     * value, when not NULL, as the worker stops). */
+    void (*worker_free)(void *slot);
 };
 
 /* A consumer as the snapshot holds it (borrowed from the snapshot; valid for the request). */
@@ -127,7 +134,7 @@ void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char
 /* Answer {"message": message} (JSON-escaped). */
 void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message,
                             const char *extra_headers);
-/* Add a header to the response the client gets (proxied or plugin-made). Copied. */
+/* Add a header to the response the client receives (proxied or plugin-made). Copied. */
 void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
 /* Status of the response (0 before it is known). */
 int tr_ctx_response_status(const struct tr_ctx *ctx);
@@ -167,5 +174,11 @@ void *tr_ctx_state(struct tr_ctx *ctx);
 void **tr_ctx_worker_slot(struct tr_ctx *ctx);
 /* Resume a request whose plugin returned TR_PLUGIN_YIELD, with that plugin's final rc. */
 void tr_ctx_resume(struct tr_ctx *ctx, int rc);
+/* Run work(arg) on the thread pool (CPU-heavy or blocking work: password hashes), then
+ * done(ctx, arg) back on the worker, which must call tr_ctx_resume. The phase callback returns
+ * TR_PLUGIN_YIELD right after this call. work must not touch ctx; arg should live in the
+ * request arena. If the request died meanwhile, done is not called. */
+void tr_ctx_offload(struct tr_ctx *ctx, void (*work)(void *arg),
+                    void (*done)(struct tr_ctx *ctx, void *arg), void *arg);
 
 #endif

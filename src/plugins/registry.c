@@ -2,18 +2,30 @@
 /* The one list of bundled plugins. Order is computed from priorities, never from this list. */
 #include "plugins/registry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/str.h"
 #include "plugins/plugin.h"
+
+extern const struct tr_plugin tr_plugin_acl;
+extern const struct tr_plugin tr_plugin_basic_auth;
+extern const struct tr_plugin tr_plugin_key_auth;
 
 static const struct tr_plugin *const bundled[] = {
     NULL, /* placeholder so the array is never empty; skipped */
+    &tr_plugin_basic_auth,
+    &tr_plugin_key_auth,
+    &tr_plugin_acl,
 };
 
 static const struct tr_plugin *sorted[TR_PLUGIN_MAX];
 static size_t sorted_cnt;
 static int sorted_ready;
+/* Loaded on this node (the `plugins` setting); every plugin until tr_plugin_set_enabled. */
+static bool enabled[TR_PLUGIN_MAX];
+static bool enabled_set;
 
 static int by_priority(const void *a, const void *b)
 {
@@ -75,4 +87,81 @@ const struct tr_plugin_credential *tr_plugin_find_credential(const char *entity_
         }
     }
     return NULL;
+}
+
+/* Parse value into on[] (indexes of sorted[]). Returns 0 or -1 with why. */
+static int parse_list(const char *value, bool *on, char *why, size_t why_len)
+{
+    ensure_sorted();
+    memset(on, 0, sizeof(bool) * TR_PLUGIN_MAX);
+    struct tr_str all = tr_str_trim(tr_str_from_cstr(value ? value : ""));
+    if (tr_str_eq(all, TR_STR_LIT("off")))
+        return 0;
+    if (all.len == 0) {
+        snprintf(why, why_len, "expected bundled, off, or a comma list of plugin names");
+        return -1;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= all.len; i++) {
+        if (i < all.len && all.ptr[i] != ',')
+            continue;
+        struct tr_str item = tr_str_trim((struct tr_str){all.ptr + start, i - start});
+        start = i + 1;
+        if (item.len == 0)
+            continue;
+        if (tr_str_eq(item, TR_STR_LIT("bundled"))) {
+            for (size_t k = 0; k < sorted_cnt; k++)
+                on[k] = true;
+            continue;
+        }
+        size_t k;
+        for (k = 0; k < sorted_cnt; k++) {
+            if (tr_str_eq(item, tr_str_from_cstr(sorted[k]->name)))
+                break;
+        }
+        if (k == sorted_cnt) {
+            int shown = (int)(item.len > 64 ? 64 : item.len);
+            snprintf(why, why_len,
+                     "unknown plugin '%.*s' (expected bundled, off, or names of bundled plugins)",
+                     shown, item.ptr);
+            return -1;
+        }
+        on[k] = true;
+    }
+    return 0;
+}
+
+int tr_plugin_check_list(const char *value, char *why, size_t why_len)
+{
+    bool on[TR_PLUGIN_MAX];
+    return parse_list(value, on, why, why_len);
+}
+
+int tr_plugin_set_enabled(const char *value, char *why, size_t why_len)
+{
+    bool on[TR_PLUGIN_MAX];
+    if (parse_list(value, on, why, why_len) != 0)
+        return -1;
+    memcpy(enabled, on, sizeof(enabled));
+    enabled_set = true;
+    return 0;
+}
+
+bool tr_plugin_enabled(size_t i)
+{
+    ensure_sorted();
+    if (i >= sorted_cnt)
+        return false;
+    return !enabled_set || enabled[i];
+}
+
+int tr__plugin_add(const struct tr_plugin *p)
+{
+    ensure_sorted();
+    if (sorted_cnt == TR_PLUGIN_MAX || tr_plugin_find(p->name, NULL) != NULL)
+        return -1;
+    sorted[sorted_cnt++] = p;
+    qsort(sorted, sorted_cnt, sizeof(sorted[0]), by_priority);
+    enabled_set = false;
+    return 0;
 }

@@ -261,15 +261,15 @@ void tr__ctx_identity_headers(const struct tr_ctx *ctx,
 const struct tr_credential *tr_ctx_find_credential(const struct tr_ctx *ctx, const char *entity,
                                                    struct tr_str value)
 {
-    const struct tr_cred_index *idx = tr_snapshot_creds(snap_of(ctx), entity);
+    const struct tr_cred_index *idx = tr_snap_identity_creds(snap_of(ctx)->identity, entity);
     return idx ? tr_strmap_get(&idx->by_value, value) : NULL;
 }
 
 const struct tr_consumer *tr_ctx_find_consumer(const struct tr_ctx *ctx, struct tr_str id_or_name)
 {
-    const struct tr_snapshot *snap = snap_of(ctx);
-    const struct tr_consumer *c = tr_strmap_get(&snap->consumer_by_id, id_or_name);
-    return c ? c : tr_strmap_get(&snap->consumer_by_name, id_or_name);
+    const struct tr_snap_identity *part = snap_of(ctx)->identity;
+    const struct tr_consumer *c = tr_strmap_get(&part->consumer_by_id, id_or_name);
+    return c ? c : tr_strmap_get(&part->consumer_by_name, id_or_name);
 }
 
 void tr_ctx_foreach_consumer_credential(const struct tr_ctx *ctx, const char *entity,
@@ -277,7 +277,7 @@ void tr_ctx_foreach_consumer_credential(const struct tr_ctx *ctx, const char *en
                                         bool (*cb)(const struct tr_credential *cred, void *ud),
                                         void *ud)
 {
-    const struct tr_cred_index *idx = tr_snapshot_creds(snap_of(ctx), entity);
+    const struct tr_cred_index *idx = tr_snap_identity_creds(snap_of(ctx)->identity, entity);
     if (idx == NULL || consumer == NULL)
         return;
     const struct tr_cred_list *l = tr_strmap_get(&idx->by_consumer, tr_str_from_cstr(consumer->id));
@@ -306,4 +306,48 @@ void *tr_ctx_state(struct tr_ctx *ctx)
 void **tr_ctx_worker_slot(struct tr_ctx *ctx)
 {
     return &ctx->ex->w->plugin_slots[ctx->current->plugin_index];
+}
+
+/* ---- thread pool offload ------------------------------------------------------------------ */
+
+struct offload {
+    uv_work_t req;
+    struct tr_ctx *ctx;
+    void (*work)(void *arg);
+    void (*done)(struct tr_ctx *ctx, void *arg);
+    void *arg;
+};
+
+static void on_offload_work(uv_work_t *req)
+{
+    struct offload *o = TR_CONTAINER_OF(req, struct offload, req);
+    o->work(o->arg);
+}
+
+static void on_offload_done(uv_work_t *req, int status)
+{
+    struct offload *o = TR_CONTAINER_OF(req, struct offload, req);
+    struct tr_ctx *ctx = o->ctx;
+    if (ctx->ex->aborted || status != 0) {
+        /* The request is gone (or the work was cancelled): just let it be freed. */
+        tr_ctx_resume(ctx, TR_PLUGIN_FAIL);
+        return;
+    }
+    o->done(ctx, o->arg);
+}
+
+void tr_ctx_offload(struct tr_ctx *ctx, void (*work)(void *arg),
+                    void (*done)(struct tr_ctx *ctx, void *arg), void *arg)
+{
+    struct offload *o = tr_arena_alloc(&ctx->arena, sizeof(*o));
+    memset(o, 0, sizeof(*o));
+    o->ctx = ctx;
+    o->work = work;
+    o->done = done;
+    o->arg = arg;
+    ctx->yielded = true; /* the request must outlive the work even if the client leaves */
+    if (uv_queue_work(ctx->ex->w->loop, &o->req, on_offload_work, on_offload_done) != 0) {
+        work(arg); /* no thread pool: do it here rather than fail the request */
+        done(ctx, arg);
+    }
 }

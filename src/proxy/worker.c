@@ -10,6 +10,8 @@
 
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/mem.h"
+#include "http/parser.h"
 #include "proxy/access_log.h"
 #include "proxy/internal.h"
 #include "snapshot/snapshot.h"
@@ -41,6 +43,7 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
     tr_list_init(&w->clients);
     tr_list_init(&w->idle_upstreams);
     update_dates(w);
+    w->res_scratch = tr_xmalloc(sizeof(*w->res_scratch));
     if (conf->proxy_access_log && strcmp(conf->proxy_access_log, "off") != 0 &&
         conf->proxy_access_log[0] != '\0') {
         w->access_log = tr_access_log_open(conf->proxy_access_log);
@@ -80,6 +83,15 @@ void tr_proxy_worker_fini(struct tr_proxy_worker *w)
     uv_close((uv_handle_t *)&w->tick, NULL);
     tr_access_log_close(w->access_log);
     w->access_log = NULL;
+    free(w->res_scratch);
+    w->res_scratch = NULL;
+    tr__tls_sessions_free(w);
+    for (size_t i = 0; i < tr_plugin_count() && i < TR_PLUGIN_MAX; i++) {
+        const struct tr_plugin *p = tr_plugin_at(i);
+        if (w->plugin_slots[i] != NULL && p->worker_free != NULL)
+            p->worker_free(w->plugin_slots[i]);
+        w->plugin_slots[i] = NULL;
+    }
     if (w->hold) {
         /* Exchanges are gone by now, so no one else uses the hold. */
         tr_snapshot_unref(w->hold->snap);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the authentication plugins: the anonymous fallback and config readers. */
+#include "plugins/auth.h"
+
+#include <string.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+
+int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
+                 const char *extra_headers)
+{
+    if (anonymous == NULL) {
+        tr_ctx_respond_message(ctx, status, message, extra_headers);
+        return TR_PLUGIN_EXIT;
+    }
+    const struct tr_consumer *anon = tr_ctx_find_consumer(ctx, tr_str_from_cstr(anonymous));
+    if (anon == NULL) {
+        /* Kong answers 500 here; the body never names the consumer (P10b). */
+        tr_log_error("anonymous consumer '%s' is configured but does not exist", anonymous);
+        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+        return TR_PLUGIN_EXIT;
+    }
+    tr_ctx_set_consumer(ctx, anon, NULL, true);
+    return TR_PLUGIN_NEXT;
+}
+
+bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous)
+{
+    return anonymous != NULL && tr_ctx_credential(ctx) != NULL;
+}
+
+char *tr_auth_conf_string(const json_t *config, const char *name)
+{
+    const char *s = json_string_value(json_object_get(config, name));
+    return s && s[0] ? tr_xstrdup(s) : NULL;
+}
+
+bool tr_auth_conf_bool(const json_t *config, const char *name, bool dflt)
+{
+    const json_t *v = json_object_get(config, name);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the authentication plugins (key-auth, basic-auth): the failure path with
+ * Kong's `anonymous` fallback, and the checks of their common config fields. */
+#ifndef TR_PLUGINS_AUTH_H
+#define TR_PLUGINS_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "plugins/plugin.h"
+
+/* An authentication failed. Without anonymous (NULL), answer {"message": message} with status
+ * and extra_headers ("Name: value\r\n" lines or NULL) and return TR_PLUGIN_EXIT. With
+ * anonymous (a consumer id or username), go on as that consumer (X-Anonymous-Consumer: true)
+ * and return TR_PLUGIN_NEXT; when no such consumer exists, answer 500 (as Kong) and log. */
+int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
+                 const char *extra_headers);
+
+/* True when an earlier auth plugin already authenticated a credential and this one has an
+ * anonymous fallback: several auth plugins with `anonymous` act as a logical OR (Kong). */
+bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous);
+
+/* A copy (malloc'ed) of the string config field name, or NULL when absent or empty. */
+char *tr_auth_conf_string(const json_t *config, const char *name);
+
+/* A boolean config field, or dflt when absent. */
+bool tr_auth_conf_bool(const json_t *config, const char *name, bool dflt);
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* key-auth: a consumer is identified by an API key sent in a header or a query argument
+ * (Kong 1.x/2.x answers: 401 for a missing or an unknown key). Keys live in the
+ * keyauth_credentials kind (/consumers/{c}/key-auth) and are found by an O(1) index. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "core/mem.h"
+#include "plugins/auth.h"
+#include "plugins/plugin.h"
+#include "schema/schema.h"
+
+#define ENTITY "keyauth_credentials"
+#define WWW_AUTH "WWW-Authenticate: Key realm=\"torii\"\r\n"
+
+struct key_auth_conf {
+    char **key_names; /* owned, each NUL-terminated */
+    size_t num_key_names;
+    char *anonymous; /* owned; NULL when unset */
+    bool hide_credentials;
+    bool key_in_header;
+    bool key_in_query;
+    bool key_in_body; /* accepted; the request body is not searched yet */
+    bool run_on_preflight;
+};
+
+/* Kong: letters, digits, '_' and '-' only (a name is used as a header and a query name). */
+static bool key_name_ok(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static int check_key_names(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *arr = json_object_get(rec, name);
+    if (!json_is_array(arr) || json_array_size(arr) == 0) {
+        snprintf(msg, msg_len, "at least one key name is required");
+        return -1;
+    }
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v) || !key_name_ok(json_string_value(v), json_string_length(v))) {
+            snprintf(msg, msg_len,
+                     "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'",
+                     json_is_string(v) ? json_string_value(v) : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const struct tr_schema_field conf_fields[] = {
+    {.name = "key_names",
+     .type = TR_SCHEMA_ARRAY,
+     .flags = TR_SCHEMA_REQUIRED,
+     .dflt = "[\"apikey\"]",
+     .check = check_key_names,
+     .help = "header and query argument names that carry the key"},
+    {.name = "hide_credentials",
+     .type = TR_SCHEMA_BOOLEAN,
+     .dflt = "false",
+     .help = "remove the key from the request sent upstream"},
+    {.name = "anonymous",
+     .type = TR_SCHEMA_STRING,
+     .help = "consumer id or username to use when authentication fails"},
+    {.name = "key_in_header",
+     .type = TR_SCHEMA_BOOLEAN,
+     .dflt = "true",
+     .help = "look for the key in request headers"},
+    {.name = "key_in_query",
+     .type = TR_SCHEMA_BOOLEAN,
+     .dflt = "true",
+     .help = "look for the key in the query string"},
+    {.name = "key_in_body",
+     .type = TR_SCHEMA_BOOLEAN,
+     .dflt = "false",
+     .help = "accepted for compatibility; the request body is not searched yet"},
+    {.name = "run_on_preflight",
+     .type = TR_SCHEMA_BOOLEAN,
+     .dflt = "true",
+     .help = "also authenticate OPTIONS requests"},
+};
+
+static const struct tr_schema conf_schema = {
+    .name = "key-auth",
+    .fields = conf_fields,
+    .cnt = TR_ARRAY_SIZE(conf_fields),
+};
+
+static void conf_free(void *p)
+{
+    struct key_auth_conf *c = p;
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->num_key_names; i++)
+        free(c->key_names[i]);
+    free(c->key_names);
+    free(c->anonymous);
+    free(c);
+}
+
+static void *conf_parse(const json_t *config, char *err, size_t err_len)
+{
+    struct key_auth_conf *c = tr_xcalloc(1, sizeof(*c));
+    const json_t *names = json_object_get(config, "key_names");
+    if (names == NULL) {
+        c->key_names = tr_xcalloc(1, sizeof(*c->key_names));
+        c->key_names[c->num_key_names++] = tr_xstrdup("apikey");
+    } else {
+        size_t n = json_array_size(names);
+        c->key_names = tr_xcalloc(n ? n : 1, sizeof(*c->key_names));
+        for (size_t i = 0; i < n; i++) {
+            const json_t *v = json_array_get(names, i);
+            if (!json_is_string(v) || !key_name_ok(json_string_value(v), json_string_length(v))) {
+                snprintf(err, err_len, "key_names: bad header name");
+                conf_free(c);
+                return NULL;
+            }
+            c->key_names[c->num_key_names++] = tr_xstrdup(json_string_value(v));
+        }
+        if (c->num_key_names == 0) {
+            snprintf(err, err_len, "key_names: at least one key name is required");
+            conf_free(c);
+            return NULL;
+        }
+    }
+    c->anonymous = tr_auth_conf_string(config, "anonymous");
+    c->hide_credentials = tr_auth_conf_bool(config, "hide_credentials", false);
+    c->key_in_header = tr_auth_conf_bool(config, "key_in_header", true);
+    c->key_in_query = tr_auth_conf_bool(config, "key_in_query", true);
+    c->key_in_body = tr_auth_conf_bool(config, "key_in_body", false);
+    c->run_on_preflight = tr_auth_conf_bool(config, "run_on_preflight", true);
+    return c;
+}
+
+static int key_auth_access(struct tr_ctx *ctx, const void *p)
+{
+    const struct key_auth_conf *c = p;
+    if (!c->run_on_preflight && tr_str_eq(tr_ctx_method(ctx), TR_STR_LIT("OPTIONS")))
+        return TR_PLUGIN_NEXT;
+    if (tr_auth_already_done(ctx, c->anonymous))
+        return TR_PLUGIN_NEXT;
+
+    /* Each name in order: its header, then its query argument (Kong 1.x+ order). */
+    struct tr_str key = TR_STR_NULL;
+    bool found = false;
+    for (size_t i = 0; i < c->num_key_names && !found; i++) {
+        struct tr_str name = tr_str_from_cstr(c->key_names[i]);
+        if (c->key_in_header && tr_ctx_header(ctx, name, &key))
+            found = true;
+        else if (c->key_in_query && tr_ctx_query_arg(ctx, name, &key))
+            found = true;
+        if (found && c->hide_credentials) {
+            tr_ctx_remove_header(ctx, name);
+            tr_ctx_remove_query_arg(ctx, name);
+        }
+    }
+    if (!found || key.len == 0)
+        return tr_auth_fail(ctx, c->anonymous, 401, "No API key found in request", WWW_AUTH);
+
+    const struct tr_credential *cred = tr_ctx_find_credential(ctx, ENTITY, key);
+    if (cred == NULL || cred->consumer == NULL)
+        return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
+    tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
+    return TR_PLUGIN_NEXT;
+}
+
+/* ---- the keyauth_credentials kind ---------------------------------------------------------- */
+
+/* 128 random bits from the CSPRNG as 32 lowercase hex characters (Kong's key format). */
+static json_t *gen_key(const json_t *rec)
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
+        return NULL;
+    static const char hex[] = "0123456789abcdef";
+    char out[2 * sizeof(raw) + 1];
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof(raw)] = '\0';
+    return json_string(out);
+}
+
+static const struct tr_schema_field cred_fields[] = {
+    TR_SCHEMA_FIELD_ID,
+    TR_SCHEMA_FIELD_CREATED_AT,
+    {.name = "consumer_id",
+     .type = TR_SCHEMA_UUID,
+     .flags = TR_SCHEMA_REQUIRED,
+     .help = "the consumer the key belongs to"},
+    {.name = "key",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_UNIQUE,
+     .gen = gen_key,
+     .help = "the API key; 32 random hex characters when not given"},
+};
+
+static const struct tr_schema cred_schema = {
+    .name = ENTITY,
+    .fields = cred_fields,
+    .cnt = TR_ARRAY_SIZE(cred_fields),
+};
+
+static const struct tr_plugin_credential credentials[] = {
+    {
+        .entity = ENTITY,
+        .path = "key-auth",
+        .alias = "keyauth",
+        .schema = &cred_schema,
+        .lookup_field = "key",
+    },
+};
+
+/* Priority 1003 as Kong 1.x and later (0.7 ran every auth plugin at 1000). */
+const struct tr_plugin tr_plugin_key_auth = {
+    .name = "key-auth",
+    .version = "1.0.0",
+    .priority = 1003,
+    .flags = TR_PLUGIN_NO_CONSUMER,
+    .schema = &conf_schema,
+    .conf_parse = conf_parse,
+    .conf_free = conf_free,
+    .access = key_auth_access,
+    .credentials = credentials,
+    .num_credentials = TR_ARRAY_SIZE(credentials),
+};
