@@ -3,6 +3,7 @@
  * store is SQLite on the same thread), so each connection is a simple read-parse-answer loop. */
 #include "admin/server.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 #include "core/mem.h"
 #include "http/parser.h"
 #include "http/status.h"
-#include "server/listen.h"
 
 #define ADMIN_IDLE_TIMEOUT_MS 60000
 
@@ -401,13 +401,9 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static bool is_loopback_host(const char *h)
-{
-    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
-}
-
 struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_conf *conf,
-                                              struct tr_admin_env *env, char *err,
+                                              struct tr_admin_env *env, const int *fds,
+                                              const bool *loopback, size_t num_fds, char *err,
                                               size_t err_len)
 {
     struct tr_admin_server *srv = tr_xcalloc(1, sizeof(*srv));
@@ -415,19 +411,15 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
     srv->conf = conf;
     srv->env = env;
     tr_list_init(&srv->conns);
-    for (size_t i = 0; i < conf->admin_listen.cnt; i++) {
-        const struct tr_listen *l = &conf->admin_listen.items[i];
-        int fd = tr_listen_open(l, false, err, err_len);
-        if (fd < 0) {
-            tr_admin_server_stop(srv);
-            return NULL;
-        }
+    for (size_t i = 0; i < num_fds && i < TR_CONF_MAX_LISTEN; i++) {
+        /* A duplicate: libuv owns (and closes) it; the node keeps its own copy. */
+        int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
         uv_tcp_t *t = &srv->listeners[srv->num_listeners];
         uv_tcp_init(loop, t);
         t->data = srv;
-        srv->loopback[srv->num_listeners] = is_loopback_host(l->host);
+        srv->loopback[srv->num_listeners] = loopback[i];
         srv->num_listeners++;
-        int rc = uv_tcp_open(t, fd);
+        int rc = fd < 0 ? UV_EBADF : uv_tcp_open(t, fd);
         if (rc == 0)
             rc = uv_listen((uv_stream_t *)t, 128, on_connection);
         if (rc != 0) {

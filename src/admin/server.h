@@ -5,6 +5,7 @@
 #ifndef TR_ADMIN_SERVER_H
 #define TR_ADMIN_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <uv.h>
@@ -13,10 +14,12 @@ struct tr_admin_env;
 struct tr_admin_server;
 struct tr_conf;
 
-/* Listen on every admin_listen address. Returns NULL with a message in err. env is borrowed
- * and must outlive the server. */
+/* Serve the Admin API on the listening sockets fds (borrowed: the server takes duplicates);
+ * loopback[i] says whether fds[i] is bound to a loopback address (P11 Host check). Returns
+ * NULL with a message in err. env is borrowed and must outlive the server. */
 struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_conf *conf,
-                                              struct tr_admin_env *env, char *err,
+                                              struct tr_admin_env *env, const int *fds,
+                                              const bool *loopback, size_t num_fds, char *err,
                                               size_t err_len);
 
 /* Close listeners and connections; handles finish closing on the next loop run. */

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "server/control.h"
 #include "server/listen.h"
+#include "server/master.h"
 #include "store/store.h"
 
 struct cli_opts {
@@ -145,7 +146,7 @@ static int cmd_start(int argc, char **argv)
             close(devnull);
         }
     }
-    int rc = tr_control_run(&conf, o.conf_path, ready_fd);
+    int rc = tr_master_run(&conf, o.conf_path, ready_fd);
     tr_log_close();
     tr_conf_free(&conf);
     return rc;

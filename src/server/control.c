@@ -18,7 +18,10 @@
 #include "admin/server.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "plugins/registry.h"
+#include "proxy/proxy.h"
 #include "snapshot/snapshot.h"
+#include "server/listen.h"
 #include "server/workers.h"
 #include "store/store.h"
 
@@ -32,6 +35,8 @@ struct control {
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
     bool stopping;
+    struct tr_identity_mirror mirror;   /* consumers and credentials, kept current */
+    struct tr_snap_identity *identity;  /* the identity part of the current snapshot */
 };
 
 void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
@@ -39,19 +44,26 @@ void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long le
     snprintf(buf, len, "%s/torii.pid", conf->prefix);
 }
 
-static int rebuild_snapshot(struct control *ctl)
+/* Build and publish a snapshot; the identity part is rebuilt from the mirror only when
+ * identity_changed, otherwise shared with the previous snapshot. */
+static int rebuild_snapshot(struct control *ctl, bool identity_changed)
 {
-    struct tr_snapshot *snap = tr_snapshot_build(ctl->store);
+    if (identity_changed || ctl->identity == NULL) {
+        tr_snap_identity_unref(ctl->identity);
+        ctl->identity = tr_snap_identity_build(&ctl->mirror);
+    }
+    struct tr_snapshot *snap = tr_snapshot_build(ctl->store, ctl->identity);
     if (snap == NULL)
         return -1;
     tr_snapshot_publish(snap);
     return 0;
 }
 
-static void on_admin_change(void *ud)
+static void on_admin_change(void *ud, const char *entity, const char *id, json_t *doc)
 {
     struct control *ctl = ud;
-    if (rebuild_snapshot(ctl) != 0)
+    bool identity = tr_identity_mirror_apply(&ctl->mirror, entity, id, doc);
+    if (rebuild_snapshot(ctl, identity) != 0)
         tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
@@ -105,10 +117,20 @@ static void on_reload_signal(uv_signal_t *s, int signum)
         }
         tr_conf_free(&fresh);
     }
-    on_admin_change(ctl);
+    /* Re-read everything: the database may have been changed behind the Admin API. */
+    struct tr_identity_mirror fresh_mirror;
+    if (tr_identity_mirror_load(&fresh_mirror, ctl->store) == 0) {
+        tr_identity_mirror_free(&ctl->mirror);
+        ctl->mirror = fresh_mirror;
+    } else {
+        tr_identity_mirror_free(&fresh_mirror);
+        tr_log_error("reload: cannot read consumers and credentials; keeping the current ones");
+    }
+    if (rebuild_snapshot(ctl, true) != 0)
+        tr_log_error("reload: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
-static int write_pid_file(const struct tr_conf *conf)
+int tr_control_write_pid_file(const struct tr_conf *conf)
 {
     char path[4096];
     tr_control_pid_path(conf, path, sizeof(path));
@@ -133,8 +155,10 @@ static int ensure_dir(const char *path)
     return -1;
 }
 
-int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
+int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
+                   struct tr_sockets *socks)
 {
+    bool supervised = socks != NULL; /* a master process owns the sockets and the pid file */
     struct control ctl;
     memset(&ctl, 0, sizeof(ctl));
     ctl.conf = conf;
@@ -158,7 +182,12 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
         tr_log_error("cannot open the database '%s': %s", dbpath, err);
         return 1;
     }
-    if (rebuild_snapshot(&ctl) != 0) {
+    /* Which plugins this node loads: fixed before the first snapshot and before any worker. */
+    if (tr_plugin_set_enabled(conf->plugins, err, sizeof(err)) != 0) {
+        tr_log_error("plugins: %s", err);
+        goto out_store;
+    }
+    if (tr_identity_mirror_load(&ctl.mirror, ctl.store) != 0 || rebuild_snapshot(&ctl, true) != 0) {
         tr_log_error("cannot build the configuration from the database");
         goto out_store;
     }
@@ -174,10 +203,22 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
-    ctl.workers = tr_workers_start(conf, err, sizeof(err));
-    if (ctl.workers == NULL) {
-        tr_log_error("proxy_listen: %s", err);
+    if (tr_proxy_tls_init(conf, err, sizeof(err)) != 0) {
+        tr_log_error("tls: %s", err);
         goto out_loop;
+    }
+    struct tr_sockets own;
+    if (socks == NULL) {
+        if (tr_sockets_open(&own, conf, err, sizeof(err)) != 0) {
+            tr_log_error("%s", err);
+            goto out_loop;
+        }
+        socks = &own;
+    }
+    ctl.workers = tr_workers_start(conf, socks, err, sizeof(err));
+    if (ctl.workers == NULL) {
+        tr_log_error("%s", err);
+        goto out_socks;
     }
     ctl.env = (struct tr_admin_env){
         .store = ctl.store,
@@ -186,15 +227,19 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
         .server_status = server_status,
         .ud = &ctl,
     };
-    ctl.admin = tr_admin_server_start(&ctl.loop, conf, &ctl.env, err, sizeof(err));
-    if (ctl.admin == NULL && conf->admin_listen.cnt > 0) {
+    ctl.admin = tr_admin_server_start(&ctl.loop, conf, &ctl.env, socks->admin,
+                                      socks->admin_loopback, socks->num_admin, err, sizeof(err));
+    if (ctl.admin == NULL && socks->num_admin > 0) {
         tr_log_error("admin_listen: %s", err);
         tr_workers_stop(ctl.workers, 0);
         tr_workers_join(ctl.workers);
-        goto out_loop;
+        goto out_socks;
     }
+    /* Workers and the admin server hold their own duplicates now. Dropping this process's
+     * copies means a draining node stops holding the ports once its listeners close. */
+    tr_sockets_close(socks);
 
-    if (write_pid_file(conf) != 0)
+    if (!supervised && tr_control_write_pid_file(conf) != 0)
         tr_log_warn("cannot write the pid file in '%s': %s", conf->prefix, strerror(errno));
     char pl[80] = "off", al[80] = "off";
     if (conf->proxy_listen.cnt)
@@ -216,10 +261,16 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     uv_run(&ctl.loop, UV_RUN_DEFAULT);
     char pid_path[4096];
     tr_control_pid_path(conf, pid_path, sizeof(pid_path));
-    unlink(pid_path);
-    tr_log_notice("torii stopped");
+    if (!supervised)
+        unlink(pid_path);
+    if (supervised)
+        tr_log_info("worker process %ld stopped", (long)getpid());
+    else
+        tr_log_notice("torii stopped");
     status = 0;
 
+out_socks:
+    tr_sockets_close(socks);
 out_loop:
     if (!ctl.stopping) {
         uv_close((uv_handle_t *)&ctl.sig_term, NULL);
@@ -228,8 +279,11 @@ out_loop:
         uv_run(&ctl.loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&ctl.loop);
+    tr_proxy_tls_fini();
     tr_snapshot_shutdown();
 out_store:
+    tr_snap_identity_unref(ctl.identity);
+    tr_identity_mirror_free(&ctl.mirror);
     tr_store_close(ctl.store);
     return status;
 }

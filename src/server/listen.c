@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/mem.h"
 
 int tr_listen_sockaddr(const struct tr_listen *l, bool connect_form, struct sockaddr_storage *ss,
                        unsigned *len)
@@ -68,4 +70,68 @@ int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t 
         return -1;
     }
     return fd;
+}
+
+static bool is_loopback_host(const char *h)
+{
+    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
+}
+
+int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err, size_t err_len)
+{
+    char msg[400];
+    memset(s, 0, sizeof(*s));
+    s->num_workers = (size_t)conf->worker_threads;
+    s->num_proxy = conf->proxy_listen.cnt;
+    s->proxy = tr_xcalloc(s->num_workers * s->num_proxy + 1, sizeof(int));
+    s->proxy_ssl = tr_xcalloc(s->num_proxy + 1, sizeof(bool));
+    for (size_t i = 0; i < s->num_workers * s->num_proxy; i++)
+        s->proxy[i] = -1;
+    for (size_t j = 0; j < s->num_proxy; j++) {
+        const struct tr_listen *l = &conf->proxy_listen.items[j];
+        s->proxy_ssl[j] = l->ssl;
+        /* SO_REUSEPORT would let a second node silently share a port with a running one. */
+        int probe = tr_listen_open(l, false, msg, sizeof(msg));
+        if (probe < 0) {
+            snprintf(err, err_len, "proxy_listen: %s", msg);
+            goto fail;
+        }
+        close(probe);
+        for (size_t w = 0; w < s->num_workers; w++) {
+            int fd = tr_listen_open(l, true, msg, sizeof(msg));
+            if (fd < 0) {
+                snprintf(err, err_len, "proxy_listen: %s", msg);
+                goto fail;
+            }
+            s->proxy[w * s->num_proxy + j] = fd;
+        }
+    }
+    for (size_t i = 0; i < conf->admin_listen.cnt && i < 16; i++) {
+        const struct tr_listen *l = &conf->admin_listen.items[i];
+        int fd = tr_listen_open(l, false, msg, sizeof(msg));
+        if (fd < 0) {
+            snprintf(err, err_len, "admin_listen: %s", msg);
+            goto fail;
+        }
+        s->admin[s->num_admin] = fd;
+        s->admin_loopback[s->num_admin] = is_loopback_host(l->host);
+        s->num_admin++;
+    }
+    return 0;
+fail:
+    tr_sockets_close(s);
+    return -1;
+}
+
+void tr_sockets_close(struct tr_sockets *s)
+{
+    for (size_t i = 0; s->proxy && i < s->num_workers * s->num_proxy; i++) {
+        if (s->proxy[i] >= 0)
+            close(s->proxy[i]);
+    }
+    for (size_t i = 0; i < s->num_admin; i++)
+        close(s->admin[i]);
+    free(s->proxy);
+    free(s->proxy_ssl);
+    memset(s, 0, sizeof(*s));
 }

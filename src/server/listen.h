@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct tr_listen;
+struct tr_conf;
 
 struct sockaddr_storage;
 
@@ -20,5 +21,24 @@ int tr_listen_sockaddr(const struct tr_listen *l, bool connect_form, struct sock
 /* Open a TCP listening socket for l (non-blocking, CLOEXEC, SO_REUSEADDR, and SO_REUSEPORT when
  * reuseport). Returns the fd, or -1 with a message in err. */
 int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t err_len);
+
+/* Every listening socket of a node: worker_threads sockets per proxy address (SO_REUSEPORT,
+ * one per worker thread) and one per admin address. Opened once by the master process and
+ * inherited by each worker process it starts, so a restarted or reloaded worker process keeps
+ * the same sockets and no connection is refused meanwhile. */
+struct tr_sockets {
+    int *proxy;          /* owned fds: [worker * num_proxy + address] */
+    bool *proxy_ssl;     /* per address */
+    size_t num_workers, num_proxy;
+    int admin[16];       /* owned fds */
+    bool admin_loopback[16];
+    size_t num_admin;
+};
+
+/* Open every socket of conf. An address in use (even by a node that uses SO_REUSEPORT) stops
+ * it: each address is first bound exclusively. Returns 0, or -1 with err naming the setting. */
+int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err, size_t err_len);
+/* Close every fd and free the arrays. */
+void tr_sockets_close(struct tr_sockets *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -115,23 +116,13 @@ static int worker_setup(struct worker *wk, char *err, size_t err_len)
     return 0;
 }
 
-struct tr_workers *tr_workers_start(const struct tr_conf *conf, char *err, size_t err_len)
+struct tr_workers *tr_workers_start(const struct tr_conf *conf, const struct tr_sockets *socks,
+                                    char *err, size_t err_len)
 {
     struct tr_workers *ws = tr_xcalloc(1, sizeof(*ws));
-    ws->cnt = (size_t)conf->worker_threads;
-    ws->items = tr_xcalloc(ws->cnt, sizeof(*ws->items));
-    size_t nl = conf->proxy_listen.cnt;
-    /* SO_REUSEPORT would let a second node silently share a port with a running one: probe
-     * each address with an exclusive socket first so "address in use" stops start-up. */
-    for (size_t j = 0; j < nl; j++) {
-        int probe = tr_listen_open(&conf->proxy_listen.items[j], false, err, err_len);
-        if (probe < 0) {
-            free(ws->items);
-            free(ws);
-            return NULL;
-        }
-        close(probe);
-    }
+    ws->cnt = socks->num_workers;
+    ws->items = tr_xcalloc(ws->cnt ? ws->cnt : 1, sizeof(*ws->items));
+    size_t nl = socks->num_proxy;
     for (size_t i = 0; i < ws->cnt; i++) {
         struct worker *wk = &ws->items[i];
         wk->id = (int)i;
@@ -140,14 +131,11 @@ struct tr_workers *tr_workers_start(const struct tr_conf *conf, char *err, size_
         wk->fds = tr_xcalloc(nl ? nl : 1, sizeof(int));
         wk->fd_ssl = tr_xcalloc(nl ? nl : 1, sizeof(bool));
         for (size_t j = 0; j < nl; j++) {
-            wk->fds[j] = tr_listen_open(&conf->proxy_listen.items[j], true, err, err_len);
-            wk->fd_ssl[j] = conf->proxy_listen.items[j].ssl;
+            /* A duplicate: libuv owns (and closes) it; the node keeps its own copy. */
+            wk->fds[j] = fcntl(socks->proxy[i * nl + j], F_DUPFD_CLOEXEC, 3);
+            wk->fd_ssl[j] = socks->proxy_ssl[j];
             if (wk->fds[j] < 0) {
-                for (size_t k = 0; k < j; k++)
-                    close(wk->fds[k]);
-                wk->num_fds = 0;
-                ws->cnt = i + 1;
-                tr_workers_join(ws);
+                snprintf(err, err_len, "proxy_listen: cannot use a listening socket");
                 return NULL;
             }
         }

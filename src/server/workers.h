@@ -9,10 +9,12 @@
 
 struct tr_conf;
 struct tr_workers;
+struct tr_sockets;
 
-/* Open every proxy listener for every worker and start the threads. Returns NULL with a
- * message in err (naming the address) when a socket cannot be opened. */
-struct tr_workers *tr_workers_start(const struct tr_conf *conf, char *err, size_t err_len);
+/* Start one thread per worker socket set of socks (borrowed: each worker takes a duplicate of
+ * its listening sockets). Returns NULL with a message in err. */
+struct tr_workers *tr_workers_start(const struct tr_conf *conf, const struct tr_sockets *socks,
+                                    char *err, size_t err_len);
 
 /* Ask every worker to stop accepting and finish in-flight requests within drain_ms (then the
  * rest is closed). Returns at once; tr_workers_join waits. */

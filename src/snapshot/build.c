@@ -115,137 +115,6 @@ static int on_api(json_t *doc, void *ud)
     return 0;
 }
 
-/* ---- consumers -------------------------------------------------------------------------- */
-
-struct list_ctx {
-    struct tr_snapshot *snap;
-    size_t cap;
-    const char *entity;
-};
-
-static const char *arena_field(struct tr_snapshot *snap, const json_t *doc, const char *key)
-{
-    const char *v = json_string_value(json_object_get(doc, key));
-    return v ? tr_arena_strndup(&snap->arena, v, strlen(v)) : NULL;
-}
-
-static int on_consumer(json_t *doc, void *ud)
-{
-    struct list_ctx *b = ud;
-    struct tr_snapshot *snap = b->snap;
-    if (snap->num_consumers == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        snap->consumers = tr_xrealloc(snap->consumers, b->cap * sizeof(*snap->consumers));
-    }
-    struct tr_consumer *c = &snap->consumers[snap->num_consumers];
-    c->id = arena_field(snap, doc, "id");
-    c->username = arena_field(snap, doc, "username");
-    c->custom_id = arena_field(snap, doc, "custom_id");
-    if (c->id)
-        snap->num_consumers++;
-    return 0;
-}
-
-static void index_consumers(struct tr_snapshot *snap)
-{
-    tr_strmap_init(&snap->consumer_by_id);
-    tr_strmap_init(&snap->consumer_by_name);
-    for (size_t i = 0; i < snap->num_consumers; i++) {
-        struct tr_consumer *c = &snap->consumers[i];
-        tr_strmap_put(&snap->consumer_by_id, tr_str_from_cstr(c->id), c);
-        if (c->username)
-            tr_strmap_put(&snap->consumer_by_name, tr_str_from_cstr(c->username), c);
-    }
-}
-
-/* ---- credentials ------------------------------------------------------------------------ */
-
-struct cred_ctx {
-    struct tr_snapshot *snap;
-    struct tr_cred_index *idx;
-    size_t cap;
-};
-
-static int on_credential(json_t *doc, void *ud)
-{
-    struct cred_ctx *b = ud;
-    struct tr_cred_index *idx = b->idx;
-    if (idx->cnt == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        idx->items = tr_xrealloc(idx->items, b->cap * sizeof(*idx->items));
-    }
-    struct tr_credential *cr = &idx->items[idx->cnt];
-    cr->id = arena_field(b->snap, doc, "id");
-    const char *cid = json_string_value(json_object_get(doc, "consumer_id"));
-    cr->consumer = cid ? tr_strmap_get(&b->snap->consumer_by_id, tr_str_from_cstr(cid)) : NULL;
-    json_incref(doc);
-    cr->doc = doc;
-    if (cr->id && cr->consumer)
-        idx->cnt++;
-    else
-        json_decref(doc);
-    return 0;
-}
-
-static void index_credentials(struct tr_snapshot *snap, struct tr_cred_index *idx)
-{
-    tr_strmap_init(&idx->by_value);
-    tr_strmap_init(&idx->by_consumer);
-    const char *field = idx->kind->lookup_field;
-    for (size_t i = 0; i < idx->cnt; i++) {
-        struct tr_credential *cr = &idx->items[i];
-        if (field) {
-            const char *v = json_string_value(json_object_get(cr->doc, field));
-            if (v)
-                tr_strmap_put(&idx->by_value, tr_str_from_cstr(v), cr);
-        }
-        struct tr_str cid = tr_str_from_cstr(cr->consumer->id);
-        struct tr_cred_list *l = tr_strmap_get(&idx->by_consumer, cid);
-        if (l == NULL) {
-            l = tr_arena_alloc(&snap->arena, sizeof(*l));
-            l->items = NULL;
-            l->cnt = 0;
-            tr_strmap_put(&idx->by_consumer, cid, l);
-        }
-        /* Lists are small (a consumer's groups or keys): grow by copying into the arena. */
-        const struct tr_credential **items =
-            tr_arena_alloc(&snap->arena, (l->cnt + 1) * sizeof(*items));
-        if (l->cnt)
-            memcpy(items, l->items, l->cnt * sizeof(*items));
-        items[l->cnt++] = cr;
-        l->items = items;
-    }
-}
-
-static int load_credentials(struct tr_snapshot *snap, struct tr_store *store)
-{
-    size_t kinds = 0;
-    for (size_t i = 0; i < tr_plugin_count(); i++)
-        kinds += tr_plugin_at(i)->num_credentials;
-    snap->creds = tr_xcalloc(kinds ? kinds : 1, sizeof(*snap->creds));
-    for (size_t i = 0; i < tr_plugin_count(); i++) {
-        const struct tr_plugin *p = tr_plugin_at(i);
-        for (size_t j = 0; j < p->num_credentials; j++) {
-            struct tr_cred_index *idx = &snap->creds[snap->num_creds++];
-            idx->kind = &p->credentials[j];
-            struct cred_ctx b = {snap, idx, 0};
-            if (tr_store_foreach(store, idx->kind->entity, on_credential, &b) != 0)
-                return -1;
-            index_credentials(snap, idx);
-        }
-    }
-    return 0;
-}
-
-const struct tr_cred_index *tr_snapshot_creds(const struct tr_snapshot *snap, const char *entity)
-{
-    for (size_t i = 0; i < snap->num_creds; i++) {
-        if (strcmp(snap->creds[i].kind->entity, entity) == 0)
-            return &snap->creds[i];
-    }
-    return NULL;
-}
-
 /* ---- plugins ---------------------------------------------------------------------------- */
 
 struct plugin_ctx {
@@ -265,6 +134,11 @@ static int on_plugin(json_t *doc, void *ud)
     if (p == NULL) {
         tr_log_warn("snapshot: plugin '%s' is not available on this node, skipped",
                     name ? name : "(none)");
+        return 0;
+    }
+    if (!tr_plugin_enabled(index)) {
+        tr_log_info("snapshot: plugin '%s' is not loaded on this node (plugins setting), skipped",
+                    name);
         return 0;
     }
     json_t *config = json_object_get(doc, "config");
@@ -357,7 +231,7 @@ static void build_chains(struct tr_snapshot *snap)
     tr_strmap_free(&api_by_id);
 }
 
-struct tr_snapshot *tr_snapshot_build(struct tr_store *store)
+struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity)
 {
     struct tr_snapshot *snap = tr_xcalloc(1, sizeof(*snap));
     atomic_init(&snap->refs, 1);
@@ -367,17 +241,11 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store)
         tr_snapshot_unref(snap);
         return NULL;
     }
-    struct list_ctx lc = {snap, 0, "consumers"};
+    tr_snap_identity_ref(identity);
+    snap->identity = identity;
     struct plugin_ctx pc = {snap, 0};
-    if (tr_store_foreach(store, "consumers", on_consumer, &lc) != 0 ||
-        tr_store_foreach(store, "plugins", on_plugin, &pc) != 0) {
-        tr_log_error("snapshot: cannot read consumers or plugins from the store");
-        tr_snapshot_unref(snap);
-        return NULL;
-    }
-    index_consumers(snap);
-    if (load_credentials(snap, store) != 0) {
-        tr_log_error("snapshot: cannot read credentials from the store");
+    if (tr_store_foreach(store, "plugins", on_plugin, &pc) != 0) {
+        tr_log_error("snapshot: cannot read plugins from the store");
         tr_snapshot_unref(snap);
         return NULL;
     }
@@ -418,18 +286,7 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
         free_plugin(&snap->plugins[i]);
     free(snap->plugins);
     tr_strmap_free(&snap->consumer_plugins);
-    free(snap->consumers);
-    tr_strmap_free(&snap->consumer_by_id);
-    tr_strmap_free(&snap->consumer_by_name);
-    for (size_t i = 0; i < snap->num_creds; i++) {
-        struct tr_cred_index *idx = &snap->creds[i];
-        for (size_t j = 0; j < idx->cnt; j++)
-            json_decref((json_t *)idx->items[j].doc);
-        free(idx->items);
-        tr_strmap_free(&idx->by_value);
-        tr_strmap_free(&idx->by_consumer);
-    }
-    free(snap->creds);
+    tr_snap_identity_unref(snap->identity);
     tr_arena_reset(&snap->arena);
     free(snap);
 }

@@ -19,6 +19,7 @@
 #include "http/url.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
+#include "snapshot/identity.h"
 
 struct tr_router;
 struct tr_store;
@@ -41,20 +42,6 @@ struct tr_plugin_instance {
 struct tr_chain_entry {
     size_t plugin_index;
     const struct tr_plugin_instance *base;
-};
-
-/* Credentials of one kind, indexed. */
-struct tr_cred_index {
-    const struct tr_plugin_credential *kind; /* static */
-    struct tr_credential *items;             /* owned array */
-    size_t cnt;
-    struct tr_strmap by_value;    /* lookup_field value -> struct tr_credential */
-    struct tr_strmap by_consumer; /* consumer id -> struct tr_cred_list */
-};
-
-struct tr_cred_list {
-    const struct tr_credential **items;
-    size_t cnt;
 };
 
 /* One /apis entity, compiled for the proxy. All strings owned by the snapshot. */
@@ -94,22 +81,17 @@ struct tr_snapshot {
     struct tr_strmap consumer_plugins;
     bool has_consumer_plugins[TR_PLUGIN_MAX];
 
-    struct tr_consumer *consumers; /* owned array */
-    size_t num_consumers;
-    struct tr_strmap consumer_by_id, consumer_by_name;
-
-    struct tr_cred_index *creds; /* one per credential kind of the registry */
-    size_t num_creds;
+    struct tr_snap_identity *identity; /* reference: consumers and credentials */
 
     struct tr_arena arena; /* strings and keys the indexes point to */
 };
 
-/* Credential index of kind entity, or NULL. */
-const struct tr_cred_index *tr_snapshot_creds(const struct tr_snapshot *snap, const char *entity);
 
-/* Build a snapshot from every api in store. Returns NULL and logs on a store error. The new
- * snapshot has one reference, owned by the caller. */
-struct tr_snapshot *tr_snapshot_build(struct tr_store *store);
+
+/* Build a snapshot from the apis and plugins in store, with identity (consumers and
+ * credentials; a reference is taken). Returns NULL and logs on a store error. The new snapshot
+ * has one reference, owned by the caller. */
+struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity);
 
 /* Compile the certificates and snis of store into snap->certs (certs.c). Returns 0 or TR_EDB;
  * unusable rows are logged and skipped. */
