@@ -395,7 +395,7 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     if (req->host.len)
         hosts[num_hosts++] = req->host;
     for (size_t i = 0; i < req->num_headers && num_hosts < MAX_HOST_CANDIDATES; i++) {
-        if (tr_str_ieq_cstr(req->headers[i].name, "X-Host-Override"))
+        if (tr_str_ieq(req->headers[i].name, TR_STR_LIT("X-Host-Override")))
             hosts[num_hosts++] = req->headers[i].value;
     }
     struct tr_router_match match;
@@ -407,7 +407,7 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     const struct tr_api *api = match.api;
     ex->api = api;
 
-    if (api->https_only && !c->tls_listener) {
+    if (api->https_only && !tr__client_is_https(c, req, api->http_if_terminated)) {
         ex->status = 426;
         static const char body[] = "{\"message\":\"Please use HTTPS protocol\"}";
         char head[256];
@@ -448,7 +448,14 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     free(upath);
     ex->may_send_continue = ex->expect_continue && !ex->req_done && c->len == req->head_len;
     ex->starting = true;
-    after_access(ex, tr__phases_access(&ex->ctx));
+    int rc = tr__phases_access(&ex->ctx);
+    if (rc != TR_PLUGIN_NEXT) {
+        /* A plugin answered or failed: after_access may free ex, so never touch it after. */
+        ex->starting = false;
+        after_access(ex, rc);
+        return;
+    }
+    after_access(ex, rc);
     ex->starting = false;
 }
 
@@ -685,7 +692,7 @@ static void response_complete(struct tr_exchange *ex, bool reusable)
         struct tr_upconn *up = ex->up;
         ex->up = NULL;
         up->ex = NULL;
-        tr__upstream_release(up, reusable && ex->res.keep_alive && ex->req_done &&
+        tr__upstream_release(up, reusable && ex->res_keep_alive && ex->req_done &&
                                       up->len == 0 && !ex->w->draining);
     }
     finish(ex);
@@ -785,8 +792,11 @@ static void on_response_head(struct tr_exchange *ex)
 {
     struct tr_upconn *up = ex->up;
     struct tr_client *c = ex->c;
+    /* The head is parsed into the worker's scratch and turned into the client's head at once;
+     * only a few facts are kept in the exchange. */
+    struct tr_http_response *res = ex->w->res_scratch;
     for (;;) {
-        int rc = tr_http_parse_response(up->buf, up->len, NULL, ex->is_head, &ex->res);
+        int rc = tr_http_parse_response(up->buf, up->len, NULL, ex->is_head, res);
         if (rc == TR_EAGAIN)
             return;
         if (rc < 0) {
@@ -795,30 +805,31 @@ static void on_response_head(struct tr_exchange *ex)
             fail(ex, 502, NULL);
             return;
         }
-        if (ex->res.status >= 100 && ex->res.status < 200 && ex->res.status != 101) {
+        if (res->status >= 100 && res->status < 200 && res->status != 101) {
             /* Interim answers (100 Continue, 103) are not forwarded. */
             consume_upstream(up, (size_t)rc);
             continue;
         }
         ex->res_head_parsed = true;
+        ex->res_keep_alive = res->keep_alive;
         ex->t_upstream_head = tr_clock_mono_us();
-        ex->status = ex->res.status;
-        if (ex->res.status == 101) {
+        ex->status = res->status;
+        if (res->status == 101) {
             if (!ex->upgrade) {
                 ex->upstream_error = "unexpected 101";
                 fail(ex, 502, NULL);
                 return;
             }
             size_t hl;
-            char *head = tr__forward_response_head(ex, &hl);
+            char *head = tr__forward_response_head(ex, res, &hl);
             consume_upstream(up, (size_t)rc);
             uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
             start_tunnel(ex, &hb);
             free(head);
             return;
         }
-        ex->res_body = ex->res.body;
-        ex->res_remaining = ex->res.content_length;
+        ex->res_body = res->body;
+        ex->res_remaining = res->content_length;
         tr_http_chunked_init(&ex->res_dec);
         if (ex->res_body == TR_HTTP_BODY_CHUNKED || ex->res_body == TR_HTTP_BODY_EOF) {
             if (ex->minor_version >= 1)
@@ -828,7 +839,7 @@ static void on_response_head(struct tr_exchange *ex)
         }
         tr__phases_header_filter(&ex->ctx);
         size_t hl;
-        char *head = tr__forward_response_head(ex, &hl);
+        char *head = tr__forward_response_head(ex, res, &hl);
         consume_upstream(up, (size_t)rc);
         uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
         (void)c;

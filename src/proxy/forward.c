@@ -4,8 +4,6 @@
  * sends the client (hop-by-hop removed, Via and latency headers added). */
 #include "proxy/internal.h"
 
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,20 +44,16 @@ static void put_str(struct out *o, struct tr_str s)
     put(o, s.ptr, s.len);
 }
 
-static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct out *o, const char *fmt, ...)
+/* Append v in decimal. (printf costs more than the rest of a head together.) */
+static void put_u64(struct out *o, uint64_t v)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    reserve(o, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(o->buf + o->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    o->len += (size_t)n;
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, tmp + sizeof(tmp) - n, n);
 }
 
 static void put_header(struct out *o, const char *name, struct tr_str value)
@@ -74,7 +68,8 @@ static void put_header(struct out *o, const char *name, struct tr_str value)
 static bool named_in_connection(const struct tr_http_header *hs, size_t n, struct tr_str name)
 {
     for (size_t i = 0; i < n; i++) {
-        if (tr_str_ieq_cstr(hs[i].name, "Connection") && tr_http_list_has_token(hs[i].value, name))
+        if (tr_str_ieq(hs[i].name, TR_STR_LIT("Connection")) &&
+            tr_http_list_has_token(hs[i].value, name))
             return true;
     }
     return false;
@@ -83,7 +78,7 @@ static bool named_in_connection(const struct tr_http_header *hs, size_t n, struc
 static bool has_connection_options(const struct tr_http_header *hs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (tr_str_ieq_cstr(hs[i].name, "Connection"))
+        if (tr_str_ieq(hs[i].name, TR_STR_LIT("Connection")))
             return true;
     }
     return false;
@@ -153,7 +148,7 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
             continue;
         if (flags & TR_HDR_HOP_BY_HOP) {
             /* A WebSocket (or other) upgrade keeps its Upgrade header. */
-            if (!(ex->upgrade && tr_str_ieq_cstr(h->name, "Upgrade")))
+            if (!(ex->upgrade && tr_str_ieq(h->name, TR_STR_LIT("Upgrade"))))
                 continue;
         } else if (check_conn && named_in_connection(req->headers, req->num_headers, h->name)) {
             continue;
@@ -196,14 +191,18 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         }
         put_header(&o, "X-Forwarded-Host", fwd_host);
     }
-    putf(&o, "X-Forwarded-Port: %u\r\n", c->local_port);
+    puts_(&o, "X-Forwarded-Port: ");
+    put_u64(&o, c->local_port);
+    put(&o, "\r\n", 2);
     put_header(&o, "X-Forwarded-Path", ctx->norm_path);
     if (ex->stripped)
         put_header(&o, "X-Forwarded-Prefix", tr_str_from_cstr(api->request_path));
 
     switch (req->body) {
     case TR_HTTP_BODY_LENGTH:
-        putf(&o, "Content-Length: %" PRIu64 "\r\n", req->content_length);
+        puts_(&o, "Content-Length: ");
+        put_u64(&o, req->content_length);
+        put(&o, "\r\n", 2);
         break;
     case TR_HTTP_BODY_CHUNKED:
         puts_(&o, "Transfer-Encoding: chunked\r\n");
@@ -221,12 +220,14 @@ static unsigned ms_between(uint64_t from_us, uint64_t to_us)
     return to_us > from_us ? (unsigned)((to_us - from_us) / 1000) : 0;
 }
 
-char *tr__forward_response_head(struct tr_exchange *ex, size_t *len)
+char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_response *res,
+                                size_t *len)
 {
-    const struct tr_http_response *res = &ex->res;
     struct out o = {0};
     reserve(&o, 512 + res->num_headers * 64);
-    putf(&o, "HTTP/1.1 %d ", res->status);
+    puts_(&o, "HTTP/1.1 ");
+    put_u64(&o, (uint64_t)res->status);
+    put(&o, " ", 1);
     put_str(&o, res->reason);
     put(&o, "\r\n", 2);
 
@@ -238,12 +239,12 @@ char *tr__forward_response_head(struct tr_exchange *ex, size_t *len)
         if (flags & TR_HDR_FRAMING) {
             /* HEAD and 304 answers keep the length of the body they describe. */
             if (res->body == TR_HTTP_BODY_NONE && res->status != 204 &&
-                tr_str_ieq_cstr(h->name, "Content-Length"))
+                tr_str_ieq(h->name, TR_STR_LIT("Content-Length")))
                 goto keep;
             continue;
         }
         if (flags & TR_HDR_HOP_BY_HOP) {
-            if (!(upgrade && tr_str_ieq_cstr(h->name, "Upgrade")))
+            if (!(upgrade && tr_str_ieq(h->name, TR_STR_LIT("Upgrade"))))
                 continue;
         } else if (check_conn && named_in_connection(res->headers, res->num_headers, h->name)) {
             continue;
@@ -257,9 +258,11 @@ char *tr__forward_response_head(struct tr_exchange *ex, size_t *len)
     if (upgrade) {
         puts_(&o, "Connection: upgrade\r\n");
     } else {
-        if (ex->res_body == TR_HTTP_BODY_LENGTH)
-            putf(&o, "Content-Length: %" PRIu64 "\r\n", res->content_length);
-        else if (ex->res_chunked_out)
+        if (ex->res_body == TR_HTTP_BODY_LENGTH) {
+            puts_(&o, "Content-Length: ");
+            put_u64(&o, res->content_length);
+            put(&o, "\r\n", 2);
+        } else if (ex->res_chunked_out)
             puts_(&o, "Transfer-Encoding: chunked\r\n");
         bool will_close = ex->res_close_delimited || !ex->client_keep_alive || !ex->req_done ||
                           ex->w->draining || (ex->c && ex->c->close_after);
@@ -277,13 +280,17 @@ char *tr__forward_response_head(struct tr_exchange *ex, size_t *len)
     }
     uint64_t now = tr_clock_mono_us();
     puts_(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");
-    unsigned up_ms = ms_between(ex->t_upstream_start, ex->t_upstream_head ? ex->t_upstream_head
-                                                                           : now);
+    unsigned up_ms =
+        ms_between(ex->t_upstream_start, ex->t_upstream_head ? ex->t_upstream_head : now);
     unsigned proxy_ms = ms_between(ex->t_start, ex->t_upstream_start);
-    putf(&o,
-         "X-Kong-Upstream-Latency: %u\r\nX-Kong-Proxy-Latency: %u\r\n"
-         "X-Torii-Upstream-Latency: %u\r\nX-Torii-Proxy-Latency: %u\r\n\r\n",
-         up_ms, proxy_ms, up_ms, proxy_ms);
+    static const char *const latency[] = {"X-Kong-Upstream-Latency: ", "X-Kong-Proxy-Latency: ",
+                                          "X-Torii-Upstream-Latency: ", "X-Torii-Proxy-Latency: "};
+    for (size_t i = 0; i < 4; i++) {
+        puts_(&o, latency[i]);
+        put_u64(&o, (i % 2) ? proxy_ms : up_ms);
+        put(&o, "\r\n", 2);
+    }
+    put(&o, "\r\n", 2);
     *len = o.len;
     return o.buf;
 }

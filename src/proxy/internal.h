@@ -166,7 +166,7 @@ struct tr_exchange {
     struct tr_ctx ctx;       /* plugin context; its arena holds rv */
 
     /* Response relay (upstream -> client). */
-    struct tr_http_response res;
+    bool res_keep_alive; /* the upstream may reuse its connection after this response */
     bool res_head_parsed, res_started, res_done, res_chunked_out, res_close_delimited;
     enum tr_http_body res_body;
     uint64_t res_remaining;
@@ -231,7 +231,8 @@ void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms);
 
 /* forward.c */
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len);
-char *tr__forward_response_head(struct tr_exchange *ex, size_t *len);
+char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_response *res,
+                                size_t *len);
 
 /* phases.c: run the access phase from ctx->cursor; returns TR_PLUGIN_NEXT when every plugin
  * passed, TR_PLUGIN_EXIT (ctx->exit_status set), TR_PLUGIN_YIELD, or TR_PLUGIN_FAIL. */
