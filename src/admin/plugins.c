@@ -110,31 +110,75 @@ static const struct tr_admin_entity apis = {
     .name_field = "name",
 };
 
+/* ---- hidden config fields ---------------------------------------------------------------- */
+
+/* Drop from one plugin row the config fields its plugin never returns (hidden_config). */
+static void hide_config(json_t *doc)
+{
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    const struct tr_plugin *p = name ? tr_plugin_find(name, NULL) : NULL;
+    json_t *config = json_object_get(doc, "config");
+    if (p == NULL || p->hidden_config == NULL || !json_is_object(config))
+        return;
+    for (const char *const *f = p->hidden_config; *f != NULL; f++)
+        json_object_del(config, *f);
+}
+
+/* The answer a crud helper just produced (one plugin or a {"data":[...]} page), without hidden
+ * config fields. The body is copied first: the stored row it came from may still be shared. */
+static void hide_answer(struct tr_admin_ctx *ctx)
+{
+    json_t *body = ctx->res->body;
+    if (ctx->res->status >= 300 || !json_is_object(body))
+        return;
+    json_t *copy = json_deep_copy(body);
+    if (copy == NULL)
+        return;
+    json_t *data = json_object_get(copy, "data");
+    if (json_is_array(data)) {
+        size_t i;
+        json_t *row;
+        json_array_foreach(data, i, row)
+        {
+            hide_config(row);
+        }
+    } else {
+        hide_config(copy);
+    }
+    json_decref(body);
+    ctx->res->body = copy;
+}
+
 /* ---- /plugins ---------------------------------------------------------------------------- */
 
 static void list(struct tr_admin_ctx *ctx)
 {
     tr_admin_crud_list(ctx, &plugins, NULL);
+    hide_answer(ctx);
 }
 
 static void create(struct tr_admin_ctx *ctx)
 {
     tr_admin_crud_create(ctx, &plugins, NULL);
+    hide_answer(ctx);
 }
 
 static void upsert(struct tr_admin_ctx *ctx)
 {
     tr_admin_crud_upsert(ctx, &plugins, NULL);
+    hide_answer(ctx);
 }
 
 static void get(struct tr_admin_ctx *ctx)
 {
     tr_admin_crud_get(ctx, &plugins, ctx->params[0]);
+    hide_answer(ctx);
 }
 
 static void patch(struct tr_admin_ctx *ctx)
 {
     tr_admin_crud_patch(ctx, &plugins, ctx->params[0], NULL);
+    hide_answer(ctx);
 }
 
 static void del(struct tr_admin_ctx *ctx)
@@ -211,40 +255,50 @@ static json_t *api_plugin(struct tr_admin_ctx *ctx)
 static void api_list(struct tr_admin_ctx *ctx)
 {
     json_t *fixed = api_filter(ctx);
-    if (fixed != NULL)
+    if (fixed != NULL) {
         tr_admin_crud_list(ctx, &plugins, fixed);
+        hide_answer(ctx);
+    }
     json_decref(fixed);
 }
 
 static void api_create(struct tr_admin_ctx *ctx)
 {
     json_t *fixed = api_filter(ctx);
-    if (fixed != NULL)
+    if (fixed != NULL) {
         tr_admin_crud_create(ctx, &plugins, fixed);
+        hide_answer(ctx);
+    }
     json_decref(fixed);
 }
 
 static void api_upsert(struct tr_admin_ctx *ctx)
 {
     json_t *fixed = api_filter(ctx);
-    if (fixed != NULL)
+    if (fixed != NULL) {
         tr_admin_crud_upsert(ctx, &plugins, fixed);
+        hide_answer(ctx);
+    }
     json_decref(fixed);
 }
 
 static void api_get(struct tr_admin_ctx *ctx)
 {
     json_t *fixed = api_plugin(ctx);
-    if (fixed != NULL)
+    if (fixed != NULL) {
         tr_admin_crud_get(ctx, &plugins, ctx->params[1]);
+        hide_answer(ctx);
+    }
     json_decref(fixed);
 }
 
 static void api_patch(struct tr_admin_ctx *ctx)
 {
     json_t *fixed = api_plugin(ctx);
-    if (fixed != NULL)
+    if (fixed != NULL) {
         tr_admin_crud_patch(ctx, &plugins, ctx->params[1], fixed);
+        hide_answer(ctx);
+    }
     json_decref(fixed);
 }
 

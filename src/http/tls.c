@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,6 +318,15 @@ int tr_tls_certs_add_name(struct tr_tls_certs *t, const char *name, int index)
     return 0;
 }
 
+bool tr_tls_certs_has_name(const struct tr_tls_certs *t, const char *name)
+{
+    for (size_t i = 0; i < t->num_names; i++) {
+        if (strcasecmp(t->names[i].name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(((const struct sni_name *)a)->name, ((const struct sni_name *)b)->name);
@@ -600,7 +610,10 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
         }
         if (EVP_DecryptInit_ex(cctx, s->aes, NULL, k.aes, iv) != 1 || set_hmac(hctx, k.hmac) != 0)
             goto out;
-        rc = is_cur ? 1 : 2; /* 2: renew the ticket under the current key */
+        /* 2: send a new ticket. Always in TLS 1.3: clients use a ticket once (RFC 8446
+         * C.4), so a resumption that issues none makes the next connection a full handshake.
+         * In TLS 1.2 only when the ticket was made under the previous key. */
+        rc = is_cur && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
     }
 out:
     OPENSSL_cleanse(&k, sizeof(k));

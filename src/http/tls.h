@@ -39,6 +39,8 @@ int tr_tls_certs_add(struct tr_tls_certs *t, const char *id, const char *cert_pe
 /* Point name (valid per tr_tls_sni_name_valid; case is folded) at certificate index.
  * Returns 0, or -1 for a bad name, a bad index or a name already present. */
 int tr_tls_certs_add_name(struct tr_tls_certs *t, const char *name, int index);
+/* Is name (any case) already in t? A linear scan, for building the table. */
+bool tr_tls_certs_has_name(const struct tr_tls_certs *t, const char *name);
 /* Sort the names for lookup; call once after the last add. */
 void tr_tls_certs_compile(struct tr_tls_certs *t);
 /* The certificate for servername (any case, trailing dot ignored; NULL or "" means no SNI):

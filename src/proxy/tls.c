@@ -107,12 +107,22 @@ void tr__tls_sessions_free(struct tr_proxy_worker *w)
     w->tls_sessions = NULL;
 }
 
+bool tr__client_trusted(const struct tr_client *c)
+{
+    return tr_cidr_list_match(&trusted, c->peer_ip);
+}
+
+const struct tr_cidr_list *tr__trusted_ips(void)
+{
+    return &trusted;
+}
+
 bool tr__client_is_https(const struct tr_client *c, const struct tr_http_request *req,
                          bool allow_terminated)
 {
     if (c->tls_listener)
         return true;
-    if (!allow_terminated || req == NULL || !tr_cidr_list_match(&trusted, c->peer_ip))
+    if (!allow_terminated || req == NULL || !tr__client_trusted(c))
         return false;
     for (size_t i = 0; i < req->num_headers; i++) {
         if (tr_str_ieq_cstr(req->headers[i].name, "X-Forwarded-Proto"))

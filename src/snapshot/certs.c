@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Compile /certificates and /snis into the snapshot's SNI table, so the handshake picks a
- * certificate without touching the store. Runs on the control thread only. */
+/* Compile /certificates, /snis and the certificates of ssl plugins into the snapshot's SNI
+ * table, so the handshake picks a certificate without touching the store. Runs on the control
+ * thread only. */
 #include "snapshot/snapshot.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,12 +54,51 @@ static int on_sni(json_t *doc, void *ud)
     return 0; /* its certificate was skipped */
 }
 
+/* Kong 0.7's ssl plugin: an enabled api-scoped instance serves its certificate for SNI equal
+ * to the api's request_host (exact or wildcard, as routing reads it). Added after the /snis
+ * rows, so an explicit sni of the same name wins; an IP literal request_host is never an SNI
+ * name and is skipped. Global and consumer-scoped instances have no host: nothing to add. */
+static void add_ssl_plugins(struct tr_snapshot *snap, struct tr_tls_certs *t)
+{
+    struct tr_strmap api_by_id;
+    bool mapped = false;
+    tr_strmap_init(&api_by_id);
+    for (size_t i = 0; i < snap->num_plugins; i++) {
+        const struct tr_plugin_instance *in = &snap->plugins[i];
+        if (strcmp(in->plugin->name, "ssl") != 0 || in->api_id == NULL || in->consumer_id)
+            continue;
+        if (!mapped) {
+            for (size_t a = 0; a < snap->num_apis; a++)
+                tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis[a].id), &snap->apis[a]);
+            mapped = true;
+        }
+        const struct tr_api *api = tr_strmap_get(&api_by_id, tr_str_from_cstr(in->api_id));
+        if (api == NULL || api->request_host == NULL || !tr_tls_sni_name_valid(api->request_host))
+            continue;
+        if (tr_tls_certs_has_name(t, api->request_host)) {
+            tr_log_info("snapshot: ssl plugin %s: sni %s is set by /snis, which wins", in->id,
+                        api->request_host);
+            continue;
+        }
+        char label[96];
+        snprintf(label, sizeof(label), "ssl-plugin:%s", in->id ? in->id : "-");
+        int idx = tr_tls_certs_add(t, label, json_string_value(json_object_get(in->config, "cert")),
+                                   json_string_value(json_object_get(in->config, "key")));
+        if (idx >= 0 && tr_tls_certs_add_name(t, api->request_host, idx) != 0)
+            tr_log_warn("snapshot: ssl plugin %s: sni %s cannot be used, skipped", in->id,
+                        api->request_host);
+    }
+    tr_strmap_free(&api_by_id);
+}
+
 int tr_snapshot_build_certs(struct tr_store *store, struct tr_snapshot *snap)
 {
     struct certs_ctx b = {tr_tls_certs_new(), NULL, 0, 0};
     int rc = tr_store_foreach(store, "certificates", on_cert, &b);
     if (rc == 0 && b.cnt > 0)
         rc = tr_store_foreach(store, "snis", on_sni, &b);
+    if (rc == 0)
+        add_ssl_plugins(snap, b.t);
     for (size_t i = 0; i < b.cnt; i++)
         free(b.ids[i]);
     free(b.ids);

@@ -198,8 +198,11 @@ def test_session_resumption(tls_node, tmp_path):
     req = b"GET /e/x HTTP/1.0\r\nHost: svc.test\r\n\r\n"
     rc, out = s_client(tls_node.ssl_port, "-sess_out", str(sess), "-ign_eof", stdin=req)
     assert rc == 0 and sess.exists(), out
-    rc, out = s_client(tls_node.ssl_port, "-sess_in", str(sess), "-ign_eof", stdin=req)
+    rc, out = s_client(tls_node.ssl_port, "-sess_in", str(sess), "-ign_eof", "-msg", stdin=req)
     assert "Reused" in out, out
+    # TLS 1.3 clients use a ticket once: a resumed handshake must bring a fresh one, or the
+    # client's next connection is a full handshake
+    assert "TLSv1.3" in out and "NewSessionTicket" in out, out
 
 
 def test_plain_http_on_tls_port_is_400(tls_node):

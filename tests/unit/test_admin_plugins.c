@@ -123,6 +123,20 @@ static const struct tr_plugin test_rate = {
     .schema = &rate_conf,
 };
 
+static const struct tr_schema_field secret_fields[] = {
+    {.name = "secret", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED},
+    {.name = "flag", .type = TR_SCHEMA_BOOLEAN, .dflt = "false"},
+};
+static const struct tr_schema secret_conf = {"test-secret", secret_fields, 2, NULL};
+static const char *const secret_hidden[] = {"secret", NULL};
+
+static const struct tr_plugin test_secret = {
+    .name = "test-secret",
+    .priority = 800,
+    .schema = &secret_conf,
+    .hidden_config = secret_hidden,
+};
+
 /* ---- harness ----------------------------------------------------------------------------- */
 
 static struct tr_admin_env env;
@@ -389,6 +403,39 @@ static void test_global_and_consumer_plugins(void)
     TR_CHECK_INT(callf("GET", "", "", "/plugins/%s", consumer_plugin), 200);
 }
 
+/* hidden_config: stored and kept across a PATCH, never in an answer. */
+static void test_hidden_config(void)
+{
+    char id[64];
+    TR_CHECK_INT(call("POST", "/apis/go-api/plugins", FORM, "name=test-secret&config.secret=s3"),
+                 201);
+    copy_id(id);
+    json_t *config = json_object_get(last, "config");
+    TR_CHECK(json_is_object(config) && json_object_get(config, "secret") == NULL);
+    TR_CHECK(json_is_false(json_object_get(config, "flag")));
+    TR_CHECK_INT(callf("GET", "", "", "/plugins/%s", id), 200);
+    TR_CHECK(json_object_get(json_object_get(last, "config"), "secret") == NULL);
+    TR_CHECK_INT(callf("GET", "", "", "/apis/go-api/plugins/%s", id), 200);
+    TR_CHECK(json_object_get(json_object_get(last, "config"), "secret") == NULL);
+    TR_CHECK_INT(call("GET", "/plugins?name=test-secret", "", ""), 200);
+    TR_CHECK_INT(iget(last, "total"), 1);
+    json_t *row = json_array_get(json_object_get(last, "data"), 0);
+    TR_CHECK(json_object_get(json_object_get(row, "config"), "secret") == NULL);
+    TR_CHECK_INT(call("GET", "/apis/go-api/plugins", "", ""), 200);
+    char *text = json_dumps(last, 0);
+    TR_CHECK(text != NULL && strstr(text, "s3") == NULL);
+    free(text);
+    TR_CHECK_INT(callf("PATCH", FORM, "config.flag=true", "/plugins/%s", id), 200);
+    TR_CHECK(json_object_get(json_object_get(last, "config"), "secret") == NULL);
+    TR_CHECK(json_is_true(json_object_get(json_object_get(last, "config"), "flag")));
+    /* The store still has it. */
+    json_t *doc = NULL;
+    TR_CHECK_INT(tr_store_get(env.store, "plugins", "id", id, &doc), 0);
+    TR_CHECK_STR(sget(json_object_get(doc, "config"), "secret"), "s3");
+    json_decref(doc);
+    TR_CHECK_INT(callf("DELETE", "", "", "/plugins/%s", id), 204);
+}
+
 static void test_plugins_setting(void)
 {
     char why[256];
@@ -574,6 +621,7 @@ int main(void)
     TR_CHECK_INT(tr__plugin_add(&test_auth), 0);
     TR_CHECK_INT(tr__plugin_add(&test_acl), 0);
     TR_CHECK_INT(tr__plugin_add(&test_acl), -1);
+    TR_CHECK_INT(tr__plugin_add(&test_secret), 0);
     snprintf(dir, sizeof(dir), "%s/torii-admin-plugins-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     if (mkdtemp(dir) == NULL)
         return 1;
@@ -592,6 +640,7 @@ int main(void)
     test_enabled_and_schema();
     test_api_plugins();
     test_global_and_consumer_plugins();
+    test_hidden_config();
     test_plugins_setting();
     test_credentials();
     test_cascades();

@@ -88,6 +88,9 @@ static void test_sni_table(void)
     TR_CHECK_INT(tr_tls_certs_add_name(t, "a.example.com", i2), -1); /* duplicate */
     TR_CHECK_INT(tr_tls_certs_add_name(t, "bad name", i1), -1);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "x.test", 7), -1);
+    TR_CHECK(tr_tls_certs_has_name(t, "a.example.com"));
+    TR_CHECK(tr_tls_certs_has_name(t, "SHOP.*"));
+    TR_CHECK(!tr_tls_certs_has_name(t, "b.example.com"));
     tr_tls_certs_compile(t);
     TR_CHECK_INT(tr_tls_certs_count(t), 2);
     TR_CHECK_INT(tr_tls_certs_names(t), 3);
