@@ -82,7 +82,7 @@ void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange
         return;
     char line[1024];
     uint64_t end = tr_clock_mono_us();
-    const char *peer = ex->c ? ex->c->peer_ip : "-";
+    const char *peer = ex->client_ip[0] ? ex->client_ip : "-"; /* P8's client address */
     int path_len = ex->path.len > 512 ? 512 : (int)ex->path.len;
     int n = snprintf(line, sizeof(line),
                      "%s - - [%s] \"%.*s %.*s HTTP/1.%d\" %d %llu \"%s\" upstream=%s%s%s "

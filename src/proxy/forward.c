@@ -173,10 +173,22 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
     if (ex->upgrade)
         puts_(&o, "Connection: upgrade\r\n");
 
-    /* P8: with no trusted proxies configured the peer is the client and any incoming
-     * X-Forwarded-For is not believed. */
-    put_header(&o, "X-Real-IP", tr_str_from_cstr(c->peer_ip));
-    put_header(&o, "X-Forwarded-For", tr_str_from_cstr(c->peer_ip));
+    /* P8: X-Real-IP is the computed client. X-Forwarded-For is the incoming list (every such
+     * field, in order) followed by the peer when the peer is trusted, else the peer alone. */
+    put_header(&o, "X-Real-IP", tr_str_from_cstr(ex->client_ip));
+    puts_(&o, "X-Forwarded-For: ");
+    if (ex->peer_trusted) {
+        for (size_t i = 0; i < req->num_headers; i++) {
+            const struct tr_http_header *h = &req->headers[i];
+            struct tr_str v = tr_str_trim(h->value);
+            if (v.len == 0 || !tr_str_ieq(h->name, TR_STR_LIT("X-Forwarded-For")))
+                continue;
+            put_str(&o, v);
+            put(&o, ", ", 2);
+        }
+    }
+    puts_(&o, c->peer_ip);
+    put(&o, "\r\n", 2);
     puts_(&o, c->tls_listener ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
     struct tr_str fwd_host = client_host;
     if (fwd_host.len) {
