@@ -343,6 +343,9 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     tr_http_chunked_init(&ex->req_dec);
     ex->req_done = req->body == TR_HTTP_BODY_NONE ||
                    (req->body == TR_HTTP_BODY_LENGTH && req->content_length == 0);
+    /* P8: the client address plugins, X-Real-IP, X-Forwarded-For and the log use. */
+    ex->peer_trusted = tr__realip_compute(tr__trusted_ips(), c->peer_ip, req->headers,
+                                          req->num_headers, ex->client_ip, sizeof(ex->client_ip));
 
     /* Methods are case-sensitive and, as nginx requires, made of upper-case letters, '-' and
      * '_': "gET" is not GET and must not reach an upstream that folds case (B-05). */
@@ -484,6 +487,26 @@ static void consume_client(struct tr_client *c, size_t n)
     c->len -= n;
 }
 
+/* Count n more body bytes against a plugin's body limit (tr_ctx_set_body_limit). When they do
+ * not fit, answer 413 (P3: as soon as the running total crosses the limit), drop the upstream
+ * connection before it gets the rest (it never sees a complete request) and return false:
+ * the exchange is freed then. */
+static bool body_within_limit(struct tr_exchange *ex, size_t n)
+{
+    if (!ex->req_limited)
+        return true;
+    if (n <= ex->req_limit && ex->req_count <= ex->req_limit - n) {
+        ex->req_count += n;
+        return true;
+    }
+    tr_log_info("client %s: request body over the limit of %" PRIu64 " bytes", ex->client_ip,
+                ex->req_limit);
+    if (ex->c)
+        ex->c->len = 0;
+    fail(ex, 413, "Request size limit exceeded");
+    return false;
+}
+
 /* Forward the request body bytes now in the client buffer. Returns false when the exchange
  * failed and was freed (ex must not be used then). */
 static bool relay_request_body(struct tr_exchange *ex)
@@ -495,6 +518,8 @@ static bool relay_request_body(struct tr_exchange *ex)
     while (c->len > 0 && !ex->req_done) {
         if (ex->req_body == TR_HTTP_BODY_LENGTH) {
             size_t n = c->len < ex->req_remaining ? c->len : (size_t)ex->req_remaining;
+            if (!body_within_limit(ex, n))
+                return false;
             uv_buf_t b = uv_buf_init(c->buf, (unsigned)n);
             if (tr__upstream_write(up, &b, 1) != 0) {
                 fail(ex, 502, NULL);
@@ -517,6 +542,8 @@ static bool relay_request_body(struct tr_exchange *ex)
                 return false;
             }
             if (rc == 1 && data.len > 0) {
+                if (!body_within_limit(ex, data.len))
+                    return false;
                 char size_line[24];
                 int sl = snprintf(size_line, sizeof(size_line), "%zx\r\n", data.len);
                 uv_buf_t b[3] = {uv_buf_init(size_line, (unsigned)sl),

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* request-termination: answer every request of the api (or consumer) with a fixed status and
+ * either {"message": ...} or a raw body with its content type, without going upstream. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "http/status.h"
+#include "plugins/plugin.h"
+#include "schema/schema.h"
+
+struct termination_conf {
+    int status;
+    char *body;         /* owned: the whole answer (a JSON message or the raw body) */
+    char *content_type; /* owned; NULL means JSON */
+    char *trigger;      /* owned; NULL means always */
+};
+
+static bool present(const json_t *rec, const char *name)
+{
+    const json_t *v = json_object_get(rec, name);
+    return json_is_string(v) && json_string_length(v) > 0;
+}
+
+/* Kong's entity checks: message excludes body and content_type; content_type needs a body. */
+static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t msg_len)
+{
+    if (present(rec, "message") && (present(rec, "body") || present(rec, "content_type"))) {
+        snprintf(msg, msg_len, "message cannot be used with content_type or body");
+        return -1;
+    }
+    if (present(rec, "content_type") && !present(rec, "body")) {
+        snprintf(msg, msg_len, "content_type requires a body");
+        return -1;
+    }
+    return 0;
+}
+
+/* content_type goes into the answer's head as it is: printable ASCII only. */
+static int check_content_type(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const char *s = json_string_value(json_object_get(rec, name));
+    for (size_t i = 0; s != NULL && s[i]; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch > 0x7e) {
+            snprintf(msg, msg_len, "content_type must be printable ASCII");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const struct tr_schema_field conf_fields[] = {
+    {.name = "status_code",
+     .type = TR_SCHEMA_INTEGER,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
+     .dflt = "503",
+     .min = 200,
+     .max = 599,
+     .help = "status of the answer (200-599)"},
+    {.name = "message",
+     .type = TR_SCHEMA_STRING,
+     .help = "answer {\"message\": message}; the default depends on the status"},
+    {.name = "body", .type = TR_SCHEMA_STRING, .help = "raw answer body (instead of message)"},
+    {.name = "content_type",
+     .type = TR_SCHEMA_STRING,
+     .check = check_content_type,
+     .help = "Content-Type of body (default application/json; charset=utf-8)"},
+    {.name = "trigger",
+     .type = TR_SCHEMA_STRING,
+     .help = "only terminate when a header or query argument of this name is present"},
+};
+
+static const struct tr_schema conf_schema = {
+    .name = "request-termination",
+    .fields = conf_fields,
+    .cnt = TR_ARRAY_SIZE(conf_fields),
+    .self_check = self_check,
+};
+
+/* Kong's default messages (request-termination, 1.x-2.x); other statuses use the reason. */
+static const char *default_message(int status)
+{
+    switch (status) {
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not found";
+    case 405:
+        return "Method not allowed";
+    case 500:
+        return "An unexpected error occurred";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service unavailable";
+    default:
+        return tr_http_status_reason(status);
+    }
+}
+
+static char *dup_field(const json_t *config, const char *name)
+{
+    return present(config, name) ? tr_xstrdup(json_string_value(json_object_get(config, name)))
+                                 : NULL;
+}
+
+static void conf_free(void *p)
+{
+    struct termination_conf *c = p;
+    if (c == NULL)
+        return;
+    free(c->body);
+    free(c->content_type);
+    free(c->trigger);
+    free(c);
+}
+
+static void *conf_parse(const json_t *config, char *err, size_t err_len)
+{
+    const json_t *st = json_object_get(config, "status_code");
+    json_int_t status = json_is_integer(st) ? json_integer_value(st) : 503;
+    if (status < 200 || status > 599) {
+        snprintf(err, err_len, "status_code must be between 200 and 599");
+        return NULL;
+    }
+    struct termination_conf *c = tr_xcalloc(1, sizeof(*c));
+    c->status = (int)status;
+    c->trigger = dup_field(config, "trigger");
+    if (present(config, "body")) {
+        c->body = dup_field(config, "body");
+        c->content_type = dup_field(config, "content_type");
+        return c;
+    }
+    const char *msg = present(config, "message")
+                          ? json_string_value(json_object_get(config, "message"))
+                          : default_message(c->status);
+    json_t *j = json_pack("{s:s}", "message", msg);
+    c->body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (c->body == NULL) {
+        snprintf(err, err_len, "cannot encode message");
+        conf_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int termination_access(struct tr_ctx *ctx, const void *p)
+{
+    const struct termination_conf *c = p;
+    if (c->trigger != NULL) {
+        struct tr_str name = tr_str_from_cstr(c->trigger), v;
+        if (!tr_ctx_header(ctx, name, &v) && !tr_ctx_query_arg(ctx, name, &v))
+            return TR_PLUGIN_NEXT;
+    }
+    /* 204 and 304 answers carry no body. */
+    bool no_body = c->status == 204 || c->status == 304;
+    tr_ctx_respond(ctx, c->status, no_body ? "" : c->body, c->content_type, NULL);
+    return TR_PLUGIN_EXIT;
+}
+
+/* Priority 2 as Kong: it runs after authentication and limits, so those still apply. */
+const struct tr_plugin tr_plugin_request_termination = {
+    .name = "request-termination",
+    .version = "1.0.0",
+    .priority = 2,
+    .schema = &conf_schema,
+    .conf_parse = conf_parse,
+    .conf_free = conf_free,
+    .access = termination_access,
+};
