@@ -16,6 +16,7 @@
 
 struct tr_ctx;
 struct tr_schema;
+struct uv_loop_s;
 
 /* What a request-phase callback returns (style.md §9.3). */
 enum tr_plugin_rc {
@@ -75,6 +76,10 @@ struct tr_plugin {
     /* Optional: free what the plugin keeps in its tr_ctx_worker_slot (called with the slot's
      * value, when not NULL, as the worker stops). */
     void (*worker_free)(void *slot);
+
+    /* Optional: config fields the Admin API never returns (a private key); NULL-terminated.
+     * They are stored and used as usual; answers (create, read, list, update) omit them. */
+    const char *const *hidden_config;
 };
 
 /* A consumer as the snapshot holds it (borrowed from the snapshot; valid for the request). */
@@ -100,7 +105,11 @@ struct tr_str tr_ctx_path(const struct tr_ctx *ctx);
 struct tr_str tr_ctx_raw_query(const struct tr_ctx *ctx);
 /* "http" or "https" as seen by the client. */
 const char *tr_ctx_scheme(const struct tr_ctx *ctx);
-/* Client address (text). */
+/* Is the request HTTPS: it came over a TLS listener, or (allow_terminated) the peer is in
+ * trusted_ips and sent X-Forwarded-Proto: https (TLS terminated in front of torii). */
+bool tr_ctx_is_https(const struct tr_ctx *ctx, bool allow_terminated);
+/* Client address (text, canonical form): the socket peer, or, when the peer is in
+ * trusted_ips, the first untrusted address of X-Forwarded-For walked from the right (P8). */
 const char *tr_ctx_client_ip(const struct tr_ctx *ctx);
 /* Host header value (may include a port). */
 struct tr_str tr_ctx_host(const struct tr_ctx *ctx);
@@ -123,6 +132,13 @@ void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name);
 void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
 /* Remove a query argument (every occurrence) from the query sent upstream. */
 void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name);
+/* Limit the request body to bytes (the smallest limit set wins). The proxy counts body bytes
+ * as it relays them; when the total would pass the limit, nothing more goes upstream, the
+ * upstream connection is dropped (it never gets a complete request) and the client gets 413
+ * {"message":"Request size limit exceeded"} and a close (or an aborted connection if the
+ * response already began). Meant for bodies without Content-Length: a plugin answers a
+ * Content-Length over its limit itself, before any byte is read. */
+void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes);
 
 /* ---- the response ------------------------------------------------------------------------ */
 
@@ -172,6 +188,13 @@ void *tr_ctx_state(struct tr_ctx *ctx);
 /* Per-worker cache slot for the current plugin (one void* per plugin per worker); plugins own
  * what they store there and must not share it across workers. */
 void **tr_ctx_worker_slot(struct tr_ctx *ctx);
+/* The worker's libuv loop, for plugins that talk to network services without blocking (the
+ * Redis client of rate-limiting). Handles a plugin opens on it are its own: it closes them, at
+ * the latest from worker_free (the loop runs once more after worker_free). */
+struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx);
+/* Id of the plugin instance running now (its /plugins row id: stable across config changes).
+ * Borrowed for the request. */
+const char *tr_ctx_plugin_id(const struct tr_ctx *ctx);
 /* Resume a request whose plugin returned TR_PLUGIN_YIELD, with that plugin's final rc. */
 void tr_ctx_resume(struct tr_ctx *ctx, int rc);
 /* Run work(arg) on the thread pool (CPU-heavy or blocking work: password hashes), then

@@ -11,13 +11,25 @@
 
 extern const struct tr_plugin tr_plugin_acl;
 extern const struct tr_plugin tr_plugin_basic_auth;
+extern const struct tr_plugin tr_plugin_cors;
+extern const struct tr_plugin tr_plugin_ip_restriction;
 extern const struct tr_plugin tr_plugin_key_auth;
+extern const struct tr_plugin tr_plugin_rate_limiting;
+extern const struct tr_plugin tr_plugin_request_size_limiting;
+extern const struct tr_plugin tr_plugin_request_termination;
+extern const struct tr_plugin tr_plugin_ssl;
 
 static const struct tr_plugin *const bundled[] = {
     NULL, /* placeholder so the array is never empty; skipped */
     &tr_plugin_basic_auth,
     &tr_plugin_key_auth,
     &tr_plugin_acl,
+    &tr_plugin_cors,
+    &tr_plugin_ip_restriction,
+    &tr_plugin_request_size_limiting,
+    &tr_plugin_request_termination,
+    &tr_plugin_rate_limiting,
+    &tr_plugin_ssl,
 };
 
 static const struct tr_plugin *sorted[TR_PLUGIN_MAX];

@@ -47,9 +47,22 @@ const char *tr_ctx_scheme(const struct tr_ctx *ctx)
     return ctx->ex->c && ctx->ex->c->tls_listener ? "https" : "http";
 }
 
+bool tr_ctx_is_https(const struct tr_ctx *ctx, bool allow_terminated)
+{
+    const struct tr_client *c = ctx->ex->c;
+    if (c == NULL)
+        return false;
+    if (c->tls_listener)
+        return true;
+    struct tr_str proto;
+    return allow_terminated && tr__client_trusted(c) &&
+           tr_ctx_header(ctx, TR_STR_LIT("X-Forwarded-Proto"), &proto) &&
+           tr_str_ieq_cstr(tr_str_trim(proto), "https");
+}
+
 const char *tr_ctx_client_ip(const struct tr_ctx *ctx)
 {
-    return ctx->ex->c ? ctx->ex->c->peer_ip : "";
+    return ctx->ex->client_ip;
 }
 
 struct tr_str tr_ctx_host(const struct tr_ctx *ctx)
@@ -165,6 +178,14 @@ void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name)
         ctx->cap_removed_args = ncap;
     }
     ctx->removed_args[ctx->num_removed_args++] = copy(ctx, name);
+}
+
+void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes)
+{
+    struct tr_exchange *ex = ctx->ex;
+    if (!ex->req_limited || bytes < ex->req_limit)
+        ex->req_limit = bytes;
+    ex->req_limited = true;
 }
 
 bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name)
@@ -306,6 +327,16 @@ void *tr_ctx_state(struct tr_ctx *ctx)
 void **tr_ctx_worker_slot(struct tr_ctx *ctx)
 {
     return &ctx->ex->w->plugin_slots[ctx->current->plugin_index];
+}
+
+struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx)
+{
+    return ctx->ex->w->loop;
+}
+
+const char *tr_ctx_plugin_id(const struct tr_ctx *ctx)
+{
+    return ctx->current && ctx->current->id ? ctx->current->id : "";
 }
 
 /* ---- thread pool offload ------------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include "proxy/proxy.h"
 
 struct tr_api;
+struct tr_cidr_list;
 struct tr_exchange;
 struct tr_tls_conn;
 struct tr_tls_server;
@@ -154,6 +155,11 @@ struct tr_exchange {
     bool starting;       /* inside tr__exchange_start */
     bool may_send_continue;
     bool aborted;        /* freed while a plugin was yielded: free on resume */
+    bool peer_trusted;   /* the peer is in trusted_ips (its X-Forwarded-For is believed) */
+    bool req_limited;    /* a plugin set a body limit (tr_ctx_set_body_limit) */
+    uint64_t req_limit;  /* with req_limited: body bytes allowed */
+    uint64_t req_count;  /* body bytes relayed so far */
+    char client_ip[48];  /* P8: the computed client address */
     struct tr_str upath; /* path (+ nothing else) sent upstream, in the ctx arena */
 
     /* The upstream head we send (kept for retries). */
@@ -262,9 +268,23 @@ struct tr_tls_client *tr__tls_client(void);
  * trusted_ips that sent X-Forwarded-Proto: https. */
 bool tr__client_is_https(const struct tr_client *c, const struct tr_http_request *req,
                          bool allow_terminated);
+/* Is c's peer address in trusted_ips? */
+bool tr__client_trusted(const struct tr_client *c);
 /* Upstream TLS session cache of the worker, keyed by pool key: borrowed or NULL. */
 struct ssl_session_st *tr__tls_session_get(struct tr_proxy_worker *w, const char *key);
 void tr__tls_sessions_free(struct tr_proxy_worker *w);
+
+/* realip.c: the client address of P8. When peer is in trusted (non-NULL, non-empty), walk the
+ * X-Forwarded-For values of headers (every such field, in order, comma lists) from the right,
+ * skipping trusted addresses: the first untrusted valid address is the client; an entry that
+ * is not an address stops the walk and the last trusted address is used. Otherwise the client
+ * is the peer. Writes the address in canonical text into out (at least 46 bytes) and returns
+ * whether the peer is trusted. Allocates nothing. */
+bool tr__realip_compute(const struct tr_cidr_list *trusted, const char *peer,
+                        const struct tr_http_header *headers, size_t num_headers, char *out,
+                        size_t out_len);
+/* The trusted_ips list of the node (tls.c; empty until tr_proxy_tls_init). */
+const struct tr_cidr_list *tr__trusted_ips(void);
 
 /* access_log.c */
 void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange *ex);
