@@ -116,9 +116,22 @@ static void status(struct tr_admin_ctx *ctx)
     tr_admin_reply(ctx, 200, json_pack("{s:o,s:o}", "server", server, "database", db));
 }
 
+/* Readiness for load balancers and orchestrators (Kong 3's /status/ready): 200 while the
+ * node can serve, 503 when its database does not answer. A draining node no longer listens. */
+static void ready(struct tr_admin_ctx *ctx)
+{
+    struct tr_admin_env *env = ctx->env;
+    if (env->store == NULL || !tr_store_ping(env->store)) {
+        tr_admin_reply_message(ctx, 503, "database unreachable");
+        return;
+    }
+    tr_admin_reply_message(ctx, 200, "ready");
+}
+
 const struct tr_admin_endpoint tr_admin_node_endpoints[] = {
     {"/", .get = info, .help = "node information: version, hostname, plugins, configuration"},
     {"/status", .get = status, .help = "connection counters and database row counts"},
+    {"/status/ready", .get = ready, .help = "200 when the node can serve, 503 otherwise"},
 };
 const size_t tr_admin_node_endpoints_cnt =
     sizeof(tr_admin_node_endpoints) / sizeof(tr_admin_node_endpoints[0]);

@@ -90,3 +90,9 @@ def test_stop_signal_drains_and_exits_zero(torii, admin, echo):
     assert torii.exits[-1][0] == 0
     for p in workers:
         assert wait_for(lambda: not os.path.exists("/proc/%d" % p), timeout=5 * SLOW)
+
+
+def test_status_ready(torii, admin):
+    r = admin.get("/status/ready")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "ready"}
