@@ -35,8 +35,7 @@ struct control {
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
     bool stopping;
-    struct tr_identity_mirror mirror;   /* consumers and credentials, kept current */
-    struct tr_snap_identity *identity;  /* the identity part of the current snapshot */
+    struct tr_snap_identity *identity; /* the identity part of the current snapshot */
 };
 
 void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
@@ -44,14 +43,9 @@ void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long le
     snprintf(buf, len, "%s/torii.pid", conf->prefix);
 }
 
-/* Build and publish a snapshot; the identity part is rebuilt from the mirror only when
- * identity_changed, otherwise shared with the previous snapshot. */
-static int rebuild_snapshot(struct control *ctl, bool identity_changed)
+/* Build and publish a snapshot with the current identity part. */
+static int rebuild_snapshot(struct control *ctl)
 {
-    if (identity_changed || ctl->identity == NULL) {
-        tr_snap_identity_unref(ctl->identity);
-        ctl->identity = tr_snap_identity_build(&ctl->mirror);
-    }
     struct tr_snapshot *snap = tr_snapshot_build(ctl->store, ctl->identity);
     if (snap == NULL)
         return -1;
@@ -62,8 +56,13 @@ static int rebuild_snapshot(struct control *ctl, bool identity_changed)
 static void on_admin_change(void *ud, const char *entity, const char *id, json_t *doc)
 {
     struct control *ctl = ud;
-    bool identity = tr_identity_mirror_apply(&ctl->mirror, entity, id, doc);
-    if (rebuild_snapshot(ctl, identity) != 0)
+    /* A consumer or credential write patches the identity part (O(1), see identity.h). */
+    struct tr_snap_identity *next = tr_snap_identity_apply(ctl->identity, entity, id, doc);
+    if (next) {
+        tr_snap_identity_unref(ctl->identity);
+        ctl->identity = next;
+    }
+    if (rebuild_snapshot(ctl) != 0)
         tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
@@ -118,15 +117,14 @@ static void on_reload_signal(uv_signal_t *s, int signum)
         tr_conf_free(&fresh);
     }
     /* Re-read everything: the database may have been changed behind the Admin API. */
-    struct tr_identity_mirror fresh_mirror;
-    if (tr_identity_mirror_load(&fresh_mirror, ctl->store) == 0) {
-        tr_identity_mirror_free(&ctl->mirror);
-        ctl->mirror = fresh_mirror;
+    struct tr_snap_identity *fresh_identity = tr_snap_identity_load(ctl->store);
+    if (fresh_identity) {
+        tr_snap_identity_unref(ctl->identity);
+        ctl->identity = fresh_identity;
     } else {
-        tr_identity_mirror_free(&fresh_mirror);
         tr_log_error("reload: cannot read consumers and credentials; keeping the current ones");
     }
-    if (rebuild_snapshot(ctl, true) != 0)
+    if (rebuild_snapshot(ctl) != 0)
         tr_log_error("reload: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
@@ -187,7 +185,8 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         tr_log_error("plugins: %s", err);
         goto out_store;
     }
-    if (tr_identity_mirror_load(&ctl.mirror, ctl.store) != 0 || rebuild_snapshot(&ctl, true) != 0) {
+    ctl.identity = tr_snap_identity_load(ctl.store);
+    if (ctl.identity == NULL || rebuild_snapshot(&ctl) != 0) {
         tr_log_error("cannot build the configuration from the database");
         goto out_store;
     }
@@ -283,7 +282,6 @@ out_loop:
     tr_snapshot_shutdown();
 out_store:
     tr_snap_identity_unref(ctl.identity);
-    tr_identity_mirror_free(&ctl.mirror);
     tr_store_close(ctl.store);
     return status;
 }
