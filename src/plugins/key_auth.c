@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* key-auth: a consumer is identified by an API key sent in a header or a query argument
- * (Kong 1.x/2.x answers: 401 for a missing or an unknown key). Keys live in the
- * keyauth_credentials kind (/consumers/{c}/key-auth) and are found by an O(1) index. */
+ * (Kong 1.x/2.x answers: 401 for a missing or an unknown key; Kong 3's 401 for a key name sent
+ * twice). Keys live in the keyauth_credentials kind (/consumers/{c}/key-auth) and are found by
+ * an O(1) index. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "core/mem.h"
+#include "http/form.h"
 #include "plugins/auth.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -24,7 +26,7 @@ struct key_auth_conf {
     bool hide_credentials;
     bool key_in_header;
     bool key_in_query;
-    bool key_in_body; /* accepted; the request body is not searched yet */
+    bool key_in_body; /* also a form or JSON body (read when no header or query has a key) */
     bool run_on_preflight;
 };
 
@@ -89,7 +91,7 @@ static const struct tr_schema_field conf_fields[] = {
     {.name = "key_in_body",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "accepted for compatibility; the request body is not searched yet"},
+     .help = "also look in a form or JSON request body (read up to 64 KiB)"},
     {.name = "run_on_preflight",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "true",
@@ -148,6 +150,111 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     return c;
 }
 
+/* How many times raw form text (a query string or a form body) names name ("name", "name=" and
+ * "name=v" all count, as they make Kong's get_query return a table once repeated). Names are
+ * compared decoded. */
+static size_t form_name_count(struct tr_str raw, struct tr_str name)
+{
+    size_t cnt = 0;
+    char buf[256];
+    struct tr_str k, v;
+    while (tr_form_next(&raw, &k, &v)) {
+        if (k.len == 0 || k.len > sizeof(buf))
+            continue;
+        size_t n = tr_form_decode(k, buf);
+        if (tr_str_eq((struct tr_str){buf, n}, name))
+            cnt++;
+    }
+    return cnt;
+}
+
+/* Bodies key_in_body reads to look for a key; a bigger one streams and is not searched. */
+#define MAX_KEY_BODY (64 * 1024)
+
+/* The key in a form or JSON body (Kong 3's key_in_body): found, duplicated or absent. */
+enum body_key { BODY_NONE, BODY_FOUND, BODY_DUPLICATE };
+
+static enum body_key key_from_body(struct tr_ctx *ctx, const struct key_auth_conf *c,
+                                   struct tr_str name, struct tr_str *key)
+{
+    struct tr_str body;
+    if (!tr_ctx_body(ctx, &body) || body.len == 0)
+        return BODY_NONE;
+    if (tr_ctx_is_form_body(ctx)) {
+        if (!tr_ctx_form_arg(ctx, name, key))
+            return BODY_NONE;
+        if (form_name_count(body, name) > 1)
+            return BODY_DUPLICATE;
+        if (c->hide_credentials)
+            tr_ctx_remove_form_arg(ctx, name);
+        return BODY_FOUND;
+    }
+    struct tr_str ct;
+    if (!tr_ctx_header(ctx, TR_STR_LIT("Content-Type"), &ct) || ct.len < 16 ||
+        !tr_str_ieq((struct tr_str){ct.ptr, 16}, TR_STR_LIT("application/json")))
+        return BODY_NONE;
+    json_t *doc = json_loadb(body.ptr, body.len, JSON_REJECT_DUPLICATES, NULL);
+    char nm[128];
+    snprintf(nm, sizeof(nm), "%.*s", (int)name.len, name.ptr);
+    const json_t *v = json_object_get(doc, nm);
+    enum body_key rc = BODY_NONE;
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        char *copy = tr_ctx_alloc(ctx, n + 1);
+        memcpy(copy, json_string_value(v), n + 1);
+        *key = (struct tr_str){copy, n};
+        rc = BODY_FOUND;
+        if (c->hide_credentials) {
+            json_object_del(doc, nm);
+            char *out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (out)
+                tr_ctx_set_body(ctx, tr_str_from_cstr(out));
+            free(out);
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int authenticate(struct tr_ctx *ctx, const struct key_auth_conf *c, struct tr_str key)
+{
+    if (key.len == 0)
+        return tr_auth_fail(ctx, c->anonymous, 401, "No API key found in request", WWW_AUTH);
+    const struct tr_credential *cred = tr_ctx_find_credential(ctx, ENTITY, key);
+    if (cred == NULL || cred->consumer == NULL)
+        return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
+    tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
+    return TR_PLUGIN_NEXT;
+}
+
+/* After the body was read for key_in_body: the names in order, in the body. */
+static int search_body(struct tr_ctx *ctx, const struct key_auth_conf *c)
+{
+    for (size_t i = 0; i < c->num_key_names; i++) {
+        struct tr_str key;
+        switch (key_from_body(ctx, c, tr_str_from_cstr(c->key_names[i]), &key)) {
+        case BODY_FOUND:
+            return authenticate(ctx, c, key);
+        case BODY_DUPLICATE:
+            return tr_auth_fail(ctx, c->anonymous, 401, "Duplicate API key found", NULL);
+        case BODY_NONE:
+            break;
+        }
+    }
+    return tr_auth_fail(ctx, c->anonymous, 401, "No API key found in request", WWW_AUTH);
+}
+
+struct key_auth_state {
+    const struct key_auth_conf *conf;
+};
+
+static void on_body(struct tr_ctx *ctx, bool complete)
+{
+    (void)complete; /* a body too big to read is not searched */
+    const struct key_auth_state *st = tr_ctx_state(ctx);
+    tr_ctx_resume(ctx, search_body(ctx, st->conf));
+}
+
 static int key_auth_access(struct tr_ctx *ctx, const void *p)
 {
     const struct key_auth_conf *c = p;
@@ -156,28 +263,39 @@ static int key_auth_access(struct tr_ctx *ctx, const void *p)
     if (tr_auth_already_done(ctx, c->anonymous))
         return TR_PLUGIN_NEXT;
 
-    /* Each name in order: its header, then its query argument (Kong 1.x+ order). */
-    struct tr_str key = TR_STR_NULL;
+    /* Each name in order: its header, then its query argument (Kong 1.x+ order). A name sent
+     * more than once where it is looked for is ambiguous: Kong 3 answers 401 "Duplicate API key
+     * found" (without WWW-Authenticate) rather than pick one. */
+    struct tr_str key = TR_STR_NULL, second;
     bool found = false;
     for (size_t i = 0; i < c->num_key_names && !found; i++) {
         struct tr_str name = tr_str_from_cstr(c->key_names[i]);
-        if (c->key_in_header && tr_ctx_header(ctx, name, &key))
+        if (c->key_in_header && tr_ctx_header_nth(ctx, name, 0, &key)) {
+            if (tr_ctx_header_nth(ctx, name, 1, &second))
+                return tr_auth_fail(ctx, c->anonymous, 401, "Duplicate API key found", NULL);
             found = true;
-        else if (c->key_in_query && tr_ctx_query_arg(ctx, name, &key))
+        } else if (c->key_in_query && tr_ctx_query_arg(ctx, name, &key)) {
+            if (form_name_count(tr_ctx_raw_query(ctx), name) > 1)
+                return tr_auth_fail(ctx, c->anonymous, 401, "Duplicate API key found", NULL);
             found = true;
+        }
         if (found && c->hide_credentials) {
             tr_ctx_remove_header(ctx, name);
             tr_ctx_remove_query_arg(ctx, name);
         }
     }
-    if (!found || key.len == 0)
+    if (found)
+        return authenticate(ctx, c, key);
+    if (!c->key_in_body)
         return tr_auth_fail(ctx, c->anonymous, 401, "No API key found in request", WWW_AUTH);
-
-    const struct tr_credential *cred = tr_ctx_find_credential(ctx, ENTITY, key);
-    if (cred == NULL || cred->consumer == NULL)
-        return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
-    tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
-    return TR_PLUGIN_NEXT;
+    /* Not in headers or the query: the body (form or JSON), read first when needed. */
+    if (!tr_ctx_body_ready(ctx)) {
+        struct key_auth_state *st = tr_ctx_state(ctx);
+        st->conf = c;
+        tr_ctx_read_body(ctx, MAX_KEY_BODY, on_body);
+        return TR_PLUGIN_YIELD;
+    }
+    return search_body(ctx, c);
 }
 
 /* ---- the keyauth_credentials kind ---------------------------------------------------------- */
@@ -238,6 +356,7 @@ const struct tr_plugin tr_plugin_key_auth = {
     .conf_parse = conf_parse,
     .conf_free = conf_free,
     .access = key_auth_access,
+    .state_size = sizeof(struct key_auth_state),
     .credentials = credentials,
     .num_credentials = TR_ARRAY_SIZE(credentials),
 };

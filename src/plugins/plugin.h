@@ -116,9 +116,37 @@ struct tr_str tr_ctx_host(const struct tr_ctx *ctx);
 
 /* First request header named name (case-insensitive). Returns true and sets *value. */
 bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);
+/* The nth (0: the first) request header named name (case-insensitive), in the order the client
+ * sent them: true and *value, or false when there are not that many (tells "sent once" from
+ * "sent several times": key-auth's "Duplicate API key found"). */
+bool tr_ctx_header_nth(const struct tr_ctx *ctx, struct tr_str name, size_t nth,
+                       struct tr_str *value);
 /* Percent-decoded value of query argument name (first occurrence), in the request arena.
  * Returns true and sets *value. */
 bool tr_ctx_query_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);
+
+/* ---- the request body -------------------------------------------------------------------- */
+
+/* Is the whole body known already (no body, or read by tr_ctx_read_body)? */
+bool tr_ctx_body_ready(const struct tr_ctx *ctx);
+/* Read the request body (at most max bytes) before the access phase goes on: call it from a
+ * phase callback when tr_ctx_body_ready is false, and return TR_PLUGIN_YIELD. done(ctx,
+ * complete) runs on the worker once the body is in (complete) or passed max (not complete:
+ * only its start was read, and the rest streams upstream as usual); done must end with
+ * tr_ctx_resume. Sends 100 Continue when the client waits for it. The body still goes
+ * upstream, as read (re-framed with Content-Length) or as rewritten by tr_ctx_set_body. */
+void tr_ctx_read_body(struct tr_ctx *ctx, size_t max,
+                      void (*done)(struct tr_ctx *ctx, bool complete));
+/* The whole body (empty when there is none): true once it is known, else false. */
+bool tr_ctx_body(const struct tr_ctx *ctx, struct tr_str *body);
+/* Replace the body sent upstream (only once the whole body was read). Copied. */
+void tr_ctx_set_body(struct tr_ctx *ctx, struct tr_str body);
+/* Is the body a form (Content-Type application/x-www-form-urlencoded)? */
+bool tr_ctx_is_form_body(const struct tr_ctx *ctx);
+/* Decoded value of form field name (first occurrence) of a form body read whole. */
+bool tr_ctx_form_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);
+/* Remove every form field named name from the body sent upstream. */
+void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name);
 
 /* The matched api (id and name), borrowed. */
 const char *tr_ctx_api_id(const struct tr_ctx *ctx);

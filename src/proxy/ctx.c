@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "http/form.h"
 #include "snapshot/snapshot.h"
 
 void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex)
@@ -84,42 +85,44 @@ bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *
 static struct tr_str decode(struct tr_ctx *ctx, struct tr_str s)
 {
     char *out = tr_arena_alloc(&ctx->arena, s.len + 1);
-    size_t n = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        char ch = s.ptr[i];
-        if (ch == '+') {
-            ch = ' ';
-        } else if (ch == '%' && i + 2 < s.len + 0 && tr_hex_value(s.ptr[i + 1]) >= 0 &&
-                   tr_hex_value(s.ptr[i + 2]) >= 0) {
-            ch = (char)(tr_hex_value(s.ptr[i + 1]) * 16 + tr_hex_value(s.ptr[i + 2]));
-            i += 2;
-        }
-        out[n++] = ch;
-    }
+    size_t n = tr_form_decode(s, out);
     out[n] = '\0';
     return (struct tr_str){out, n};
 }
 
-bool tr_ctx_query_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
+bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
+                      struct tr_str *value)
 {
-    struct tr_str q = ctx->ex->rv.query;
-    size_t i = 0;
-    while (i <= q.len && q.len > 0) {
-        size_t end = i;
-        while (end < q.len && q.ptr[end] != '&')
-            end++;
-        struct tr_str pair = {q.ptr + i, end - i};
-        const char *eq = memchr(pair.ptr, '=', pair.len);
-        struct tr_str k = {pair.ptr, eq ? (size_t)(eq - pair.ptr) : pair.len};
-        struct tr_str v = eq ? (struct tr_str){eq + 1, (size_t)(pair.ptr + pair.len - eq - 1)}
-                             : TR_STR_LIT("");
+    struct tr_str k, v;
+    while (tr_form_next(&raw, &k, &v)) {
         if (k.len > 0 && tr_str_eq(decode(ctx, k), name)) {
             *value = decode(ctx, v);
             return true;
         }
-        i = end + 1;
     }
     return false;
+}
+
+bool tr_ctx_header_nth(const struct tr_ctx *ctx, struct tr_str name, size_t nth,
+                       struct tr_str *value)
+{
+    const struct tr_http_header *all = ctx->ex->rv.headers;
+    size_t num = ctx->ex->rv.num_headers, from = 0;
+    for (;;) {
+        const struct tr_http_header *h = tr_http_find_header(all + from, num - from, name);
+        if (h == NULL)
+            return false;
+        if (nth-- == 0) {
+            *value = h->value;
+            return true;
+        }
+        from = (size_t)(h - all) + 1;
+    }
+}
+
+bool tr_ctx_query_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
+{
+    return tr__ctx_find_arg(ctx, ctx->ex->rv.query, name, value);
 }
 
 const char *tr_ctx_api_id(const struct tr_ctx *ctx)

@@ -59,6 +59,7 @@ static void release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h)
 
 static void free_now(struct tr_exchange *ex)
 {
+    tr__body_free(ex);
     tr__ctx_fini(&ex->ctx);
     release_hold(ex->w, ex->hold);
     free(ex->meta);
@@ -79,6 +80,11 @@ void tr__exchange_free(struct tr_exchange *ex)
     if (ex->api)
         tr__phases_log(&ex->ctx); /* also tells a yielded plugin to cancel */
     tr__access_log_exchange(ex->w, ex);
+    if (ex->body.reading) {
+        /* The plugin waits on the body, not on work of its own: nothing will resume it. */
+        ex->body.reading = false;
+        ex->ctx.yielded = false;
+    }
     if (ex->ctx.yielded) {
         /* A plugin still holds ctx: free when it calls tr_ctx_resume. */
         ex->aborted = true;
@@ -132,6 +138,11 @@ static void fail(struct tr_exchange *ex, int status, const char *message)
     tr__respond_message(c, status, message, close);
     ex->bytes_sent = 0;
     finish(ex);
+}
+
+void tr__exchange_fail(struct tr_exchange *ex, int status, const char *message)
+{
+    fail(ex, status, message);
 }
 
 /* ---- starting an exchange ----------------------------------------------------------------- */
@@ -284,6 +295,10 @@ static void after_access(struct tr_exchange *ex, int rc)
 {
     switch (rc) {
     case TR_PLUGIN_YIELD:
+        /* A plugin waits for the body: take what already arrived (during start, the client
+         * does it once the head bytes are dropped). */
+        if (ex->body.reading && !ex->starting)
+            tr__body_pump(ex);
         return;
     case TR_PLUGIN_EXIT:
         respond_from_plugin(ex);
@@ -452,6 +467,12 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     ex->may_send_continue = ex->expect_continue && !ex->req_done && c->len == req->head_len;
     ex->starting = true;
     int rc = tr__phases_access(&ex->ctx);
+    if (rc == TR_PLUGIN_YIELD) {
+        /* A plugin waits (on work, or on the body: the client feeds it through
+         * tr__exchange_on_client_data once the head bytes are dropped). */
+        ex->starting = false;
+        return;
+    }
     if (rc != TR_PLUGIN_NEXT) {
         /* A plugin answered or failed: after_access may free ex, so never touch it after. */
         ex->starting = false;
@@ -505,6 +526,11 @@ static bool body_within_limit(struct tr_exchange *ex, size_t n)
         ex->c->len = 0;
     fail(ex, 413, "Request size limit exceeded");
     return false;
+}
+
+bool tr__exchange_body_within_limit(struct tr_exchange *ex, size_t n)
+{
+    return body_within_limit(ex, n);
 }
 
 /* Forward the request body bytes now in the client buffer. Returns false when the exchange
@@ -596,6 +622,10 @@ void tr__exchange_on_client_data(struct tr_exchange *ex)
         }
         return;
     }
+    if (ex->body.reading) {
+        tr__body_pump(ex);
+        return;
+    }
     relay_request_body(ex);
 }
 
@@ -641,6 +671,8 @@ void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up
     }
     ex->req_sent_any = true;
     tr__upstream_start_reading(up, ex->api->read_timeout_ms);
+    if (ex->body.kept && !tr__body_send_kept(ex))
+        return;
     if (!relay_request_body(ex))
         return;
     if (ex->c && !ex->req_done && ex->c->state == TR_CLIENT_BUSY)

@@ -210,7 +210,15 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
     if (ex->stripped)
         put_header(&o, "X-Forwarded-Prefix", tr_str_from_cstr(api->request_path));
 
-    switch (req->body) {
+    /* A body a plugin read whole goes with its (possibly rewritten) length. */
+    enum tr_http_body framing = req->body;
+    if (ex->body.complete) {
+        puts_(&o, "Content-Length: ");
+        put_u64(&o, ex->body.len);
+        put(&o, "\r\n", 2);
+        framing = TR_HTTP_BODY_NONE;
+    }
+    switch (framing) {
     case TR_HTTP_BODY_LENGTH:
         puts_(&o, "Content-Length: ");
         put_u64(&o, req->content_length);

@@ -130,6 +130,17 @@ struct tr_upconn {
     uv_timer_t tls_pump;     /* TLS only (initialised with tls): decrypt buffered input */
 };
 
+/* A request body read for a plugin before the access phase goes on (body.c). */
+struct tr_body_read {
+    char *buf; /* owned; the first len bytes of the body (decoded when chunked) */
+    size_t len, cap, max;
+    void (*done)(struct tr_ctx *ctx, bool complete);
+    bool reading;  /* a yielded plugin waits for the body */
+    bool kept;     /* buf holds the start of the body: sent upstream before the rest */
+    bool complete; /* buf holds the whole body (sent upstream with Content-Length: len) */
+    bool counted;  /* its bytes were counted against a body limit (a retry sends them again) */
+};
+
 struct tr_exchange {
     struct tr_client *c;
     struct tr_proxy_worker *w;
@@ -169,6 +180,7 @@ struct tr_exchange {
     unsigned attempts;
 
     struct tr_req_view rv;   /* the request, kept (arena) */
+    struct tr_body_read body; /* a body read for a plugin (tr_ctx_read_body) */
     struct tr_ctx ctx;       /* plugin context; its arena holds rv */
 
     /* Response relay (upstream -> client). */
@@ -225,6 +237,22 @@ void tr__exchange_on_upstream_data(struct tr_exchange *ex);
 void tr__exchange_on_upstream_eof(struct tr_exchange *ex);
 void tr__exchange_on_upstream_drained(struct tr_exchange *ex);
 void tr__exchange_free(struct tr_exchange *ex);
+/* Fail the exchange with status (an error answer, or an abort once the answer began); ex is
+ * freed. */
+void tr__exchange_fail(struct tr_exchange *ex, int status, const char *message);
+/* Count n more request body bytes against a plugin's body limit; false (ex freed, 413
+ * answered) when they do not fit. */
+bool tr__exchange_body_within_limit(struct tr_exchange *ex, size_t n);
+
+/* body.c: reading the request body for a plugin. */
+/* Move body bytes from the client buffer into ex->body; once the body is complete (or passed
+ * its max) call the plugin's done. ex may be freed on return. */
+void tr__body_pump(struct tr_exchange *ex);
+/* Write the kept body bytes to the upstream after the head. Returns false when the exchange
+ * failed (ex freed). */
+bool tr__body_send_kept(struct tr_exchange *ex);
+/* Free what ex->body owns. */
+void tr__body_free(struct tr_exchange *ex);
 
 /* upstream.c */
 void tr__upstream_get(struct tr_exchange *ex, bool fresh_only);
@@ -254,6 +282,10 @@ void tr__ctx_identity_headers(const struct tr_ctx *ctx,
                               void *ud);
 /* Is request header name removed or replaced by a plugin? */
 bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name);
+/* First value of argument name in raw form text (query or form body), decoded into the
+ * arena. */
+bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
+                      struct tr_str *value);
 /* Is query argument name (raw) removed? */
 bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name);
 

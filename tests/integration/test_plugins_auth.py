@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The key-auth, basic-auth and acl plugins end to end: success and every failure path,
-hide_credentials (checked at the echo upstream), anonymous, spoofed identity headers, global
-vs api instances, enabled=false, credentials across a restart, ACL lists and X-Consumer-Groups
+hide_credentials (checked at the echo upstream), duplicate keys, anonymous, identity changes seen
+by the next request, spoofed identity headers, global vs api instances, enabled=false,
+credentials across a restart, ACL lists and X-Consumer-Groups
 (catalogue H-01, H-03, H-04, H-13, H-14, J-01, C-01, C-06 as they apply to /apis)."""
 
 import base64
@@ -154,6 +155,83 @@ def test_key_auth_key_names_and_places(node):
     # the first name that is present decides
     r = get(node.port, p, (("x-api-key", "wrong"), ("token", ALICE_KEY)))
     assert r.status == 401 and r.json() == BAD_CREDS
+
+
+def test_key_auth_duplicate_key(node):
+    """Kong 3: a key name sent more than once where it is looked for is 401 "Duplicate API key
+    found" (no WWW-Authenticate), whether the values differ or not; the upstream is not
+    reached."""
+    p = new_api(node, ("key-auth", {}))
+    for headers, target in (((("apikey", ALICE_KEY), ("apikey", BOB_KEY)), p),
+                            ((("apikey", ALICE_KEY), ("ApiKey", ALICE_KEY)), p),
+                            ((("apikey", ALICE_KEY), ("apikey", "")), p),
+                            ((), p + "?apikey=%s&apikey=%s" % (ALICE_KEY, BOB_KEY)),
+                            ((), p + "?apikey=%s&apikey=%s" % (ALICE_KEY, ALICE_KEY)),
+                            ((), p + "?apikey=%s&apikey" % ALICE_KEY),
+                            ((), p + "?api%%6Bey=x&apikey=%s" % ALICE_KEY),
+                            # an empty second occurrence counts too
+                            ((("X-Other", "1"),), p + "?a=1&apikey=%s&b=2&apikey=" % ALICE_KEY)):
+        r = get(node.port, target, headers)
+        assert r.status == 401, (headers, target, r)
+        assert r.json() == {"message": "Duplicate API key found"}, (headers, target)
+        assert r.header("www-authenticate") is None
+    # one header wins over a repeated query argument (the header is looked at first), and a
+    # repeated name that is not looked at does not matter
+    d = seen(get(node.port, p + "?apikey=x&apikey=y", (("apikey", ALICE_KEY),)))
+    assert hvals(d, "x-consumer-username") == ["alice"]
+    q = new_api(node, ("key-auth", {"key_in_header": False}))
+    d = seen(get(node.port, q + "?apikey=" + BOB_KEY, (("apikey", "a"), ("apikey", "b"))))
+    assert hvals(d, "x-consumer-username") == ["bob"]
+    # a second key name repeated after a first one that is present once: the first decides
+    m = new_api(node, ("key-auth", {"key_names": ["k1", "k2"]}))
+    d = seen(get(node.port, m, (("k1", BOB_KEY), ("k2", "a"), ("k2", "b"))))
+    assert hvals(d, "x-consumer-username") == ["bob"]
+    r = get(node.port, m, (("k1", BOB_KEY), ("k1", BOB_KEY)))
+    assert r.status == 401 and r.json() == {"message": "Duplicate API key found"}
+    # with anonymous, a duplicate is one more failed authentication
+    a = new_api(node, ("key-auth", {"anonymous": node.anon["id"]}))
+    d = seen(get(node.port, a, (("apikey", ALICE_KEY), ("apikey", BOB_KEY))))
+    assert hvals(d, "x-consumer-id") == [node.anon["id"]]
+    assert hvals(d, "x-anonymous-consumer") == ["true"]
+
+
+def test_identity_changes_apply_to_the_next_request(node):
+    """Consumer and credential writes patch the snapshot's identity part: each one is seen by
+    the very next request, and the parts they do not touch stay as they were."""
+    a = node.admin
+    p = new_api(node, ("key-auth", {}), ("acl", {"allow": ["g1"]}))
+    n = next(_seq)
+    c = a.add_consumer(username="dave%d" % n, custom_id="dave-cid%d" % n)
+    key1 = "dave-key-1-%d" % n
+    k = ok(a.post("/consumers/%s/key-auth" % c["id"], data={"key": key1}))
+    r = get(node.port, p, (("apikey", key1),))
+    assert r.status == 403 and r.json() == DENIED  # not in g1 yet
+    ok(a.post("/consumers/%s/acls" % c["id"], data={"group": "g1"}))
+    d = seen(get(node.port, p, (("apikey", key1),)))
+    assert hvals(d, "x-consumer-username") == ["dave%d" % n]
+    assert hvals(d, "x-consumer-groups") == ["g1"]
+    # a renamed consumer: its key and its groups follow it
+    r = a.patch("/consumers/" + c["id"], data={"username": "david%d" % n})
+    assert r.status_code == 200, r.text
+    d = seen(get(node.port, p, (("apikey", key1),)))
+    assert hvals(d, "x-consumer-username") == ["david%d" % n]
+    assert hvals(d, "x-consumer-id") == [c["id"]]
+    assert hvals(d, "x-consumer-groups") == ["g1"]
+    # the key changed in place: the old value no longer works, the new one does
+    key2 = "dave-key-2-%d" % n
+    r = a.patch("/consumers/%s/key-auth/%s" % (c["id"], k["id"]), data={"key": key2})
+    assert r.status_code == 200, r.text
+    assert get(node.port, p, (("apikey", key1),)).json() == BAD_CREDS
+    d = seen(get(node.port, p, (("apikey", key2),)))
+    assert hvals(d, "x-credential-identifier") == [k["id"]]
+    # others are untouched throughout
+    assert get(node.port, p, (("apikey", ALICE_KEY),)).status == 403
+    # the consumer deleted: its key goes with it
+    assert a.delete("/consumers/" + c["id"]).status_code == 204
+    assert get(node.port, p, (("apikey", key2),)).json() == BAD_CREDS
+    r = a.post("/consumers/", data={"username": "david%d" % n})
+    assert r.status_code == 201, r.text
+    assert get(node.port, p, (("apikey", key2),)).json() == BAD_CREDS
 
 
 def test_key_auth_preflight(node):

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the request body for a plugin (form fields, an access token in a form body): the
+ * plugin yields, the body is collected from the client into ex->body (chunked framing
+ * decoded), the plugin's done callback runs, and later the kept bytes go upstream ahead of
+ * whatever is still to come from the client. Bodies are read only for plugins that ask, and
+ * only up to the plugin's max: everything else streams as before. */
+#include "proxy/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "http/form.h"
+
+static void keep(struct tr_body_read *b, const char *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : 1024;
+        while (ncap < b->len + n)
+            ncap *= 2;
+        b->buf = tr_xrealloc(b->buf, ncap);
+        b->cap = ncap;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+static void consume_client(struct tr_client *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+/* Move what the client sent into b. Returns 1 when the body is complete, 2 when it passed
+ * max (the rest stays with the client connection), 0 for more to come, -1 on bad framing. */
+static int collect(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    struct tr_body_read *b = &ex->body;
+    while (!ex->req_done) {
+        if (b->len >= b->max)
+            return 2;
+        if (c->len == 0)
+            return 0;
+        if (ex->req_body == TR_HTTP_BODY_LENGTH) {
+            size_t n = c->len < ex->req_remaining ? c->len : (size_t)ex->req_remaining;
+            if (n > b->max - b->len)
+                n = b->max - b->len;
+            keep(b, c->buf, n);
+            consume_client(c, n);
+            ex->req_remaining -= n;
+            if (ex->req_remaining == 0)
+                ex->req_done = true;
+        } else {
+            size_t consumed = 0;
+            struct tr_str data;
+            int rc = tr_http_chunked_parse(&ex->req_dec, c->buf, c->len, &consumed, &data);
+            if (rc < 0)
+                return -1;
+            if (rc == 1 && data.len > 0)
+                keep(b, data.ptr, data.len); /* may pass max by one piece: bounded by c->cap */
+            consume_client(c, consumed);
+            if (rc == 2)
+                ex->req_done = true;
+            else if (rc == 0 && consumed == 0)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+void tr__body_pump(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    struct tr_body_read *b = &ex->body;
+    if (c == NULL || !b->reading)
+        return;
+    int rc = collect(ex);
+    if (rc < 0) {
+        tr_log_info("client %s: bad chunked body", c->peer_ip);
+        c->len = 0;
+        tr__exchange_fail(ex, 400, "Bad request");
+        return;
+    }
+    if (rc == 0) {
+        tr__client_resume(c);
+        return;
+    }
+    b->reading = false;
+    b->kept = b->len > 0;
+    b->complete = rc == 1;
+    if (!b->complete)
+        tr_log_info("client %s: request body over the %zu bytes a plugin reads; streamed",
+                    ex->client_ip, b->max);
+    b->done(&ex->ctx, b->complete); /* may free ex */
+}
+
+bool tr__body_send_kept(struct tr_exchange *ex)
+{
+    struct tr_body_read *b = &ex->body;
+    if (b->len == 0)
+        return true;
+    if (!b->counted && !tr__exchange_body_within_limit(ex, b->len))
+        return false;
+    b->counted = true;
+    int rc;
+    if (b->complete || ex->req_body == TR_HTTP_BODY_LENGTH) {
+        uv_buf_t buf = uv_buf_init(b->buf, (unsigned)b->len);
+        rc = tr__upstream_write(ex->up, &buf, 1);
+    } else {
+        /* The start of a chunked body that goes on: as one chunk. */
+        char size_line[24];
+        int sl = snprintf(size_line, sizeof(size_line), "%zx\r\n", b->len);
+        uv_buf_t bufs[3] = {uv_buf_init(size_line, (unsigned)sl),
+                            uv_buf_init(b->buf, (unsigned)b->len), uv_buf_init("\r\n", 2)};
+        rc = tr__upstream_write(ex->up, bufs, 3);
+    }
+    if (rc != 0) {
+        tr__exchange_fail(ex, 502, NULL);
+        return false;
+    }
+    /* A whole body can be sent again on a retry; a partial one cannot. */
+    if (!b->complete)
+        ex->req_body_began = true;
+    return true;
+}
+
+void tr__body_free(struct tr_exchange *ex)
+{
+    free(ex->body.buf);
+    ex->body.buf = NULL;
+}
+
+/* ---- the plugin API ------------------------------------------------------------------------ */
+
+bool tr_ctx_body_ready(const struct tr_ctx *ctx)
+{
+    const struct tr_exchange *ex = ctx->ex;
+    return ex->body.complete || (ex->req_done && !ex->body.kept);
+}
+
+void tr_ctx_read_body(struct tr_ctx *ctx, size_t max,
+                      void (*done)(struct tr_ctx *ctx, bool complete))
+{
+    struct tr_exchange *ex = ctx->ex;
+    struct tr_body_read *b = &ex->body;
+    b->max = max;
+    b->done = done;
+    b->reading = true;
+    if (ex->may_send_continue && !ex->continue_sent && ex->c) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t buf = uv_buf_init((char *)cont, sizeof(cont) - 1);
+        tr__client_write(ex->c, &buf, 1);
+        ex->continue_sent = true;
+    }
+    /* The bytes come through tr__body_pump: from the client (or, when the phase runner
+     * resumes outside the client's read path, from after_access). */
+}
+
+bool tr_ctx_body(const struct tr_ctx *ctx, struct tr_str *body)
+{
+    const struct tr_exchange *ex = ctx->ex;
+    if (ex->body.complete) {
+        *body = (struct tr_str){ex->body.buf ? ex->body.buf : "", ex->body.len};
+        return true;
+    }
+    if (ex->req_done && !ex->body.kept) {
+        *body = TR_STR_LIT("");
+        return true;
+    }
+    return false;
+}
+
+void tr_ctx_set_body(struct tr_ctx *ctx, struct tr_str body)
+{
+    struct tr_body_read *b = &ctx->ex->body;
+    if (!b->complete)
+        return;
+    b->len = 0;
+    keep(b, body.ptr, body.len);
+    b->kept = true;
+}
+
+bool tr_ctx_is_form_body(const struct tr_ctx *ctx)
+{
+    struct tr_str ct;
+    return tr_ctx_header(ctx, TR_STR_LIT("Content-Type"), &ct) && tr_form_is_urlencoded(ct);
+}
+
+bool tr_ctx_form_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
+{
+    struct tr_str body;
+    if (!tr_ctx_is_form_body(ctx) || !tr_ctx_body(ctx, &body))
+        return false;
+    return tr__ctx_find_arg(ctx, body, name, value);
+}
+
+void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name)
+{
+    struct tr_str body;
+    if (!tr_ctx_is_form_body(ctx) || !tr_ctx_body(ctx, &body) || body.len == 0)
+        return;
+    char *out = tr_ctx_alloc(ctx, body.len);
+    char *dec = tr_ctx_alloc(ctx, body.len);
+    size_t n = 0;
+    bool removed = false;
+    struct tr_str rest = body, k, v;
+    while (tr_form_next(&rest, &k, &v)) {
+        size_t dl = tr_form_decode(k, dec);
+        if (tr_str_eq((struct tr_str){dec, dl}, name)) {
+            removed = true;
+            continue;
+        }
+        size_t plen = (size_t)(v.ptr + v.len - k.ptr);
+        if (n)
+            out[n++] = '&';
+        memcpy(out + n, k.ptr, plen);
+        n += plen;
+    }
+    if (removed)
+        tr_ctx_set_body(ctx, (struct tr_str){out, n});
+}
