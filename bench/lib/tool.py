@@ -273,13 +273,13 @@ def cmd_report(args):
         if k in env:
             print("%-8s %s" % (k + ":", env[k]))
     print()
-    hdr = "%-12s %9s %7s %7s %7s %6s %6s %8s %6s %6s %8s %7s" % (
+    hdr = "%-19s %9s %7s %7s %7s %6s %6s %8s %6s %6s %8s %7s" % (
         "row", "req/s", "p50ms", "p99ms", "p99.9ms", "errors", "ratio", "base", "cpuL%",
         "cpuP%", "us/req", "upConn")
     print(hdr)
     for t in order:
         r = rows[t]
-        print("%-12s %9s %7s %7s %7s %6d %6s %8s %6s %6s %8s %7s" % (
+        print("%-19s %9s %7s %7s %7s %6d %6s %8s %6s %6s %8s %7s" % (
             t, fmt(r["rps"], ",d"), fmt(r["p50_ms"], ".3f"), fmt(r["p99_ms"], ".3f"),
             fmt(r["p999_ms"], ".3f"), r["errors"], fmt(r["ratio"], ".2f"), r["base"] or "-",
             fmt(r["load_cpu_busy_pct"], ".0f"), fmt(r["proxy_cpu_busy_pct"], ".0f"),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* rate-limiting (Kong 3.x config and answers): fixed UTC calendar windows per second .. year,
- * counted node-wide in shared memory (`local`) or in Redis (`redis`, async on the worker loop);
+ * counted node-wide in shared memory (`local`), in the database with a local batch
+ * (`cluster`, rl_cluster.c) or in Redis (`redis`, async on the worker loop);
  * X-RateLimit-* / RateLimit-* headers and 429 {"message":"API rate limit exceeded"}. */
 #include <arpa/inet.h>
 #include <math.h>
@@ -19,13 +20,14 @@
 #include "core/mem.h"
 #include "plugins/counters.h"
 #include "plugins/plugin.h"
+#include "plugins/rl_cluster.h"
 #include "plugins/rl_redis.h"
 #include "schema/schema.h"
 
 #define NP TR_COUNTERS_NUM_PERIODS
 
 enum limit_by { BY_CONSUMER, BY_CREDENTIAL, BY_IP, BY_SERVICE, BY_HEADER, BY_PATH };
-enum policy { POLICY_LOCAL, POLICY_REDIS };
+enum policy { POLICY_LOCAL, POLICY_CLUSTER, POLICY_REDIS };
 
 struct rl_conf {
     bool has[NP];
@@ -57,13 +59,12 @@ static int check_positive(json_t *rec, const char *name, char *msg, size_t msg_l
     return 0;
 }
 
-static int check_policy(json_t *rec, const char *name, char *msg, size_t msg_len)
+/* Debian 12's hiredis (0.14) has no TLS: refuse rather than send counters and the password
+ * in clear to a server the operator expects to reach over TLS. */
+static int check_redis_ssl(json_t *rec, const char *name, char *msg, size_t msg_len)
 {
-    const char *v = json_string_value(json_object_get(rec, name));
-    if (v && strcmp(v, "cluster") == 0) {
-        snprintf(msg, msg_len,
-                 "the cluster policy is not available in torii yet: use \"local\" (exact on one "
-                 "node) or \"redis\" (exact across nodes)");
+    if (json_is_true(json_object_get(rec, name))) {
+        snprintf(msg, msg_len, "TLS to Redis is not available in this build");
         return -1;
     }
     return 0;
@@ -171,8 +172,8 @@ static const struct tr_schema_field conf_fields[] = {
      .type = TR_SCHEMA_STRING,
      .dflt = "\"local\"",
      .one_of = policy_values,
-     .check = check_policy,
-     .help = "where counters live: local (shared memory of this node) or redis"},
+     .help = "where counters live: local (shared memory of this node), cluster (the database, "
+             "batched) or redis"},
     {.name = "fault_tolerant",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "true",
@@ -209,7 +210,8 @@ static const struct tr_schema_field conf_fields[] = {
     {.name = "redis_ssl",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "accepted; TLS to Redis is not implemented yet"},
+     .check = check_redis_ssl,
+     .help = "TLS to Redis: only false (this build's Redis client has no TLS)"},
 };
 
 static const struct tr_schema conf_schema = {
@@ -308,7 +310,11 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     if (str_field(config, "path"))
         c->path = tr_xstrdup(str_field(config, "path"));
     const char *policy = str_field(config, "policy");
-    c->policy = policy && strcmp(policy, "redis") == 0 ? POLICY_REDIS : POLICY_LOCAL;
+    c->policy = POLICY_LOCAL;
+    if (policy && strcmp(policy, "redis") == 0)
+        c->policy = POLICY_REDIS;
+    else if (policy && strcmp(policy, "cluster") == 0)
+        c->policy = POLICY_CLUSTER;
     c->fault_tolerant = bool_field(config, "fault_tolerant", true);
     c->hide_client_headers = bool_field(config, "hide_client_headers", false);
     if (c->policy == POLICY_REDIS) {
@@ -320,8 +326,8 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
         c->redis.password = pw ? tr_xstrdup(pw) : NULL;
         c->redis.timeout_ms = (unsigned)int_field(config, "redis_timeout", 2000);
         if (bool_field(config, "redis_ssl", false))
-            tr_log_warn("rate-limiting: redis_ssl is not implemented yet, the connection to "
-                        "Redis is plain TCP");
+            tr_log_warn("rate-limiting: a stored instance has redis_ssl=true, but TLS to Redis "
+                        "is not available in this build: the connection is plain TCP");
     }
     return c;
 }
@@ -332,12 +338,39 @@ struct rl_state {
     struct tr_ctx *ctx;
     const struct rl_conf *conf;
     int64_t now;
-    size_t n;        /* counted periods */
-    int period[NP];  /* period of counter i */
-    int64_t end[NP]; /* window end of counter i */
-    char *key[NP];   /* redis keys, in the request arena */
-    bool cancelled;  /* the request died while Redis was asked */
+    size_t n;                       /* counted periods */
+    int period[NP];                 /* period of counter i */
+    int64_t end[NP];                /* window end of counter i */
+    uint64_t hash[NP];              /* local and cluster counter keys */
+    char *key[NP];                  /* redis keys, in the request arena */
+    const char *plugin_id;          /* borrowed for the request */
+    struct tr_rl_cluster_wait wait; /* parked until the cluster totals are read */
+    bool cancelled; /* the request died while Redis or the cluster counters were waited for */
 };
+
+/* What the plugin keeps per worker (its tr_ctx_worker_slot): each backend's own slot. */
+struct rl_worker {
+    void *redis;   /* tr_rl_redis pool */
+    void *cluster; /* tr_rl_cluster parked requests */
+};
+
+static struct rl_worker *rl_worker(struct tr_ctx *ctx)
+{
+    void **slot = tr_ctx_worker_slot(ctx);
+    if (*slot == NULL)
+        *slot = tr_xcalloc(1, sizeof(struct rl_worker));
+    return *slot;
+}
+
+static void rl_worker_free(void *slot)
+{
+    struct rl_worker *w = slot;
+    if (w->redis)
+        tr_rl_redis_pool_free(w->redis);
+    if (w->cluster)
+        tr_rl_cluster_worker_free(w->cluster);
+    free(w);
+}
 
 /* Kong's identifier: what a counter belongs to. kind names the source, so an IP and a header
  * value that look the same never share a counter. */
@@ -505,6 +538,62 @@ static int access_local(struct tr_ctx *ctx, struct rl_state *st, const uint64_t 
     return conclude(ctx, st, count, stop);
 }
 
+static void on_cluster_wake(struct tr_rl_cluster_wait *w);
+
+/* The cluster policy: the same walk as local over the cluster table. A counter whose total
+ * was not read yet parks the request until the next flush, then the whole walk runs again. */
+static int access_cluster(struct tr_ctx *ctx, struct rl_state *st)
+{
+    const struct rl_conf *c = st->conf;
+    if (!c->fault_tolerant && tr_rl_cluster_is_failing())
+        return backend_failed(c, TR_EDB);
+    int64_t count[NP] = {0};
+    int stop = -1;
+    size_t taken = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        int rc = tr_rl_cluster_take(st->hash[i], st->plugin_id, st->period[i], st->now, st->end[i],
+                                    c->cap[st->period[i]], &count[i]);
+        if (rc < 0) {
+            for (size_t j = 0; j < taken; j++)
+                tr_rl_cluster_give_back(st->hash[j], st->end[j]);
+            if (rc == TR_EAGAIN) {
+                st->ctx = ctx;
+                st->wait.cb = on_cluster_wake;
+                tr_rl_cluster_park(&rl_worker(ctx)->cluster, tr_ctx_loop(ctx), &st->wait);
+                return TR_PLUGIN_YIELD;
+            }
+            return backend_failed(c, rc);
+        }
+        if (rc == 0) {
+            stop = (int)i;
+            break;
+        }
+        taken++;
+    }
+    if (stop >= 0) {
+        for (size_t j = 0; j < taken; j++) {
+            tr_rl_cluster_give_back(st->hash[j], st->end[j]);
+            count[j]--;
+        }
+        for (size_t j = (size_t)stop + 1; j < st->n; j++)
+            count[j] = tr_rl_cluster_peek(st->hash[j], st->now);
+    }
+    return conclude(ctx, st, count, stop);
+}
+
+static void on_cluster_wake(struct tr_rl_cluster_wait *w)
+{
+    struct rl_state *st = TR_CONTAINER_OF(w, struct rl_state, wait);
+    struct tr_ctx *ctx = st->ctx;
+    if (st->cancelled) {
+        tr_ctx_resume(ctx, TR_PLUGIN_FAIL); /* only frees the request */
+        return;
+    }
+    int rc = access_cluster(ctx, st);
+    if (rc != TR_PLUGIN_YIELD)
+        tr_ctx_resume(ctx, rc);
+}
+
 static void on_redis_done(void *ud, int rc, const int64_t *counts)
 {
     struct rl_state *st = ud;
@@ -524,7 +613,7 @@ static void on_redis_done(void *ud, int rc, const int64_t *counts)
     }
     if (stop >= 0) {
         /* Refused: take this request back out of every window it was counted in. */
-        tr_rl_redis_decr(tr_ctx_worker_slot(ctx), tr_ctx_loop(ctx), &st->conf->redis,
+        tr_rl_redis_decr(&rl_worker(ctx)->redis, tr_ctx_loop(ctx), &st->conf->redis,
                          (const char *const *)st->key, st->n);
     }
     /* A refused request is taken back out: show the counts without it, as local does. */
@@ -559,7 +648,7 @@ static int access_redis(struct tr_ctx *ctx, struct rl_state *st, char kind, stru
         ops[i].expire_s = end - st->now + 1;
     }
     st->ctx = ctx;
-    int rc = tr_rl_redis_incr(tr_ctx_worker_slot(ctx), tr_ctx_loop(ctx), &st->conf->redis, ops,
+    int rc = tr_rl_redis_incr(&rl_worker(ctx)->redis, tr_ctx_loop(ctx), &st->conf->redis, ops,
                               st->n, on_redis_done, st);
     if (rc != 0)
         return backend_failed(st->conf, rc);
@@ -577,7 +666,7 @@ static int rl_access(struct tr_ctx *ctx, const void *p)
     char kind = 'i';
     struct tr_str id = identifier(ctx, c, &kind);
     const char *instance = tr_ctx_plugin_id(ctx);
-    uint64_t keys[NP];
+    st->plugin_id = instance;
     st->n = 0;
     for (int per = 0; per < NP; per++) {
         if (!c->has[per])
@@ -586,14 +675,16 @@ static int rl_access(struct tr_ctx *ctx, const void *p)
         tr_counters_window(per, st->now, &start, &end);
         st->period[st->n] = per;
         st->end[st->n] = end;
-        keys[st->n] = counter_key(instance, kind, id, per, start);
+        st->hash[st->n] = counter_key(instance, kind, id, per, start);
         st->n++;
     }
     if (st->n == 0)
         return TR_PLUGIN_NEXT;
     if (c->policy == POLICY_REDIS)
         return access_redis(ctx, st, kind, id);
-    return access_local(ctx, st, keys);
+    if (c->policy == POLICY_CLUSTER)
+        return access_cluster(ctx, st);
+    return access_local(ctx, st, st->hash);
 }
 
 static void rl_cancel(struct tr_ctx *ctx, const void *p)
@@ -615,6 +706,6 @@ const struct tr_plugin tr_plugin_rate_limiting = {
     .access = rl_access,
     .cancel = rl_cancel,
     .state_size = sizeof(struct rl_state),
-    .worker_free = tr_rl_redis_pool_free,
+    .worker_free = rl_worker_free,
     .hidden_config = hidden_config,
 };

@@ -19,6 +19,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "plugins/registry.h"
+#include "plugins/rl_cluster.h"
 #include "proxy/proxy.h"
 #include "snapshot/snapshot.h"
 #include "server/listen.h"
@@ -191,6 +192,10 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         goto out_store;
     }
 
+    /* The rate-limiting cluster policy's flusher: its own connection, its own thread. */
+    if (tr_rl_cluster_start(dbpath, err, sizeof(err)) != 0)
+        tr_log_error("rate-limiting: cluster counters unavailable: %s", err);
+
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&ctl.loop);
     /* Handlers first: a stop signal that arrives as soon as the node answers must drain it,
@@ -281,6 +286,7 @@ out_loop:
     tr_proxy_tls_fini();
     tr_snapshot_shutdown();
 out_store:
+    tr_rl_cluster_stop(); /* after the workers: what they counted last is written */
     tr_snap_identity_unref(ctl.identity);
     tr_store_close(ctl.store);
     return status;

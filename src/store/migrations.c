@@ -90,6 +90,17 @@ static const struct migration migrations[] = {
      " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE,"
      " ukey TEXT NOT NULL UNIQUE);"
      "CREATE INDEX acls_consumer_id ON acls (consumer_id);"},
+    /* Counters of the rate-limiting `cluster` policy (store/counters.c), not an entity: key
+     * is the hash naming plugin instance, identity, period and window start; plugin_id and
+     * period are there for people reading the table. */
+    {6, "create_ratelimiting_counters",
+     "CREATE TABLE ratelimiting_counters ("
+     " key INTEGER PRIMARY KEY,"
+     " plugin_id TEXT NOT NULL,"
+     " period TEXT NOT NULL,"
+     " window_end INTEGER NOT NULL,"
+     " count INTEGER NOT NULL);"
+     "CREATE INDEX ratelimiting_counters_window_end ON ratelimiting_counters (window_end);"},
 };
 
 static void set_err(char *err, size_t err_len, const char *what, struct sqlite3 *db)
