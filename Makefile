@@ -1,12 +1,14 @@
 # Thin wrapper around CMake: the two commands of the README, and a few helpers.
 #   make run    install missing Debian packages, build, start torii in the foreground
 #   make test   install, build (normal and ASan+UBSan), run unit and integration tests
+#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (default 60)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?= -q -x
 
-.PHONY: all deps build build-asan run test unit unit-asan integration integration-asan style clean
+.PHONY: all deps build build-asan run test unit unit-asan integration integration-asan style clean \
+	fuzz
 
 all: build
 
@@ -45,6 +47,9 @@ test: deps
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
+
+fuzz: deps
+	@sh scripts/fuzz.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: arbitrary bytes as an admin body (form, JSON, multipart, or untyped, chosen
- * by the first byte), decoded and validated against the /apis and consumers schemas in every
- * mode. Must never crash, leak or hang; errors are fine. */
+ * by the first byte), decoded and validated against the /apis schema in every mode and the
+ * consumers, plugins, certificates and snis schemas for an insert. Must never crash, leak or
+ * hang; errors are fine. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,10 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(out);
         json_decref(errors);
     }
-    json_t *out = NULL, *errors = NULL;
-    tr_schema_validate(&tr_schema_consumers, TR_SCHEMA_INSERT, in, NULL, &out, &errors);
-    json_decref(out);
-    json_decref(errors);
+    static const struct tr_schema *const others[] = {&tr_schema_consumers, &tr_schema_plugins,
+                                                     &tr_schema_certificates, &tr_schema_snis};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        json_t *out = NULL, *errors = NULL;
+        tr_schema_validate(others[i], TR_SCHEMA_INSERT, in, NULL, &out, &errors);
+        json_decref(out);
+        json_decref(errors);
+    }
     json_decref(existing);
     json_decref(in);
     return 0;

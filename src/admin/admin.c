@@ -28,6 +28,11 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
     res->body = NULL;
     res->allow = NULL;
 
+    if (env->store == NULL) {
+        /* A node still waiting for its database (database_wait): nothing can be answered. */
+        tr_admin_reply_message(&ctx, 503, "database unreachable");
+        return;
+    }
     const struct tr_admin_endpoint *ep =
         tr_admin_route_match(req->path, ctx.params, &ctx.param_cnt);
     if (ep == NULL) {

@@ -179,6 +179,9 @@ static const struct conf_key keys[] = {
      .check = check_plugins,
      .help = "Plugins this node loads: bundled (all), off (none), or a comma list of names "
              "(bundled may be one of them)"},
+    {.name = "database_wait", .type = KT_DURATION, FIELD(database_wait_ms), .def = "60s",
+     .min = 0, .max = DAY_MS,
+     .help = "How long a starting node retries opening its database; 0 = give up at once"},
 };
 /* clang-format on */
 

@@ -71,6 +71,7 @@ struct tr_conf {
     char *upstream_ca_bundle;        /* owned; absolute PEM path, "" = system default paths */
 
     uint32_t drain_timeout_ms;   /* graceful stop bound (10000) */
+    uint32_t database_wait_ms;   /* how long a starting node retries its database (60000) */
     bool escaped_slashes_reject; /* escaped_slashes = keep | reject (keep) */
     char *plugins;               /* owned; plugins loaded: "bundled", "off" or a name list */
 };

@@ -25,6 +25,10 @@
 
 /* Client connections open on this node, across workers, for max_connections. */
 static _Atomic unsigned node_connections;
+/* Connections this worker thread refused over max_connections since it last said so, and
+ * when it did: a flood gets one log line per second per worker, not one per connection. */
+static _Thread_local unsigned cap_refused;
+static _Thread_local uint64_t cap_logged_at;
 
 enum timer_mode {
     TM_NONE,
@@ -659,8 +663,13 @@ static void accept_client(uv_stream_t *listener, bool tls)
 
     if (w->conf->max_connections && open_now > w->conf->max_connections) {
         /* Over the cap: refuse this one at once, established connections are untouched. */
-        tr_log_info("proxy: max_connections (%u) reached, closing a new connection",
-                    w->conf->max_connections);
+        cap_refused++;
+        if (cap_logged_at == 0 || uv_now(w->loop) - cap_logged_at >= 1000) {
+            tr_log_warn("proxy: max_connections (%u) reached, %u new connections closed",
+                        w->conf->max_connections, cap_refused);
+            cap_refused = 0;
+            cap_logged_at = uv_now(w->loop);
+        }
         close_client(c);
         return;
     }

@@ -22,7 +22,9 @@
 #include "plugins/rl_cluster.h"
 #include "proxy/proxy.h"
 #include "snapshot/snapshot.h"
+#include "server/dbwait.h"
 #include "server/listen.h"
+#include "server/rlimit.h"
 #include "server/workers.h"
 #include "store/store.h"
 
@@ -172,15 +174,15 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
                      strerror(errno));
         return 1;
     }
+    tr_server_raise_nofile(conf);
     char dbpath[4096];
     if (conf->sqlite_path && conf->sqlite_path[0])
         snprintf(dbpath, sizeof(dbpath), "%s", conf->sqlite_path);
     else
         snprintf(dbpath, sizeof(dbpath), "%s/torii.db", conf->prefix);
-    if (tr_store_open_sqlite(dbpath, &ctl.store, err, sizeof(err)) != 0) {
-        tr_log_error("cannot open the database '%s': %s", dbpath, err);
+    /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile. */
+    if (tr_server_open_store(conf, dbpath, socks, &ctl.store) != 0)
         return 1;
-    }
     /* Which plugins this node loads: fixed before the first snapshot and before any worker. */
     if (tr_plugin_set_enabled(conf->plugins, err, sizeof(err)) != 0) {
         tr_log_error("plugins: %s", err);

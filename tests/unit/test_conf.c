@@ -683,10 +683,11 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 36);
+    TR_CHECK_INT(col.cnt, 37);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[34], "escaped_slashes");
     TR_CHECK_STR(col.keys[35], "plugins");
+    TR_CHECK_STR(col.keys[36], "database_wait");
     tr_conf_free(&c);
 }
 

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening the store at start, waiting for it when it is not available yet (its directory not
+ * there or not writable yet, the file locked by another process): retries with backoff for up
+ * to database_wait, one log line per attempt, while a temporary Admin API answers 503. */
+#ifndef TR_SERVER_DBWAIT_H
+#define TR_SERVER_DBWAIT_H
+
+struct tr_conf;
+struct tr_sockets;
+struct tr_store;
+
+/* Open the SQLite store at path into *store. On failure retry after 100 ms, doubling up to
+ * 2 s, until conf->database_wait_ms has passed since the first attempt. Meanwhile, when socks
+ * (may be NULL) has admin sockets, every Admin API request is answered 503 (the process's
+ * readiness is "not ready"). Returns 0, or -1 after logging the last error. */
+int tr_server_open_store(const struct tr_conf *conf, const char *path,
+                         const struct tr_sockets *socks, struct tr_store **store);
+
+#endif
