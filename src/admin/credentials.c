@@ -105,11 +105,11 @@ static int validate(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
     return 0;
 }
 
-/* Set up v for the kind named by params[1]; false after answering 404. */
-static bool view_init(struct tr_admin_ctx *ctx, struct kind_view *v)
+/* Set up v for the kind whose path is seg; false after answering 404. */
+static bool view_init(struct tr_admin_ctx *ctx, struct kind_view *v, const char *seg)
 {
     memset(v, 0, sizeof(*v));
-    v->kind = find_kind(ctx->params[1]);
+    v->kind = find_kind(seg);
     if (v->kind == NULL) {
         tr_admin_reply_message(ctx, 404, "Not found");
         return false;
@@ -185,7 +185,7 @@ enum op { OP_LIST, OP_CREATE, OP_UPSERT, OP_GET, OP_PATCH, OP_DELETE };
 static void run(struct tr_admin_ctx *ctx, enum op op)
 {
     struct kind_view v;
-    if (!view_init(ctx, &v))
+    if (!view_init(ctx, &v, ctx->params[1]))
         return;
     json_t *fixed = op <= OP_UPSERT ? consumer_filter(ctx) : consumer_credential(ctx, &v);
     if (fixed != NULL) {
@@ -244,6 +244,36 @@ static void del(struct tr_admin_ctx *ctx)
     run(ctx, OP_DELETE);
 }
 
+/* GET /oauth2, /key-auths, ...: every consumer's credentials of one kind. */
+static void list_all(struct tr_admin_ctx *ctx, const char *kind_path)
+{
+    struct kind_view v;
+    if (!view_init(ctx, &v, kind_path))
+        return;
+    tr_admin_crud_list(ctx, &v.entity, NULL);
+    view_free(&v);
+}
+
+static void list_oauth2(struct tr_admin_ctx *ctx)
+{
+    list_all(ctx, "oauth2");
+}
+
+static void list_key_auths(struct tr_admin_ctx *ctx)
+{
+    list_all(ctx, "key-auth");
+}
+
+static void list_basic_auths(struct tr_admin_ctx *ctx)
+{
+    list_all(ctx, "basic-auth");
+}
+
+static void list_acls(struct tr_admin_ctx *ctx)
+{
+    list_all(ctx, "acls");
+}
+
 /* {kind} is a credential path of a loaded plugin (e.g. key-auth, keyauth, basic-auth, acls);
  * any other segment is 404. */
 const struct tr_admin_endpoint tr_admin_credentials_endpoints[] = {
@@ -251,6 +281,10 @@ const struct tr_admin_endpoint tr_admin_credentials_endpoints[] = {
      .help = "a consumer's credentials of one kind (key-auth, basic-auth, acls, ...)"},
     {"/consumers/{username_or_id}/{kind}/{id}", .get = get, .patch = patch, .del = del,
      .help = "read, update or delete one credential of a consumer"},
+    {"/oauth2", .get = list_oauth2, .help = "every OAuth 2.0 application"},
+    {"/key-auths", .get = list_key_auths, .help = "every key-auth credential"},
+    {"/basic-auths", .get = list_basic_auths, .help = "every basic-auth credential"},
+    {"/acls", .get = list_acls, .help = "every acl group membership"},
 };
 const size_t tr_admin_credentials_endpoints_cnt =
     sizeof(tr_admin_credentials_endpoints) / sizeof(tr_admin_credentials_endpoints[0]);

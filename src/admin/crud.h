@@ -116,6 +116,8 @@ extern const struct tr_admin_endpoint tr_admin_plugins_endpoints[];
 extern const size_t tr_admin_plugins_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_credentials_endpoints[];
 extern const size_t tr_admin_credentials_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_oauth2_tokens_endpoints[];
+extern const size_t tr_admin_oauth2_tokens_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_certificates_endpoints[];
 extern const size_t tr_admin_certificates_endpoints_cnt;
 

@@ -23,6 +23,7 @@ static const struct table tables[] = {
     {tr_admin_certificates_endpoints, &tr_admin_certificates_endpoints_cnt},
     {tr_admin_plugins_endpoints, &tr_admin_plugins_endpoints_cnt},
     {tr_admin_credentials_endpoints, &tr_admin_credentials_endpoints_cnt},
+    {tr_admin_oauth2_tokens_endpoints, &tr_admin_oauth2_tokens_endpoints_cnt},
 };
 
 /* Allow header values indexed by a mask of GET 1, POST 2, PUT 4, PATCH 8, DELETE 16 (HEAD

@@ -190,6 +190,9 @@ int tr_ctx_response_status(const struct tr_ctx *ctx);
  * X-Credential-Identifier upstream (and X-Anonymous-Consumer: true when anonymous). */
 void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
                          const struct tr_credential *credential, bool anonymous);
+/* What X-Credential-Identifier says when not the credential's id (Kong: the basic-auth
+ * username, the oauth2 client_id). Copied. */
+void tr_ctx_set_credential_identifier(struct tr_ctx *ctx, const char *identifier);
 const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx);
 const struct tr_credential *tr_ctx_credential(const struct tr_ctx *ctx);
 
@@ -198,6 +201,9 @@ const struct tr_credential *tr_ctx_credential(const struct tr_ctx *ctx);
 /* Credential of kind entity whose lookup_field equals value; NULL when none. O(1). */
 const struct tr_credential *tr_ctx_find_credential(const struct tr_ctx *ctx, const char *entity,
                                                    struct tr_str value);
+/* Credential of kind entity by its id; NULL when none. O(1). */
+const struct tr_credential *tr_ctx_find_credential_by_id(const struct tr_ctx *ctx,
+                                                         const char *entity, struct tr_str id);
 /* Consumer by id or by username; NULL when none. */
 const struct tr_consumer *tr_ctx_find_consumer(const struct tr_ctx *ctx, struct tr_str id_or_name);
 /* Call cb for every credential of kind entity belonging to consumer; stops when cb returns
@@ -223,6 +229,11 @@ struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx);
 /* Id of the plugin instance running now (its /plugins row id: stable across config changes).
  * Borrowed for the request. */
 const char *tr_ctx_plugin_id(const struct tr_ctx *ctx);
+/* tr_ctx_offload for work whose results own memory: when the request died meanwhile,
+ * discard(arg) runs (on the worker) instead of done, to free them. */
+void tr_ctx_offload_owned(struct tr_ctx *ctx, void (*work)(void *arg),
+                          void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
+                          void *arg);
 /* Resume a request whose plugin returned TR_PLUGIN_YIELD, with that plugin's final rc. */
 void tr_ctx_resume(struct tr_ctx *ctx, int rc);
 /* Run work(arg) on the thread pool (CPU-heavy or blocking work: password hashes), then

@@ -14,6 +14,7 @@ extern const struct tr_plugin tr_plugin_basic_auth;
 extern const struct tr_plugin tr_plugin_cors;
 extern const struct tr_plugin tr_plugin_ip_restriction;
 extern const struct tr_plugin tr_plugin_key_auth;
+extern const struct tr_plugin tr_plugin_oauth2;
 extern const struct tr_plugin tr_plugin_rate_limiting;
 extern const struct tr_plugin tr_plugin_request_size_limiting;
 extern const struct tr_plugin tr_plugin_request_termination;
@@ -23,6 +24,7 @@ static const struct tr_plugin *const bundled[] = {
     NULL, /* placeholder so the array is never empty; skipped */
     &tr_plugin_basic_auth,
     &tr_plugin_key_auth,
+    &tr_plugin_oauth2,
     &tr_plugin_acl,
     &tr_plugin_cors,
     &tr_plugin_ip_restriction,

@@ -249,7 +249,14 @@ void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
 {
     ctx->consumer = consumer;
     ctx->credential = credential;
+    ctx->credential_identifier = NULL;
     ctx->anonymous = anonymous;
+}
+
+void tr_ctx_set_credential_identifier(struct tr_ctx *ctx, const char *identifier)
+{
+    ctx->credential_identifier =
+            identifier ? tr_arena_strndup(&ctx->arena, identifier, strlen(identifier)) : NULL;
 }
 
 const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx)
@@ -274,7 +281,9 @@ void tr__ctx_identity_headers(const struct tr_ctx *ctx,
         if (c->username)
             put(ud, "X-Consumer-Username", tr_str_from_cstr(c->username));
     }
-    if (ctx->credential)
+    if (ctx->credential_identifier)
+        put(ud, "X-Credential-Identifier", tr_str_from_cstr(ctx->credential_identifier));
+    else if (ctx->credential)
         put(ud, "X-Credential-Identifier", tr_str_from_cstr(ctx->credential->id));
     if (ctx->anonymous)
         put(ud, "X-Anonymous-Consumer", TR_STR_LIT("true"));
@@ -287,6 +296,13 @@ const struct tr_credential *tr_ctx_find_credential(const struct tr_ctx *ctx, con
 {
     const struct tr_cred_index *idx = tr_snap_identity_creds(snap_of(ctx)->identity, entity);
     return idx ? tr_strmap_get(&idx->by_value, value) : NULL;
+}
+
+const struct tr_credential *tr_ctx_find_credential_by_id(const struct tr_ctx *ctx,
+                                                         const char *entity, struct tr_str id)
+{
+    const struct tr_cred_index *idx = tr_snap_identity_creds(snap_of(ctx)->identity, entity);
+    return idx ? tr_strmap_get(&idx->by_id, id) : NULL;
 }
 
 const struct tr_consumer *tr_ctx_find_consumer(const struct tr_ctx *ctx, struct tr_str id_or_name)
@@ -349,6 +365,7 @@ struct offload {
     struct tr_ctx *ctx;
     void (*work)(void *arg);
     void (*done)(struct tr_ctx *ctx, void *arg);
+    void (*discard)(void *arg);
     void *arg;
 };
 
@@ -364,6 +381,8 @@ static void on_offload_done(uv_work_t *req, int status)
     struct tr_ctx *ctx = o->ctx;
     if (ctx->ex->aborted || status != 0) {
         /* The request is gone (or the work was cancelled): just let it be freed. */
+        if (o->discard)
+            o->discard(o->arg);
         tr_ctx_resume(ctx, TR_PLUGIN_FAIL);
         return;
     }
@@ -373,11 +392,19 @@ static void on_offload_done(uv_work_t *req, int status)
 void tr_ctx_offload(struct tr_ctx *ctx, void (*work)(void *arg),
                     void (*done)(struct tr_ctx *ctx, void *arg), void *arg)
 {
+    tr_ctx_offload_owned(ctx, work, done, NULL, arg);
+}
+
+void tr_ctx_offload_owned(struct tr_ctx *ctx, void (*work)(void *arg),
+                          void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
+                          void *arg)
+{
     struct offload *o = tr_arena_alloc(&ctx->arena, sizeof(*o));
     memset(o, 0, sizeof(*o));
     o->ctx = ctx;
     o->work = work;
     o->done = done;
+    o->discard = discard;
     o->arg = arg;
     ctx->yielded = true; /* the request must outlive the work even if the client leaves */
     if (uv_queue_work(ctx->ex->w->loop, &o->req, on_offload_work, on_offload_done) != 0) {

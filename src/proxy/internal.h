@@ -51,6 +51,7 @@ struct tr_ctx {
     struct tr_str norm_path;
     const struct tr_consumer *consumer;
     const struct tr_credential *credential;
+    const char *credential_identifier; /* arena; X-Credential-Identifier when not the id */
     bool anonymous;
     struct tr_hdr_edit *req_edits;  /* arena; upstream request header edits */
     size_t num_req_edits, cap_req_edits;

@@ -26,6 +26,7 @@
 #include "server/listen.h"
 #include "server/rlimit.h"
 #include "server/workers.h"
+#include "store/runtime.h"
 #include "store/store.h"
 
 struct control {
@@ -183,6 +184,9 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile. */
     if (tr_server_open_store(conf, dbpath, socks, &ctl.store) != 0)
         return 1;
+    /* Runtime rows (OAuth2 tokens) are read and written from the thread pool. */
+    if (tr_runtime_open(dbpath, err, sizeof(err)) != 0)
+        tr_log_warn("runtime state: %s", err);
     /* Which plugins this node loads: fixed before the first snapshot and before any worker. */
     if (tr_plugin_set_enabled(conf->plugins, err, sizeof(err)) != 0) {
         tr_log_error("plugins: %s", err);
@@ -290,6 +294,7 @@ out_loop:
 out_store:
     tr_rl_cluster_stop(); /* after the workers: what they counted last is written */
     tr_snap_identity_unref(ctl.identity);
+    tr_runtime_close();
     tr_store_close(ctl.store);
     return status;
 }

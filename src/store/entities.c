@@ -48,6 +48,11 @@ static const struct tr_store_kind kinds[] = {
         .composite = {"consumer_id", "group"},
         .composite_field = "group",
     },
+    {
+        .name = "oauth2_credentials",
+        .unique = {"client_id"},
+        .fks = {{"consumer_id", "consumers"}},
+    },
 };
 
 static const char *const kind_names[] = {"apis",
@@ -58,6 +63,7 @@ static const char *const kind_names[] = {"apis",
                                          "keyauth_credentials",
                                          "basicauth_credentials",
                                          "acls",
+                                         "oauth2_credentials",
                                          NULL};
 
 _Static_assert(TR_ARRAY_SIZE(kind_names) == TR_ARRAY_SIZE(kinds) + 1,

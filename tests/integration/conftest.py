@@ -23,11 +23,13 @@ def pytest_configure(config):
 
 @pytest.fixture
 def torii_factory(tmp_path):
-    """make(settings=None, config_file=None, ssl_port=False, start=True) -> Torii."""
+    """make(settings=None, config_file=None, ssl_port=False, start=True, faketime=False)
+    -> Torii (faketime: under libfaketime, see Torii.shift_clock)."""
     nodes = []
 
-    def make(settings=None, config_file=None, ssl_port=False, start=True):
-        t = Torii(tmp_path / ("node%d" % len(nodes)), settings, config_file, ssl_port)
+    def make(settings=None, config_file=None, ssl_port=False, start=True, faketime=False):
+        t = Torii(tmp_path / ("node%d" % len(nodes)), settings, config_file, ssl_port,
+                  faketime)
         nodes.append(t)
         if start:
             t.start()

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 """The harness of the integration suite: a torii node on ephemeral ports with a private
 prefix (start, readiness, SIGTERM / SIGKILL, restart on the same prefix, logs, sanitizer
-reports, RSS), an Admin API client, and small helpers shared by the tests.
+reports, RSS, optionally under libfaketime with a clock the test moves), an Admin API client,
+and small helpers shared by the tests.
 
 Environment: TORII_BIN (binary under test, default build/torii), TORII_ASAN=1 (sanitizer build:
 longer timeouts, smaller big-body tests)."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -90,6 +92,30 @@ def pid_alive(pid):
         return False
 
 
+def faketime_library():
+    """The libfaketime preload library of Debian's `faketime` package, or None. Asked of dpkg
+    first; else the path compiled into the `faketime` wrapper (it may contain the loader's
+    `$LIB`, which LD_PRELOAD expands)."""
+    try:
+        p = subprocess.run(["dpkg-query", "-L", "libfaketime"], capture_output=True, text=True,
+                           timeout=10)
+        for line in p.stdout.splitlines():
+            if line.endswith("/libfaketime.so.1") and os.path.exists(line):
+                return line
+    except (OSError, subprocess.SubprocessError):
+        pass
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        wrapper = os.path.join(d, "faketime")
+        try:
+            with open(wrapper, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        for m in re.finditer(rb"/[\x21-\x7e]*/libfaketime\.so\.1", data):
+            return m.group(0).decode()
+    return None
+
+
 def child_env(extra=None):
     """The environment for a torii process: ours without any TORII_* variable, plus extra."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORII_")}
@@ -166,7 +192,8 @@ class Admin:
 class Torii:
     """One torii node run in the foreground with its own prefix and ports."""
 
-    def __init__(self, workdir, settings=None, config_file=None, ssl_port=False):
+    def __init__(self, workdir, settings=None, config_file=None, ssl_port=False,
+                 faketime=False):
         self.workdir = Path(workdir)
         self.prefix = self.workdir / "prefix"
         self.prefix.mkdir(parents=True, exist_ok=True)
@@ -183,6 +210,14 @@ class Torii:
         self.exits = []          # (returncode, how) of every stopped process
         self.reported_offset = 0  # stderr bytes already checked and reported
         self.crash_reported = False
+        # faketime=True: run under libfaketime; shift_clock() moves the node's clocks.
+        self.faketime_file = None
+        if faketime:
+            self.faketime_lib = faketime_library()
+            if self.faketime_lib is None:
+                raise RuntimeError("libfaketime not found (Debian package faketime)")
+            self.faketime_file = self.workdir / "faketime"
+            self.shift_clock(0)
 
     # -- settings --------------------------------------------------------------------------
     def env(self):
@@ -196,7 +231,22 @@ class Torii:
         }
         for k, v in self.settings.items():
             e["TORII_" + k.upper()] = str(v)
+        if self.faketime_file:
+            e["LD_PRELOAD"] = self.faketime_lib
+            e["FAKETIME_TIMESTAMP_FILE"] = str(self.faketime_file)
+            e["FAKETIME_NO_CACHE"] = "1"
+            if ASAN:
+                # the sanitizer runtime is then not first in the library list
+                e["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:quarantine_size_mb=16:" \
+                                    "verify_asan_link_order=0"
         return e
+
+    def shift_clock(self, seconds):
+        """Under faketime: the node's clocks (wall and monotonic) run `seconds` ahead of real
+        time from the next time call on (the file is replaced atomically)."""
+        tmp = self.faketime_file.with_suffix(".tmp")
+        tmp.write_text("%+d\n" % int(seconds))
+        os.replace(tmp, self.faketime_file)
 
     @property
     def db_path(self):

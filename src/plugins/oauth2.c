@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/* oauth2: Kong's OAuth 2.0 provider. Applications (/consumers/{c}/oauth2) are configuration,
+ * in the snapshot; tokens and codes are runtime rows in the store (store/oauth2.h), issued by
+ * the token and authorize endpoints (oauth2_endpoint.c) and checked on protected requests
+ * through a per-worker cache (oauth2_bearer.c). This file: the descriptor, the config, the
+ * application kind, and the dispatch between endpoints and protected requests. */
+#include "plugins/oauth2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/mem.h"
+#include "core/secret.h"
+#include "http/form.h"
+#include "plugins/auth.h"
+#include "schema/schema.h"
+
+/* ---- config -------------------------------------------------------------------------------- */
+
+static json_t *gen_provision_key(const json_t *rec)
+{
+    (void)rec;
+    char key[TR_SECRET_TOKEN_LEN + 1];
+    return tr_secret_token(key) == 0 ? json_string(key) : NULL;
+}
+
+static int check_header_name(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const char *s = json_string_value(json_object_get(rec, name));
+    for (size_t i = 0; s && s[i]; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_')) {
+            snprintf(msg, msg_len, "bad header name '%s'", s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool conf_true(const json_t *rec, const char *name)
+{
+    return json_is_true(json_object_get(rec, name));
+}
+
+static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t msg_len)
+{
+    (void)mode;
+    if (!conf_true(rec, "enable_authorization_code") && !conf_true(rec, "enable_implicit_grant") &&
+        !conf_true(rec, "enable_client_credentials") && !conf_true(rec, "enable_password_grant")) {
+        snprintf(msg, msg_len,
+                 "You need to enable at least one OAuth flow: enable_authorization_code, "
+                 "enable_implicit_grant, enable_client_credentials or enable_password_grant");
+        return -1;
+    }
+    if (conf_true(rec, "mandatory_scope") && json_array_size(json_object_get(rec, "scopes")) == 0) {
+        snprintf(msg, msg_len, "To set a mandatory scope you also need to create available scopes");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const pkce_values[] = {"none", "lax", "strict", NULL};
+
+#define FLAG(n, d, h)                                                                              \
+    {                                                                                              \
+        .name = n, .type = TR_SCHEMA_BOOLEAN, .dflt = d, .help = h                                 \
+    }
+
+static const struct tr_schema_field conf_fields[] = {
+    {.name = "scopes", .type = TR_SCHEMA_ARRAY, .help = "scopes a client may ask for"},
+    FLAG("mandatory_scope", "false", "a token request must name a scope"),
+    {.name = "provision_key",
+     .type = TR_SCHEMA_STRING,
+     .gen = gen_provision_key,
+     .help = "the secret the login app shows the authorize endpoint; random when not given"},
+    {.name = "token_expiration",
+     .type = TR_SCHEMA_INTEGER,
+     .flags = TR_SCHEMA_BOUNDED,
+     .dflt = "7200",
+     .min = 0,
+     .max = 315360000,
+     .help = "seconds an access token lives; 0 = it never expires"},
+    FLAG("enable_authorization_code", "true", "the authorization code grant"),
+    FLAG("enable_implicit_grant", "false", "the implicit grant"),
+    FLAG("enable_client_credentials", "false", "the client credentials grant"),
+    FLAG("enable_password_grant", "false", "the resource owner password credentials grant"),
+    FLAG("hide_credentials", "false", "remove the access token before proxying"),
+    FLAG("accept_http_if_already_terminated", "false",
+         "accept plain HTTP from a trusted_ips peer that sent X-Forwarded-Proto: https"),
+    FLAG("global_credentials", "false", "tokens valid on every api that carries oauth2"),
+    {.name = "refresh_token_ttl",
+     .type = TR_SCHEMA_INTEGER,
+     .flags = TR_SCHEMA_BOUNDED,
+     .dflt = "1209600",
+     .min = 0,
+     .max = 100000000,
+     .help = "seconds a refresh token lives; 0 = it never expires"},
+    FLAG("reuse_refresh_token", "false",
+         "a refresh keeps the refresh token instead of rotating it"),
+    {.name = "anonymous",
+     .type = TR_SCHEMA_STRING,
+     .help = "consumer id or username to use when authentication fails"},
+    {.name = "auth_header_name",
+     .type = TR_SCHEMA_STRING,
+     .dflt = "\"authorization\"",
+     .check = check_header_name,
+     .help = "header carrying the bearer token (and a client's Basic credentials)"},
+    {.name = "pkce",
+     .type = TR_SCHEMA_STRING,
+     .dflt = "\"lax\"",
+     .one_of = pkce_values,
+     .help = "PKCE: none, lax (required for public clients) or strict (required for all)"},
+};
+
+static const struct tr_schema conf_schema = {
+    .name = "oauth2",
+    .fields = conf_fields,
+    .cnt = TR_ARRAY_SIZE(conf_fields),
+    .self_check = self_check,
+};
+
+static void conf_free(void *p)
+{
+    struct tr_oauth2_conf *c = p;
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->num_scopes; i++)
+        free(c->scopes[i]);
+    free(c->scopes);
+    free(c->provision_key);
+    free(c->anonymous);
+    free(c->auth_header_name);
+    free(c);
+}
+
+static int64_t conf_int(const json_t *config, const char *name, int64_t dflt)
+{
+    const json_t *v = json_object_get(config, name);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static void *conf_parse(const json_t *config, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    struct tr_oauth2_conf *c = tr_xcalloc(1, sizeof(*c));
+    const json_t *scopes = json_object_get(config, "scopes");
+    if (json_is_array(scopes)) {
+        size_t n = json_array_size(scopes);
+        c->scopes = tr_xcalloc(n ? n : 1, sizeof(*c->scopes));
+        for (size_t i = 0; i < n; i++) {
+            const char *s = json_string_value(json_array_get(scopes, i));
+            if (s)
+                c->scopes[c->num_scopes++] = tr_xstrdup(s);
+        }
+    }
+    c->mandatory_scope = tr_auth_conf_bool(config, "mandatory_scope", false);
+    c->provision_key =
+        tr_xstrdup(json_string_value(json_object_get(config, "provision_key")) ?: "");
+    c->token_expiration = conf_int(config, "token_expiration", 7200);
+    c->refresh_token_ttl = conf_int(config, "refresh_token_ttl", 1209600);
+    c->enable_authorization_code = tr_auth_conf_bool(config, "enable_authorization_code", true);
+    c->enable_implicit_grant = tr_auth_conf_bool(config, "enable_implicit_grant", false);
+    c->enable_client_credentials = tr_auth_conf_bool(config, "enable_client_credentials", false);
+    c->enable_password_grant = tr_auth_conf_bool(config, "enable_password_grant", false);
+    c->hide_credentials = tr_auth_conf_bool(config, "hide_credentials", false);
+    c->accept_http_if_already_terminated =
+        tr_auth_conf_bool(config, "accept_http_if_already_terminated", false);
+    c->global_credentials = tr_auth_conf_bool(config, "global_credentials", false);
+    c->reuse_refresh_token = tr_auth_conf_bool(config, "reuse_refresh_token", false);
+    c->anonymous = tr_auth_conf_string(config, "anonymous");
+    c->auth_header_name = tr_auth_conf_string(config, "auth_header_name");
+    if (c->auth_header_name == NULL)
+        c->auth_header_name = tr_xstrdup("authorization");
+    const char *pkce = json_string_value(json_object_get(config, "pkce"));
+    c->pkce = pkce && strcmp(pkce, "none") == 0     ? TR_OAUTH2_PKCE_NONE
+              : pkce && strcmp(pkce, "strict") == 0 ? TR_OAUTH2_PKCE_STRICT
+                                                    : TR_OAUTH2_PKCE_LAX;
+    return c;
+}
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+int tr_oauth2_error(struct tr_ctx *ctx, int status, const char *error, const char *description,
+                    const char *extra_headers)
+{
+    json_t *o = json_pack("{s:s,s:s}", "error", error, "error_description", description);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    size_t hl = 64 + (extra_headers ? strlen(extra_headers) : 0);
+    char *headers = tr_ctx_alloc(ctx, hl);
+    snprintf(headers, hl, "Cache-Control: no-store\r\nPragma: no-cache\r\n%s",
+             extra_headers ? extra_headers : "");
+    tr_ctx_respond(ctx, status, body ? body : "{}", NULL, headers);
+    free(body);
+    return TR_PLUGIN_EXIT;
+}
+
+static const char *const param_names[P_COUNT] = {
+    [P_GRANT_TYPE] = "grant_type",
+    [P_CLIENT_ID] = "client_id",
+    [P_CLIENT_SECRET] = "client_secret",
+    [P_CODE] = "code",
+    [P_CODE_VERIFIER] = "code_verifier",
+    [P_CODE_CHALLENGE] = "code_challenge",
+    [P_CODE_CHALLENGE_METHOD] = "code_challenge_method",
+    [P_REDIRECT_URI] = "redirect_uri",
+    [P_REFRESH_TOKEN] = "refresh_token",
+    [P_SCOPE] = "scope",
+    [P_STATE] = "state",
+    [P_PROVISION_KEY] = "provision_key",
+    [P_AUTHENTICATED_USERID] = "authenticated_userid",
+    [P_RESPONSE_TYPE] = "response_type",
+    [P_ACCESS_TOKEN] = "access_token",
+};
+
+static void collect_from(struct tr_ctx *ctx, struct tr_str raw, struct tr_oauth2_params *p,
+                         bool from_query, bool *seen_body)
+{
+    struct tr_str k, v;
+    char kbuf[32];
+    while (tr_form_next(&raw, &k, &v)) {
+        if (k.len >= sizeof(kbuf))
+            continue;
+        size_t kl = tr_form_decode(k, kbuf);
+        kbuf[kl] = '\0';
+        for (int i = 0; i < P_COUNT; i++) {
+            if (strcmp(kbuf, param_names[i]) != 0)
+                continue;
+            char *val = tr_ctx_alloc(ctx, v.len + 1);
+            size_t vl = tr_form_decode(v, val);
+            val[vl] = '\0';
+            if (from_query) {
+                if (p->v[i])
+                    p->repeated = true;
+                if (i == P_CLIENT_SECRET)
+                    p->secret_in_query = true;
+            } else {
+                if (seen_body[i])
+                    p->repeated = true;
+                seen_body[i] = true;
+            }
+            p->v[i] = val; /* the body wins over the query */
+            break;
+        }
+    }
+}
+
+void tr_oauth2_params_collect(struct tr_ctx *ctx, struct tr_oauth2_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    bool seen_body[P_COUNT] = {false};
+    collect_from(ctx, tr_ctx_raw_query(ctx), p, true, seen_body);
+    struct tr_str body;
+    if (tr_ctx_is_form_body(ctx) && tr_ctx_body(ctx, &body))
+        collect_from(ctx, body, p, false, seen_body);
+}
+
+static bool scope_allowed(const struct tr_oauth2_conf *conf, struct tr_str s)
+{
+    for (size_t i = 0; i < conf->num_scopes; i++) {
+        if (tr_str_eq(s, tr_str_from_cstr(conf->scopes[i])))
+            return true;
+    }
+    return false;
+}
+
+const char *tr_oauth2_scope_check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf,
+                                  const char *scope, const char **scope_out)
+{
+    *scope_out = NULL;
+    if (scope == NULL) {
+        if (conf->mandatory_scope)
+            return "You must specify a scope";
+        return NULL;
+    }
+    size_t n = strlen(scope);
+    char *out = tr_ctx_alloc(ctx, n + 1);
+    size_t o = 0;
+    const char *p = scope;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        struct tr_str s = {start, (size_t)(p - start)};
+        if (s.len == 0)
+            break;
+        if (conf->scopes && !scope_allowed(conf, s)) {
+            size_t ml = s.len + 32;
+            char *msg = tr_ctx_alloc(ctx, ml);
+            snprintf(msg, ml, "\"%.*s\" is an invalid scope", (int)s.len, s.ptr);
+            return msg;
+        }
+        if (o)
+            out[o++] = ' ';
+        memcpy(out + o, s.ptr, s.len);
+        o += s.len;
+    }
+    out[o] = '\0';
+    if (o == 0 && conf->mandatory_scope)
+        return "You must specify a scope";
+    *scope_out = o ? out : NULL;
+    return NULL;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+/* Does the path end in /oauth2/<what> (a trailing '/' allowed)? */
+static bool is_endpoint(struct tr_str path, const char *what)
+{
+    char suffix[32];
+    int n = snprintf(suffix, sizeof(suffix), "/oauth2/%s", what);
+    if (path.len > 0 && path.ptr[path.len - 1] == '/')
+        path.len--;
+    return path.len >= (size_t)n && memcmp(path.ptr + path.len - n, suffix, (size_t)n) == 0;
+}
+
+static int method_not_allowed(struct tr_ctx *ctx, const char *endpoint)
+{
+    struct tr_str m = tr_ctx_method(ctx);
+    char desc[128], hdr[320];
+    snprintf(desc, sizeof(desc), "The HTTP method %.*s is invalid for the %s endpoint",
+             (int)(m.len > 16 ? 16 : m.len), m.ptr, endpoint);
+    snprintf(hdr, sizeof(hdr),
+             "WWW-Authenticate: Bearer realm=\"service\" error=\"invalid_method\" "
+             "error_description=\"%s\"\r\n",
+             desc);
+    return tr_oauth2_error(ctx, 405, "invalid_method", desc, hdr);
+}
+
+static int oauth2_access(struct tr_ctx *ctx, const void *p)
+{
+    const struct tr_oauth2_conf *conf = p;
+    if (tr_auth_already_done(ctx, conf->anonymous))
+        return TR_PLUGIN_NEXT;
+    struct tr_str path = tr_ctx_path(ctx);
+    bool post = tr_str_eq(tr_ctx_method(ctx), TR_STR_LIT("POST"));
+    if (is_endpoint(path, "token"))
+        return post ? tr_oauth2_token_endpoint(ctx, conf) : method_not_allowed(ctx, "token");
+    if (is_endpoint(path, "authorize"))
+        return post ? tr_oauth2_authorize_endpoint(ctx, conf)
+                    : method_not_allowed(ctx, "authorize");
+    return tr_oauth2_bearer(ctx, conf);
+}
+
+/* ---- applications (/consumers/{c}/oauth2) -------------------------------------------------- */
+
+static json_t *gen_client_id(const json_t *rec)
+{
+    (void)rec;
+    char id[33];
+    return tr_secret_hex(id, 16) == 0 ? json_string(id) : NULL;
+}
+
+static json_t *gen_client_secret(const json_t *rec)
+{
+    (void)rec;
+    char s[TR_SECRET_TOKEN_LEN + 1];
+    return tr_secret_token(s) == 0 ? json_string(s) : NULL;
+}
+
+/* An absolute http or https URL with a host and without a fragment (RFC 6749 §3.1.2). */
+static bool redirect_uri_ok(const char *s)
+{
+    size_t i;
+    if (strncasecmp(s, "https://", 8) == 0)
+        i = 8;
+    else if (strncasecmp(s, "http://", 7) == 0)
+        i = 7;
+    else
+        return false;
+    if (s[i] == '\0' || s[i] == '/' || s[i] == '?' || strchr(s, '#') != NULL)
+        return false;
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* redirect_uri and redirect_uris (arrays after validation): at least one URI, each valid. A
+ * single redirect_uri is stored as a string, the way Kong 0.7 shows it. */
+static int app_before_store(json_t *doc, char *err, size_t err_len)
+{
+    size_t total = 0;
+    static const char *const fields[] = {"redirect_uri", "redirect_uris"};
+    for (size_t f = 0; f < 2; f++) {
+        json_t *v = json_object_get(doc, fields[f]);
+        if (json_is_string(v)) {
+            json_t *arr = json_array();
+            json_array_append(arr, v);
+            json_object_set_new(doc, fields[f], arr);
+            v = arr;
+        }
+        size_t i;
+        json_t *u;
+        json_array_foreach(v, i, u)
+        {
+            const char *s = json_string_value(u);
+            if (s == NULL || !redirect_uri_ok(s)) {
+                snprintf(err, err_len, "%s: '%s' is not an http or https URL without a fragment",
+                         fields[f], s ? s : "");
+                return -1;
+            }
+            total++;
+        }
+    }
+    if (total == 0) {
+        snprintf(err, err_len, "redirect_uri is required");
+        return -1;
+    }
+    json_t *one = json_object_get(doc, "redirect_uri");
+    if (json_array_size(one) == 1)
+        json_object_set(doc, "redirect_uri", json_array_get(one, 0));
+    return 0;
+}
+
+static const char *const client_types[] = {"confidential", "public", NULL};
+
+static const struct tr_schema_field app_fields[] = {
+    TR_SCHEMA_FIELD_ID,
+    TR_SCHEMA_FIELD_CREATED_AT,
+    {.name = "consumer_id",
+     .type = TR_SCHEMA_UUID,
+     .flags = TR_SCHEMA_REQUIRED,
+     .help = "the consumer the application belongs to"},
+    {.name = "name", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED, .help = "its name"},
+    {.name = "client_id",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_UNIQUE,
+     .gen = gen_client_id,
+     .help = "public identifier; 32 random hex characters when not given"},
+    {.name = "client_secret",
+     .type = TR_SCHEMA_STRING,
+     .gen = gen_client_secret,
+     .help = "secret of a confidential client; 256 random bits when not given"},
+    {.name = "redirect_uri",
+     .type = TR_SCHEMA_ARRAY,
+     .help = "registered redirect URI (or several); compared exactly"},
+    {.name = "redirect_uris",
+     .type = TR_SCHEMA_ARRAY,
+     .help = "registered redirect URIs (Kong 1.x+ name)"},
+    {.name = "client_type",
+     .type = TR_SCHEMA_STRING,
+     .dflt = "\"confidential\"",
+     .one_of = client_types,
+     .help = "confidential (authenticates with its secret) or public (must use PKCE)"},
+};
+
+static const struct tr_schema app_schema = {
+    .name = TR_OAUTH2_APPS,
+    .fields = app_fields,
+    .cnt = TR_ARRAY_SIZE(app_fields),
+};
+
+static const struct tr_plugin_credential credentials[] = {
+    {
+        .entity = TR_OAUTH2_APPS,
+        .path = "oauth2",
+        .schema = &app_schema,
+        .lookup_field = "client_id",
+        .before_store = app_before_store,
+    },
+};
+
+static bool list_has(const json_t *v, const char *uri)
+{
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), uri) == 0;
+    size_t i;
+    const json_t *u;
+    json_array_foreach(v, i, u)
+    {
+        if (json_is_string(u) && strcmp(json_string_value(u), uri) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool tr_oauth2_app_has_redirect(const json_t *app, const char *uri)
+{
+    return list_has(json_object_get(app, "redirect_uri"), uri) ||
+           list_has(json_object_get(app, "redirect_uris"), uri);
+}
+
+const char *tr_oauth2_app_first_redirect(const json_t *app)
+{
+    static const char *const fields[] = {"redirect_uri", "redirect_uris"};
+    for (size_t f = 0; f < 2; f++) {
+        const json_t *v = json_object_get(app, fields[f]);
+        if (json_is_string(v))
+            return json_string_value(v);
+        if (json_array_size(v) > 0)
+            return json_string_value(json_array_get(v, 0));
+    }
+    return NULL;
+}
+
+/* Kong's priority 1004 in 1.x+ (jwt 1005 > oauth2 > key-auth 1003 > basic-auth 1001). */
+const struct tr_plugin tr_plugin_oauth2 = {
+    .name = "oauth2",
+    .version = "1.0.0",
+    .priority = 1004,
+    .flags = TR_PLUGIN_NO_CONSUMER,
+    .schema = &conf_schema,
+    .conf_parse = conf_parse,
+    .conf_free = conf_free,
+    .access = oauth2_access,
+    .credentials = credentials,
+    .num_credentials = TR_ARRAY_SIZE(credentials),
+    .state_size = sizeof(struct tr_oauth2_state),
+    .worker_free = tr_oauth2_cache_free,
+};
