@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Command line: `torii start|stop|reload|health|check|migrations|version`, in the spirit of
+/* Command line: `torii start|stop|reload|upgrade|health|check|migrations|version`, in the spirit of
  * Kong's CLI. Each subcommand is one row of the table at the end. */
 #include "server/cli.h"
 
@@ -74,8 +74,8 @@ static int apply_logging(const struct tr_conf *conf)
     if (conf->proxy_error_log && conf->proxy_error_log[0]) {
         int rc = tr_log_open(conf->proxy_error_log);
         if (rc != 0) {
-            fprintf(stderr, "torii: cannot open proxy_error_log '%s': %s\n",
-                    conf->proxy_error_log, strerror(-rc));
+            fprintf(stderr, "torii: cannot open proxy_error_log '%s': %s\n", conf->proxy_error_log,
+                    strerror(-rc));
             return -1;
         }
     }
@@ -218,6 +218,65 @@ static int cmd_reload(int argc, char **argv)
     return signal_node(argc, argv, SIGHUP, false);
 }
 
+/* Does pid run (a zombie waiting for its parent does not)? */
+static bool pid_running(long pid)
+{
+    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+        return false;
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return true;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return !(rp && rp[1] == ' ' && rp[2] == 'Z');
+}
+
+/* Binary upgrade: SIGUSR2 makes the master exec the binary now at its path as a new master on
+ * the same sockets; the old master drains and exits once the new one serves. Waits (bounded)
+ * for the hand-over. */
+static int cmd_upgrade(int argc, char **argv)
+{
+    struct cli_opts o;
+    if (parse_opts(argc, argv, &o) != 0)
+        return 2;
+    struct tr_conf conf;
+    if (load_conf(&o, &conf) != 0)
+        return 1;
+    long pid = read_pid(&conf);
+    if (pid <= 0 || kill((pid_t)pid, 0) != 0) {
+        fprintf(stderr, "torii: no running node at prefix %s\n", conf.prefix);
+        tr_conf_free(&conf);
+        return 1;
+    }
+    kill((pid_t)pid, SIGUSR2);
+    long waited = 0, limit = (long)conf.drain_timeout_ms + 15000;
+    long now_pid = pid;
+    while (waited < limit) {
+        now_pid = read_pid(&conf);
+        if (now_pid > 0 && now_pid != pid && pid_running(now_pid) && !pid_running(pid))
+            break;
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+        waited += 50;
+    }
+    int rc = 0;
+    if (now_pid > 0 && now_pid != pid && pid_running(now_pid) && !pid_running(pid)) {
+        printf("torii upgraded: master %ld replaced %ld\n", now_pid, pid);
+    } else {
+        fprintf(stderr,
+                "torii: the upgrade did not complete (master %ld still runs; see its "
+                "log)\n",
+                pid);
+        rc = 1;
+    }
+    tr_conf_free(&conf);
+    return rc;
+}
+
 /* GET /status on the first admin listener; true on a 200. */
 static bool admin_answers(const struct tr_conf *conf)
 {
@@ -334,6 +393,8 @@ static const struct cli_command commands[] = {
     {"start", cmd_start, "start [-c FILE] [-p PREFIX] [-d]   run a node (foreground unless -d)"},
     {"stop", cmd_stop, "stop [-c FILE] [-p PREFIX]          stop gracefully and wait"},
     {"reload", cmd_reload, "reload [-c FILE] [-p PREFIX]        re-read settings, rebuild"},
+    {"upgrade", cmd_upgrade,
+     "upgrade [-c FILE] [-p PREFIX]       run the binary now installed, same sockets"},
     {"health", cmd_health, "health [-c FILE] [-p PREFIX]        exit 0 when the node answers"},
     {"check", cmd_check, "check [FILE]                        validate a settings file"},
     {"migrations", cmd_migrations, "migrations [up|list] [-c FILE]      upgrade the schema"},

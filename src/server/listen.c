@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,4 +135,138 @@ void tr_sockets_close(struct tr_sockets *s)
     free(s->proxy);
     free(s->proxy_ssl);
     memset(s, 0, sizeof(*s));
+}
+
+/* ---- binary upgrade ------------------------------------------------------------------------ */
+
+/* Text: "W P A" then W*P proxy fds, P ssl flags, A "fd:loopback" admin entries. */
+int tr_sockets_export(const struct tr_sockets *s, char *out, size_t len)
+{
+    size_t n = 0;
+    int w = snprintf(out, len, "%zu %zu %zu", s->num_workers, s->num_proxy, s->num_admin);
+    if (w < 0 || (size_t)w >= len)
+        return -1;
+    n = (size_t)w;
+    for (size_t i = 0; i < s->num_workers * s->num_proxy; i++) {
+        w = snprintf(out + n, len - n, " %d", s->proxy[i]);
+        if (w < 0 || (size_t)w >= len - n)
+            return -1;
+        n += (size_t)w;
+    }
+    for (size_t j = 0; j < s->num_proxy; j++) {
+        w = snprintf(out + n, len - n, " %d", s->proxy_ssl[j] ? 1 : 0);
+        if (w < 0 || (size_t)w >= len - n)
+            return -1;
+        n += (size_t)w;
+    }
+    for (size_t i = 0; i < s->num_admin; i++) {
+        w = snprintf(out + n, len - n, " %d:%d", s->admin[i], s->admin_loopback[i] ? 1 : 0);
+        if (w < 0 || (size_t)w >= len - n)
+            return -1;
+        n += (size_t)w;
+    }
+    return 0;
+}
+
+static void set_cloexec(int fd, bool on)
+{
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+}
+
+void tr_sockets_inheritable(const struct tr_sockets *s)
+{
+    for (size_t i = 0; i < s->num_workers * s->num_proxy; i++)
+        set_cloexec(s->proxy[i], false);
+    for (size_t i = 0; i < s->num_admin; i++)
+        set_cloexec(s->admin[i], false);
+}
+
+/* A number from *p (skipping spaces); false at the end or on garbage. */
+static bool next_num(const char **p, long *out, char stop)
+{
+    while (**p == ' ')
+        (*p)++;
+    char *end;
+    long v = strtol(*p, &end, 10);
+    if (end == *p || (*end != ' ' && *end != '\0' && *end != stop))
+        return false;
+    *out = v;
+    *p = end;
+    return true;
+}
+
+/* Is fd a listening TCP socket bound to port? */
+static bool is_listener(long fd, unsigned port)
+{
+    int on = 0;
+    socklen_t l = sizeof(on);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (fd < 0 || fd >= 65536 || getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &l) != 0 ||
+        !on || getsockname((int)fd, (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    unsigned got = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                            : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return got == port;
+}
+
+int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_conf *conf, char *err,
+                      size_t err_len)
+{
+    memset(s, 0, sizeof(*s));
+    const char *p = text;
+    long w, np, na;
+    if (!next_num(&p, &w, 0) || !next_num(&p, &np, 0) || !next_num(&p, &na, 0) || w < 1 || np < 0 ||
+        na < 0 || na > 16 || w > 4096 || np > 64) {
+        snprintf(err, err_len, "the inherited socket list is malformed");
+        return -1;
+    }
+    size_t want_admin = conf->admin_listen.cnt < 16 ? conf->admin_listen.cnt : 16;
+    if ((size_t)w != (size_t)conf->worker_threads || (size_t)np != conf->proxy_listen.cnt ||
+        (size_t)na != want_admin) {
+        snprintf(err, err_len,
+                 "the settings name other listeners or worker_threads than the running node "
+                 "(a binary upgrade keeps the sockets; restart to change them)");
+        return -1;
+    }
+    s->num_workers = (size_t)w;
+    s->num_proxy = (size_t)np;
+    s->proxy = tr_xcalloc(s->num_workers * s->num_proxy + 1, sizeof(int));
+    s->proxy_ssl = tr_xcalloc(s->num_proxy + 1, sizeof(bool));
+    bool ok = true;
+    for (size_t i = 0; i < s->num_workers * s->num_proxy; i++) {
+        long fd = -1;
+        ok = ok && next_num(&p, &fd, 0) &&
+             is_listener(fd, conf->proxy_listen.items[i % s->num_proxy].port);
+        s->proxy[i] = ok ? (int)fd : -1;
+    }
+    for (size_t j = 0; j < s->num_proxy; j++) {
+        long ssl = 0;
+        ok = ok && next_num(&p, &ssl, 0) && (ssl != 0) == conf->proxy_listen.items[j].ssl;
+        s->proxy_ssl[j] = ssl != 0;
+    }
+    for (size_t i = 0; i < (size_t)na && ok; i++) {
+        long fd = -1, lb = 0;
+        ok = next_num(&p, &fd, ':') && *p == ':' && (p++, next_num(&p, &lb, 0)) &&
+             is_listener(fd, conf->admin_listen.items[i].port);
+        if (ok) {
+            s->admin[i] = (int)fd;
+            s->admin_loopback[i] = lb != 0;
+            s->num_admin++;
+        }
+    }
+    if (!ok) {
+        snprintf(err, err_len, "the inherited sockets do not match the settings");
+        free(s->proxy);
+        free(s->proxy_ssl);
+        memset(s, 0, sizeof(*s));
+        return -1;
+    }
+    for (size_t i = 0; i < s->num_workers * s->num_proxy; i++)
+        set_cloexec(s->proxy[i], true);
+    for (size_t i = 0; i < s->num_admin; i++)
+        set_cloexec(s->admin[i], true);
+    return 0;
 }

@@ -41,4 +41,14 @@ int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err,
 /* Close every fd and free the arrays. */
 void tr_sockets_close(struct tr_sockets *s);
 
+/* Binary upgrade: a new master exec'ed on the same sockets. tr_sockets_export describes s as
+ * text (counts, fds, flags) for the new process; tr_sockets_inheritable lets the fds survive
+ * exec (call it in the child, right before exec); tr_sockets_import rebuilds s from the text
+ * in the new process (CLOEXEC again) after checking it matches conf's listeners. Export and
+ * import return 0, or -1 (import: with err saying why). */
+int tr_sockets_export(const struct tr_sockets *s, char *out, size_t len);
+void tr_sockets_inheritable(const struct tr_sockets *s);
+int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_conf *conf, char *err,
+                      size_t err_len);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -19,7 +20,15 @@
 #include "server/control.h"
 #include "server/listen.h"
 
-static volatile sig_atomic_t got_stop, got_reload, got_child;
+static volatile sig_atomic_t got_stop, got_reload, got_child, got_upgrade;
+
+/* The binary this master runs, as a path (a binary upgrade execs what is there now). */
+static char self_exe[4096];
+
+/* Environment of a master exec'ed by a binary upgrade: the sockets it inherits and the pid of
+ * the master it replaces (not TORII_*: those are settings). */
+#define ENV_SOCKETS "INHERITED_TORII_SOCKETS"
+#define ENV_FROM "INHERITED_TORII_FROM"
 
 static void on_signal(int signum)
 {
@@ -29,6 +38,8 @@ static void on_signal(int signum)
         got_reload = 1;
     else if (signum == SIGCHLD)
         got_child = 1;
+    else if (signum == SIGUSR2)
+        got_upgrade = 1;
 }
 
 static uint64_t now_ms(void)
@@ -99,12 +110,78 @@ static void notify_ready(int *ready_fd)
     }
 }
 
+/* SIGUSR2: fork and exec the binary at self_exe as a new master on the same sockets. It
+ * starts its worker, takes over the pid file and then tells this master to drain and exit, so
+ * the ports never close. Returns the child's pid, or -1. */
+static pid_t start_upgrade(const struct tr_conf *conf, const char *conf_path,
+                           const struct tr_sockets *socks)
+{
+    char fds[8192];
+    if (self_exe[0] == '\0' || tr_sockets_export(socks, fds, sizeof(fds)) != 0)
+        return -1;
+    char exe[sizeof(self_exe)];
+    snprintf(exe, sizeof(exe), "%s", self_exe);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    tr_sockets_inheritable(socks);
+    char from[24];
+    snprintf(from, sizeof(from), "%ld", (long)getppid());
+    setenv(ENV_SOCKETS, fds, 1);
+    setenv(ENV_FROM, from, 1);
+    for (int sig = 1; sig < 32; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    char *argv[8];
+    int n = 0;
+    argv[n++] = exe;
+    argv[n++] = "start";
+    if (conf_path) {
+        argv[n++] = "-c";
+        argv[n++] = (char *)conf_path;
+    }
+    argv[n++] = "-p";
+    argv[n++] = conf->prefix;
+    argv[n] = NULL;
+    execv(exe, argv);
+    tr_log_error("binary upgrade: cannot run %s: %s", exe, strerror(errno));
+    _exit(127);
+}
+
+/* Remove the pid file unless a newer master (a binary upgrade) wrote its own pid there. */
+static void remove_pid_file(const struct tr_conf *conf)
+{
+    char path[4096];
+    tr_control_pid_path(conf, path, sizeof(path));
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    if (pid == 0 || pid == (long)getpid())
+        unlink(path);
+}
+
 int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
 {
     struct tr_sockets socks;
     char err[512];
-    if (tr_sockets_open(&socks, conf, err, sizeof(err)) != 0) {
-        tr_log_error("%s", err);
+    ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+    self_exe[sl > 0 ? sl : 0] = '\0';
+    const char *inherited = getenv(ENV_SOCKETS);
+    long replaces = getenv(ENV_FROM) ? strtol(getenv(ENV_FROM), NULL, 10) : 0;
+    int rc = inherited ? tr_sockets_import(&socks, inherited, conf, err, sizeof(err))
+                       : tr_sockets_open(&socks, conf, err, sizeof(err));
+    unsetenv(ENV_SOCKETS);
+    unsetenv(ENV_FROM);
+    if (rc != 0) {
+        tr_log_error("%s%s", inherited ? "binary upgrade: " : "", err);
         return 1;
     }
     struct sigaction sa;
@@ -115,6 +192,7 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int ready_read = -1;
@@ -134,6 +212,11 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     if (tr_control_write_pid_file(conf) != 0)
         tr_log_warn("cannot write the pid file in '%s': %s", conf->prefix, strerror(errno));
     notify_ready(&ready_fd);
+    if (inherited && replaces > 1 && replaces == (long)getppid()) {
+        /* This master serves now: the one it replaces drains its worker and exits. */
+        tr_log_notice("binary upgrade: master %ld replaces %ld", (long)getpid(), replaces);
+        kill((pid_t)replaces, SIGTERM);
+    }
 
     int status = 0;
     uint64_t started = now_ms();
@@ -144,10 +227,25 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGUSR2);
     sigprocmask(SIG_BLOCK, &block, &old);
+    pid_t upgrade = -1;
     for (;;) {
-        while (!got_stop && !got_reload && !got_child)
+        while (!got_stop && !got_reload && !got_child && !got_upgrade)
             sigsuspend(&old);
+        if (got_upgrade) {
+            got_upgrade = 0;
+            if (upgrade > 0) {
+                tr_log_warn("binary upgrade: one is already running (pid %ld)", (long)upgrade);
+            } else {
+                upgrade = start_upgrade(conf, conf_path, &socks);
+                if (upgrade < 0)
+                    tr_log_error("binary upgrade: cannot start a new master: %s", strerror(errno));
+                else
+                    tr_log_notice("binary upgrade: starting %s as master %ld", self_exe,
+                                  (long)upgrade);
+            }
+        }
         if (got_child) {
             got_child = 0;
             int st;
@@ -156,12 +254,20 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
             while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
                 if (pid == worker)
                     worker_died = true;
+                if (pid == upgrade) {
+                    /* The new master exited before it took over: keep serving. */
+                    tr_log_error("binary upgrade failed: the new master exited (%s %d); "
+                                 "this one keeps serving",
+                                 WIFSIGNALED(st) ? "signal" : "status",
+                                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                    upgrade = -1;
+                }
             }
             if (worker_died && !got_stop) {
                 /* Back off only when the worker keeps dying right after it starts. */
                 quick_deaths = now_ms() - started < 1000 ? quick_deaths + 1 : 0;
-                tr_log_error("worker process %ld died (%s %d); starting a new one",
-                             (long)worker, WIFSIGNALED(st) ? "signal" : "status",
+                tr_log_error("worker process %ld died (%s %d); starting a new one", (long)worker,
+                             WIFSIGNALED(st) ? "signal" : "status",
                              WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                 if (quick_deaths > 3) {
                     struct timespec ts = {quick_deaths > 8 ? 5 : 1, 0};
@@ -206,8 +312,7 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
                 close(ready_read);
             sigprocmask(SIG_BLOCK, &block, NULL);
             if (ok) {
-                tr_log_notice("reload: worker process %ld replaces %ld", (long)fresh,
-                              (long)worker);
+                tr_log_notice("reload: worker process %ld replaces %ld", (long)fresh, (long)worker);
                 kill(worker, SIGTERM);
                 worker = fresh;
                 started = now_ms();
@@ -228,9 +333,8 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     tr_sockets_close(&socks);
-    char pid_path[4096];
-    tr_control_pid_path(conf, pid_path, sizeof(pid_path));
-    unlink(pid_path);
-    tr_log_notice("torii stopped");
+    remove_pid_file(conf);
+    tr_log_notice(upgrade > 0 ? "torii stopped (master %ld took over)" : "torii stopped",
+                  (long)upgrade);
     return status;
 }
