@@ -37,6 +37,7 @@ struct job {
     const char *target; /* JOB_NEW_CODE / JOB_IMPLICIT: the redirect URI answered */
     /* Result: status and either body (a JSON text) or error + description. */
     int status;
+    bool revoked; /* tokens stopped working: tell the caches once committed */
     const char *error, *description;
     char *body;
     size_t body_cap;
@@ -147,7 +148,8 @@ static void job_body(struct job *j, json_t *o)
     j->status = 200;
 }
 
-/* Insert a new token for the job; fills access (and refresh when wanted). */
+/* Insert a new token for the job; fills access, and refresh with a new refresh token when
+ * wanted (reuse_refresh: the row keeps that one instead, and refresh stays empty). */
 static int insert_token(struct sqlite3 *db, struct job *j, const char *family, const char *userid,
                         const char *scope, const char *reuse_refresh, int64_t refresh_expires_at,
                         bool want_refresh, char *access, char *refresh, char *id)
@@ -157,10 +159,9 @@ static int insert_token(struct sqlite3 *db, struct job *j, const char *family, c
     if (tr_secret_token(access) != 0 || tr_uuid_v4(id) != 0)
         return TR_EIO;
     refresh[0] = '\0';
-    if (reuse_refresh)
-        snprintf(refresh, TR_SECRET_TOKEN_LEN + 1, "%s", reuse_refresh);
-    else if (want_refresh && tr_secret_token(refresh) != 0)
+    if (!reuse_refresh && want_refresh && tr_secret_token(refresh) != 0)
         return TR_EIO;
+    const char *rt = reuse_refresh ? reuse_refresh : refresh;
     struct tr_oauth2_token t = {0};
     snprintf(t.id, sizeof(t.id), "%s", id);
     snprintf(t.credential_id, sizeof(t.credential_id), "%s", j->app_id);
@@ -170,12 +171,12 @@ static int insert_token(struct sqlite3 *db, struct job *j, const char *family, c
     t.authenticated_userid = (char *)userid;
     t.created_at = now;
     t.expires_in = conf->token_expiration;
-    if (refresh[0]) {
+    if (rt[0]) {
         t.refresh_expires_at = reuse_refresh                 ? refresh_expires_at
                                : conf->refresh_token_ttl > 0 ? now + conf->refresh_token_ttl * 1000
                                                              : 0;
     }
-    return tr_oauth2_token_insert(db, &t, tr_str_from_cstr(access), tr_str_from_cstr(refresh));
+    return tr_oauth2_token_insert(db, &t, tr_str_from_cstr(access), tr_str_from_cstr(rt));
 }
 
 static void token_answer(struct job *j, const char *access, const char *refresh)
@@ -216,7 +217,7 @@ static void run_code_grant(struct sqlite3 *db, struct job *j)
         /* A code used twice: someone holds a copy. Revoke what it produced (RFC 6749
          * §4.1.2). */
         if (c.family[0] && tr_oauth2_family_delete(db, c.family) == 0)
-            tr_oauth2_epoch_bump();
+            j->revoked = true;
         job_fail(j, 400, "invalid_grant", "Invalid code");
     } else if (now - c.created_at > TR_OAUTH2_CODE_TTL_MS || now < c.created_at - 60000) {
         job_fail(j, 400, "invalid_grant", "Invalid code");
@@ -304,7 +305,7 @@ static void run_refresh(struct sqlite3 *db, struct job *j)
     if (t.revoked) {
         /* A rotated refresh token came back: revoke the whole grant (RFC 9700 §2.2.2). */
         if (tr_oauth2_family_delete(db, t.family) == 0)
-            tr_oauth2_epoch_bump();
+            j->revoked = true;
         job_fail(j, 400, "invalid_grant", "Invalid refresh_token");
     } else if ((t.refresh_expires_at > 0 && now > t.refresh_expires_at) ||
                strcmp(t.credential_id, j->app_id) != 0 || !api_matches(j, t.api_id)) {
@@ -322,8 +323,8 @@ static void run_refresh(struct sqlite3 *db, struct job *j)
                               j->scope ? j->scope : t.scope, reuse ? j->refresh_token : NULL,
                               t.refresh_expires_at, true, access, refresh, id);
         if (rc == 0) {
-            tr_oauth2_epoch_bump(); /* the old access token stops working */
-            token_answer(j, access, refresh);
+            j->revoked = true; /* the old access token stops working */
+            token_answer(j, access, reuse ? j->refresh_token : refresh);
         } else {
             job_fail(j, 500, NULL, NULL);
         }
@@ -459,6 +460,9 @@ static void job_work(void *arg)
         tr_oauth2_rollback(db);
     } else if (tr_oauth2_commit(db) != 0) {
         job_fail(j, 500, NULL, NULL);
+    } else if (j->revoked) {
+        /* After the commit: a lookup that read the row before it must not be cached. */
+        tr_oauth2_epoch_bump();
     }
     if (j->status != 500)
         maybe_purge(db);
@@ -792,12 +796,6 @@ static int authorize_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *c
                 ctx, target, "invalid_request",
                 "code_challenge is required when code_challenge_method is present", state);
         if (challenge && method && strcmp(method, "S256") != 0)
-            return authorize_redirect_error(ctx, target, "invalid_request",
-                                            "code_challenge_method is not supported, must be S256",
-                                            state);
-        if (challenge && method == NULL && is_public)
-            /* RFC 7636 defaults to plain, which public clients may not use (RFC 9700
-             * §2.1.1): they must say S256. */
             return authorize_redirect_error(ctx, target, "invalid_request",
                                             "code_challenge_method is not supported, must be S256",
                                             state);

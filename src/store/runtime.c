@@ -47,6 +47,7 @@ void tr_runtime_close(void)
     pool.num_idle = 0;
     free(pool.path);
     pool.path = NULL;
+    pthread_cond_broadcast(&pool.freed); /* waiters see the pool closed */
     pthread_mutex_unlock(&pool.lock);
 }
 
