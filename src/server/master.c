@@ -152,8 +152,8 @@ static pid_t start_upgrade(const struct tr_conf *conf, const char *conf_path,
     _exit(127);
 }
 
-/* Remove the pid file unless a newer master (a binary upgrade) wrote its own pid there. */
-static void remove_pid_file(const struct tr_conf *conf)
+/* The pid the pid file names, or 0. */
+static long pid_file_pid(const struct tr_conf *conf)
 {
     char path[4096];
     tr_control_pid_path(conf, path, sizeof(path));
@@ -164,8 +164,23 @@ static void remove_pid_file(const struct tr_conf *conf)
             pid = 0;
         fclose(f);
     }
-    if (pid == 0 || pid == (long)getpid())
+    return pid;
+}
+
+static bool pid_file_names(const struct tr_conf *conf, pid_t pid)
+{
+    return pid_file_pid(conf) == (long)pid;
+}
+
+/* Remove the pid file unless a newer master (a binary upgrade) wrote its own pid there. */
+static void remove_pid_file(const struct tr_conf *conf)
+{
+    long pid = pid_file_pid(conf);
+    if (pid == 0 || pid == (long)getpid()) {
+        char path[4096];
+        tr_control_pid_path(conf, path, sizeof(path));
         unlink(path);
+    }
 }
 
 int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
@@ -248,18 +263,20 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
         }
         if (got_child) {
             got_child = 0;
-            int st;
+            int st = 0, reaped;
             pid_t pid;
             bool worker_died = false;
-            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-                if (pid == worker)
+            while ((pid = waitpid(-1, &reaped, WNOHANG)) > 0) {
+                if (pid == worker) {
                     worker_died = true;
+                    st = reaped;
+                }
                 if (pid == upgrade) {
                     /* The new master exited before it took over: keep serving. */
                     tr_log_error("binary upgrade failed: the new master exited (%s %d); "
                                  "this one keeps serving",
-                                 WIFSIGNALED(st) ? "signal" : "status",
-                                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                                 WIFSIGNALED(reaped) ? "signal" : "status",
+                                 WIFSIGNALED(reaped) ? WTERMSIG(reaped) : WEXITSTATUS(reaped));
                     upgrade = -1;
                 }
             }
@@ -328,6 +345,13 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
             while (waitpid(worker, &st, 0) < 0 && errno == EINTR)
                 ;
             status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+            if (upgrade > 0 && !pid_file_names(conf, upgrade)) {
+                /* Stopped while a new master was still starting: it stops too. */
+                kill(upgrade, SIGTERM);
+                while (waitpid(upgrade, NULL, 0) < 0 && errno == EINTR)
+                    ;
+                upgrade = -1;
+            }
             break;
         }
     }
