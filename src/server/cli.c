@@ -171,20 +171,31 @@ static long read_pid(const struct tr_conf *conf)
     return pid;
 }
 
-static int signal_node(int argc, char **argv, int signum, bool wait_exit)
+/* Parse the options, load the settings and find the running master: 0 with *conf (free it)
+ * and *pid, or the command's exit status (2 bad options, 1 no node) after saying why. */
+static int find_node(int argc, char **argv, struct tr_conf *conf, long *pid)
 {
     struct cli_opts o;
     if (parse_opts(argc, argv, &o) != 0)
         return 2;
-    struct tr_conf conf;
-    if (load_conf(&o, &conf) != 0)
+    if (load_conf(&o, conf) != 0)
         return 1;
-    long pid = read_pid(&conf);
-    if (pid <= 0 || kill((pid_t)pid, 0) != 0) {
-        fprintf(stderr, "torii: no running node at prefix %s\n", conf.prefix);
-        tr_conf_free(&conf);
+    *pid = read_pid(conf);
+    if (*pid <= 0 || kill((pid_t)*pid, 0) != 0) {
+        fprintf(stderr, "torii: no running node at prefix %s\n", conf->prefix);
+        tr_conf_free(conf);
         return 1;
     }
+    return 0;
+}
+
+static int signal_node(int argc, char **argv, int signum, bool wait_exit)
+{
+    struct tr_conf conf;
+    long pid;
+    int found = find_node(argc, argv, &conf, &pid);
+    if (found != 0)
+        return found;
     kill((pid_t)pid, signum);
     int rc = 0;
     if (wait_exit) {
@@ -240,18 +251,11 @@ static bool pid_running(long pid)
  * for the hand-over. */
 static int cmd_upgrade(int argc, char **argv)
 {
-    struct cli_opts o;
-    if (parse_opts(argc, argv, &o) != 0)
-        return 2;
     struct tr_conf conf;
-    if (load_conf(&o, &conf) != 0)
-        return 1;
-    long pid = read_pid(&conf);
-    if (pid <= 0 || kill((pid_t)pid, 0) != 0) {
-        fprintf(stderr, "torii: no running node at prefix %s\n", conf.prefix);
-        tr_conf_free(&conf);
-        return 1;
-    }
+    long pid;
+    int found = find_node(argc, argv, &conf, &pid);
+    if (found != 0)
+        return found;
     kill((pid_t)pid, SIGUSR2);
     long waited = 0, limit = (long)conf.drain_timeout_ms + 15000;
     long now_pid = pid;
