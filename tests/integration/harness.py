@@ -7,6 +7,7 @@ and small helpers shared by the tests.
 Environment: TORII_BIN (binary under test, default build/torii), TORII_ASAN=1 (sanitizer build:
 longer timeouts, smaller big-body tests)."""
 
+import collections
 import os
 import re
 import signal
@@ -34,12 +35,21 @@ BASE_SETTINGS = {
 }
 
 
+_handed_out = collections.deque(maxlen=256)
+
+
 def free_port():
-    """An ephemeral TCP port that was free a moment ago."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    """An ephemeral TCP port that was free a moment ago, and not one handed out recently by
+    this process (the kernel may offer the same free port twice in a row: a node would then get
+    one port for both its proxy and its admin listener)."""
+    for _ in range(100):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _handed_out:
+            break
+    _handed_out.append(port)
     return port
 
 
