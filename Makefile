@@ -1,6 +1,7 @@
 # Thin wrapper around CMake: the two commands of the README, and a few helpers.
 #   make run    install missing Debian packages, build, start torii in the foreground
-#   make test   install, build (normal and ASan+UBSan), run unit and integration tests
+#   make test   install, build (normal and ASan+UBSan), run unit and integration tests, then a
+#               short fuzz pass (2 s per libFuzzer target)
 #   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (default 60)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -8,7 +9,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?= -q -x
 
 .PHONY: all deps build build-asan run test unit unit-asan integration integration-asan style clean \
-	fuzz
+	fuzz fuzz-smoke
 
 all: build
 
@@ -47,9 +48,14 @@ test: deps
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 fuzz: deps
 	@sh scripts/fuzz.sh
+
+# Every fuzz target for a moment: catches a target that no longer builds or crashes at once.
+fuzz-smoke:
+	@FUZZ_SECONDS=2 sh scripts/fuzz.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
