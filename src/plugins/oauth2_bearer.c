@@ -284,9 +284,8 @@ static void on_body(struct tr_ctx *ctx, bool complete)
 
 int tr_oauth2_bearer(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
 {
-    /* What the upstream learns about the token comes from torii only. */
-    tr_ctx_remove_header(ctx, TR_STR_LIT("X-Authenticated-Scope"));
-    tr_ctx_remove_header(ctx, TR_STR_LIT("X-Authenticated-Userid"));
+    /* Client-sent X-Authenticated-* never reach the upstream: forward.c drops them with the
+     * other gateway-owned headers (http/headers.c), so only what accept_token sets goes up. */
     /* A form body may carry a token too (and must not carry a second one): read it. Only
      * POST, PUT and PATCH forms are read, up to TR_OAUTH2_MAX_FORM; anything bigger streams
      * and is not searched. */
