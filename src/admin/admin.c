@@ -61,6 +61,16 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
     } else {
         ctx.body = json_object();
     }
+    /* No handler ever sees a NUL byte (a C string would be cut short there); the answer names
+     * the field like the schema's own control-byte check does. */
+    char field[256] = "";
+    if (tr_admin_find_nul(ctx.query, field, sizeof(field)) ||
+        tr_admin_find_nul(ctx.body, field, sizeof(field))) {
+        tr_admin_reply(
+            &ctx, 400,
+            json_pack("{s:s}", field, "must not contain control characters (found 0x00)"));
+        goto out;
+    }
     handler(&ctx);
     if (res->status == 0 || (res->body == NULL && res->status != 204))
         tr_admin_reply_message(&ctx, 500, "An unexpected error occurred");

@@ -41,8 +41,8 @@ static void pairs_free(struct pairs *ps)
 }
 
 /* Percent-decode s (with '+' as space when plus is set) into a new buffer; *len gets its
- * length. Returns NULL when the result holds a NUL byte. */
-static char *pct_decode(struct tr_str s, bool plus, size_t *len)
+ * length. Returns NULL when the result holds a NUL byte and allow_nul is not set. */
+static char *pct_decode(struct tr_str s, bool plus, bool allow_nul, size_t *len)
 {
     char *out = tr_xmalloc(s.len + 1);
     size_t o = 0;
@@ -54,7 +54,7 @@ static char *pct_decode(struct tr_str s, bool plus, size_t *len)
         } else if (c == '+' && plus) {
             c = ' ';
         }
-        if (c == '\0') {
+        if (c == '\0' && !allow_nul) {
             free(out);
             return NULL;
         }
@@ -214,7 +214,7 @@ static int add_raw(struct pairs *ps, struct tr_str k, const struct tr_str *v, bo
                    size_t msg_len)
 {
     size_t key_len = 0, val_len = 0;
-    char *key = pct ? pct_decode(k, true, &key_len) : NULL;
+    char *key = pct ? pct_decode(k, true, false, &key_len) : NULL;
     if (!pct && memchr(k.ptr, '\0', k.len) == NULL) {
         key = tr_str_dup(k);
         key_len = k.len;
@@ -230,10 +230,14 @@ static int add_raw(struct pairs *ps, struct tr_str k, const struct tr_str *v, bo
         val = json_true();
     } else {
         char *raw = NULL;
+        /* A NUL in a value is kept: the field checks name it (tr_admin_find_nul, schemas). */
         if (pct) {
-            raw = pct_decode(*v, true, &val_len);
-        } else if (memchr(v->ptr, '\0', v->len) == NULL) {
-            raw = tr_str_dup(*v);
+            raw = pct_decode(*v, true, true, &val_len);
+        } else {
+            raw = tr_xmalloc(v->len + 1);
+            if (v->len)
+                memcpy(raw, v->ptr, v->len);
+            raw[v->len] = '\0';
             val_len = v->len;
         }
         if (raw == NULL) {
@@ -454,7 +458,7 @@ static int json_decode(struct tr_str body, json_t **out, char *msg, size_t msg_l
 {
     json_error_t jerr;
     /* jansson bounds nesting depth (JSON_PARSER_MAX_DEPTH), so `[[[[...` fails cleanly. */
-    json_t *doc = json_loadb(body.ptr, body.len, 0, &jerr);
+    json_t *doc = json_loadb(body.ptr, body.len, JSON_ALLOW_NUL, &jerr);
     if (doc == NULL || !json_is_object(doc)) {
         json_decref(doc);
         set_msg(msg, msg_len, "Cannot parse JSON body");
@@ -505,4 +509,31 @@ int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t 
             "Unsupported Content-Type: use application/json, "
             "application/x-www-form-urlencoded or multipart/form-data");
     return TR_EINVAL;
+}
+
+bool tr_admin_find_nul(const json_t *v, char *path, size_t path_len)
+{
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    size_t base = strlen(path);
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            if (tr_admin_find_nul(item, path, path_len))
+                return true;
+        }
+        return false;
+    }
+    const char *key;
+    const json_t *item;
+    json_object_foreach((json_t *)v, key, item)
+    {
+        snprintf(path + base, path_len - base, "%s%s", base ? "." : "", key);
+        if (tr_admin_find_nul(item, path, path_len))
+            return true;
+        path[base] = '\0';
+    }
+    return false;
 }

@@ -5,6 +5,7 @@
 #ifndef TR_ADMIN_BODY_H
 #define TR_ADMIN_BODY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -42,5 +43,10 @@ int tr_admin_form_decode(struct tr_str form, json_t **out, char *msg, size_t msg
  * Returns 0, TR_EBADREQ (answer 400 {"message": msg}) or TR_EINVAL (answer 415). */
 int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t **out, char *msg,
                          size_t msg_len);
+
+/* Decoding keeps NUL bytes in values (\u0000, %00) so that the answer can name the field. Does
+ * v (a decoded body or query) hold a string with a NUL byte? Then path (path_len bytes, "" on
+ * entry) gets its dotted name ("username", "config.origins"). */
+bool tr_admin_find_nul(const json_t *v, char *path, size_t path_len);
 
 #endif

@@ -108,6 +108,16 @@ static json_t *apply(struct tr_admin_ctx *ctx, const json_t *body, struct tr_oau
             json_object_set_new(errors, texts[i], json_sprintf("%s must be a string", texts[i]));
             continue;
         }
+        /* Both are sent upstream (X-Authenticated-Scope, -Userid): store/oauth2.h's rules. */
+        struct tr_str s = {json_string_value(v), json_string_length(v)};
+        if (s.len && (i == 0 ? !tr_oauth2_scope_ok(s) : !tr_oauth2_userid_ok(s))) {
+            json_object_set_new(errors, texts[i],
+                                json_string(i == 0 ? "scope must be scope tokens separated by "
+                                                     "spaces (RFC 6749 section 3.3)"
+                                                   : "authenticated_userid must be at most 255 "
+                                                     "bytes without control characters"));
+            continue;
+        }
         free(*dst[i]);
         *dst[i] = json_string_length(v) ? strdup(json_string_value(v)) : NULL;
     }

@@ -1093,3 +1093,23 @@ bool tr_http_list_has_token(struct tr_str value, struct tr_str token)
     }
     return false;
 }
+
+bool tr_http_field_value_ok(struct tr_str value)
+{
+    const char *end = value.ptr + value.len;
+    return skip_field_bytes(value.ptr, end) == end;
+}
+
+bool tr_http_token_ok(struct tr_str name)
+{
+    return is_token(name);
+}
+
+bool tr_http_target_ok(struct tr_str target)
+{
+    for (size_t i = 0; i < target.len; i++) {
+        if (!has_cls(target.ptr[i], C_TARGET))
+            return false;
+    }
+    return true;
+}

@@ -133,4 +133,12 @@ const struct tr_http_header *tr_http_find_header(const struct tr_http_header *he
 /* Does the comma-separated header value list contain token (case-insensitive)? */
 bool tr_http_list_has_token(struct tr_str value, struct tr_str token);
 
+/* Is value a field value this parser would accept (SP, HTAB, VCHAR, obs-text: no CR, LF, NUL or
+ * other control byte; RFC 9110 §5.5)? Is name a token (RFC 9110 §5.6.2)? Is target made of the
+ * request-target bytes the parser accepts (VCHAR except '#')? The head writer checks what torii
+ * writes with the same classes the parser reads with. */
+bool tr_http_field_value_ok(struct tr_str value);
+bool tr_http_token_ok(struct tr_str name);
+bool tr_http_target_ok(struct tr_str target);
+
 #endif

@@ -152,15 +152,14 @@ static int acl_access(struct tr_ctx *ctx, const void *p)
     if (consumer == NULL) {
         tr_ctx_respond_message(
             ctx, 403,
-            "Cannot identify the consumer, add an authentication plugin to use the ACL plugin",
-            NULL);
+            "Cannot identify the consumer, add an authentication plugin to use the ACL plugin");
         return TR_PLUGIN_EXIT;
     }
     struct groups g = {.ctx = ctx};
     tr_ctx_foreach_consumer_credential(ctx, ENTITY, consumer, add_group, &g);
     bool in_list = listed(c, &g);
     if (c->deny ? in_list : !in_list) {
-        tr_ctx_respond_message(ctx, 403, "You cannot consume this service", NULL);
+        tr_ctx_respond_message(ctx, 403, "You cannot consume this service");
         return TR_PLUGIN_EXIT;
     }
     if (!c->hide_groups_header && g.cnt > 0) {
@@ -183,6 +182,18 @@ static int acl_access(struct tr_ctx *ctx, const void *p)
 
 /* ---- the acls kind ------------------------------------------------------------------------- */
 
+/* Groups are joined with commas in X-Consumer-Groups: a comma inside a name would make the
+ * upstream see two groups the consumer is not in. */
+static int check_group_name(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const char *v = json_string_value(json_object_get(rec, name));
+    if (v && strchr(v, ',')) {
+        snprintf(msg, msg_len, "must not contain a comma");
+        return -1;
+    }
+    return 0;
+}
+
 static const struct tr_schema_field cred_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
@@ -193,7 +204,8 @@ static const struct tr_schema_field cred_fields[] = {
     {.name = "group",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_REQUIRED,
-     .help = "group name; unique per consumer"},
+     .check = check_group_name,
+     .help = "group name (no commas); unique per consumer"},
 };
 
 static const struct tr_schema cred_schema = {

@@ -8,17 +8,20 @@
 #include "core/mem.h"
 
 int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
-                 const char *extra_headers)
+                 const char *www_authenticate)
 {
     if (anonymous == NULL) {
-        tr_ctx_respond_message(ctx, status, message, extra_headers);
+        tr_ctx_respond_message(ctx, status, message);
+        if (www_authenticate)
+            tr_ctx_add_response_header(ctx, TR_STR_LIT("WWW-Authenticate"),
+                                       tr_str_from_cstr(www_authenticate));
         return TR_PLUGIN_EXIT;
     }
     const struct tr_consumer *anon = tr_ctx_find_consumer(ctx, tr_str_from_cstr(anonymous));
     if (anon == NULL) {
         /* Kong answers 500 here; the body never names the consumer (P10b). */
         tr_log_error("anonymous consumer '%s' is configured but does not exist", anonymous);
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
         return TR_PLUGIN_EXIT;
     }
     tr_ctx_set_consumer(ctx, anon, NULL, true);

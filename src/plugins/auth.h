@@ -10,11 +10,11 @@
 #include "plugins/plugin.h"
 
 /* An authentication failed. Without anonymous (NULL), answer {"message": message} with status
- * and extra_headers ("Name: value\r\n" lines or NULL) and return TR_PLUGIN_EXIT. With
+ * and WWW-Authenticate: www_authenticate (when not NULL) and return TR_PLUGIN_EXIT. With
  * anonymous (a consumer id or username), go on as that consumer (X-Anonymous-Consumer: true)
  * and return TR_PLUGIN_NEXT; when no such consumer exists, answer 500 (as Kong) and log. */
 int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
-                 const char *extra_headers);
+                 const char *www_authenticate);
 
 /* True when an earlier auth plugin already authenticated a credential and this one has an
  * anonymous fallback: several auth plugins with `anonymous` act as a logical OR (Kong). */

@@ -22,7 +22,7 @@
 #include "schema/schema.h"
 
 #define ENTITY "basicauth_credentials"
-#define WWW_AUTH "WWW-Authenticate: Basic realm=\"torii\"\r\n"
+#define WWW_AUTH "Basic realm=\"torii\"" /* the WWW-Authenticate value */
 
 /* ---- pure parts (basic_auth.h) ---------------------------------------------------------- */
 
@@ -352,7 +352,7 @@ static const struct tr_schema_field cred_fields[] = {
      .help = "unique user name"},
     {.name = "password",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
      .help = "write-only; stored as an Argon2id hash"},
 };
 

@@ -444,7 +444,7 @@ static int cors_access(struct tr_ctx *ctx, const void *p)
         tr_str_eq(tr_str_trim(v), TR_STR_LIT("true")))
         add(ctx, "Access-Control-Allow-Private-Network", TR_STR_LIT("true"));
     /* Kong 1.x and later answer 200 (0.x answered 204). */
-    tr_ctx_respond(ctx, 200, "", NULL, NULL);
+    tr_ctx_respond(ctx, 200, "", NULL);
     return TR_PLUGIN_EXIT;
 }
 

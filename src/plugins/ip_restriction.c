@@ -80,6 +80,7 @@ static const struct tr_schema_field conf_fields[] = {
      .help = "status of the refusal (default 403)"},
     {.name = "message",
      .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_TEXT,
      .help = "message of the refusal (default \"" DEFAULT_MESSAGE "\")"},
 };
 
@@ -176,7 +177,7 @@ static int ip_access(struct tr_ctx *ctx, const void *p)
                    (c->allow.cnt && !tr_cidr_list_match(&c->allow, ip));
     if (!refused)
         return TR_PLUGIN_NEXT;
-    tr_ctx_respond(ctx, c->status, c->body, NULL, NULL);
+    tr_ctx_respond(ctx, c->status, c->body, NULL);
     return TR_PLUGIN_EXIT;
 }
 

@@ -17,7 +17,7 @@
 #include "schema/schema.h"
 
 #define ENTITY "keyauth_credentials"
-#define WWW_AUTH "WWW-Authenticate: Key realm=\"torii\"\r\n"
+#define WWW_AUTH "Key realm=\"torii\"" /* the WWW-Authenticate value */
 
 struct key_auth_conf {
     char **key_names; /* owned, each NUL-terminated */

@@ -16,6 +16,7 @@
 #include "http/form.h"
 #include "plugins/auth.h"
 #include "schema/schema.h"
+#include "store/oauth2.h"
 
 /* ---- config -------------------------------------------------------------------------------- */
 
@@ -64,13 +65,36 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
 
 static const char *const pkce_values[] = {"none", "lax", "strict", NULL};
 
+/* Each configured scope is one RFC 6749 §3.3 scope-token: clients ask for it by name and it is
+ * sent upstream in X-Authenticated-Scope. */
+static int check_scopes(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(rec, name), i, item)
+    {
+        if (!tr_oauth2_scope_token_ok(
+                (struct tr_str){json_string_value(item), json_string_length(item)})) {
+            snprintf(msg, msg_len,
+                     "\"%s\" is not a scope token (RFC 6749 section 3.3: printable ASCII "
+                     "without spaces, quotes or backslashes)",
+                     json_string_value(item));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 #define FLAG(n, d, h)                                                                              \
     {                                                                                              \
         .name = n, .type = TR_SCHEMA_BOOLEAN, .dflt = d, .help = h                                 \
     }
 
 static const struct tr_schema_field conf_fields[] = {
-    {.name = "scopes", .type = TR_SCHEMA_ARRAY, .help = "scopes a client may ask for"},
+    {.name = "scopes",
+     .type = TR_SCHEMA_ARRAY,
+     .check = check_scopes,
+     .help = "scopes a client may ask for"},
     FLAG("mandatory_scope", "false", "a token request must name a scope"),
     {.name = "provision_key",
      .type = TR_SCHEMA_STRING,
@@ -184,18 +208,24 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
 
+void tr_oauth2_no_cache(struct tr_ctx *ctx)
+{
+    tr_ctx_add_response_header(ctx, TR_STR_LIT("Cache-Control"), TR_STR_LIT("no-store"));
+    tr_ctx_add_response_header(ctx, TR_STR_LIT("Pragma"), TR_STR_LIT("no-cache"));
+}
+
 int tr_oauth2_error(struct tr_ctx *ctx, int status, const char *error, const char *description,
-                    const char *extra_headers)
+                    const char *www_authenticate)
 {
     json_t *o = json_pack("{s:s,s:s}", "error", error, "error_description", description);
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    size_t hl = 64 + (extra_headers ? strlen(extra_headers) : 0);
-    char *headers = tr_ctx_alloc(ctx, hl);
-    snprintf(headers, hl, "Cache-Control: no-store\r\nPragma: no-cache\r\n%s",
-             extra_headers ? extra_headers : "");
-    tr_ctx_respond(ctx, status, body ? body : "{}", NULL, headers);
+    tr_ctx_respond(ctx, status, body ? body : "{}", NULL);
     free(body);
+    tr_oauth2_no_cache(ctx);
+    if (www_authenticate)
+        tr_ctx_add_response_header(ctx, TR_STR_LIT("WWW-Authenticate"),
+                                   tr_str_from_cstr(www_authenticate));
     return TR_PLUGIN_EXIT;
 }
 
@@ -233,6 +263,8 @@ static void collect_from(struct tr_ctx *ctx, struct tr_str raw, struct tr_oauth2
             char *val = tr_ctx_alloc(ctx, v.len + 1);
             size_t vl = tr_form_decode(v, val);
             val[vl] = '\0';
+            if (memchr(val, '\0', vl))
+                p->nul = true; /* %00: the value would be cut short, refuse it instead */
             if (from_query) {
                 if (p->v[i])
                     p->repeated = true;
@@ -278,14 +310,18 @@ const char *tr_oauth2_scope_check(struct tr_ctx *ctx, const struct tr_oauth2_con
         return NULL;
     }
     size_t n = strlen(scope);
+    /* RFC 6749 §3.3; the scope is sent upstream in X-Authenticated-Scope, so a control byte or
+     * any other character outside scope-token never gets into a token. */
+    if (!tr_oauth2_scope_ok((struct tr_str){scope, n}))
+        return "The scope holds characters that are not allowed (RFC 6749 section 3.3)";
     char *out = tr_ctx_alloc(ctx, n + 1);
     size_t o = 0;
     const char *p = scope;
     while (*p) {
-        while (*p == ' ' || *p == '\t')
+        while (*p == ' ')
             p++;
         const char *start = p;
-        while (*p && *p != ' ' && *p != '\t')
+        while (*p && *p != ' ')
             p++;
         struct tr_str s = {start, (size_t)(p - start)};
         if (s.len == 0)
@@ -327,9 +363,7 @@ static int method_not_allowed(struct tr_ctx *ctx, const char *endpoint)
     snprintf(desc, sizeof(desc), "The HTTP method %.*s is invalid for the %s endpoint",
              (int)(m.len > 16 ? 16 : m.len), m.ptr, endpoint);
     snprintf(hdr, sizeof(hdr),
-             "WWW-Authenticate: Bearer realm=\"service\" error=\"invalid_method\" "
-             "error_description=\"%s\"\r\n",
-             desc);
+             "Bearer realm=\"service\" error=\"invalid_method\" error_description=\"%s\"", desc);
     return tr_oauth2_error(ctx, 405, "invalid_method", desc, hdr);
 }
 

@@ -64,6 +64,7 @@ enum tr_oauth2_param {
 struct tr_oauth2_params {
     const char *v[P_COUNT];
     bool repeated;            /* a parameter came more than once (RFC 6749 §3.1) */
+    bool nul;                 /* a parameter held a NUL byte (%00) */
     bool secret_in_query;     /* client_secret was in the query string (RFC 6749 §2.3.1) */
 };
 
@@ -76,9 +77,12 @@ const char *tr_oauth2_scope_check(struct tr_ctx *ctx, const struct tr_oauth2_con
                                   const char *scope, const char **scope_out);
 
 /* Answer an OAuth error: {"error": error, "error_description": description} with status,
- * Cache-Control: no-store and Pragma: no-cache, plus extra_headers. Returns TR_PLUGIN_EXIT. */
+ * Cache-Control: no-store and Pragma: no-cache, plus WWW-Authenticate: www_authenticate when
+ * not NULL. Returns TR_PLUGIN_EXIT. */
 int tr_oauth2_error(struct tr_ctx *ctx, int status, const char *error, const char *description,
-                    const char *extra_headers);
+                    const char *www_authenticate);
+/* Cache-Control: no-store and Pragma: no-cache on the answer (RFC 6749 §5.1). */
+void tr_oauth2_no_cache(struct tr_ctx *ctx);
 
 /* The token and authorize endpoints (oauth2_endpoint.c): called for a POST to one of them. */
 int tr_oauth2_token_endpoint(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf);

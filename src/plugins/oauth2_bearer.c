@@ -106,9 +106,9 @@ static void cache_put(struct token_cache *c, struct tr_str token, bool found,
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
 static const char invalid_desc[] = "The access token is invalid or has expired";
-static const char invalid_hdr[] =
-    "WWW-Authenticate: Bearer realm=\"service\" error=\"invalid_token\" "
-    "error_description=\"The access token is invalid or has expired\"\r\n";
+static const char invalid_hdr[] = /* the WWW-Authenticate value */
+    "Bearer realm=\"service\" error=\"invalid_token\" "
+    "error_description=\"The access token is invalid or has expired\"";
 
 /* Authentication failed: the anonymous consumer when configured, else 401. */
 static int fail(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf, const char *error,
@@ -118,7 +118,7 @@ static int fail(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf, const cha
         return tr_oauth2_error(ctx, 401, error, description, www);
     const struct tr_consumer *anon = tr_ctx_find_consumer(ctx, tr_str_from_cstr(conf->anonymous));
     if (anon == NULL) {
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
         return TR_PLUGIN_EXIT;
     }
     tr_ctx_set_consumer(ctx, anon, NULL, true);
@@ -187,7 +187,7 @@ static void lookup_done(struct tr_ctx *ctx, void *arg)
     struct lookup *l = arg;
     int rc;
     if (l->rc != 0 && l->rc != TR_ENOTFOUND) {
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
         rc = TR_PLUGIN_EXIT;
     } else {
         bool found = l->rc == 0;
@@ -242,11 +242,11 @@ static int check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
         (in_header && in_form && !tr_str_eq(hdr, form)) ||
         (in_query && in_form && !tr_str_eq(query, form)))
         return fail(ctx, conf, "invalid_request", "The access token was sent more than once",
-                    "WWW-Authenticate: Bearer realm=\"service\" error=\"invalid_request\"\r\n");
+                    "Bearer realm=\"service\" error=\"invalid_request\"");
     struct tr_str tok = in_header ? hdr : in_query ? query : form;
     if (!in_header && !in_query && !in_form)
         return fail(ctx, conf, "invalid_request", "The access token is missing",
-                    "WWW-Authenticate: Bearer realm=\"service\"\r\n");
+                    "Bearer realm=\"service\"");
     if (conf->hide_credentials) {
         if (in_header)
             tr_ctx_remove_header(ctx, tr_str_from_cstr(conf->auth_header_name));

@@ -43,10 +43,20 @@ struct job {
     size_t body_cap;
 };
 
-static const char no_cache[] = "Cache-Control: no-store\r\nPragma: no-cache\r\n";
-static const char basic_challenge[] = "WWW-Authenticate: Basic realm=\"OAuth2.0\"\r\n";
+static const char basic_challenge[] = "Basic realm=\"OAuth2.0\""; /* WWW-Authenticate */
 
 /* ---- small helpers ------------------------------------------------------------------------- */
+
+static const char nul_param[] = "A parameter holds a NUL byte";
+static const char bad_userid[] = "Invalid authenticated_userid parameter: at most 255 bytes of "
+                                 "UTF-8 without control characters";
+
+/* The user id the login app names is sent upstream in X-Authenticated-Userid: printable,
+ * bounded (store/oauth2.h). */
+static bool userid_ok(const char *userid)
+{
+    return tr_oauth2_userid_ok(tr_str_from_cstr(userid));
+}
 
 static bool blank(const char *s)
 {
@@ -122,7 +132,8 @@ static int answer_json(struct tr_ctx *ctx, int status, json_t *o)
 {
     char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
-    tr_ctx_respond(ctx, status, body ? body : "{}", NULL, no_cache);
+    tr_ctx_respond(ctx, status, body ? body : "{}", NULL);
+    tr_oauth2_no_cache(ctx);
     free(body);
     return TR_PLUGIN_EXIT;
 }
@@ -474,10 +485,11 @@ static void job_done(struct tr_ctx *ctx, void *arg)
     struct job *j = arg;
     int rc;
     if (j->status == 200) {
-        tr_ctx_respond(ctx, 200, j->body, NULL, no_cache);
+        tr_ctx_respond(ctx, 200, j->body, NULL);
+        tr_oauth2_no_cache(ctx);
         rc = TR_PLUGIN_EXIT;
     } else if (j->status == 500 || j->error == NULL) {
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
         rc = TR_PLUGIN_EXIT;
     } else {
         rc = tr_oauth2_error(ctx, j->status, j->error, j->description, NULL);
@@ -655,6 +667,8 @@ static int token_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
     if (p.repeated)
         return tr_oauth2_error(ctx, 400, "invalid_request", "A parameter was sent more than once",
                                NULL);
+    if (p.nul)
+        return tr_oauth2_error(ctx, 400, "invalid_request", nul_param, NULL);
     const char *grant = p.v[P_GRANT_TYPE];
     if (blank(grant))
         return tr_oauth2_error(ctx, 400, "invalid_request", "Missing grant_type parameter", NULL);
@@ -714,6 +728,8 @@ static int token_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
         if (pw_grant && blank(p.v[P_AUTHENTICATED_USERID]))
             return tr_oauth2_error(ctx, 400, "invalid_authenticated_userid",
                                    "Missing authenticated_userid parameter", NULL);
+        if (!blank(p.v[P_AUTHENTICATED_USERID]) && !userid_ok(p.v[P_AUTHENTICATED_USERID]))
+            return tr_oauth2_error(ctx, 400, "invalid_request", bad_userid, NULL);
         if ((scope_err = tr_oauth2_scope_check(ctx, conf, p.v[P_SCOPE], &scope)))
             return tr_oauth2_error(ctx, 400, "invalid_scope", scope_err, NULL);
         j = job_new(ctx, conf, JOB_ISSUE, app);
@@ -755,11 +771,15 @@ static int authorize_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *c
     if (p.repeated)
         return authorize_plain_error(ctx, "invalid_request", "A parameter was sent more than once",
                                      state);
+    if (p.nul)
+        return authorize_plain_error(ctx, "invalid_request", nul_param, NULL);
     if (!secret_eq(p.v[P_PROVISION_KEY], conf->provision_key) || p.v[P_PROVISION_KEY] == NULL)
         return authorize_plain_error(ctx, "invalid_provision_key", "Invalid provision_key", state);
     if (blank(p.v[P_AUTHENTICATED_USERID]))
         return authorize_plain_error(ctx, "invalid_authenticated_userid",
                                      "Missing authenticated_userid parameter", state);
+    if (!userid_ok(p.v[P_AUTHENTICATED_USERID]))
+        return authorize_plain_error(ctx, "invalid_request", bad_userid, state);
     const char *cid = p.v[P_CLIENT_ID];
     const struct tr_credential *app =
         cid && cid[0] ? tr_ctx_find_credential(ctx, TR_OAUTH2_APPS, tr_str_from_cstr(cid)) : NULL;

@@ -156,7 +156,11 @@ const char *tr_ctx_api_name(const struct tr_ctx *ctx);
 
 /* Remove every request header named name (case-insensitive) before the request goes upstream. */
 void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name);
-/* Set (replace) a header sent upstream. name and value are copied. */
+/* Set (replace) a header sent upstream. name and value are copied. Checked where the head is
+ * written (a token name, no control byte but HTAB in the value), like the X-Consumer-* headers
+ * torii derives from stored rows: a bad one fails the request with 500 and nothing reaches the
+ * upstream. Host replaces the Host torii sends; Content-Length and Transfer-Encoding are
+ * ignored (torii frames every message it sends, P1.8). */
 void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
 /* Remove a query argument (every occurrence) from the query sent upstream. */
 void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name);
@@ -171,14 +175,17 @@ void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes);
 /* ---- the response ------------------------------------------------------------------------ */
 
 /* Answer the request now with status and a body (copied; content type JSON unless
- * content_type is given). extra_headers: NULL or "Name: value\r\n..." lines (copied).
+ * content_type is given). Further headers of the answer: tr_ctx_add_response_header.
  * The phase callback then returns TR_PLUGIN_EXIT. */
-void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type,
-                    const char *extra_headers);
+void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type);
 /* Answer {"message": message} (JSON-escaped). */
-void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message,
-                            const char *extra_headers);
-/* Add a header to the response the client receives (proxied or plugin-made). Copied. */
+void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message);
+/* Add a header to the response the client receives (proxied or plugin-made). Copied; framing
+ * fields (Content-Length, Transfer-Encoding) are ignored. Every
+ * such header (and a content_type given to tr_ctx_respond) is checked where heads are written:
+ * a name that is not a token or a value with a control byte other than HTAB fails the request
+ * with 500 and a log line naming the header, so a value taken from config or a stored row can
+ * never split a response. */
 void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
 /* Status of the response (0 before it is known). */
 int tr_ctx_response_status(const struct tr_ctx *ctx);

@@ -470,7 +470,7 @@ static int conclude(struct tr_ctx *ctx, const struct rl_state *st, const int64_t
      * the other headers are hidden). */
     snprintf(value, sizeof(value), "%lld", (long long)best_reset);
     add_header(ctx, "Retry-After", value);
-    tr_ctx_respond_message(ctx, 429, "API rate limit exceeded", NULL);
+    tr_ctx_respond_message(ctx, 429, "API rate limit exceeded");
     return TR_PLUGIN_EXIT;
 }
 

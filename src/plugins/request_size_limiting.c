@@ -98,13 +98,13 @@ static int size_access(struct tr_ctx *ctx, const void *p)
         uint64_t len = 0;
         if (tr_str_to_u64(tr_str_trim(cl), UINT64_MAX, &len) != 0 || len > c->limit) {
             /* No 100 Continue is sent for this request: the answer comes first (E-04). */
-            tr_ctx_respond_message(ctx, 413, TOO_LARGE, NULL);
+            tr_ctx_respond_message(ctx, 413, TOO_LARGE);
             return TR_PLUGIN_EXIT;
         }
         return TR_PLUGIN_NEXT;
     }
     if (c->require_content_length) {
-        tr_ctx_respond_message(ctx, 411, NEED_LENGTH, NULL);
+        tr_ctx_respond_message(ctx, 411, NEED_LENGTH);
         return TR_PLUGIN_EXIT;
     }
     /* A chunked body (or none): the proxy counts the bytes as they are relayed. */

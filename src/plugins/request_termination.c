@@ -62,8 +62,12 @@ static const struct tr_schema_field conf_fields[] = {
      .help = "status of the answer (200-599)"},
     {.name = "message",
      .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_TEXT,
      .help = "answer {\"message\": message}; the default depends on the status"},
-    {.name = "body", .type = TR_SCHEMA_STRING, .help = "raw answer body (instead of message)"},
+    {.name = "body",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_TEXT,
+     .help = "raw answer body (instead of message)"},
     {.name = "content_type",
      .type = TR_SCHEMA_STRING,
      .check = check_content_type,
@@ -158,7 +162,7 @@ static int termination_access(struct tr_ctx *ctx, const void *p)
     }
     /* 204 and 304 answers carry no body. */
     bool no_body = c->status == 204 || c->status == 304;
-    tr_ctx_respond(ctx, c->status, no_body ? "" : c->body, c->content_type, NULL);
+    tr_ctx_respond(ctx, c->status, no_body ? "" : c->body, c->content_type);
     return TR_PLUGIN_EXIT;
 }
 

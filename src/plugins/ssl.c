@@ -14,8 +14,6 @@
 #include "plugins/plugin.h"
 #include "schema/schema.h"
 
-#define UPGRADE_HEADERS "Connection: Upgrade\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n"
-
 struct ssl_conf {
     bool only_https;
     bool accept_http_if_already_terminated;
@@ -46,12 +44,12 @@ static int check_pair_field(json_t *rec, const char *name, char *msg, size_t msg
 static const struct tr_schema_field conf_fields[] = {
     {.name = "cert",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
      .check = check_pair_field,
      .help = "PEM certificate (leaf first, chain after it) served for the api's request_host"},
     {.name = "key",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
      .check = check_pair_field,
      .help = "PEM private key of cert, unencrypted; write-only"},
     {.name = "only_https",
@@ -92,7 +90,10 @@ static int ssl_access(struct tr_ctx *ctx, const void *p)
     const struct ssl_conf *c = p;
     if (!c->only_https || tr_ctx_is_https(ctx, c->accept_http_if_already_terminated))
         return TR_PLUGIN_NEXT;
-    tr_ctx_respond_message(ctx, 426, "Please use HTTPS protocol", UPGRADE_HEADERS);
+    /* RFC 2817 §4.2's answer, as Kong 0.7 gave it. */
+    tr_ctx_respond_message(ctx, 426, "Please use HTTPS protocol");
+    tr_ctx_add_response_header(ctx, TR_STR_LIT("Connection"), TR_STR_LIT("Upgrade"));
+    tr_ctx_add_response_header(ctx, TR_STR_LIT("Upgrade"), TR_STR_LIT("TLS/1.2, HTTP/1.1"));
     return TR_PLUGIN_EXIT;
 }
 

@@ -211,22 +211,19 @@ bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name)
 
 /* ---- responses -------------------------------------------------------------------------- */
 
-void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type,
-                    const char *extra_headers)
+void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type)
 {
     ctx->exit_status = status;
     ctx->exit_body = copy(ctx, tr_str_from_cstr(body ? body : ""));
-    ctx->exit_ctype = copy(ctx, tr_str_from_cstr(content_type ? content_type
-                                                              : "application/json; charset=utf-8"));
-    ctx->exit_headers = copy(ctx, tr_str_from_cstr(extra_headers ? extra_headers : ""));
+    ctx->exit_ctype = copy(
+        ctx, tr_str_from_cstr(content_type ? content_type : "application/json; charset=utf-8"));
 }
 
-void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message,
-                            const char *extra_headers)
+void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message)
 {
     json_t *j = json_pack("{s:s}", "message", message);
     char *text = json_dumps(j, JSON_COMPACT);
-    tr_ctx_respond(ctx, status, text, NULL, extra_headers);
+    tr_ctx_respond(ctx, status, text, NULL);
     free(text);
     json_decref(j);
 }

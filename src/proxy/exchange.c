@@ -266,26 +266,16 @@ static void respond_from_plugin(struct tr_exchange *ex)
     bool close = !ex->req_done || !ex->client_keep_alive;
     if (close)
         c->close_after = true;
-    size_t cap = 512 + ctx->exit_headers.len + ctx->exit_ctype.len;
-    for (size_t i = 0; i < ctx->num_res_adds; i++)
-        cap += ctx->res_adds[i].name.len + ctx->res_adds[i].value.len + 4;
-    char *head = tr_arena_alloc(&ctx->arena, cap);
-    int n = snprintf(head, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %.*s\r\n"
-                                "Content-Length: %zu\r\n%.*s",
-                     ctx->exit_status, tr_http_status_reason(ctx->exit_status), ex->w->date,
-                     (int)ctx->exit_ctype.len, ctx->exit_ctype.ptr, ctx->exit_body.len,
-                     (int)ctx->exit_headers.len, ctx->exit_headers.ptr);
-    for (size_t i = 0; i < ctx->num_res_adds && (size_t)n < cap; i++) {
-        const struct tr_hdr_edit *h = &ctx->res_adds[i];
-        n += snprintf(head + n, cap - (size_t)n, "%.*s: %.*s\r\n", (int)h->name.len, h->name.ptr,
-                      (int)h->value.len, h->value.ptr);
+    size_t hl;
+    char *head = tr__forward_plugin_answer_head(ex, close, &hl);
+    if (head == NULL) {
+        fail(ex, 500, "An unexpected error occurred");
+        return;
     }
-    if ((size_t)n < cap)
-        n += snprintf(head + n, cap - (size_t)n, "%sServer: torii/" TR_VERSION "\r\n\r\n",
-                      close ? "Connection: close\r\n" : "");
-    uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n),
+    uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl),
                      uv_buf_init((char *)ctx->exit_body.ptr, (unsigned)ctx->exit_body.len)};
     tr__client_write(c, b, ex->is_head ? 1 : 2);
+    free(head);
     ex->bytes_sent = ex->is_head ? 0 : ctx->exit_body.len;
     finish(ex);
 }
@@ -310,6 +300,10 @@ static void after_access(struct tr_exchange *ex, int rc)
         return;
     }
     ex->up_head = tr__forward_request_head(ex, ex->upath, &ex->up_head_len);
+    if (ex->up_head == NULL) {
+        fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
+        return;
+    }
     if (ex->may_send_continue && !ex->continue_sent) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
@@ -881,6 +875,10 @@ static void on_response_head(struct tr_exchange *ex)
             }
             size_t hl;
             char *head = tr__forward_response_head(ex, res, &hl);
+            if (head == NULL) {
+                fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
+                return;
+            }
             consume_upstream(up, (size_t)rc);
             uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
             start_tunnel(ex, &hb);
@@ -899,6 +897,10 @@ static void on_response_head(struct tr_exchange *ex)
         tr__phases_header_filter(&ex->ctx);
         size_t hl;
         char *head = tr__forward_response_head(ex, res, &hl);
+        if (head == NULL) {
+            fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
+            return;
+        }
         consume_upstream(up, (size_t)rc);
         uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
         (void)c;

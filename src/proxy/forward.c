@@ -9,60 +9,12 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "http/headers.h"
+#include "http/status.h"
+#include "http/writer.h"
 #include "snapshot/snapshot.h"
-
-struct out {
-    char *buf;
-    size_t len, cap;
-};
-
-static void reserve(struct out *o, size_t n)
-{
-    if (o->len + n <= o->cap)
-        return;
-    while (o->cap < o->len + n)
-        o->cap = o->cap ? o->cap * 2 : 1024;
-    o->buf = tr_xrealloc(o->buf, o->cap);
-}
-
-static void put(struct out *o, const char *p, size_t n)
-{
-    reserve(o, n);
-    memcpy(o->buf + o->len, p, n);
-    o->len += n;
-}
-
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-static void put_str(struct out *o, struct tr_str s)
-{
-    put(o, s.ptr, s.len);
-}
-
-/* Append v in decimal. (printf costs more than the rest of a head together.) */
-static void put_u64(struct out *o, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(o, tmp + sizeof(tmp) - n, n);
-}
-
-static void put_header(struct out *o, const char *name, struct tr_str value)
-{
-    puts_(o, name);
-    put(o, ": ", 2);
-    put_str(o, value);
-    put(o, "\r\n", 2);
-}
 
 /* Is name listed as a connection option in any Connection header? (RFC 9110 §7.6.1) */
 static bool named_in_connection(const struct tr_http_header *hs, size_t n, struct tr_str name)
@@ -86,18 +38,65 @@ static bool has_connection_options(const struct tr_http_header *hs, size_t n)
 
 static void put_named(void *ud, const char *name, struct tr_str value)
 {
-    put_header(ud, name, value);
+    tr_http_writer_field(ud, tr_str_from_cstr(name), value);
 }
 
-/* The query sent upstream: as received, minus arguments a plugin removed (hide_credentials). */
-static void put_query(struct out *o, const struct tr_exchange *ex)
+/* Response headers plugins added: checked, their values may come from config or stored rows.
+ * Framing stays torii's (P1.8): a plugin's Content-Length or Transfer-Encoding is dropped. */
+static void put_plugin_headers(struct tr_http_writer *o, const struct tr_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->num_res_adds; i++) {
+        const struct tr_hdr_edit *e = &ctx->res_adds[i];
+        if (!(tr_http_header_flags(e->name) & TR_HDR_FRAMING))
+            tr_http_writer_field(o, e->name, e->value);
+    }
+}
+
+/* A plugin's Host for the upstream request (the last one set), or NULL: it replaces the Host
+ * torii would send, never adds a second one. */
+static const struct tr_hdr_edit *plugin_host(const struct tr_ctx *ctx)
+{
+    const struct tr_hdr_edit *found = NULL;
+    for (size_t i = 0; i < ctx->num_req_edits; i++) {
+        const struct tr_hdr_edit *e = &ctx->req_edits[i];
+        if (tr_http_header_flags(e->name) & TR_HDR_HOST)
+            found = e->remove ? NULL : e;
+    }
+    return found;
+}
+
+/* End a head. A refused field is logged by its name only (its value may hold a secret or the
+ * injected bytes; control bytes in the name are shown as '?'), and nothing is sent. */
+static char *finish_head(struct tr_http_writer *o, const struct tr_exchange *ex, size_t *len)
+{
+    struct tr_str refused = o->refused;
+    char *head = tr_http_writer_finish(o, len);
+    if (head == NULL) {
+        char name[65];
+        size_t n = refused.len < sizeof(name) - 1 ? refused.len : sizeof(name) - 1;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)refused.ptr[i];
+            name[i] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+        }
+        name[n] = '\0';
+        tr_log_error("%.*s %.*s: not sent: the header \"%s\" built by torii (api %s) holds a "
+                     "control character or is not a valid field",
+                     (int)ex->method.len, ex->method.ptr, (int)ex->path.len, ex->path.ptr, name,
+                     ex->api && ex->api->name ? ex->api->name : "-");
+    }
+    return head;
+}
+
+/* The query sent upstream: as received, minus arguments a plugin removed (hide_credentials).
+ * The client's query passed the parser's request-target check. */
+static void put_query(struct tr_http_writer *o, const struct tr_exchange *ex)
 {
     const struct tr_req_view *rv = &ex->rv;
     if (!rv->has_query)
         return;
     if (ex->ctx.num_removed_args == 0) {
-        put(o, "?", 1);
-        put_str(o, rv->query);
+        tr_http_writer_raw(o, "?", 1);
+        tr_http_writer_str(o, rv->query);
         return;
     }
     bool first = true;
@@ -111,34 +110,83 @@ static void put_query(struct out *o, const struct tr_exchange *ex)
         const char *eq = memchr(pair.ptr, '=', pair.len);
         struct tr_str key = {pair.ptr, eq ? (size_t)(eq - pair.ptr) : pair.len};
         if (pair.len > 0 && !tr__ctx_arg_removed(&ex->ctx, key)) {
-            put(o, first ? "?" : "&", 1);
-            put_str(o, pair);
+            tr_http_writer_raw(o, first ? "?" : "&", 1);
+            tr_http_writer_str(o, pair);
             first = false;
         }
         i = end + 1;
     }
 }
 
+/* Host without its port (an IPv6 literal keeps its brackets), for X-Forwarded-Host. */
+static struct tr_str host_without_port(struct tr_str host)
+{
+    if (host.len == 0)
+        return host;
+    if (host.ptr[0] != '[') {
+        const char *colon = memchr(host.ptr, ':', host.len);
+        if (colon)
+            host.len = (size_t)(colon - host.ptr);
+    } else {
+        const char *rb = memchr(host.ptr, ']', host.len);
+        if (rb)
+            host.len = (size_t)(rb - host.ptr) + 1;
+    }
+    return host;
+}
+
+/* P8: X-Real-IP is the computed client. X-Forwarded-For is the incoming list (every such field,
+ * in order) followed by the peer when the peer is trusted, else the peer alone. Then torii's own
+ * X-Forwarded-Proto/-Host/-Port/-Path/-Prefix. */
+static void put_forwarded(struct tr_http_writer *o, const struct tr_exchange *ex)
+{
+    const struct tr_client *c = ex->c;
+    const struct tr_req_view *req = &ex->rv;
+    tr_http_writer_field(o, TR_STR_LIT("X-Real-IP"), tr_str_from_cstr(ex->client_ip));
+    tr_http_writer_cstr(o, "X-Forwarded-For: ");
+    if (ex->peer_trusted) {
+        for (size_t i = 0; i < req->num_headers; i++) {
+            const struct tr_http_header *h = &req->headers[i];
+            struct tr_str v = tr_str_trim(h->value);
+            if (v.len == 0 || !tr_str_ieq(h->name, TR_STR_LIT("X-Forwarded-For")))
+                continue;
+            tr_http_writer_str(o, v); /* parsed: safe as it is */
+            tr_http_writer_raw(o, ", ", 2);
+        }
+    }
+    tr_http_writer_cstr(o, c->peer_ip);
+    tr_http_writer_raw(o, "\r\n", 2);
+    tr_http_writer_cstr(o, c->tls_listener ? "X-Forwarded-Proto: https\r\n"
+                                           : "X-Forwarded-Proto: http\r\n");
+    if (req->host.len)
+        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Host"), host_without_port(req->host));
+    tr_http_writer_field_u64(o, "X-Forwarded-Port", c->local_port);
+    tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Path"), ex->ctx.norm_path);
+    if (ex->stripped)
+        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Prefix"),
+                             tr_str_from_cstr(ex->api->request_path));
+}
+
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len)
 {
     const struct tr_api *api = ex->api;
-    const struct tr_client *c = ex->c;
     const struct tr_req_view *req = &ex->rv;
     const struct tr_ctx *ctx = &ex->ctx;
-    struct out o = {0};
-    reserve(&o, 512 + req->target.len + req->num_headers * 48);
+    struct tr_http_writer o;
+    tr_http_writer_init(&o, 512 + req->target.len + req->num_headers * 48);
 
-    put_str(&o, req->method);
-    put(&o, " ", 1);
-    put_str(&o, upstream_path);
+    tr_http_writer_str(&o, req->method);
+    tr_http_writer_raw(&o, " ", 1);
+    tr_http_writer_target(&o, upstream_path);
     put_query(&o, ex);
-    puts_(&o, " HTTP/1.1\r\nHost: ");
-    struct tr_str client_host = req->host;
-    if (api->preserve_host && client_host.len)
-        put_str(&o, client_host);
+    tr_http_writer_cstr(&o, " HTTP/1.1\r\n");
+    const struct tr_hdr_edit *host_edit = plugin_host(ctx);
+    if (host_edit)
+        tr_http_writer_field(&o, TR_STR_LIT("Host"), host_edit->value);
+    else if (api->preserve_host && req->host.len)
+        tr_http_writer_field(&o, TR_STR_LIT("Host"), req->host);
     else
-        puts_(&o, api->upstream_host_header);
-    put(&o, "\r\n", 2);
+        tr_http_writer_field(&o, TR_STR_LIT("Host"), tr_str_from_cstr(api->upstream_host_header));
 
     bool check_conn = has_connection_options(req->headers, req->num_headers);
     for (size_t i = 0; i < req->num_headers; i++) {
@@ -155,84 +203,26 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         }
         if (ctx->num_req_edits && tr__ctx_header_edited(ctx, h->name))
             continue;
-        put_str(&o, h->name);
-        put(&o, ": ", 2);
-        put_str(&o, h->value);
-        put(&o, "\r\n", 2);
+        tr_http_writer_parsed(&o, h);
     }
     for (size_t i = 0; i < ctx->num_req_edits; i++) {
         const struct tr_hdr_edit *e = &ctx->req_edits[i];
-        if (e->remove)
-            continue;
-        put_str(&o, e->name);
-        put(&o, ": ", 2);
-        put_str(&o, e->value);
-        put(&o, "\r\n", 2);
+        if (!e->remove && !(tr_http_header_flags(e->name) & (TR_HDR_FRAMING | TR_HDR_HOST)))
+            tr_http_writer_field(&o, e->name, e->value);
     }
     tr__ctx_identity_headers(ctx, put_named, &o);
     if (ex->upgrade)
-        puts_(&o, "Connection: upgrade\r\n");
-
-    /* P8: X-Real-IP is the computed client. X-Forwarded-For is the incoming list (every such
-     * field, in order) followed by the peer when the peer is trusted, else the peer alone. */
-    put_header(&o, "X-Real-IP", tr_str_from_cstr(ex->client_ip));
-    puts_(&o, "X-Forwarded-For: ");
-    if (ex->peer_trusted) {
-        for (size_t i = 0; i < req->num_headers; i++) {
-            const struct tr_http_header *h = &req->headers[i];
-            struct tr_str v = tr_str_trim(h->value);
-            if (v.len == 0 || !tr_str_ieq(h->name, TR_STR_LIT("X-Forwarded-For")))
-                continue;
-            put_str(&o, v);
-            put(&o, ", ", 2);
-        }
-    }
-    puts_(&o, c->peer_ip);
-    put(&o, "\r\n", 2);
-    puts_(&o, c->tls_listener ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
-    struct tr_str fwd_host = client_host;
-    if (fwd_host.len) {
-        if (fwd_host.ptr[0] != '[') {
-            const char *colon = memchr(fwd_host.ptr, ':', fwd_host.len);
-            if (colon)
-                fwd_host.len = (size_t)(colon - fwd_host.ptr);
-        } else {
-            const char *rb = memchr(fwd_host.ptr, ']', fwd_host.len);
-            if (rb)
-                fwd_host.len = (size_t)(rb - fwd_host.ptr) + 1;
-        }
-        put_header(&o, "X-Forwarded-Host", fwd_host);
-    }
-    puts_(&o, "X-Forwarded-Port: ");
-    put_u64(&o, c->local_port);
-    put(&o, "\r\n", 2);
-    put_header(&o, "X-Forwarded-Path", ctx->norm_path);
-    if (ex->stripped)
-        put_header(&o, "X-Forwarded-Prefix", tr_str_from_cstr(api->request_path));
+        tr_http_writer_cstr(&o, "Connection: upgrade\r\n");
+    put_forwarded(&o, ex);
 
     /* A body a plugin read whole goes with its (possibly rewritten) length. */
-    enum tr_http_body framing = req->body;
-    if (ex->body.complete) {
-        puts_(&o, "Content-Length: ");
-        put_u64(&o, ex->body.len);
-        put(&o, "\r\n", 2);
-        framing = TR_HTTP_BODY_NONE;
-    }
-    switch (framing) {
-    case TR_HTTP_BODY_LENGTH:
-        puts_(&o, "Content-Length: ");
-        put_u64(&o, req->content_length);
-        put(&o, "\r\n", 2);
-        break;
-    case TR_HTTP_BODY_CHUNKED:
-        puts_(&o, "Transfer-Encoding: chunked\r\n");
-        break;
-    default:
-        break;
-    }
-    put(&o, "\r\n", 2);
-    *len = o.len;
-    return o.buf;
+    if (ex->body.complete)
+        tr_http_writer_field_u64(&o, "Content-Length", ex->body.len);
+    else if (req->body == TR_HTTP_BODY_LENGTH)
+        tr_http_writer_field_u64(&o, "Content-Length", req->content_length);
+    else if (req->body == TR_HTTP_BODY_CHUNKED)
+        tr_http_writer_cstr(&o, "Transfer-Encoding: chunked\r\n");
+    return finish_head(&o, ex, len);
 }
 
 static unsigned ms_between(uint64_t from_us, uint64_t to_us)
@@ -243,13 +233,13 @@ static unsigned ms_between(uint64_t from_us, uint64_t to_us)
 char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_response *res,
                                 size_t *len)
 {
-    struct out o = {0};
-    reserve(&o, 512 + res->num_headers * 64);
-    puts_(&o, "HTTP/1.1 ");
-    put_u64(&o, (uint64_t)res->status);
-    put(&o, " ", 1);
-    put_str(&o, res->reason);
-    put(&o, "\r\n", 2);
+    struct tr_http_writer o;
+    tr_http_writer_init(&o, 512 + res->num_headers * 64);
+    tr_http_writer_cstr(&o, "HTTP/1.1 ");
+    tr_http_writer_u64(&o, (uint64_t)res->status);
+    tr_http_writer_raw(&o, " ", 1);
+    tr_http_writer_str(&o, res->reason);
+    tr_http_writer_raw(&o, "\r\n", 2);
 
     bool upgrade = res->status == 101;
     bool check_conn = has_connection_options(res->headers, res->num_headers);
@@ -270,47 +260,52 @@ char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_res
             continue;
         }
     keep:
-        put_str(&o, h->name);
-        put(&o, ": ", 2);
-        put_str(&o, h->value);
-        put(&o, "\r\n", 2);
+        tr_http_writer_parsed(&o, h);
     }
     if (upgrade) {
-        puts_(&o, "Connection: upgrade\r\n");
+        tr_http_writer_cstr(&o, "Connection: upgrade\r\n");
     } else {
-        if (ex->res_body == TR_HTTP_BODY_LENGTH) {
-            puts_(&o, "Content-Length: ");
-            put_u64(&o, res->content_length);
-            put(&o, "\r\n", 2);
-        } else if (ex->res_chunked_out)
-            puts_(&o, "Transfer-Encoding: chunked\r\n");
+        if (ex->res_body == TR_HTTP_BODY_LENGTH)
+            tr_http_writer_field_u64(&o, "Content-Length", res->content_length);
+        else if (ex->res_chunked_out)
+            tr_http_writer_cstr(&o, "Transfer-Encoding: chunked\r\n");
         bool will_close = ex->res_close_delimited || !ex->client_keep_alive || !ex->req_done ||
                           ex->w->draining || (ex->c && ex->c->close_after);
         if (will_close)
-            puts_(&o, "Connection: close\r\n");
+            tr_http_writer_cstr(&o, "Connection: close\r\n");
         else if (ex->minor_version == 0)
-            puts_(&o, "Connection: keep-alive\r\n");
+            tr_http_writer_cstr(&o, "Connection: keep-alive\r\n");
     }
-    for (size_t i = 0; i < ex->ctx.num_res_adds; i++) {
-        const struct tr_hdr_edit *e = &ex->ctx.res_adds[i];
-        put_str(&o, e->name);
-        put(&o, ": ", 2);
-        put_str(&o, e->value);
-        put(&o, "\r\n", 2);
-    }
+    put_plugin_headers(&o, &ex->ctx);
     uint64_t now = tr_clock_mono_us();
-    puts_(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");
+    tr_http_writer_cstr(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");
     unsigned up_ms =
         ms_between(ex->t_upstream_start, ex->t_upstream_head ? ex->t_upstream_head : now);
     unsigned proxy_ms = ms_between(ex->t_start, ex->t_upstream_start);
-    static const char *const latency[] = {"X-Kong-Upstream-Latency: ", "X-Kong-Proxy-Latency: ",
-                                          "X-Torii-Upstream-Latency: ", "X-Torii-Proxy-Latency: "};
-    for (size_t i = 0; i < 4; i++) {
-        puts_(&o, latency[i]);
-        put_u64(&o, (i % 2) ? proxy_ms : up_ms);
-        put(&o, "\r\n", 2);
-    }
-    put(&o, "\r\n", 2);
-    *len = o.len;
-    return o.buf;
+    static const char *const latency[] = {"X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency",
+                                          "X-Torii-Upstream-Latency", "X-Torii-Proxy-Latency"};
+    for (size_t i = 0; i < 4; i++)
+        tr_http_writer_field_u64(&o, latency[i], (i % 2) ? proxy_ms : up_ms);
+    return finish_head(&o, ex, len);
+}
+
+char *tr__forward_plugin_answer_head(struct tr_exchange *ex, bool close, size_t *len)
+{
+    const struct tr_ctx *ctx = &ex->ctx;
+    struct tr_http_writer o;
+    tr_http_writer_init(&o, 256 + ctx->exit_ctype.len);
+    tr_http_writer_cstr(&o, "HTTP/1.1 ");
+    tr_http_writer_u64(&o, (uint64_t)ctx->exit_status);
+    tr_http_writer_raw(&o, " ", 1);
+    tr_http_writer_cstr(&o, tr_http_status_reason(ctx->exit_status));
+    tr_http_writer_cstr(&o, "\r\nDate: ");
+    tr_http_writer_cstr(&o, ex->w->date);
+    tr_http_writer_raw(&o, "\r\n", 2);
+    tr_http_writer_field(&o, TR_STR_LIT("Content-Type"), ctx->exit_ctype);
+    tr_http_writer_field_u64(&o, "Content-Length", ctx->exit_body.len);
+    put_plugin_headers(&o, ctx);
+    if (close)
+        tr_http_writer_cstr(&o, "Connection: close\r\n");
+    tr_http_writer_cstr(&o, "Server: torii/" TR_VERSION "\r\n");
+    return finish_head(&o, ex, len);
 }

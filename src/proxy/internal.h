@@ -61,7 +61,7 @@ struct tr_ctx {
     size_t num_res_adds, cap_res_adds;
     /* A plugin's own answer. */
     int exit_status;
-    struct tr_str exit_body, exit_ctype, exit_headers;
+    struct tr_str exit_body, exit_ctype;
     /* Phase runner. */
     size_t cursor;                           /* next chain entry of the access phase */
     const struct tr_plugin_instance *current;
@@ -264,10 +264,16 @@ void tr__upstream_release(struct tr_upconn *up, bool reusable);
 void tr__upstream_close_idle(struct tr_proxy_worker *w, bool all);
 void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms);
 
-/* forward.c */
+/* forward.c: the heads torii sends, all written through http/writer.h. Each returns a head
+ * (free()) and its length, or NULL when a field torii built (a plugin header, an identity
+ * header from a stored row, a stored host or path) holds a control byte: the refusal is logged
+ * and the caller answers 500 instead (nothing is sent). */
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len);
 char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_response *res,
                                 size_t *len);
+/* The head of a plugin's own answer (tr_ctx_respond): status, Date, Content-Type, length, the
+ * plugin's response headers, Connection: close when close, Server. */
+char *tr__forward_plugin_answer_head(struct tr_exchange *ex, bool close, size_t *len);
 
 /* phases.c: run the access phase from ctx->cursor; returns TR_PLUGIN_NEXT when every plugin
  * passed, TR_PLUGIN_EXIT (ctx->exit_status set), TR_PLUGIN_YIELD, or TR_PLUGIN_FAIL. */

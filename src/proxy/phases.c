@@ -68,7 +68,7 @@ int tr__phases_access(struct tr_ctx *ctx)
             return TR_PLUGIN_YIELD;
         case TR_PLUGIN_EXIT:
             if (ctx->exit_status == 0)
-                tr_ctx_respond_message(ctx, 500, "An unexpected error occurred", NULL);
+                tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
             return TR_PLUGIN_EXIT;
         default:
             tr_log_error("plugin %s failed in the access phase", in->plugin->name);

@@ -11,11 +11,11 @@ static const struct tr_schema_field cert_fields[] = {
     TR_SCHEMA_FIELD_CREATED_AT,
     {.name = "cert",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
      .help = "PEM certificate, leaf first, then its chain"},
     {.name = "key",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
      .help = "PEM private key of the leaf (write-only)"},
 };
 

@@ -177,6 +177,27 @@ static json_t *trimmed_string(const json_t *v)
     return json_stringn(s.ptr, s.len);
 }
 
+/* A string value may end up in a header torii writes (X-Consumer-Username, X-Consumer-Groups,
+ * X-Credential-Identifier, a plugin's header): CR, LF, NUL or any other control byte is refused
+ * at write time, naming the field (security issue: header injection through stored values).
+ * TR_SCHEMA_TEXT fields may hold line breaks and tabs. */
+static bool string_bytes_ok(const struct tr_schema_field *f, const json_t *v, char *msg,
+                            size_t msg_len)
+{
+    const unsigned char *p = (const unsigned char *)json_string_value(v);
+    size_t n = json_string_length(v);
+    bool text = (f->flags & TR_SCHEMA_TEXT) != 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= 0x20 && p[i] != 0x7f)
+            continue;
+        if (text && (p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+            continue;
+        snprintf(msg, msg_len, "must not contain control characters (found 0x%02x)", p[i]);
+        return false;
+    }
+    return true;
+}
+
 static json_t *coerce_array(const struct tr_schema_field *f, const json_t *value, char *msg,
                             size_t msg_len)
 {
@@ -210,6 +231,15 @@ static json_t *coerce_array(const struct tr_schema_field *f, const json_t *value
         type_err(f, msg, msg_len);
         return NULL;
     }
+    size_t k;
+    json_t *it;
+    json_array_foreach(arr, k, it)
+    {
+        if (!string_bytes_ok(f, it, msg, msg_len)) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
     if (f->one_of != NULL) {
         size_t i;
         json_t *item;
@@ -232,6 +262,8 @@ json_t *tr_schema_coerce(const struct tr_schema_field *f, const json_t *value, c
     case TR_SCHEMA_STRING:
         if (!json_is_string(value))
             break;
+        if (!string_bytes_ok(f, value, msg, msg_len))
+            return NULL;
         if (f->one_of != NULL) {
             json_t *s = trimmed_string(value);
             if (!one_of_ok(f, json_string_value(s), msg, msg_len)) {

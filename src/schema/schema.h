@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 enum tr_schema_type {
-    TR_SCHEMA_STRING,
+    TR_SCHEMA_STRING, /* no control bytes unless TR_SCHEMA_TEXT */
     TR_SCHEMA_BOOLEAN,
     TR_SCHEMA_NUMBER,
     TR_SCHEMA_INTEGER,   /* JSON integer; a float with no fraction is accepted */
@@ -29,6 +29,11 @@ enum tr_schema_type {
 #define TR_SCHEMA_IMMUTABLE 0x02u /* "<f> cannot be updated" when an update changes it */
 #define TR_SCHEMA_UNIQUE 0x04u    /* informational: the store enforces it */
 #define TR_SCHEMA_BOUNDED 0x08u   /* INTEGER/NUMBER: min..max apply */
+#define TR_SCHEMA_TEXT                                                                             \
+    0x10u /* STRING: multi-line text that never becomes a header (PEM,                             \
+           * an answer body, a password): HTAB, CR and LF allowed.                                 \
+           * Every other string and array item refuses control bytes                               \
+           * (C0 and DEL), so no stored value can split a head. */
 
 enum tr_schema_mode {
     TR_SCHEMA_INSERT,  /* new entity: defaults filled (ids, created_at, derived values) */

@@ -17,6 +17,50 @@
 
 static _Atomic uint64_t epoch = 1;
 
+bool tr_oauth2_scope_token_ok(struct tr_str token)
+{
+    if (token.len == 0)
+        return false;
+    for (size_t i = 0; i < token.len; i++) {
+        unsigned char c = (unsigned char)token.ptr[i];
+        if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+bool tr_oauth2_scope_ok(struct tr_str scope)
+{
+    size_t i = 0;
+    while (i < scope.len) {
+        if (scope.ptr[i] == ' ') {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        while (i < scope.len && scope.ptr[i] != ' ')
+            i++;
+        if (!tr_oauth2_scope_token_ok((struct tr_str){scope.ptr + start, i - start}))
+            return false;
+    }
+    return true;
+}
+
+bool tr_oauth2_userid_ok(struct tr_str userid)
+{
+    if (userid.len == 0 || userid.len > TR_OAUTH2_USERID_MAX)
+        return false;
+    for (size_t i = 0; i < userid.len; i++) {
+        unsigned char c = (unsigned char)userid.ptr[i];
+        if (c < 0x20 || c == 0x7f)
+            return false;
+    }
+    json_t *utf8 = json_stringn(userid.ptr, userid.len); /* NULL when not UTF-8 */
+    bool ok = utf8 != NULL;
+    json_decref(utf8);
+    return ok;
+}
+
 int64_t tr_oauth2_now_ms(void)
 {
     struct timespec ts;

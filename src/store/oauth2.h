@@ -48,6 +48,17 @@ struct tr_oauth2_code {
     int64_t used_at;    /* ms; 0 while unused */
 };
 
+/* What a token or a code may hold, whoever writes it (the token and authorize endpoints, the
+ * Admin API): scope and authenticated_userid are sent upstream as X-Authenticated-Scope and
+ * X-Authenticated-Userid, so they must never carry a control byte.
+ * A scope is scope-tokens of %x21 / %x23-5B / %x5D-7E separated by spaces (RFC 6749 §3.3);
+ * tr_oauth2_scope_ok accepts runs of spaces (the endpoints normalise them to one). A userid is
+ * 1 to TR_OAUTH2_USERID_MAX bytes of UTF-8 without control characters. */
+#define TR_OAUTH2_USERID_MAX 255
+bool tr_oauth2_scope_token_ok(struct tr_str token);
+bool tr_oauth2_scope_ok(struct tr_str scope);
+bool tr_oauth2_userid_ok(struct tr_str userid);
+
 void tr_oauth2_token_clear(struct tr_oauth2_token *t);
 void tr_oauth2_code_clear(struct tr_oauth2_code *c);
 

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "core/err.h"
+#include "core/mem.h"
 
 static char msg[256];
 
@@ -79,7 +80,7 @@ static void test_form(void)
     TR_CHECK_INT(body_rc(FORM, tr_str_from_cstr("config=1&config.a=2")), TR_EBADREQ);
     TR_CHECK_STR(msg, "Conflicting form keys for 'config'");
     TR_CHECK_INT(body_rc(FORM, tr_str_from_cstr("config.a=2&config=1")), TR_EBADREQ);
-    TR_CHECK_INT(body_rc(FORM, tr_str_from_cstr("a=%00")), TR_EBADREQ);
+    TR_CHECK_INT(body_rc(FORM, tr_str_from_cstr("%00=1")), TR_EBADREQ);
     TR_CHECK_STR(msg, "Cannot parse form body");
     TR_CHECK_INT(body_rc(FORM, tr_str_from_cstr("a=%FF")), TR_EBADREQ);
     TR_CHECK_INT(body_rc(FORM, tr_str_from_cstr("%FF=1")), TR_EBADREQ);
@@ -145,11 +146,40 @@ static void test_multipart(void)
                  TR_EBADREQ);
     TR_CHECK_INT(body_rc("multipart/form-data; boundary=x", tr_str_from_cstr("garbage")),
                  TR_EBADREQ);
-    /* A NUL byte in a value is refused. */
-    static const char nul[] =
+}
+
+/* NUL bytes in values are decoded (form, multipart, JSON) so that the Admin API can name the
+ * field that holds one (tr_admin_find_nul); in keys they are refused. */
+static void test_nul(void)
+{
+    static const char multipart[] =
         "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\na\0b\r\n--x--";
-    TR_CHECK_INT(body_rc("multipart/form-data; boundary=x", (struct tr_str){nul, sizeof(nul) - 1}),
-                 TR_EBADREQ);
+    static const char json[] = "{\"ok\":\"x\",\"config\":{\"names\":[\"y\",\"a\\u0000b\"]}}";
+    struct {
+        const char *ctype;
+        struct tr_str body;
+        const char *path;
+    } cases[] = {
+        {FORM, TR_STR_LIT("ok=1&a=%00"), "a"},
+        {FORM, TR_STR_LIT("ok=1&config.a=x%00"), "config.a"},
+        {"multipart/form-data; boundary=x", {multipart, sizeof(multipart) - 1}, "a"},
+        {"application/json", {json, sizeof(json) - 1}, "config.names"},
+    };
+    for (size_t i = 0; i < TR_ARRAY_SIZE(cases); i++) {
+        json_t *out = NULL;
+        char m[128] = "";
+        TR_CHECK_INT(tr_admin_body_decode(tr_str_from_cstr(cases[i].ctype), cases[i].body, &out, m,
+                                          sizeof(m)),
+                     0);
+        char path[64] = "";
+        TR_CHECK(tr_admin_find_nul(out, path, sizeof(path)));
+        TR_CHECK_STR(path, cases[i].path);
+        json_decref(out);
+    }
+    json_t *clean = json_pack("{s:s,s:{s:[s]}}", "a", "b", "c", "d", "e");
+    char path[64] = "";
+    TR_CHECK(!tr_admin_find_nul(clean, path, sizeof(path)));
+    json_decref(clean);
 }
 
 static void test_json(void)
@@ -195,5 +225,6 @@ int main(void)
     test_multipart();
     test_json();
     test_dispatch();
+    test_nul();
     return TR_CHECK_DONE();
 }

@@ -221,8 +221,41 @@ static void test_store_rows(void)
     rmdir(dir);
 }
 
+/* What a token may hold (store/oauth2.h): RFC 6749 §3.3 scopes, printable bounded user ids. */
+static void test_token_values(void)
+{
+    static const char *const good_scopes[] = {
+        "email", "email profile", "a  b", " x ", "!#[]~", "https://api.example/read", ""};
+    for (size_t i = 0; i < sizeof(good_scopes) / sizeof(good_scopes[0]); i++)
+        TR_CHECK(tr_oauth2_scope_ok(tr_str_from_cstr(good_scopes[i])));
+    static const struct tr_str bad_scopes[] = {
+        TR_STR_LIT("email\r\nX: 1"), TR_STR_LIT("a\tb"),  TR_STR_LIT("a\"b"),
+        TR_STR_LIT("a\\b"),          TR_STR_LIT("a\x7f"), TR_STR_LIT("caf\xc3\xa9"),
+        TR_STR_LIT("a\0b"),          TR_STR_LIT("\n"),
+    };
+    for (size_t i = 0; i < sizeof(bad_scopes) / sizeof(bad_scopes[0]); i++)
+        TR_CHECK(!tr_oauth2_scope_ok(bad_scopes[i]));
+    TR_CHECK(tr_oauth2_scope_token_ok(TR_STR_LIT("email")));
+    TR_CHECK(!tr_oauth2_scope_token_ok(TR_STR_LIT("")));
+    TR_CHECK(!tr_oauth2_scope_token_ok(TR_STR_LIT("a b")));
+
+    char longest[TR_OAUTH2_USERID_MAX + 1];
+    memset(longest, 'u', sizeof(longest));
+    TR_CHECK(tr_oauth2_userid_ok((struct tr_str){longest, TR_OAUTH2_USERID_MAX}));
+    TR_CHECK(!tr_oauth2_userid_ok((struct tr_str){longest, TR_OAUTH2_USERID_MAX + 1}));
+    TR_CHECK(tr_oauth2_userid_ok(TR_STR_LIT("Jos\xc3\xa9 Garc\xc3\xad"
+                                            "a")));
+    TR_CHECK(tr_oauth2_userid_ok(TR_STR_LIT("user@example.com")));
+    static const struct tr_str bad_ids[] = {
+        TR_STR_LIT(""),    TR_STR_LIT("u\r"),   TR_STR_LIT("u\nX"),     TR_STR_LIT("u\0"),
+        TR_STR_LIT("u\t"), TR_STR_LIT("u\x7f"), TR_STR_LIT("\xff\xfe"), TR_STR_LIT("\xc3")};
+    for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++)
+        TR_CHECK(!tr_oauth2_userid_ok(bad_ids[i]));
+}
+
 int main(void)
 {
+    test_token_values();
     test_form();
     test_tokens();
     test_store_rows();

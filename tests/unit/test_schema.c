@@ -93,8 +93,9 @@ static const struct tr_schema_field test_fields[] = {
     {.name = "ts", .type = TR_SCHEMA_TIMESTAMP},
     {.name = "config", .type = TR_SCHEMA_RECORD, .record = &sub_schema},
     {.name = "fixed", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_IMMUTABLE},
+    {.name = "text", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_TEXT},
 };
-static const struct tr_schema test_schema = {"test", test_fields, 13, self_check};
+static const struct tr_schema test_schema = {"test", test_fields, 14, self_check};
 
 static void test_coercion(void)
 {
@@ -509,9 +510,57 @@ static void test_describe_and_uuid(void)
     TR_CHECK_STR(a, "deadbeef-0001-0203-0405-060708090aff");
 }
 
+/* Control bytes never get into a string that may become a header value (the header injection
+ * rule); TEXT fields keep line breaks and tabs but no other control byte. */
+static void test_control_bytes(void)
+{
+    static const struct tr_str bad[] = {
+        TR_STR_LIT("a\rb"),  TR_STR_LIT("a\nb"),  TR_STR_LIT("a\r\nX"), TR_STR_LIT("a\0b"),
+        TR_STR_LIT("a\x01"), TR_STR_LIT("a\x7f"), TR_STR_LIT("a\tb"),   TR_STR_LIT("\x1b[31m")};
+    static const char *const fields[] = {"s", "list", "config"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (size_t f = 0; f < 3; f++) {
+            json_t *v = json_stringn(bad[i].ptr, bad[i].len);
+            json_t *in = json_object();
+            if (f == 0)
+                json_object_set(in, "s", v);
+            else if (f == 1)
+                json_object_set_new(in, "list", json_pack("[sO]", "ok", v));
+            else
+                json_object_set_new(in, "config", json_pack("{s:s,s:O}", "need", "x", "policy", v));
+            json_t *doc = NULL, *errors = NULL;
+            TR_CHECK_INT(
+                tr_schema_validate(&test_schema, TR_SCHEMA_INSERT, in, NULL, &doc, &errors),
+                TR_EINVAL);
+            const char *key = f == 2 ? "config.policy" : fields[f];
+            TR_CHECK(strstr(err_for(errors, key), "control characters") != NULL);
+            json_decref(errors);
+            json_decref(doc);
+            json_decref(in);
+            json_decref(v);
+        }
+    }
+    /* Comma lists (Kong 0.7 forms) are checked item by item too. */
+    TR_CHECK(strstr(insert_err(&test_schema, "{\"list\":\"a,b\\r\\nc\"}", "list"),
+                    "control characters") != NULL);
+    /* TEXT: CR, LF and HTAB pass, other controls do not. */
+    json_t *doc = NULL;
+    TR_CHECK(errs_of(&test_schema, TR_SCHEMA_INSERT,
+                     "{\"text\":\"l1\\r\\nl2\\tx\\n\",\"config\":{\"need\":\"x\"}}", NULL,
+                     &doc) == NULL);
+    TR_CHECK_STR(json_string_value(json_object_get(doc, "text")), "l1\r\nl2\tx\n");
+    json_decref(doc);
+    TR_CHECK(strstr(insert_err(&test_schema, "{\"text\":\"a\\u0001\"}", "text"),
+                    "control characters") != NULL);
+    /* Bytes above 0x7f (UTF-8) are not controls. */
+    TR_CHECK(errs_of(&test_schema, TR_SCHEMA_INSERT,
+                     "{\"s\":\"caf\u00e9\",\"config\":{\"need\":\"x\"}}", NULL, NULL) == NULL);
+}
+
 int main(void)
 {
     test_coercion();
+    test_control_bytes();
     test_errors();
     test_modes();
     test_apis();
