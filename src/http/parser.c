@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "http/websocket.h"
 
 /* ---- Character classes ------------------------------------------------------------------- */
 
@@ -529,15 +530,24 @@ static void conn_add(struct conn_state *c, struct tr_str value)
     }
 }
 
+/* The fields that make a WebSocket opening handshake (RFC 6455 §4.1), counted: a repeated one
+ * makes the request an ordinary one. */
+struct ws_state {
+    unsigned upgrades, keys, versions;
+    bool websocket, version13;
+};
+
 /* Derive Host, framing, keep-alive, expectation and upgrade from the parsed fields. */
 static int derive_request(struct tr_http_request *req)
 {
     struct te_state te = {0};
     struct conn_state conn = {0};
-    bool host_seen = false, cl_seen = false, upgrade_hdr = false, expect_bad = false;
+    bool host_seen = false, cl_seen = false, expect_bad = false;
     bool http11 = req->minor_version == 1;
+    struct ws_state ws = {0};
 
     req->host = TR_STR_NULL;
+    req->ws_key = TR_STR_NULL;
     req->expect_continue = false;
     req->content_length = 0;
     for (size_t i = 0; i < req->num_headers; i++) {
@@ -565,8 +575,10 @@ static int derive_request(struct tr_http_request *req)
             }
             break;
         case 7:
-            if (IEQ(h->name, "upgrade"))
-                upgrade_hdr = true;
+            if (IEQ(h->name, "upgrade")) {
+                ws.upgrades++;
+                ws.websocket = IEQ(tr_str_trim(h->value), "websocket");
+            }
             break;
         case 10:
             if (IEQ(h->name, "connection"))
@@ -581,11 +593,20 @@ static int derive_request(struct tr_http_request *req)
             }
             break;
         case 17:
-            if (IEQ(h->name, "transfer-encoding")) {
+            if (IEQ(h->name, "sec-websocket-key")) {
+                ws.keys++;
+                req->ws_key = h->value;
+            } else if (IEQ(h->name, "transfer-encoding")) {
                 /* P1.4: a 1.0 message with Transfer-Encoding crossed a broken hop. */
                 if (!http11)
                     return TR_EBADREQ;
                 te_add(&te, h->value);
+            }
+            break;
+        case 21:
+            if (IEQ(h->name, "sec-websocket-version")) {
+                ws.versions++;
+                ws.version13 = IEQ(h->value, "13");
             }
             break;
         default:
@@ -607,7 +628,13 @@ static int derive_request(struct tr_http_request *req)
     if (expect_bad)
         return TR_EEXPECT;
     req->keep_alive = http11 ? !conn.close : (conn.keep_alive && !conn.close);
-    req->upgrade = conn.upgrade && upgrade_hdr;
+    /* RFC 6455 §4.1: a GET over HTTP/1.1 with no body, Connection: upgrade, exactly one Upgrade
+     * naming websocket alone, one well-formed key and version 13. Anything else with an Upgrade
+     * (h2c above all) is an ordinary request whose Upgrade is dropped (P7). */
+    req->websocket = conn.upgrade && http11 && ws.upgrades == 1 && ws.websocket && ws.keys == 1 &&
+                     tr_http_websocket_key_ok(req->ws_key) && ws.versions == 1 && ws.version13 &&
+                     req->body == TR_HTTP_BODY_NONE && req->method.len == 3 &&
+                     memcmp(req->method.ptr, "GET", 3) == 0;
     return 0;
 }
 

@@ -57,7 +57,11 @@ struct tr_http_request {
     uint64_t content_length; /* valid when body == TR_HTTP_BODY_LENGTH */
     bool keep_alive;         /* per version and Connection tokens */
     bool expect_continue;    /* "Expect: 100-continue" */
-    bool upgrade;            /* Connection has "upgrade" and an Upgrade header is present */
+    bool websocket;          /* a WebSocket opening handshake (RFC 6455 §4.1: GET, HTTP/1.1, no
+                                body, Connection: upgrade, Upgrade: websocket, one valid
+                                Sec-WebSocket-Key, Sec-WebSocket-Version: 13). No other
+                                upgrade is ever one: its Upgrade header is dropped (P7). */
+    struct tr_str ws_key;    /* with websocket: the Sec-WebSocket-Key value */
     size_t head_len;         /* bytes consumed including the final CRLF (and skipped blanks) */
 };
 

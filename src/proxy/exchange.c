@@ -16,6 +16,7 @@
 #include "core/mem.h"
 #include "http/status.h"
 #include "http/url.h"
+#include "http/websocket.h"
 #include "router/router.h"
 #include "snapshot/snapshot.h"
 
@@ -344,7 +345,10 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     ex->minor_version = req->minor_version;
     ex->is_head = is_method(req->method, "HEAD");
     ex->idempotent = method_is_idempotent(req->method);
-    ex->upgrade = req->upgrade;
+    /* Every api allows WebSocket; routes with protocols will decide per route. */
+    ex->upgrade = req->websocket;
+    if (ex->upgrade)
+        tr_http_websocket_accept(req->ws_key, ex->ws_accept);
     ex->expect_continue = req->expect_continue;
     ex->client_keep_alive = req->keep_alive && !w->draining && !c->close_after;
     ex->req_body = req->body;
@@ -841,6 +845,28 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
         tr__upstream_stop_reading(up);
 }
 
+/* P9: a 101 is accepted only in answer to the WebSocket handshake torii forwarded, naming
+ * websocket in Upgrade and carrying the Sec-WebSocket-Accept its key calls for (RFC 6455
+ * §4.2.2): anything else is a smuggling attempt (a tunnel the client never got to ask for). */
+static bool ws_upgrade_accepted(const struct tr_exchange *ex, const struct tr_http_response *res)
+{
+    if (!ex->upgrade)
+        return false;
+    const struct tr_http_header *up =
+        tr_http_find_header(res->headers, res->num_headers, TR_STR_LIT("Upgrade"));
+    if (up == NULL || !tr_str_ieq(tr_str_trim(up->value), TR_STR_LIT("websocket")))
+        return false;
+    const struct tr_http_header *acc = NULL;
+    for (size_t i = 0; i < res->num_headers; i++) {
+        if (!tr_str_ieq(res->headers[i].name, TR_STR_LIT("Sec-WebSocket-Accept")))
+            continue;
+        if (acc != NULL)
+            return false; /* two answers: which one would the client check? */
+        acc = &res->headers[i];
+    }
+    return acc != NULL && tr_str_eq(acc->value, tr_str_from_cstr(ex->ws_accept));
+}
+
 static void on_response_head(struct tr_exchange *ex)
 {
     struct tr_upconn *up = ex->up;
@@ -868,8 +894,11 @@ static void on_response_head(struct tr_exchange *ex)
         ex->t_upstream_head = tr_clock_mono_us();
         ex->status = res->status;
         if (res->status == 101) {
-            if (!ex->upgrade) {
+            if (!ws_upgrade_accepted(ex, res)) {
                 ex->upstream_error = "unexpected 101";
+                tr_log_info("upstream %s: a 101 torii did not ask for, or with the wrong "
+                            "Sec-WebSocket-Accept",
+                            ex->upstream_addr);
                 fail(ex, 502, NULL);
                 return;
             }

@@ -195,7 +195,8 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         if (flags & (TR_HDR_FRAMING | TR_HDR_GATEWAY | TR_HDR_HOST))
             continue;
         if (flags & TR_HDR_HOP_BY_HOP) {
-            /* A WebSocket (or other) upgrade keeps its Upgrade header. */
+            /* P7: only a WebSocket upgrade keeps its Upgrade header (HTTP2-Settings and every
+             * other upgrade, h2c included, are dropped). */
             if (!(ex->upgrade && tr_str_ieq(h->name, TR_STR_LIT("Upgrade"))))
                 continue;
         } else if (check_conn && named_in_connection(req->headers, req->num_headers, h->name)) {

@@ -15,6 +15,7 @@
 #include "core/list.h"
 #include "core/str.h"
 #include "http/parser.h"
+#include "http/websocket.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 #include "proxy/proxy.h"
@@ -152,7 +153,9 @@ struct tr_exchange {
     char *meta;           /* owned: method, path, host, for logs and errors */
     struct tr_str method, path, host;
     int minor_version;
-    bool is_head, idempotent, upgrade, expect_continue, client_keep_alive;
+    bool is_head, idempotent, expect_continue, client_keep_alive;
+    bool upgrade; /* a WebSocket handshake is forwarded (the only upgrade torii forwards) */
+    char ws_accept[TR_WS_ACCEPT_LEN + 1]; /* with upgrade: the Sec-WebSocket-Accept wanted */
     bool stripped; /* the matched request_path was removed from the upstream path */
 
     /* Request body relay (client -> upstream). */

@@ -303,7 +303,7 @@ static void test_request_fields(void)
     TR_CHECK_INT(req.body, TR_HTTP_BODY_NONE);
     TR_CHECK(req.keep_alive);
     TR_CHECK(!req.expect_continue);
-    TR_CHECK(!req.upgrade);
+    TR_CHECK(!req.websocket);
     /* Zero-copy: slices point into the buffer. */
     TR_CHECK(req.method.ptr == s);
     TR_CHECK(req.headers[1].value.ptr == strstr(s, "v  \r\n"));
@@ -351,16 +351,44 @@ static void test_request_fields(void)
     rc = tr_http_parse_request(s, strlen(s), NULL, &req);
     TR_CHECK(!req.keep_alive);
 
-    s = "GET /chat HTTP/1.1\r\n" HOST
-        "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    /* Only a complete WebSocket handshake is an upgrade (P7, RFC 6455 §4.1). */
+#define WS_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define WS_V13 "Sec-WebSocket-Version: 13\r\n"
+#define WS_CONN "Connection: keep-alive, Upgrade\r\n"
+    s = "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY WS_V13 "\r\n";
     rc = tr_http_parse_request(s, strlen(s), NULL, &req);
-    TR_CHECK(req.upgrade);
-    s = "GET /chat HTTP/1.1\r\n" HOST "Upgrade: websocket\r\n\r\n";
-    rc = tr_http_parse_request(s, strlen(s), NULL, &req);
-    TR_CHECK(!req.upgrade);
-    s = "GET /chat HTTP/1.1\r\n" HOST "Connection: upgrade\r\n\r\n";
-    rc = tr_http_parse_request(s, strlen(s), NULL, &req);
-    TR_CHECK(!req.upgrade);
+    TR_CHECK_INT(rc, strlen(s));
+    TR_CHECK(req.websocket);
+    TR_CHECK_SLICE(req.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    static const char *const not_websocket[] = {
+        "GET /chat HTTP/1.1\r\n" HOST "Upgrade: websocket\r\n" WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST "Connection: upgrade\r\n" WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: h2c\r\n" WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket, h2c\r\n" WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\nUpgrade: h2c\r\n" WS_KEY WS_V13
+        "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n"
+        "Sec-WebSocket-Key: short==\r\n" WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=!\r\n" WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY
+        "Sec-WebSocket-Version: 8\r\n\r\n",
+        "POST /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY WS_V13
+        "Content-Length: 3\r\n\r\nabc",
+        "GET /chat HTTP/1.0\r\n" HOST WS_CONN "Upgrade: websocket\r\n" WS_KEY WS_V13 "\r\n",
+        "GET /chat HTTP/1.1\r\n" HOST WS_CONN "Upgrade: TLS/1.2\r\n\r\n",
+    };
+    for (size_t i = 0; i < TR_ARRAY_SIZE(not_websocket); i++) {
+        rc = tr_http_parse_request(not_websocket[i], strlen(not_websocket[i]), NULL, &req);
+        TR_CHECK(rc > 0);
+        TR_CHECK(!req.websocket);
+    }
 
     s = "OPTIONS * HTTP/1.1\r\n" HOST "\r\n";
     rc = tr_http_parse_request(s, strlen(s), NULL, &req);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The head writer: clean fields are written, a field with a control byte or a name that is not
- * a token refuses the whole head (and names the field), and a bad request-target is refused. */
+ * a token refuses the whole head (and names the field), a bad request-target is refused, and the
+ * WebSocket handshake values (RFC 6455 §1.3 example, key syntax). */
 #include "http/writer.h"
 
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "check.h"
 #include "core/mem.h"
 #include "http/parser.h"
+#include "http/websocket.h"
 
 static char *head_with(struct tr_str name, struct tr_str value, size_t *len, struct tr_str *refused)
 {
@@ -116,11 +118,31 @@ static void test_growth(void)
     free(h);
 }
 
+static void test_websocket(void)
+{
+    char accept[TR_WS_ACCEPT_LEN + 1];
+    tr_http_websocket_accept(TR_STR_LIT("dGhlIHNhbXBsZSBub25jZQ=="), accept);
+    TR_CHECK_STR(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="); /* RFC 6455 §1.3 */
+    TR_CHECK(tr_http_websocket_key_ok(TR_STR_LIT("dGhlIHNhbXBsZSBub25jZQ==")));
+    TR_CHECK(tr_http_websocket_key_ok(TR_STR_LIT("AAAAAAAAAAAAAAAAAAAAAA==")));
+    static const char *const bad[] = {"",
+                                      "dGhlIHNhbXBsZSBub25jZQ",
+                                      "dGhlIHNhbXBsZSBub25jZQ=",
+                                      "dGhlIHNhbXBsZSBub25jZQ===",
+                                      "dGhlIHNhbXBsZSBub25jZ===",
+                                      "dGhlIHNhbXBsZSBub25jZ!==",
+                                      "dGhlIHNhbXBs ZSBub25jZ==",
+                                      "dGhlIHNhbXBsZSBub25jZQdGhlIHNhbXBsZSBub25jZQ=="};
+    for (size_t i = 0; i < TR_ARRAY_SIZE(bad); i++)
+        TR_CHECK(!tr_http_websocket_key_ok(tr_str_from_cstr(bad[i])));
+}
+
 int main(void)
 {
     test_fields();
     test_first_refusal_is_named();
     test_target();
     test_growth();
+    test_websocket();
     return TR_CHECK_DONE();
 }
