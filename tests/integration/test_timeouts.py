@@ -129,6 +129,13 @@ def test_max_connections(torii_factory, echo):
     the four keep working; a slot freed is reusable."""
     t = torii_factory({"max_connections": "4"})
     t.admin.add_api(name="pub", upstream_url=echo.url, request_path="/public")
+
+    # The harness's readiness probe was a proxy connection too: wait until the node has
+    # accepted and closed it, or it may still hold one of the four slots.
+    def probe_gone():
+        s = t.admin.get("/status").json()["server"]
+        return s["connections_accepted"] >= 1 and s["connections_active"] == 0
+    assert wait_for(probe_gone, 5 * SLOW), t.admin.get("/status").text
     conns = [t.raw() for _ in range(4)]
     try:
         for c in conns:
