@@ -1140,3 +1140,16 @@ bool tr_http_target_ok(struct tr_str target)
     }
     return true;
 }
+
+bool tr_http_is_token_list(struct tr_str value)
+{
+    size_t pos = 0, cnt = 0;
+    struct tr_str m;
+
+    while (next_member(value, &pos, &m)) {
+        if (!is_token(m))
+            return false;
+        cnt++;
+    }
+    return cnt > 0;
+}

@@ -145,4 +145,9 @@ bool tr_http_field_value_ok(struct tr_str value);
 bool tr_http_token_ok(struct tr_str name);
 bool tr_http_target_ok(struct tr_str target);
 
+/* Is value a comma-separated list of tokens (RFC 9110 §5.6.1, §5.6.2) with at least one member?
+ * Empty members and OWS around members are allowed; anything else (quotes, '/', control bytes,
+ * bytes above 0x7E) is not. Such a value can be copied into a response header as is. */
+bool tr_http_is_token_list(struct tr_str value);
+
 #endif

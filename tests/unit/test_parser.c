@@ -808,6 +808,19 @@ static void test_helpers(void)
     TR_CHECK(!tr_http_list_has_token(TR_STR_LIT("closed, xclose"), TR_STR_LIT("close")));
     TR_CHECK(!tr_http_list_has_token(TR_STR_LIT(""), TR_STR_LIT("close")));
     TR_CHECK(!tr_http_list_has_token(TR_STR_LIT(",,"), TR_STR_LIT("close")));
+
+    /* Token lists, as echoed in Access-Control-Allow-Headers by the Admin API. */
+    TR_CHECK(tr_http_is_token_list(TR_STR_LIT("content-type")));
+    TR_CHECK(tr_http_is_token_list(TR_STR_LIT("Content-Type, Authorization,x-a_b")));
+    TR_CHECK(tr_http_is_token_list(TR_STR_LIT(" a ,, b\t")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT(" , ")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("a b")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("a, \"b\"")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("a/b")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("a;b")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("a\x01")));
+    TR_CHECK(!tr_http_is_token_list(TR_STR_LIT("caf\xc3\xa9")));
 }
 
 int main(void)
