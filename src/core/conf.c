@@ -17,6 +17,7 @@
 #include "core/cidr.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/origin.h"
 #include "core/str.h"
 #include "plugins/registry.h"
 
@@ -63,6 +64,7 @@ struct conf_key {
 
 static int check_token(struct tr_str value, char *why, size_t why_len);
 static int check_cidrs(struct tr_str value, char *why, size_t why_len);
+static int check_origins(struct tr_str value, char *why, size_t why_len);
 static int check_plugins(struct tr_str value, char *why, size_t why_len);
 
 static const char *const database_choices[] = {"sqlite", NULL};
@@ -93,6 +95,10 @@ static const struct conf_key keys[] = {
      .def = "", .check = check_token,
      .help = "Bearer token required by the Admin API (at least 16 characters of A-Z a-z 0-9 "
              "-._~+/ and trailing =); empty = none"},
+    {.name = "admin_gui_origins", .type = KT_STRING, .flags = KF_EMPTY, FIELD(admin_gui_origins),
+     .def = "", .check = check_origins,
+     .help = "Comma-separated origins (http://HOST[:PORT] or https://HOST[:PORT]) whose web "
+             "pages may call the Admin API; its own origin always may; empty = none"},
     {.name = "allow_internal_upstreams", .type = KT_BOOL, FIELD(allow_internal_upstreams),
      .def = "off",
      .help = "Allow upstream_url hosts that are link-local or the Admin API itself (P11)"},
@@ -401,6 +407,14 @@ static int check_cidrs(struct tr_str value, char *why, size_t why_len)
     int rc = tr_cidr_list_parse(text, &l, why, why_len);
     tr_cidr_list_free(&l);
     free(text);
+    return rc;
+}
+
+static int check_origins(struct tr_str value, char *why, size_t why_len)
+{
+    struct tr_origin_list l;
+    int rc = tr_origin_list_parse(value, &l, why, why_len);
+    tr_origin_list_free(&l);
     return rc;
 }
 

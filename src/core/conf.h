@@ -34,8 +34,9 @@ struct tr_conf {
     struct tr_listen_list proxy_listen;
     struct tr_listen_list admin_listen;
     bool allow_internal_upstreams; /* P11: link-local / admin upstream_url hosts (off) */
-    bool admin_allow_remote; /* P11: admin_listen may be non-loopback (off) */
-    char *admin_token;       /* owned; bearer token for the Admin API, "" = none (secret) */
+    bool admin_allow_remote;       /* P11: admin_listen may be non-loopback (off) */
+    char *admin_token;             /* owned; bearer token for the Admin API, "" = none (secret) */
+    char *admin_gui_origins; /* owned; origins whose pages may read the Admin API, "" = none */
     char *database;          /* owned; "sqlite" (only value for now) */
     char *sqlite_path;       /* owned; absolute; the setting's "" gives <prefix>/torii.db */
     int worker_threads;      /* resolved: "auto" gives the number of online CPUs */
@@ -63,12 +64,12 @@ struct tr_conf {
     uint32_t upstream_keepalive_requests;   /* requests per upstream connection (10000) */
 
     /* TLS (proxy listeners flagged ssl, https upstreams). */
-    char *ssl_cert;                  /* owned; absolute PEM path, "" = <prefix>/ssl/default.crt */
-    char *ssl_cert_key;              /* owned; absolute PEM path, "" = <prefix>/ssl/default.key */
+    char *ssl_cert;                    /* owned; absolute PEM path, "" = <prefix>/ssl/default.crt */
+    char *ssl_cert_key;                /* owned; absolute PEM path, "" = <prefix>/ssl/default.key */
     uint32_t ssl_handshake_timeout_ms; /* a TLS handshake must finish within this (10000) */
-    char *trusted_ips;               /* owned; IPs/CIDRs whose X-Forwarded-Proto is believed */
-    bool upstream_tls_verify;        /* verify https upstreams (off, like Kong) */
-    char *upstream_ca_bundle;        /* owned; absolute PEM path, "" = system default paths */
+    char *trusted_ips;                 /* owned; IPs/CIDRs whose X-Forwarded-Proto is believed */
+    bool upstream_tls_verify;          /* verify https upstreams (off, like Kong) */
+    char *upstream_ca_bundle;          /* owned; absolute PEM path, "" = system default paths */
 
     uint32_t drain_timeout_ms;   /* graceful stop bound (10000) */
     uint32_t database_wait_ms;   /* how long a starting node retries its database (60000) */

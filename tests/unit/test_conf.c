@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for core/conf.c: defaults, the file syntax, every value type and its errors, TORII_<KEY>
- * overrides, listen lists, the admin exposure rule (P11), and the dump round trip. */
+ * overrides, listen lists, the admin exposure rule and admin_gui_origins (P11), and the dump
+ * round trip. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ static void check_defaults(const struct tr_conf *c)
     TR_CHECK(!c->admin_listen.items[0].ssl);
     TR_CHECK(!c->admin_allow_remote);
     TR_CHECK_STR(c->admin_token, "");
+    TR_CHECK_STR(c->admin_gui_origins, "");
     TR_CHECK_STR(c->database, "sqlite");
     TR_CHECK_STR(c->sqlite_path, "/usr/local/torii/torii.db");
     TR_CHECK_INT(c->worker_threads, expected_auto_threads());
@@ -487,6 +489,46 @@ static void test_admin_exposure(void)
     TR_CHECK_INT(parse_ok("proxy_listen = off\nadmin_listen = 127.0.0.1:8000"), 0);
 }
 
+/* admin_gui_origins: kept as written when every item is an origin; anything else stops loading
+ * with a message naming the key and the bad item. */
+static void test_admin_gui_origins(void)
+{
+    struct tr_conf c = {0};
+    TR_CHECK_INT(
+        parse("admin_gui_origins = http://localhost:8002, https://console.example.com\n", &c), 0);
+    TR_CHECK_STR(c.admin_gui_origins, "http://localhost:8002, https://console.example.com");
+    tr_conf_free(&c);
+    TR_CHECK_INT(parse_ok("admin_gui_origins = \"\""), 0);
+    TR_CHECK_INT(parse_ok("admin_gui_origins ="), 0);
+    TR_CHECK_INT(parse_ok("admin_gui_origins = HTTP://[::1]:8002,http://127.0.0.1"), 0);
+
+    CHECK_ERR("admin_gui_origins = http://localhost:8002/",
+              "invalid value for 'admin_gui_origins': 'http://localhost:8002/' ('http://"
+              "localhost:8002/' is not an origin");
+    CHECK_ERR("admin_gui_origins = http://ok.test, ftp://files.test", "'ftp://files.test'");
+    CHECK_ERR("admin_gui_origins = *", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = null", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = localhost:8002", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = http://a.test/app", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = http://a.test?x", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = http://user@a.test", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = http://a.test:0", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = http://a.test:65536", "'admin_gui_origins'");
+    CHECK_ERR("admin_gui_origins = http://a.test,", "empty entry");
+    CHECK_ERR("admin_gui_origins = http://a.test,,http://b.test", "empty entry");
+    CHECK_ERR("proxy_listen = off\nadmin_gui_origins = https://x.test/ # console\n",
+              "(line 2 of t.conf)");
+
+    setenv("TORII_ADMIN_GUI_ORIGINS", "http://a.test:8002/ui", 1);
+    TR_CHECK_INT(tr_conf_load(&c, NULL, err, sizeof(err)), -1);
+    TR_CHECK(strstr(err, "invalid value for 'admin_gui_origins' (from TORII_ADMIN_GUI_ORIGINS)"));
+    setenv("TORII_ADMIN_GUI_ORIGINS", " http://a.test:8002 ", 1);
+    TR_CHECK_INT(tr_conf_load(&c, NULL, err, sizeof(err)), 0);
+    TR_CHECK_STR(c.admin_gui_origins, "http://a.test:8002");
+    tr_conf_free(&c);
+    unsetenv("TORII_ADMIN_GUI_ORIGINS");
+}
+
 static const char *write_temp(const char *text)
 {
     const char *dir = getenv("TMPDIR");
@@ -589,6 +631,7 @@ static void test_dump(void)
     TR_CHECK(strstr(d, "\nadmin_listen = 127.0.0.1:8001\n") != NULL);
     TR_CHECK(strstr(d, "\nadmin_allow_remote = off\n") != NULL);
     TR_CHECK(strstr(d, "\nadmin_token = \"\"\n") != NULL);
+    TR_CHECK(strstr(d, "\nadmin_gui_origins = \"\"\n") != NULL);
     TR_CHECK(strstr(d, "\ndatabase = sqlite\n") != NULL);
     TR_CHECK(strstr(d, "\nsqlite_path = /usr/local/torii/torii.db\n") != NULL);
     TR_CHECK(strstr(d, "\nlog_level = notice\n") != NULL);
@@ -683,11 +726,12 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 37);
+    TR_CHECK_INT(col.cnt, 38);
     TR_CHECK_STR(col.keys[0], "prefix");
-    TR_CHECK_STR(col.keys[34], "escaped_slashes");
-    TR_CHECK_STR(col.keys[35], "plugins");
-    TR_CHECK_STR(col.keys[36], "database_wait");
+    TR_CHECK_STR(col.keys[5], "admin_gui_origins");
+    TR_CHECK_STR(col.keys[35], "escaped_slashes");
+    TR_CHECK_STR(col.keys[36], "plugins");
+    TR_CHECK_STR(col.keys[37], "database_wait");
     tr_conf_free(&c);
 }
 
@@ -777,6 +821,7 @@ int main(void)
     test_paths();
     test_listen();
     test_admin_exposure();
+    test_admin_gui_origins();
     test_env();
     test_dump();
     test_default_file();
