@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from rawhttp import RawConn
@@ -141,6 +142,26 @@ def run_cli(args, env=None, timeout=None, cwd=None):
     return subprocess.run([TORII_BIN] + list(args), env=child_env(env), cwd=cwd,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=timeout or 20 * SLOW)
+
+
+def start_must_fail(tmp_path, env_extra=None, conf=None):
+    """Run `torii start` on fresh ports under tmp_path expecting a refusal (env_extra: more
+    TORII_* variables; conf: a file for -c). Fails the test if it starts; returns the combined
+    output."""
+    prefix = tmp_path / "prefix"
+    prefix.mkdir(exist_ok=True)
+    env = {"TORII_PREFIX": str(prefix),
+           "TORII_PROXY_LISTEN": "127.0.0.1:%d" % free_port(),
+           "TORII_ADMIN_LISTEN": "127.0.0.1:%d" % free_port(),
+           "TORII_WORKER_THREADS": "2"}
+    env.update(env_extra or {})
+    args = ["start"] + (["-c", str(conf)] if conf else [])
+    try:
+        p = run_cli(args, env=env, timeout=15 * SLOW)
+    except subprocess.TimeoutExpired:
+        pytest.fail("torii start did not refuse the configuration (still running after 15 s)")
+    assert p.returncode != 0, "start should have failed:\n%s%s" % (p.stdout, p.stderr)
+    return p.stdout + p.stderr
 
 
 class Admin:
@@ -286,12 +307,14 @@ class Torii:
 
     def wait_ready(self, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout
+        token = self.settings.get("admin_token")
+        auth = {"Authorization": "Bearer " + token} if token else {}
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("torii exited during start-up (code %s):\n%s"
                                    % (self.proc.returncode, self.stderr_tail()))
             try:
-                r = requests.get(self.admin.url("/status"), timeout=0.5,
+                r = requests.get(self.admin.url("/status"), timeout=0.5, headers=auth,
                                  proxies={"http": None, "https": None})
                 if r.status_code == 200:
                     break

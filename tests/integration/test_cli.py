@@ -11,31 +11,14 @@ import time
 
 import pytest
 
-from harness import SLOW, TORII_BIN, child_env, free_port, pid_alive, run_cli, wait_for
+from harness import (SLOW, TORII_BIN, child_env, free_port, pid_alive, run_cli, start_must_fail,
+                     wait_for)
 from rawhttp import RawConn, one_request
 
 
 def write_conf(path, text):
     path.write_text(text)
     return path
-
-
-def start_must_fail(tmp_path, env_extra=None, conf=None):
-    """Run `torii start` expecting a refusal; returns combined output."""
-    prefix = tmp_path / "prefix"
-    prefix.mkdir(exist_ok=True)
-    env = {"TORII_PREFIX": str(prefix),
-           "TORII_PROXY_LISTEN": "127.0.0.1:%d" % free_port(),
-           "TORII_ADMIN_LISTEN": "127.0.0.1:%d" % free_port(),
-           "TORII_WORKER_THREADS": "2"}
-    env.update(env_extra or {})
-    args = ["start"] + (["-c", str(conf)] if conf else [])
-    try:
-        p = run_cli(args, env=env, timeout=15 * SLOW)
-    except subprocess.TimeoutExpired:
-        pytest.fail("torii start did not refuse the configuration (still running after 15 s)")
-    assert p.returncode != 0, "start should have failed:\n%s%s" % (p.stdout, p.stderr)
-    return p.stdout + p.stderr
 
 
 def test_version():
