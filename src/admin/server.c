@@ -18,10 +18,16 @@
 #include "core/list.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/origin.h"
 #include "http/parser.h"
 #include "http/status.h"
 
 #define ADMIN_IDLE_TIMEOUT_MS 60000
+#define ADMIN_METHODS "GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS"
+/* Short, so that a browser asks again soon after admin_gui_origins changed. */
+#define CORS_MAX_AGE "600"
+/* Access-Control-Request-Headers longer than this get the fixed list (bounds the answer head). */
+#define CORS_ECHO_MAX 512
 
 struct tr_admin_server {
     uv_loop_t *loop;
@@ -31,6 +37,14 @@ struct tr_admin_server {
     bool loopback[TR_CONF_MAX_LISTEN];
     size_t num_listeners;
     struct tr_list conns;
+    struct tr_origin_list gui_origins; /* owned; admin_gui_origins, parsed once */
+};
+
+/* What the request's Origin header says about the page that sent it (P11). */
+enum origin_verdict {
+    ORIGIN_ABSENT,  /* no Origin: not a browser's cross-origin request (curl, scripts) */
+    ORIGIN_ALLOWED, /* the Admin API's own origin, or listed in admin_gui_origins */
+    ORIGIN_REFUSED, /* any other page, "null", or a Host the rebinding check refuses */
 };
 
 struct admin_conn {
@@ -46,6 +60,9 @@ struct admin_conn {
     unsigned handles;
     unsigned pending_writes;
     struct tr_http_request req;
+    enum origin_verdict origin; /* of the request being answered */
+    struct tr_str cors_origin;  /* borrowed from buf until the request is consumed: the Origin
+                                   echoed in Access-Control-Allow-Origin; empty = no CORS headers */
 };
 
 static void on_conn_closed(uv_handle_t *h)
@@ -83,28 +100,46 @@ static void on_written(uv_write_t *req, int status)
         conn_close(c);
 }
 
+/* The CORS lines of an answer: only for an allowed Origin, echoed exactly (never "*", which
+ * would let every page read the answer), with Vary so that no cache serves the answer to
+ * another origin. No Access-Control-Allow-Credentials: the admin token is a bearer header that
+ * the page's script sets itself, which CORS governs through Allow-Headers; without that header
+ * a browser never attaches cookies, HTTP authentication or client certificates that a proxy in
+ * front of the Admin API might accept on the operator's behalf. */
+static void format_cors(const struct admin_conn *c, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (c->cors_origin.len > 0)
+        snprintf(buf, len, "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n",
+                 (int)c->cors_origin.len, c->cors_origin.ptr);
+}
+
 static void send_response(struct admin_conn *c, int status, const char *extra_headers,
                           const char *body, size_t body_len, bool head_only)
 {
-    char head[1024];
+    char head[2048];
     char date[40];
+    char cors[512];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    format_cors(c, cors, sizeof(cors));
     int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%sAccess-Control-Allow-Origin: *\r\n"
-                      "Server: torii/" TR_VERSION "\r\n%s%s\r\n",
+                      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sServer: torii/" TR_VERSION "\r\n%s",
                       status, tr_http_status_reason(status), date,
                       body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-                      c->close_after ? "Connection: close\r\n" : "", extra_headers, "");
+                      c->close_after ? "Connection: close\r\n" : "", cors, extra_headers);
+    if (hl < 0 || (size_t)hl >= sizeof(head)) {
+        conn_close(c); /* extra headers are bounded by their callers: never expected */
+        return;
+    }
     char clen[64];
     int cl = 0;
     if (status != 204)
         cl = snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
     else
         cl = snprintf(clen, sizeof(clen), "\r\n");
-    hl -= 2; /* the blank line comes after Content-Length */
     size_t total = (size_t)hl + (size_t)cl + (head_only || !body ? 0 : body_len);
     struct admin_wbuf *wb = tr_xmalloc(sizeof(*wb) + total);
     wb->c = c;
@@ -157,24 +192,29 @@ static bool host_is_local(struct tr_str host)
     return true;
 }
 
-/* P11: a state-changing request carrying a browser Origin that is not this admin API. */
-static bool origin_allowed(const struct tr_http_request *req)
+static bool host_ok(const struct admin_conn *c, const struct tr_http_request *req)
+{
+    return !c->loopback_listener || host_is_local(req->host);
+}
+
+/* P11: classify the request's Origin and keep the one to echo. The listener speaks plain HTTP,
+ * so its own origin is http://<Host> (a console it serves later needs no setting). A request
+ * that fails the rebinding check is answered 421 and gets no CORS headers, whatever its Origin
+ * (a listed localhost origin would otherwise match a rebound name's page). */
+static void judge_origin(struct admin_conn *c, const struct tr_http_request *req)
 {
     const struct tr_http_header *o =
         tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Origin"));
-    if (o == NULL)
-        return true;
-    struct tr_str v = o->value;
-    static const char *prefixes[] = {"http://", "https://"};
-    for (size_t i = 0; i < 2; i++) {
-        struct tr_str p = tr_str_from_cstr(prefixes[i]);
-        if (tr_str_has_prefix(v, p)) {
-            struct tr_str rest = {v.ptr + p.len, v.len - p.len};
-            if (tr_str_ieq(rest, req->host))
-                return true;
-        }
+    c->cors_origin = TR_STR_NULL;
+    if (o == NULL) {
+        c->origin = ORIGIN_ABSENT;
+    } else if (host_ok(c, req) &&
+               tr_origin_allowed(&c->srv->gui_origins, o->value, req->host, false)) {
+        c->origin = ORIGIN_ALLOWED;
+        c->cors_origin = tr_str_trim(o->value);
+    } else {
+        c->origin = ORIGIN_REFUSED;
     }
-    return false;
 }
 
 /* P11: with admin_token set, every request must carry "Authorization: Bearer <token>".
@@ -185,8 +225,8 @@ static bool token_ok(const struct tr_conf *conf, const struct tr_http_request *r
         return true;
     const struct tr_http_header *h =
         tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Authorization"));
-    if (h == NULL || h->value.len < 7 || !tr_str_ieq((struct tr_str){h->value.ptr, 7},
-                                                     TR_STR_LIT("Bearer ")))
+    if (h == NULL || h->value.len < 7 ||
+        !tr_str_ieq((struct tr_str){h->value.ptr, 7}, TR_STR_LIT("Bearer ")))
         return false;
     struct tr_str got = tr_str_trim((struct tr_str){h->value.ptr + 7, h->value.len - 7});
     size_t want_len = strlen(conf->admin_token);
@@ -195,29 +235,79 @@ static bool token_ok(const struct tr_conf *conf, const struct tr_http_request *r
     return CRYPTO_memcmp(got.ptr, conf->admin_token, want_len) == 0;
 }
 
+static void send_misdirected(struct admin_conn *c)
+{
+    send_message(c, 421, "Misdirected request: the Admin API answers only local hosts");
+}
+
+/* Fetch standard, CORS protocol: a preflight is an OPTIONS request with Origin and
+ * Access-Control-Request-Method; any other OPTIONS is an ordinary request. */
+static bool is_preflight(const struct tr_http_request *req)
+{
+    return tr_str_eq(req->method, TR_STR_LIT("OPTIONS")) &&
+           tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Origin")) &&
+           tr_http_find_header(req->headers, req->num_headers,
+                               TR_STR_LIT("Access-Control-Request-Method"));
+}
+
+/* The headers a preflight may announce: the requested ones when they are a plain token list
+ * (safe to copy into our answer), else the ones the Admin API reads. */
+static struct tr_str preflight_allow_headers(const struct tr_http_request *req)
+{
+    const struct tr_http_header *h = tr_http_find_header(
+        req->headers, req->num_headers, TR_STR_LIT("Access-Control-Request-Headers"));
+    if (h != NULL && h->value.len <= CORS_ECHO_MAX && tr_http_is_token_list(h->value))
+        return h->value;
+    return TR_STR_LIT("Content-Type, Authorization");
+}
+
+/* Browsers never send Authorization on a preflight, so it is answered before the token check;
+ * the answer reveals only what an allowed page may send. Other origins get 403 and no allow
+ * headers, so the browser never sends the real request. */
+static void answer_preflight(struct admin_conn *c, const struct tr_http_request *req)
+{
+    char extra[CORS_ECHO_MAX + 256];
+    if (!host_ok(c, req)) {
+        send_misdirected(c);
+        return;
+    }
+    if (c->origin != ORIGIN_ALLOWED) {
+        send_message(c, 403, "Cross-origin requests to the Admin API are not allowed");
+        return;
+    }
+    struct tr_str allow = preflight_allow_headers(req);
+    snprintf(extra, sizeof(extra),
+             "Access-Control-Allow-Methods: " ADMIN_METHODS "\r\n"
+             "Access-Control-Allow-Headers: %.*s\r\n"
+             "Access-Control-Max-Age: " CORS_MAX_AGE "\r\n",
+             (int)allow.len, allow.ptr);
+    send_response(c, 204, extra, NULL, 0, false);
+}
+
 static void handle_request(struct admin_conn *c, const struct tr_http_request *req,
                            struct tr_str body)
 {
     struct tr_admin_server *srv = c->srv;
     bool head_only = tr_str_eq(req->method, TR_STR_LIT("HEAD"));
+    if (is_preflight(req)) {
+        answer_preflight(c, req);
+        return;
+    }
     if (!token_ok(srv->conf, req)) {
         send_response(c, 401, "WWW-Authenticate: Bearer realm=\"torii-admin\"\r\n",
                       "{\"message\":\"Unauthorized\"}", 26, head_only);
         return;
     }
-    if (c->loopback_listener && !host_is_local(req->host)) {
-        send_message(c, 421, "Misdirected request: the Admin API answers only local hosts");
+    if (!host_ok(c, req)) {
+        send_misdirected(c);
         return;
     }
     if (tr_str_eq(req->method, TR_STR_LIT("OPTIONS"))) {
-        send_response(c, 204,
-                      "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n"
-                      "Access-Control-Allow-Headers: Content-Type\r\n",
-                      NULL, 0, false);
+        send_response(c, 204, "Allow: " ADMIN_METHODS "\r\n", NULL, 0, false);
         return;
     }
     bool writes = !(tr_str_eq(req->method, TR_STR_LIT("GET")) || head_only);
-    if (writes && !origin_allowed(req)) {
+    if (writes && c->origin == ORIGIN_REFUSED) {
         send_message(c, 403, "Cross-origin writes to the Admin API are not allowed");
         return;
     }
@@ -264,6 +354,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static bool process_one(struct admin_conn *c)
 {
     const struct tr_conf *conf = c->srv->conf;
+    c->origin = ORIGIN_ABSENT;
+    c->cors_origin = TR_STR_NULL;
     int rc = tr_http_parse_request(c->buf, c->len, NULL, &c->req);
     if (rc == TR_EAGAIN)
         return false;
@@ -275,6 +367,7 @@ static bool process_one(struct admin_conn *c)
     }
     size_t head_len = (size_t)rc;
     struct tr_http_request *req = &c->req;
+    judge_origin(c, req); /* early, so that a 413 is readable by an allowed page too */
     struct tr_str body = TR_STR_NULL;
     size_t consumed = head_len;
     if (req->body == TR_HTTP_BODY_LENGTH) {
@@ -327,6 +420,7 @@ static bool process_one(struct admin_conn *c)
     if (req->expect_continue && body.len == 0 && req->body != TR_HTTP_BODY_NONE)
         return false;
     handle_request(c, req, body);
+    c->cors_origin = TR_STR_NULL; /* it points into the bytes moved below */
     memmove(c->buf, c->buf + consumed, c->len - consumed);
     c->len -= consumed;
     return true;
@@ -411,6 +505,14 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
     srv->conf = conf;
     srv->env = env;
     tr_list_init(&srv->conns);
+    char why[256];
+    if (tr_origin_list_parse(tr_str_from_cstr(conf->admin_gui_origins), &srv->gui_origins, why,
+                             sizeof(why)) != 0) {
+        /* tr_conf_load checked the list already: only a caller's own conf gets here. */
+        snprintf(err, err_len, "admin_gui_origins: %s", why);
+        free(srv);
+        return NULL;
+    }
     for (size_t i = 0; i < num_fds && i < TR_CONF_MAX_LISTEN; i++) {
         /* A duplicate: libuv owns (and closes) it; the node keeps its own copy. */
         int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
@@ -431,11 +533,17 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
     return srv;
 }
 
+static void free_server(struct tr_admin_server *srv)
+{
+    tr_origin_list_free(&srv->gui_origins);
+    free(srv);
+}
+
 static void on_server_closed(uv_handle_t *h)
 {
     struct tr_admin_server *srv = h->data;
     if (--srv->num_listeners == 0)
-        free(srv);
+        free_server(srv);
 }
 
 void tr_admin_server_stop(struct tr_admin_server *srv)
@@ -445,7 +553,7 @@ void tr_admin_server_stop(struct tr_admin_server *srv)
         conn_close(c);
     }
     if (srv->num_listeners == 0) {
-        free(srv);
+        free_server(srv);
         return;
     }
     for (size_t i = 0, n = srv->num_listeners; i < n; i++)

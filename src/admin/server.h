@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The Admin API's network side: listeners on the control loop, HTTP/1.1 with keep-alive,
  * complete bodies up to admin_max_body, and the P11 guards (browser Origin on writes, Host on a
- * loopback listener). Each complete request goes to tr_admin_handle. */
+ * loopback listener) with CORS answers for the listener's own origin and admin_gui_origins
+ * only. Each complete request goes to tr_admin_handle. */
 #ifndef TR_ADMIN_SERVER_H
 #define TR_ADMIN_SERVER_H
 
