@@ -93,9 +93,14 @@ void tr_proxy_worker_fini(struct tr_proxy_worker *w)
         w->plugin_slots[i] = NULL;
     }
     if (w->hold) {
-        /* Exchanges are gone by now, so no one else uses the hold. */
-        tr_snapshot_unref(w->hold->snap);
-        free(w->hold);
+        /* Clients are gone by now, but a request whose client left while its plugin's work
+         * was out (a hash, a token lookup) still uses the hold until that work comes back on
+         * a later loop turn; the last such request frees it (exchange.c, release_hold). */
+        struct tr_snap_hold *h = w->hold;
         w->hold = NULL;
+        if (h->users == 0) {
+            tr_snapshot_unref(h->snap);
+            free(h);
+        }
     }
 }
