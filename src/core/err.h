@@ -30,7 +30,9 @@
     XX(EUNAVAIL, -21, 503, "The upstream server is currently unavailable")                         \
     XX(EIO, -22, 500, "An unexpected error occurred")                                              \
     XX(EVERSION, -23, 505, "HTTP version not supported")                                           \
-    XX(EINTERNAL, -24, 500, "An unexpected error occurred")
+    XX(EINTERNAL, -24, 500, "An unexpected error occurred")                                        \
+    XX(EBUSY, -25, 503, "Too busy, try again later")                                               \
+    XX(ECANCELED, -26, 500, "An unexpected error occurred")
 
 enum tr_err {
 #define TR_ERR_ENUM(sym, val, status, msg) TR_##sym = (val),
