@@ -26,7 +26,8 @@ enum key_type {
     KT_STRING,   /* any text without control characters */
     KT_PATH,     /* like a string; KF_PREFIXED paths are resolved under prefix after loading */
     KT_BOOL,     /* on/off/true/false/yes/no/1/0 */
-    KT_INT,      /* decimal in [min, max]; KF_AUTO also accepts "auto" (online CPUs) */
+    KT_INT,      /* decimal in [min, max]; KF_AUTO also accepts "auto" (online CPUs, or half
+                    of them with KF_HALF) */
     KT_DURATION, /* 500ms, 10s, 2m, 1h, or bare milliseconds; stored in ms, [min, max] in ms */
     KT_SIZE,     /* bytes, or with a k/m/g suffix (any case); [min, max] in bytes */
     KT_ENUM,     /* one of choices: the index is stored, or the name with KF_NAME */
@@ -39,6 +40,7 @@ enum key_type {
 #define KF_AUTO 0x08     /* "auto" is a valid integer */
 #define KF_SECRET 0x10   /* shown as ****** by the dump when set */
 #define KF_NAME 0x20     /* enum stored as an owned copy of the choice's name */
+#define KF_HALF 0x40     /* with KF_AUTO: "auto" is half the online CPUs (at least min) */
 
 /* Extra validation of a string value: returns 0, or -1 with the expectation in why. */
 typedef int (*check_fn)(struct tr_str value, char *why, size_t why_len);
@@ -109,6 +111,14 @@ static const struct conf_key keys[] = {
     {.name = "worker_threads", .type = KT_INT, .flags = KF_AUTO, FIELD(worker_threads),
      .def = "auto", .min = 1, .max = 256,
      .help = "Proxy worker threads, or auto for one per online CPU"},
+    {.name = "password_hash_threads", .type = KT_INT, .flags = KF_AUTO | KF_HALF,
+     FIELD(password_hash_threads), .def = "auto", .min = 1, .max = 64,
+     .help = "Threads of the node that verify passwords (Argon2id), or auto for half the "
+             "online CPUs (at least 1)"},
+    {.name = "password_hash_queue", .type = KT_INT, FIELD(password_hash_queue), .def = "32",
+     .min = 0, .max = 65536,
+     .help = "Password checks that may wait for a hash thread; beyond it basic-auth answers "
+             "503 at once"},
     {.name = "log_level", .type = KT_ENUM, FIELD(log_level), .def = "notice",
      .choices = log_level_choices, .help = "Lowest level written to the error log"},
     {.name = "proxy_access_log", .type = KT_PATH, .flags = KF_OFF | KF_PREFIXED,
@@ -524,6 +534,8 @@ static int set_value(struct tr_conf *conf, const struct conf_key *k, struct tr_s
         if ((k->flags & KF_AUTO) && eq(value, "auto")) {
             long n = sysconf(_SC_NPROCESSORS_ONLN);
             v = n < 1 ? 1 : (uint64_t)n;
+            if (k->flags & KF_HALF)
+                v /= 2;
             v = v < k->min ? k->min : (v > k->max ? k->max : v);
         } else if (tr_str_to_u64(value, k->max, &v) != 0 || v < k->min) {
             goto bad;

@@ -40,6 +40,8 @@ struct tr_conf {
     char *database;          /* owned; "sqlite" (only value for now) */
     char *sqlite_path;       /* owned; absolute; the setting's "" gives <prefix>/torii.db */
     int worker_threads;      /* resolved: "auto" gives the number of online CPUs */
+    uint32_t password_hash_threads; /* resolved: "auto" gives half the online CPUs, at least 1 */
+    uint32_t password_hash_queue;   /* password checks that may wait for a hash thread (32) */
     int log_level;           /* enum tr_log_level */
     char *proxy_access_log;  /* owned; absolute path, or "off" */
     char *proxy_error_log;   /* owned; absolute path, "off", or "" meaning stderr */

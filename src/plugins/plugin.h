@@ -241,12 +241,25 @@ const char *tr_ctx_plugin_id(const struct tr_ctx *ctx);
 void tr_ctx_offload_owned(struct tr_ctx *ctx, void (*work)(void *arg),
                           void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
                           void *arg);
+/* Run work(arg) on the node's password-hash threads, for deliberately slow credential checks
+ * (an Argon2id verification), then done(ctx, arg) back on this worker, which must call
+ * tr_ctx_resume. Unlike tr_ctx_offload, hashes never queue behind (or in front of) the OAuth2
+ * store reads and DNS of libuv's thread pool: at most password_hash_threads run at once per
+ * node and at most password_hash_queue wait. Returns 0: the phase callback then returns
+ * TR_PLUGIN_YIELD. Returns -1 when the queue is full (or the node is stopping): nothing was
+ * queued, and the plugin answers at once (auth.h: tr_auth_busy) rather than wait. work must
+ * not touch ctx; arg should live in the request arena. When the request died meanwhile,
+ * discard(arg) (if not NULL) runs on the worker instead of done (wipe a password there). */
+int tr_ctx_offload_hash(struct tr_ctx *ctx, void (*work)(void *arg),
+                        void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
+                        void *arg);
 /* Resume a request whose plugin returned TR_PLUGIN_YIELD, with that plugin's final rc. */
 void tr_ctx_resume(struct tr_ctx *ctx, int rc);
-/* Run work(arg) on the thread pool (CPU-heavy or blocking work: password hashes), then
- * done(ctx, arg) back on the worker, which must call tr_ctx_resume. The phase callback returns
- * TR_PLUGIN_YIELD right after this call. work must not touch ctx; arg should live in the
- * request arena. If the request died meanwhile, done is not called. */
+/* Run work(arg) on libuv's thread pool (short blocking work: store reads and writes; never a
+ * password hash, see tr_ctx_offload_hash), then done(ctx, arg) back on the worker, which must
+ * call tr_ctx_resume. The phase callback returns TR_PLUGIN_YIELD right after this call. work must
+ * not touch ctx; arg should live in the request arena. If the request died meanwhile, done is not
+ * called. */
 void tr_ctx_offload(struct tr_ctx *ctx, void (*work)(void *arg),
                     void (*done)(struct tr_ctx *ctx, void *arg), void *arg);
 

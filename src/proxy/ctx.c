@@ -8,6 +8,7 @@
 
 #include "core/mem.h"
 #include "http/form.h"
+#include "proxy/hashpool.h"
 #include "snapshot/snapshot.h"
 
 void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex)
@@ -355,10 +356,13 @@ const char *tr_ctx_plugin_id(const struct tr_ctx *ctx)
     return ctx->current && ctx->current->id ? ctx->current->id : "";
 }
 
-/* ---- thread pool offload ------------------------------------------------------------------ */
+/* ---- offloaded work: libuv's thread pool, the password-hash pool -------------------------- */
 
 struct offload {
-    uv_work_t req;
+    union {
+        uv_work_t req;              /* tr_ctx_offload* */
+        struct tr_hashpool_job job; /* tr_ctx_offload_hash */
+    } u;
     struct tr_ctx *ctx;
     void (*work)(void *arg);
     void (*done)(struct tr_ctx *ctx, void *arg);
@@ -366,24 +370,43 @@ struct offload {
     void *arg;
 };
 
-static void on_offload_work(uv_work_t *req)
+static struct offload *offload_new(struct tr_ctx *ctx, void (*work)(void *arg),
+                                   void (*done)(struct tr_ctx *ctx, void *arg),
+                                   void (*discard)(void *arg), void *arg)
 {
-    struct offload *o = TR_CONTAINER_OF(req, struct offload, req);
-    o->work(o->arg);
+    struct offload *o = tr_arena_alloc(&ctx->arena, sizeof(*o));
+    memset(o, 0, sizeof(*o));
+    o->ctx = ctx;
+    o->work = work;
+    o->done = done;
+    o->discard = discard;
+    o->arg = arg;
+    return o;
 }
 
-static void on_offload_done(uv_work_t *req, int status)
+/* Back on the worker: hand the result to the plugin, unless the request is gone (the client
+ * left while the work was out; resuming it frees it) or the work never ran (cancelled). */
+static void offload_finish(struct offload *o, bool cancelled)
 {
-    struct offload *o = TR_CONTAINER_OF(req, struct offload, req);
     struct tr_ctx *ctx = o->ctx;
-    if (ctx->ex->aborted || status != 0) {
-        /* The request is gone (or the work was cancelled): just let it be freed. */
+    if (ctx->ex->aborted || cancelled) {
         if (o->discard)
             o->discard(o->arg);
         tr_ctx_resume(ctx, TR_PLUGIN_FAIL);
         return;
     }
     o->done(ctx, o->arg);
+}
+
+static void on_offload_work(uv_work_t *req)
+{
+    struct offload *o = TR_CONTAINER_OF(req, struct offload, u.req);
+    o->work(o->arg);
+}
+
+static void on_offload_done(uv_work_t *req, int status)
+{
+    offload_finish(TR_CONTAINER_OF(req, struct offload, u.req), status != 0);
 }
 
 void tr_ctx_offload(struct tr_ctx *ctx, void (*work)(void *arg),
@@ -396,16 +419,35 @@ void tr_ctx_offload_owned(struct tr_ctx *ctx, void (*work)(void *arg),
                           void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
                           void *arg)
 {
-    struct offload *o = tr_arena_alloc(&ctx->arena, sizeof(*o));
-    memset(o, 0, sizeof(*o));
-    o->ctx = ctx;
-    o->work = work;
-    o->done = done;
-    o->discard = discard;
-    o->arg = arg;
+    struct offload *o = offload_new(ctx, work, done, discard, arg);
     ctx->yielded = true; /* the request must outlive the work even if the client leaves */
-    if (uv_queue_work(ctx->ex->w->loop, &o->req, on_offload_work, on_offload_done) != 0) {
+    if (uv_queue_work(ctx->ex->w->loop, &o->u.req, on_offload_work, on_offload_done) != 0) {
         work(arg); /* no thread pool: do it here rather than fail the request */
         done(ctx, arg);
     }
+}
+
+static void on_hash_work(struct tr_hashpool_job *job)
+{
+    struct offload *o = TR_CONTAINER_OF(job, struct offload, u.job);
+    o->work(o->arg);
+}
+
+static void on_hash_done(struct tr_hashpool_job *job, int status)
+{
+    offload_finish(TR_CONTAINER_OF(job, struct offload, u.job), status != 0);
+}
+
+int tr_ctx_offload_hash(struct tr_ctx *ctx, void (*work)(void *arg),
+                        void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
+                        void *arg)
+{
+    struct offload *o = offload_new(ctx, work, done, discard, arg);
+    o->u.job.work = on_hash_work;
+    o->u.job.done = on_hash_done;
+    /* Refused (queue full, node stopping): nothing is out, the plugin answers now. */
+    if (tr_hashpool_submit(ctx->ex->w->hash_port, &o->u.job) != 0)
+        return -1;
+    ctx->yielded = true; /* the request must outlive the job even if the client leaves */
+    return 0;
 }

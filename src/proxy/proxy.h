@@ -15,6 +15,8 @@
 #include "core/list.h"
 
 struct tr_conf;
+struct tr_hashpool;
+struct tr_hashpool_port;
 struct tr_snapshot;
 struct tr_access_log;
 struct tr_http_response;
@@ -55,11 +57,16 @@ struct tr_proxy_worker {
     struct tr_http_response *res_scratch; /* owned: response heads are parsed here, once */
     void *plugin_slots[64];           /* per-plugin worker caches (tr_ctx_worker_slot) */
     void *tls_sessions;               /* owned; upstream TLS sessions (proxy/tls.c) */
+    /* owned; this loop's way into the password-hash pool (NULL without a pool: every
+     * submission is refused) */
+    struct tr_hashpool_port *hash_port;
 };
 
-/* Set up w for loop; opens the access log. Returns 0 or a negative TR_E*. */
+/* Set up w for loop; opens the access log and a port of hashpool (borrowed: the node's
+ * password-hash pool, which must outlive the worker; NULL for none). Returns 0 or a negative
+ * TR_E*. */
 int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
-                         int id);
+                         int id, struct tr_hashpool *hashpool);
 
 /* libuv connection callback for a proxy listener whose ->data is the worker; listeners flagged
  * ssl use tr_proxy_on_tls_connection (TLS terminated on the worker loop; needs

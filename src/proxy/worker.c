@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "http/parser.h"
 #include "proxy/access_log.h"
+#include "proxy/hashpool.h"
 #include "proxy/internal.h"
 #include "snapshot/snapshot.h"
 
@@ -34,7 +35,7 @@ static void on_tick(uv_timer_t *t)
 }
 
 int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
-                         int id)
+                         int id, struct tr_hashpool *hashpool)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
@@ -54,6 +55,7 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, 1000, 1000);
     uv_unref((uv_handle_t *)&w->tick);
+    w->hash_port = tr_hashpool_port_open(hashpool, loop);
     return 0;
 }
 
@@ -78,6 +80,10 @@ bool tr_proxy_worker_is_idle(const struct tr_proxy_worker *w)
 
 void tr_proxy_worker_fini(struct tr_proxy_worker *w)
 {
+    /* Jobs of requests whose clients are gone come back cancelled (or done) on the next loop
+     * turns and free those requests; the loop runs until the port is closed. */
+    tr_hashpool_port_close(w->hash_port);
+    w->hash_port = NULL;
     tr__upstream_close_idle(w, true);
     uv_timer_stop(&w->tick);
     uv_close((uv_handle_t *)&w->tick, NULL);

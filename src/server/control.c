@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "plugins/registry.h"
 #include "plugins/rl_cluster.h"
+#include "proxy/hashpool.h"
 #include "proxy/proxy.h"
 #include "snapshot/snapshot.h"
 #include "server/dbwait.h"
@@ -35,6 +36,7 @@ struct control {
     const char *conf_path;
     struct tr_store *store;
     struct tr_workers *workers;
+    struct tr_hashpool *hashpool; /* password hashes of every worker (owned) */
     struct tr_admin_server *admin;
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -75,11 +77,19 @@ static json_t *server_status(void *ud)
     struct control *ctl = ud;
     struct tr_workers_totals t;
     tr_workers_totals(ctl->workers, &t);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "total_requests", (json_int_t)t.requests,
-                     "connections_active", (json_int_t)t.active, "connections_accepted",
-                     (json_int_t)t.accepted, "connections_handled", (json_int_t)t.handled,
-                     "connections_reading", (json_int_t)t.reading, "connections_writing",
-                     (json_int_t)t.writing, "connections_waiting", (json_int_t)t.waiting);
+    json_t *server = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "total_requests", (json_int_t)t.requests,
+        "connections_active", (json_int_t)t.active, "connections_accepted", (json_int_t)t.accepted,
+        "connections_handled", (json_int_t)t.handled, "connections_reading", (json_int_t)t.reading,
+        "connections_writing", (json_int_t)t.writing, "connections_waiting", (json_int_t)t.waiting);
+    struct tr_hashpool_stats h;
+    tr_hashpool_stats(ctl->hashpool, &h);
+    json_object_set_new(server, "password_hashes",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "threads", (json_int_t)h.threads,
+                                  "queue_size", (json_int_t)h.queue_len, "queued",
+                                  (json_int_t)h.queued, "running", (json_int_t)h.running, "done",
+                                  (json_int_t)h.done, "refused", (json_int_t)h.refused));
+    return server;
 }
 
 static void begin_stop(struct control *ctl)
@@ -225,7 +235,16 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         }
         socks = &own;
     }
-    ctl.workers = tr_workers_start(conf, socks, err, sizeof(err));
+    /* Password hashes get threads of their own, shared by every worker and apart from libuv's
+     * pool (OAuth2 store work, DNS), with a bounded queue: a flood of wrong passwords costs
+     * at most these threads and is refused beyond the queue. */
+    ctl.hashpool =
+        tr_hashpool_start(conf->password_hash_threads, conf->password_hash_queue, err, sizeof(err));
+    if (ctl.hashpool == NULL) {
+        tr_log_error("password_hash_threads: %s", err);
+        goto out_socks;
+    }
+    ctl.workers = tr_workers_start(conf, socks, ctl.hashpool, err, sizeof(err));
     if (ctl.workers == NULL) {
         tr_log_error("%s", err);
         goto out_socks;
@@ -289,6 +308,8 @@ out_loop:
         uv_run(&ctl.loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&ctl.loop);
+    /* After the workers: their ports are closed, so nothing is queued any more. */
+    tr_hashpool_free(ctl.hashpool);
     tr_proxy_tls_fini();
     tr_snapshot_shutdown();
 out_store:

@@ -73,6 +73,13 @@ static long expected_auto_threads(void)
     return n < 1 ? 1 : (n > 256 ? 256 : n);
 }
 
+/* password_hash_threads = auto: half the online CPUs, at least one. */
+static long expected_hash_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+    return n < 1 ? 1 : (n > 64 ? 64 : n);
+}
+
 static void check_defaults(const struct tr_conf *c)
 {
     TR_CHECK_STR(c->prefix, "/usr/local/torii");
@@ -95,6 +102,8 @@ static void check_defaults(const struct tr_conf *c)
     TR_CHECK_STR(c->database, "sqlite");
     TR_CHECK_STR(c->sqlite_path, "/usr/local/torii/torii.db");
     TR_CHECK_INT(c->worker_threads, expected_auto_threads());
+    TR_CHECK_INT(c->password_hash_threads, expected_hash_threads());
+    TR_CHECK_INT(c->password_hash_queue, 32);
     TR_CHECK_INT(c->log_level, TR_LOG_NOTICE);
     TR_CHECK_STR(c->proxy_access_log, "/usr/local/torii/logs/access.log");
     TR_CHECK_STR(c->proxy_error_log, "");
@@ -143,6 +152,8 @@ static void test_file_syntax(void)
                        "proxy_access_log = logs/a#b.log\n"
                        "proxy_error_log = \"err # not a comment.log\"  # but this is\n"
                        "worker_threads=4\r\n"
+                       "password_hash_threads = 3\n"
+                       "password_hash_queue = 0\n"
                        "max_headers = 50\n"
                        "max_headers = 60\n"
                        "  # indented comment\n"
@@ -155,6 +166,8 @@ static void test_file_syntax(void)
     TR_CHECK_STR(c.proxy_access_log, "/srv/torii/logs/a#b.log");
     TR_CHECK_STR(c.proxy_error_log, "/srv/torii/err # not a comment.log");
     TR_CHECK_INT(c.worker_threads, 4);
+    TR_CHECK_INT(c.password_hash_threads, 3);
+    TR_CHECK_INT(c.password_hash_queue, 0);
     TR_CHECK_INT(c.max_headers, 60); /* last wins */
     TR_CHECK(c.escaped_slashes_reject);
     TR_CHECK_STR(c.sqlite_path, "/srv/torii/torii.db");
@@ -213,6 +226,10 @@ static void test_file_errors(void)
     CHECK_ERR("worker_threads = 257", "expected auto or 1..256");
     CHECK_ERR("worker_threads = -1", "expected auto or 1..256");
     CHECK_ERR("worker_threads = AUTO", "expected auto or 1..256");
+    CHECK_ERR("password_hash_threads = 0", "expected auto or 1..64");
+    CHECK_ERR("password_hash_threads = 65", "expected auto or 1..64");
+    CHECK_ERR("password_hash_queue = auto", "expected 0..65536");
+    CHECK_ERR("password_hash_queue = 65537", "expected 0..65536");
     CHECK_ERR("max_headers = 257", "invalid value for 'max_headers': '257' (expected 1..256)");
     CHECK_ERR("max_headers = 0", "expected 1..256");
     CHECK_ERR("max_headers = 1 0", "expected 1..256");
@@ -726,12 +743,14 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 38);
+    TR_CHECK_INT(col.cnt, 40);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
-    TR_CHECK_STR(col.keys[35], "escaped_slashes");
-    TR_CHECK_STR(col.keys[36], "plugins");
-    TR_CHECK_STR(col.keys[37], "database_wait");
+    TR_CHECK_STR(col.keys[10], "password_hash_threads");
+    TR_CHECK_STR(col.keys[11], "password_hash_queue");
+    TR_CHECK_STR(col.keys[37], "escaped_slashes");
+    TR_CHECK_STR(col.keys[38], "plugins");
+    TR_CHECK_STR(col.keys[39], "database_wait");
     tr_conf_free(&c);
 }
 
