@@ -28,6 +28,15 @@ int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const ch
     return TR_PLUGIN_NEXT;
 }
 
+int tr_auth_busy(struct tr_ctx *ctx)
+{
+    /* 503, not 429: the node is overloaded as a whole (RFC 9110 §15.6.4), this client did not
+     * necessarily send too many requests (RFC 6585 §4), and 429 is what rate-limiting says. */
+    tr_ctx_respond_message(ctx, 503, "Authentication is busy, try again later");
+    tr_ctx_add_response_header(ctx, TR_STR_LIT("Retry-After"), TR_STR_LIT("1"));
+    return TR_PLUGIN_EXIT;
+}
+
 bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous)
 {
     return anonymous != NULL && tr_ctx_credential(ctx) != NULL;

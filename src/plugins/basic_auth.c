@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* basic-auth: a consumer is identified by a username and password in Authorization (or
- * Proxy-Authorization) "Basic". Passwords are stored only as Argon2id PHC strings; a small
- * per-worker table remembers recent successful verifications so that a valid client does not
- * pay the hash on every request. Credentials: basicauth_credentials (/consumers/{c}/basic-auth). */
+ * Proxy-Authorization) "Basic". Passwords are stored only as Argon2id PHC strings and verified
+ * on the node's password-hash threads (tr_ctx_offload_hash); small per-worker tables remember
+ * recent successes (so a valid client does not pay the hash on every request) and failures (so
+ * a repeated wrong password does not either). Credentials: basicauth_credentials
+ * (/consumers/{c}/basic-auth). */
 #include "plugins/basic_auth.h"
 
 #include <stdint.h>
@@ -158,20 +160,27 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     return c;
 }
 
-/* ---- per-worker cache of successful verifications ---------------------------------------- */
+/* ---- per-worker caches of verifications ------------------------------------------------- */
 
 #define CACHE_SLOTS 1024u
-#define CACHE_TTL_MS (120u * 1000u)
+#define CACHE_TTL_MS (120u * 1000u) /* a success */
+/* A failure: long enough that a client retrying the same wrong password (a broken script, or
+ * a flood of one guess) never reaches the hash threads again, short enough that the table
+ * turns over. It can never hide a password change: the key includes the stored hash. */
+#define FAIL_TTL_MS (30u * 1000u)
 
 /* Keyed by SHA-256(credential id, stored hash, password): a changed password (new hash) or a
- * deleted credential (no longer found) can never hit. Only successes are stored. */
+ * deleted credential (no longer found) can never hit. */
 struct verified {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     uint64_t expires_ms; /* 0: empty */
 };
 
+/* Direct-mapped tables, one for successes and one for failures, so a flood of wrong
+ * passwords can evict only other failures, never a valid client's success. */
 struct cache {
-    struct verified slots[CACHE_SLOTS];
+    struct verified ok[CACHE_SLOTS];
+    struct verified failed[CACHE_SLOTS];
 };
 
 static void cache_key(struct tr_ctx *ctx, const struct tr_credential *cred, const char *stored,
@@ -187,11 +196,33 @@ static void cache_key(struct tr_ctx *ctx, const struct tr_credential *cred, cons
     OPENSSL_cleanse(buf, id_len + st_len + pass.len);
 }
 
-static struct verified *cache_slot(struct cache *c, const unsigned char *digest)
+static struct verified *cache_slot(struct verified *table, const unsigned char *digest)
 {
     uint32_t h = (uint32_t)digest[0] | (uint32_t)digest[1] << 8 | (uint32_t)digest[2] << 16 |
                  (uint32_t)digest[3] << 24;
-    return &c->slots[h % CACHE_SLOTS];
+    return &table[h % CACHE_SLOTS];
+}
+
+static bool cache_has(struct verified *table, const unsigned char *digest)
+{
+    const struct verified *v = cache_slot(table, digest);
+    return v->expires_ms > tr_clock_mono_ms() &&
+           CRYPTO_memcmp(v->digest, digest, SHA256_DIGEST_LENGTH) == 0;
+}
+
+static void cache_put(struct verified *table, const unsigned char *digest, uint64_t ttl_ms)
+{
+    struct verified *v = cache_slot(table, digest);
+    memcpy(v->digest, digest, SHA256_DIGEST_LENGTH);
+    v->expires_ms = tr_clock_mono_ms() + ttl_ms;
+}
+
+static struct cache *worker_cache(struct tr_ctx *ctx)
+{
+    void **slot = tr_ctx_worker_slot(ctx);
+    if (*slot == NULL)
+        *slot = tr_xcalloc(1, sizeof(struct cache));
+    return *slot;
 }
 
 static void worker_free(void *slot)
@@ -200,18 +231,13 @@ static void worker_free(void *slot)
     free(slot);
 }
 
-/* A syntactically valid hash of a random password, verified for unknown users so that an
- * unknown user and a wrong password take the same time (no user enumeration by timing). */
-static const char dummy_phc[] = "$argon2id$v=19$m=19456,t=2,p=1$dG9yaWktZHVtbXktc2FsdA$"
-                                "oZ5Ykn4RPMgPplHC1fxAeVfL2tz/wFMpSUxm3EpGqKE";
-
-/* One verification in flight on the thread pool (argon2 takes tens of milliseconds: never on
- * the worker's loop). Lives in the request arena. */
+/* One verification on the node's password-hash threads (argon2 takes tens of milliseconds:
+ * never on the worker's loop). Lives in the request arena. */
 struct pending {
     const struct basic_auth_conf *conf;
-    const struct tr_credential *cred; /* NULL: unknown user, the dummy hash is checked */
-    const char *stored;               /* borrowed from the credential's doc */
-    char *password;                   /* arena copy, wiped when done */
+    const struct tr_credential *cred;
+    const char *stored; /* borrowed from the credential's doc */
+    char *password;     /* arena copy, wiped when done */
     size_t password_len;
     unsigned char digest[SHA256_DIGEST_LENGTH];
     bool ok;
@@ -220,24 +246,27 @@ struct pending {
 static void verify_work(void *arg)
 {
     struct pending *p = arg;
-    p->ok = tr_basic_auth_verify(p->stored, p->password, p->password_len) && p->cred != NULL;
+    p->ok = tr_basic_auth_verify(p->stored, p->password, p->password_len);
+}
+
+static void verify_discard(void *arg)
+{
+    struct pending *p = arg;
+    OPENSSL_cleanse(p->password, p->password_len);
 }
 
 static void verify_done(struct tr_ctx *ctx, void *arg)
 {
     struct pending *p = arg;
-    OPENSSL_cleanse(p->password, p->password_len);
+    verify_discard(p);
+    struct cache *c = worker_cache(ctx);
     if (!p->ok) {
+        cache_put(c->failed, p->digest, FAIL_TTL_MS);
         tr_ctx_resume(ctx, tr_auth_fail(ctx, p->conf->anonymous, 401,
                                         "Invalid authentication credentials", WWW_AUTH));
         return;
     }
-    void **slot = tr_ctx_worker_slot(ctx);
-    if (*slot == NULL)
-        *slot = tr_xcalloc(1, sizeof(struct cache));
-    struct verified *v = cache_slot(*slot, p->digest);
-    memcpy(v->digest, p->digest, sizeof(p->digest));
-    v->expires_ms = tr_clock_mono_ms() + CACHE_TTL_MS;
+    cache_put(c->ok, p->digest, CACHE_TTL_MS);
     tr_ctx_set_consumer(ctx, p->cred->consumer, p->cred, false);
     tr_ctx_resume(ctx, TR_PLUGIN_NEXT);
 }
@@ -264,55 +293,54 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
 
     /* Proxy-Authorization first, then Authorization (Kong's order): the first header that
      * names a known user is checked. */
-    struct tr_str user = TR_STR_NULL, pass = TR_STR_NULL;
+    struct tr_str pass = TR_STR_NULL;
     const struct tr_credential *cred = NULL;
-    bool parsed = false;
     for (size_t i = 0; i < 2 && cred == NULL; i++) {
         if (!present[i])
             continue;
         char *buf = tr_ctx_alloc(ctx, values[i].len + 1);
-        struct tr_str u, pw;
-        if (tr_basic_auth_parse(values[i], buf, values[i].len + 1, &u, &pw) != 0)
+        struct tr_str user;
+        if (tr_basic_auth_parse(values[i], buf, values[i].len + 1, &user, &pass) != 0)
             continue;
-        parsed = true;
-        user = u;
-        pass = pw;
         cred = tr_ctx_find_credential(ctx, ENTITY, user);
         if (cred && cred->consumer == NULL)
             cred = NULL;
     }
-    if (!parsed)
+    const char *stored = cred ? json_string_value(json_object_get(cred->doc, "password")) : NULL;
+    /* A malformed value, an unknown user and a credential without a password are refused
+     * without a hash, with the same answer as a wrong password. The time differs (no hash is
+     * run), so whether a user name exists can be learnt by timing: hashing a dummy for every
+     * unknown name would hand anyone a way to keep the hash threads busy for free, and the
+     * user names are not the secret (docs/plugins.md). */
+    if (stored == NULL)
         return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
 
     struct pending *p = tr_ctx_alloc(ctx, sizeof(*p));
     memset(p, 0, sizeof(*p));
     p->conf = c;
     p->cred = cred;
-    p->stored = cred ? json_string_value(json_object_get(cred->doc, "password")) : NULL;
-    if (cred && p->stored == NULL)
-        return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
-    if (cred) {
-        cache_key(ctx, cred, p->stored, pass, p->digest);
-        void **slot = tr_ctx_worker_slot(ctx);
-        if (*slot != NULL) {
-            struct verified *v = cache_slot(*slot, p->digest);
-            if (v->expires_ms > tr_clock_mono_ms() &&
-                CRYPTO_memcmp(v->digest, p->digest, sizeof(p->digest)) == 0) {
-                tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
-                return TR_PLUGIN_NEXT;
-            }
+    p->stored = stored;
+    cache_key(ctx, cred, stored, pass, p->digest);
+    void **slot = tr_ctx_worker_slot(ctx);
+    if (*slot != NULL) {
+        struct cache *cache = *slot;
+        if (cache_has(cache->ok, p->digest)) {
+            tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
+            return TR_PLUGIN_NEXT;
         }
-    } else {
-        /* Unknown user: pay for a verification anyway (no user enumeration by timing). */
-        p->stored = dummy_phc;
+        if (cache_has(cache->failed, p->digest))
+            return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials",
+                                WWW_AUTH);
     }
     p->password = tr_ctx_alloc(ctx, pass.len + 1);
     if (pass.len)
         memcpy(p->password, pass.ptr, pass.len);
     p->password[pass.len] = '\0';
     p->password_len = pass.len;
-    (void)user;
-    tr_ctx_offload(ctx, verify_work, verify_done, p);
+    if (tr_ctx_offload_hash(ctx, verify_work, verify_done, verify_discard, p) != 0) {
+        verify_discard(p);
+        return tr_auth_busy(ctx);
+    }
     return TR_PLUGIN_YIELD;
 }
 
