@@ -2,8 +2,8 @@
 /* libFuzzer target for header construction: the heads torii writes (the request it sends
  * upstream, and a plugin's own answer) built from random stored values (consumer username and
  * custom_id, credential identifier, plugin-set request headers such as X-Authenticated-Scope and
- * -Userid, the api's upstream Host and request_path, plugin response headers and content type).
- * It traps unless every head either is refused as a whole or parses with torii's own strict
+ * -Userid, the service's upstream Host and the route's path, plugin response headers and content
+ * type). It traps unless every head either is refused as a whole or parses with torii's own strict
  * parser as exactly one message whose fields carry the values given (no value can add a field
  * or a second request), and unless a head made only of clean values is never refused.
  *
@@ -120,7 +120,7 @@ static void check_request_head(struct tr_exchange *ex, char *const *v, const siz
     }
     if (!all_clean)
         FAIL(); /* a bad value got through */
-    if (!ex->api->preserve_host && !plausible_host(v[V_HOST_HEADER], len[V_HOST_HEADER])) {
+    if (!ex->route->preserve_host && !plausible_host(v[V_HOST_HEADER], len[V_HOST_HEADER])) {
         free(head);
         return;
     }
@@ -210,12 +210,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(c.peer_ip, "127.0.0.1", 10);
     c.local_port = 8000;
     c.tls_listener = flags & 1;
-    struct tr_api api;
-    memset(&api, 0, sizeof(api));
-    api.name = "fuzz";
-    api.upstream_host_header = v[V_HOST_HEADER];
-    api.request_path = v[V_REQUEST_PATH];
-    api.preserve_host = flags & 2;
+    struct tr_service svc;
+    memset(&svc, 0, sizeof(svc));
+    svc.host_header = v[V_HOST_HEADER];
+    struct tr_route route;
+    memset(&route, 0, sizeof(route));
+    route.api_name = "fuzz";
+    route.path = v[V_REQUEST_PATH];
+    route.preserve_host = flags & 2;
+    route.service = &svc;
     struct tr_consumer consumer = {.id = v[V_CONSUMER_ID],
                                    .username = v[V_USERNAME],
                                    .custom_id = len[V_CUSTOM_ID] ? v[V_CUSTOM_ID] : NULL};
@@ -223,7 +226,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tr_exchange *ex = calloc(1, sizeof(*ex));
     ex->w = &w;
     ex->c = &c;
-    ex->api = &api;
+    ex->route = &route;
+    ex->service = &svc;
     ex->method = parsed.method;
     ex->path = parsed.target;
     ex->stripped = flags & 4;
@@ -265,7 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  clean_value(v[V_CRED_IDENT], len[V_CRED_IDENT]) &&
                  clean_value(v[V_SCOPE], len[V_SCOPE]) && clean_value(v[V_USERID], len[V_USERID]) &&
                  clean_target(v[V_UPSTREAM_PATH], len[V_UPSTREAM_PATH]) &&
-                 (api.preserve_host || clean_value(v[V_HOST_HEADER], len[V_HOST_HEADER])) &&
+                 (route.preserve_host || clean_value(v[V_HOST_HEADER], len[V_HOST_HEADER])) &&
                  (!ex->stripped || clean_value(v[V_REQUEST_PATH], len[V_REQUEST_PATH])) &&
                  (len[V_EDIT_NAME] == 0 || edit_dropped ||
                   (clean_token(v[V_EDIT_NAME], len[V_EDIT_NAME]) &&

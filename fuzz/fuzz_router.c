@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t hlen = sp ? (size_t)(sp - lines[i].ptr) : lines[i].len;
         char *host = tr_str_dup((struct tr_str){lines[i].ptr, hlen});
         char *path = sp ? tr_str_dup((struct tr_str){sp + 1, lines[i].len - hlen - 1}) : NULL;
-        tr_router_add_api(r, host, path, &apis[i]);
+        tr_router_add(r, host, path, &apis[i]);
         free(host);
         free(path);
     }
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t num_hosts = i < num ? num - 1 - i : 0;
     struct tr_router_match m;
     if (tr_router_match(r, lines + i, num_hosts, path, &m)) {
-        if (m.api == NULL || m.path_prefix_len > path.len)
+        if (m.route == NULL || m.path_prefix_len > path.len)
             abort();
         if (m.by_host && m.path_prefix_len != 0)
             abort();

@@ -505,7 +505,7 @@ static struct job *job_new(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf
     j->kind = kind;
     j->conf = conf;
     snprintf(j->app_id, sizeof(j->app_id), "%s", app->id);
-    const char *api = tr_ctx_api_id(ctx);
+    const char *api = tr_ctx_service_id(ctx);
     snprintf(j->cur_api_id, sizeof(j->cur_api_id), "%s", api ? api : "");
     if (!conf->global_credentials)
         snprintf(j->api_id, sizeof(j->api_id), "%s", j->cur_api_id);

@@ -148,9 +148,15 @@ bool tr_ctx_form_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *valu
 /* Remove every form field named name from the body sent upstream. */
 void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name);
 
-/* The matched api (id and name), borrowed. */
+/* The matched route and its service (ids and name), borrowed; NULL before routing. A route and
+ * service compiled from a Kong 0.7 api carry the api's id (and the service its name), so what a
+ * plugin keys on them (tokens, counters) is the same as before. */
+const char *tr_ctx_route_id(const struct tr_ctx *ctx);
+const char *tr_ctx_service_id(const struct tr_ctx *ctx);
+const char *tr_ctx_service_name(const struct tr_ctx *ctx);
+/* Legacy attribute: the id of the /apis entity the route was compiled from, or NULL when the
+ * route was not (for behaviour Kong 0.7 tied to apis). */
 const char *tr_ctx_api_id(const struct tr_ctx *ctx);
-const char *tr_ctx_api_name(const struct tr_ctx *ctx);
 
 /* ---- acting on the upstream request ------------------------------------------------------ */
 

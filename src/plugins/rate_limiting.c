@@ -396,8 +396,8 @@ static struct tr_str identifier(struct tr_ctx *ctx, const struct rl_conf *c, cha
         break;
     }
     case BY_SERVICE:
-        if (tr_ctx_api_id(ctx))
-            id = tr_str_from_cstr(tr_ctx_api_id(ctx));
+        if (tr_ctx_service_id(ctx))
+            id = tr_str_from_cstr(tr_ctx_service_id(ctx));
         *kind = 's';
         break;
     case BY_HEADER:

@@ -89,7 +89,7 @@ void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange
                      "proxy_latency=%u upstream_latency=%u request_time=%u",
                      peer, w->log_time, (int)ex->method.len, ex->method.ptr, path_len, ex->path.ptr,
                      ex->minor_version, ex->status, (unsigned long long)ex->bytes_sent,
-                     ex->api && ex->api->name ? ex->api->name : "-",
+                     ex->route && ex->route->api_name ? ex->route->api_name : "-",
                      ex->upstream_addr[0] ? ex->upstream_addr : "-",
                      ex->upstream_error ? " upstream_error=" : "",
                      ex->upstream_error ? ex->upstream_error : "",

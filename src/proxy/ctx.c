@@ -126,14 +126,24 @@ bool tr_ctx_query_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *val
     return tr__ctx_find_arg(ctx, ctx->ex->rv.query, name, value);
 }
 
-const char *tr_ctx_api_id(const struct tr_ctx *ctx)
+const char *tr_ctx_route_id(const struct tr_ctx *ctx)
 {
-    return ctx->ex->api ? ctx->ex->api->id : NULL;
+    return ctx->ex->route ? ctx->ex->route->id : NULL;
 }
 
-const char *tr_ctx_api_name(const struct tr_ctx *ctx)
+const char *tr_ctx_service_id(const struct tr_ctx *ctx)
 {
-    return ctx->ex->api ? ctx->ex->api->name : NULL;
+    return ctx->ex->service ? ctx->ex->service->id : NULL;
+}
+
+const char *tr_ctx_service_name(const struct tr_ctx *ctx)
+{
+    return ctx->ex->service ? ctx->ex->service->name : NULL;
+}
+
+const char *tr_ctx_api_id(const struct tr_ctx *ctx)
+{
+    return ctx->ex->route ? ctx->ex->route->api_id : NULL;
 }
 
 /* ---- upstream request edits ---------------------------------------------------------------- */

@@ -78,7 +78,7 @@ void tr__exchange_free(struct tr_exchange *ex)
     }
     if (ex->status == 0)
         ex->status = 499; /* client went away before an answer (nginx's convention) */
-    if (ex->api)
+    if (ex->route)
         tr__phases_log(&ex->ctx); /* also tells a yielded plugin to cancel */
     tr__access_log_exchange(ex->w, ex);
     if (ex->body.reading) {
@@ -420,10 +420,12 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
         free(norm);
         return;
     }
-    const struct tr_api *api = match.api;
-    ex->api = api;
+    const struct tr_route *route = match.route;
+    const struct tr_service *svc = route->service;
+    ex->route = route;
+    ex->service = svc;
 
-    if (api->https_only && !tr__client_is_https(c, req, api->http_if_terminated)) {
+    if (route->https_only && !tr__client_is_https(c, req, route->http_if_terminated)) {
         ex->status = 426;
         static const char body[] = "{\"message\":\"Please use HTTPS protocol\"}";
         char head[256];
@@ -442,14 +444,15 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
         return;
     }
 
-    /* Kong 0.7: strip only when the api was matched by its path. */
+    /* The matched path prefix (a host route never strips: Kong 0.7 strips only when the api
+     * was matched by its path). */
     struct tr_str strip = TR_STR_NULL;
-    if (!match.by_host && api->strip_request_path && api->request_path)
-        strip = (struct tr_str){api->request_path, match.path_prefix_len};
+    if (!match.by_host && route->strip_path && route->path)
+        strip = (struct tr_str){route->path, match.path_prefix_len};
     ex->stripped = strip.len > 0;
-    size_t ucap = api->url.path.len + path.len + 2;
+    size_t ucap = svc->url.path.len + path.len + 2;
     char *upath = tr_xmalloc(ucap);
-    int ulen = tr_url_join_upstream_path(api->url.path, path, strip, upath, ucap);
+    int ulen = tr_url_join_upstream_path(svc->url.path, path, strip, upath, ucap);
     ex->ctx.norm_path = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, path.ptr, path.len),
                                         path.len};
     free(norm);
@@ -595,8 +598,8 @@ static bool relay_request_body(struct tr_exchange *ex)
     /* While the body is sent, the upstream's silence is expected: the send timeout bounds the
      * gap between writes; once all is sent, the read timeout bounds the wait for the answer. */
     if (!ex->res_head_parsed)
-        tr__upstream_arm_timer(up, ex->req_done ? ex->api->read_timeout_ms
-                                                : ex->api->send_timeout_ms);
+        tr__upstream_arm_timer(up, ex->req_done ? ex->service->read_timeout_ms
+                                                : ex->service->send_timeout_ms);
     if (ex->req_done) {
         /* Pipelined bytes wait in the buffer; stop reading until this exchange is over. */
         if (c->len > 0)
@@ -668,7 +671,7 @@ void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up
         return;
     }
     ex->req_sent_any = true;
-    tr__upstream_start_reading(up, ex->api->read_timeout_ms);
+    tr__upstream_start_reading(up, ex->service->read_timeout_ms);
     if (ex->body.kept && !tr__body_send_kept(ex))
         return;
     if (!relay_request_body(ex))
@@ -684,7 +687,7 @@ static bool can_retry(struct tr_exchange *ex, bool stale_pooled)
         return false;
     if (ex->req_sent_any && !ex->idempotent)
         return false;
-    return stale_pooled || ex->attempts <= ex->api->retries;
+    return stale_pooled || ex->attempts <= ex->service->retries;
 }
 
 void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err)
@@ -983,7 +986,7 @@ void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
         if (can_retry(ex, reused)) {
             /* Closed or reset before any response byte (P10): an idempotent request goes to a
              * fresh connection. A pooled connection that died while idle does not use up one
-             * of the api's retries. */
+             * of the service's retries. */
             tr__upstream_get(ex, true);
             return;
         }
@@ -1003,7 +1006,7 @@ void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
 void tr__exchange_on_client_drained(struct tr_exchange *ex)
 {
     if (ex->up && ex->res_head_parsed && !ex->res_done)
-        tr__upstream_start_reading(ex->up, ex->api->read_timeout_ms);
+        tr__upstream_start_reading(ex->up, ex->service->read_timeout_ms);
     else if (ex->up && ex->c && ex->c->state == TR_CLIENT_TUNNEL)
-        tr__upstream_start_reading(ex->up, ex->api->read_timeout_ms);
+        tr__upstream_start_reading(ex->up, ex->service->read_timeout_ms);
 }

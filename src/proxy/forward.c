@@ -82,7 +82,7 @@ static char *finish_head(struct tr_http_writer *o, const struct tr_exchange *ex,
         tr_log_error("%.*s %.*s: not sent: the header \"%s\" built by torii (api %s) holds a "
                      "control character or is not a valid field",
                      (int)ex->method.len, ex->method.ptr, (int)ex->path.len, ex->path.ptr, name,
-                     ex->api && ex->api->name ? ex->api->name : "-");
+                     ex->route && ex->route->api_name ? ex->route->api_name : "-");
     }
     return head;
 }
@@ -164,12 +164,12 @@ static void put_forwarded(struct tr_http_writer *o, const struct tr_exchange *ex
     tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Path"), ex->ctx.norm_path);
     if (ex->stripped)
         tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Prefix"),
-                             tr_str_from_cstr(ex->api->request_path));
+                             tr_str_from_cstr(ex->route->path));
 }
 
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len)
 {
-    const struct tr_api *api = ex->api;
+    const struct tr_route *route = ex->route;
     const struct tr_req_view *req = &ex->rv;
     const struct tr_ctx *ctx = &ex->ctx;
     struct tr_http_writer o;
@@ -183,10 +183,10 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
     const struct tr_hdr_edit *host_edit = plugin_host(ctx);
     if (host_edit)
         tr_http_writer_field(&o, TR_STR_LIT("Host"), host_edit->value);
-    else if (api->preserve_host && req->host.len)
+    else if (route->preserve_host && req->host.len)
         tr_http_writer_field(&o, TR_STR_LIT("Host"), req->host);
     else
-        tr_http_writer_field(&o, TR_STR_LIT("Host"), tr_str_from_cstr(api->upstream_host_header));
+        tr_http_writer_field(&o, TR_STR_LIT("Host"), tr_str_from_cstr(route->service->host_header));
 
     bool check_conn = has_connection_options(req->headers, req->num_headers);
     for (size_t i = 0; i < req->num_headers; i++) {

@@ -20,7 +20,8 @@
 #include "plugins/registry.h"
 #include "proxy/proxy.h"
 
-struct tr_api;
+struct tr_route;
+struct tr_service;
 struct tr_cidr_list;
 struct tr_exchange;
 struct tr_tls_conn;
@@ -147,7 +148,8 @@ struct tr_exchange {
     struct tr_client *c;
     struct tr_proxy_worker *w;
     struct tr_snap_hold *hold; /* one user counted */
-    const struct tr_api *api;  /* borrowed from hold->snap */
+    const struct tr_route *route;     /* borrowed from hold->snap; NULL until routed */
+    const struct tr_service *service; /* route->service */
 
     /* Copied facts about the request (the head bytes are gone once forwarded). */
     char *meta;           /* owned: method, path, host, for logs and errors */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The phase runner: walks an api's flattened plugin chain with a cursor (nginx's phase engine),
+/* The phase runner: walks a route's flattened plugin chain with a cursor (nginx's phase engine),
  * resolving for each plugin the most specific instance (api+consumer, consumer, api, global;
  * consumer-scoped instances only once an auth plugin set the consumer, as in Kong), and giving
  * the return codes their meaning. Later phases run the instances resolved during access. */
@@ -15,15 +15,10 @@ static const struct tr_plugin_instance *resolve(struct tr_ctx *ctx, const struct
 {
     const struct tr_snapshot *snap = ctx->ex->hold->snap;
     if (ctx->consumer && snap->has_consumer_plugins[e->plugin_index]) {
-        char key[200];
-        int n = snprintf(key, sizeof(key), "%zu/%s/%s", e->plugin_index, ctx->consumer->id,
-                         ctx->ex->api->id);
-        const struct tr_plugin_instance *in =
-            tr_strmap_get(&snap->consumer_plugins, (struct tr_str){key, (size_t)n});
-        if (in)
-            return in;
-        n = snprintf(key, sizeof(key), "%zu/%s/", e->plugin_index, ctx->consumer->id);
-        in = tr_strmap_get(&snap->consumer_plugins, (struct tr_str){key, (size_t)n});
+        const struct tr_plugin_instance *in = tr_snapshot_consumer_instance(
+            snap, e->plugin_index, ctx->consumer->id, ctx->ex->route->api_id);
+        if (in == NULL && ctx->ex->route->api_id)
+            in = tr_snapshot_consumer_instance(snap, e->plugin_index, ctx->consumer->id, NULL);
         if (in)
             return in;
     }
@@ -47,9 +42,9 @@ static void remember(struct tr_ctx *ctx, const struct tr_plugin_instance *in)
 
 int tr__phases_access(struct tr_ctx *ctx)
 {
-    const struct tr_api *api = ctx->ex->api;
-    while (ctx->cursor < api->chain_len) {
-        const struct tr_chain_entry *e = &api->chain[ctx->cursor++];
+    const struct tr_route *route = ctx->ex->route;
+    while (ctx->cursor < route->chain_len) {
+        const struct tr_chain_entry *e = &route->chain[ctx->cursor++];
         const struct tr_plugin_instance *in = resolve(ctx, e);
         if (in == NULL)
             continue;

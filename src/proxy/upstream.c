@@ -88,7 +88,7 @@ static void connect_failed(struct tr_upconn *up, int err)
     if (ex == NULL)
         return;
     ex->up = NULL;
-    if (ex->attempts <= ex->api->retries && err != TR_EDNS) {
+    if (ex->attempts <= ex->service->retries && err != TR_EDNS) {
         connect_fresh(ex);
         return;
     }
@@ -127,13 +127,13 @@ static void on_connected(uv_connect_t *req, int status)
     }
     uv_tcp_nodelay(&up->tcp, 1);
     struct tr_exchange *ex = up->ex;
-    if (ex->api->upstream_tls) {
+    if (ex->service->tls) {
         /* https upstream: the handshake runs under the connect timeout; the connection
          * counts as connected (and retries stop) only once it is done. */
         char host[256];
-        size_t hl = ex->api->url.host.len < sizeof(host) - 1 ? ex->api->url.host.len
-                                                               : sizeof(host) - 1;
-        memcpy(host, ex->api->url.host.ptr, hl);
+        size_t hl = ex->service->url.host.len < sizeof(host) - 1 ? ex->service->url.host.len
+                                                                 : sizeof(host) - 1;
+        memcpy(host, ex->service->url.host.ptr, hl);
         host[hl] = '\0';
         up->tls = tr_tls_conn_client(tr__tls_client(), host, tr__tls_session_get(up->w, up->key),
                                      up);
@@ -161,7 +161,8 @@ static void start_connect(struct tr_upconn *up, const struct sockaddr *sa)
             uv_ip6_name((const struct sockaddr_in6 *)sa, ex->upstream_addr,
                         sizeof(ex->upstream_addr));
         size_t l = strlen(ex->upstream_addr);
-        snprintf(ex->upstream_addr + l, sizeof(ex->upstream_addr) - l, ":%u", ex->api->url.port);
+        snprintf(ex->upstream_addr + l, sizeof(ex->upstream_addr) - l, ":%u",
+                 ex->service->url.port);
     }
     uv_tcp_init(up->w->loop, &up->tcp);
     up->tcp.data = up;
@@ -194,26 +195,26 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static void connect_fresh(struct tr_exchange *ex)
 {
-    const struct tr_api *api = ex->api;
-    struct tr_upconn *up = up_new(ex->w, api->pool_key);
+    const struct tr_service *svc = ex->service;
+    struct tr_upconn *up = up_new(ex->w, svc->pool_key);
     up->ex = ex;
     ex->up = up;
     ex->attempts++;
-    tr__upstream_arm_timer(up, api->connect_timeout_ms);
+    tr__upstream_arm_timer(up, svc->connect_timeout_ms);
 
     char host[256];
-    size_t hl = api->url.host.len < sizeof(host) - 1 ? api->url.host.len : sizeof(host) - 1;
-    memcpy(host, api->url.host.ptr, hl);
+    size_t hl = svc->url.host.len < sizeof(host) - 1 ? svc->url.host.len : sizeof(host) - 1;
+    memcpy(host, svc->url.host.ptr, hl);
     host[hl] = '\0';
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    if (uv_ip4_addr(host, api->url.port, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, api->url.port, (struct sockaddr_in6 *)&ss) == 0) {
+    if (uv_ip4_addr(host, svc->url.port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, svc->url.port, (struct sockaddr_in6 *)&ss) == 0) {
         start_connect(up, (struct sockaddr *)&ss);
         return;
     }
     char port[8];
-    snprintf(port, sizeof(port), "%u", api->url.port);
+    snprintf(port, sizeof(port), "%u", svc->url.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     up->gai.data = up;
     up->handles++;
@@ -230,7 +231,7 @@ void tr__upstream_get(struct tr_exchange *ex, bool fresh_only)
         for (struct tr_list *it = w->idle_upstreams.prev; it != &w->idle_upstreams;
              it = it->prev) {
             struct tr_upconn *up = TR_LIST_ENTRY(it, struct tr_upconn, link);
-            if (strcmp(up->key, ex->api->pool_key) != 0)
+            if (strcmp(up->key, ex->service->pool_key) != 0)
                 continue;
             tr_list_remove(&up->link);
             w->num_idle_upstreams--;
@@ -445,7 +446,7 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void after_data(struct tr_upconn *up)
 {
     struct tr_exchange *ex = up->ex;
-    tr__upstream_arm_timer(up, ex->api->read_timeout_ms);
+    tr__upstream_arm_timer(up, ex->service->read_timeout_ms);
     tr__exchange_on_upstream_data(ex);
     /* A full buffer with an unparsable head never completes (P9: heads over 64 KiB). */
     if (up->ex == ex && !up->closing && up->len == up->cap) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The Kong 0.7 /apis router: exact hosts and both kinds of wildcard hosts in hash tables, and
- * request_path prefixes in a segment trie whose edges live in one hash table, so a match costs
- * O(length of host + path) whatever the number of apis. Building happens in tr_router_compile;
+/* The Kong 0.7 router: exact hosts and both kinds of wildcard hosts in hash tables, and
+ * path prefixes in a segment trie whose edges live in one hash table, so a match costs
+ * O(length of host + path) whatever the number of routes. Building happens in tr_router_compile;
  * matching reads only and never allocates. Path normalization is the caller's (http/url.c). */
 #include "router/router.h"
 
@@ -12,17 +12,17 @@
 #include "core/err.h"
 #include "core/mem.h"
 
-/* RFC 1035 §2.3.4: a name is at most 255 octets; longer values cannot match any api. */
+/* RFC 1035 §2.3.4: a name is at most 255 octets; longer values cannot match any route. */
 #define HOST_MAX 255
-#define NO_API UINT32_MAX
+#define NO_ROUTE UINT32_MAX
 
-/* One api as registered: owned copies, already in the form the tables are keyed on. */
+/* One route as registered: owned copies, already in the form the tables are keyed on. */
 struct entry {
     char *host; /* lower-cased, trailing '.' dropped; NULL when none */
     size_t host_len;
     char *path; /* trailing '/'s dropped, so "/" is ""; NULL when none */
     size_t path_len;
-    void *api; /* borrowed; handed back by match */
+    void *route; /* borrowed; handed back by match */
 };
 
 /* Open-addressing slot. key points into an entry's owned strings; hash 0 marks an empty slot. */
@@ -50,7 +50,8 @@ struct tr_router {
     size_t num_exact, num_wild;
 
     struct table edges; /* (parent node, segment) -> child node */
-    uint32_t *node_api; /* owned; per trie node the entry ending there, or NO_API; node 0 = "/" */
+    uint32_t
+        *node_route; /* owned; per trie node the entry ending there, or NO_ROUTE; node 0 = "/" */
     size_t num_nodes;
 };
 
@@ -135,18 +136,18 @@ static bool is_wild_trail(const struct entry *e)
 
 /* Lower-case and drop one trailing '.'; check wildcard placement (Kong 0.7: one '*', as the
  * whole first or the whole last label). */
-static int copy_host(const char *request_host, struct entry *e)
+static int copy_host(const char *host, struct entry *e)
 {
-    size_t len = strlen(request_host);
-    if (len > 0 && request_host[len - 1] == '.')
+    size_t len = strlen(host);
+    if (len > 0 && host[len - 1] == '.')
         len--;
     if (len == 0 || len > HOST_MAX)
         return TR_EINVAL;
     e->host = tr_xmalloc(len + 1);
     size_t stars = 0;
     for (size_t i = 0; i < len; i++) {
-        e->host[i] = tr_ascii_lower(request_host[i]);
-        stars += request_host[i] == '*';
+        e->host[i] = tr_ascii_lower(host[i]);
+        stars += host[i] == '*';
     }
     e->host[len] = '\0';
     e->host_len = len;
@@ -157,30 +158,29 @@ static int copy_host(const char *request_host, struct entry *e)
     return TR_EINVAL;
 }
 
-int tr_router_add_api(struct tr_router *r, const char *request_host, const char *request_path,
-                      void *api)
+int tr_router_add(struct tr_router *r, const char *host, const char *path, void *route)
 {
-    bool has_host = request_host && request_host[0];
-    bool has_path = request_path && request_path[0];
+    bool has_host = host && host[0];
+    bool has_path = path && path[0];
     if (r->compiled || (!has_host && !has_path))
         return TR_EINVAL;
-    if (has_path && request_path[0] != '/')
+    if (has_path && path[0] != '/')
         return TR_EINVAL;
 
-    struct entry e = {.api = api};
-    if (has_host && copy_host(request_host, &e) != 0) {
+    struct entry e = {.route = route};
+    if (has_host && copy_host(host, &e) != 0) {
         free(e.host);
         return TR_EINVAL;
     }
     if (has_path) {
-        size_t len = strlen(request_path);
-        while (len > 0 && request_path[len - 1] == '/')
+        size_t len = strlen(path);
+        while (len > 0 && path[len - 1] == '/')
             len--;
         if (len > UINT32_MAX) {
             free(e.host);
             return TR_EINVAL;
         }
-        e.path = tr_str_dup((struct tr_str){request_path, len});
+        e.path = tr_str_dup((struct tr_str){path, len});
         e.path_len = len;
     }
 
@@ -215,11 +215,11 @@ static void add_path(struct tr_router *r, uint32_t idx)
     while (next_segment(e->path, e->path_len, &pos, &seg)) {
         struct slot *s = table_put(&r->edges, node, seg.ptr, seg.len, (uint32_t)r->num_nodes);
         if (s->val == r->num_nodes)
-            r->node_api[r->num_nodes++] = NO_API;
+            r->node_route[r->num_nodes++] = NO_ROUTE;
         node = s->val;
     }
-    if (r->node_api[node] == NO_API)
-        r->node_api[node] = idx;
+    if (r->node_route[node] == NO_ROUTE)
+        r->node_route[node] = idx;
 }
 
 int tr_router_compile(struct tr_router *r)
@@ -241,8 +241,8 @@ int tr_router_compile(struct tr_router *r)
     table_init(&r->wild_lead, num_hosts);
     table_init(&r->wild_trail, num_hosts);
     table_init(&r->edges, num_segments);
-    r->node_api = tr_xmalloc((num_segments + 1) * sizeof(*r->node_api));
-    r->node_api[0] = NO_API;
+    r->node_route = tr_xmalloc((num_segments + 1) * sizeof(*r->node_route));
+    r->node_route[0] = NO_ROUTE;
     r->num_nodes = 1;
 
     for (uint32_t i = 0; i < r->num_entries; i++) {
@@ -291,10 +291,10 @@ static size_t prepare_host(struct tr_str h, char *buf, struct tr_str *matched)
 
 /* Wildcards: "*.example.com" is ^.+\.example\.com$ and "example.*" is ^example\..+$ (Kong 0.7).
  * Every '.' with something on both sides splits the host into a candidate key for each table;
- * among all hits the earliest registered api wins, as Kong's list scan would have it. */
+ * among all hits the earliest registered route wins, as Kong's list scan would have it. */
 static uint32_t match_wildcard(const struct tr_router *r, const char *b, size_t len)
 {
-    uint32_t best = NO_API;
+    uint32_t best = NO_ROUTE;
     for (size_t i = 1; i + 1 < len; i++) {
         if (b[i] != '.')
             continue;
@@ -326,7 +326,7 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
             size_t len = prepare_host(hosts[i], buf, &matched);
             if (len == 0)
                 continue;
-            uint32_t idx = NO_API;
+            uint32_t idx = NO_ROUTE;
             if (pass == 0) {
                 const struct slot *s = table_find(&r->exact, 0, buf, len);
                 if (s)
@@ -334,8 +334,8 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
             } else {
                 idx = match_wildcard(r, buf, len);
             }
-            if (idx != NO_API) {
-                m->api = r->entries[idx].api;
+            if (idx != NO_ROUTE) {
+                m->route = r->entries[idx].route;
                 m->by_host = true;
                 m->host = matched;
                 return true;
@@ -343,9 +343,9 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
         }
     }
 
-    /* Path phase: walk the trie one segment at a time, keeping the deepest api seen. A request
-     * path matches request_path R when it equals R or starts with R + "/" (segment boundary). */
-    uint32_t node = 0, best = r->node_api[0];
+    /* Path phase: walk the trie one segment at a time, keeping the deepest route seen. A request
+     * path matches a route path R when it equals R or starts with R + "/" (segment boundary). */
+    uint32_t node = 0, best = r->node_route[0];
     size_t best_len = 0;
     if (path.len > 0 && path.ptr[0] == '/') {
         size_t pos = 0;
@@ -355,15 +355,15 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
             if (s == NULL)
                 break;
             node = s->val;
-            if (r->node_api[node] != NO_API) {
-                best = r->node_api[node];
+            if (r->node_route[node] != NO_ROUTE) {
+                best = r->node_route[node];
                 best_len = pos;
             }
         }
     }
-    if (best == NO_API)
+    if (best == NO_ROUTE)
         return false;
-    m->api = r->entries[best].api;
+    m->route = r->entries[best].route;
     m->path_prefix_len = best_len;
     return true;
 }
@@ -386,6 +386,6 @@ void tr_router_free(struct tr_router *r)
     free(r->wild_lead.slots);
     free(r->wild_trail.slots);
     free(r->edges.slots);
-    free(r->node_api);
+    free(r->node_route);
     free(r);
 }

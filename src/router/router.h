@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The router: compiled once per config snapshot, matched per request without allocating.
- * Kong 0.7 semantics for /apis (kong-reference §1.3): host phase first (exact hosts in a hash
- * table, then wildcard hosts "*.example.com" / "example.*"), then the longest request_path that
- * is a prefix of the path on a segment boundary; an api with both is routed by either. */
+ * Kong 0.7 semantics (kong-reference §1.3): host phase first (exact hosts in a hash table, then
+ * wildcard hosts "*.example.com" / "example.*"), then the longest path that is a prefix of the
+ * request path on a segment boundary. A route is registered with a host or a path; an api with
+ * both compiles to two routes and is thus matched by either. */
 #ifndef TR_ROUTER_ROUTER_H
 #define TR_ROUTER_ROUTER_H
 
@@ -14,7 +15,7 @@
 struct tr_router;
 
 struct tr_router_match {
-    void *api;                /* the value given to tr_router_add_api; borrowed */
+    void *route;              /* the value given to tr_router_add; borrowed */
     bool by_host;             /* matched in the host phase */
     struct tr_str host;       /* the host value that matched, port stripped (host phase) */
     size_t path_prefix_len;   /* length of the matched request_path (path phase), else 0 */
@@ -23,15 +24,14 @@ struct tr_router_match {
 /* Create an empty router. Never NULL (aborts on OOM). */
 struct tr_router *tr_router_new(void);
 
-/* Register an api. request_host and request_path may each be NULL/empty but not both; both are
- * copied. A host is matched case-insensitively (one trailing '.' ignored); a '*' is allowed only
- * as the whole first label ("*.example.com") or the whole last label ("example.*"), once.
- * request_path must start with '/' (trailing '/'s are ignored; "/" matches every path). api is
- * borrowed and returned by match. Returns 0, or TR_EINVAL when both are empty, the path does not
- * start with '/', the host is longer than 255 bytes or misplaces '*', or the router is already
- * compiled. Duplicates: the first registered wins. */
-int tr_router_add_api(struct tr_router *r, const char *request_host, const char *request_path,
-                      void *api);
+/* Register a route. host and path may each be NULL/empty but not both; both are copied. A host is
+ * matched case-insensitively (one trailing '.' ignored); a '*' is allowed only as the whole first
+ * label ("*.example.com") or the whole last label ("example.*"), once. path must start with '/'
+ * (trailing '/'s are ignored; "/" matches every path). route is borrowed and returned by match.
+ * Returns 0, or TR_EINVAL when both are empty, the path does not start with '/', the host is longer
+ * than 255 bytes or misplaces '*', or the router is already compiled. Duplicates: the first
+ * registered wins. */
+int tr_router_add(struct tr_router *r, const char *host, const char *path, void *route);
 
 /* Freeze the router after the last add: build the lookup structures (calling it again does
  * nothing). Returns 0. */
@@ -49,10 +49,10 @@ int tr_router_compile(struct tr_router *r);
 bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size_t num_hosts,
                      struct tr_str path, struct tr_router_match *m);
 
-/* Number of apis registered successfully. */
+/* Number of routes registered successfully. */
 size_t tr_router_count(const struct tr_router *r);
 
-/* Free the router and its copies of hosts and paths (not the apis). NULL is fine. */
+/* Free the router and its copies of hosts and paths (not the routes). NULL is fine. */
 void tr_router_free(struct tr_router *r);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Compile the store's entities into a snapshot: apis with parsed upstream URLs, and the router.
- * Runs on the control thread only. */
+/* Compile the store's entities into a snapshot: each api into a service (its parsed upstream
+ * URL) and its routes, each route's plugin chain, and the router over the routes. Runs on the
+ * control thread only. */
 #include "snapshot/snapshot.h"
 
 #include <jansson.h>
@@ -17,7 +18,7 @@
 
 struct build_ctx {
     struct tr_snapshot *snap;
-    size_t cap;
+    size_t cap, cap_services;
 };
 
 static char *dup_field(json_t *doc, const char *key)
@@ -42,8 +43,88 @@ static uint32_t u32_field(json_t *doc, const char *key, uint32_t dflt)
     return (uint32_t)n;
 }
 
-static int compile_api(json_t *doc, struct tr_api *api)
+/* A service from an api row: its upstream_url, timeouts and retries. */
+static int compile_service(json_t *doc, struct tr_service *svc)
 {
+    memset(svc, 0, sizeof(*svc));
+    svc->id = dup_field(doc, "id");
+    svc->name = dup_field(doc, "name");
+    svc->connect_timeout_ms = u32_field(doc, "upstream_connect_timeout", 60000);
+    svc->send_timeout_ms = u32_field(doc, "upstream_send_timeout", 60000);
+    svc->read_timeout_ms = u32_field(doc, "upstream_read_timeout", 60000);
+    svc->retries = u32_field(doc, "retries", 5);
+    svc->url_text = dup_field(doc, "upstream_url");
+    if (svc->id == NULL || svc->url_text == NULL ||
+        tr_url_parse(tr_str_from_cstr(svc->url_text), &svc->url) != 0) {
+        tr_log_error("snapshot: api %s has an invalid upstream_url, skipped",
+                     svc->id ? svc->id : "(no id)");
+        return TR_EINVAL;
+    }
+    svc->tls = svc->url.scheme.len == 5;
+
+    /* Host header per Kong 0.7: the upstream_url host, with :port only when one was given. */
+    char buf[512];
+    const char *lb = svc->url.is_ipv6 ? "[" : "", *rb = svc->url.is_ipv6 ? "]" : "";
+    if (svc->url.has_port)
+        snprintf(buf, sizeof(buf), "%s%.*s%s:%u", lb, (int)svc->url.host.len, svc->url.host.ptr, rb,
+                 svc->url.port);
+    else
+        snprintf(buf, sizeof(buf), "%s%.*s%s", lb, (int)svc->url.host.len, svc->url.host.ptr, rb);
+    svc->host_header = tr_xstrdup(buf);
+    snprintf(buf, sizeof(buf), "%.*s:%u%s", (int)svc->url.host.len, svc->url.host.ptr,
+             svc->url.port, svc->tls ? "|tls" : "");
+    svc->pool_key = tr_xstrdup(buf);
+    return 0;
+}
+
+static void free_service(struct tr_service *svc)
+{
+    free(svc->id);
+    free(svc->name);
+    free(svc->url_text);
+    free(svc->host_header);
+    free(svc->pool_key);
+}
+
+static void free_route(struct tr_route *r)
+{
+    free(r->id);
+    free(r->host);
+    free(r->path);
+    free(r->chain);
+}
+
+static void free_api(struct tr_api *api)
+{
+    free(api->id);
+    free(api->name);
+    free(api->request_host);
+    free(api->request_path);
+}
+
+static void *grow(void *arr, size_t *cap, size_t cnt, size_t size)
+{
+    if (cnt < *cap)
+        return arr;
+    *cap = *cap ? *cap * 2 : 16;
+    return tr_xrealloc(arr, *cap * size);
+}
+
+/* An api row: the legacy entity and its service. Routes come later (compile_api_routes), once
+ * the arrays stop moving. */
+static int on_api(json_t *doc, void *ud)
+{
+    struct build_ctx *b = ud;
+    struct tr_snapshot *snap = b->snap;
+    snap->services =
+        grow(snap->services, &b->cap_services, snap->num_services, sizeof(*snap->services));
+    struct tr_service *svc = &snap->services[snap->num_services];
+    if (compile_service(doc, svc) != 0) {
+        free_service(svc);
+        return 0;
+    }
+    snap->apis = grow(snap->apis, &b->cap, snap->num_apis, sizeof(*snap->apis));
+    struct tr_api *api = &snap->apis[snap->num_apis++];
     memset(api, 0, sizeof(*api));
     api->id = dup_field(doc, "id");
     api->name = dup_field(doc, "name");
@@ -58,61 +139,37 @@ static int compile_api(json_t *doc, struct tr_api *api)
     api->preserve_host = bool_field(doc, "preserve_host");
     api->https_only = bool_field(doc, "https_only");
     api->http_if_terminated = bool_field(doc, "http_if_terminated");
-    api->connect_timeout_ms = u32_field(doc, "upstream_connect_timeout", 60000);
-    api->send_timeout_ms = u32_field(doc, "upstream_send_timeout", 60000);
-    api->read_timeout_ms = u32_field(doc, "upstream_read_timeout", 60000);
-    api->retries = u32_field(doc, "retries", 5);
-    api->upstream_url = dup_field(doc, "upstream_url");
-    if (api->id == NULL || api->upstream_url == NULL ||
-        tr_url_parse(tr_str_from_cstr(api->upstream_url), &api->url) != 0) {
-        tr_log_error("snapshot: api %s has an invalid upstream_url, skipped",
-                     api->id ? api->id : "(no id)");
-        return TR_EINVAL;
-    }
-    api->upstream_tls = api->url.scheme.len == 5;
-
-    /* Host header per Kong 0.7: the upstream_url host, with :port only when one was given. */
-    char buf[512];
-    const char *lb = api->url.is_ipv6 ? "[" : "", *rb = api->url.is_ipv6 ? "]" : "";
-    if (api->url.has_port)
-        snprintf(buf, sizeof(buf), "%s%.*s%s:%u", lb, (int)api->url.host.len, api->url.host.ptr,
-                 rb, api->url.port);
-    else
-        snprintf(buf, sizeof(buf), "%s%.*s%s", lb, (int)api->url.host.len, api->url.host.ptr, rb);
-    api->upstream_host_header = tr_xstrdup(buf);
-    snprintf(buf, sizeof(buf), "%.*s:%u%s", (int)api->url.host.len, api->url.host.ptr,
-             api->url.port, api->upstream_tls ? "|tls" : "");
-    api->pool_key = tr_xstrdup(buf);
+    api->service = snap->num_services++;
     return 0;
 }
 
-static void free_api(struct tr_api *api)
+/* An api's routes: one for its request_host (never stripped: Kong 0.7 strips only when the api
+ * was matched by its path), one for its request_path; both go to the api's service and run the
+ * api's plugins (build_chains). */
+static void compile_api_routes(struct tr_snapshot *snap)
 {
-    free(api->id);
-    free(api->name);
-    free(api->request_host);
-    free(api->request_path);
-    free(api->upstream_url);
-    free(api->upstream_host_header);
-    free(api->pool_key);
-    free(api->chain);
-}
-
-static int on_api(json_t *doc, void *ud)
-{
-    struct build_ctx *b = ud;
-    struct tr_snapshot *snap = b->snap;
-    if (snap->num_apis == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        snap->apis = tr_xrealloc(snap->apis, b->cap * sizeof(*snap->apis));
+    snap->routes = tr_xcalloc(snap->num_apis * 2 + 1, sizeof(*snap->routes));
+    for (size_t a = 0; a < snap->num_apis; a++) {
+        const struct tr_api *api = &snap->apis[a];
+        const char *conditions[2] = {api->request_host, api->request_path};
+        for (size_t c = 0; c < 2; c++) {
+            if (conditions[c] == NULL)
+                continue;
+            struct tr_route *r = &snap->routes[snap->num_routes++];
+            r->id = tr_xstrdup(api->id);
+            if (c == 0)
+                r->host = tr_xstrdup(api->request_host);
+            else
+                r->path = tr_xstrdup(api->request_path);
+            r->strip_path = c == 1 && api->strip_request_path;
+            r->preserve_host = api->preserve_host;
+            r->https_only = api->https_only;
+            r->http_if_terminated = api->http_if_terminated;
+            r->service = &snap->services[api->service];
+            r->api_id = api->id;
+            r->api_name = api->name;
+        }
     }
-    struct tr_api *api = &snap->apis[snap->num_apis];
-    if (compile_api(doc, api) != 0) {
-        free_api(api);
-        return 0;
-    }
-    snap->num_apis++;
-    return 0;
 }
 
 /* ---- plugins ---------------------------------------------------------------------------- */
@@ -181,7 +238,28 @@ static void free_plugin(struct tr_plugin_instance *in)
     free(in->consumer_id);
 }
 
-/* Flatten, for every api, the plugins that may run for it, in execution order. */
+/* The key of a consumer-scoped instance in snap->consumer_plugins: "<plugin index>/<consumer
+ * id>/<api id or empty>". Returns its length (cut to len - 1 when longer). */
+static size_t consumer_key(char *buf, size_t len, size_t plugin_index, const char *consumer_id,
+                           const char *api_id)
+{
+    int n = snprintf(buf, len, "%zu/%s/%s", plugin_index, consumer_id, api_id ? api_id : "");
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_snapshot *snap,
+                                                               size_t plugin_index,
+                                                               const char *consumer_id,
+                                                               const char *api_id)
+{
+    char key[200];
+    size_t n = consumer_key(key, sizeof(key), plugin_index, consumer_id, api_id);
+    return tr_strmap_get(&snap->consumer_plugins, (struct tr_str){key, n});
+}
+
+/* Flatten, for every route, the plugins that may run for it, in execution order: the instance
+ * scoped to the route's api, else the global one; a plugin that has only consumer-scoped
+ * instances keeps its step too (resolved once a consumer is known). */
 static void build_chains(struct tr_snapshot *snap)
 {
     size_t np = tr_plugin_count();
@@ -190,11 +268,11 @@ static void build_chains(struct tr_snapshot *snap)
     for (size_t i = 0; i < snap->num_plugins; i++) {
         struct tr_plugin_instance *in = &snap->plugins[i];
         if (in->consumer_id) {
-            char key[160];
-            int n = snprintf(key, sizeof(key), "%zu/%s/%s", in->plugin_index, in->consumer_id,
-                             in->api_id ? in->api_id : "");
-            char *k = tr_arena_strndup(&snap->arena, key, (size_t)n);
-            tr_strmap_put(&snap->consumer_plugins, (struct tr_str){k, (size_t)n}, in);
+            char key[200];
+            size_t n =
+                consumer_key(key, sizeof(key), in->plugin_index, in->consumer_id, in->api_id);
+            char *k = tr_arena_strndup(&snap->arena, key, n);
+            tr_strmap_put(&snap->consumer_plugins, (struct tr_str){k, n}, in);
             snap->has_consumer_plugins[in->plugin_index] = true;
         } else if (in->api_id == NULL) {
             global[in->plugin_index] = in;
@@ -204,7 +282,7 @@ static void build_chains(struct tr_snapshot *snap)
     tr_strmap_init(&api_by_id);
     for (size_t a = 0; a < snap->num_apis; a++)
         tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis[a].id), &snap->apis[a]);
-    /* The api's own instances, per plugin index. */
+    /* Each api's own instances, per plugin index. */
     const struct tr_plugin_instance **own =
         tr_xcalloc(snap->num_apis * (np ? np : 1), sizeof(*own));
     for (size_t i = 0; i < snap->num_plugins; i++) {
@@ -215,16 +293,19 @@ static void build_chains(struct tr_snapshot *snap)
         if (api)
             own[(size_t)(api - snap->apis) * np + in->plugin_index] = in;
     }
-    for (size_t a = 0; a < snap->num_apis; a++) {
-        struct tr_api *api = &snap->apis[a];
-        api->chain = tr_xcalloc(np ? np : 1, sizeof(*api->chain));
+    for (size_t ri = 0; ri < snap->num_routes; ri++) {
+        struct tr_route *r = &snap->routes[ri];
+        const struct tr_api *api =
+            r->api_id ? tr_strmap_get(&api_by_id, tr_str_from_cstr(r->api_id)) : NULL;
+        const struct tr_plugin_instance **mine = api ? own + (size_t)(api - snap->apis) * np : NULL;
+        r->chain = tr_xcalloc(np ? np : 1, sizeof(*r->chain));
         for (size_t pi = 0; pi < np; pi++) {
-            const struct tr_plugin_instance *base = own[a * np + pi];
+            const struct tr_plugin_instance *base = mine ? mine[pi] : NULL;
             if (base == NULL)
                 base = global[pi];
             if (base == NULL && !snap->has_consumer_plugins[pi])
                 continue;
-            api->chain[api->chain_len++] = (struct tr_chain_entry){pi, base};
+            r->chain[r->chain_len++] = (struct tr_chain_entry){pi, base};
         }
     }
     free(own);
@@ -235,7 +316,7 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_ide
 {
     struct tr_snapshot *snap = tr_xcalloc(1, sizeof(*snap));
     atomic_init(&snap->refs, 1);
-    struct build_ctx b = {snap, 0};
+    struct build_ctx b = {snap, 0, 0};
     if (tr_store_foreach(store, "apis", on_api, &b) != 0) {
         tr_log_error("snapshot: cannot read apis from the store");
         tr_snapshot_unref(snap);
@@ -249,13 +330,15 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_ide
         tr_snapshot_unref(snap);
         return NULL;
     }
+    /* The services array is final now: routes may point into it, and the router into the
+     * routes array. */
+    compile_api_routes(snap);
     build_chains(snap);
-    /* The apis array is final now: the router may keep pointers into it. */
     snap->router = tr_router_new();
-    for (size_t i = 0; i < snap->num_apis; i++) {
-        struct tr_api *api = &snap->apis[i];
-        if (tr_router_add_api(snap->router, api->request_host, api->request_path, api) != 0)
-            tr_log_warn("snapshot: api %s cannot be routed", api->name ? api->name : api->id);
+    for (size_t i = 0; i < snap->num_routes; i++) {
+        struct tr_route *r = &snap->routes[i];
+        if (tr_router_add(snap->router, r->host, r->path, r) != 0)
+            tr_log_warn("snapshot: api %s cannot be routed", r->api_name ? r->api_name : r->id);
     }
     tr_router_compile(snap->router);
     if (tr_snapshot_build_certs(store, snap) != 0) {
@@ -279,6 +362,12 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
     if (snap->router)
         tr_router_free(snap->router);
     tr_tls_certs_free(snap->certs);
+    for (size_t i = 0; i < snap->num_routes; i++)
+        free_route(&snap->routes[i]);
+    free(snap->routes);
+    for (size_t i = 0; i < snap->num_services; i++)
+        free_service(&snap->services[i]);
+    free(snap->services);
     for (size_t i = 0; i < snap->num_apis; i++)
         free_api(&snap->apis[i]);
     free(snap->apis);

@@ -36,43 +36,77 @@ struct tr_plugin_instance {
     void *conf;                     /* plugin's parsed config (or config itself) */
 };
 
-/* One step of an api's plugin chain: the plugin at plugin_index, and the instance that applies
- * before any consumer is known (the api's own, else the global one; NULL when only consumer
+/* One step of a route's plugin chain: the plugin at plugin_index, and the instance that applies
+ * before any consumer is known (the route's own, else the global one; NULL when only consumer
  * scoped instances exist). Consumer-scoped instances are looked up when a consumer is set. */
 struct tr_chain_entry {
     size_t plugin_index;
     const struct tr_plugin_instance *base;
 };
 
-/* One /apis entity, compiled for the proxy. All strings owned by the snapshot. */
-struct tr_api {
-    char *id;
-    char *name;
-    char *request_host;        /* NULL when unset */
-    char *request_path;        /* NULL when unset; trailing '/' removed */
-    bool strip_request_path;
-    bool preserve_host;
-    bool https_only;
-    bool http_if_terminated;
-    char *upstream_url;        /* owned; the slices of url point into it */
+/* The proxy's model, whatever the configuration said (H2O compiles every configuration source
+ * into the same h2o_pathconf_t): a service is where requests go, a route is what a request must
+ * look like to go there and what runs on the way. A Kong 0.7 api compiles to one service and up
+ * to two routes, one per condition, because an api matches when EITHER its request_host or its
+ * request_path does (design.md). The proxy reads only routes and services. */
+
+/* Where requests go. All strings owned by the snapshot. */
+struct tr_service {
+    char *id;       /* for a compiled api: the api's id */
+    char *name;     /* NULL when unset; for a compiled api: the api's name */
+    char *url_text; /* owned; the slices of url point into it */
     struct tr_url url;
-    bool upstream_tls;         /* scheme is https */
-    char *upstream_host_header; /* Host sent upstream when !preserve_host: host[:port] */
-    char *pool_key;            /* "host:port" (+ "|tls"), the keep-alive pool key */
+    bool tls;          /* scheme is https */
+    char *host_header; /* Host sent upstream (unless the route preserves the client's):
+                          host[:port], the port only when the URL gave one (Kong 0.7) */
+    char *pool_key;    /* "host:port" (+ "|tls"), the keep-alive pool key */
     uint32_t connect_timeout_ms;
     uint32_t send_timeout_ms;
     uint32_t read_timeout_ms;
     uint32_t retries;
+};
+
+/* What a request must look like, what happens to it on the way, and where it goes. One of host
+ * and path is set for a compiled api (its host route or its path route). */
+struct tr_route {
+    char *id;                     /* owned; for a compiled api: the api's id (both of its routes) */
+    char *host;                   /* owned; NULL for a path route */
+    char *path;                   /* owned; trailing '/' removed; NULL for a host route */
+    bool strip_path;              /* the matched path prefix is removed from the upstream path */
+    bool preserve_host;           /* the client's Host goes upstream */
+    bool https_only;              /* plain HTTP gets 426 */
+    bool http_if_terminated;      /* with https_only: X-Forwarded-Proto: https from trusted_ips is
+                                     HTTPS */
     struct tr_chain_entry *chain; /* owned; in execution order */
     size_t chain_len;
+    const struct tr_service *service; /* borrowed from the same snapshot */
+    /* Legacy attribute: the /apis entity the route was compiled from (its id and name, borrowed
+     * from the api), for logs, Kong 0.7's api-scoped behaviour and headers; NULL otherwise. */
+    const char *api_id;
+    const char *api_name;
+};
+
+/* One /apis entity as stored (the legacy model): kept for what is keyed on apis outside the
+ * proxy (api-scoped plugins, the 0.7 ssl plugin's host). The proxy never reads it. */
+struct tr_api {
+    char *id;
+    char *name;
+    char *request_host; /* NULL when unset */
+    char *request_path; /* NULL when unset; trailing '/' removed */
+    bool strip_request_path, preserve_host, https_only, http_if_terminated;
+    size_t service; /* index in snapshot->services */
 };
 
 struct tr_snapshot {
     _Atomic unsigned refs;
     uint64_t version;          /* increases with every publish */
-    struct tr_router *router;  /* owned */
-    struct tr_api *apis;       /* owned array */
+    struct tr_router *router;  /* owned; matches routes */
+    struct tr_api *apis;       /* owned array: the legacy entities */
     size_t num_apis;
+    struct tr_service *services; /* owned array */
+    size_t num_services;
+    struct tr_route *routes; /* owned array, router order */
+    size_t num_routes;
     struct tr_tls_certs *certs; /* owned; /certificates and /snis for the SNI callback, or NULL */
 
     struct tr_plugin_instance *plugins; /* owned array of enabled instances */
@@ -92,6 +126,13 @@ struct tr_snapshot {
  * credentials; a reference is taken). Returns NULL and logs on a store error. The new snapshot
  * has one reference, owned by the caller. */
 struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity);
+
+/* The consumer-scoped instance of the plugin at plugin_index for consumer_id, bound to the api
+ * api_id (NULL: the one for every api), or NULL. */
+const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_snapshot *snap,
+                                                               size_t plugin_index,
+                                                               const char *consumer_id,
+                                                               const char *api_id);
 
 /* Compile the certificates and snis of store into snap->certs (certs.c). Returns 0 or TR_EDB;
  * unusable rows are logged and skipped. */

@@ -25,7 +25,7 @@ static void *route(const struct tr_router *r, const char *h1, const char *h2, co
         hosts[num++] = tr_str_from_cstr(h2);
     if (!tr_router_match(r, hosts, num, tr_str_from_cstr(path), m))
         return NULL;
-    return m->api;
+    return m->route;
 }
 
 static void test_hosts(void)
@@ -33,14 +33,14 @@ static void test_hosts(void)
     struct tr_router *r = tr_router_new();
     struct tr_router_match m;
 
-    TR_CHECK_INT(tr_router_add_api(r, "svc.test", NULL, API(0)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, "*.example.com", NULL, API(1)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, "example.*", NULL, API(2)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, "api.example.com", NULL, API(3)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, "Mixed.Case.ORG.", NULL, API(4)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, "svc.test", NULL, API(5)), 0); /* duplicate: first wins */
-    TR_CHECK_INT(tr_router_add_api(r, "*.b.example.com", NULL, API(6)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/path", API(7)), 0);
+    TR_CHECK_INT(tr_router_add(r, "svc.test", NULL, API(0)), 0);
+    TR_CHECK_INT(tr_router_add(r, "*.example.com", NULL, API(1)), 0);
+    TR_CHECK_INT(tr_router_add(r, "example.*", NULL, API(2)), 0);
+    TR_CHECK_INT(tr_router_add(r, "api.example.com", NULL, API(3)), 0);
+    TR_CHECK_INT(tr_router_add(r, "Mixed.Case.ORG.", NULL, API(4)), 0);
+    TR_CHECK_INT(tr_router_add(r, "svc.test", NULL, API(5)), 0); /* duplicate: first wins */
+    TR_CHECK_INT(tr_router_add(r, "*.b.example.com", NULL, API(6)), 0);
+    TR_CHECK_INT(tr_router_add(r, NULL, "/path", API(7)), 0);
     TR_CHECK_INT(tr_router_compile(r), 0);
     TR_CHECK_INT(tr_router_count(r), 8);
 
@@ -100,7 +100,7 @@ static void test_hosts(void)
     TR_CHECK_INT(m.path_prefix_len, 5);
     TR_CHECK(route(r, NULL, NULL, "/path", &m) == API(7));
     TR_CHECK(route(r, "unknown.test", NULL, "/other", &m) == NULL);
-    TR_CHECK(m.api == NULL);
+    TR_CHECK(m.route == NULL);
 
     /* a host too long to be a name never matches and never overflows */
     char longhost[600];
@@ -117,14 +117,14 @@ static void test_paths(void)
     struct tr_router *r = tr_router_new();
     struct tr_router_match m;
 
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/go", API(0)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/go/deeper/", API(1)), 0); /* trailing '/' ignored */
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/mockbin", API(2)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/Case", API(3)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, "both.test", "/both", API(4)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/mockbin", API(5)), 0); /* duplicate: first wins */
+    TR_CHECK_INT(tr_router_add(r, NULL, "/go", API(0)), 0);
+    TR_CHECK_INT(tr_router_add(r, NULL, "/go/deeper/", API(1)), 0); /* trailing '/' ignored */
+    TR_CHECK_INT(tr_router_add(r, NULL, "/mockbin", API(2)), 0);
+    TR_CHECK_INT(tr_router_add(r, NULL, "/Case", API(3)), 0);
+    TR_CHECK_INT(tr_router_add(r, "both.test", "/both", API(4)), 0);
+    TR_CHECK_INT(tr_router_add(r, NULL, "/mockbin", API(5)), 0); /* duplicate: first wins */
     TR_CHECK_INT(tr_router_compile(r), 0);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/late", API(6)), TR_EINVAL); /* frozen */
+    TR_CHECK_INT(tr_router_add(r, NULL, "/late", API(6)), TR_EINVAL); /* frozen */
 
     TR_CHECK(route(r, NULL, NULL, "/go", &m) == API(0));
     TR_CHECK_INT(m.path_prefix_len, 3);
@@ -155,8 +155,8 @@ static void test_paths(void)
 
     /* "/" is the root api: it matches everything, longer prefixes still win */
     r = tr_router_new();
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/", API(0)), 0);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "/a/b", API(1)), 0);
+    TR_CHECK_INT(tr_router_add(r, NULL, "/", API(0)), 0);
+    TR_CHECK_INT(tr_router_add(r, NULL, "/a/b", API(1)), 0);
     TR_CHECK_INT(tr_router_compile(r), 0);
     TR_CHECK(route(r, NULL, NULL, "/", &m) == API(0));
     TR_CHECK_INT(m.path_prefix_len, 0);
@@ -169,13 +169,13 @@ static void test_paths(void)
 
     /* invalid registrations */
     r = tr_router_new();
-    TR_CHECK_INT(tr_router_add_api(r, NULL, NULL, API(0)), TR_EINVAL);
-    TR_CHECK_INT(tr_router_add_api(r, "", "", API(0)), TR_EINVAL);
-    TR_CHECK_INT(tr_router_add_api(r, NULL, "nopath", API(0)), TR_EINVAL);
-    TR_CHECK_INT(tr_router_add_api(r, "a.*.com", NULL, API(0)), TR_EINVAL);
-    TR_CHECK_INT(tr_router_add_api(r, "*.example.*", NULL, API(0)), TR_EINVAL);
-    TR_CHECK_INT(tr_router_add_api(r, "*", NULL, API(0)), TR_EINVAL);
-    TR_CHECK_INT(tr_router_add_api(r, "*example.com", NULL, API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, NULL, NULL, API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, "", "", API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, NULL, "nopath", API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, "a.*.com", NULL, API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, "*.example.*", NULL, API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, "*", NULL, API(0)), TR_EINVAL);
+    TR_CHECK_INT(tr_router_add(r, "*example.com", NULL, API(0)), TR_EINVAL);
     TR_CHECK_INT(tr_router_count(r), 0);
     /* an uncompiled router matches nothing; an empty compiled one too */
     TR_CHECK(route(r, "a.test", NULL, "/", &m) == NULL);
@@ -203,10 +203,10 @@ static void test_scale(void)
     for (int i = 0; i < N; i++) {
         snprintf(host, sizeof(host), "svc%d.test", i);
         snprintf(path, sizeof(path), "/svc%d/v%d", i, i % 7);
-        failed_adds += tr_router_add_api(r, (i % 2) ? host : NULL, path, &vals[i]) != 0;
+        failed_adds += tr_router_add(r, (i % 2) ? host : NULL, path, &vals[i]) != 0;
     }
     TR_CHECK_INT(failed_adds, 0);
-    TR_CHECK_INT(tr_router_add_api(r, "*.wild.test", NULL, API(0)), 0);
+    TR_CHECK_INT(tr_router_add(r, "*.wild.test", NULL, API(0)), 0);
     TR_CHECK_INT(tr_router_compile(r), 0);
     TR_CHECK_INT(tr_router_count(r), N + 1);
 
