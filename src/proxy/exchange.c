@@ -311,10 +311,12 @@ static void after_access(struct tr_exchange *ex, int rc)
         tr__client_write(ex->c, &b, 1);
         ex->continue_sent = true;
     }
-    if (ex->starting)
+    if (ex->starting) {
+        ex->starting = false;
         ex->wants_upstream = true; /* the client connects once the head bytes are gone */
-    else
+    } else {
         tr__exchange_connect(ex);
+    }
 }
 
 void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
@@ -474,14 +476,11 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
         ex->starting = false;
         return;
     }
-    if (rc != TR_PLUGIN_NEXT) {
-        /* A plugin answered or failed: after_access may free ex, so never touch it after. */
+    if (rc != TR_PLUGIN_NEXT)
         ex->starting = false;
-        after_access(ex, rc);
-        return;
-    }
+    /* ex may be freed here (a plugin answered, failed, or the upstream head was refused): never
+     * touch it after. On NEXT, after_access ends the start itself. */
     after_access(ex, rc);
-    ex->starting = false;
 }
 
 void tr__exchange_resume(struct tr_exchange *ex, int rc)
