@@ -1,5 +1,6 @@
 #!/bin/sh
-# Style gate run by `make test`: banned functions, and raw printf outside the logger and main.
+# Style gate run by `make test`: banned functions, raw printf outside the logger and main, and
+# the include direction of the layers (scripts/check-layers.sh).
 set -eu
 cd "$(dirname "$0")/.."
 status=0
@@ -11,6 +12,10 @@ fi
 if grep -rnE '\b(printf|fprintf)\s*\(' src --include='*.c' \
         | grep -vE '^src/(core/log\.c|core/mem\.c|main\.c|server/cli\.c):'; then
     echo "style: printf/fprintf outside core/log.c, main.c and server/cli.c" >&2
+    status=1
+fi
+if ! sh scripts/check-layers.sh; then
+    echo "style: an include points up a layer (see docs/architecture.md)" >&2
     status=1
 fi
 exit $status

@@ -19,7 +19,6 @@
 #include "core/mem.h"
 #include "core/origin.h"
 #include "core/str.h"
-#include "plugins/registry.h"
 
 /* How a value is parsed; the storage follows from the field's size (see store_uint). */
 enum key_type {
@@ -428,10 +427,20 @@ static int check_origins(struct tr_str value, char *why, size_t why_len)
     return rc;
 }
 
+/* core/ knows no plugin: the program registers the check against the plugins compiled in. */
+static tr_conf_plugins_check_fn plugins_check;
+
+void tr_conf_set_plugins_check(tr_conf_plugins_check_fn fn)
+{
+    plugins_check = fn;
+}
+
 static int check_plugins(struct tr_str value, char *why, size_t why_len)
 {
+    if (plugins_check == NULL)
+        return 0;
     char *text = tr_str_dup(value);
-    int rc = tr_plugin_check_list(text, why, why_len);
+    int rc = plugins_check(text, why, why_len);
     free(text);
     return rc;
 }

@@ -79,6 +79,12 @@ struct tr_conf {
     char *plugins;               /* owned; plugins loaded: "bundled", "off" or a name list */
 };
 
+/* The check of the `plugins` setting (names must be plugins compiled in). core/ names no
+ * plugin: the program registers tr_plugin_check_list (plugins/registry.h) before loading
+ * settings; without a check any list is taken. Returns 0, or -1 with why set. */
+typedef int (*tr_conf_plugins_check_fn)(const char *value, char *why, size_t why_len);
+void tr_conf_set_plugins_check(tr_conf_plugins_check_fn fn);
+
 /* Load settings into *conf, which must be zeroed (or freed with tr_conf_free): defaults, then the
  * file at path (NULL: no file), then TORII_<KEY> environment variables (unknown TORII_* variables
  * are ignored). Duplicate keys in the file: the last one wins. Then paths are resolved (see struct

@@ -18,6 +18,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "plugins/registry.h"
 #include "server/control.h"
 #include "server/listen.h"
 #include "server/master.h"
@@ -414,6 +415,7 @@ static void usage(FILE *out)
 
 int tr_cli_main(int argc, char **argv)
 {
+    tr_conf_set_plugins_check(tr_plugin_check_list);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "plugins/registry.h"
 
 extern char **environ;
 
@@ -832,6 +833,7 @@ static void test_default_file(void)
 
 int main(void)
 {
+    tr_conf_set_plugins_check(tr_plugin_check_list); /* as the program does (server/cli.c) */
     clear_torii_env();
     test_defaults();
     test_file_syntax();
