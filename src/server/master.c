@@ -183,182 +183,238 @@ static void remove_pid_file(const struct tr_conf *conf)
     }
 }
 
-int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
-{
+/* The master's state while it supervises. */
+struct master {
+    struct tr_conf *conf; /* borrowed; replaced on a reload that re-read the file */
+    const char *conf_path;
     struct tr_sockets socks;
+    pid_t worker;    /* the serving worker process */
+    pid_t upgrade;   /* a new master starting (binary upgrade), or -1 */
+    uint64_t started; /* when the current worker started (ms) */
+    unsigned quick_deaths;
+    sigset_t block, old; /* the signals handled here, and the mask to wait with */
+    int status;      /* exit code */
+};
+
+/* Start a worker and wait until it serves, with the master's signals unblocked meanwhile.
+ * Returns its pid (serving or not when !*ok), or -1. */
+static pid_t spawn_and_wait(struct master *m, bool *ok)
+{
+    int ready_read = -1;
+    sigprocmask(SIG_SETMASK, &m->old, NULL);
+    pid_t pid = spawn(m->conf, m->conf_path, &m->socks, &ready_read);
+    *ok = pid > 0 && wait_ready(ready_read, pid);
+    if (pid > 0)
+        close(ready_read);
+    sigprocmask(SIG_BLOCK, &m->block, NULL);
+    return pid;
+}
+
+/* SIGUSR2: exec the binary now at our path as a new master on the same sockets. */
+static void on_upgrade(struct master *m)
+{
+    if (m->upgrade > 0) {
+        tr_log_warn("binary upgrade: one is already running (pid %ld)", (long)m->upgrade);
+        return;
+    }
+    m->upgrade = start_upgrade(m->conf, m->conf_path, &m->socks);
+    if (m->upgrade < 0)
+        tr_log_error("binary upgrade: cannot start a new master: %s", strerror(errno));
+    else
+        tr_log_notice("binary upgrade: starting %s as master %ld", self_exe, (long)m->upgrade);
+}
+
+/* SIGCHLD: reap. A worker that died is replaced at once (with a backoff when it keeps dying
+ * right after it starts); a new master that exited before taking over leaves us serving.
+ * Returns false when the master must stop. */
+static bool on_child(struct master *m, bool stopping)
+{
+    int st = 0, reaped;
+    pid_t pid;
+    bool worker_died = false;
+    while ((pid = waitpid(-1, &reaped, WNOHANG)) > 0) {
+        if (pid == m->worker) {
+            worker_died = true;
+            st = reaped;
+        }
+        if (pid == m->upgrade) {
+            tr_log_error("binary upgrade failed: the new master exited (%s %d); "
+                         "this one keeps serving",
+                         WIFSIGNALED(reaped) ? "signal" : "status",
+                         WIFSIGNALED(reaped) ? WTERMSIG(reaped) : WEXITSTATUS(reaped));
+            m->upgrade = -1;
+        }
+    }
+    if (!worker_died)
+        return true;
+    if (stopping) {
+        m->status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+        return false;
+    }
+    m->quick_deaths = now_ms() - m->started < 1000 ? m->quick_deaths + 1 : 0;
+    tr_log_error("worker process %ld died (%s %d); starting a new one", (long)m->worker,
+                 WIFSIGNALED(st) ? "signal" : "status",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    if (m->quick_deaths > 3) {
+        struct timespec ts = {m->quick_deaths > 8 ? 5 : 1, 0};
+        nanosleep(&ts, NULL);
+    }
+    m->started = now_ms();
+    bool ok;
+    m->worker = spawn_and_wait(m, &ok);
+    if (m->worker < 0) {
+        tr_log_error("cannot start a worker process: %s", strerror(errno));
+        m->status = 1;
+        return false;
+    }
+    return true;
+}
+
+/* SIGHUP: re-read the settings (the sockets stay as they are), start a new worker on the same
+ * sockets, and only once it serves tell the old one to drain. */
+static void on_reload(struct master *m)
+{
+    if (m->conf_path) {
+        struct tr_conf fresh;
+        char err[512];
+        memset(&fresh, 0, sizeof(fresh));
+        if (tr_conf_load(&fresh, m->conf_path, err, sizeof(err)) == 0) {
+            tr_conf_free(m->conf);
+            *m->conf = fresh;
+        } else {
+            tr_log_error("reload: %s (keeping the running settings)", err);
+        }
+    }
+    bool ok;
+    pid_t fresh = spawn_and_wait(m, &ok);
+    if (ok) {
+        tr_log_notice("reload: worker process %ld replaces %ld", (long)fresh, (long)m->worker);
+        kill(m->worker, SIGTERM);
+        m->worker = fresh;
+        m->started = now_ms();
+    } else {
+        tr_log_error("reload failed: the new worker did not start; keeping the old one");
+        if (fresh > 0)
+            kill(fresh, SIGKILL);
+    }
+}
+
+/* SIGTERM / SIGINT: the worker drains and exits; a new master still starting stops too. */
+static void on_stop(struct master *m)
+{
+    kill(m->worker, SIGTERM);
+    int st;
+    while (waitpid(m->worker, &st, 0) < 0 && errno == EINTR)
+        ;
+    m->status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+    if (m->upgrade > 0 && !pid_file_names(m->conf, m->upgrade)) {
+        kill(m->upgrade, SIGTERM);
+        while (waitpid(m->upgrade, NULL, 0) < 0 && errno == EINTR)
+            ;
+        m->upgrade = -1;
+    }
+}
+
+static void install_signals(struct master *m)
+{
+    static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&m->block);
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+        sigaction(handled[i], &sa, NULL);
+        sigaddset(&m->block, handled[i]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The pid of the master a binary upgrade replaces (ENV_FROM), or 0. */
+static long replaced_master(void)
+{
+    const char *v = getenv(ENV_FROM);
+    if (v == NULL)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(v, &end, 10);
+    return errno == 0 && end != v && *end == '\0' && pid > 1 ? pid : 0;
+}
+
+/* Open (or, after a binary upgrade, take over) the listening sockets, start the first worker
+ * and wait until it serves. Returns 0, or 1 with the reason logged. */
+static int start(struct master *m, int *ready_fd)
+{
     char err[512];
     ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
     self_exe[sl > 0 ? sl : 0] = '\0';
     const char *inherited = getenv(ENV_SOCKETS);
-    long replaces = getenv(ENV_FROM) ? strtol(getenv(ENV_FROM), NULL, 10) : 0;
-    int rc = inherited ? tr_sockets_import(&socks, inherited, conf, err, sizeof(err))
-                       : tr_sockets_open(&socks, conf, err, sizeof(err));
+    long replaces = replaced_master();
+    int rc = inherited ? tr_sockets_import(&m->socks, inherited, m->conf, err, sizeof(err))
+                       : tr_sockets_open(&m->socks, m->conf, err, sizeof(err));
     unsetenv(ENV_SOCKETS);
     unsetenv(ENV_FROM);
     if (rc != 0) {
         tr_log_error("%s%s", inherited ? "binary upgrade: " : "", err);
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGCHLD, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    int ready_read = -1;
-    pid_t worker = spawn(conf, conf_path, &socks, &ready_read);
-    if (worker < 0 || !wait_ready(ready_read, worker)) {
-        if (ready_read >= 0)
-            close(ready_read);
+    install_signals(m);
+    sigprocmask(SIG_BLOCK, &m->block, &m->old);
+    bool ok;
+    m->worker = spawn_and_wait(m, &ok);
+    if (!ok) {
         tr_log_error("the node could not start (see the messages above)");
-        if (worker > 0) {
-            kill(worker, SIGTERM);
-            waitpid(worker, NULL, 0);
+        if (m->worker > 0) {
+            kill(m->worker, SIGTERM);
+            waitpid(m->worker, NULL, 0);
         }
-        tr_sockets_close(&socks);
+        sigprocmask(SIG_SETMASK, &m->old, NULL);
+        tr_sockets_close(&m->socks);
         return 1;
     }
-    close(ready_read);
-    if (tr_control_write_pid_file(conf) != 0)
-        tr_log_warn("cannot write the pid file in '%s': %s", conf->prefix, strerror(errno));
-    notify_ready(&ready_fd);
+    m->started = now_ms();
+    if (tr_control_write_pid_file(m->conf) != 0)
+        tr_log_warn("cannot write the pid file in '%s': %s", m->conf->prefix, strerror(errno));
+    notify_ready(ready_fd);
     if (inherited && replaces > 1 && replaces == (long)getppid()) {
         /* This master serves now: the one it replaces drains its worker and exits. */
         tr_log_notice("binary upgrade: master %ld replaces %ld", (long)getpid(), replaces);
         kill((pid_t)replaces, SIGTERM);
     }
+    return 0;
+}
 
-    int status = 0;
-    uint64_t started = now_ms();
-    unsigned quick_deaths = 0;
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGCHLD);
-    sigaddset(&block, SIGUSR2);
-    sigprocmask(SIG_BLOCK, &block, &old);
-    pid_t upgrade = -1;
+int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
+{
+    struct master m = {.conf = conf, .conf_path = conf_path, .worker = -1, .upgrade = -1};
+    if (start(&m, &ready_fd) != 0)
+        return 1;
     for (;;) {
         while (!got_stop && !got_reload && !got_child && !got_upgrade)
-            sigsuspend(&old);
+            sigsuspend(&m.old);
         if (got_upgrade) {
             got_upgrade = 0;
-            if (upgrade > 0) {
-                tr_log_warn("binary upgrade: one is already running (pid %ld)", (long)upgrade);
-            } else {
-                upgrade = start_upgrade(conf, conf_path, &socks);
-                if (upgrade < 0)
-                    tr_log_error("binary upgrade: cannot start a new master: %s", strerror(errno));
-                else
-                    tr_log_notice("binary upgrade: starting %s as master %ld", self_exe,
-                                  (long)upgrade);
-            }
+            on_upgrade(&m);
         }
         if (got_child) {
             got_child = 0;
-            int st = 0, reaped;
-            pid_t pid;
-            bool worker_died = false;
-            while ((pid = waitpid(-1, &reaped, WNOHANG)) > 0) {
-                if (pid == worker) {
-                    worker_died = true;
-                    st = reaped;
-                }
-                if (pid == upgrade) {
-                    /* The new master exited before it took over: keep serving. */
-                    tr_log_error("binary upgrade failed: the new master exited (%s %d); "
-                                 "this one keeps serving",
-                                 WIFSIGNALED(reaped) ? "signal" : "status",
-                                 WIFSIGNALED(reaped) ? WTERMSIG(reaped) : WEXITSTATUS(reaped));
-                    upgrade = -1;
-                }
-            }
-            if (worker_died && !got_stop) {
-                /* Back off only when the worker keeps dying right after it starts. */
-                quick_deaths = now_ms() - started < 1000 ? quick_deaths + 1 : 0;
-                tr_log_error("worker process %ld died (%s %d); starting a new one", (long)worker,
-                             WIFSIGNALED(st) ? "signal" : "status",
-                             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                if (quick_deaths > 3) {
-                    struct timespec ts = {quick_deaths > 8 ? 5 : 1, 0};
-                    nanosleep(&ts, NULL);
-                }
-                started = now_ms();
-                sigprocmask(SIG_SETMASK, &old, NULL);
-                worker = spawn(conf, conf_path, &socks, &ready_read);
-                if (worker > 0) {
-                    wait_ready(ready_read, worker);
-                    close(ready_read);
-                }
-                sigprocmask(SIG_BLOCK, &block, NULL);
-                if (worker < 0) {
-                    tr_log_error("cannot start a worker process: %s", strerror(errno));
-                    status = 1;
-                    break;
-                }
-            } else if (worker_died) {
-                status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+            if (!on_child(&m, got_stop))
                 break;
-            }
         }
         if (got_reload) {
             got_reload = 0;
-            if (conf_path) {
-                /* Re-read the settings for the new worker; sockets stay as they are. */
-                struct tr_conf fresh;
-                memset(&fresh, 0, sizeof(fresh));
-                if (tr_conf_load(&fresh, conf_path, err, sizeof(err)) == 0) {
-                    tr_conf_free(conf);
-                    *conf = fresh;
-                } else {
-                    tr_log_error("reload: %s (keeping the running settings)", err);
-                }
-            }
-            /* A new worker on the same sockets first; the old one drains once it serves. */
-            sigprocmask(SIG_SETMASK, &old, NULL);
-            pid_t fresh = spawn(conf, conf_path, &socks, &ready_read);
-            bool ok = fresh > 0 && wait_ready(ready_read, fresh);
-            if (fresh > 0)
-                close(ready_read);
-            sigprocmask(SIG_BLOCK, &block, NULL);
-            if (ok) {
-                tr_log_notice("reload: worker process %ld replaces %ld", (long)fresh, (long)worker);
-                kill(worker, SIGTERM);
-                worker = fresh;
-                started = now_ms();
-            } else {
-                tr_log_error("reload failed: the new worker did not start; keeping the old one");
-                if (fresh > 0)
-                    kill(fresh, SIGKILL);
-            }
+            on_reload(&m);
         }
         if (got_stop) {
-            kill(worker, SIGTERM);
-            int st;
-            while (waitpid(worker, &st, 0) < 0 && errno == EINTR)
-                ;
-            status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-            if (upgrade > 0 && !pid_file_names(conf, upgrade)) {
-                /* Stopped while a new master was still starting: it stops too. */
-                kill(upgrade, SIGTERM);
-                while (waitpid(upgrade, NULL, 0) < 0 && errno == EINTR)
-                    ;
-                upgrade = -1;
-            }
+            on_stop(&m);
             break;
         }
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    tr_sockets_close(&socks);
+    sigprocmask(SIG_SETMASK, &m.old, NULL);
+    tr_sockets_close(&m.socks);
     remove_pid_file(conf);
-    tr_log_notice(upgrade > 0 ? "torii stopped (master %ld took over)" : "torii stopped",
-                  (long)upgrade);
-    return status;
+    tr_log_notice(m.upgrade > 0 ? "torii stopped (master %ld took over)" : "torii stopped",
+                  (long)m.upgrade);
+    return m.status;
 }
