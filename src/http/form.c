@@ -27,20 +27,68 @@ bool tr_form_next(struct tr_str *rest, struct tr_str *key, struct tr_str *value)
     return false;
 }
 
+/* The byte at raw[*i] decoded as tr_form_decode decodes it; *i moves past what was used. */
+static char decode_at(struct tr_str raw, size_t *i)
+{
+    char ch = raw.ptr[*i];
+    if (ch == '+')
+        ch = ' ';
+    else if (ch == '%' && *i + 2 < raw.len && tr_hex_value(raw.ptr[*i + 1]) >= 0 &&
+             tr_hex_value(raw.ptr[*i + 2]) >= 0) {
+        ch = (char)(tr_hex_value(raw.ptr[*i + 1]) * 16 + tr_hex_value(raw.ptr[*i + 2]));
+        *i += 2;
+    }
+    (*i)++;
+    return ch;
+}
+
 size_t tr_form_decode(struct tr_str in, char *out)
 {
     size_t n = 0;
-    for (size_t i = 0; i < in.len; i++) {
-        char ch = in.ptr[i];
-        if (ch == '+') {
-            ch = ' ';
-        } else if (ch == '%' && i + 2 < in.len && tr_hex_value(in.ptr[i + 1]) >= 0 &&
-                   tr_hex_value(in.ptr[i + 2]) >= 0) {
-            ch = (char)(tr_hex_value(in.ptr[i + 1]) * 16 + tr_hex_value(in.ptr[i + 2]));
-            i += 2;
-        }
-        out[n++] = ch;
+    for (size_t i = 0; i < in.len;)
+        out[n++] = decode_at(in, &i);
+    return n;
+}
+
+bool tr_form_key_eq(struct tr_str raw, struct tr_str name)
+{
+    size_t i = 0, n = 0;
+    while (i < raw.len) {
+        if (n == name.len || decode_at(raw, &i) != name.ptr[n])
+            return false;
+        n++;
     }
+    return n == name.len;
+}
+
+static bool key_listed(struct tr_str raw, const struct tr_str *names, size_t num)
+{
+    for (size_t i = 0; i < num; i++) {
+        if (tr_form_key_eq(raw, names[i]))
+            return true;
+    }
+    return false;
+}
+
+size_t tr_form_remove(struct tr_str raw, const struct tr_str *names, size_t num, char *out,
+                      bool *removed)
+{
+    size_t n = 0;
+    bool any = false;
+    struct tr_str rest = raw, k, v;
+    while (tr_form_next(&rest, &k, &v)) {
+        if (key_listed(k, names, num)) {
+            any = true;
+            continue;
+        }
+        size_t plen = (size_t)(v.ptr + v.len - k.ptr);
+        if (n)
+            out[n++] = '&';
+        memcpy(out + n, k.ptr, plen);
+        n += plen;
+    }
+    if (removed)
+        *removed = any;
     return n;
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/mem.h"
 #include "http/form.h"
+#include "http/json_members.h"
 #include "plugins/auth.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -152,17 +153,13 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 
 /* How many times raw form text (a query string or a form body) names name ("name", "name=" and
  * "name=v" all count, as they make Kong's get_query return a table once repeated). Names are
- * compared decoded. */
+ * compared decoded, as the lookup compares them. */
 static size_t form_name_count(struct tr_str raw, struct tr_str name)
 {
     size_t cnt = 0;
-    char buf[256];
     struct tr_str k, v;
     while (tr_form_next(&raw, &k, &v)) {
-        if (k.len == 0 || k.len > sizeof(buf))
-            continue;
-        size_t n = tr_form_decode(k, buf);
-        if (tr_str_eq((struct tr_str){buf, n}, name))
+        if (k.len > 0 && tr_form_key_eq(k, name))
             cnt++;
     }
     return cnt;
@@ -174,46 +171,66 @@ static size_t form_name_count(struct tr_str raw, struct tr_str name)
 /* The key in a form or JSON body (Kong 3's key_in_body): found, duplicated or absent. */
 enum body_key { BODY_NONE, BODY_FOUND, BODY_DUPLICATE };
 
+static enum body_key key_from_form(struct tr_ctx *ctx, const struct key_auth_conf *c,
+                                   struct tr_str body, struct tr_str name, struct tr_str *key)
+{
+    if (!tr_ctx_form_arg(ctx, name, key))
+        return BODY_NONE;
+    enum body_key rc = form_name_count(body, name) > 1 ? BODY_DUPLICATE : BODY_FOUND;
+    /* Hidden before a duplicate is refused, so an anonymous fallback carries no key upstream
+     * (body is rewritten: it is not read after this). */
+    if (c->hide_credentials)
+        tr_ctx_remove_form_arg(ctx, name);
+    return rc;
+}
+
+static bool is_json_body(const struct tr_ctx *ctx)
+{
+    struct tr_str ct;
+    return tr_ctx_header(ctx, TR_STR_LIT("Content-Type"), &ct) && ct.len >= 16 &&
+           tr_str_ieq((struct tr_str){ct.ptr, 16}, TR_STR_LIT("application/json"));
+}
+
+/* A top-level member of a JSON object body. Names are decoded by jansson for the lookup and for
+ * the count and removal alike (json_members.h), and a hidden key is cut out of the text rather
+ * than the document re-serialized, so every other member goes upstream byte for byte. */
+static enum body_key key_from_json(struct tr_ctx *ctx, const struct key_auth_conf *c,
+                                   struct tr_str body, struct tr_str name, struct tr_str *key)
+{
+    json_t *doc = json_loadb(body.ptr, body.len, 0, NULL);
+    char *out = c->hide_credentials ? tr_ctx_alloc(ctx, body.len) : NULL;
+    size_t cnt = 0, out_len = 0;
+    enum body_key rc = BODY_NONE;
+    if (json_is_object(doc) && tr_json_members_remove(body, name, out, &out_len, &cnt) == 0 &&
+        cnt > 0) {
+        const json_t *v = json_object_getn(doc, name.ptr, name.len);
+        if (cnt > 1) {
+            rc = BODY_DUPLICATE;
+        } else if (json_is_string(v)) {
+            size_t n = json_string_length(v);
+            char *copy = tr_ctx_alloc(ctx, n + 1);
+            memcpy(copy, json_string_value(v), n + 1);
+            *key = (struct tr_str){copy, n};
+            rc = BODY_FOUND;
+        }
+        if (rc != BODY_NONE && out != NULL)
+            tr_ctx_set_body(ctx, (struct tr_str){out, out_len});
+    }
+    json_decref(doc);
+    return rc;
+}
+
 static enum body_key key_from_body(struct tr_ctx *ctx, const struct key_auth_conf *c,
                                    struct tr_str name, struct tr_str *key)
 {
     struct tr_str body;
     if (!tr_ctx_body(ctx, &body) || body.len == 0)
         return BODY_NONE;
-    if (tr_ctx_is_form_body(ctx)) {
-        if (!tr_ctx_form_arg(ctx, name, key))
-            return BODY_NONE;
-        if (form_name_count(body, name) > 1)
-            return BODY_DUPLICATE;
-        if (c->hide_credentials)
-            tr_ctx_remove_form_arg(ctx, name);
-        return BODY_FOUND;
-    }
-    struct tr_str ct;
-    if (!tr_ctx_header(ctx, TR_STR_LIT("Content-Type"), &ct) || ct.len < 16 ||
-        !tr_str_ieq((struct tr_str){ct.ptr, 16}, TR_STR_LIT("application/json")))
-        return BODY_NONE;
-    json_t *doc = json_loadb(body.ptr, body.len, JSON_REJECT_DUPLICATES, NULL);
-    char nm[128];
-    snprintf(nm, sizeof(nm), "%.*s", (int)name.len, name.ptr);
-    const json_t *v = json_object_get(doc, nm);
-    enum body_key rc = BODY_NONE;
-    if (json_is_string(v)) {
-        size_t n = json_string_length(v);
-        char *copy = tr_ctx_alloc(ctx, n + 1);
-        memcpy(copy, json_string_value(v), n + 1);
-        *key = (struct tr_str){copy, n};
-        rc = BODY_FOUND;
-        if (c->hide_credentials) {
-            json_object_del(doc, nm);
-            char *out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            if (out)
-                tr_ctx_set_body(ctx, tr_str_from_cstr(out));
-            free(out);
-        }
-    }
-    json_decref(doc);
-    return rc;
+    if (tr_ctx_is_form_body(ctx))
+        return key_from_form(ctx, c, body, name, key);
+    if (is_json_body(ctx))
+        return key_from_json(ctx, c, body, name, key);
+    return BODY_NONE;
 }
 
 static int authenticate(struct tr_ctx *ctx, const struct key_auth_conf *c, struct tr_str key)
@@ -270,19 +287,21 @@ static int key_auth_access(struct tr_ctx *ctx, const void *p)
     bool found = false;
     for (size_t i = 0; i < c->num_key_names && !found; i++) {
         struct tr_str name = tr_str_from_cstr(c->key_names[i]);
+        bool dup = false;
         if (c->key_in_header && tr_ctx_header_nth(ctx, name, 0, &key)) {
-            if (tr_ctx_header_nth(ctx, name, 1, &second))
-                return tr_auth_fail(ctx, c->anonymous, 401, "Duplicate API key found", NULL);
+            dup = tr_ctx_header_nth(ctx, name, 1, &second);
             found = true;
         } else if (c->key_in_query && tr_ctx_query_arg(ctx, name, &key)) {
-            if (form_name_count(tr_ctx_raw_query(ctx), name) > 1)
-                return tr_auth_fail(ctx, c->anonymous, 401, "Duplicate API key found", NULL);
+            dup = form_name_count(tr_ctx_raw_query(ctx), name) > 1;
             found = true;
         }
+        /* Hidden before a duplicate is refused, so an anonymous fallback carries no key. */
         if (found && c->hide_credentials) {
             tr_ctx_remove_header(ctx, name);
             tr_ctx_remove_query_arg(ctx, name);
         }
+        if (dup)
+            return tr_auth_fail(ctx, c->anonymous, 401, "Duplicate API key found", NULL);
     }
     if (found)
         return authenticate(ctx, c, key);

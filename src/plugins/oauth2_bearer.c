@@ -250,8 +250,9 @@ static int check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
     if (conf->hide_credentials) {
         if (in_header)
             tr_ctx_remove_header(ctx, tr_str_from_cstr(conf->auth_header_name));
+        /* Every spelling and every copy, even an empty first one that hid a second. */
         tr_ctx_remove_query_arg(ctx, TR_STR_LIT("access_token"));
-        if (in_form)
+        if (method_has_form(ctx))
             tr_ctx_remove_form_arg(ctx, TR_STR_LIT("access_token"));
     }
     struct token_cache *c = cache_of(ctx);

@@ -145,7 +145,9 @@ void tr_ctx_set_body(struct tr_ctx *ctx, struct tr_str body);
 bool tr_ctx_is_form_body(const struct tr_ctx *ctx);
 /* Decoded value of form field name (first occurrence) of a form body read whole. */
 bool tr_ctx_form_arg(struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);
-/* Remove every form field named name from the body sent upstream. */
+/* Remove every form field named name from the body sent upstream: names are compared decoded,
+ * as tr_ctx_form_arg compares them ("access%5Ftoken" is "access_token"); the other fields keep
+ * their bytes. */
 void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name);
 
 /* The matched route and its service (ids and name), borrowed; NULL before routing. A route and
@@ -168,7 +170,9 @@ void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name);
  * upstream. Host replaces the Host torii sends; Content-Length and Transfer-Encoding are
  * ignored (torii frames every message it sends, P1.8). */
 void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
-/* Remove a query argument (every occurrence) from the query sent upstream. */
+/* Remove a query argument (every occurrence, whatever its spelling: names are compared decoded,
+ * as tr_ctx_query_arg compares them) from the query sent upstream; the other arguments keep
+ * their bytes. */
 void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name);
 /* Limit the request body to bytes (the smallest limit set wins). The proxy counts body bytes
  * as it relays them; when the total would pass the limit, nothing more goes upstream, the

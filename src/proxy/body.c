@@ -203,22 +203,8 @@ void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name)
     if (!tr_ctx_is_form_body(ctx) || !tr_ctx_body(ctx, &body) || body.len == 0)
         return;
     char *out = tr_ctx_alloc(ctx, body.len);
-    char *dec = tr_ctx_alloc(ctx, body.len);
-    size_t n = 0;
-    bool removed = false;
-    struct tr_str rest = body, k, v;
-    while (tr_form_next(&rest, &k, &v)) {
-        size_t dl = tr_form_decode(k, dec);
-        if (tr_str_eq((struct tr_str){dec, dl}, name)) {
-            removed = true;
-            continue;
-        }
-        size_t plen = (size_t)(v.ptr + v.len - k.ptr);
-        if (n)
-            out[n++] = '&';
-        memcpy(out + n, k.ptr, plen);
-        n += plen;
-    }
+    bool removed;
+    size_t n = tr_form_remove(body, &name, 1, out, &removed);
     if (removed)
         tr_ctx_set_body(ctx, (struct tr_str){out, n});
 }

@@ -96,7 +96,7 @@ bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
 {
     struct tr_str k, v;
     while (tr_form_next(&raw, &k, &v)) {
-        if (k.len > 0 && tr_str_eq(decode(ctx, k), name)) {
+        if (k.len > 0 && tr_form_key_eq(k, name)) {
             *value = decode(ctx, v);
             return true;
         }
@@ -213,8 +213,10 @@ bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name)
 
 bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name)
 {
+    /* Decoded exactly as tr__ctx_find_arg decodes it: a credential found under "api%6Bey" is
+     * removed under that spelling and every other one. */
     for (size_t i = 0; i < ctx->num_removed_args; i++) {
-        if (tr_str_eq(ctx->removed_args[i], raw_name))
+        if (tr_form_key_eq(raw_name, ctx->removed_args[i]))
             return true;
     }
     return false;
@@ -264,7 +266,7 @@ void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
 void tr_ctx_set_credential_identifier(struct tr_ctx *ctx, const char *identifier)
 {
     ctx->credential_identifier =
-            identifier ? tr_arena_strndup(&ctx->arena, identifier, strlen(identifier)) : NULL;
+        identifier ? tr_arena_strndup(&ctx->arena, identifier, strlen(identifier)) : NULL;
 }
 
 const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx)

@@ -298,7 +298,8 @@ bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name);
  * arena. */
 bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
                       struct tr_str *value);
-/* Is query argument name (raw) removed? */
+/* Was a query argument whose key is raw_name (still encoded, as sent) removed by a plugin?
+ * Names are compared decoded, as tr__ctx_find_arg compares them. */
 bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name);
 
 /* respond.c */
