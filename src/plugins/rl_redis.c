@@ -2,9 +2,12 @@
 /* Redis counters for rate-limiting over hiredis's async API and its libuv adapter. Each worker
  * keeps its own connections (never shared across threads); a call pipelines INCRBY + EXPIRE
  * per counter and is bounded by its own timer; a timeout drops the connection (the next call
- * reconnects), so a stalled Redis costs each request at most the timeout. */
+ * reconnects), so a stalled Redis costs each request at most the timeout. Every reply is
+ * checked before it is believed (tr_rl_redis_reply_ok): one that makes no sense fails the call
+ * like an unreachable Redis and drops the connection. */
 #include "plugins/rl_redis.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +44,9 @@ struct conn {
 
 struct call {
     uv_timer_t timer;
-    struct conn *conn; /* NULL once the connection is gone */
+    /* The connection the commands went on: valid while any reply is still due (freeing a
+     * context answers every pending callback, with NULL). */
+    redisAsyncContext *ac;
     tr_rl_redis_done_fn done;
     void *ud;
     size_t n;
@@ -86,61 +91,120 @@ static void finish(struct call *k, int rc)
     k->done(k->ud, rc, rc == 0 ? k->counts : NULL);
 }
 
-/* Drop c's connection now (not from inside a hiredis callback): pending calls fail. */
-static void drop(struct conn *c)
+/* Stop using ac: it leaves its conn (the next call opens a new one) and is freed, at once or,
+ * from inside one of its callbacks, as soon as that returns (hiredis defers it). Its pending
+ * calls get NULL replies and fail. */
+static void discard(redisAsyncContext *ac)
 {
-    redisAsyncContext *ac = c->ac;
-    if (ac == NULL)
-        return;
-    c->ac = NULL;
+    struct conn *c = ac->data;
+    if (c != NULL && c->ac == ac)
+        c->ac = NULL;
     ac->data = NULL;
     redisAsyncFree(ac);
+}
+
+static void drop(struct conn *c)
+{
+    if (c->ac != NULL)
+        discard(c->ac);
+}
+
+bool tr_rl_redis_reply_ok(const struct redisReply *reply, enum tr_rl_redis_cmd cmd, int64_t *count,
+                          const char **why)
+{
+    const char *bad = NULL;
+    if (reply == NULL)
+        bad = "no reply";
+    else if (reply->type == REDIS_REPLY_ERROR)
+        bad = "error reply";
+    else if (cmd == TR_RL_REDIS_SETUP)
+        bad = reply->type == REDIS_REPLY_STATUS && reply->len == 2 && reply->str != NULL &&
+                      memcmp(reply->str, "OK", 2) == 0
+                  ? NULL
+                  : "AUTH/SELECT not answered +OK";
+    else if (reply->type != REDIS_REPLY_INTEGER)
+        bad = "not an integer reply";
+    else if (cmd == TR_RL_REDIS_INCRBY &&
+             (reply->integer < 1 || reply->integer > TR_RL_REDIS_MAX_COUNT))
+        bad = "INCRBY result out of range";
+    else if (cmd == TR_RL_REDIS_EXPIRE && reply->integer != 0 && reply->integer != 1)
+        bad = "EXPIRE result is not 0 or 1";
+    if (bad != NULL) {
+        if (why)
+            *why = bad;
+        return false;
+    }
+    if (cmd == TR_RL_REDIS_INCRBY && count)
+        *count = (int64_t)reply->integer;
+    return true;
+}
+
+/* Reply number idx of call k (INCRBY, EXPIRE, INCRBY, ...) arrived on ac. */
+static void take_reply(struct call *k, redisAsyncContext *ac, const redisReply *reply, unsigned idx)
+{
+    struct conn *c = ac->data;
+    enum tr_rl_redis_cmd cmd = idx % 2 == 0 ? TR_RL_REDIS_INCRBY : TR_RL_REDIS_EXPIRE;
+    const char *why = NULL;
+    int64_t count = 0;
+    if (c == NULL || reply == NULL) {
+        /* The connection is gone or was discarded: nothing on it is believed any more. */
+        finish(k, TR_EIO);
+        return;
+    }
+    if (!tr_rl_redis_reply_ok(reply, cmd, &count, &why)) {
+        complain(c->pool, why, c, reply->type == REDIS_REPLY_ERROR ? reply->str : NULL);
+        /* A server that said one wrong thing may be out of step with our pipeline (every
+         * later reply answering an earlier command): start again on a new connection. */
+        c->retry_at_ms = tr_clock_mono_ms() + RETRY_MS;
+        discard(ac);
+        finish(k, TR_EIO);
+        return;
+    }
+    if (cmd == TR_RL_REDIS_INCRBY)
+        k->counts[idx / 2] = count;
+    if (k->replies == k->expected)
+        finish(k, k->rc);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct call *k = privdata;
-    redisReply *reply = r;
     unsigned idx = k->replies++;
-    if (!k->finished) {
-        if (reply == NULL) {
-            finish(k, TR_EIO);
-        } else if (reply->type == REDIS_REPLY_ERROR) {
-            if (k->conn)
-                complain(k->conn->pool, "command failed", k->conn, reply->str);
-            finish(k, TR_EIO);
-        } else if (idx % 2 == 0) {
-            if (reply->type != REDIS_REPLY_INTEGER) {
-                finish(k, TR_EIO);
-            } else {
-                k->counts[idx / 2] = reply->integer;
-            }
-        }
-        if (!k->finished && k->replies == k->expected)
-            finish(k, k->rc);
-    }
+    if (!k->finished)
+        take_reply(k, ac, r, idx);
     maybe_free_call(k);
 }
 
 static void on_timeout(uv_timer_t *t)
 {
     struct call *k = t->data;
-    struct conn *c = k->conn;
-    if (c) {
-        complain(c->pool, "no answer in time", c, NULL);
+    if (k->replies < k->expected) {
+        struct conn *c = k->ac->data;
+        if (c != NULL)
+            complain(c->pool, "no answer in time", c, NULL);
         /* The connection is stalled: every call on it would time out too. Dropping it fails
-         * them all now (this call first, as its replies come back NULL). */
-        drop(c);
+         * them all now (this one first, so it is told it timed out). */
+        finish(k, TR_ETIMEOUT);
+        discard(k->ac);
+        return;
     }
     finish(k, TR_ETIMEOUT);
 }
 
 static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
-    redisReply *reply = r;
+    (void)privdata;
     struct conn *c = ac->data;
-    if (c && reply && reply->type == REDIS_REPLY_ERROR)
-        complain(c->pool, "AUTH/SELECT failed", c, reply->str);
+    const char *why = NULL;
+    /* NULL: the connection is already going away (its calls fail with it). */
+    if (c == NULL || r == NULL || tr_rl_redis_reply_ok(r, TR_RL_REDIS_SETUP, NULL, &why))
+        return;
+    /* Counters must not go to the wrong database or an unauthenticated session: the calls
+     * queued behind fail, and the next is tried after RETRY_MS. */
+    const redisReply *reply = r;
+    complain(c->pool, why, c, reply->type == REDIS_REPLY_ERROR ? reply->str : NULL);
+    c->retry_at_ms = tr_clock_mono_ms() + RETRY_MS;
+    discard(ac);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -164,6 +228,68 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     c->ac = NULL;
 }
 
+/* ---- replies nobody asked for --------------------------------------------------------------
+ * hiredis 0.14 aborts the whole process (an assert in redisProcessCallbacks) when a reply that
+ * is not an error arrives with no command waiting for it, on a connection that is not
+ * subscribed: one stray line from a broken or hostile server would kill every worker thread's
+ * requests. Its reader builds each reply through a table of functions; ours wraps hiredis's
+ * own and refuses to build a top-level reply when no callback waits for one. The reader then
+ * fails and hiredis closes the connection cleanly instead. */
+
+static _Atomic(redisReplyObjectFunctions *) hiredis_fns; /* hiredis's own table */
+
+static bool unasked(const redisReadTask *task)
+{
+    redisAsyncContext *ac = task->privdata;
+    if (task->parent != NULL || ac == NULL || ac->replies.head != NULL)
+        return false;
+    struct conn *c = ac->data;
+    if (c != NULL) {
+        complain(c->pool, "a reply with no command waiting for it", c, NULL);
+        c->retry_at_ms = tr_clock_mono_ms() + RETRY_MS;
+    }
+    return true;
+}
+
+static void *create_string(const redisReadTask *task, char *str, size_t len)
+{
+    return unasked(task) ? NULL : atomic_load(&hiredis_fns)->createString(task, str, len);
+}
+
+static void *create_array(const redisReadTask *task, int elements)
+{
+    return unasked(task) ? NULL : atomic_load(&hiredis_fns)->createArray(task, elements);
+}
+
+static void *create_integer(const redisReadTask *task, long long value)
+{
+    return unasked(task) ? NULL : atomic_load(&hiredis_fns)->createInteger(task, value);
+}
+
+static void *create_nil(const redisReadTask *task)
+{
+    return unasked(task) ? NULL : atomic_load(&hiredis_fns)->createNil(task);
+}
+
+static void free_object(void *reply)
+{
+    atomic_load(&hiredis_fns)->freeObject(reply);
+}
+
+static redisReplyObjectFunctions guarded_fns = {
+    create_string, create_array, create_integer, create_nil, free_object,
+};
+
+static void guard_reader(redisAsyncContext *ac)
+{
+    redisReader *r = ac->c.reader;
+    redisReplyObjectFunctions *mine = NULL;
+    /* Every context starts with the same (static) table of hiredis's. */
+    atomic_compare_exchange_strong(&hiredis_fns, &mine, r->fn);
+    r->fn = &guarded_fns;
+    redisReaderSetPrivdata(r, ac);
+}
+
 /* Open c's connection (queued AUTH and SELECT go out once it is up). Returns 0 or TR_EIO. */
 static int open_conn(struct conn *c)
 {
@@ -185,6 +311,7 @@ static int open_conn(struct conn *c)
         return TR_EIO;
     }
     ac->data = c;
+    guard_reader(ac);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     c->ac = ac;
@@ -249,7 +376,7 @@ int tr_rl_redis_incr(void **slot, uv_loop_t *loop, const struct tr_rl_redis_targ
             return rc;
     }
     struct call *k = tr_xcalloc(1, sizeof(*k));
-    k->conn = c;
+    k->ac = c->ac;
     k->done = done;
     k->ud = ud;
     k->n = n;
@@ -274,9 +401,10 @@ int tr_rl_redis_incr(void **slot, uv_loop_t *loop, const struct tr_rl_redis_targ
         return TR_EIO;
     }
     if (queued < k->expected) {
-        /* Only part of the pipeline is queued (the context is going away): count the rest
-         * as seen and fail once the queued replies come back, or on the timer. */
-        k->replies += k->expected - queued;
+        /* Only part of the pipeline is queued (the context is going away): wait for the
+         * queued replies only (reply i still answers command i) and fail then, or on the
+         * timer. */
+        k->expected = queued;
         k->rc = TR_EIO;
     }
     uv_timer_start(&k->timer, on_timeout, target->timeout_ms ? target->timeout_ms : 2000, 0);
