@@ -369,7 +369,9 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
             }
         } else {
             const struct tr_schema_field *f = tr_schema_field_find(e->schema, k);
-            if (f == NULL || is_hidden(e, k)) {
+            /* A field no answer shows is no filter either: a list filtered by a secret
+             * would confirm guesses of it (P11), so it is as unknown as a misspelling. */
+            if (f == NULL || is_hidden(e, k) || (f->flags & TR_SCHEMA_WRITE_ONLY)) {
                 json_object_set_new(errors, k, json_sprintf("%s is an unknown field", k));
                 continue;
             }

@@ -171,10 +171,33 @@ static void create_token(struct tr_admin_ctx *ctx, struct sqlite3 *db, const cha
     tr_oauth2_token_clear(&t);
 }
 
+/* No filter is supported here (and none may be on the token texts, which no answer shows): any
+ * argument but size and offset is 400, as an unknown filter is elsewhere, rather than ignored
+ * with every token listed. Returns false after answering. */
+static bool only_paging_args(struct tr_admin_ctx *ctx)
+{
+    json_t *errors = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(ctx->query, k, v)
+    {
+        if (strcmp(k, "size") != 0 && strcmp(k, "offset") != 0)
+            json_object_set_new(errors, k, json_sprintf("%s is an unknown field", k));
+    }
+    if (json_object_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    tr_admin_reply(ctx, 400, errors);
+    return false;
+}
+
 static void list(struct tr_admin_ctx *ctx)
 {
     size_t size = DEFAULT_PAGE;
     long long after = 0;
+    if (!only_paging_args(ctx))
+        return;
     const char *s = json_string_value(json_object_get(ctx->query, "size"));
     if (s) {
         char *end = NULL;

@@ -380,7 +380,7 @@ static const struct tr_schema_field cred_fields[] = {
      .help = "unique user name"},
     {.name = "password",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT | TR_SCHEMA_WRITE_ONLY,
      .help = "write-only; stored as an Argon2id hash"},
 };
 

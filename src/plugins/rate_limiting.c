@@ -192,6 +192,7 @@ static const struct tr_schema_field conf_fields[] = {
      .help = "Redis port"},
     {.name = "redis_password",
      .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_WRITE_ONLY,
      .help = "Redis AUTH password; write-only (never returned by the Admin API)"},
     {.name = "redis_database",
      .type = TR_SCHEMA_INTEGER,

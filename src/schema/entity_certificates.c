@@ -15,7 +15,7 @@ static const struct tr_schema_field cert_fields[] = {
      .help = "PEM certificate, leaf first, then its chain"},
     {.name = "key",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT | TR_SCHEMA_WRITE_ONLY,
      .help = "PEM private key of the leaf (write-only)"},
 };
 

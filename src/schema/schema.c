@@ -595,6 +595,8 @@ json_t *tr_schema_describe(const struct tr_schema *schema)
             json_object_set_new(d, "immutable", json_true());
         if (f->flags & TR_SCHEMA_UNIQUE)
             json_object_set_new(d, "unique", json_true());
+        if (f->flags & TR_SCHEMA_WRITE_ONLY)
+            json_object_set_new(d, "write_only", json_true());
         if (f->dflt != NULL) {
             json_t *v = json_loads(f->dflt, JSON_DECODE_ANY, NULL);
             if (v != NULL)

@@ -29,11 +29,14 @@ enum tr_schema_type {
 #define TR_SCHEMA_IMMUTABLE 0x02u /* "<f> cannot be updated" when an update changes it */
 #define TR_SCHEMA_UNIQUE 0x04u    /* informational: the store enforces it */
 #define TR_SCHEMA_BOUNDED 0x08u   /* INTEGER/NUMBER: min..max apply */
-#define TR_SCHEMA_TEXT                                                                             \
-    0x10u /* STRING: multi-line text that never becomes a header (PEM,                             \
-           * an answer body, a password): HTAB, CR and LF allowed.                                 \
-           * Every other string and array item refuses control bytes                               \
-           * (C0 and DEL), so no stored value can split a head. */
+/* STRING: multi-line text that never becomes a header (PEM, an answer body, a password): HTAB,
+ * CR and LF allowed. Every other string and array item refuses control bytes (C0 and DEL), so
+ * no stored value can split a head. */
+#define TR_SCHEMA_TEXT 0x10u
+/* A secret (a password, a private key): accepted on writes, never a list filter (filtering by
+ * it would confirm guesses one request at a time), shown as "write_only" by /schemas. Which
+ * answers omit it is the entity's business (hidden_fields, hidden_config, certificates). */
+#define TR_SCHEMA_WRITE_ONLY 0x20u
 
 enum tr_schema_mode {
     TR_SCHEMA_INSERT,  /* new entity: defaults filled (ids, created_at, derived values) */

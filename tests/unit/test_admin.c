@@ -389,6 +389,19 @@ static void test_pagination_and_filters(void)
     TR_CHECK_INT(iget(last, "total"), 0);
     TR_CHECK_INT(json_array_size(json_object_get(last, "data")), 0);
     TR_CHECK(json_object_get(last, "next") == NULL);
+
+    /* Write-only fields are no filters (P11): as unknown as a misspelling. */
+    TR_CHECK_INT(call("GET", "/certificates?key=-----BEGIN", "", ""), 400);
+    TR_CHECK_STR(sget(last, "key"), "key is an unknown field");
+    TR_CHECK_INT(call("GET", "/certificates?include_key=true&key=x", "", ""), 400);
+    TR_CHECK_STR(sget(last, "key"), "key is an unknown field");
+    TR_CHECK_INT(call("GET", "/basic-auths?password=x", "", ""), 400);
+    TR_CHECK_STR(sget(last, "password"), "password is an unknown field");
+    TR_CHECK_INT(call("GET", "/oauth2_tokens?access_token=x", "", ""), 400);
+    TR_CHECK_STR(sget(last, "access_token"), "access_token is an unknown field");
+    TR_CHECK_INT(call("GET", "/plugins?config.redis_password=x", "", ""), 400);
+    TR_CHECK_INT(call("GET", "/certificates?cert=x", "", ""), 200);
+    TR_CHECK_INT(call("GET", "/basic-auths?username=x", "", ""), 200);
 }
 
 static void test_put(void)
