@@ -70,12 +70,29 @@ static bool is_common(const char *name)
     return false;
 }
 
+/* The kind's check_input on a validated doc: 0, or TR_EINVAL with *out freed and a new
+ * {field: message} in *errors. */
+static int checked_input(const struct tr_plugin_credential *kind, const json_t *input, json_t **out,
+                         json_t **errors)
+{
+    const char *field = NULL;
+    char err[256] = "";
+    if (kind->check_input(input, *out, &field, err, sizeof(err)) == 0)
+        return 0;
+    json_decref(*out);
+    *out = NULL;
+    *errors = json_pack("{s:s}", field ? field : "message", err[0] ? err : "invalid value");
+    return TR_EINVAL;
+}
+
 static int validate(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
                     enum tr_schema_mode mode, const json_t *input, const json_t *existing,
                     json_t **out, json_t **errors)
 {
     const struct tr_plugin_credential *kind = e->ud;
     int rc = tr_schema_validate(e->schema, mode, input, existing, out, errors);
+    if (rc == 0 && kind->check_input != NULL)
+        rc = checked_input(kind, input, out, errors);
     if (rc != 0 || kind->before_store == NULL)
         return rc;
     /* A PATCH that does not set a hidden field (a password) keeps the stored value as is: the

@@ -391,9 +391,16 @@ static json_t *gen_client_id(const json_t *rec)
     return tr_secret_hex(id, 16) == 0 ? json_string(id) : NULL;
 }
 
+static bool is_public_app(const json_t *rec)
+{
+    const char *type = json_string_value(json_object_get(rec, "client_type"));
+    return type != NULL && strcmp(type, "public") == 0;
+}
+
 static json_t *gen_client_secret(const json_t *rec)
 {
-    (void)rec;
+    if (is_public_app(rec))
+        return NULL; /* app_check_input: a public client has none */
     char s[TR_SECRET_TOKEN_LEN + 1];
     return tr_secret_token(s) == 0 ? json_string(s) : NULL;
 }
@@ -454,6 +461,34 @@ static int app_before_store(json_t *doc, char *err, size_t err_len)
     return 0;
 }
 
+/* Did the request give value, as the schema reads it (null and a blank string mean "unset")? */
+static bool given(const json_t *value)
+{
+    if (value == NULL || json_is_null(value))
+        return false;
+    if (!json_is_string(value))
+        return true;
+    struct tr_str s = {json_string_value(value), json_string_length(value)};
+    return tr_str_trim(s).len > 0;
+}
+
+/* RFC 6749 §2.1 and §2.3.1: a public client cannot keep a secret, so it has none. One sent for
+ * it is refused (the client would believe it authenticates); one kept from its confidential
+ * days goes; turned confidential again it gets a new one, generated as at creation. */
+static int app_check_input(const json_t *input, json_t *doc, const char **field, char *err,
+                           size_t err_len)
+{
+    if (!is_public_app(doc))
+        return 0;
+    if (given(json_object_get(input, "client_secret"))) {
+        *field = "client_secret";
+        snprintf(err, err_len, "a public client has no client_secret");
+        return -1;
+    }
+    json_object_del(doc, "client_secret");
+    return 0;
+}
+
 static const char *const client_types[] = {"confidential", "public", NULL};
 
 static const struct tr_schema_field app_fields[] = {
@@ -472,7 +507,8 @@ static const struct tr_schema_field app_fields[] = {
     {.name = "client_secret",
      .type = TR_SCHEMA_STRING,
      .gen = gen_client_secret,
-     .help = "secret of a confidential client; 256 random bits when not given"},
+     .help = "secret of a confidential client (a public one has none); 256 random bits when "
+             "not given"},
     {.name = "redirect_uri",
      .type = TR_SCHEMA_ARRAY,
      .help = "registered redirect URI (or several); compared exactly"},
@@ -499,6 +535,7 @@ static const struct tr_plugin_credential credentials[] = {
         .schema = &app_schema,
         .lookup_field = "client_id",
         .before_store = app_before_store,
+        .check_input = app_check_input,
     },
 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* OAuth 2.0 building blocks: form pairs and decoding, random tokens (shape and uniqueness),
  * the PKCE S256 transform (RFC 7636 appendix B), the constant-time comparison (a dudect-style
- * Welch t-test, I-10), and the token and code rows of the runtime store on a real SQLite file. */
+ * Welch t-test, I-10), the token and code rows of the runtime store on a real SQLite file, and
+ * the application kind's rule that a public client has no secret. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "core/err.h"
 #include "core/secret.h"
 #include "http/form.h"
+#include "plugins/plugin.h"
+#include "plugins/registry.h"
 #include "store/oauth2.h"
 #include "store/runtime.h"
 #include "store/store.h"
@@ -253,10 +256,57 @@ static void test_token_values(void)
         TR_CHECK(!tr_oauth2_userid_ok(bad_ids[i]));
 }
 
+/* check_input of the oauth2 application kind on (input, doc) JSON texts: its rc, the field it
+ * names, and whether doc keeps a client_secret afterwards. */
+static int public_rule(const char *input, const char *doc, const char **field, bool *kept)
+{
+    size_t index;
+    const struct tr_plugin_credential *kind = &tr_plugin_find("oauth2", &index)->credentials[0];
+    json_t *in = json_loads(input, 0, NULL), *d = json_loads(doc, 0, NULL);
+    char err[128] = "";
+    *field = NULL;
+    int rc = kind->check_input(in, d, field, err, sizeof(err));
+    *kept = json_object_get(d, "client_secret") != NULL;
+    json_decref(in);
+    json_decref(d);
+    return rc;
+}
+
+static void test_public_clients(void)
+{
+    const char *field;
+    bool kept;
+    /* Confidential: whatever was given stays. */
+    TR_CHECK_INT(public_rule("{\"client_secret\":\"s\"}",
+                             "{\"client_type\":\"confidential\",\"client_secret\":\"s\"}", &field,
+                             &kept),
+                 0);
+    TR_CHECK(kept);
+    /* Public and given one: refused, naming the field. */
+    TR_CHECK_INT(public_rule("{\"client_secret\":\"s\"}",
+                             "{\"client_type\":\"public\",\"client_secret\":\"s\"}", &field, &kept),
+                 -1);
+    TR_CHECK_STR(field, "client_secret");
+    TR_CHECK_INT(
+        public_rule("{\"client_secret\":7}", "{\"client_type\":\"public\"}", &field, &kept), -1);
+    /* Public, inherited or generated, or given blank / null: dropped. */
+    static const char *const inputs[] = {"{}", "{\"client_secret\":\"\"}",
+                                         "{\"client_secret\":\"  \"}", "{\"client_secret\":null}",
+                                         "{\"name\":\"x\"}"};
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        TR_CHECK_INT(public_rule(inputs[i],
+                                 "{\"client_type\":\"public\",\"client_secret\":\"old\"}", &field,
+                                 &kept),
+                     0);
+        TR_CHECK(!kept);
+    }
+}
+
 int main(void)
 {
     test_token_values();
     test_form();
+    test_public_clients();
     test_tokens();
     test_store_rows();
     test_constant_time();
