@@ -36,7 +36,11 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
     const struct tr_admin_endpoint *ep =
         tr_admin_route_match(req->path, ctx.params, &ctx.param_cnt);
     if (ep == NULL) {
-        tr_admin_reply_message(&ctx, 404, "Not found");
+        /* P4: TRACE and CONNECT are refused on every path, known or not (a known path says
+         * so with its Allow list below). CONNECT seldom gets here: the parser refuses it. */
+        bool never = tr_str_eq(req->method, TR_STR_LIT("TRACE")) ||
+                     tr_str_eq(req->method, TR_STR_LIT("CONNECT"));
+        tr_admin_reply_message(&ctx, never ? 405 : 404, never ? "Method not allowed" : "Not found");
         return;
     }
     tr_admin_handler_fn handler = tr_admin_route_handler(ep, req->method);

@@ -395,6 +395,12 @@ static int parse_request_line(const char *p, size_t n, struct tr_http_request *r
     req->target = target;
     req->authority = TR_STR_NULL;
 
+    /* P4: the gateway is never a forward proxy. CONNECT is refused whatever its target form
+     * (authority, origin or other), before the target's form could make it a 400, so every
+     * CONNECT gets the same 405 (and, as every parser error, a close). */
+    if (req->method.len == 7 && memcmp(req->method.ptr, "CONNECT", 7) == 0)
+        return TR_EMETHOD;
+
     /* RFC 9112 §3.2 and P4: origin-form, asterisk-form for OPTIONS only, absolute-form for
      * http/https; authority-form (CONNECT) and anything else are refused. */
     if (target.ptr[0] == '/') {

@@ -81,7 +81,8 @@ struct tr_http_response {
  * Returns head_len (> 0) on success and fills *req; TR_EAGAIN when more bytes are needed (the
  * caller re-calls with the same buffer start and more bytes); or a negative error: TR_EBADREQ
  * (400), TR_EURITOOLONG (414), TR_EHDRTOOLARGE (431), TR_ENOTIMPL (501, a transfer coding other
- * than chunked), TR_EVERSION (505, a well-formed HTTP/x.y we do not speak), TR_EEXPECT (417).
+ * than chunked), TR_EVERSION (505, a well-formed HTTP/x.y we do not speak), TR_EEXPECT (417),
+ * TR_EMETHOD (405, any CONNECT: P4).
  * limits may be NULL for the defaults. The call is stateless: req is overwritten (and may be
  * partly filled on errors). While the head is incomplete only line ends and limits are looked
  * at, so re-calling after every read stays cheap; any prefix of an input gives TR_EAGAIN or the

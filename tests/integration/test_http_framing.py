@@ -254,9 +254,56 @@ def test_b05_trace_405(cat):
     refused(cat, b"TRACE /public/a HTTP/1.1\r\n" + H + b"\r\n", (405,), must_close=False)
 
 
-def test_b05_connect_405(cat):
-    refused(cat, b"CONNECT svc.test:443 HTTP/1.1\r\n" + H + b"\r\n", (400, 405),
-            must_close=False)
+CONNECTS = [
+    b"CONNECT svc.test:443 HTTP/1.1\r\n" + H + b"\r\n",
+    b"CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n",
+    b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n",
+    b"CONNECT /x HTTP/1.1\r\n" + H + b"\r\n",
+    b"CONNECT /public/a HTTP/1.1\r\n" + H + b"\r\n",
+    b"CONNECT http://svc.test/public/a HTTP/1.1\r\n" + H + b"\r\n",
+    b"CONNECT * HTTP/1.1\r\n" + H + b"\r\n",
+    b"CONNECT svc.test:443 HTTP/1.0\r\n\r\n",
+    b"CONNECT svc.test:443 HTTP/1.1\r\n" + H + b"Content-Length: 5\r\n\r\nhello",
+    # a request pipelined behind it is never read
+    b"CONNECT svc.test:443 HTTP/1.1\r\n" + H + b"\r\nGET /public/after HTTP/1.1\r\n" + H +
+    b"\r\n",
+]
+
+
+@pytest.mark.parametrize("data", CONNECTS, ids=range(len(CONNECTS)))
+def test_b05_connect_405(cat, data):
+    """P4: every CONNECT is 405 and closed, whatever its target; no upstream sees it."""
+    r = refused(cat, data, (405,))
+    assert r.json() == {"message": "Method not allowed"}
+
+
+def test_b05_connect_to_the_upstream_itself(cat):
+    """Even to the address of a configured upstream the gateway opens no tunnel."""
+    target = b"127.0.0.1:%d" % cat.echo.port
+    refused(cat, b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n",
+            (405,))
+    time.sleep(0.1)
+    assert cat.echo.accepts == 0
+
+
+ADMIN_REFUSED = [
+    (b"CONNECT svc.test:443 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", True),
+    (b"CONNECT 127.0.0.1:8001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", True),
+    (b"CONNECT /apis HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", True),
+    (b"TRACE /apis HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", False),
+    (b"TRACE / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", False),
+    (b"TRACE /nothing/here HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", False),
+]
+
+
+@pytest.mark.parametrize("data,closes", ADMIN_REFUSED, ids=range(len(ADMIN_REFUSED)))
+def test_b05_admin_refuses_connect_and_trace(cat, data, closes):
+    r, closed, extra = send_and_read(cat.torii.admin_port, data)
+    assert r is not None and r.status == 405, r
+    assert r.json() == {"message": "Method not allowed"}
+    assert extra == b""
+    if closes:
+        assert r.conn_close() and closed
 
 
 @pytest.mark.parametrize("line", [b"gET /public/a HTTP/1.1", b"G=T /public/a HTTP/1.1",

@@ -312,6 +312,11 @@ static void test_api_errors(void)
     TR_CHECK_INT(call("POST", "/apis/go-api", FORM, "a=1"), 405);
     TR_CHECK_STR(last_allow, "GET, HEAD, PATCH, DELETE, OPTIONS");
     TR_CHECK_INT(call("TRACE", "/apis", "", ""), 405);
+    TR_CHECK_STR(last_allow, "GET, HEAD, POST, PUT, OPTIONS");
+    TR_CHECK_INT(call("TRACE", "/nothing", "", ""), 405);
+    TR_CHECK_STR(sget(last, "message"), "Method not allowed");
+    TR_CHECK_INT(call("CONNECT", "/nothing", "", ""), 405);
+    TR_CHECK_INT(call("CONNECT", "/apis", "", ""), 405);
 }
 
 /* Follow a "next" URL: returns a new malloc'ed target ("/apis?offset=..."). */
