@@ -887,7 +887,15 @@ static void on_response_head(struct tr_exchange *ex)
             return;
         }
         if (res->status >= 100 && res->status < 200 && res->status != 101) {
-            /* Interim answers (100 Continue, 103) are not forwarded. */
+            /* Interim answers (100 Continue, 103) are not forwarded; a flood of them is an
+             * invalid response, and fail() closes that upstream connection. */
+            if (++ex->res_interim > TR_PROXY_MAX_INTERIM) {
+                ex->upstream_error = "too many interim responses";
+                tr_log_info("upstream %s: more than %d interim responses", ex->upstream_addr,
+                            TR_PROXY_MAX_INTERIM);
+                fail(ex, 502, NULL);
+                return;
+            }
             consume_upstream(up, (size_t)rc);
             continue;
         }

@@ -78,6 +78,9 @@ struct tr_ctx {
 #define TR_PROXY_QUEUE_HIGH (256 * 1024)
 #define TR_PROXY_QUEUE_LOW (64 * 1024)
 #define TR_PROXY_READ_CHUNK (64 * 1024)
+/* Interim (1xx) answers skipped before a final one; one more is a 502 (P9). A real upstream
+ * sends one or two (100 Continue, 103 Early Hints); an endless stream would hold the request. */
+#define TR_PROXY_MAX_INTERIM 32
 
 enum tr_client_state {
     TR_CLIENT_IDLE,    /* keep-alive: waiting for the first byte of a request */
@@ -192,6 +195,7 @@ struct tr_exchange {
     /* Response relay (upstream -> client). */
     bool res_keep_alive; /* the upstream may reuse its connection after this response */
     bool res_head_parsed, res_started, res_done, res_chunked_out, res_close_delimited;
+    unsigned res_interim; /* interim (1xx) answers skipped so far (TR_PROXY_MAX_INTERIM) */
     enum tr_http_body res_body;
     uint64_t res_remaining;
     struct tr_http_chunked res_dec;

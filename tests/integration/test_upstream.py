@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The upstream side: refused connections (F-01), resets and retries with POST never replayed
 (F-04), truncated bodies (F-05), invalid upstream framing (F-06, D-10), stale pooled connections
-(F-11), keep-alive reuse counted by accepts, and bytes after a response."""
+(F-11), keep-alive reuse counted by accepts, bytes after a response, and interim (1xx) answers:
+dropped up to a bound, a flood of them 502 (P9)."""
 
 import time
 
@@ -9,8 +10,8 @@ import pytest
 
 from harness import SLOW, free_port, wait_for
 from rawhttp import RawConn, one_request
-from upstreams import (UpstreamServer, close_idle_behaviour, reset_behaviour,
-                       respond_behaviour, truncated_behaviour)
+from upstreams import (UpstreamServer, close_idle_behaviour, interim_behaviour,
+                       reset_behaviour, respond_behaviour, truncated_behaviour)
 
 ERRNO_WORDS = ("refused", "errno", "econn", "reset by peer", "broken pipe", "127.0.0.1")
 
@@ -223,3 +224,67 @@ def test_upstream_request_framing_is_gateways(torii, admin, echo):
     assert req.header_all("transfer-encoding") == []
     assert req.header("content-type") == "text/plain"
     assert req.body == b"abc"
+
+
+# ---- interim (1xx) answers ------------------------------------------------------------------
+
+def interim_route(admin, upstream_factory, count, **kw):
+    m = upstream_factory(interim_behaviour(count, **kw), "M")
+    admin.add_api(name="i%d" % m.port, upstream_url=m.url, request_path="/i%d" % m.port,
+                  retries=0)
+    return m, "/i%d" % m.port
+
+
+def raw_answer(port, target):
+    """Everything the client receives for one GET, up to the end of the final response."""
+    c = RawConn(port)
+    try:
+        c.send(b"GET %s HTTP/1.1\r\nHost: svc.test\r\n\r\n" % target.encode())
+        r = c.read_response()
+        return r, c
+    except Exception:
+        c.close()
+        raise
+
+
+@pytest.mark.parametrize("count", [1, 5, 32])
+@pytest.mark.parametrize("piece", [0, 7], ids=["one-write", "7-byte-writes"])
+def test_interim_answers_dropped_and_final_relayed(torii, admin, upstream_factory, count,
+                                                   piece):
+    """Up to the bound the interims are dropped (the client's first status line is the final
+    200) and the upstream connection stays in the pool."""
+    m, path = interim_route(admin, upstream_factory, count, piece=piece)
+    r, c = raw_answer(torii.proxy_port, path + "/a")
+    try:
+        assert r.status == 200 and r.body == b"final", r
+        assert r.header("Link") is None
+        assert b"HTTP/1.1 1" not in r.raw_head
+        # the same upstream connection serves the next request
+        r = c.request("GET", path + "/b")
+        assert r.status == 200 and r.body == b"final", r
+    finally:
+        c.close()
+    assert m.accepts == 1
+    assert len(m.requests) == 2
+
+
+@pytest.mark.parametrize("count,piece", [(33, 0), (33, 7), (33, 1), (100, 0), (100, 7)],
+                         ids=["33", "33-in-7-byte-writes", "33-in-1-byte-writes", "100",
+                              "100-in-7-byte-writes"])
+def test_interim_flood_is_502_and_closed(torii, admin, upstream_factory, count, piece):
+    m, path = interim_route(admin, upstream_factory, count, piece=piece)
+    r = one_request(torii.proxy_port, "GET", path + "/a")
+    assert r.status == 502, r
+    quiet_error_body(r)
+    assert wait_for(lambda: m.peer_closed, 3 * SLOW), "the upstream connection stayed open"
+    # not pooled: the next request needs a new upstream connection
+    r = one_request(torii.proxy_port, "GET", path + "/b")
+    assert r.status == 502
+    assert m.accepts == 2
+
+
+def test_interim_flood_slow_drip(torii, admin, upstream_factory):
+    """Interims dripped one every few milliseconds still hit the bound."""
+    m, path = interim_route(admin, upstream_factory, 40, piece=64, gap=0.005)
+    r = one_request(torii.proxy_port, "GET", path + "/a")
+    assert r.status == 502, r

@@ -538,6 +538,32 @@ def respond_behaviour(raw, keepalive=False, then=None, wait_close=2.0):
     return run
 
 
+INTERIMS = (b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"HTTP/1.1 102 Processing\r\n\r\n",
+            b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+
+
+def interim_behaviour(count, body=b"final", piece=0, gap=0.0):
+    """Keep-alive: answer each request with count interim responses (100, 102 and 103 in
+    turn) and then 200 with body. piece > 0 sends it all in writes of piece bytes, gap seconds
+    apart, so the gateway reads it in many small parts."""
+
+    def run(conn):
+        while not conn.stopped():
+            req = conn.read_request()
+            if req is None:
+                return
+            out = b"".join(INTERIMS[i % len(INTERIMS)] for i in range(count))
+            out += _response(200, "OK", [("Content-Length", str(len(body)))], body)
+            step = piece or len(out)
+            for i in range(0, len(out), step):
+                if not conn.send(out[i:i + step]):
+                    break  # the gateway gave up: the next read records how it closed
+                if gap:
+                    time.sleep(gap)
+    return run
+
+
 def reset_behaviour(read_request=True):
     """Read the request (or nothing), then reset the connection."""
 
