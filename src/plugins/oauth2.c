@@ -251,14 +251,11 @@ static void collect_from(struct tr_ctx *ctx, struct tr_str raw, struct tr_oauth2
                          bool from_query, bool *seen_body)
 {
     struct tr_str k, v;
-    char kbuf[32];
     while (tr_form_next(&raw, &k, &v)) {
-        if (k.len >= sizeof(kbuf))
-            continue;
-        size_t kl = tr_form_decode(k, kbuf);
-        kbuf[kl] = '\0';
+        /* Named as every other lookup names arguments (tr_form_key_eq): a fully escaped
+         * "client_secret" in the query is still one, and "client_secret%00x" is not. */
         for (int i = 0; i < P_COUNT; i++) {
-            if (strcmp(kbuf, param_names[i]) != 0)
+            if (!tr_form_key_eq(k, tr_str_from_cstr(param_names[i])))
                 continue;
             char *val = tr_ctx_alloc(ctx, v.len + 1);
             size_t vl = tr_form_decode(v, val);

@@ -8,9 +8,13 @@ gateway's clock with libfaketime (Torii(faketime=True).shift_clock)."""
 import base64
 import collections
 import hashlib
+import http.client
+import json
 import math
 import secrets
+import ssl
 import threading
+import urllib.parse
 
 import pytest
 
@@ -213,6 +217,53 @@ def test_i08_client_authentication(node, oauth):
     err(token(node, oauth, dict(cc, client_id=node.spa["client_id"])), 400, "unauthorized_client")
     err(token(node, oauth, creds(web)), 400, "invalid_request")
     err(token(node, oauth, dict(creds(web), grant_type="foo")), 400, "unsupported_grant_type")
+
+
+def enc(name):
+    """name with every character percent-escaped."""
+    return "".join("%%%02X" % ord(ch) for ch in name)
+
+
+def raw_token(node, oauth, query, body):
+    """POST to the token endpoint with the query and form body exactly as given (an HTTP
+    library would unescape unreserved characters in the URL). Returns (status, JSON body)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", node.torii.ssl_port, context=ctx,
+                                       timeout=10 * SLOW)
+    try:
+        path = urllib.parse.urlsplit(oauth.token).path + ("?" + query if query else "")
+        conn.request("POST", path, body=body.encode(), headers={
+            "Host": "svc.test", "Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        conn.close()
+
+
+def test_i08_parameter_names_are_decoded(node, oauth):
+    """The endpoints read their parameters by decoded name, as every lookup does: an escaped
+    spelling is the same parameter (so a secret in the query is still refused), and a name with
+    more after a NUL is another one."""
+    web = node.web
+    body = "grant_type=client_credentials&scope=email&client_id=%s" % web["client_id"]
+    with_secret = body + "&client_secret=" + web["client_secret"]
+    assert raw_token(node, oauth, "", with_secret)[0] == 200
+    for name in ("client_secret", "client%5Fsecret", enc("client_secret")):
+        status, answer = raw_token(node, oauth, "%s=%s" % (name, web["client_secret"]),
+                                   with_secret)
+        assert status == 400 and answer["error"] == "invalid_request", (name, answer)
+        assert answer["error_description"] == \
+            "client_secret must not be sent in the query string"
+    spelled = "%s=client_credentials&scope=email&%s=%s&%s=%s" % (
+        enc("grant_type"), enc("client_id"), web["client_id"], enc("client_secret"),
+        web["client_secret"])
+    status, answer = raw_token(node, oauth, "", spelled)
+    assert status == 200 and answer["access_token"], answer
+    nul = body + "&client_secret%%00x=%s" % web["client_secret"]
+    status, answer = raw_token(node, oauth, "", nul)
+    assert status == 401 and answer["error"] == "invalid_client", answer
 
 
 def test_i09_endpoints_need_tls(node, oauth_factory):
