@@ -1,6 +1,7 @@
 #!/bin/sh
 # Style gate run by `make test`: banned functions, raw printf outside the logger and main, and
-# the include direction of the layers (scripts/check-layers.sh).
+# the include direction of the layers (scripts/check-layers.sh), and rule and catalogue ids that
+# docs/behaviour.md and docs/test-catalogue.md do not define (scripts/check-refs.sh).
 set -eu
 cd "$(dirname "$0")/.."
 status=0
@@ -18,4 +19,5 @@ if ! sh scripts/check-layers.sh; then
     echo "style: an include points up a layer (see docs/architecture.md)" >&2
     status=1
 fi
+sh scripts/check-refs.sh || status=1
 exit $status

@@ -38,7 +38,7 @@ int tr_url_parse(struct tr_str s, struct tr_url *url);
 int tr_url_normalize_path(struct tr_str path, bool reject_escaped_slashes, char *out,
                           size_t out_cap);
 
-/* Build the upstream path (Kong 0.7 §1.3 step 6) into out:
+/* Build the upstream path (Kong 0.7, kong-reference §1.3 step 6) into out:
  *   upstream_path  path of upstream_url (may be empty or "/"; a trailing '/' is dropped
  *                  before joining);
  *   req_path       the normalized request path;
