@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 
 #define PAGE_SHIFT 9
@@ -26,11 +27,7 @@ struct tr_strmap_page {
 
 static uint32_t hash_of(struct tr_str k)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < k.len; i++) {
-        h ^= (unsigned char)k.ptr[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = tr_hash(k.ptr, k.len);
     return (uint32_t)(h ^ (h >> 32));
 }
 

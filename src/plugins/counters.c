@@ -60,28 +60,6 @@ void tr_counters_window(int p, int64_t now, int64_t *start, int64_t *end)
     *end = (int64_t)timegm(&next);
 }
 
-uint64_t tr_counters_hash(uint64_t seed, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = seed;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-uint64_t tr_counters_hash_final(uint64_t h)
-{
-    /* splitmix64's finaliser spreads FNV's weak low bits over the whole word. */
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 31;
-    return h ? h : 1;
-}
-
 /* ---- the local table ---------------------------------------------------------------------- */
 
 struct entry {

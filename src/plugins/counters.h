@@ -29,17 +29,11 @@ const char *tr_counters_period_title(int p);
  * their length; months and years to the first day of the calendar month or year. */
 void tr_counters_window(int p, int64_t now, int64_t *start, int64_t *end);
 
-/* 64-bit hash of len bytes, continuing from seed (start with TR_COUNTERS_HASH_SEED). Never 0
- * after tr_counters_hash_final. */
-#define TR_COUNTERS_HASH_SEED 0xcbf29ce484222325ull
-uint64_t tr_counters_hash(uint64_t seed, const void *data, size_t len);
-uint64_t tr_counters_hash_final(uint64_t h);
-
 /* Capacity of the local table (entries), for docs and tests. */
 #define TR_COUNTERS_LOCAL_BUCKETS 4096
 #define TR_COUNTERS_LOCAL_WAYS 16
 
-/* Take one unit of the counter key (a tr_counters_hash_final value naming plugin instance,
+/* Take one unit of the counter key (a tr_hash_final value, core/hash.h, naming plugin instance,
  * identity, period and window start) whose window ends at window_end, if the count stays at
  * most limit. now is the current time in seconds (entries whose window ended are reused).
  * Returns 1 when taken (*count = the new count), 0 when the limit is reached (*count = the

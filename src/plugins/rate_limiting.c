@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "plugins/counters.h"
@@ -491,15 +492,15 @@ static int backend_failed(const struct rl_conf *c, int rc)
 static uint64_t counter_key(const char *instance, char kind, struct tr_str id, int period,
                             int64_t start)
 {
-    uint64_t h = tr_counters_hash(TR_COUNTERS_HASH_SEED, instance, strlen(instance) + 1);
-    h = tr_counters_hash(h, &kind, 1);
+    uint64_t h = tr_hash_update(TR_HASH_SEED, instance, strlen(instance) + 1);
+    h = tr_hash_update(h, &kind, 1);
     uint64_t len = id.len;
-    h = tr_counters_hash(h, &len, sizeof(len));
-    h = tr_counters_hash(h, id.ptr, id.len);
+    h = tr_hash_update(h, &len, sizeof(len));
+    h = tr_hash_update(h, id.ptr, id.len);
     unsigned char pb = (unsigned char)period;
-    h = tr_counters_hash(h, &pb, 1);
-    h = tr_counters_hash(h, &start, sizeof(start));
-    return tr_counters_hash_final(h);
+    h = tr_hash_update(h, &pb, 1);
+    h = tr_hash_update(h, &start, sizeof(start));
+    return tr_hash_final(h);
 }
 
 static int access_local(struct tr_ctx *ctx, struct rl_state *st, const uint64_t *keys)
@@ -632,8 +633,7 @@ static int access_redis(struct tr_ctx *ctx, struct rl_state *st, char kind, stru
     struct tr_str shown = id;
     if (id.len > 200) {
         /* Long identifiers (header values) are named by their hash. */
-        uint64_t h =
-            tr_counters_hash_final(tr_counters_hash(TR_COUNTERS_HASH_SEED, id.ptr, id.len));
+        uint64_t h = tr_hash_final(tr_hash_update(TR_HASH_SEED, id.ptr, id.len));
         int n = snprintf(idtext, sizeof(idtext), "#%016llx", (unsigned long long)h);
         shown = (struct tr_str){idtext, (size_t)n};
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/mem.h"
 
 /* RFC 1035 §2.3.4: a name is at most 255 octets; longer values cannot match any route. */
@@ -55,25 +56,12 @@ struct tr_router {
     size_t num_nodes;
 };
 
+/* The tag (parent node) and the key, through the tree's one hash. Table contents come from
+ * the admin, so lookups with chosen keys cannot lengthen probe sequences much. */
 static uint64_t hash_key(uint32_t tag, const char *key, size_t len)
 {
-    /* FNV-1a over the tag and the key, then a final avalanche (splitmix64's). Table contents
-     * come from the admin, so lookups with chosen keys cannot lengthen probe sequences. */
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int i = 0; i < 4; i++) {
-        h ^= (tag >> (8 * i)) & 0xff;
-        h *= 0x100000001b3ULL;
-    }
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 0x100000001b3ULL;
-    }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h ? h : 1;
+    unsigned char t[4] = {tag & 0xff, (tag >> 8) & 0xff, (tag >> 16) & 0xff, tag >> 24};
+    return tr_hash_final(tr_hash_update(tr_hash_update(TR_HASH_SEED, t, 4), key, len));
 }
 
 static void table_init(struct table *t, size_t num_keys)

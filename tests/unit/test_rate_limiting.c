@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/hash.h"
 #include "core/err.h"
 #include "plugins/counters.h"
 #include "plugins/plugin.h"
@@ -69,12 +70,12 @@ static void test_windows(void)
 
 static void test_hash(void)
 {
-    uint64_t a = tr_counters_hash_final(tr_counters_hash(TR_COUNTERS_HASH_SEED, "abc", 3));
-    uint64_t b = tr_counters_hash_final(tr_counters_hash(TR_COUNTERS_HASH_SEED, "abd", 3));
-    uint64_t a2 = tr_counters_hash_final(tr_counters_hash(TR_COUNTERS_HASH_SEED, "abc", 3));
+    uint64_t a = tr_hash_final(tr_hash_update(TR_HASH_SEED, "abc", 3));
+    uint64_t b = tr_hash_final(tr_hash_update(TR_HASH_SEED, "abd", 3));
+    uint64_t a2 = tr_hash_final(tr_hash_update(TR_HASH_SEED, "abc", 3));
     TR_CHECK(a != b);
     TR_CHECK(a == a2);
-    TR_CHECK(tr_counters_hash_final(0) != 0);
+    TR_CHECK(tr_hash_final(0) != 0);
 }
 
 /* ---- local table -------------------------------------------------------------------------- */
