@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "http/form.h"
 
 #define IDX_PLAIN (-1L)  /* `key` */
 #define IDX_APPEND (-2L) /* `key[]` */
@@ -40,25 +41,15 @@ static void pairs_free(struct pairs *ps)
     ps->cnt = ps->cap = 0;
 }
 
-/* Percent-decode s (with '+' as space when plus is set) into a new buffer; *len gets its
+/* Decode form text s (http/form.h's decoder) into a new NUL-terminated buffer; *len gets its
  * length. Returns NULL when the result holds a NUL byte and allow_nul is not set. */
-static char *pct_decode(struct tr_str s, bool plus, bool allow_nul, size_t *len)
+static char *pct_decode(struct tr_str s, bool allow_nul, size_t *len)
 {
     char *out = tr_xmalloc(s.len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (c == '%' && i + 2 < s.len && tr_hex_value(s.ptr[i + 1]) >= 0 && tr_hex_value(s.ptr[i + 2]) >= 0) {
-            c = (char)(tr_hex_value(s.ptr[i + 1]) * 16 + tr_hex_value(s.ptr[i + 2]));
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == '\0' && !allow_nul) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = c;
+    size_t o = tr_form_decode(s, out);
+    if (!allow_nul && memchr(out, '\0', o)) {
+        free(out);
+        return NULL;
     }
     out[o] = '\0';
     *len = o;
@@ -214,7 +205,7 @@ static int add_raw(struct pairs *ps, struct tr_str k, const struct tr_str *v, bo
                    size_t msg_len)
 {
     size_t key_len = 0, val_len = 0;
-    char *key = pct ? pct_decode(k, true, false, &key_len) : NULL;
+    char *key = pct ? pct_decode(k, false, &key_len) : NULL;
     if (!pct && memchr(k.ptr, '\0', k.len) == NULL) {
         key = tr_str_dup(k);
         key_len = k.len;
@@ -232,7 +223,7 @@ static int add_raw(struct pairs *ps, struct tr_str k, const struct tr_str *v, bo
         char *raw = NULL;
         /* A NUL in a value is kept: the field checks name it (tr_admin_find_nul, schemas). */
         if (pct) {
-            raw = pct_decode(*v, true, true, &val_len);
+            raw = pct_decode(*v, true, &val_len);
         } else {
             raw = tr_xmalloc(v->len + 1);
             if (v->len)

@@ -10,6 +10,7 @@
 
 #include "core/mem.h"
 #include "core/str.h"
+#include "http/form.h"
 
 struct table {
     const struct tr_admin_endpoint *rows;
@@ -70,26 +71,12 @@ enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_PATCH = 8, M_DELETE = 16 };
 static char *decode_segment(const char *p, size_t len)
 {
     char *out = tr_xmalloc(len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = p[i];
-        if (c == '%') {
-            int hi = i + 1 < len ? tr_hex_value(p[i + 1]) : -1;
-            int lo = i + 2 < len ? tr_hex_value(p[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                free(out);
-                return NULL;
-            }
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0') {
-            free(out);
-            return NULL;
-        }
-        out[o++] = c;
+    long n = tr_pct_decode_strict((struct tr_str){p, len}, out);
+    if (n < 0 || memchr(out, '\0', (size_t)n)) {
+        free(out);
+        return NULL;
     }
-    out[o] = '\0';
+    out[n] = '\0';
     return out;
 }
 

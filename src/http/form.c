@@ -50,6 +50,24 @@ size_t tr_form_decode(struct tr_str in, char *out)
     return n;
 }
 
+long tr_pct_decode_strict(struct tr_str in, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        char c = in.ptr[i];
+        if (c == '%') {
+            int hi = i + 1 < in.len ? tr_hex_value(in.ptr[i + 1]) : -1;
+            int lo = i + 2 < in.len ? tr_hex_value(in.ptr[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        out[n++] = c;
+    }
+    return (long)n;
+}
+
 bool tr_form_key_eq(struct tr_str raw, struct tr_str name)
 {
     size_t i = 0, n = 0;

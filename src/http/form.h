@@ -15,8 +15,14 @@
 bool tr_form_next(struct tr_str *rest, struct tr_str *key, struct tr_str *value);
 
 /* Decode in ('+' is a space, %XX a byte; a '%' not followed by two hex digits stays as is)
- * into out, which must hold in.len bytes; returns the decoded length (never more than in.len). */
+ * into out, which must hold in.len bytes; returns the decoded length (never more than in.len).
+ * The one percent-decoder of forms and query strings (proxy and Admin API alike). */
 size_t tr_form_decode(struct tr_str in, char *out);
+
+/* Percent-decode a URI component strictly (RFC 3986 §2.1: '+' is '+', and a '%' not followed by
+ * two hex digits is an error) into out, which must hold in.len bytes. Returns the decoded
+ * length, or -1 on a broken escape. Path normalization (url.h) has rules of its own. */
+long tr_pct_decode_strict(struct tr_str in, char *out);
 
 /* Does raw (an encoded key, as tr_form_next returns it) decode, exactly as tr_form_decode
  * does, to name? Allocation-free. Every lookup of an argument and every removal of one uses
