@@ -141,13 +141,8 @@ static bool take_snis(struct tr_admin_ctx *ctx, const char *exclude_cert, json_t
     json_t *names = json_array();
     if (json_is_string(in)) {
         /* Form input: comma-separated. */
-        struct tr_str rest = tr_str_from_cstr(json_string_value(in));
-        while (rest.len > 0) {
-            const char *comma = memchr(rest.ptr, ',', rest.len);
-            struct tr_str item = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
-            rest.ptr += item.len + (comma ? 1 : 0);
-            rest.len -= item.len + (comma ? 1 : 0);
-            item = tr_str_trim(item);
+        struct tr_str rest = tr_str_from_cstr(json_string_value(in)), item;
+        while (tr_str_next_item(&rest, ',', &item)) {
             if (item.len)
                 json_array_append_new(names, json_stringn(item.ptr, item.len));
         }

@@ -59,18 +59,11 @@ static int parse_item(struct tr_str item, struct tr_cidr *c)
 int tr_cidr_list_parse(const char *text, struct tr_cidr_list *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof(*out));
-    struct tr_str rest = tr_str_from_cstr(text);
+    struct tr_str rest = tr_str_from_cstr(text), item;
     size_t cap = 0;
-    while (rest.len > 0) {
-        const char *comma = memchr(rest.ptr, ',', rest.len);
-        struct tr_str item = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
-        rest.ptr += item.len + (comma ? 1 : 0);
-        rest.len -= item.len + (comma ? 1 : 0);
-        item = tr_str_trim(item);
-        if (item.len == 0 && comma == NULL && out->cnt == 0)
-            break; /* blank text */
-        if (comma && rest.len == 0)
-            item = (struct tr_str){comma, 1}; /* a trailing comma is reported as "," */
+    if (tr_str_trim(rest).len == 0)
+        return 0; /* blank text: an empty list */
+    while (tr_str_next_item(&rest, ',', &item)) {
         struct tr_cidr c;
         if (parse_item(item, &c) != 0) {
             snprintf(err, err_len, "'%.*s' is not an IP address or CIDR block",

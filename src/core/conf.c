@@ -723,17 +723,9 @@ int tr_conf_parse_listen(const char *value, struct tr_listen_list *out, char *er
         fail(err, err_len, "empty list (use off for none)");
         return -1;
     }
-    while (all.ptr != NULL) {
-        const char *comma = memchr(all.ptr, ',', all.len);
-        struct tr_str entry = {all.ptr, comma ? (size_t)(comma - all.ptr) : all.len};
+    struct tr_str entry;
+    while (tr_str_next_item(&all, ',', &entry)) {
         char shown[96];
-        if (comma) {
-            all.len -= entry.len + 1;
-            all.ptr = comma + 1;
-        } else {
-            all.ptr = NULL;
-        }
-        entry = tr_str_trim(entry);
         if (entry.len == 0) {
             fail(err, err_len, "empty entry in the list");
             return -1;

@@ -161,11 +161,8 @@ int tr_origin_list_parse(struct tr_str text, struct tr_origin_list *out, char *e
     memset(out, 0, sizeof(*out));
     if (tr_str_trim(rest).len == 0)
         return 0;
-    while (rest.ptr != NULL) {
-        const char *comma = memchr(rest.ptr, ',', rest.len);
-        struct tr_str item = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
-        rest = comma ? (struct tr_str){comma + 1, rest.len - item.len - 1} : TR_STR_NULL;
-        item = tr_str_trim(item);
+    struct tr_str item;
+    while (tr_str_next_item(&rest, ',', &item)) {
         if (out->cnt == cap) {
             cap = cap ? cap * 2 : 4;
             out->items = tr_xrealloc(out->items, cap * sizeof(*out->items));

@@ -49,6 +49,17 @@ struct tr_str tr_str_trim(struct tr_str s)
     return s;
 }
 
+bool tr_str_next_item(struct tr_str *rest, char sep, struct tr_str *item)
+{
+    if (rest->ptr == NULL)
+        return false;
+    const char *at = memchr(rest->ptr, sep, rest->len);
+    struct tr_str it = {rest->ptr, at ? (size_t)(at - rest->ptr) : rest->len};
+    *rest = at ? (struct tr_str){at + 1, rest->len - it.len - 1} : TR_STR_NULL;
+    *item = tr_str_trim(it);
+    return true;
+}
+
 int tr_str_to_u64(struct tr_str s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;

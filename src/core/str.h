@@ -28,6 +28,12 @@ bool tr_str_has_prefix(struct tr_str s, struct tr_str prefix);
 /* Trim spaces and tabs (RFC 9110 OWS) from both ends. */
 struct tr_str tr_str_trim(struct tr_str s);
 
+/* Take the next item of a sep-separated list off *rest: *item is the text up to the next sep
+ * (or the end), SP/HTAB-trimmed. A list with n separators has n + 1 items, some maybe empty
+ * (the caller decides what an empty one means); the last one sets rest->ptr to NULL, and the
+ * call after it returns false. Start with *rest = the whole list. */
+bool tr_str_next_item(struct tr_str *rest, char sep, struct tr_str *item);
+
 /* Strict unsigned decimal: 1..20 digits, no sign, no spaces, value <= max.
  * Returns 0 and sets *out, or -1. */
 int tr_str_to_u64(struct tr_str s, uint64_t max, uint64_t *out);
