@@ -363,15 +363,12 @@ static int cmd_migrations(int argc, char **argv)
         return 1;
     mkdir(conf.prefix, 0755);
     char dbpath[4200];
-    if (conf.sqlite_path && conf.sqlite_path[0])
-        snprintf(dbpath, sizeof(dbpath), "%s", conf.sqlite_path);
-    else
-        snprintf(dbpath, sizeof(dbpath), "%s/torii.db", conf.prefix);
+    tr_store_location(&conf, dbpath, sizeof(dbpath));
     struct tr_store *store;
     char err[512];
     int rc = 1;
     /* Opening runs pending migrations. */
-    if (tr_store_open_sqlite(dbpath, &store, err, sizeof(err)) != 0) {
+    if (tr_store_open(&conf, &store, err, sizeof(err)) != 0) {
         fprintf(stderr, "torii: cannot open the database '%s': %s\n", dbpath, err);
     } else {
         printf("database %s at schema version %d\n", dbpath, tr_store_schema_version(store));

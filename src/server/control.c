@@ -187,12 +187,9 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     }
     tr_server_raise_nofile(conf);
     char dbpath[4096];
-    if (conf->sqlite_path && conf->sqlite_path[0])
-        snprintf(dbpath, sizeof(dbpath), "%s", conf->sqlite_path);
-    else
-        snprintf(dbpath, sizeof(dbpath), "%s/torii.db", conf->prefix);
+    tr_store_location(conf, dbpath, sizeof(dbpath));
     /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile. */
-    if (tr_server_open_store(conf, dbpath, socks, &ctl.store) != 0)
+    if (tr_server_open_store(conf, socks, &ctl.store) != 0)
         return 1;
     /* Runtime rows (OAuth2 tokens) are read and written from the thread pool. */
     if (tr_runtime_open(dbpath, err, sizeof(err)) != 0)

@@ -20,7 +20,7 @@
 
 struct wait {
     const struct tr_conf *conf;
-    const char *path;
+    const char *path;       /* where the store is, for messages */
     struct tr_store *store; /* set once open */
     uint64_t deadline;      /* uv_now() + database_wait */
     uint32_t delay_ms;      /* next retry delay */
@@ -35,7 +35,7 @@ struct wait {
 static uint32_t attempt(struct wait *w, uint64_t now)
 {
     w->attempt++;
-    if (tr_store_open_sqlite(w->path, &w->store, w->err, sizeof(w->err)) == 0) {
+    if (tr_store_open(w->conf, &w->store, w->err, sizeof(w->err)) == 0) {
         tr_log_notice("database '%s' opened (attempt %u)", w->path, w->attempt);
         return 0;
     }
@@ -68,13 +68,14 @@ static void on_retry(uv_timer_t *t)
         tr_admin_server_stop(w->admin);
 }
 
-int tr_server_open_store(const struct tr_conf *conf, const char *path,
-                         const struct tr_sockets *socks, struct tr_store **store)
+int tr_server_open_store(const struct tr_conf *conf, const struct tr_sockets *socks,
+                         struct tr_store **store)
 {
-    char err[512];
+    char err[512], path[4096];
     *store = NULL;
-    if (tr_store_open_sqlite(path, store, err, sizeof(err)) == 0)
+    if (tr_store_open(conf, store, err, sizeof(err)) == 0)
         return 0;
+    tr_store_location(conf, path, sizeof(path));
     if (conf->database_wait_ms == 0) {
         tr_log_error("cannot open the database '%s': %s", path, err);
         return -1;

@@ -1,23 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* Versioned schema steps of the SQLite backend. Applied versions are recorded in the
- * schema_migrations table; each step runs in its own transaction. */
+/* Versioned schema steps. Each backend supplies its own list (its DDL) in its ops table
+ * (store/backend.h); versions mean the same on every backend (step 7 creates the OAuth 2.0
+ * tables wherever it runs), so `schema_version` compares across backends. This file runs the
+ * list: in order, each pending step once, refusing a database a newer build migrated. */
 #ifndef TR_STORE_MIGRATIONS_H
 #define TR_STORE_MIGRATIONS_H
 
 #include <stddef.h>
 
-struct sqlite3;
+struct tr_store;
+struct tr_store_ops;
 
-/* Highest version this build knows. */
-int tr_store_migrations_latest(void);
+/* One step. Never edit a step once released: add a new one. A list ends with {0, NULL, NULL}. */
+struct tr_store_migration {
+    int version;      /* 1, 2, 3, ... in order */
+    const char *name; /* recorded with the version, e.g. "create_apis" */
+    const char *sql;  /* static DDL only; may hold several statements */
+};
 
-/* Version applied to db (0 for an empty database), or TR_EDB. */
-int tr_store_migrations_version(struct sqlite3 *db);
+/* Highest version ops's list knows. */
+int tr__store_migrations_latest(const struct tr_store_ops *ops);
 
-/* Apply every pending step to db, each in its own BEGIN IMMEDIATE transaction that re-reads
- * the version first, so two processes migrating at once apply each step once. Idempotent.
- * Returns 0, or TR_EDB with a message in err (err may be NULL when err_len is 0), including
- * when db was migrated by a newer build (its version is above tr_store_migrations_latest()). */
-int tr_store_migrations_apply(struct sqlite3 *db, char *err, size_t err_len);
+/* Apply every pending step of s's backend, each through the backend's migration_apply (one
+ * transaction that re-reads the version under the write lock, so two processes migrating at
+ * once apply each step once). Idempotent. Returns 0, or TR_EDB with a message in err (err may
+ * be NULL when err_len is 0), including when the database was migrated by a newer build (its
+ * version is above tr__store_migrations_latest). */
+int tr__store_migrations_run(struct tr_store *s, char *err, size_t err_len);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The SQLite backend of store.h: one table per entity kind (see migrations.c), every write one
- * IMMEDIATE transaction committed before returning, statements cached per (kind, operation).
- * SQL text is built only from the static names of entities.c; every value is a bound parameter.
- * Validation of entity fields is schema/'s job, not this file's. */
-#include "store/store.h"
+/* The SQLite backend of store.h: one table per entity kind (see sqlite_migrations.c), every
+ * write one IMMEDIATE transaction committed before returning, statements cached per (kind,
+ * operation). SQL text is built only from the static names of entities.c; every value is a
+ * bound parameter. Validation of entity fields is schema/'s job, not this file's. The backend's
+ * table of operations is at the end. */
+#include "store/sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +18,14 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
 #include "store/entities.h"
 #include "store/migrations.h"
+#include "store/store.h"
 
 #define MAX_PAGE 1000
 #define MAX_COLS (TR_STORE_MAX_UNIQUE + TR_STORE_MAX_FKS + 1)
@@ -49,11 +52,17 @@ struct kind_stmts {
     sqlite3_stmt *has_parent[TR_STORE_MAX_FKS];    /* the parent of foreign key i exists */
 };
 
-struct tr_store {
-    sqlite3 *db;
+struct sqlite_store {
+    struct tr_store base;
+    sqlite3 *db;              /* the control thread's connection (FULLMUTEX) */
     struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
     sqlite3_stmt *begin, *commit, *rollback;
 };
+
+static struct sqlite_store *to_sqlite(struct tr_store *base)
+{
+    return TR_CONTAINER_OF(base, struct sqlite_store, base);
+}
 
 /* Mirror columns of a kind, in bind order after ?1 id, ?2 created_at, ?3 doc: unique fields,
  * then foreign keys not already listed, then "ukey" when the kind has a composite key. */
@@ -102,7 +111,7 @@ static void kind_cols(const struct tr_store_kind *kind, struct cols *c)
         c->name[c->cnt++] = "ukey";
 }
 
-static int db_fail(struct tr_store *s, const char *what)
+static int db_fail(struct sqlite_store *s, const char *what)
 {
     tr_log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
     return TR_EDB;
@@ -118,7 +127,7 @@ static void done(sqlite3_stmt *st)
 }
 
 /* The statement in *slot, prepared from q on first use; NULL on failure (logged). */
-static sqlite3_stmt *prepare(struct tr_store *s, sqlite3_stmt **slot, const struct sql *q)
+static sqlite3_stmt *prepare(struct sqlite_store *s, sqlite3_stmt **slot, const struct sql *q)
 {
     if (*slot != NULL)
         return *slot;
@@ -135,7 +144,7 @@ static sqlite3_stmt *prepare(struct tr_store *s, sqlite3_stmt **slot, const stru
     return *slot;
 }
 
-static sqlite3_stmt *op_stmt(struct tr_store *s, size_t ki, enum op op)
+static sqlite3_stmt *op_stmt(struct sqlite_store *s, size_t ki, enum op op)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
     sqlite3_stmt **slot = &s->kinds[ki].op[op];
@@ -220,7 +229,7 @@ static sqlite3_stmt *op_stmt(struct tr_store *s, size_t ki, enum op op)
     return prepare(s, slot, &q);
 }
 
-static sqlite3_stmt *get_by_stmt(struct tr_store *s, size_t ki, int ui)
+static sqlite3_stmt *get_by_stmt(struct sqlite_store *s, size_t ki, int ui)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
     struct sql q = {.len = 0};
@@ -235,7 +244,7 @@ static sqlite3_stmt *get_by_stmt(struct tr_store *s, size_t ki, int ui)
     return prepare(s, &s->kinds[ki].get_by[ui], &q);
 }
 
-static sqlite3_stmt *has_unique_stmt(struct tr_store *s, size_t ki, int ui)
+static sqlite3_stmt *has_unique_stmt(struct sqlite_store *s, size_t ki, int ui)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
     struct sql q = {.len = 0};
@@ -250,7 +259,7 @@ static sqlite3_stmt *has_unique_stmt(struct tr_store *s, size_t ki, int ui)
     return prepare(s, &s->kinds[ki].has_unique[ui], &q);
 }
 
-static sqlite3_stmt *has_parent_stmt(struct tr_store *s, size_t ki, int fi)
+static sqlite3_stmt *has_parent_stmt(struct sqlite_store *s, size_t ki, int fi)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
     struct sql q = {.len = 0};
@@ -264,7 +273,7 @@ static sqlite3_stmt *has_parent_stmt(struct tr_store *s, size_t ki, int fi)
 }
 
 /* Step a one-row existence query: 1 (a row), 0 (none) or TR_EDB. Resets st. */
-static int exists(struct tr_store *s, sqlite3_stmt *st)
+static int exists(struct sqlite_store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
 
@@ -335,7 +344,7 @@ static char *composite_key(const struct tr_store_kind *kind, json_t *doc)
     return key;
 }
 
-static int tx_begin(struct tr_store *s)
+static int tx_begin(struct sqlite_store *s)
 {
     static const struct sql q = {.buf = "BEGIN IMMEDIATE", .len = 15};
     sqlite3_stmt *st = prepare(s, &s->begin, &q);
@@ -348,7 +357,7 @@ static int tx_begin(struct tr_store *s)
     return rc == SQLITE_DONE ? 0 : db_fail(s, "begin");
 }
 
-static void tx_rollback(struct tr_store *s)
+static void tx_rollback(struct sqlite_store *s)
 {
     static const struct sql q = {.buf = "ROLLBACK", .len = 8};
     sqlite3_stmt *st;
@@ -362,7 +371,7 @@ static void tx_rollback(struct tr_store *s)
     done(st);
 }
 
-static int tx_commit(struct tr_store *s)
+static int tx_commit(struct sqlite_store *s)
 {
     static const struct sql q = {.buf = "COMMIT", .len = 6};
     sqlite3_stmt *st = prepare(s, &s->commit, &q);
@@ -382,7 +391,7 @@ static int tx_commit(struct tr_store *s)
 
 /* Map a constraint failure the checks missed (a race with another process, or a column the
  * checks do not cover) from SQLite's "UNIQUE constraint failed: table.column" message. */
-static int constraint_error(struct tr_store *s, const struct tr_store_kind *kind, json_t *doc,
+static int constraint_error(struct sqlite_store *s, const struct tr_store_kind *kind, json_t *doc,
                             const char **conflict_field)
 {
     const char *msg = sqlite3_errmsg(s->db);
@@ -415,7 +424,7 @@ static int constraint_error(struct tr_store *s, const struct tr_store_kind *kind
 }
 
 /* Inside the transaction: the checks that name the offending field, then the write. */
-static int write_rows(struct tr_store *s, size_t ki, json_t *doc, const char *id, bool update,
+static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char *id, bool update,
                       const char *text, const char *ukey, const char **conflict_field)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
@@ -521,7 +530,7 @@ static int write_rows(struct tr_store *s, size_t ki, json_t *doc, const char *id
     return rc;
 }
 
-static int write_entity(struct tr_store *s, const char *entity, json_t *doc, bool update,
+static int write_entity(struct sqlite_store *s, const char *entity, json_t *doc, bool update,
                         const char **conflict_field)
 {
     const char *unused = NULL;
@@ -560,25 +569,26 @@ out:
     return rc;
 }
 
-int tr_store_insert(struct tr_store *s, const char *entity, json_t *doc,
-                    const char **conflict_field)
+static int sqlite_insert(struct tr_store *s, const char *entity, json_t *doc,
+                         const char **conflict_field)
 {
-    return write_entity(s, entity, doc, false, conflict_field);
+    return write_entity(to_sqlite(s), entity, doc, false, conflict_field);
 }
 
-int tr_store_update(struct tr_store *s, const char *entity, json_t *doc,
-                    const char **conflict_field)
+static int sqlite_update(struct tr_store *s, const char *entity, json_t *doc,
+                         const char **conflict_field)
 {
-    return write_entity(s, entity, doc, true, conflict_field);
+    return write_entity(to_sqlite(s), entity, doc, true, conflict_field);
 }
 
-int tr_store_delete(struct tr_store *s, const char *entity, const char *id)
+static int sqlite_delete(struct tr_store *base, const char *entity, const char *id)
 {
+    struct sqlite_store *s = to_sqlite(base);
     sqlite3_stmt *st;
     size_t ki;
     int rc;
 
-    if (s == NULL || id == NULL || tr_store_kind_find(entity, &ki) == NULL)
+    if (id == NULL || tr_store_kind_find(entity, &ki) == NULL)
         return TR_EINVAL;
     rc = tx_begin(s);
     if (rc < 0)
@@ -619,9 +629,10 @@ static json_t *load_doc(sqlite3_stmt *st, int col)
     return doc;
 }
 
-int tr_store_get(struct tr_store *s, const char *entity, const char *field_name, const char *value,
-                 json_t **out)
+static int sqlite_get(struct tr_store *base, const char *entity, const char *field_name,
+                      const char *value, json_t **out)
 {
+    struct sqlite_store *s = to_sqlite(base);
     const struct tr_store_kind *kind;
     sqlite3_stmt *st;
     size_t ki;
@@ -629,7 +640,7 @@ int tr_store_get(struct tr_store *s, const char *entity, const char *field_name,
 
     *out = NULL;
     kind = tr_store_kind_find(entity, &ki);
-    if (s == NULL || kind == NULL || field_name == NULL || value == NULL)
+    if (kind == NULL || field_name == NULL || value == NULL)
         return TR_EINVAL;
     if (strcmp(field_name, "id") == 0) {
         st = op_stmt(s, ki, OP_GET_ID);
@@ -747,9 +758,10 @@ static char *filter_json(json_t *filters)
     return json_dumps(filters, JSON_COMPACT);
 }
 
-int tr_store_list(struct tr_store *s, const char *entity, json_t *filters, size_t size,
-                  const char *offset, json_t **rows, size_t *total, char **next_offset)
+static int sqlite_list(struct tr_store *base, const char *entity, json_t *filters, size_t size,
+                       const char *offset, json_t **rows, size_t *total, char **next_offset)
 {
+    struct sqlite_store *s = to_sqlite(base);
     sqlite3_stmt *st = NULL;
     char *fjson = NULL;
     json_t *arr = NULL;
@@ -760,7 +772,7 @@ int tr_store_list(struct tr_store *s, const char *entity, json_t *filters, size_
     *rows = NULL;
     *total = 0;
     *next_offset = NULL;
-    if (s == NULL || tr_store_kind_find(entity, &ki) == NULL || size < 1 || size > MAX_PAGE)
+    if (tr_store_kind_find(entity, &ki) == NULL || size < 1 || size > MAX_PAGE)
         return TR_EINVAL;
     if (offset != NULL) {
         after = decode_offset(offset);
@@ -826,14 +838,15 @@ out:
     return rc;
 }
 
-int tr_store_count(struct tr_store *s, const char *entity, size_t *out)
+static int sqlite_count(struct tr_store *base, const char *entity, size_t *out)
 {
+    struct sqlite_store *s = to_sqlite(base);
     sqlite3_stmt *st;
     size_t ki;
     int rc;
 
     *out = 0;
-    if (s == NULL || tr_store_kind_find(entity, &ki) == NULL)
+    if (tr_store_kind_find(entity, &ki) == NULL)
         return TR_EINVAL;
     st = op_stmt(s, ki, OP_COUNT);
     if (st == NULL)
@@ -849,15 +862,16 @@ int tr_store_count(struct tr_store *s, const char *entity, size_t *out)
     return rc;
 }
 
-int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
-                     void *ud)
+static int sqlite_foreach(struct tr_store *base, const char *entity,
+                          int (*cb)(json_t *doc, void *ud), void *ud)
 {
+    struct sqlite_store *s = to_sqlite(base);
     const struct tr_store_kind *kind = tr_store_kind_find(entity, NULL);
     struct sql q = {.len = 0};
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if (s == NULL || kind == NULL || cb == NULL)
+    if (kind == NULL || cb == NULL)
         return TR_EINVAL;
     /* Not cached: cb may call back into the store, even for the same kind. */
     sql_add(&q, "SELECT doc FROM ");
@@ -882,13 +896,12 @@ out:
     return rc;
 }
 
-bool tr_store_ping(struct tr_store *s)
+static bool sqlite_ping(struct tr_store *base)
 {
+    struct sqlite_store *s = to_sqlite(base);
     sqlite3_stmt *st = NULL;
     bool ok;
 
-    if (s == NULL || s->db == NULL)
-        return false;
     /* Touch the schema so a deleted or unreadable file shows up, not just the connection. */
     if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM schema_migrations", -1, &st, NULL) !=
         SQLITE_OK)
@@ -898,18 +911,20 @@ bool tr_store_ping(struct tr_store *s)
     return ok;
 }
 
-int tr_store_migrate(struct tr_store *s)
+static int sqlite_migration_setup(struct tr_store *s, char *err, size_t err_len)
 {
-    if (s == NULL)
-        return TR_EINVAL;
-    return tr_store_migrations_apply(s->db, NULL, 0);
+    return tr__sqlite_migration_setup(to_sqlite(s)->db, err, err_len);
 }
 
-int tr_store_schema_version(struct tr_store *s)
+static int sqlite_schema_version(struct tr_store *s)
 {
-    if (s == NULL)
-        return TR_EINVAL;
-    return tr_store_migrations_version(s->db);
+    return tr__sqlite_schema_version(to_sqlite(s)->db);
+}
+
+static int sqlite_migration_apply(struct tr_store *s, const struct tr_store_migration *m, char *err,
+                                  size_t err_len)
+{
+    return tr__sqlite_migration_apply(to_sqlite(s)->db, m, err, err_len);
 }
 
 static int pragma_int(sqlite3 *db, const char *sql, json_t *obj, const char *key)
@@ -928,13 +943,12 @@ static int pragma_int(sqlite3 *db, const char *sql, json_t *obj, const char *key
     return rc;
 }
 
-int tr_store_settings(struct tr_store *s, json_t **out)
+static int sqlite_settings(struct tr_store *base, json_t **out)
 {
+    struct sqlite_store *s = to_sqlite(base);
     json_t *obj;
 
     *out = NULL;
-    if (s == NULL)
-        return TR_EINVAL;
     obj = json_object();
     json_object_set_new(obj, "backend", json_string("sqlite"));
     json_object_set_new(obj, "sqlite_version", json_string(sqlite3_libversion()));
@@ -945,7 +959,7 @@ int tr_store_settings(struct tr_store *s, json_t **out)
         json_decref(obj);
         return db_fail(s, "reading settings");
     }
-    json_object_set_new(obj, "schema_version", json_integer(tr_store_schema_version(s)));
+    json_object_set_new(obj, "schema_version", json_integer(tr__sqlite_schema_version(s->db)));
     *out = obj;
     return 0;
 }
@@ -976,11 +990,40 @@ static int exec_pragma(sqlite3 *db, const char *sql, char *err, size_t err_len)
     return 0;
 }
 
+static void finalize_all(sqlite3_stmt **st, size_t cnt)
+{
+    for (size_t i = 0; i < cnt; i++) {
+        sqlite3_finalize(st[i]);
+        st[i] = NULL;
+    }
+}
+
+static void sqlite_close(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+
+    for (size_t i = 0; i < tr_store_kind_count(); i++) {
+        finalize_all(s->kinds[i].op, OP_CNT);
+        finalize_all(s->kinds[i].get_by, TR_STORE_MAX_UNIQUE);
+        finalize_all(s->kinds[i].has_unique, TR_STORE_MAX_UNIQUE);
+        finalize_all(s->kinds[i].has_parent, TR_STORE_MAX_FKS);
+    }
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    if (sqlite3_close(s->db) != SQLITE_OK) {
+        tr_log_error("store: close: %s", sqlite3_errmsg(s->db));
+        sqlite3_close_v2(s->db);
+    }
+    free(s->kinds);
+    free(s);
+}
+
 int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len)
 {
     char dummy[1];
     sqlite3_stmt *st = NULL;
-    struct tr_store *s = NULL;
+    struct sqlite_store *s = NULL;
     sqlite3 *db = NULL;
     int rc;
 
@@ -1032,14 +1075,16 @@ int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, siz
         (rc = exec_pragma(db, "PRAGMA journal_size_limit=67108864", err, err_len)) < 0)
         goto fail;
 
-    rc = tr_store_migrations_apply(db, err, err_len);
-    if (rc < 0)
-        goto fail;
-
     s = tr_xcalloc(1, sizeof(*s));
+    s->base.ops = &tr__store_sqlite_ops;
     s->db = db;
     s->kinds = tr_xcalloc(tr_store_kind_count(), sizeof(*s->kinds));
-    *out = s;
+    rc = tr__store_migrations_run(&s->base, err, err_len);
+    if (rc < 0) {
+        sqlite_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
     return 0;
 
 fail:
@@ -1048,31 +1093,41 @@ fail:
     return rc;
 }
 
-static void finalize_all(sqlite3_stmt **st, size_t cnt)
+/* sqlite_path, or <prefix>/torii.db when it is empty (conf.c makes both absolute). */
+static void sqlite_location(const struct tr_conf *conf, char *buf, size_t len)
 {
-    for (size_t i = 0; i < cnt; i++) {
-        sqlite3_finalize(st[i]);
-        st[i] = NULL;
-    }
+    if (conf->sqlite_path != NULL && conf->sqlite_path[0] != '\0')
+        snprintf(buf, len, "%s", conf->sqlite_path);
+    else
+        snprintf(buf, len, "%s/torii.db", conf->prefix != NULL ? conf->prefix : ".");
 }
 
-void tr_store_close(struct tr_store *s)
+static int sqlite_open(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len)
 {
-    if (s == NULL)
-        return;
-    for (size_t i = 0; i < tr_store_kind_count(); i++) {
-        finalize_all(s->kinds[i].op, OP_CNT);
-        finalize_all(s->kinds[i].get_by, TR_STORE_MAX_UNIQUE);
-        finalize_all(s->kinds[i].has_unique, TR_STORE_MAX_UNIQUE);
-        finalize_all(s->kinds[i].has_parent, TR_STORE_MAX_FKS);
-    }
-    sqlite3_finalize(s->begin);
-    sqlite3_finalize(s->commit);
-    sqlite3_finalize(s->rollback);
-    if (sqlite3_close(s->db) != SQLITE_OK) {
-        tr_log_error("store: close: %s", sqlite3_errmsg(s->db));
-        sqlite3_close_v2(s->db);
-    }
-    free(s->kinds);
-    free(s);
+    char path[4096];
+
+    sqlite_location(conf, path, sizeof(path));
+    return tr_store_open_sqlite(path, out, err, err_len);
 }
+
+const struct tr_store_ops tr__store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .location = sqlite_location,
+    .close = sqlite_close,
+    .ping = sqlite_ping,
+    .settings = sqlite_settings,
+
+    .migrations = tr__sqlite_migrations,
+    .migration_setup = sqlite_migration_setup,
+    .schema_version = sqlite_schema_version,
+    .migration_apply = sqlite_migration_apply,
+
+    .insert = sqlite_insert,
+    .update = sqlite_update,
+    .del = sqlite_delete,
+    .get = sqlite_get,
+    .list = sqlite_list,
+    .count = sqlite_count,
+    .for_each = sqlite_foreach,
+};

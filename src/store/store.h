@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The store: where entities (apis, consumers, plugins, credentials, ...) live. Entities are JSON
  * objects (jansson) in Kong's shape, each with a string "id" (UUID) and an integer "created_at".
- * This header is the interface every backend implements; sqlite.c is the default backend.
- * All calls are synchronous and run on the control thread only, never on a worker. */
+ * This header is the interface every backend implements (store/backend.h has the table of
+ * operations; sqlite.c is the default backend). Unless said otherwise, calls are synchronous
+ * and run on the control thread only, never on a worker. */
 #ifndef TR_STORE_STORE_H
 #define TR_STORE_STORE_H
 
@@ -11,28 +12,37 @@
 
 #include <jansson.h>
 
+struct tr_conf;
 struct tr_store;
 
-/* Open (creating if needed) the SQLite database at path, apply the pragmas of P16 (WAL,
- * synchronous=FULL, foreign_keys=ON, busy_timeout 5 s) and run pending migrations.
- * Returns 0 and sets *out, or a negative TR_E* with a message in err. */
-int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len);
+/* Open the store that conf's `database` setting names (today only "sqlite": the file
+ * sqlite_path, or <prefix>/torii.db when it is empty, with the pragmas of P16: WAL,
+ * synchronous=FULL, foreign_keys=ON, busy_timeout 5 s), creating it if needed, and run pending
+ * migrations. Returns 0 and sets *out, or a negative TR_E* with a message in err (err may be
+ * NULL when err_len is 0); TR_EINVAL for a backend this build does not have. */
+int tr_store_open(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len);
+
+/* Where conf's store lives, for messages (the SQLite file's path), into buf. */
+void tr_store_location(const struct tr_conf *conf, char *buf, size_t len);
 
 /* Run pending schema migrations (idempotent). `torii migrations up` and start both call it.
  * Returns 0 or a negative TR_E*. */
 int tr_store_migrate(struct tr_store *s);
-/* Schema version currently applied. */
+/* Schema version currently applied, and the highest one this build knows. */
 int tr_store_schema_version(struct tr_store *s);
+int tr_store_schema_latest(struct tr_store *s);
 
+/* Close s (NULL is fine). Runtime sessions and counters opened from it must be gone. */
 void tr_store_close(struct tr_store *s);
 
 /* Is the database reachable (a trivial query works)? */
 bool tr_store_ping(struct tr_store *s);
 
 /* The connection's storage settings for /status (K-01: they are per connection, so only the
- * gateway can report them): a new object {"backend":"sqlite","sqlite_version":"3.x",
- * "journal_mode":"wal","synchronous":2,"foreign_keys":1,"busy_timeout":5000,
- * "schema_version":N} in *out. Returns 0, TR_EINVAL (s NULL) or TR_EDB. */
+ * gateway can report them): a new object naming the backend and its settings, e.g. for
+ * SQLite {"backend":"sqlite","sqlite_version":"3.x", "journal_mode":"wal","synchronous":2,
+ * "foreign_keys":1,"busy_timeout":5000,"schema_version":N}, in *out. Returns 0, TR_EINVAL
+ * (s NULL) or TR_EDB. */
 int tr_store_settings(struct tr_store *s, json_t **out);
 
 /* All calls below return TR_EINVAL for an unknown entity name or a NULL argument; a

@@ -530,12 +530,15 @@ int main(void)
     if (mkdtemp(dir) == NULL)
         return 1;
     snprintf(path, sizeof(path), "%s/torii.db", dir);
-    if (tr_store_open_sqlite(path, &env.store, err, sizeof(err)) != 0) {
-        fprintf(stderr, "store: %s\n", err);
+    /* The store the settings name, as a node opens it. */
+    char text[340];
+    snprintf(text, sizeof(text), "sqlite_path = %s\n", path);
+    if (tr__conf_parse_buffer(&conf, text, strlen(text), "test", err, sizeof(err)) != 0) {
+        fprintf(stderr, "conf: %s\n", err);
         return 1;
     }
-    if (tr__conf_parse_buffer(&conf, "", 0, "test", err, sizeof(err)) != 0) {
-        fprintf(stderr, "conf: %s\n", err);
+    if (tr_store_open(&conf, &env.store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "store: %s\n", err);
         return 1;
     }
     env.conf = &conf;

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "core/strmap.h"
 #include "snapshot/identity.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 
 /* ---- strmap ------------------------------------------------------------------------------ */

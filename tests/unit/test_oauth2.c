@@ -20,6 +20,7 @@
 #include "plugins/registry.h"
 #include "store/oauth2.h"
 #include "store/runtime.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 
 static void test_form(void)

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "plugins/counters.h"
 #include "plugins/rl_cluster.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 
 #define PID "5f0c2b9e-9d7a-4c57-8d1e-0b1c2d3e4f50"

@@ -16,7 +16,7 @@
 #include "check.h"
 #include "core/err.h"
 #include "store/entities.h"
-#include "store/migrations.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 
 static char dir[256];
@@ -99,14 +99,14 @@ static void test_open(struct tr_store *s)
     json_t *set = NULL;
 
     TR_CHECK(tr_store_ping(s));
-    TR_CHECK_INT(tr_store_schema_version(s), tr_store_migrations_latest());
+    TR_CHECK_INT(tr_store_schema_version(s), tr_store_schema_latest(s));
     TR_CHECK_INT(tr_store_settings(s, &set), 0);
     TR_CHECK_STR(str_of(set, "journal_mode"), "wal");
     TR_CHECK_INT(json_integer_value(json_object_get(set, "synchronous")), 2);
     TR_CHECK_INT(json_integer_value(json_object_get(set, "foreign_keys")), 1);
     TR_CHECK_INT(json_integer_value(json_object_get(set, "busy_timeout")), 5000);
     TR_CHECK_INT(json_integer_value(json_object_get(set, "schema_version")),
-                 tr_store_migrations_latest());
+                 tr_store_schema_latest(s));
     json_decref(set);
     TR_CHECK(stat(db_path, &sb) == 0 && (sb.st_mode & 077) == 0);
 }
@@ -675,7 +675,7 @@ static void test_reopen(void)
     TR_CHECK(s != NULL);
     if (s == NULL)
         return;
-    TR_CHECK_INT(tr_store_schema_version(s), tr_store_migrations_latest());
+    TR_CHECK_INT(tr_store_schema_version(s), tr_store_schema_latest(s));
     TR_CHECK_INT(tr_store_migrate(s), 0);
     TR_CHECK_INT(tr_store_migrate(s), 0);
     TR_CHECK_INT(tr_store_get(s, "apis", "name", "one", &got), TR_ENOTFOUND);
@@ -703,10 +703,11 @@ static void test_reopen(void)
         TR_CHECK(!exists(s2, "consumers", "c-two"));
         tr_store_close(s2);
     }
+    int latest = tr_store_schema_latest(s);
     tr_store_close(s);
     tr_store_close(NULL);
 
-    TR_CHECK_INT(query_int("SELECT count(*) FROM schema_migrations"), tr_store_migrations_latest());
+    TR_CHECK_INT(query_int("SELECT count(*) FROM schema_migrations"), latest);
     TR_CHECK_INT(query_int("PRAGMA integrity_check"), 1);
     TR_CHECK_INT(query_int("PRAGMA foreign_key_check"), 0);
 }

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* What a store backend implements. For the files of src/store/ only: everyone else sees
+ * store.h, whose functions dispatch through this table (store.c), as Redis's connWrite()
+ * reaches a ConnectionType. A backend is one `const struct tr_store_ops` listed in store.c;
+ * its store struct starts with the base struct below, so a dispatcher finds the table. Each
+ * operation has the contract written on its public function, the store already checked for
+ * NULL by the dispatcher. */
+#ifndef TR_STORE_BACKEND_H
+#define TR_STORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct tr_conf;
+struct tr_store_migration;
+struct tr_store_ops;
+
+/* The first member of a backend's store (the control thread's handle). */
+struct tr_store {
+    const struct tr_store_ops *ops;
+};
+
+struct tr_store_ops {
+    const char *name; /* the `database` setting that picks this backend */
+
+    /* ---- the store (store.h) */
+    int (*open)(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len);
+    void (*location)(const struct tr_conf *conf, char *buf, size_t len);
+    void (*close)(struct tr_store *s);
+    bool (*ping)(struct tr_store *s);
+    int (*settings)(struct tr_store *s, json_t **out);
+
+    /* ---- migrations (migrations.c runs the list; open runs them too) */
+    /* The backend's steps in version order, ended by a step whose name is NULL. */
+    const struct tr_store_migration *migrations;
+    /* Create the table of applied versions when missing. 0, or TR_EDB with err set. */
+    int (*migration_setup)(struct tr_store *s, char *err, size_t err_len);
+    /* The version applied (0 for an empty database), or TR_EDB (logged). */
+    int (*schema_version)(struct tr_store *s);
+    /* In one transaction holding the write lock: re-read the version, and when m is still
+     * pending apply it and record it. Returns 1 (applied), 0 (another process did meanwhile)
+     * or TR_EDB with err set. */
+    int (*migration_apply)(struct tr_store *s, const struct tr_store_migration *m, char *err,
+                           size_t err_len);
+
+    /* ---- entities (store.h) */
+    int (*insert)(struct tr_store *s, const char *entity, json_t *doc, const char **conflict_field);
+    int (*update)(struct tr_store *s, const char *entity, json_t *doc, const char **conflict_field);
+    int (*del)(struct tr_store *s, const char *entity, const char *id);
+    int (*get)(struct tr_store *s, const char *entity, const char *field, const char *value,
+               json_t **out);
+    int (*list)(struct tr_store *s, const char *entity, json_t *filters, size_t size,
+                const char *offset, json_t **rows, size_t *total, char **next_offset);
+    int (*count)(struct tr_store *s, const char *entity, size_t *out);
+    int (*for_each)(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
+                    void *ud);
+};
+
+/* The backends of this build (store.c lists them). */
+extern const struct tr_store_ops tr__store_sqlite_ops;
+
+#endif

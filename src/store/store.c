@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h's functions: pick the backend the `database` setting names, then hand every call to
+ * its table of operations (backend.h). Nothing here knows a database. */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "store/backend.h"
+#include "store/migrations.h"
+
+static const struct tr_store_ops *const backends[] = {
+    &tr__store_sqlite_ops,
+};
+
+static const struct tr_store_ops *backend_of(const struct tr_conf *conf)
+{
+    const char *name = conf->database != NULL ? conf->database : "sqlite";
+    for (size_t i = 0; i < TR_ARRAY_SIZE(backends); i++) {
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    }
+    return NULL;
+}
+
+int tr_store_open(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len)
+{
+    const struct tr_store_ops *ops = backend_of(conf);
+
+    *out = NULL;
+    if (ops == NULL) {
+        if (err != NULL && err_len > 0)
+            snprintf(err, err_len, "no store backend named '%s' in this build", conf->database);
+        return TR_EINVAL;
+    }
+    return ops->open(conf, out, err, err_len);
+}
+
+void tr_store_location(const struct tr_conf *conf, char *buf, size_t len)
+{
+    const struct tr_store_ops *ops = backend_of(conf);
+
+    if (ops == NULL)
+        snprintf(buf, len, "%s", conf->database);
+    else
+        ops->location(conf, buf, len);
+}
+
+void tr_store_close(struct tr_store *s)
+{
+    if (s != NULL)
+        s->ops->close(s);
+}
+
+bool tr_store_ping(struct tr_store *s)
+{
+    return s != NULL && s->ops->ping(s);
+}
+
+int tr_store_settings(struct tr_store *s, json_t **out)
+{
+    *out = NULL;
+    return s != NULL ? s->ops->settings(s, out) : TR_EINVAL;
+}
+
+int tr_store_migrate(struct tr_store *s)
+{
+    return s != NULL ? tr__store_migrations_run(s, NULL, 0) : TR_EINVAL;
+}
+
+int tr_store_schema_version(struct tr_store *s)
+{
+    return s != NULL ? s->ops->schema_version(s) : TR_EINVAL;
+}
+
+int tr_store_schema_latest(struct tr_store *s)
+{
+    return s != NULL ? tr__store_migrations_latest(s->ops) : TR_EINVAL;
+}
+
+/* ---- entities ------------------------------------------------------------------------------ */
+
+int tr_store_insert(struct tr_store *s, const char *entity, json_t *doc,
+                    const char **conflict_field)
+{
+    if (conflict_field != NULL)
+        *conflict_field = NULL;
+    return s != NULL ? s->ops->insert(s, entity, doc, conflict_field) : TR_EINVAL;
+}
+
+int tr_store_update(struct tr_store *s, const char *entity, json_t *doc,
+                    const char **conflict_field)
+{
+    if (conflict_field != NULL)
+        *conflict_field = NULL;
+    return s != NULL ? s->ops->update(s, entity, doc, conflict_field) : TR_EINVAL;
+}
+
+int tr_store_delete(struct tr_store *s, const char *entity, const char *id)
+{
+    return s != NULL ? s->ops->del(s, entity, id) : TR_EINVAL;
+}
+
+int tr_store_get(struct tr_store *s, const char *entity, const char *field, const char *value,
+                 json_t **out)
+{
+    *out = NULL;
+    return s != NULL ? s->ops->get(s, entity, field, value, out) : TR_EINVAL;
+}
+
+int tr_store_list(struct tr_store *s, const char *entity, json_t *filters, size_t size,
+                  const char *offset, json_t **rows, size_t *total, char **next_offset)
+{
+    *rows = NULL;
+    *total = 0;
+    *next_offset = NULL;
+    if (s == NULL)
+        return TR_EINVAL;
+    return s->ops->list(s, entity, filters, size, offset, rows, total, next_offset);
+}
+
+int tr_store_count(struct tr_store *s, const char *entity, size_t *out)
+{
+    *out = 0;
+    return s != NULL ? s->ops->count(s, entity, out) : TR_EINVAL;
+}
+
+int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
+                     void *ud)
+{
+    return s != NULL ? s->ops->for_each(s, entity, cb, ud) : TR_EINVAL;
+}
