@@ -13,28 +13,27 @@
 #include "core/secret.h"
 #include "core/uuid.h"
 #include "store/oauth2.h"
-#include "store/runtime.h"
 #include "store/store.h"
 
 #define DEFAULT_PAGE 100
 #define MAX_PAGE 1000
 
-static struct sqlite3 *db_or_reply(struct tr_admin_ctx *ctx)
+static struct tr_store_tx *tx_or_reply(struct tr_admin_ctx *ctx)
 {
-    struct sqlite3 *db = tr_runtime_acquire();
-    if (db == NULL)
+    struct tr_store_tx *tx = tr_store_tx_acquire(ctx->env->store);
+    if (tx == NULL)
         tr_admin_reply_message(ctx, 503, "The database is unavailable");
-    return db;
+    return tx;
 }
 
 /* The token named by key (an id, or else the access token text). */
-static int find(struct sqlite3 *db, const char *key, struct tr_oauth2_token *t)
+static int find(struct tr_store_tx *tx, const char *key, struct tr_oauth2_token *t)
 {
     int rc = TR_ENOTFOUND;
     if (tr_uuid_is_valid(tr_str_from_cstr(key)))
-        rc = tr_oauth2_token_by_id(db, key, t);
+        rc = tr_oauth2_token_by_id(tx, key, t);
     if (rc == TR_ENOTFOUND)
-        rc = tr_oauth2_token_by_access(db, tr_str_from_cstr(key), t);
+        rc = tr_oauth2_token_by_access(tx, tr_str_from_cstr(key), t);
     return rc;
 }
 
@@ -128,7 +127,7 @@ static json_t *apply(struct tr_admin_ctx *ctx, const json_t *body, struct tr_oau
     return errors;
 }
 
-static void create_token(struct tr_admin_ctx *ctx, struct sqlite3 *db, const char *id)
+static void create_token(struct tr_admin_ctx *ctx, struct tr_store_tx *tx, const char *id)
 {
     struct tr_oauth2_token t = {.expires_in = 7200};
     json_t *errors = apply(ctx, ctx->body, &t, true);
@@ -151,7 +150,7 @@ static void create_token(struct tr_admin_ctx *ctx, struct sqlite3 *db, const cha
     snprintf(t.family, sizeof(t.family), "%s", t.id);
     t.created_at = tr_oauth2_now_ms();
     const char *a = given_access ? given_access : access;
-    int rc = tr_oauth2_token_insert(db, &t, tr_str_from_cstr(a),
+    int rc = tr_oauth2_token_insert(tx, &t, tr_str_from_cstr(a),
                                     tr_str_from_cstr(given_refresh ? given_refresh : refresh));
     if (rc == TR_ECONFLICT) {
         tr_admin_reply(ctx, 409,
@@ -218,14 +217,14 @@ static void list(struct tr_admin_ctx *ctx)
             return;
         }
     }
-    struct sqlite3 *db = db_or_reply(ctx);
-    if (db == NULL)
+    struct tr_store_tx *tx = tx_or_reply(ctx);
+    if (tx == NULL)
         return;
     json_t *rows = NULL;
     size_t total = 0;
     int64_t next = 0;
-    int rc = tr_oauth2_token_list(db, size, after, &rows, &total, &next);
-    tr_runtime_release(db);
+    int rc = tr_oauth2_token_list(tx, size, after, &rows, &total, &next);
+    tr_store_tx_release(tx);
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return;
@@ -241,21 +240,21 @@ static void list(struct tr_admin_ctx *ctx)
 
 static void create(struct tr_admin_ctx *ctx)
 {
-    struct sqlite3 *db = db_or_reply(ctx);
-    if (db == NULL)
+    struct tr_store_tx *tx = tx_or_reply(ctx);
+    if (tx == NULL)
         return;
-    create_token(ctx, db, NULL);
-    tr_runtime_release(db);
+    create_token(ctx, tx, NULL);
+    tr_store_tx_release(tx);
 }
 
-static void update(struct tr_admin_ctx *ctx, struct sqlite3 *db, struct tr_oauth2_token *t)
+static void update(struct tr_admin_ctx *ctx, struct tr_store_tx *tx, struct tr_oauth2_token *t)
 {
     json_t *errors = apply(ctx, ctx->body, t, false);
     if (errors) {
         tr_admin_reply(ctx, 400, errors);
         return;
     }
-    int rc = tr_oauth2_token_update(db, t);
+    int rc = tr_oauth2_token_update(tx, t);
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return;
@@ -266,30 +265,30 @@ static void update(struct tr_admin_ctx *ctx, struct sqlite3 *db, struct tr_oauth
 
 static void upsert(struct tr_admin_ctx *ctx)
 {
-    struct sqlite3 *db = db_or_reply(ctx);
-    if (db == NULL)
+    struct tr_store_tx *tx = tx_or_reply(ctx);
+    if (tx == NULL)
         return;
     const char *id = str_field(ctx->body, "id");
     struct tr_oauth2_token t;
     if (id && !tr_uuid_is_valid(tr_str_from_cstr(id))) {
         tr_admin_reply(ctx, 400, json_pack("{s:s}", "id", "id is not a valid UUID"));
-    } else if (id && tr_oauth2_token_by_id(db, id, &t) == 0) {
-        update(ctx, db, &t);
+    } else if (id && tr_oauth2_token_by_id(tx, id, &t) == 0) {
+        update(ctx, tx, &t);
         tr_oauth2_token_clear(&t);
     } else {
-        create_token(ctx, db, id);
+        create_token(ctx, tx, id);
     }
-    tr_runtime_release(db);
+    tr_store_tx_release(tx);
 }
 
 static void get(struct tr_admin_ctx *ctx)
 {
-    struct sqlite3 *db = db_or_reply(ctx);
-    if (db == NULL)
+    struct tr_store_tx *tx = tx_or_reply(ctx);
+    if (tx == NULL)
         return;
     struct tr_oauth2_token t;
-    int rc = find(db, ctx->params[0], &t);
-    tr_runtime_release(db);
+    int rc = find(tx, ctx->params[0], &t);
+    tr_store_tx_release(tx);
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return;
@@ -300,32 +299,32 @@ static void get(struct tr_admin_ctx *ctx)
 
 static void patch(struct tr_admin_ctx *ctx)
 {
-    struct sqlite3 *db = db_or_reply(ctx);
-    if (db == NULL)
+    struct tr_store_tx *tx = tx_or_reply(ctx);
+    if (tx == NULL)
         return;
     struct tr_oauth2_token t;
-    int rc = find(db, ctx->params[0], &t);
+    int rc = find(tx, ctx->params[0], &t);
     if (rc != 0)
         tr_admin_reply_store_error(ctx, rc);
     else
-        update(ctx, db, &t);
+        update(ctx, tx, &t);
     if (rc == 0)
         tr_oauth2_token_clear(&t);
-    tr_runtime_release(db);
+    tr_store_tx_release(tx);
 }
 
 static void del(struct tr_admin_ctx *ctx)
 {
-    struct sqlite3 *db = db_or_reply(ctx);
-    if (db == NULL)
+    struct tr_store_tx *tx = tx_or_reply(ctx);
+    if (tx == NULL)
         return;
     struct tr_oauth2_token t;
-    int rc = find(db, ctx->params[0], &t);
+    int rc = find(tx, ctx->params[0], &t);
     if (rc == 0) {
-        rc = tr_oauth2_token_delete(db, t.id);
+        rc = tr_oauth2_token_delete(tx, t.id);
         tr_oauth2_token_clear(&t);
     }
-    tr_runtime_release(db);
+    tr_store_tx_release(tx);
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return;

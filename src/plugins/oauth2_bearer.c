@@ -14,7 +14,6 @@
 #include "core/mem.h"
 #include "core/strmap.h"
 #include "store/oauth2.h"
-#include "store/runtime.h"
 
 /* A found token is trusted from the cache this long before it is read again (a change made
  * behind the node's back, by another node sharing the database, shows within this time). */
@@ -164,16 +163,14 @@ struct lookup {
     struct tr_oauth2_token t;
 };
 
-static void lookup_work(void *arg)
+static void lookup_work(struct tr_store_tx *tx, void *arg)
 {
     struct lookup *l = arg;
-    struct sqlite3 *db = tr_runtime_acquire();
-    if (db == NULL) {
+    if (tx == NULL) {
         l->rc = -1;
         return;
     }
-    l->rc = tr_oauth2_token_by_access(db, l->token, &l->t);
-    tr_runtime_release(db);
+    l->rc = tr_oauth2_token_by_access(tx, l->token, &l->t);
 }
 
 static void lookup_discard(void *arg)
@@ -270,7 +267,7 @@ static int check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
     copy[tok.len] = '\0';
     l->token = (struct tr_str){copy, tok.len};
     l->epoch = c->epoch;
-    tr_ctx_offload_owned(ctx, lookup_work, lookup_done, lookup_discard, l);
+    tr_ctx_offload_store(ctx, lookup_work, lookup_done, lookup_discard, l);
     return TR_PLUGIN_YIELD;
 }
 

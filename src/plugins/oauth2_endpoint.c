@@ -161,9 +161,10 @@ static void job_body(struct job *j, json_t *o)
 
 /* Insert a new token for the job; fills access, and refresh with a new refresh token when
  * wanted (reuse_refresh: the row keeps that one instead, and refresh stays empty). */
-static int insert_token(struct sqlite3 *db, struct job *j, const char *family, const char *userid,
-                        const char *scope, const char *reuse_refresh, int64_t refresh_expires_at,
-                        bool want_refresh, char *access, char *refresh, char *id)
+static int insert_token(struct tr_store_tx *tx, struct job *j, const char *family,
+                        const char *userid, const char *scope, const char *reuse_refresh,
+                        int64_t refresh_expires_at, bool want_refresh, char *access, char *refresh,
+                        char *id)
 {
     const struct tr_oauth2_conf *conf = j->conf;
     int64_t now = tr_oauth2_now_ms();
@@ -187,7 +188,7 @@ static int insert_token(struct sqlite3 *db, struct job *j, const char *family, c
                                : conf->refresh_token_ttl > 0 ? now + conf->refresh_token_ttl * 1000
                                                              : 0;
     }
-    return tr_oauth2_token_insert(db, &t, tr_str_from_cstr(access), tr_str_from_cstr(rt));
+    return tr_oauth2_token_insert(tx, &t, tr_str_from_cstr(access), tr_str_from_cstr(rt));
 }
 
 static void token_answer(struct job *j, const char *access, const char *refresh)
@@ -211,10 +212,10 @@ static bool api_matches(const struct job *j, const char *bound)
     return j->conf->global_credentials;
 }
 
-static void run_code_grant(struct sqlite3 *db, struct job *j)
+static void run_code_grant(struct tr_store_tx *tx, struct job *j)
 {
     struct tr_oauth2_code c;
-    int rc = tr_oauth2_code_by_code(db, tr_str_from_cstr(j->code), &c);
+    int rc = tr_oauth2_code_by_code(tx, tr_str_from_cstr(j->code), &c);
     if (rc == TR_ENOTFOUND) {
         job_fail(j, 400, "invalid_grant", "Invalid code");
         return;
@@ -227,7 +228,7 @@ static void run_code_grant(struct sqlite3 *db, struct job *j)
     if (c.used_at) {
         /* A code used twice: someone holds a copy. Revoke what it produced (RFC 6749
          * §4.1.2). */
-        if (c.family[0] && tr_oauth2_family_delete(db, c.family) == 0)
+        if (c.family[0] && tr_oauth2_family_delete(tx, c.family) == 0)
             j->revoked = true;
         job_fail(j, 400, "invalid_grant", "Invalid code");
     } else if (now - c.created_at > TR_OAUTH2_CODE_TTL_MS || now < c.created_at - 60000) {
@@ -256,10 +257,10 @@ static void run_code_grant(struct sqlite3 *db, struct job *j)
             char access[TR_SECRET_TOKEN_LEN + 1], refresh[TR_SECRET_TOKEN_LEN + 1];
             char id[TR_OAUTH2_ID_LEN + 1];
             snprintf(j->api_id, sizeof(j->api_id), "%s", c.api_id);
-            rc = insert_token(db, j, NULL, c.authenticated_userid, c.scope, NULL, 0,
+            rc = insert_token(tx, j, NULL, c.authenticated_userid, c.scope, NULL, 0,
                               j->conf->token_expiration > 0, access, refresh, id);
             if (rc == 0)
-                rc = tr_oauth2_code_consume(db, c.id, now, id);
+                rc = tr_oauth2_code_consume(tx, c.id, now, id);
             if (rc == 0)
                 token_answer(j, access, refresh);
             else if (rc == TR_ENOTFOUND)
@@ -300,10 +301,10 @@ static bool scope_subset(const char *want, const char *have)
     return true;
 }
 
-static void run_refresh(struct sqlite3 *db, struct job *j)
+static void run_refresh(struct tr_store_tx *tx, struct job *j)
 {
     struct tr_oauth2_token t;
-    int rc = tr_oauth2_token_by_refresh(db, tr_str_from_cstr(j->refresh_token), &t);
+    int rc = tr_oauth2_token_by_refresh(tx, tr_str_from_cstr(j->refresh_token), &t);
     if (rc == TR_ENOTFOUND) {
         job_fail(j, 400, "invalid_grant", "Invalid refresh_token");
         return;
@@ -315,7 +316,7 @@ static void run_refresh(struct sqlite3 *db, struct job *j)
     int64_t now = tr_oauth2_now_ms();
     if (t.revoked) {
         /* A rotated refresh token came back: revoke the whole grant (RFC 9700 §2.2.2). */
-        if (tr_oauth2_family_delete(db, t.family) == 0)
+        if (tr_oauth2_family_delete(tx, t.family) == 0)
             j->revoked = true;
         job_fail(j, 400, "invalid_grant", "Invalid refresh_token");
     } else if ((t.refresh_expires_at > 0 && now > t.refresh_expires_at) ||
@@ -328,9 +329,9 @@ static void run_refresh(struct sqlite3 *db, struct job *j)
         char id[TR_OAUTH2_ID_LEN + 1];
         bool reuse = j->conf->reuse_refresh_token;
         snprintf(j->api_id, sizeof(j->api_id), "%s", t.api_id);
-        rc = tr_oauth2_token_revoke(db, t.id, reuse);
+        rc = tr_oauth2_token_revoke(tx, t.id, reuse);
         if (rc == 0)
-            rc = insert_token(db, j, t.family, t.authenticated_userid,
+            rc = insert_token(tx, j, t.family, t.authenticated_userid,
                               j->scope ? j->scope : t.scope, reuse ? j->refresh_token : NULL,
                               t.refresh_expires_at, true, access, refresh, id);
         if (rc == 0) {
@@ -343,13 +344,13 @@ static void run_refresh(struct sqlite3 *db, struct job *j)
     tr_oauth2_token_clear(&t);
 }
 
-static void run_issue(struct sqlite3 *db, struct job *j)
+static void run_issue(struct tr_store_tx *tx, struct job *j)
 {
     char access[TR_SECRET_TOKEN_LEN + 1], refresh[TR_SECRET_TOKEN_LEN + 1];
     char id[TR_OAUTH2_ID_LEN + 1];
     bool want_refresh = j->refresh && j->conf->token_expiration > 0;
     int rc =
-        insert_token(db, j, NULL, j->userid, j->scope, NULL, 0, want_refresh, access, refresh, id);
+        insert_token(tx, j, NULL, j->userid, j->scope, NULL, 0, want_refresh, access, refresh, id);
     if (rc != 0) {
         job_fail(j, 500, NULL, NULL);
         return;
@@ -387,7 +388,7 @@ static void run_issue(struct sqlite3 *db, struct job *j)
     free(uri);
 }
 
-static void run_new_code(struct sqlite3 *db, struct job *j)
+static void run_new_code(struct tr_store_tx *tx, struct job *j)
 {
     char code[TR_SECRET_TOKEN_LEN + 1];
     struct tr_oauth2_code c = {0};
@@ -402,7 +403,7 @@ static void run_new_code(struct sqlite3 *db, struct job *j)
     c.redirect_uri = (char *)j->redirect_uri;
     c.challenge = (char *)j->challenge;
     c.created_at = tr_oauth2_now_ms();
-    if (tr_oauth2_code_insert(db, &c, tr_str_from_cstr(code)) != 0) {
+    if (tr_oauth2_code_insert(tx, &c, tr_str_from_cstr(code)) != 0) {
         job_fail(j, 500, NULL, NULL);
         return;
     }
@@ -427,57 +428,54 @@ static void run_new_code(struct sqlite3 *db, struct job *j)
 }
 
 /* Delete dead codes and tokens now and then (at most once a minute per node). */
-static void maybe_purge(struct sqlite3 *db)
+static void maybe_purge(struct tr_store_tx *tx)
 {
     static _Atomic int64_t last;
     int64_t now = tr_oauth2_now_ms();
     int64_t prev = atomic_load(&last);
     if (now - prev < 60000 || !atomic_compare_exchange_strong(&last, &prev, now))
         return;
-    if (tr_oauth2_purge(db, now, TR_OAUTH2_CODE_TTL_MS) < 0)
+    if (tr_oauth2_purge(tx, now, TR_OAUTH2_CODE_TTL_MS) < 0)
         tr_log_warn("oauth2: purging expired tokens failed");
 }
 
-static void job_work(void *arg)
+static void job_work(struct tr_store_tx *tx, void *arg)
 {
     struct job *j = arg;
-    struct sqlite3 *db = tr_runtime_acquire();
-    if (db == NULL) {
+    if (tx == NULL) {
         job_fail(j, 500, NULL, NULL);
         return;
     }
-    if (tr_oauth2_begin(db) != 0) {
+    if (tr_store_tx_begin(tx) != 0) {
         job_fail(j, 500, NULL, NULL);
-        tr_runtime_release(db);
         return;
     }
     switch (j->kind) {
     case JOB_CODE_GRANT:
-        run_code_grant(db, j);
+        run_code_grant(tx, j);
         break;
     case JOB_REFRESH:
-        run_refresh(db, j);
+        run_refresh(tx, j);
         break;
     case JOB_ISSUE:
     case JOB_IMPLICIT:
-        run_issue(db, j);
+        run_issue(tx, j);
         break;
     case JOB_NEW_CODE:
-        run_new_code(db, j);
+        run_new_code(tx, j);
         break;
     }
     /* Failed grants may still have written (a reuse revokes a family): commit them too. */
     if (j->status == 500) {
-        tr_oauth2_rollback(db);
-    } else if (tr_oauth2_commit(db) != 0) {
+        tr_store_tx_rollback(tx);
+    } else if (tr_store_tx_commit(tx) != 0) {
         job_fail(j, 500, NULL, NULL);
     } else if (j->revoked) {
         /* After the commit: a lookup that read the row before it must not be cached. */
         tr_oauth2_epoch_bump();
     }
     if (j->status != 500)
-        maybe_purge(db);
-    tr_runtime_release(db);
+        maybe_purge(tx);
 }
 
 static void job_done(struct tr_ctx *ctx, void *arg)
@@ -518,7 +516,7 @@ static int job_start(struct tr_ctx *ctx, struct job *j)
     size_t extra = (j->state ? 3 * strlen(j->state) : 0) + (j->target ? strlen(j->target) : 0);
     j->body_cap += extra * 2;
     j->body = tr_ctx_alloc(ctx, j->body_cap);
-    tr_ctx_offload(ctx, job_work, job_done, j);
+    tr_ctx_offload_store(ctx, job_work, job_done, NULL, j);
     return TR_PLUGIN_YIELD;
 }
 

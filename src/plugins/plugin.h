@@ -2,7 +2,9 @@
 /* Everything a plugin includes: its descriptor and the request context API. A plugin is one
  * file in src/plugins/ defining one `const struct tr_plugin` (listed in registry.c). It never
  * touches connections, libuv handles or the store: it reads the request and the config snapshot
- * through tr_ctx_* functions and acts through them (see docs/internals/plugins.md). */
+ * through tr_ctx_* functions and acts through them (see docs/internals/plugins.md). Runtime
+ * rows (OAuth2 tokens) are reached through the session tr_ctx_offload_store hands its work,
+ * with the backend-neutral calls of store/oauth2.h and store/runtime.h. */
 #ifndef TR_PLUGINS_PLUGIN_H
 #define TR_PLUGINS_PLUGIN_H
 
@@ -16,6 +18,7 @@
 
 struct tr_ctx;
 struct tr_schema;
+struct tr_store_tx;
 struct uv_loop_s;
 
 /* What a request-phase callback returns (style.md §9.3). */
@@ -278,5 +281,13 @@ void tr_ctx_resume(struct tr_ctx *ctx, int rc);
  * called. */
 void tr_ctx_offload(struct tr_ctx *ctx, void (*work)(void *arg),
                     void (*done)(struct tr_ctx *ctx, void *arg), void *arg);
+/* tr_ctx_offload_owned for work on the node's runtime rows: work(tx, arg) runs on libuv's thread
+ * pool with a runtime session of the node's store (store/runtime.h, store/oauth2.h), taken
+ * from its pool for the call and given back after it (so work must leave no transaction
+ * open, and must not keep tx). tx is NULL when the store cannot give a session (the database
+ * cannot be opened: logged); work then answers as for a database error. */
+void tr_ctx_offload_store(struct tr_ctx *ctx, void (*work)(struct tr_store_tx *tx, void *arg),
+                          void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
+                          void *arg);
 
 #endif

@@ -10,6 +10,7 @@
 #include "http/form.h"
 #include "proxy/hashpool.h"
 #include "snapshot/snapshot.h"
+#include "store/store.h"
 
 void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex)
 {
@@ -377,6 +378,9 @@ struct offload {
     } u;
     struct tr_ctx *ctx;
     void (*work)(void *arg);
+    /* tr_ctx_offload_store: the work, and the store it takes a session of (borrowed) */
+    void (*store_work)(struct tr_store_tx *tx, void *arg);
+    struct tr_store *store;
     void (*done)(struct tr_ctx *ctx, void *arg);
     void (*discard)(void *arg);
     void *arg;
@@ -435,6 +439,34 @@ void tr_ctx_offload_owned(struct tr_ctx *ctx, void (*work)(void *arg),
     ctx->yielded = true; /* the request must outlive the work even if the client leaves */
     if (uv_queue_work(ctx->ex->w->loop, &o->u.req, on_offload_work, on_offload_done) != 0) {
         work(arg); /* no thread pool: do it here rather than fail the request */
+        done(ctx, arg);
+    }
+}
+
+/* On a pool thread: the session is taken and given back here, so the plugin never holds one
+ * across a yield and the pool is never waited on from a worker loop. */
+static void run_store_work(struct offload *o)
+{
+    struct tr_store_tx *tx = tr_store_tx_acquire(o->store);
+    o->store_work(tx, o->arg);
+    tr_store_tx_release(tx);
+}
+
+static void on_store_work(uv_work_t *req)
+{
+    run_store_work(TR_CONTAINER_OF(req, struct offload, u.req));
+}
+
+void tr_ctx_offload_store(struct tr_ctx *ctx, void (*work)(struct tr_store_tx *tx, void *arg),
+                          void (*done)(struct tr_ctx *ctx, void *arg), void (*discard)(void *arg),
+                          void *arg)
+{
+    struct offload *o = offload_new(ctx, NULL, done, discard, arg);
+    o->store_work = work;
+    o->store = ctx->ex->w->store;
+    ctx->yielded = true; /* the request must outlive the work even if the client leaves */
+    if (uv_queue_work(ctx->ex->w->loop, &o->u.req, on_store_work, on_offload_done) != 0) {
+        run_store_work(o); /* no thread pool: do it here rather than fail the request */
         done(ctx, arg);
     }
 }

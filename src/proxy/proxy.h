@@ -18,6 +18,7 @@ struct tr_conf;
 struct tr_hashpool;
 struct tr_hashpool_port;
 struct tr_snapshot;
+struct tr_store;
 struct tr_access_log;
 struct tr_http_response;
 
@@ -60,13 +61,16 @@ struct tr_proxy_worker {
     /* owned; this loop's way into the password-hash pool (NULL without a pool: every
      * submission is refused) */
     struct tr_hashpool_port *hash_port;
+    /* borrowed; the node's store, for runtime sessions (tr_ctx_offload_store); NULL: none */
+    struct tr_store *store;
 };
 
 /* Set up w for loop; opens the access log and a port of hashpool (borrowed: the node's
- * password-hash pool, which must outlive the worker; NULL for none). Returns 0 or a negative
- * TR_E*. */
+ * password-hash pool, which must outlive the worker; NULL for none). store (borrowed, may be
+ * NULL) gives plugins their runtime sessions; it must outlive the worker too. Returns 0 or a
+ * negative TR_E*. */
 int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
-                         int id, struct tr_hashpool *hashpool);
+                         int id, struct tr_hashpool *hashpool, struct tr_store *store);
 
 /* libuv connection callback for a proxy listener whose ->data is the worker; listeners flagged
  * ssl use tr_proxy_on_tls_connection (TLS terminated on the worker loop; needs

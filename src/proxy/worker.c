@@ -35,7 +35,7 @@ static void on_tick(uv_timer_t *t)
 }
 
 int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
-                         int id, struct tr_hashpool *hashpool)
+                         int id, struct tr_hashpool *hashpool, struct tr_store *store)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
@@ -56,6 +56,7 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
     uv_timer_start(&w->tick, on_tick, 1000, 1000);
     uv_unref((uv_handle_t *)&w->tick);
     w->hash_port = tr_hashpool_port_open(hashpool, loop);
+    w->store = store;
     return 0;
 }
 

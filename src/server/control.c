@@ -27,7 +27,6 @@
 #include "server/listen.h"
 #include "server/rlimit.h"
 #include "server/workers.h"
-#include "store/runtime.h"
 #include "store/store.h"
 
 struct control {
@@ -188,12 +187,11 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     tr_server_raise_nofile(conf);
     char dbpath[4096];
     tr_store_location(conf, dbpath, sizeof(dbpath));
-    /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile. */
+    /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile.
+     * Runtime rows (OAuth2 tokens) come from the same store, in sessions the thread pool
+     * takes (tr_ctx_offload_store). */
     if (tr_server_open_store(conf, socks, &ctl.store) != 0)
         return 1;
-    /* Runtime rows (OAuth2 tokens) are read and written from the thread pool. */
-    if (tr_runtime_open(dbpath, err, sizeof(err)) != 0)
-        tr_log_warn("runtime state: %s", err);
     /* Which plugins this node loads: fixed before the first snapshot and before any worker. */
     if (tr_plugin_set_enabled(conf->plugins, err, sizeof(err)) != 0) {
         tr_log_error("plugins: %s", err);
@@ -241,7 +239,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         tr_log_error("password_hash_threads: %s", err);
         goto out_socks;
     }
-    ctl.workers = tr_workers_start(conf, socks, ctl.hashpool, err, sizeof(err));
+    ctl.workers = tr_workers_start(conf, socks, ctl.hashpool, ctl.store, err, sizeof(err));
     if (ctl.workers == NULL) {
         tr_log_error("%s", err);
         goto out_socks;
@@ -312,7 +310,6 @@ out_loop:
 out_store:
     tr_rl_cluster_stop(); /* after the workers: what they counted last is written */
     tr_snap_identity_unref(ctl.identity);
-    tr_runtime_close();
-    tr_store_close(ctl.store);
+    tr_store_close(ctl.store); /* after the workers: no session is out */
     return status;
 }

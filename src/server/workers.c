@@ -89,13 +89,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int worker_setup(struct worker *wk, struct tr_hashpool *hashpool, char *err, size_t err_len)
+static int worker_setup(struct worker *wk, struct tr_hashpool *hashpool, struct tr_store *store,
+                        char *err, size_t err_len)
 {
     uv_loop_init(&wk->loop);
     wk->loop.data = wk;
     uv_async_init(&wk->loop, &wk->wake, on_wake);
     wk->wake.data = wk;
-    if (tr_proxy_worker_init(&wk->proxy, &wk->loop, wk->conf, wk->id, hashpool) != 0) {
+    if (tr_proxy_worker_init(&wk->proxy, &wk->loop, wk->conf, wk->id, hashpool, store) != 0) {
         snprintf(err, err_len, "cannot open proxy_access_log '%s'", wk->conf->proxy_access_log);
         return -1;
     }
@@ -117,7 +118,8 @@ static int worker_setup(struct worker *wk, struct tr_hashpool *hashpool, char *e
 }
 
 struct tr_workers *tr_workers_start(const struct tr_conf *conf, const struct tr_sockets *socks,
-                                    struct tr_hashpool *hashpool, char *err, size_t err_len)
+                                    struct tr_hashpool *hashpool, struct tr_store *store, char *err,
+                                    size_t err_len)
 {
     struct tr_workers *ws = tr_xcalloc(1, sizeof(*ws));
     ws->cnt = socks->num_workers;
@@ -142,7 +144,7 @@ struct tr_workers *tr_workers_start(const struct tr_conf *conf, const struct tr_
     }
     for (size_t i = 0; i < ws->cnt; i++) {
         struct worker *wk = &ws->items[i];
-        if (worker_setup(wk, hashpool, err, err_len) != 0) {
+        if (worker_setup(wk, hashpool, store, err, err_len) != 0) {
             /* Start-up failure: nothing is running yet; exit is the caller's answer. */
             return NULL;
         }

@@ -11,12 +11,15 @@ struct tr_conf;
 struct tr_hashpool;
 struct tr_workers;
 struct tr_sockets;
+struct tr_store;
 
 /* Start one thread per worker socket set of socks (borrowed: each worker takes a duplicate of
- * its listening sockets). Each worker opens a port of hashpool (borrowed: it must outlive
- * tr_workers_join; NULL for none). Returns NULL with a message in err. */
+ * its listening sockets). Each worker opens a port of hashpool and gives its plugins runtime
+ * sessions of store (both borrowed: they must outlive tr_workers_join; NULL for none). Returns
+ * NULL with a message in err. */
 struct tr_workers *tr_workers_start(const struct tr_conf *conf, const struct tr_sockets *socks,
-                                    struct tr_hashpool *hashpool, char *err, size_t err_len);
+                                    struct tr_hashpool *hashpool, struct tr_store *store, char *err,
+                                    size_t err_len);
 
 /* Ask every worker to stop accepting and finish in-flight requests within drain_ms (then the
  * rest is closed). Returns at once; tr_workers_join waits. */

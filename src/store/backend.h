@@ -1,24 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /* What a store backend implements. For the files of src/store/ only: everyone else sees
- * store.h, whose functions dispatch through this table (store.c), as Redis's connWrite()
- * reaches a ConnectionType. A backend is one `const struct tr_store_ops` listed in store.c;
- * its store struct starts with the base struct below, so a dispatcher finds the table. Each
- * operation has the contract written on its public function, the store already checked for
- * NULL by the dispatcher. */
+ * store.h, runtime.h and oauth2.h, whose functions dispatch through this table (store.c,
+ * oauth2.c), as Redis's connWrite() reaches a ConnectionType. A backend is one
+ * `const struct tr_store_ops` listed in store.c; its store and session structs start with the
+ * base structs below, so a dispatcher finds the table from either. Each operation has the
+ * contract written on its public function, the store or session already checked for NULL by
+ * the dispatcher. */
 #ifndef TR_STORE_BACKEND_H
 #define TR_STORE_BACKEND_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
 struct tr_conf;
+struct tr_oauth2_code;
+struct tr_oauth2_token;
 struct tr_store_migration;
 struct tr_store_ops;
 
 /* The first member of a backend's store (the control thread's handle). */
 struct tr_store {
+    const struct tr_store_ops *ops;
+};
+
+/* The first member of a backend's runtime session (store.h: tr_store_tx_acquire). */
+struct tr_store_tx {
     const struct tr_store_ops *ops;
 };
 
@@ -56,6 +65,34 @@ struct tr_store_ops {
     int (*count)(struct tr_store *s, const char *entity, size_t *out);
     int (*for_each)(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
                     void *ud);
+
+    /* ---- runtime sessions (store.h, runtime.h); acquire and release from any thread */
+    struct tr_store_tx *(*tx_acquire)(struct tr_store *s);
+    void (*tx_release)(struct tr_store_tx *tx);
+    int (*tx_begin)(struct tr_store_tx *tx);
+    int (*tx_commit)(struct tr_store_tx *tx);
+    void (*tx_rollback)(struct tr_store_tx *tx);
+
+    /* ---- OAuth 2.0 rows (oauth2.h). Tokens, refresh tokens and codes arrive as the lower-case
+     * hex SHA-256 digests oauth2.c made (NULL: none); a backend stores and compares only those. */
+    int (*token_insert)(struct tr_store_tx *tx, const struct tr_oauth2_token *t,
+                        const char *access_hash, const char *refresh_hash);
+    int (*token_by_access)(struct tr_store_tx *tx, const char *access_hash,
+                           struct tr_oauth2_token *out);
+    int (*token_by_refresh)(struct tr_store_tx *tx, const char *refresh_hash,
+                            struct tr_oauth2_token *out);
+    int (*token_by_id)(struct tr_store_tx *tx, const char *id, struct tr_oauth2_token *out);
+    int (*token_revoke)(struct tr_store_tx *tx, const char *id, bool drop_refresh);
+    int (*token_update)(struct tr_store_tx *tx, const struct tr_oauth2_token *t);
+    int (*token_delete)(struct tr_store_tx *tx, const char *id);
+    int (*family_delete)(struct tr_store_tx *tx, const char *family);
+    int (*token_list)(struct tr_store_tx *tx, size_t size, int64_t after, json_t **rows,
+                      size_t *total, int64_t *next);
+    int (*code_insert)(struct tr_store_tx *tx, const struct tr_oauth2_code *c,
+                       const char *code_hash);
+    int (*code_by_code)(struct tr_store_tx *tx, const char *code_hash, struct tr_oauth2_code *out);
+    int (*code_consume)(struct tr_store_tx *tx, const char *id, int64_t now, const char *family);
+    int (*oauth2_purge)(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
 };
 
 /* The backends of this build (store.c lists them). */

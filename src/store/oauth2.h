@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* OAuth 2.0 runtime rows: access tokens (each with its optional refresh token) and
  * authorization codes. Only SHA-256 digests of tokens, refresh tokens and codes are stored
- * (P12): a copy of the database hands out no live credential. Every call takes a connection
- * from store/runtime.h and blocks (thread pool or control thread only). */
+ * (P12): a copy of the database hands out no live credential; the digests are made here,
+ * before a backend sees the row, so no backend can store a plaintext by mistake. Every row
+ * call takes a runtime session (store/runtime.h) and blocks (thread pool or control thread
+ * only). Backend-neutral: nothing here names a database. */
 #ifndef TR_STORE_OAUTH2_H
 #define TR_STORE_OAUTH2_H
 
@@ -14,7 +16,7 @@
 
 #include "core/str.h"
 
-struct sqlite3;
+struct tr_store_tx;
 
 #define TR_OAUTH2_ID_LEN 36
 
@@ -65,45 +67,41 @@ void tr_oauth2_code_clear(struct tr_oauth2_code *c);
 /* Insert t (id and family must be set; api_id "" for none) with the plaintext access token
  * and optional refresh token (their digests are stored). Returns 0, TR_ECONFLICT (a token or
  * refresh token already exists), TR_ENOTFOUND (the application or api is gone) or TR_EDB. */
-int tr_oauth2_token_insert(struct sqlite3 *db, const struct tr_oauth2_token *t,
+int tr_oauth2_token_insert(struct tr_store_tx *tx, const struct tr_oauth2_token *t,
                            struct tr_str access_token, struct tr_str refresh_token);
 /* Look a live (not revoked) token up by its plaintext access token. 0, TR_ENOTFOUND, TR_EDB. */
-int tr_oauth2_token_by_access(struct sqlite3 *db, struct tr_str access_token,
+int tr_oauth2_token_by_access(struct tr_store_tx *tx, struct tr_str access_token,
                               struct tr_oauth2_token *out);
 /* Any token row (revoked too) by its plaintext refresh token. */
-int tr_oauth2_token_by_refresh(struct sqlite3 *db, struct tr_str refresh_token,
+int tr_oauth2_token_by_refresh(struct tr_store_tx *tx, struct tr_str refresh_token,
                                struct tr_oauth2_token *out);
-int tr_oauth2_token_by_id(struct sqlite3 *db, const char *id, struct tr_oauth2_token *out);
+int tr_oauth2_token_by_id(struct tr_store_tx *tx, const char *id, struct tr_oauth2_token *out);
 /* Mark a token revoked (its access token dies; its refresh token is remembered so a reuse
  * is seen). When drop_refresh, the refresh digest is cleared too (it moves to a new row). */
-int tr_oauth2_token_revoke(struct sqlite3 *db, const char *id, bool drop_refresh);
+int tr_oauth2_token_revoke(struct tr_store_tx *tx, const char *id, bool drop_refresh);
 /* Change the fields the Admin API may change (credential_id, api_id, scope,
  * authenticated_userid, expires_in). 0, TR_ENOTFOUND, TR_EDB. */
-int tr_oauth2_token_update(struct sqlite3 *db, const struct tr_oauth2_token *t);
+int tr_oauth2_token_update(struct tr_store_tx *tx, const struct tr_oauth2_token *t);
 /* Delete one token; every token of a family. 0, TR_ENOTFOUND (one), TR_EDB. */
-int tr_oauth2_token_delete(struct sqlite3 *db, const char *id);
-int tr_oauth2_family_delete(struct sqlite3 *db, const char *family);
+int tr_oauth2_token_delete(struct tr_store_tx *tx, const char *id);
+int tr_oauth2_family_delete(struct tr_store_tx *tx, const char *family);
 /* Live tokens in insertion order after seq after (0: from the start), at most size; *total
  * counts every live token. rows gets the Admin API shape (no token text). */
-int tr_oauth2_token_list(struct sqlite3 *db, size_t size, int64_t after, json_t **rows,
+int tr_oauth2_token_list(struct tr_store_tx *tx, size_t size, int64_t after, json_t **rows,
                          size_t *total, int64_t *next);
 /* The Admin API shape of a token (without the token texts). */
 json_t *tr_oauth2_token_json(const struct tr_oauth2_token *t);
 
-int tr_oauth2_code_insert(struct sqlite3 *db, const struct tr_oauth2_code *c, struct tr_str code);
-int tr_oauth2_code_by_code(struct sqlite3 *db, struct tr_str code, struct tr_oauth2_code *out);
+int tr_oauth2_code_insert(struct tr_store_tx *tx, const struct tr_oauth2_code *c,
+                          struct tr_str code);
+int tr_oauth2_code_by_code(struct tr_store_tx *tx, struct tr_str code, struct tr_oauth2_code *out);
 /* Mark the code used by the grant family (atomic: fails with TR_ENOTFOUND when it was used
  * already). */
-int tr_oauth2_code_consume(struct sqlite3 *db, const char *id, int64_t now, const char *family);
-
-/* Transactions: BEGIN IMMEDIATE (writers queue on the busy timeout), COMMIT, ROLLBACK. */
-int tr_oauth2_begin(struct sqlite3 *db);
-int tr_oauth2_commit(struct sqlite3 *db);
-void tr_oauth2_rollback(struct sqlite3 *db);
+int tr_oauth2_code_consume(struct tr_store_tx *tx, const char *id, int64_t now, const char *family);
 
 /* Delete rows that can no longer matter at now (ms): codes older than twice their lifetime,
  * tokens whose access and refresh tokens both expired. Returns rows deleted or TR_EDB. */
-int tr_oauth2_purge(struct sqlite3 *db, int64_t now, int64_t code_ttl_ms);
+int tr_oauth2_purge(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
 
 /* Wall clock in ms: what tokens and codes are dated with. */
 int64_t tr_oauth2_now_ms(void);

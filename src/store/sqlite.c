@@ -57,6 +57,7 @@ struct sqlite_store {
     sqlite3 *db;              /* the control thread's connection (FULLMUTEX) */
     struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
     sqlite3_stmt *begin, *commit, *rollback;
+    struct tr_sqlite_pool *runtime; /* owned; runtime sessions */
 };
 
 static struct sqlite_store *to_sqlite(struct tr_store *base)
@@ -1011,6 +1012,7 @@ static void sqlite_close(struct tr_store *base)
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
     sqlite3_finalize(s->rollback);
+    tr__sqlite_pool_free(s->runtime);
     if (sqlite3_close(s->db) != SQLITE_OK) {
         tr_log_error("store: close: %s", sqlite3_errmsg(s->db));
         sqlite3_close_v2(s->db);
@@ -1079,6 +1081,7 @@ int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, siz
     s->base.ops = &tr__store_sqlite_ops;
     s->db = db;
     s->kinds = tr_xcalloc(tr_store_kind_count(), sizeof(*s->kinds));
+    s->runtime = tr__sqlite_pool_new(path);
     rc = tr__store_migrations_run(&s->base, err, err_len);
     if (rc < 0) {
         sqlite_close(&s->base);
@@ -1110,6 +1113,11 @@ static int sqlite_open(const struct tr_conf *conf, struct tr_store **out, char *
     return tr_store_open_sqlite(path, out, err, err_len);
 }
 
+static struct tr_store_tx *sqlite_tx_acquire(struct tr_store *s)
+{
+    return tr__sqlite_tx_acquire(to_sqlite(s)->runtime);
+}
+
 const struct tr_store_ops tr__store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1130,4 +1138,24 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .list = sqlite_list,
     .count = sqlite_count,
     .for_each = sqlite_foreach,
+
+    .tx_acquire = sqlite_tx_acquire,
+    .tx_release = tr__sqlite_tx_release,
+    .tx_begin = tr__sqlite_tx_begin,
+    .tx_commit = tr__sqlite_tx_commit,
+    .tx_rollback = tr__sqlite_tx_rollback,
+
+    .token_insert = tr__sqlite_token_insert,
+    .token_by_access = tr__sqlite_token_by_access,
+    .token_by_refresh = tr__sqlite_token_by_refresh,
+    .token_by_id = tr__sqlite_token_by_id,
+    .token_revoke = tr__sqlite_token_revoke,
+    .token_update = tr__sqlite_token_update,
+    .token_delete = tr__sqlite_token_delete,
+    .family_delete = tr__sqlite_family_delete,
+    .token_list = tr__sqlite_token_list,
+    .code_insert = tr__sqlite_code_insert,
+    .code_by_code = tr__sqlite_code_by_code,
+    .code_consume = tr__sqlite_code_consume,
+    .oauth2_purge = tr__sqlite_oauth2_purge,
 };

@@ -11,6 +11,7 @@
 #include "core/mem.h"
 #include "store/backend.h"
 #include "store/migrations.h"
+#include "store/runtime.h"
 
 static const struct tr_store_ops *const backends[] = {
     &tr__store_sqlite_ops,
@@ -132,4 +133,33 @@ int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *d
                      void *ud)
 {
     return s != NULL ? s->ops->for_each(s, entity, cb, ud) : TR_EINVAL;
+}
+
+/* ---- runtime sessions ---------------------------------------------------------------------- */
+
+struct tr_store_tx *tr_store_tx_acquire(struct tr_store *s)
+{
+    return s != NULL ? s->ops->tx_acquire(s) : NULL;
+}
+
+void tr_store_tx_release(struct tr_store_tx *tx)
+{
+    if (tx != NULL)
+        tx->ops->tx_release(tx);
+}
+
+int tr_store_tx_begin(struct tr_store_tx *tx)
+{
+    return tx != NULL ? tx->ops->tx_begin(tx) : TR_EINVAL;
+}
+
+int tr_store_tx_commit(struct tr_store_tx *tx)
+{
+    return tx != NULL ? tx->ops->tx_commit(tx) : TR_EINVAL;
+}
+
+void tr_store_tx_rollback(struct tr_store_tx *tx)
+{
+    if (tx != NULL)
+        tx->ops->tx_rollback(tx);
 }

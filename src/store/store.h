@@ -14,6 +14,7 @@
 
 struct tr_conf;
 struct tr_store;
+struct tr_store_tx;
 
 /* Open the store that conf's `database` setting names (today only "sqlite": the file
  * sqlite_path, or <prefix>/torii.db when it is empty, with the pragmas of P16: WAL,
@@ -32,7 +33,7 @@ int tr_store_migrate(struct tr_store *s);
 int tr_store_schema_version(struct tr_store *s);
 int tr_store_schema_latest(struct tr_store *s);
 
-/* Close s (NULL is fine). Runtime sessions and counters opened from it must be gone. */
+/* Close s (NULL is fine). Runtime sessions taken from it must have been given back. */
 void tr_store_close(struct tr_store *s);
 
 /* Is the database reachable (a trivial query works)? */
@@ -44,6 +45,17 @@ bool tr_store_ping(struct tr_store *s);
  * "foreign_keys":1,"busy_timeout":5000,"schema_version":N}, in *out. Returns 0, TR_EINVAL
  * (s NULL) or TR_EDB. */
 int tr_store_settings(struct tr_store *s, json_t **out);
+
+/* A runtime session: what reads and writes the rows the node writes while it serves (OAuth2
+ * tokens and codes, store/oauth2.h), as opposed to the entities below. The calls on it block,
+ * so a session is used on the thread pool (plugins get one from tr_ctx_offload_store) or on
+ * the control thread, never on a worker loop, and by one thread at a time. Sessions come from
+ * a small pool: acquire waits while every one is in use, and returns NULL when the store
+ * cannot give one (no database file, or it cannot be opened: logged). Safe from any thread
+ * while s is open. */
+struct tr_store_tx *tr_store_tx_acquire(struct tr_store *s);
+/* Give a session back (NULL is fine); it must not be inside a transaction. */
+void tr_store_tx_release(struct tr_store_tx *tx);
 
 /* All calls below return TR_EINVAL for an unknown entity name or a NULL argument; a
  * conflict_field pointer may be NULL when the caller does not need it.

@@ -153,66 +153,86 @@ static void test_store_rows(void)
         "{s:s,s:i,s:s,s:s,s:s}", "id", "22222222-2222-4222-8222-222222222222", "created_at", 1000,
         "consumer_id", "11111111-1111-4111-8111-111111111111", "client_id", "cid", "name", "app");
     TR_CHECK_INT(tr_store_insert(st, "oauth2_credentials", app, NULL), 0);
-    TR_CHECK_INT(tr_runtime_open(path, err, sizeof(err)), 0);
-    TR_CHECK(tr_runtime_open(":memory:", err, sizeof(err)) != 0);
-    TR_CHECK_INT(tr_runtime_open(path, err, sizeof(err)), 0);
-    struct sqlite3 *db = tr_runtime_acquire();
-    TR_CHECK(db != NULL);
+    /* SQLite: an in-memory database has no runtime sessions (each connection would have a
+     * database of its own). */
+    struct tr_store *mem = NULL;
+    TR_CHECK_INT(tr_store_open_sqlite(":memory:", &mem, err, sizeof(err)), 0);
+    TR_CHECK(tr_store_tx_acquire(mem) == NULL);
+    tr_store_close(mem);
+    TR_CHECK(tr_store_tx_acquire(NULL) == NULL);
+    struct tr_store_tx *tx = tr_store_tx_acquire(st);
+    TR_CHECK(tx != NULL);
 
     struct tr_oauth2_token t = {.created_at = 5000, .expires_in = 60, .refresh_expires_at = 9000};
     strcpy(t.id, "33333333-3333-4333-8333-333333333333");
     strcpy(t.credential_id, "22222222-2222-4222-8222-222222222222");
     strcpy(t.family, t.id);
     t.scope = "email";
-    TR_CHECK_INT(tr_oauth2_token_insert(db, &t, TR_STR_LIT("access-1"), TR_STR_LIT("refresh-1")),
+    TR_CHECK_INT(tr_oauth2_token_insert(tx, &t, TR_STR_LIT("access-1"), TR_STR_LIT("refresh-1")),
                  0);
-    TR_CHECK_INT(tr_oauth2_token_insert(db, &t, TR_STR_LIT("access-1"), TR_STR_NULL), TR_ECONFLICT);
+    TR_CHECK_INT(tr_oauth2_token_insert(tx, &t, TR_STR_LIT("access-1"), TR_STR_NULL), TR_ECONFLICT);
     struct tr_oauth2_token got;
-    TR_CHECK_INT(tr_oauth2_token_by_access(db, TR_STR_LIT("access-1"), &got), 0);
+    TR_CHECK_INT(tr_oauth2_token_by_access(tx, TR_STR_LIT("access-1"), &got), 0);
     TR_CHECK_STR(got.scope, "email");
     TR_CHECK(got.has_refresh && !got.revoked && got.api_id[0] == '\0');
     tr_oauth2_token_clear(&got);
-    /* Only digests are stored. */
+    /* Only digests are stored (read with a connection of the test's own: SQLite). */
+    sqlite3 *raw = NULL;
     sqlite3_stmt *q = NULL;
-    sqlite3_prepare_v2(db,
+    TR_CHECK(sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_prepare_v2(raw,
                        "SELECT count(*) FROM oauth2_tokens WHERE access_hash = 'access-1'"
                        " OR refresh_hash = 'refresh-1'",
                        -1, &q, NULL);
     TR_CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0);
     sqlite3_finalize(q);
+    sqlite3_close(raw);
+    /* A transaction rolled back leaves nothing; a committed one stays. */
+    struct tr_oauth2_token t2 = t;
+    strcpy(t2.id, "55555555-5555-4555-8555-555555555555");
+    TR_CHECK_INT(tr_store_tx_begin(tx), 0);
+    TR_CHECK_INT(tr_oauth2_token_insert(tx, &t2, TR_STR_LIT("access-2"), TR_STR_NULL), 0);
+    tr_store_tx_rollback(tx);
+    TR_CHECK_INT(tr_oauth2_token_by_access(tx, TR_STR_LIT("access-2"), &got), TR_ENOTFOUND);
+    TR_CHECK_INT(tr_store_tx_begin(tx), 0);
+    TR_CHECK_INT(tr_oauth2_token_insert(tx, &t2, TR_STR_LIT("access-2"), TR_STR_NULL), 0);
+    TR_CHECK_INT(tr_store_tx_commit(tx), 0);
+    TR_CHECK_INT(tr_oauth2_token_by_access(tx, TR_STR_LIT("access-2"), &got), 0);
+    tr_oauth2_token_clear(&got);
+    TR_CHECK_INT(tr_oauth2_token_delete(tx, t2.id), 0);
+    TR_CHECK_INT(tr_oauth2_token_delete(tx, t2.id), TR_ENOTFOUND);
     /* Revoked: the access token is gone, the refresh token still seen (reuse detection). */
-    TR_CHECK_INT(tr_oauth2_token_revoke(db, t.id, false), 0);
-    TR_CHECK_INT(tr_oauth2_token_by_access(db, TR_STR_LIT("access-1"), &got), TR_ENOTFOUND);
-    TR_CHECK_INT(tr_oauth2_token_by_refresh(db, TR_STR_LIT("refresh-1"), &got), 0);
+    TR_CHECK_INT(tr_oauth2_token_revoke(tx, t.id, false), 0);
+    TR_CHECK_INT(tr_oauth2_token_by_access(tx, TR_STR_LIT("access-1"), &got), TR_ENOTFOUND);
+    TR_CHECK_INT(tr_oauth2_token_by_refresh(tx, TR_STR_LIT("refresh-1"), &got), 0);
     TR_CHECK(got.revoked);
     tr_oauth2_token_clear(&got);
-    TR_CHECK_INT(tr_oauth2_family_delete(db, t.id), 0);
-    TR_CHECK_INT(tr_oauth2_token_by_refresh(db, TR_STR_LIT("refresh-1"), &got), TR_ENOTFOUND);
+    TR_CHECK_INT(tr_oauth2_family_delete(tx, t.id), 0);
+    TR_CHECK_INT(tr_oauth2_token_by_refresh(tx, TR_STR_LIT("refresh-1"), &got), TR_ENOTFOUND);
 
     /* Codes are consumed once. */
     struct tr_oauth2_code c = {.created_at = 1000};
     strcpy(c.id, "44444444-4444-4444-8444-444444444444");
     strcpy(c.credential_id, t.credential_id);
-    TR_CHECK_INT(tr_oauth2_code_insert(db, &c, TR_STR_LIT("code-1")), 0);
+    TR_CHECK_INT(tr_oauth2_code_insert(tx, &c, TR_STR_LIT("code-1")), 0);
     struct tr_oauth2_code gc;
-    TR_CHECK_INT(tr_oauth2_code_by_code(db, TR_STR_LIT("code-1"), &gc), 0);
+    TR_CHECK_INT(tr_oauth2_code_by_code(tx, TR_STR_LIT("code-1"), &gc), 0);
     TR_CHECK_INT(gc.used_at, 0);
     tr_oauth2_code_clear(&gc);
-    TR_CHECK_INT(tr_oauth2_code_consume(db, c.id, 2000, "fam"), 0);
-    TR_CHECK_INT(tr_oauth2_code_consume(db, c.id, 2001, "fam"), TR_ENOTFOUND);
-    TR_CHECK_INT(tr_oauth2_code_by_code(db, TR_STR_LIT("code-1"), &gc), 0);
+    TR_CHECK_INT(tr_oauth2_code_consume(tx, c.id, 2000, "fam"), 0);
+    TR_CHECK_INT(tr_oauth2_code_consume(tx, c.id, 2001, "fam"), TR_ENOTFOUND);
+    TR_CHECK_INT(tr_oauth2_code_by_code(tx, TR_STR_LIT("code-1"), &gc), 0);
     TR_CHECK_STR(gc.family, "fam");
     tr_oauth2_code_clear(&gc);
     /* Purge drops the old code. */
-    TR_CHECK(tr_oauth2_purge(db, 1000000, 300000) >= 1);
-    TR_CHECK_INT(tr_oauth2_code_by_code(db, TR_STR_LIT("code-1"), &gc), TR_ENOTFOUND);
+    TR_CHECK(tr_oauth2_purge(tx, 1000000, 300000) >= 1);
+    TR_CHECK_INT(tr_oauth2_code_by_code(tx, TR_STR_LIT("code-1"), &gc), TR_ENOTFOUND);
 
     uint64_t e = tr_oauth2_epoch();
     tr_oauth2_epoch_bump();
     TR_CHECK(tr_oauth2_epoch() == e + 1);
 
-    tr_runtime_release(db);
-    tr_runtime_close();
+    tr_store_tx_release(tx);
     json_decref(consumer);
     json_decref(app);
     tr_store_close(st);
