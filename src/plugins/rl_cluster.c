@@ -316,9 +316,9 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
-static int open_db(const char *db_path, char *err, size_t err_len)
+static int open_db(struct tr_store *store, char *err, size_t err_len)
 {
-    if (tr_store_counters_open(db_path, BUSY_MS, &fl.db, err, err_len) != 0)
+    if (tr_store_counters_open(store, BUSY_MS, &fl.db, err, err_len) != 0)
         return TR_EDB;
     fl.rows = tr_xcalloc(NUM_ENTRIES, sizeof(*fl.rows));
     fl.ids = tr_xcalloc(NUM_ENTRIES, sizeof(*fl.ids));
@@ -337,13 +337,13 @@ static void close_db(void)
     fl.ids = NULL;
 }
 
-int tr_rl_cluster_start(const char *db_path, char *err, size_t err_len)
+int tr_rl_cluster_start(struct tr_store *store, char *err, size_t err_len)
 {
     if (fl.has_thread || fl.db != NULL) {
         snprintf(err, err_len, "cluster counters already started");
         return TR_EINVAL;
     }
-    if (open_db(db_path, err, err_len) != 0)
+    if (open_db(store, err, err_len) != 0)
         return TR_EDB;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -439,12 +439,12 @@ void tr_rl_cluster_worker_free(void *slot)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
-int tr__rl_cluster_manual(const char *db_path)
+int tr__rl_cluster_manual(struct tr_store *store)
 {
     char err[256];
     if (fl.has_thread || fl.db != NULL)
         return TR_EINVAL;
-    if (open_db(db_path, err, sizeof(err)) != 0) {
+    if (open_db(store, err, sizeof(err)) != 0) {
         tr_log_error("rate-limiting: cluster counters: %s", err);
         return TR_EDB;
     }

@@ -21,10 +21,13 @@
 #define TR_RL_CLUSTER_BUCKETS 1024
 #define TR_RL_CLUSTER_WAYS 16
 
-/* Start the flusher thread on the database at db_path (already opened and migrated by the
- * control thread). Call once, before the workers start. Returns 0, or TR_EDB with a message
- * in err (the policy then answers as a failing backend: fault_tolerant decides). */
-int tr_rl_cluster_start(const char *db_path, char *err, size_t err_len);
+struct tr_store;
+
+/* Start the flusher thread with a counters session of its own on store (the control thread's,
+ * open and migrated; borrowed for the call). Call once, before the workers start. Returns 0,
+ * or TR_EDB with a message in err (the policy then answers as a failing backend:
+ * fault_tolerant decides). */
+int tr_rl_cluster_start(struct tr_store *store, char *err, size_t err_len);
 
 /* Write what is pending one last time and stop the flusher (after the workers stopped).
  * Does nothing when it was not started. */
@@ -63,9 +66,10 @@ void tr_rl_cluster_park(void **slot, uv_loop_t *loop, struct tr_rl_cluster_wait 
 /* Free what tr_rl_cluster_park kept in a worker slot (the loop must run once more). */
 void tr_rl_cluster_worker_free(void *slot);
 
-/* Tests: open db_path for counters without a flusher thread (start must not have been
- * called); flushes then happen only through tr__rl_cluster_flush_now. Returns 0 or TR_EDB. */
-int tr__rl_cluster_manual(const char *db_path);
+/* Tests: open a counters session on store without a flusher thread (start must not have
+ * been called); flushes then happen only through tr__rl_cluster_flush_now. Returns 0 or
+ * TR_EDB. */
+int tr__rl_cluster_manual(struct tr_store *store);
 /* Tests: run one flush now on the calling thread. Returns 0 or TR_EDB. */
 int tr__rl_cluster_flush_now(void);
 /* Tests: forget every counter and close what tr__rl_cluster_manual opened. */

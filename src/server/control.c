@@ -185,8 +185,6 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         return 1;
     }
     tr_server_raise_nofile(conf);
-    char dbpath[4096];
-    tr_store_location(conf, dbpath, sizeof(dbpath));
     /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile.
      * Runtime rows (OAuth2 tokens) come from the same store, in sessions the thread pool
      * takes (tr_ctx_offload_store). */
@@ -204,7 +202,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     }
 
     /* The rate-limiting cluster policy's flusher: its own connection, its own thread. */
-    if (tr_rl_cluster_start(dbpath, err, sizeof(err)) != 0)
+    if (tr_rl_cluster_start(ctl.store, err, sizeof(err)) != 0)
         tr_log_error("rate-limiting: cluster counters unavailable: %s", err);
 
     signal(SIGPIPE, SIG_IGN);
@@ -310,6 +308,6 @@ out_loop:
 out_store:
     tr_rl_cluster_stop(); /* after the workers: what they counted last is written */
     tr_snap_identity_unref(ctl.identity);
-    tr_store_close(ctl.store); /* after the workers: no session is out */
+    tr_store_close(ctl.store); /* after the workers and the flusher: no session is out */
     return status;
 }

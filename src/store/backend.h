@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* What a store backend implements. For the files of src/store/ only: everyone else sees
- * store.h, runtime.h and oauth2.h, whose functions dispatch through this table (store.c,
- * oauth2.c), as Redis's connWrite() reaches a ConnectionType. A backend is one
- * `const struct tr_store_ops` listed in store.c; its store and session structs start with the
- * base structs below, so a dispatcher finds the table from either. Each operation has the
- * contract written on its public function, the store or session already checked for NULL by
- * the dispatcher. */
+ * store.h, runtime.h, oauth2.h and counters.h, whose functions dispatch through this table
+ * (store.c, oauth2.c, counters.c), as Redis's connWrite() reaches a ConnectionType. A backend
+ * is one `const struct tr_store_ops` listed in store.c; its store, session and counters
+ * structs start with the base structs below, so a dispatcher finds the table from any of them.
+ * Each operation has the contract written on its public function, arguments already checked
+ * for NULL (the store, the session, the counters) by the dispatcher. docs/internals/store.md
+ * says how to add a backend. */
 #ifndef TR_STORE_BACKEND_H
 #define TR_STORE_BACKEND_H
 
@@ -18,6 +19,7 @@
 struct tr_conf;
 struct tr_oauth2_code;
 struct tr_oauth2_token;
+struct tr_store_counter;
 struct tr_store_migration;
 struct tr_store_ops;
 
@@ -28,6 +30,11 @@ struct tr_store {
 
 /* The first member of a backend's runtime session (store.h: tr_store_tx_acquire). */
 struct tr_store_tx {
+    const struct tr_store_ops *ops;
+};
+
+/* The first member of a backend's counters session (counters.h). */
+struct tr_store_counters {
     const struct tr_store_ops *ops;
 };
 
@@ -93,6 +100,13 @@ struct tr_store_ops {
     int (*code_by_code)(struct tr_store_tx *tx, const char *code_hash, struct tr_oauth2_code *out);
     int (*code_consume)(struct tr_store_tx *tx, const char *id, int64_t now, const char *family);
     int (*oauth2_purge)(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
+
+    /* ---- rate-limiting counters (counters.h) */
+    int (*counters_open)(struct tr_store *s, unsigned busy_ms, struct tr_store_counters **out,
+                         char *err, size_t err_len);
+    int (*counters_sync)(struct tr_store_counters *c, struct tr_store_counter *rows, size_t n,
+                         int64_t expired_before);
+    void (*counters_close)(struct tr_store_counters *c);
 };
 
 /* The backends of this build (store.c lists them). */

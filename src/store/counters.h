@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Rate-limiting counters in the database (the `cluster` policy): a connection of its own, used
- * by one thread outside every event loop, that adds a batch of deltas in one transaction and
- * reads back the cluster-wide totals. Not part of the entity store: no JSON, no schema. */
+/* Rate-limiting counters in the database (the `cluster` policy): a session of its own (for
+ * SQLite a connection of its own), used by one thread outside every event loop, that adds a
+ * batch of deltas in one transaction and reads back the cluster-wide totals. Not part of the
+ * entity store: no JSON, no schema. Backend-neutral: nothing here names a database. */
 #ifndef TR_STORE_COUNTERS_H
 #define TR_STORE_COUNTERS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+struct tr_store;
 struct tr_store_counters;
 
 /* One counter of the batch. The caller fills key .. delta; sync sets total. */
@@ -20,11 +22,12 @@ struct tr_store_counter {
     int64_t total;         /* out: the stored count after the batch */
 };
 
-/* Open the database at path (which must exist and be migrated: the control thread opened it
- * first) for counters: WAL, synchronous=NORMAL (a crash of the machine may lose the last
- * batches, never corrupt), busy timeout busy_ms. Returns 0 and *out, or TR_EDB with a
- * message in err. */
-int tr_store_counters_open(const char *path, unsigned busy_ms, struct tr_store_counters **out,
+/* Open a counters session on the database of s (open, so created and migrated; close the
+ * session before s): without an fsync per batch (a crash of the machine may lose the last
+ * batches, never corrupt; SQLite: WAL, synchronous=NORMAL), a write lock waited for at most
+ * busy_ms. Called on the control thread; the session is then used by one thread at a time,
+ * which need not be that one. Returns 0 and *out, or TR_EDB with a message in err. */
+int tr_store_counters_open(struct tr_store *s, unsigned busy_ms, struct tr_store_counters **out,
                            char *err, size_t err_len);
 
 /* In one transaction: add each rows[i].delta to its counter (creating it) and set

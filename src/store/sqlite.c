@@ -55,6 +55,7 @@ struct kind_stmts {
 struct sqlite_store {
     struct tr_store base;
     sqlite3 *db;              /* the control thread's connection (FULLMUTEX) */
+    char *path;               /* owned; the file, for the other connections */
     struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
     sqlite3_stmt *begin, *commit, *rollback;
     struct tr_sqlite_pool *runtime; /* owned; runtime sessions */
@@ -1018,6 +1019,7 @@ static void sqlite_close(struct tr_store *base)
         sqlite3_close_v2(s->db);
     }
     free(s->kinds);
+    free(s->path);
     free(s);
 }
 
@@ -1080,6 +1082,7 @@ int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, siz
     s = tr_xcalloc(1, sizeof(*s));
     s->base.ops = &tr__store_sqlite_ops;
     s->db = db;
+    s->path = tr_xstrdup(path);
     s->kinds = tr_xcalloc(tr_store_kind_count(), sizeof(*s->kinds));
     s->runtime = tr__sqlite_pool_new(path);
     rc = tr__store_migrations_run(&s->base, err, err_len);
@@ -1116,6 +1119,12 @@ static int sqlite_open(const struct tr_conf *conf, struct tr_store **out, char *
 static struct tr_store_tx *sqlite_tx_acquire(struct tr_store *s)
 {
     return tr__sqlite_tx_acquire(to_sqlite(s)->runtime);
+}
+
+static int sqlite_counters_open(struct tr_store *s, unsigned busy_ms,
+                                struct tr_store_counters **out, char *err, size_t err_len)
+{
+    return tr__sqlite_counters_open(to_sqlite(s)->path, busy_ms, out, err, err_len);
 }
 
 const struct tr_store_ops tr__store_sqlite_ops = {
@@ -1158,4 +1167,8 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .code_by_code = tr__sqlite_code_by_code,
     .code_consume = tr__sqlite_code_consume,
     .oauth2_purge = tr__sqlite_oauth2_purge,
+
+    .counters_open = sqlite_counters_open,
+    .counters_sync = tr__sqlite_counters_sync,
+    .counters_close = tr__sqlite_counters_close,
 };

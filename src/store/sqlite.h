@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite backend's own header, for its files (sqlite*.c) and for the tests of SQLite itself;
  * everyone else opens a store with tr_store_open. One file of the node's database holds
- * entities (sqlite.c, one FULLMUTEX connection of the control thread, every write
+ * everything: entities (sqlite.c, one FULLMUTEX connection of the control thread, every write
  * synchronous=FULL), runtime rows (sqlite_runtime.c: a pool of connections at
- * synchronous=NORMAL, sqlite_oauth2.c) and the schema (sqlite_migrations.c). WAL lets them all
- * read while one writes; the busy timeout orders writers. */
+ * synchronous=NORMAL, sqlite_oauth2.c), cluster counters (sqlite_counters.c: a connection of
+ * the flusher thread's) and the schema (sqlite_migrations.c). WAL lets them all read while
+ * one writes; the busy timeout orders writers. */
 #ifndef TR_STORE_SQLITE_H
 #define TR_STORE_SQLITE_H
 
@@ -77,5 +78,12 @@ int tr__sqlite_code_by_code(struct tr_store_tx *tx, const char *code_hash,
 int tr__sqlite_code_consume(struct tr_store_tx *tx, const char *id, int64_t now,
                             const char *family);
 int tr__sqlite_oauth2_purge(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
+
+/* ---- sqlite_counters.c: the cluster counters over a connection of their own to path */
+int tr__sqlite_counters_open(const char *path, unsigned busy_ms, struct tr_store_counters **out,
+                             char *err, size_t err_len);
+int tr__sqlite_counters_sync(struct tr_store_counters *c, struct tr_store_counter *rows, size_t n,
+                             int64_t expired_before);
+void tr__sqlite_counters_close(struct tr_store_counters *c);
 
 #endif

@@ -33,7 +33,8 @@ int tr_store_migrate(struct tr_store *s);
 int tr_store_schema_version(struct tr_store *s);
 int tr_store_schema_latest(struct tr_store *s);
 
-/* Close s (NULL is fine). Runtime sessions taken from it must have been given back. */
+/* Close s (NULL is fine). Runtime sessions taken from it must have been given back, and
+ * counters sessions opened on it closed. */
 void tr_store_close(struct tr_store *s);
 
 /* Is the database reachable (a trivial query works)? */
