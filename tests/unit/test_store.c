@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the SQLite store against a real database file in a temporary directory: CRUD,
- * uniqueness, foreign keys and cascades, pagination and filters, migrations, durability. */
+/* Tests of the store: first the interface (store.h) on the store the settings name, as a node
+ * opens it (tr_store_open), against a real database in a temporary directory: CRUD,
+ * uniqueness, foreign keys and cascades, pagination and filters, migrations, durability. A
+ * second backend runs these as they are. Then, marked below, the tests of the SQLite backend
+ * itself: its pragmas, its file, its rows read with SQLite directly, its open errors. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "core/conf.h"
 #include "core/err.h"
 #include "store/entities.h"
 #include "store/sqlite.h"
@@ -21,6 +25,19 @@
 
 static char dir[256];
 static char db_path[300];
+static struct tr_conf conf; /* database = sqlite, sqlite_path = db_path */
+
+/* The store as a node opens it; NULL (checked) when it cannot be opened. */
+static struct tr_store *open_store(void)
+{
+    struct tr_store *s = NULL;
+    char err[256];
+
+    TR_CHECK_INT(tr_store_open(&conf, &s, err, sizeof(err)), 0);
+    if (s == NULL)
+        fprintf(stderr, "open: %s\n", err);
+    return s;
+}
 
 static json_t *api(const char *id, const char *name, const char *host, const char *path)
 {
@@ -95,20 +112,35 @@ static const char *str_of(json_t *doc, const char *key)
 
 static void test_open(struct tr_store *s)
 {
-    struct stat sb;
     json_t *set = NULL;
+    char where[300], name[] = "nosuch";
+    struct tr_store *none = NULL;
+    char *configured = conf.database;
 
     TR_CHECK(tr_store_ping(s));
+    TR_CHECK(tr_store_schema_latest(s) >= 7);
     TR_CHECK_INT(tr_store_schema_version(s), tr_store_schema_latest(s));
     TR_CHECK_INT(tr_store_settings(s, &set), 0);
-    TR_CHECK_STR(str_of(set, "journal_mode"), "wal");
-    TR_CHECK_INT(json_integer_value(json_object_get(set, "synchronous")), 2);
-    TR_CHECK_INT(json_integer_value(json_object_get(set, "foreign_keys")), 1);
-    TR_CHECK_INT(json_integer_value(json_object_get(set, "busy_timeout")), 5000);
+    TR_CHECK_STR(str_of(set, "backend"), conf.database);
     TR_CHECK_INT(json_integer_value(json_object_get(set, "schema_version")),
                  tr_store_schema_latest(s));
     json_decref(set);
-    TR_CHECK(stat(db_path, &sb) == 0 && (sb.st_mode & 077) == 0);
+    tr_store_location(&conf, where, sizeof(where));
+    TR_CHECK_STR(where, db_path);
+
+    /* A backend this build does not have. */
+    conf.database = name;
+    TR_CHECK_INT(tr_store_open(&conf, &none, where, sizeof(where)), TR_EINVAL);
+    TR_CHECK(none == NULL && strstr(where, "nosuch") != NULL);
+    conf.database = configured;
+
+    /* NULL stores answer, never crash. */
+    TR_CHECK(!tr_store_ping(NULL));
+    TR_CHECK_INT(tr_store_settings(NULL, &set), TR_EINVAL);
+    TR_CHECK(set == NULL);
+    TR_CHECK_INT(tr_store_migrate(NULL), TR_EINVAL);
+    TR_CHECK(tr_store_tx_acquire(NULL) == NULL);
+    tr_store_close(NULL);
 }
 
 static void test_entities_table(void)
@@ -643,6 +675,77 @@ static void test_foreach(struct tr_store *s)
     TR_CHECK_INT(c.cnt, count(s, "apis"));
 }
 
+static void test_reopen(void)
+{
+    struct tr_store *s = open_store();
+    json_t *got = NULL;
+
+    if (s == NULL)
+        return;
+    TR_CHECK_INT(tr_store_schema_version(s), tr_store_schema_latest(s));
+    TR_CHECK_INT(tr_store_migrate(s), 0);
+    TR_CHECK_INT(tr_store_migrate(s), 0);
+    TR_CHECK_INT(tr_store_get(s, "apis", "name", "one", &got), TR_ENOTFOUND);
+    TR_CHECK_INT(tr_store_get(s, "apis", "name", "two", &got), 0);
+    TR_CHECK_STR(str_of(got, "request_path"), "/two");
+    json_decref(got);
+    got = NULL;
+    TR_CHECK_INT(tr_store_get(s, "consumers", "username", "u5", &got), 0);
+    TR_CHECK(json_is_true(json_object_get(got, "vip")));
+    json_decref(got);
+    got = NULL;
+    TR_CHECK_INT(count(s, "consumers"), 4);
+    TR_CHECK_INT(count(s, "plugins"), 5);
+    TR_CHECK(tr_store_ping(s));
+
+    /* A second store at the same time (as `migrations up` beside a running node). */
+    struct tr_store *s2 = open_store();
+    if (s2 != NULL) {
+        TR_CHECK_INT(put(s2, "consumers", consumer("c-two", "second", NULL), NULL), 0);
+        TR_CHECK_INT(tr_store_get(s, "consumers", "username", "second", &got), 0);
+        json_decref(got);
+        got = NULL;
+        TR_CHECK_INT(tr_store_delete(s, "consumers", "c-two"), 0);
+        TR_CHECK(!exists(s2, "consumers", "c-two"));
+        tr_store_close(s2);
+    }
+    tr_store_close(s);
+    tr_store_close(NULL);
+}
+
+/* A child inserts and dies by SIGKILL the moment the call returns; the row must be there. */
+static void test_kill9(void)
+{
+    struct tr_store *s = NULL;
+    json_t *got = NULL;
+    char err[256];
+    int status = 0;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        if (tr_store_open(&conf, &s, err, sizeof(err)) != 0)
+            _exit(3);
+        if (put(s, "apis", api("k1", "killed", "killed.test", NULL), NULL) != 0)
+            _exit(4);
+        kill(getpid(), SIGKILL);
+        _exit(5);
+    }
+    TR_CHECK(pid > 0);
+    TR_CHECK(waitpid(pid, &status, 0) == pid);
+    TR_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    s = open_store();
+    if (s == NULL)
+        return;
+    TR_CHECK_INT(tr_store_get(s, "apis", "name", "killed", &got), 0);
+    TR_CHECK_STR(str_of(got, "id"), "k1");
+    json_decref(got);
+    tr_store_close(s);
+}
+
+/* ---- SQLite backend tests ------------------------------------------------------------------ */
+
 /* Run a query on the file with a separate connection; returns the first column as int. */
 static long long query_int(const char *sql)
 {
@@ -665,86 +768,40 @@ static long long query_int(const char *sql)
     return v;
 }
 
-static void test_reopen(void)
+/* The pragmas of P16 on the control thread's connection, and an owner-only file. */
+static void test_sqlite_settings(void)
 {
-    struct tr_store *s = NULL;
-    json_t *got = NULL;
-    char err[256];
+    struct tr_store *s = open_store();
+    struct stat sb;
+    json_t *set = NULL;
 
-    TR_CHECK_INT(tr_store_open_sqlite(db_path, &s, err, sizeof(err)), 0);
-    TR_CHECK(s != NULL);
     if (s == NULL)
         return;
-    TR_CHECK_INT(tr_store_schema_version(s), tr_store_schema_latest(s));
-    TR_CHECK_INT(tr_store_migrate(s), 0);
-    TR_CHECK_INT(tr_store_migrate(s), 0);
-    TR_CHECK_INT(tr_store_get(s, "apis", "name", "one", &got), TR_ENOTFOUND);
-    TR_CHECK_INT(tr_store_get(s, "apis", "name", "two", &got), 0);
-    TR_CHECK_STR(str_of(got, "request_path"), "/two");
-    json_decref(got);
-    got = NULL;
-    TR_CHECK_INT(tr_store_get(s, "consumers", "username", "u5", &got), 0);
-    TR_CHECK(json_is_true(json_object_get(got, "vip")));
-    json_decref(got);
-    got = NULL;
-    TR_CHECK_INT(count(s, "consumers"), 4);
-    TR_CHECK_INT(count(s, "plugins"), 5);
-    TR_CHECK(tr_store_ping(s));
-
-    /* A second connection at the same time (as `migrations up` beside a running node). */
-    struct tr_store *s2 = NULL;
-    TR_CHECK_INT(tr_store_open_sqlite(db_path, &s2, err, sizeof(err)), 0);
-    if (s2 != NULL) {
-        TR_CHECK_INT(put(s2, "consumers", consumer("c-two", "second", NULL), NULL), 0);
-        TR_CHECK_INT(tr_store_get(s, "consumers", "username", "second", &got), 0);
-        json_decref(got);
-        got = NULL;
-        TR_CHECK_INT(tr_store_delete(s, "consumers", "c-two"), 0);
-        TR_CHECK(!exists(s2, "consumers", "c-two"));
-        tr_store_close(s2);
-    }
-    int latest = tr_store_schema_latest(s);
+    TR_CHECK_INT(tr_store_settings(s, &set), 0);
+    TR_CHECK_STR(str_of(set, "backend"), "sqlite");
+    TR_CHECK_STR(str_of(set, "journal_mode"), "wal");
+    TR_CHECK_INT(json_integer_value(json_object_get(set, "synchronous")), 2);
+    TR_CHECK_INT(json_integer_value(json_object_get(set, "foreign_keys")), 1);
+    TR_CHECK_INT(json_integer_value(json_object_get(set, "busy_timeout")), 5000);
+    json_decref(set);
     tr_store_close(s);
-    tr_store_close(NULL);
+    TR_CHECK(stat(db_path, &sb) == 0 && (sb.st_mode & 077) == 0);
+}
 
+/* After everything above (a kill -9 included), the file is whole and every step recorded. */
+static void test_sqlite_file_intact(void)
+{
+    struct tr_store *s = open_store();
+    int latest = s != NULL ? tr_store_schema_latest(s) : -1;
+
+    tr_store_close(s);
     TR_CHECK_INT(query_int("SELECT count(*) FROM schema_migrations"), latest);
+    TR_CHECK_INT(query_int("SELECT max(version) FROM schema_migrations"), latest);
     TR_CHECK_INT(query_int("PRAGMA integrity_check"), 1);
     TR_CHECK_INT(query_int("PRAGMA foreign_key_check"), 0);
 }
 
-/* A child inserts and dies by SIGKILL the moment the call returns; the row must be there. */
-static void test_kill9(void)
-{
-    struct tr_store *s = NULL;
-    json_t *got = NULL;
-    char err[256];
-    int status = 0;
-    pid_t pid;
-
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0) {
-        if (tr_store_open_sqlite(db_path, &s, err, sizeof(err)) != 0)
-            _exit(3);
-        if (put(s, "apis", api("k1", "killed", "killed.test", NULL), NULL) != 0)
-            _exit(4);
-        kill(getpid(), SIGKILL);
-        _exit(5);
-    }
-    TR_CHECK(pid > 0);
-    TR_CHECK(waitpid(pid, &status, 0) == pid);
-    TR_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    TR_CHECK_INT(tr_store_open_sqlite(db_path, &s, err, sizeof(err)), 0);
-    if (s == NULL)
-        return;
-    TR_CHECK_INT(tr_store_get(s, "apis", "name", "killed", &got), 0);
-    TR_CHECK_STR(str_of(got, "id"), "k1");
-    json_decref(got);
-    tr_store_close(s);
-    TR_CHECK_INT(query_int("PRAGMA integrity_check"), 1);
-}
-
-static void test_open_errors(void)
+static void test_sqlite_open_errors(void)
 {
     struct tr_store *s = NULL;
     char path[320], err[256];
@@ -782,7 +839,6 @@ static void test_open_errors(void)
     TR_CHECK(tr_store_open_sqlite(path, &s, err, sizeof(err)) < 0);
     TR_CHECK(s == NULL);
     TR_CHECK(tr_store_open_sqlite(path, &s, NULL, 0) < 0);
-    TR_CHECK(!tr_store_ping(NULL));
 
     /* In memory works too (journal_mode "memory"). */
     TR_CHECK_INT(tr_store_open_sqlite(":memory:", &s, err, sizeof(err)), 0);
@@ -815,7 +871,7 @@ int main(void)
 {
     const char *tmp = getenv("TMPDIR");
     struct tr_store *s = NULL;
-    char err[256];
+    char err[256], text[400];
 
     snprintf(dir, sizeof(dir), "%s/torii-store-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
     if (mkdtemp(dir) == NULL) {
@@ -824,10 +880,15 @@ int main(void)
     }
     snprintf(db_path, sizeof(db_path), "%s/torii.db", dir);
 
+    snprintf(text, sizeof(text), "database = sqlite\nsqlite_path = %s\n", db_path);
+    if (tr__conf_parse_buffer(&conf, text, strlen(text), "test", err, sizeof(err)) != 0) {
+        fprintf(stderr, "conf: %s\n", err);
+        return 1;
+    }
+
     test_entities_table();
-    TR_CHECK_INT(tr_store_open_sqlite(db_path, &s, err, sizeof(err)), 0);
+    s = open_store();
     if (s == NULL) {
-        fprintf(stderr, "open: %s\n", err);
         remove_dir();
         return TR_CHECK_DONE();
     }
@@ -841,8 +902,12 @@ int main(void)
 
     test_reopen();
     test_kill9();
-    test_open_errors();
 
+    test_sqlite_settings();
+    test_sqlite_file_intact();
+    test_sqlite_open_errors();
+
+    tr_conf_free(&conf);
     remove_dir();
     return TR_CHECK_DONE();
 }
