@@ -61,6 +61,19 @@ typedef json_t *(*tr_schema_default_fn)(const json_t *rec);
 typedef int (*tr_schema_self_check_fn)(json_t *rec, enum tr_schema_mode mode, char *msg,
                                        size_t msg_len);
 
+/* Where tr_schema_parse_into stores a field's value in a C struct (a plugin's parsed config). */
+enum tr_schema_bind {
+    TR_SCHEMA_UNBOUND = 0, /* not stored: the field is derived by hand, or not needed */
+    TR_SCHEMA_AS_VALUE,    /* by type: STRING, URL, UUID -> char * (owned copy, NULL when
+                            * unset); BOOLEAN -> bool; INTEGER, TIMESTAMP -> int or int64_t (by
+                            * size; an int is clamped); NUMBER -> double; ARRAY -> char **
+                            * (owned, every item owned; NULL when unset) with a size_t count at
+                            * cnt_off; RECORD -> a nested struct holding the record's own
+                            * bound fields */
+    TR_SCHEMA_AS_INDEX,    /* STRING with one_of: the value's index in one_of, as an int (an
+                            * enum listed in the same order) */
+};
+
 struct tr_schema_field {
     const char *name; /* static */
     enum tr_schema_type type;
@@ -72,7 +85,23 @@ struct tr_schema_field {
     const struct tr_schema *record; /* nested schema for TR_SCHEMA_RECORD */
     tr_schema_check_fn check;       /* extra check, or NULL */
     const char *help;               /* one line for docs and /schema endpoints */
+    /* The struct member the value goes to (TR_SCHEMA_BIND* below fill these). */
+    enum tr_schema_bind bind;
+    size_t off, size; /* offset and sizeof of the member */
+    size_t cnt_off;   /* ARRAY: offset of the size_t item count */
 };
+
+/* Bind a row to member of struct type, e.g. TR_SCHEMA_BIND(struct x_conf, timeout). The size
+ * is checked against the field's type when a config is parsed (a mismatch aborts, as a wrong
+ * table row is a programming error). */
+#define TR_SCHEMA_BIND(type, member)                                                               \
+    .bind = TR_SCHEMA_AS_VALUE, .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
+/* An ARRAY row: the char ** member and its size_t count member. */
+#define TR_SCHEMA_BIND_LIST(type, member, count)                                                   \
+    TR_SCHEMA_BIND(type, member), .cnt_off = offsetof(type, count)
+/* A STRING row with one_of, stored as the index of its value (an enum in one_of's order). */
+#define TR_SCHEMA_BIND_INDEX(type, member)                                                         \
+    .bind = TR_SCHEMA_AS_INDEX, .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
 
 /* The two rows every entity starts with: a generated UUID and the creation time in ms. */
 #define TR_SCHEMA_FIELD_ID                                                                         \
@@ -118,6 +147,17 @@ json_t *tr_schema_coerce(const struct tr_schema_field *field, const json_t *valu
 /* Helpers for entity schemas: a new v4 UUID string, and now as whole seconds x 1000. */
 json_t *tr_schema_gen_uuid(const json_t *rec);
 json_t *tr_schema_gen_created_at(const json_t *rec);
+
+/* Fill the bound members of out (a zeroed struct) from rec, a record validated against schema
+ * (borrowed; NULL reads as {}). A field rec does not hold takes the row's constant default
+ * (dflt), else stays NULL / 0 / false; so does, in a record that skipped validation, a value of
+ * another type or an empty string. Array items that are not strings are skipped. Generated
+ * defaults (gen) are not run. Strings and arrays are owned copies: tr_schema_free_bound. */
+void tr_schema_parse_into(const struct tr_schema *schema, const json_t *rec, void *out);
+
+/* Free what tr_schema_parse_into stored in p (strings, arrays, nested records) and clear those
+ * members; p itself is the caller's. NULL is a no-op. */
+void tr_schema_free_bound(const struct tr_schema *schema, void *p);
 
 /* The JSON description of a schema ({"fields":{name:{type,required,default,...}}}), for
  * /plugins/schema/{name}-style endpoints. Returns a new object. */
