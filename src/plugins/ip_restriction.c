@@ -156,9 +156,7 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     const json_t *m = json_object_get(config, "message");
     const char *msg =
         json_is_string(m) && json_string_length(m) > 0 ? json_string_value(m) : DEFAULT_MESSAGE;
-    json_t *j = json_pack("{s:s}", "message", msg);
-    c->body = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    c->body = tr_plugin_message_body(msg);
     if (c->body == NULL) {
         snprintf(err, err_len, "cannot encode message");
         conf_free(c);

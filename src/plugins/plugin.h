@@ -91,6 +91,11 @@ struct tr_plugin {
     const char *const *hidden_config;
 };
 
+/* {"message": message} as compact JSON, the answer body Kong's plugins give: malloc'ed (the
+ * caller frees it), or NULL when message is not UTF-8. For bodies a conf_parse encodes once;
+ * during a request tr_ctx_respond_message does the same. */
+char *tr_plugin_message_body(const char *message);
+
 /* A consumer as the snapshot holds it (borrowed from the snapshot; valid for the request). */
 struct tr_consumer {
     const char *id;

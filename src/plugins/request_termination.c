@@ -141,9 +141,7 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     const char *msg = present(config, "message")
                           ? json_string_value(json_object_get(config, "message"))
                           : default_message(c->status);
-    json_t *j = json_pack("{s:s}", "message", msg);
-    c->body = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    c->body = tr_plugin_message_body(msg);
     if (c->body == NULL) {
         snprintf(err, err_len, "cannot encode message");
         conf_free(c);
