@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the authentication plugins (key-auth, basic-auth): the failure path with
- * Kong's `anonymous` fallback, and the checks of their common config fields. */
+/* Helpers shared by the authentication plugins (key-auth, basic-auth, oauth2): their common
+ * config rows, and the failure path with Kong's `anonymous` fallback. */
 #ifndef TR_PLUGINS_AUTH_H
 #define TR_PLUGINS_AUTH_H
 
@@ -8,6 +8,25 @@
 #include <stddef.h>
 
 #include "plugins/plugin.h"
+#include "schema/schema.h"
+
+/* The config rows the auth plugins share, bound to members named hide_credentials (bool) and
+ * anonymous (char *, owned; NULL when unset) of the plugin's config struct conf_type. Only the
+ * help line of hide_credentials differs between plugins: it says what is removed. */
+#define TR_AUTH_FIELD_HIDE_CREDENTIALS(conf_type, what)                                            \
+    {                                                                                              \
+        .name = "hide_credentials", .type = TR_SCHEMA_BOOLEAN, .dflt = "false", .help = what,      \
+        TR_SCHEMA_BIND(conf_type, hide_credentials)                                                \
+    }
+#define TR_AUTH_FIELD_ANONYMOUS(conf_type)                                                         \
+    {                                                                                              \
+        .name = "anonymous", .type = TR_SCHEMA_STRING,                                             \
+        .help = "consumer id or username to use when authentication fails",                        \
+        TR_SCHEMA_BIND(conf_type, anonymous)                                                       \
+    }
+/* Both, in this order (key-auth, basic-auth). */
+#define TR_AUTH_COMMON_FIELDS(conf_type, what)                                                     \
+    TR_AUTH_FIELD_HIDE_CREDENTIALS(conf_type, what), TR_AUTH_FIELD_ANONYMOUS(conf_type)
 
 /* An authentication failed. Without anonymous (NULL), answer {"message": message} with status
  * and WWW-Authenticate: www_authenticate (when not NULL) and return TR_PLUGIN_EXIT. With

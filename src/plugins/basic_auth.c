@@ -122,19 +122,15 @@ bool tr_basic_auth_verify(const char *phc, const char *password, size_t len)
 
 /* ---- config ---------------------------------------------------------------------------- */
 
+/* Every member is bound to its row in conf_fields. */
 struct basic_auth_conf {
     char *anonymous; /* owned; NULL when unset */
     bool hide_credentials;
 };
 
 static const struct tr_schema_field conf_fields[] = {
-    {.name = "hide_credentials",
-     .type = TR_SCHEMA_BOOLEAN,
-     .dflt = "false",
-     .help = "remove Authorization from the request sent upstream"},
-    {.name = "anonymous",
-     .type = TR_SCHEMA_STRING,
-     .help = "consumer id or username to use when authentication fails"},
+    TR_AUTH_COMMON_FIELDS(struct basic_auth_conf,
+                          "remove Authorization from the request sent upstream"),
 };
 
 static const struct tr_schema conf_schema = {
@@ -145,18 +141,14 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    struct basic_auth_conf *c = p;
-    if (c == NULL)
-        return;
-    free(c->anonymous);
-    free(c);
+    tr_schema_free_bound(&conf_schema, p);
+    free(p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     struct basic_auth_conf *c = tr_xcalloc(1, sizeof(*c));
-    c->anonymous = tr_auth_conf_string(config, "anonymous");
-    c->hide_credentials = tr_auth_conf_bool(config, "hide_credentials", false);
+    tr_schema_parse_into(&conf_schema, config, c);
     return c;
 }
 

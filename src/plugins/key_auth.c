@@ -20,6 +20,7 @@
 #define ENTITY "keyauth_credentials"
 #define WWW_AUTH "Key realm=\"torii\"" /* the WWW-Authenticate value */
 
+/* Every member is bound to its row in conf_fields. */
 struct key_auth_conf {
     char **key_names; /* owned, each NUL-terminated */
     size_t num_key_names;
@@ -46,9 +47,9 @@ static bool key_name_ok(const char *s, size_t len)
     return true;
 }
 
-static int check_key_names(json_t *rec, const char *name, char *msg, size_t msg_len)
+/* Why arr cannot be key_names (into msg): -1, or 0 when it can. */
+static int key_names_bad(const json_t *arr, char *msg, size_t msg_len)
 {
-    const json_t *arr = json_object_get(rec, name);
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         snprintf(msg, msg_len, "at least one key name is required");
         return -1;
@@ -67,36 +68,42 @@ static int check_key_names(json_t *rec, const char *name, char *msg, size_t msg_
     return 0;
 }
 
+static int check_key_names(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    return key_names_bad(json_object_get(rec, name), msg, msg_len);
+}
+
+#define BIND(m) TR_SCHEMA_BIND(struct key_auth_conf, m)
+
 static const struct tr_schema_field conf_fields[] = {
     {.name = "key_names",
      .type = TR_SCHEMA_ARRAY,
      .flags = TR_SCHEMA_REQUIRED,
      .dflt = "[\"apikey\"]",
      .check = check_key_names,
-     .help = "header and query argument names that carry the key"},
-    {.name = "hide_credentials",
-     .type = TR_SCHEMA_BOOLEAN,
-     .dflt = "false",
-     .help = "remove the key from the request sent upstream"},
-    {.name = "anonymous",
-     .type = TR_SCHEMA_STRING,
-     .help = "consumer id or username to use when authentication fails"},
+     .help = "header and query argument names that carry the key",
+     TR_SCHEMA_BIND_LIST(struct key_auth_conf, key_names, num_key_names)},
+    TR_AUTH_COMMON_FIELDS(struct key_auth_conf, "remove the key from the request sent upstream"),
     {.name = "key_in_header",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "true",
-     .help = "look for the key in request headers"},
+     .help = "look for the key in request headers",
+     BIND(key_in_header)},
     {.name = "key_in_query",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "true",
-     .help = "look for the key in the query string"},
+     .help = "look for the key in the query string",
+     BIND(key_in_query)},
     {.name = "key_in_body",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "also look in a form or JSON request body (read up to 64 KiB)"},
+     .help = "also look in a form or JSON request body (read up to 64 KiB)",
+     BIND(key_in_body)},
     {.name = "run_on_preflight",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "true",
-     .help = "also authenticate OPTIONS requests"},
+     .help = "also authenticate OPTIONS requests",
+     BIND(run_on_preflight)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -107,47 +114,21 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    struct key_auth_conf *c = p;
-    if (c == NULL)
-        return;
-    for (size_t i = 0; i < c->num_key_names; i++)
-        free(c->key_names[i]);
-    free(c->key_names);
-    free(c->anonymous);
-    free(c);
+    tr_schema_free_bound(&conf_schema, p);
+    free(p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct key_auth_conf *c = tr_xcalloc(1, sizeof(*c));
+    /* A stored config is checked again: a key name becomes a header and a query name. */
     const json_t *names = json_object_get(config, "key_names");
-    if (names == NULL) {
-        c->key_names = tr_xcalloc(1, sizeof(*c->key_names));
-        c->key_names[c->num_key_names++] = tr_xstrdup("apikey");
-    } else {
-        size_t n = json_array_size(names);
-        c->key_names = tr_xcalloc(n ? n : 1, sizeof(*c->key_names));
-        for (size_t i = 0; i < n; i++) {
-            const json_t *v = json_array_get(names, i);
-            if (!json_is_string(v) || !key_name_ok(json_string_value(v), json_string_length(v))) {
-                snprintf(err, err_len, "key_names: bad header name");
-                conf_free(c);
-                return NULL;
-            }
-            c->key_names[c->num_key_names++] = tr_xstrdup(json_string_value(v));
-        }
-        if (c->num_key_names == 0) {
-            snprintf(err, err_len, "key_names: at least one key name is required");
-            conf_free(c);
-            return NULL;
-        }
+    char why[256];
+    if (names != NULL && key_names_bad(names, why, sizeof(why)) != 0) {
+        snprintf(err, err_len, "key_names: %s", why);
+        return NULL;
     }
-    c->anonymous = tr_auth_conf_string(config, "anonymous");
-    c->hide_credentials = tr_auth_conf_bool(config, "hide_credentials", false);
-    c->key_in_header = tr_auth_conf_bool(config, "key_in_header", true);
-    c->key_in_query = tr_auth_conf_bool(config, "key_in_query", true);
-    c->key_in_body = tr_auth_conf_bool(config, "key_in_body", false);
-    c->run_on_preflight = tr_auth_conf_bool(config, "run_on_preflight", true);
+    struct key_auth_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
     return c;
 }
 

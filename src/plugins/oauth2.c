@@ -63,6 +63,7 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     return 0;
 }
 
+/* In the order of enum tr_oauth2_pkce (the pkce row is bound as an index). */
 static const char *const pkce_values[] = {"none", "lax", "strict", NULL};
 
 /* Each configured scope is one RFC 6749 §3.3 scope-token: clients ask for it by name and it is
@@ -85,58 +86,64 @@ static int check_scopes(json_t *rec, const char *name, char *msg, size_t msg_len
     return 0;
 }
 
-#define FLAG(n, d, h)                                                                              \
+#define BIND(m) TR_SCHEMA_BIND(struct tr_oauth2_conf, m)
+/* A boolean row named as its member. */
+#define FLAG(m, d, h)                                                                              \
     {                                                                                              \
-        .name = n, .type = TR_SCHEMA_BOOLEAN, .dflt = d, .help = h                                 \
+        .name = #m, .type = TR_SCHEMA_BOOLEAN, .dflt = d, .help = h, BIND(m)                       \
     }
 
 static const struct tr_schema_field conf_fields[] = {
     {.name = "scopes",
      .type = TR_SCHEMA_ARRAY,
      .check = check_scopes,
-     .help = "scopes a client may ask for"},
-    FLAG("mandatory_scope", "false", "a token request must name a scope"),
+     .help = "scopes a client may ask for",
+     TR_SCHEMA_BIND_LIST(struct tr_oauth2_conf, scopes, num_scopes)},
+    FLAG(mandatory_scope, "false", "a token request must name a scope"),
     {.name = "provision_key",
      .type = TR_SCHEMA_STRING,
      .gen = gen_provision_key,
-     .help = "the secret the login app shows the authorize endpoint; random when not given"},
+     .help = "the secret the login app shows the authorize endpoint; random when not given",
+     BIND(provision_key)},
     {.name = "token_expiration",
      .type = TR_SCHEMA_INTEGER,
      .flags = TR_SCHEMA_BOUNDED,
      .dflt = "7200",
      .min = 0,
      .max = 315360000,
-     .help = "seconds an access token lives; 0 = it never expires"},
-    FLAG("enable_authorization_code", "true", "the authorization code grant"),
-    FLAG("enable_implicit_grant", "false", "the implicit grant"),
-    FLAG("enable_client_credentials", "false", "the client credentials grant"),
-    FLAG("enable_password_grant", "false", "the resource owner password credentials grant"),
-    FLAG("hide_credentials", "false", "remove the access token before proxying"),
-    FLAG("accept_http_if_already_terminated", "false",
+     .help = "seconds an access token lives; 0 = it never expires",
+     BIND(token_expiration)},
+    FLAG(enable_authorization_code, "true", "the authorization code grant"),
+    FLAG(enable_implicit_grant, "false", "the implicit grant"),
+    FLAG(enable_client_credentials, "false", "the client credentials grant"),
+    FLAG(enable_password_grant, "false", "the resource owner password credentials grant"),
+    TR_AUTH_FIELD_HIDE_CREDENTIALS(struct tr_oauth2_conf,
+                                   "remove the access token before proxying"),
+    FLAG(accept_http_if_already_terminated, "false",
          "accept plain HTTP from a trusted_ips peer that sent X-Forwarded-Proto: https"),
-    FLAG("global_credentials", "false", "tokens valid on every api that carries oauth2"),
+    FLAG(global_credentials, "false", "tokens valid on every api that carries oauth2"),
     {.name = "refresh_token_ttl",
      .type = TR_SCHEMA_INTEGER,
      .flags = TR_SCHEMA_BOUNDED,
      .dflt = "1209600",
      .min = 0,
      .max = 100000000,
-     .help = "seconds a refresh token lives; 0 = it never expires"},
-    FLAG("reuse_refresh_token", "false",
-         "a refresh keeps the refresh token instead of rotating it"),
-    {.name = "anonymous",
-     .type = TR_SCHEMA_STRING,
-     .help = "consumer id or username to use when authentication fails"},
+     .help = "seconds a refresh token lives; 0 = it never expires",
+     BIND(refresh_token_ttl)},
+    FLAG(reuse_refresh_token, "false", "a refresh keeps the refresh token instead of rotating it"),
+    TR_AUTH_FIELD_ANONYMOUS(struct tr_oauth2_conf),
     {.name = "auth_header_name",
      .type = TR_SCHEMA_STRING,
      .dflt = "\"authorization\"",
      .check = check_header_name,
-     .help = "header carrying the bearer token (and a client's Basic credentials)"},
+     .help = "header carrying the bearer token (and a client's Basic credentials)",
+     BIND(auth_header_name)},
     {.name = "pkce",
      .type = TR_SCHEMA_STRING,
      .dflt = "\"lax\"",
      .one_of = pkce_values,
-     .help = "PKCE: none, lax (required for public clients) or strict (required for all)"},
+     .help = "PKCE: none, lax (required for public clients) or strict (required for all)",
+     TR_SCHEMA_BIND_INDEX(struct tr_oauth2_conf, pkce)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -148,22 +155,8 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    struct tr_oauth2_conf *c = p;
-    if (c == NULL)
-        return;
-    for (size_t i = 0; i < c->num_scopes; i++)
-        free(c->scopes[i]);
-    free(c->scopes);
-    free(c->provision_key);
-    free(c->anonymous);
-    free(c->auth_header_name);
-    free(c);
-}
-
-static int64_t conf_int(const json_t *config, const char *name, int64_t dflt)
-{
-    const json_t *v = json_object_get(config, name);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
+    tr_schema_free_bound(&conf_schema, p);
+    free(p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
@@ -171,38 +164,10 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     (void)err;
     (void)err_len;
     struct tr_oauth2_conf *c = tr_xcalloc(1, sizeof(*c));
-    const json_t *scopes = json_object_get(config, "scopes");
-    if (json_is_array(scopes)) {
-        size_t n = json_array_size(scopes);
-        c->scopes = tr_xcalloc(n ? n : 1, sizeof(*c->scopes));
-        for (size_t i = 0; i < n; i++) {
-            const char *s = json_string_value(json_array_get(scopes, i));
-            if (s)
-                c->scopes[c->num_scopes++] = tr_xstrdup(s);
-        }
-    }
-    c->mandatory_scope = tr_auth_conf_bool(config, "mandatory_scope", false);
-    c->provision_key =
-        tr_xstrdup(json_string_value(json_object_get(config, "provision_key")) ?: "");
-    c->token_expiration = conf_int(config, "token_expiration", 7200);
-    c->refresh_token_ttl = conf_int(config, "refresh_token_ttl", 1209600);
-    c->enable_authorization_code = tr_auth_conf_bool(config, "enable_authorization_code", true);
-    c->enable_implicit_grant = tr_auth_conf_bool(config, "enable_implicit_grant", false);
-    c->enable_client_credentials = tr_auth_conf_bool(config, "enable_client_credentials", false);
-    c->enable_password_grant = tr_auth_conf_bool(config, "enable_password_grant", false);
-    c->hide_credentials = tr_auth_conf_bool(config, "hide_credentials", false);
-    c->accept_http_if_already_terminated =
-        tr_auth_conf_bool(config, "accept_http_if_already_terminated", false);
-    c->global_credentials = tr_auth_conf_bool(config, "global_credentials", false);
-    c->reuse_refresh_token = tr_auth_conf_bool(config, "reuse_refresh_token", false);
-    c->anonymous = tr_auth_conf_string(config, "anonymous");
-    c->auth_header_name = tr_auth_conf_string(config, "auth_header_name");
-    if (c->auth_header_name == NULL)
-        c->auth_header_name = tr_xstrdup("authorization");
-    const char *pkce = json_string_value(json_object_get(config, "pkce"));
-    c->pkce = pkce && strcmp(pkce, "none") == 0     ? TR_OAUTH2_PKCE_NONE
-              : pkce && strcmp(pkce, "strict") == 0 ? TR_OAUTH2_PKCE_STRICT
-                                                    : TR_OAUTH2_PKCE_LAX;
+    tr_schema_parse_into(&conf_schema, config, c);
+    /* Generated when the config is written; an older row without one reads as "", as before. */
+    if (c->provision_key == NULL)
+        c->provision_key = tr_xstrdup("");
     return c;
 }
 

@@ -16,8 +16,10 @@
 /* Forms read for the endpoints and for an access_token field: bigger ones are refused. */
 #define TR_OAUTH2_MAX_FORM (64 * 1024)
 
+/* In the order of the pkce row's values (oauth2.c binds it as an index). */
 enum tr_oauth2_pkce { TR_OAUTH2_PKCE_NONE, TR_OAUTH2_PKCE_LAX, TR_OAUTH2_PKCE_STRICT };
 
+/* The parsed config: every member is bound to its row of the config schema (oauth2.c). */
 struct tr_oauth2_conf {
     char **scopes; /* owned; NULL when the setting is absent */
     size_t num_scopes;
