@@ -13,13 +13,17 @@
 
 #define ENTITY "acls"
 
-static const char *const list_fields[] = {"allow", "deny", "whitelist", "blacklist"};
+/* The four list rows, in the order conf_parse looks at them. */
+enum acl_list { L_ALLOW, L_DENY, L_WHITELIST, L_BLACKLIST, L_COUNT };
+static const char *const list_fields[L_COUNT] = {"allow", "deny", "whitelist", "blacklist"};
 
 struct acl_conf {
-    bool deny;     /* the list is a deny list (deny/blacklist) */
-    char **groups; /* owned */
+    char **lists[L_COUNT]; /* owned, bound to the list rows; one is set */
+    size_t num[L_COUNT];
+    bool hide_groups_header; /* bound */
+    bool deny;               /* the list set is a deny list (deny/blacklist) */
+    char *const *groups;     /* the list set: borrowed from lists */
     size_t num_groups;
-    bool hide_groups_header;
 };
 
 static bool list_set(const json_t *rec, const char *name)
@@ -42,20 +46,22 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     return 0;
 }
 
-#define LIST_FIELD(n, what)                                                                        \
+#define LIST_FIELD(n, l, what)                                                                     \
     {                                                                                              \
         .name = n, .type = TR_SCHEMA_ARRAY, .help = what,                                          \
+        TR_SCHEMA_BIND_LIST(struct acl_conf, lists[l], num[l]),                                    \
     }
 
 static const struct tr_schema_field conf_fields[] = {
-    LIST_FIELD("whitelist", "groups allowed (Kong 0.x name of allow)"),
-    LIST_FIELD("blacklist", "groups denied (Kong 0.x name of deny)"),
-    LIST_FIELD("allow", "groups allowed; every other consumer is denied"),
-    LIST_FIELD("deny", "groups denied; every other consumer is allowed"),
+    LIST_FIELD("whitelist", L_WHITELIST, "groups allowed (Kong 0.x name of allow)"),
+    LIST_FIELD("blacklist", L_BLACKLIST, "groups denied (Kong 0.x name of deny)"),
+    LIST_FIELD("allow", L_ALLOW, "groups allowed; every other consumer is denied"),
+    LIST_FIELD("deny", L_DENY, "groups denied; every other consumer is allowed"),
     {.name = "hide_groups_header",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "do not send X-Consumer-Groups upstream"},
+     .help = "do not send X-Consumer-Groups upstream",
+     TR_SCHEMA_BIND(struct acl_conf, hide_groups_header)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -67,43 +73,42 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    struct acl_conf *c = p;
-    if (c == NULL)
-        return;
-    for (size_t i = 0; i < c->num_groups; i++)
-        free(c->groups[i]);
-    free(c->groups);
-    free(c);
+    tr_schema_free_bound(&conf_schema, p);
+    free(p);
+}
+
+/* The one list config sets, checked again for a stored config. Returns 0, or -1 with err. */
+static int pick_list(struct acl_conf *c, const json_t *config, char *err, size_t err_len)
+{
+    int which = -1;
+    for (int l = 0; l < L_COUNT; l++) {
+        if (!list_set(config, list_fields[l]))
+            continue;
+        if (which >= 0) {
+            snprintf(err, err_len, "both '%s' and '%s' are set", list_fields[which],
+                     list_fields[l]);
+            return -1;
+        }
+        which = l;
+    }
+    if (which < 0) {
+        snprintf(err, err_len, "no allow or deny list");
+        return -1;
+    }
+    c->deny = which == L_DENY || which == L_BLACKLIST;
+    c->groups = c->lists[which];
+    c->num_groups = c->num[which];
+    return 0;
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    const char *which = NULL;
-    for (size_t i = 0; i < TR_ARRAY_SIZE(list_fields); i++) {
-        if (!list_set(config, list_fields[i]))
-            continue;
-        if (which != NULL) {
-            snprintf(err, err_len, "both '%s' and '%s' are set", which, list_fields[i]);
-            return NULL;
-        }
-        which = list_fields[i];
-    }
-    if (which == NULL) {
-        snprintf(err, err_len, "no allow or deny list");
+    struct acl_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
+    if (pick_list(c, config, err, err_len) != 0) {
+        conf_free(c);
         return NULL;
     }
-    struct acl_conf *c = tr_xcalloc(1, sizeof(*c));
-    c->deny = strcmp(which, "deny") == 0 || strcmp(which, "blacklist") == 0;
-    const json_t *arr = json_object_get(config, which);
-    size_t n = json_array_size(arr);
-    c->groups = tr_xcalloc(n, sizeof(*c->groups));
-    for (size_t i = 0; i < n; i++) {
-        const char *g = json_string_value(json_array_get(arr, i));
-        if (g != NULL)
-            c->groups[c->num_groups++] = tr_xstrdup(g);
-    }
-    const json_t *hide = json_object_get(config, "hide_groups_header");
-    c->hide_groups_header = json_is_true(hide);
     return c;
 }
 

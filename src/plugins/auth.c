@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the authentication plugins: the anonymous fallback and config readers. */
+/* Helpers shared by the authentication plugins: the anonymous fallback and the busy answer. */
 #include "plugins/auth.h"
 
-#include <string.h>
-
 #include "core/log.h"
-#include "core/mem.h"
 
 int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
                  const char *www_authenticate)
@@ -40,16 +37,4 @@ int tr_auth_busy(struct tr_ctx *ctx)
 bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous)
 {
     return anonymous != NULL && tr_ctx_credential(ctx) != NULL;
-}
-
-char *tr_auth_conf_string(const json_t *config, const char *name)
-{
-    const char *s = json_string_value(json_object_get(config, name));
-    return s && s[0] ? tr_xstrdup(s) : NULL;
-}
-
-bool tr_auth_conf_bool(const json_t *config, const char *name, bool dflt)
-{
-    const json_t *v = json_object_get(config, name);
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
 }

@@ -45,10 +45,4 @@ int tr_auth_busy(struct tr_ctx *ctx);
  * anonymous fallback: several auth plugins with `anonymous` act as a logical OR (Kong). */
 bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous);
 
-/* A copy (malloc'ed) of the string config field name, or NULL when absent or empty. */
-char *tr_auth_conf_string(const json_t *config, const char *name);
-
-/* A boolean config field, or dflt when absent. */
-bool tr_auth_conf_bool(const json_t *config, const char *name, bool dflt);
-
 #endif

@@ -17,8 +17,10 @@
 #define NEED_LENGTH "A valid Content-Length header is required"
 
 struct size_conf {
-    uint64_t limit; /* bytes */
-    bool require_content_length;
+    int64_t size;                /* bound: allowed_payload_size */
+    char *size_unit;             /* owned, bound */
+    uint64_t limit;              /* bytes: derived from both */
+    bool require_content_length; /* bound */
 };
 
 static const char *const units[] = {"megabytes", "kilobytes", "bytes", NULL};
@@ -47,17 +49,20 @@ static const struct tr_schema_field conf_fields[] = {
      .dflt = "128",
      .min = 0,
      .max = (int64_t)1 << 40,
-     .help = "largest request body allowed, in size_unit"},
+     .help = "largest request body allowed, in size_unit",
+     TR_SCHEMA_BIND(struct size_conf, size)},
     {.name = "size_unit",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_REQUIRED,
      .dflt = "\"megabytes\"",
      .one_of = units,
-     .help = "unit of allowed_payload_size (megabytes = 2^20 bytes, kilobytes = 2^10)"},
+     .help = "unit of allowed_payload_size (megabytes = 2^20 bytes, kilobytes = 2^10)",
+     TR_SCHEMA_BIND(struct size_conf, size_unit)},
     {.name = "require_content_length",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "answer 411 to requests without Content-Length"},
+     .help = "answer 411 to requests without Content-Length",
+     TR_SCHEMA_BIND(struct size_conf, require_content_length)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -68,24 +73,19 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
+    tr_schema_free_bound(&conf_schema, p);
     free(p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    const json_t *size = json_object_get(config, "allowed_payload_size");
-    json_int_t n = json_is_integer(size) ? json_integer_value(size) : 128;
-    const json_t *unit = json_object_get(config, "size_unit");
-    uint64_t limit;
-    if (n < 0 ||
-        tr_size_limit_bytes((uint64_t)n, json_is_string(unit) ? json_string_value(unit) : NULL,
-                            &limit) != 0) {
+    struct size_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
+    if (c->size < 0 || tr_size_limit_bytes((uint64_t)c->size, c->size_unit, &c->limit) != 0) {
         snprintf(err, err_len, "bad allowed_payload_size or size_unit");
+        conf_free(c);
         return NULL;
     }
-    struct size_conf *c = tr_xcalloc(1, sizeof(*c));
-    c->limit = limit;
-    c->require_content_length = json_is_true(json_object_get(config, "require_content_length"));
     return c;
 }
 

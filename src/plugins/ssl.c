@@ -10,10 +10,10 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/tls.h"
-#include "plugins/auth.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
 
+/* Bound to their rows; the certificate is compiled by the snapshot's SNI table instead. */
 struct ssl_conf {
     bool only_https;
     bool accept_http_if_already_terminated;
@@ -55,11 +55,13 @@ static const struct tr_schema_field conf_fields[] = {
     {.name = "only_https",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "answer plain HTTP requests with 426"},
+     .help = "answer plain HTTP requests with 426",
+     TR_SCHEMA_BIND(struct ssl_conf, only_https)},
     {.name = "accept_http_if_already_terminated",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "with only_https, accept X-Forwarded-Proto: https from a peer in trusted_ips"},
+     .help = "with only_https, accept X-Forwarded-Proto: https from a peer in trusted_ips",
+     TR_SCHEMA_BIND(struct ssl_conf, accept_http_if_already_terminated)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -72,16 +74,14 @@ static const char *const hidden_config[] = {"key", NULL};
 
 static void conf_free(void *p)
 {
+    tr_schema_free_bound(&conf_schema, p);
     free(p);
 }
 
-/* The certificate itself is compiled by the snapshot's SNI table from the config. */
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     struct ssl_conf *c = tr_xcalloc(1, sizeof(*c));
-    c->only_https = tr_auth_conf_bool(config, "only_https", false);
-    c->accept_http_if_already_terminated =
-        tr_auth_conf_bool(config, "accept_http_if_already_terminated", false);
+    tr_schema_parse_into(&conf_schema, config, c);
     return c;
 }
 
