@@ -24,6 +24,9 @@ struct cors_origin {
 };
 
 struct cors_conf {
+    /* Bound to the list rows (owned); what the requests use is derived from them below. */
+    char **origin_list, **method_list, **header_list, **exposed_list;
+    size_t num_origin_list, num_method_list, num_header_list, num_exposed_list;
     bool allow_all; /* no origins, or "*" among them */
     struct cors_origin *origins;
     size_t num_origins;
@@ -32,9 +35,9 @@ struct cors_conf {
     char *exposed; /* owned, joined; NULL: none */
     char max_age[32];
     bool has_max_age;
-    bool credentials;
-    bool preflight_continue;
-    bool private_network;
+    bool credentials;        /* bound */
+    bool preflight_continue; /* bound */
+    bool private_network;    /* bound */
 };
 
 struct cors_state {
@@ -209,25 +212,32 @@ static int check_max_age(json_t *rec, const char *name, char *msg, size_t msg_le
     return 0;
 }
 
+#define BIND(m) TR_SCHEMA_BIND(struct cors_conf, m)
+#define LIST(m) TR_SCHEMA_BIND_LIST(struct cors_conf, m, num_##m)
+
 static const struct tr_schema_field conf_fields[] = {
     {.name = "origins",
      .type = TR_SCHEMA_ARRAY,
      .check = check_origins,
-     .help = "allowed origins: \"*\", exact origins, or regexes (whole-value match)"},
+     .help = "allowed origins: \"*\", exact origins, or regexes (whole-value match)",
+     LIST(origin_list)},
     {.name = "headers",
      .type = TR_SCHEMA_ARRAY,
      .check = check_tokens,
-     .help = "Access-Control-Allow-Headers (default: the preflight's request headers)"},
+     .help = "Access-Control-Allow-Headers (default: the preflight's request headers)",
+     LIST(header_list)},
     {.name = "exposed_headers",
      .type = TR_SCHEMA_ARRAY,
      .check = check_tokens,
-     .help = "Access-Control-Expose-Headers"},
+     .help = "Access-Control-Expose-Headers",
+     LIST(exposed_list)},
     {.name = "methods",
      .type = TR_SCHEMA_ARRAY,
      .dflt = "[\"GET\",\"HEAD\",\"PUT\",\"PATCH\",\"POST\",\"DELETE\",\"OPTIONS\",\"TRACE\","
              "\"CONNECT\"]",
      .one_of = all_methods,
-     .help = "Access-Control-Allow-Methods"},
+     .help = "Access-Control-Allow-Methods",
+     LIST(method_list)},
     {.name = "max_age",
      .type = TR_SCHEMA_NUMBER,
      .check = check_max_age,
@@ -235,15 +245,18 @@ static const struct tr_schema_field conf_fields[] = {
     {.name = "credentials",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "send Access-Control-Allow-Credentials: true"},
+     .help = "send Access-Control-Allow-Credentials: true",
+     BIND(credentials)},
     {.name = "private_network",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "answer Access-Control-Request-Private-Network: true preflights"},
+     .help = "answer Access-Control-Request-Private-Network: true preflights",
+     BIND(private_network)},
     {.name = "preflight_continue",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "proxy preflight requests to the upstream instead of answering them"},
+     .help = "proxy preflight requests to the upstream instead of answering them",
+     BIND(preflight_continue)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -257,6 +270,7 @@ static void conf_free(void *p)
     struct cors_conf *c = p;
     if (c == NULL)
         return;
+    tr_schema_free_bound(&conf_schema, c);
     for (size_t i = 0; i < c->num_origins; i++) {
         free(c->origins[i].exact);
         pcre2_code_free(c->origins[i].re);
@@ -268,81 +282,92 @@ static void conf_free(void *p)
     free(c);
 }
 
-/* The strings of arr joined with ",", or NULL when arr is absent or empty. */
-static char *join(const json_t *arr)
+/* The n strings joined with ",", or NULL when there are none. */
+static char *join(const char *const *items, size_t n)
 {
-    size_t n = json_array_size(arr), len = 0;
+    size_t len = 0;
     if (n == 0)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        len += json_string_length(json_array_get(arr, i)) + 1;
-    char *out = tr_xmalloc(len + 1);
+        len += strlen(items[i]) + 1;
+    char *out = tr_xmalloc(len);
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(arr, i);
-        if (!json_is_string(v))
-            continue;
+        size_t l = strlen(items[i]);
         if (pos)
             out[pos++] = ',';
-        memcpy(out + pos, json_string_value(v), json_string_length(v));
-        pos += json_string_length(v);
+        memcpy(out + pos, items[i], l);
+        pos += l;
     }
     out[pos] = '\0';
     return out;
 }
 
-static void *conf_parse(const json_t *config, char *err, size_t err_len)
+/* Compile one origins entry into o: a regex, or an exact origin compared normalized. */
+static int compile_origin(const char *s, struct cors_origin *o, char *err, size_t err_len)
 {
-    struct cors_conf *c = tr_xcalloc(1, sizeof(*c));
-    const json_t *origins = json_object_get(config, "origins");
-    size_t n = json_array_size(origins);
+    struct tr_str e = tr_str_from_cstr(s);
+    if (tr_cors_origin_is_regex(e)) {
+        o->re = compile_re(s, err, err_len);
+        return o->re ? 0 : -1;
+    }
+    char buf[MAX_ORIGIN];
+    if (tr_cors_origin_normalize(e, buf, sizeof(buf)) > 0) {
+        o->exact = tr_xstrdup(buf);
+    } else {
+        o->exact = tr_xstrdup(s);
+        for (char *p = o->exact; *p; p++)
+            *p = tr_ascii_lower(*p);
+    }
+    return 0;
+}
+
+static int compile_origins(struct cors_conf *c, char *err, size_t err_len)
+{
+    size_t n = c->num_origin_list;
     c->allow_all = n == 0;
     c->origins = tr_xcalloc(n ? n : 1, sizeof(*c->origins));
     for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(json_array_get(origins, i));
-        if (s == NULL)
-            continue;
-        struct tr_str e = tr_str_from_cstr(s);
+        const char *s = c->origin_list[i];
         if (strcmp(s, "*") == 0) {
             c->allow_all = true;
             continue;
         }
-        struct cors_origin *o = &c->origins[c->num_origins];
-        if (tr_cors_origin_is_regex(e)) {
-            o->re = compile_re(s, err, err_len);
-            if (o->re == NULL) {
-                conf_free(c);
-                return NULL;
-            }
-        } else {
-            char buf[MAX_ORIGIN];
-            if (tr_cors_origin_normalize(e, buf, sizeof(buf)) > 0) {
-                o->exact = tr_xstrdup(buf);
-            } else {
-                o->exact = tr_xstrdup(s);
-                for (char *p = o->exact; *p; p++)
-                    *p = tr_ascii_lower(*p);
-            }
-        }
+        if (compile_origin(s, &c->origins[c->num_origins], err, err_len) != 0)
+            return -1;
         c->num_origins++;
     }
-    c->methods = join(json_object_get(config, "methods"));
-    if (c->methods == NULL)
-        c->methods = tr_xstrdup("GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT");
-    c->headers = join(json_object_get(config, "headers"));
-    c->exposed = join(json_object_get(config, "exposed_headers"));
+    return 0;
+}
+
+/* max_age as the header says it; absent means no header (0 is a value). */
+static void derive_max_age(struct cors_conf *c, const json_t *config)
+{
     const json_t *age = json_object_get(config, "max_age");
-    if (json_is_number(age)) {
-        c->has_max_age = true;
-        double v = json_number_value(age);
-        if (v == (double)(long long)v)
-            snprintf(c->max_age, sizeof(c->max_age), "%lld", (long long)v);
-        else
-            snprintf(c->max_age, sizeof(c->max_age), "%g", v);
+    if (!json_is_number(age))
+        return;
+    c->has_max_age = true;
+    double v = json_number_value(age);
+    if (v == (double)(long long)v)
+        snprintf(c->max_age, sizeof(c->max_age), "%lld", (long long)v);
+    else
+        snprintf(c->max_age, sizeof(c->max_age), "%g", v);
+}
+
+static void *conf_parse(const json_t *config, char *err, size_t err_len)
+{
+    struct cors_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
+    if (compile_origins(c, err, err_len) != 0) {
+        conf_free(c);
+        return NULL;
     }
-    c->credentials = json_is_true(json_object_get(config, "credentials"));
-    c->private_network = json_is_true(json_object_get(config, "private_network"));
-    c->preflight_continue = json_is_true(json_object_get(config, "preflight_continue"));
+    /* An empty methods list allows them all, as its default does. */
+    c->methods = c->num_method_list ? join((const char *const *)c->method_list, c->num_method_list)
+                                    : join(all_methods, TR_ARRAY_SIZE(all_methods) - 1);
+    c->headers = join((const char *const *)c->header_list, c->num_header_list);
+    c->exposed = join((const char *const *)c->exposed_list, c->num_exposed_list);
+    derive_max_age(c, config);
     return c;
 }
 

@@ -17,8 +17,9 @@
 struct ip_conf {
     struct tr_cidr_list allow; /* allow + whitelist */
     struct tr_cidr_list deny;  /* deny + blacklist */
-    int status;
-    char *body; /* owned: {"message": ...} */
+    int status;                /* bound; 0 (unset) reads as 403 */
+    char *message;             /* owned, bound; NULL when unset */
+    char *body;                /* owned: {"message": ...} */
 };
 
 static bool list_set(const json_t *rec, const char *name)
@@ -77,11 +78,13 @@ static const struct tr_schema_field conf_fields[] = {
      .flags = TR_SCHEMA_BOUNDED,
      .min = 400,
      .max = 599,
-     .help = "status of the refusal (default 403)"},
+     .help = "status of the refusal (default 403)",
+     TR_SCHEMA_BIND(struct ip_conf, status)},
     {.name = "message",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_TEXT,
-     .help = "message of the refusal (default \"" DEFAULT_MESSAGE "\")"},
+     .help = "message of the refusal (default \"" DEFAULT_MESSAGE "\")",
+     TR_SCHEMA_BIND(struct ip_conf, message)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -96,6 +99,7 @@ static void conf_free(void *p)
     struct ip_conf *c = p;
     if (c == NULL)
         return;
+    tr_schema_free_bound(&conf_schema, c);
     tr_cidr_list_free(&c->allow);
     tr_cidr_list_free(&c->deny);
     free(c->body);
@@ -139,6 +143,7 @@ static int compile(const json_t *a, const json_t *b, struct tr_cidr_list *out, c
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     struct ip_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
     if (compile(json_object_get(config, "allow"), json_object_get(config, "whitelist"), &c->allow,
                 err, err_len) != 0 ||
         compile(json_object_get(config, "deny"), json_object_get(config, "blacklist"), &c->deny,
@@ -151,12 +156,10 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
         conf_free(c);
         return NULL;
     }
-    const json_t *st = json_object_get(config, "status");
-    c->status = json_is_integer(st) ? (int)json_integer_value(st) : 403;
-    const json_t *m = json_object_get(config, "message");
-    const char *msg =
-        json_is_string(m) && json_string_length(m) > 0 ? json_string_value(m) : DEFAULT_MESSAGE;
-    c->body = tr_plugin_message_body(msg);
+    /* The rows carry no default (nor do Kong's), so none is stored: the refusal's own applies. */
+    if (c->status == 0)
+        c->status = 403;
+    c->body = tr_plugin_message_body(c->message ? c->message : DEFAULT_MESSAGE);
     if (c->body == NULL) {
         snprintf(err, err_len, "cannot encode message");
         conf_free(c);

@@ -11,9 +11,11 @@
 #include "plugins/plugin.h"
 #include "schema/schema.h"
 
+/* Every member is bound to its row; body is also where the answer made of message goes. */
 struct termination_conf {
     int status;
-    char *body;         /* owned: the whole answer (a JSON message or the raw body) */
+    char *message;      /* owned; NULL when unset */
+    char *body;         /* owned: the whole answer (the raw body, else the JSON message) */
     char *content_type; /* owned; NULL means JSON */
     char *trigger;      /* owned; NULL means always */
 };
@@ -59,22 +61,27 @@ static const struct tr_schema_field conf_fields[] = {
      .dflt = "503",
      .min = 200,
      .max = 599,
-     .help = "status of the answer (200-599)"},
+     .help = "status of the answer (200-599)",
+     TR_SCHEMA_BIND(struct termination_conf, status)},
     {.name = "message",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_TEXT,
-     .help = "answer {\"message\": message}; the default depends on the status"},
+     .help = "answer {\"message\": message}; the default depends on the status",
+     TR_SCHEMA_BIND(struct termination_conf, message)},
     {.name = "body",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_TEXT,
-     .help = "raw answer body (instead of message)"},
+     .help = "raw answer body (instead of message)",
+     TR_SCHEMA_BIND(struct termination_conf, body)},
     {.name = "content_type",
      .type = TR_SCHEMA_STRING,
      .check = check_content_type,
-     .help = "Content-Type of body (default application/json; charset=utf-8)"},
+     .help = "Content-Type of body (default application/json; charset=utf-8)",
+     TR_SCHEMA_BIND(struct termination_conf, content_type)},
     {.name = "trigger",
      .type = TR_SCHEMA_STRING,
-     .help = "only terminate when a header or query argument of this name is present"},
+     .help = "only terminate when a header or query argument of this name is present",
+     TR_SCHEMA_BIND(struct termination_conf, trigger)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -105,43 +112,27 @@ static const char *default_message(int status)
     }
 }
 
-static char *dup_field(const json_t *config, const char *name)
-{
-    return present(config, name) ? tr_xstrdup(json_string_value(json_object_get(config, name)))
-                                 : NULL;
-}
-
 static void conf_free(void *p)
 {
-    struct termination_conf *c = p;
-    if (c == NULL)
-        return;
-    free(c->body);
-    free(c->content_type);
-    free(c->trigger);
-    free(c);
+    tr_schema_free_bound(&conf_schema, p);
+    free(p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    const json_t *st = json_object_get(config, "status_code");
-    json_int_t status = json_is_integer(st) ? json_integer_value(st) : 503;
-    if (status < 200 || status > 599) {
+    struct termination_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
+    if (c->status < 200 || c->status > 599) {
         snprintf(err, err_len, "status_code must be between 200 and 599");
+        conf_free(c);
         return NULL;
     }
-    struct termination_conf *c = tr_xcalloc(1, sizeof(*c));
-    c->status = (int)status;
-    c->trigger = dup_field(config, "trigger");
-    if (present(config, "body")) {
-        c->body = dup_field(config, "body");
-        c->content_type = dup_field(config, "content_type");
+    if (c->body != NULL)
         return c;
-    }
-    const char *msg = present(config, "message")
-                          ? json_string_value(json_object_get(config, "message"))
-                          : default_message(c->status);
-    c->body = tr_plugin_message_body(msg);
+    /* Without a body the answer is JSON, whatever a stored content_type says. */
+    free(c->content_type);
+    c->content_type = NULL;
+    c->body = tr_plugin_message_body(c->message ? c->message : default_message(c->status));
     if (c->body == NULL) {
         snprintf(err, err_len, "cannot encode message");
         conf_free(c);
