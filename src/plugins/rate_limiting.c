@@ -27,13 +27,15 @@
 
 #define NP TR_COUNTERS_NUM_PERIODS
 
+/* In the order of limit_by_values and policy_values: the rows are bound as indexes. */
 enum limit_by { BY_CONSUMER, BY_CREDENTIAL, BY_IP, BY_SERVICE, BY_HEADER, BY_PATH };
 enum policy { POLICY_LOCAL, POLICY_CLUSTER, POLICY_REDIS };
 
+/* Bound to the config rows, but for what conf_parse derives (has, cap, limit_text, redis.addr). */
 struct rl_conf {
     bool has[NP];
-    double limit[NP];
-    int64_t cap[NP]; /* requests allowed in a window: ceil(limit), as Kong (usage < limit) */
+    double limit[NP]; /* 0 when the period is not limited */
+    int64_t cap[NP];  /* requests allowed in a window: ceil(limit), as Kong (usage < limit) */
     char limit_text[NP][32];
     enum limit_by by;
     char *header_name; /* owned; BY_HEADER */
@@ -41,7 +43,9 @@ struct rl_conf {
     enum policy policy;
     bool fault_tolerant;
     bool hide_client_headers;
-    struct tr_rl_redis_target redis; /* addr and password owned */
+    char *redis_host; /* owned */
+    bool redis_ssl;
+    struct tr_rl_redis_target redis; /* addr (derived) and password owned */
 };
 
 /* ---- config ---------------------------------------------------------------------------- */
@@ -143,77 +147,93 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     return 0;
 }
 
-#define PERIOD_FIELD(n)                                                                            \
+#define BIND(m) TR_SCHEMA_BIND(struct rl_conf, m)
+/* Period p of tr_counters_period_name(), named n. */
+#define PERIOD_FIELD(n, p)                                                                         \
     {                                                                                              \
         .name = n, .type = TR_SCHEMA_NUMBER, .check = check_positive,                              \
-        .help = "requests allowed per " n " (> 0)"                                                 \
+        .help = "requests allowed per " n " (> 0)", BIND(limit[p])                                 \
     }
 
 static const struct tr_schema_field conf_fields[] = {
-    PERIOD_FIELD("second"),
-    PERIOD_FIELD("minute"),
-    PERIOD_FIELD("hour"),
-    PERIOD_FIELD("day"),
-    PERIOD_FIELD("month"),
-    PERIOD_FIELD("year"),
+    PERIOD_FIELD("second", 0),
+    PERIOD_FIELD("minute", 1),
+    PERIOD_FIELD("hour", 2),
+    PERIOD_FIELD("day", 3),
+    PERIOD_FIELD("month", 4),
+    PERIOD_FIELD("year", 5),
     {.name = "limit_by",
      .type = TR_SCHEMA_STRING,
      .dflt = "\"consumer\"",
      .one_of = limit_by_values,
-     .help = "what a counter belongs to; the client IP when it cannot be determined"},
+     .help = "what a counter belongs to; the client IP when it cannot be determined",
+     TR_SCHEMA_BIND_INDEX(struct rl_conf, by)},
     {.name = "header_name",
      .type = TR_SCHEMA_STRING,
      .check = check_header_name,
-     .help = "with limit_by header: the header whose value is counted"},
+     .help = "with limit_by header: the header whose value is counted",
+     BIND(header_name)},
     {.name = "path",
      .type = TR_SCHEMA_STRING,
      .check = check_path,
-     .help = "with limit_by path: the request path counted"},
+     .help = "with limit_by path: the request path counted",
+     BIND(path)},
     {.name = "policy",
      .type = TR_SCHEMA_STRING,
      .dflt = "\"local\"",
      .one_of = policy_values,
      .help = "where counters live: local (shared memory of this node), cluster (the database, "
-             "batched) or redis"},
+             "batched) or redis",
+     TR_SCHEMA_BIND_INDEX(struct rl_conf, policy)},
     {.name = "fault_tolerant",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "true",
-     .help = "let requests through (and log) when the counters cannot be reached"},
+     .help = "let requests through (and log) when the counters cannot be reached",
+     BIND(fault_tolerant)},
     {.name = "hide_client_headers",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
-     .help = "do not send the rate-limit headers to the client"},
-    {.name = "redis_host", .type = TR_SCHEMA_STRING, .help = "Redis host (policy redis)"},
+     .help = "do not send the rate-limit headers to the client",
+     BIND(hide_client_headers)},
+    {.name = "redis_host",
+     .type = TR_SCHEMA_STRING,
+     .help = "Redis host (policy redis)",
+     BIND(redis_host)},
     {.name = "redis_port",
      .type = TR_SCHEMA_INTEGER,
      .flags = TR_SCHEMA_BOUNDED,
      .dflt = "6379",
      .min = 1,
      .max = 65535,
-     .help = "Redis port"},
+     .help = "Redis port",
+     BIND(redis.port)},
     {.name = "redis_password",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_WRITE_ONLY,
-     .help = "Redis AUTH password; write-only (never returned by the Admin API)"},
+     .help = "Redis AUTH password; write-only (never returned by the Admin API)",
+     BIND(redis.password)},
     {.name = "redis_database",
      .type = TR_SCHEMA_INTEGER,
      .flags = TR_SCHEMA_BOUNDED,
      .dflt = "0",
      .min = 0,
      .max = 1000000,
-     .help = "Redis database number"},
+     .help = "Redis database number",
+     BIND(redis.db)},
     {.name = "redis_timeout",
      .type = TR_SCHEMA_INTEGER,
      .flags = TR_SCHEMA_BOUNDED,
      .dflt = "2000",
      .min = 1,
      .max = 60000,
-     .help = "bound of each Redis call, ms"},
+     .help = "bound of each Redis call, ms",
+     BIND(redis.timeout_ms)},
     {.name = "redis_ssl",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",
      .check = check_redis_ssl,
-     .help = "TLS to Redis: only false (this build's Redis client has no TLS)"},
+     .help = "TLS to Redis: only false (this build's Redis client has no TLS)",
+     BIND(redis_ssl)},
 };
 
 static const struct tr_schema conf_schema = {
@@ -230,29 +250,9 @@ static void conf_free(void *p)
     struct rl_conf *c = p;
     if (c == NULL)
         return;
-    free(c->header_name);
-    free(c->path);
+    tr_schema_free_bound(&conf_schema, c);
     free((char *)c->redis.addr);
-    free((char *)c->redis.password);
     free(c);
-}
-
-static const char *str_field(const json_t *config, const char *name)
-{
-    const char *v = json_string_value(json_object_get(config, name));
-    return v && v[0] ? v : NULL;
-}
-
-static int64_t int_field(const json_t *config, const char *name, int64_t dflt)
-{
-    const json_t *v = json_object_get(config, name);
-    return json_is_number(v) ? (int64_t)json_number_value(v) : dflt;
-}
-
-static bool bool_field(const json_t *config, const char *name, bool dflt)
-{
-    const json_t *v = json_object_get(config, name);
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
 /* A numeric address for host: itself when it is one, else the first address the resolver
@@ -278,17 +278,18 @@ static char *numeric_addr(const char *host)
     return ok ? tr_xstrdup(text) : NULL;
 }
 
-static void *conf_parse(const json_t *config, char *err, size_t err_len)
+/* The windows with a limit, their caps and the texts of the X-RateLimit-Limit-* headers.
+ * Returns false when no period is limited. */
+static bool derive_limits(struct rl_conf *c)
 {
-    struct rl_conf *c = tr_xcalloc(1, sizeof(*c));
     bool any = false;
     for (int p = 0; p < NP; p++) {
-        const json_t *v = json_object_get(config, tr_counters_period_name(p));
-        if (!json_is_number(v) || !(json_number_value(v) > 0))
+        double d = c->limit[p];
+        if (!(d > 0)) {
+            c->limit[p] = 0;
             continue;
-        double d = json_number_value(v);
+        }
         c->has[p] = true;
-        c->limit[p] = d;
         c->cap[p] = d > 9e18 ? INT64_MAX : (int64_t)ceil(d);
         if (d == floor(d) && d < 9e18)
             snprintf(c->limit_text[p], sizeof(c->limit_text[p]), "%lld", (long long)d);
@@ -296,38 +297,21 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
             snprintf(c->limit_text[p], sizeof(c->limit_text[p]), "%g", d);
         any = true;
     }
-    if (!any) {
+    return any;
+}
+
+static void *conf_parse(const json_t *config, char *err, size_t err_len)
+{
+    struct rl_conf *c = tr_xcalloc(1, sizeof(*c));
+    tr_schema_parse_into(&conf_schema, config, c);
+    if (!derive_limits(c)) {
         snprintf(err, err_len, "no limit set");
         conf_free(c);
         return NULL;
     }
-    const char *by = str_field(config, "limit_by");
-    c->by = BY_CONSUMER;
-    for (int i = 0; by && limit_by_values[i]; i++) {
-        if (strcmp(by, limit_by_values[i]) == 0)
-            c->by = (enum limit_by)i;
-    }
-    if (str_field(config, "header_name"))
-        c->header_name = tr_xstrdup(str_field(config, "header_name"));
-    if (str_field(config, "path"))
-        c->path = tr_xstrdup(str_field(config, "path"));
-    const char *policy = str_field(config, "policy");
-    c->policy = POLICY_LOCAL;
-    if (policy && strcmp(policy, "redis") == 0)
-        c->policy = POLICY_REDIS;
-    else if (policy && strcmp(policy, "cluster") == 0)
-        c->policy = POLICY_CLUSTER;
-    c->fault_tolerant = bool_field(config, "fault_tolerant", true);
-    c->hide_client_headers = bool_field(config, "hide_client_headers", false);
     if (c->policy == POLICY_REDIS) {
-        const char *host = str_field(config, "redis_host");
-        c->redis.addr = host ? numeric_addr(host) : NULL;
-        c->redis.port = (int)int_field(config, "redis_port", 6379);
-        c->redis.db = (int)int_field(config, "redis_database", 0);
-        const char *pw = str_field(config, "redis_password");
-        c->redis.password = pw ? tr_xstrdup(pw) : NULL;
-        c->redis.timeout_ms = (unsigned)int_field(config, "redis_timeout", 2000);
-        if (bool_field(config, "redis_ssl", false))
+        c->redis.addr = c->redis_host ? numeric_addr(c->redis_host) : NULL;
+        if (c->redis_ssl)
             tr_log_warn("rate-limiting: a stored instance has redis_ssl=true, but TLS to Redis "
                         "is not available in this build: the connection is plain TCP");
     }
