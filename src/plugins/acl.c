@@ -73,8 +73,7 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 /* The one list config sets, checked again for a stored config. Returns 0, or -1 with err. */
@@ -103,8 +102,7 @@ static int pick_list(struct acl_conf *c, const json_t *config, char *err, size_t
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct acl_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct acl_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     if (pick_list(c, config, err, err_len) != 0) {
         conf_free(c);
         return NULL;

@@ -141,15 +141,12 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct basic_auth_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
-    return c;
+    return tr_schema_parse_new(&conf_schema, config, sizeof(struct basic_auth_conf));
 }
 
 /* ---- per-worker caches of verifications ------------------------------------------------- */

@@ -270,7 +270,6 @@ static void conf_free(void *p)
     struct cors_conf *c = p;
     if (c == NULL)
         return;
-    tr_schema_free_bound(&conf_schema, c);
     for (size_t i = 0; i < c->num_origins; i++) {
         free(c->origins[i].exact);
         pcre2_code_free(c->origins[i].re);
@@ -279,7 +278,7 @@ static void conf_free(void *p)
     free(c->methods);
     free(c->headers);
     free(c->exposed);
-    free(c);
+    tr_schema_free_struct(&conf_schema, c);
 }
 
 /* The n strings joined with ",", or NULL when there are none. */
@@ -356,8 +355,7 @@ static void derive_max_age(struct cors_conf *c, const json_t *config)
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct cors_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct cors_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     if (compile_origins(c, err, err_len) != 0) {
         conf_free(c);
         return NULL;

@@ -99,11 +99,10 @@ static void conf_free(void *p)
     struct ip_conf *c = p;
     if (c == NULL)
         return;
-    tr_schema_free_bound(&conf_schema, c);
     tr_cidr_list_free(&c->allow);
     tr_cidr_list_free(&c->deny);
     free(c->body);
-    free(c);
+    tr_schema_free_struct(&conf_schema, c);
 }
 
 /* Append the items of arrays a and b to one list. Returns 0 or -1 with err. */
@@ -142,8 +141,7 @@ static int compile(const json_t *a, const json_t *b, struct tr_cidr_list *out, c
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct ip_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct ip_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     if (compile(json_object_get(config, "allow"), json_object_get(config, "whitelist"), &c->allow,
                 err, err_len) != 0 ||
         compile(json_object_get(config, "deny"), json_object_get(config, "blacklist"), &c->deny,

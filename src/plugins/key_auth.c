@@ -114,8 +114,7 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
@@ -127,8 +126,7 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
         snprintf(err, err_len, "key_names: %s", why);
         return NULL;
     }
-    struct key_auth_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct key_auth_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     return c;
 }
 

@@ -155,16 +155,14 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     (void)err;
     (void)err_len;
-    struct tr_oauth2_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct tr_oauth2_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     /* Generated when the config is written; an older row without one reads as "", as before. */
     if (c->provision_key == NULL)
         c->provision_key = tr_xstrdup("");

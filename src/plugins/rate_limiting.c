@@ -250,9 +250,8 @@ static void conf_free(void *p)
     struct rl_conf *c = p;
     if (c == NULL)
         return;
-    tr_schema_free_bound(&conf_schema, c);
     free((char *)c->redis.addr);
-    free(c);
+    tr_schema_free_struct(&conf_schema, c);
 }
 
 /* A numeric address for host: itself when it is one, else the first address the resolver
@@ -302,8 +301,7 @@ static bool derive_limits(struct rl_conf *c)
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct rl_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct rl_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     if (!derive_limits(c)) {
         snprintf(err, err_len, "no limit set");
         conf_free(c);

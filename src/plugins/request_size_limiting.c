@@ -73,14 +73,12 @@ static const struct tr_schema conf_schema = {
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct size_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct size_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     if (c->size < 0 || tr_size_limit_bytes((uint64_t)c->size, c->size_unit, &c->limit) != 0) {
         snprintf(err, err_len, "bad allowed_payload_size or size_unit");
         conf_free(c);

@@ -114,14 +114,12 @@ static const char *default_message(int status)
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct termination_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
+    struct termination_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     if (c->status < 200 || c->status > 599) {
         snprintf(err, err_len, "status_code must be between 200 and 599");
         conf_free(c);

@@ -74,15 +74,12 @@ static const char *const hidden_config[] = {"key", NULL};
 
 static void conf_free(void *p)
 {
-    tr_schema_free_bound(&conf_schema, p);
-    free(p);
+    tr_schema_free_struct(&conf_schema, p);
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
-    struct ssl_conf *c = tr_xcalloc(1, sizeof(*c));
-    tr_schema_parse_into(&conf_schema, config, c);
-    return c;
+    return tr_schema_parse_new(&conf_schema, config, sizeof(struct ssl_conf));
 }
 
 static int ssl_access(struct tr_ctx *ctx, const void *p)

@@ -226,3 +226,16 @@ void tr_schema_free_bound(const struct tr_schema *schema, void *p)
         }
     }
 }
+
+void *tr_schema_parse_new(const struct tr_schema *schema, const json_t *rec, size_t size)
+{
+    void *p = tr_xcalloc(1, size);
+    tr_schema_parse_into(schema, rec, p);
+    return p;
+}
+
+void tr_schema_free_struct(const struct tr_schema *schema, void *p)
+{
+    tr_schema_free_bound(schema, p);
+    free(p);
+}

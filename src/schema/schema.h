@@ -159,6 +159,12 @@ void tr_schema_parse_into(const struct tr_schema *schema, const json_t *rec, voi
  * members; p itself is the caller's. NULL is a no-op. */
 void tr_schema_free_bound(const struct tr_schema *schema, void *p);
 
+/* A new zeroed struct of size bytes filled by tr_schema_parse_into (never NULL: aborts on OOM),
+ * and its counterpart: tr_schema_free_bound, then free(p). What a plugin's conf_parse and
+ * conf_free wrap. */
+void *tr_schema_parse_new(const struct tr_schema *schema, const json_t *rec, size_t size);
+void tr_schema_free_struct(const struct tr_schema *schema, void *p);
+
 /* The JSON description of a schema ({"fields":{name:{type,required,default,...}}}), for
  * /plugins/schema/{name}-style endpoints. Returns a new object. */
 json_t *tr_schema_describe(const struct tr_schema *schema);

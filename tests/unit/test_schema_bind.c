@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Bound rows (tr_schema_parse_into, tr_schema_free_bound): every kind, defaults from the row,
- * absent optional fields as NULL / 0, values of the wrong type and empty strings as unset,
- * nested records, and the registered plugins' tables parsed from their validated defaults. */
+/* Bound rows (tr_schema_parse_into and _new, tr_schema_free_bound and _struct): every kind,
+ * defaults from the row, absent optional fields as NULL / 0, values of the wrong type and empty
+ * strings as unset, nested records, and every bundled plugin's table on a small valid config. */
 #include "schema/schema.h"
 
 #include <stdlib.h>
@@ -193,6 +193,13 @@ static void test_unvalidated(void)
     TR_CHECK_INT(s.num_tags, 2);
     tr_schema_free_bound(&sample_schema, &s);
     tr_schema_free_bound(&sample_schema, NULL);
+
+    /* the allocating pair a plugin's conf_parse and conf_free use */
+    struct sample *n = tr_schema_parse_new(&sample_schema, NULL, sizeof(*n));
+    TR_CHECK_STR(n->name, "anon");
+    TR_CHECK_INT(n->derived, 0);
+    tr_schema_free_struct(&sample_schema, n);
+    tr_schema_free_struct(&sample_schema, NULL);
 }
 
 /* Each bundled plugin parses and frees a small valid config of its own (its defaults, plus what
