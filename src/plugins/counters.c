@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/spinlock.h"
 
 static const char *const names[TR_COUNTERS_NUM_PERIODS] = {"second", "minute", "hour",
                                                            "day",    "month",  "year"};
@@ -69,7 +70,7 @@ struct entry {
 };
 
 struct bucket {
-    atomic_flag lock;
+    struct tr_spinlock lock;
     struct entry e[TR_COUNTERS_LOCAL_WAYS];
 } __attribute__((aligned(64)));
 
@@ -79,21 +80,17 @@ static struct bucket table[TR_COUNTERS_LOCAL_BUCKETS];
 
 static struct bucket *bucket_of(uint64_t key)
 {
-    return &table[(key >> 20) % TR_COUNTERS_LOCAL_BUCKETS];
+    return &table[tr_stripe(key, TR_COUNTERS_LOCAL_BUCKETS)];
 }
 
 static void lock(struct bucket *b)
 {
-    while (atomic_flag_test_and_set_explicit(&b->lock, memory_order_acquire)) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
+    tr_spin_lock(&b->lock);
 }
 
 static void unlock(struct bucket *b)
 {
-    atomic_flag_clear_explicit(&b->lock, memory_order_release);
+    tr_spin_unlock(&b->lock);
 }
 
 int tr_counters_local_take(uint64_t key, int64_t now, int64_t window_end, int64_t limit,

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/spinlock.h"
 #include "plugins/counters.h"
 #include "store/counters.h"
 
@@ -38,7 +39,7 @@ struct entry {
 };
 
 struct bucket {
-    atomic_flag lock;
+    struct tr_spinlock lock;
     struct entry e[TR_RL_CLUSTER_WAYS];
 } __attribute__((aligned(64)));
 
@@ -79,21 +80,17 @@ static struct worker *reg_head;
 
 static struct bucket *bucket_of(uint64_t key)
 {
-    return &table[(key >> 20) % TR_RL_CLUSTER_BUCKETS];
+    return &table[tr_stripe(key, TR_RL_CLUSTER_BUCKETS)];
 }
 
 static void lock(struct bucket *b)
 {
-    while (atomic_flag_test_and_set_explicit(&b->lock, memory_order_acquire)) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
+    tr_spin_lock(&b->lock);
 }
 
 static void unlock(struct bucket *b)
 {
-    atomic_flag_clear_explicit(&b->lock, memory_order_release);
+    tr_spin_unlock(&b->lock);
 }
 
 static struct entry *find(struct bucket *b, uint64_t key, int64_t window_end)
