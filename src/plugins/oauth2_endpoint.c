@@ -69,9 +69,13 @@ static bool blank(const char *s)
     return true;
 }
 
+/* Secrets compared in constant time. A missing or empty value on either side never matches: a
+ * stored row without a provision key or client secret must not accept a request without one. */
 static bool secret_eq(const char *a, const char *b)
 {
-    return tr_secret_equal(tr_str_from_cstr(a ? a : ""), tr_str_from_cstr(b ? b : ""));
+    if (a == NULL || b == NULL || a[0] == '\0' || b[0] == '\0')
+        return false;
+    return tr_secret_equal(tr_str_from_cstr(a), tr_str_from_cstr(b));
 }
 
 /* Append s percent-encoded (unreserved characters kept) to out at *n. */
@@ -771,7 +775,7 @@ static int authorize_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *c
                                      state);
     if (p.nul)
         return authorize_plain_error(ctx, "invalid_request", nul_param, NULL);
-    if (!secret_eq(p.v[P_PROVISION_KEY], conf->provision_key) || p.v[P_PROVISION_KEY] == NULL)
+    if (!secret_eq(p.v[P_PROVISION_KEY], conf->provision_key))
         return authorize_plain_error(ctx, "invalid_provision_key", "Invalid provision_key", state);
     if (blank(p.v[P_AUTHENTICATED_USERID]))
         return authorize_plain_error(ctx, "invalid_authenticated_userid",

@@ -500,3 +500,38 @@ def test_clean_rows_still_pass(victim):
     assert hvals(d, "X-Consumer-Username") == ["alice"]
     assert hvals(d, "X-Consumer-Custom-ID") == ["alice-cid"]
     assert hvals(d, "X-Consumer-Groups") == ["gold"]
+
+
+def test_stored_config_without_provision_key_accepts_none(tmp_path):
+    """A stored oauth2 config that lost its provision_key (edited by hand, imported) never
+    accepts a request that sends none: an empty secret matches nothing."""
+    echo = UpstreamServer(echo_behaviour(), "E")
+    t = Torii(tmp_path / "n", ssl_port=True)
+    try:
+        t.start()
+        a = t.admin
+        a.add_api(name="oa", upstream_url=echo.url, request_path="/oa")
+        ok(a.post("/apis/oa/plugins", json={"name": "oauth2", "config": {
+            "enable_password_grant": True}}))
+        a.add_consumer(username="alice")
+        app = ok(a.post("/consumers/alice/oauth2",
+                        json={"name": "web", "redirect_uri": "https://app.example/cb"}))
+        t.stop()
+        tamper(t.db_path, "UPDATE plugins SET doc = json_remove(doc, '$.config.provision_key') "
+                          "WHERE json_extract(doc, '$.name') = 'oauth2'")
+        t.start()
+        gw = o.Gateway(t, echo)
+        base = gw.https + "/oa/oauth2/"
+        for extra in ({}, {"provision_key": ""}):
+            data = dict(grant_type="password", client_id=app["client_id"],
+                        client_secret=app["client_secret"], authenticated_userid="u1", **extra)
+            o.err(gw.post(base + "token", data=data), 400, "invalid_provision_key")
+            data = dict(response_type="code", client_id=app["client_id"],
+                        authenticated_userid="u1", **extra)
+            o.err(gw.post(base + "authorize", data=data), 400, "invalid_provision_key")
+        gw.close()
+        assert_silent(echo)
+    finally:
+        problems = finish_torii(t)
+        echo.stop()
+        assert not problems, problems
