@@ -100,6 +100,14 @@ static void sql_ident(struct sql *q, const char *name)
     sql_add(q, "\"");
 }
 
+/* head, the quoted identifier table, then tail. */
+static void sql_around(struct sql *q, const char *head, const char *table, const char *tail)
+{
+    sql_add(q, head);
+    sql_ident(q, table);
+    sql_add(q, tail);
+}
+
 static void kind_cols(const struct tr_store_kind *kind, struct cols *c)
 {
     c->cnt = 0;
@@ -186,33 +194,24 @@ static sqlite3_stmt *op_stmt(struct sqlite_store *s, size_t ki, enum op op)
         sql_add(&q, " WHERE id = ?1");
         break;
     case OP_DELETE:
-        sql_add(&q, "DELETE FROM ");
-        sql_ident(&q, kind->name);
-        sql_add(&q, " WHERE id = ?1");
+        sql_around(&q, "DELETE FROM ", kind->name, " WHERE id = ?1");
         break;
     case OP_GET_ID:
-        sql_add(&q, "SELECT doc FROM ");
-        sql_ident(&q, kind->name);
-        sql_add(&q, " WHERE id = ?1");
+        sql_around(&q, "SELECT doc FROM ", kind->name, " WHERE id = ?1");
         break;
     case OP_HAS_ID:
-        sql_add(&q, "SELECT 1 FROM ");
-        sql_ident(&q, kind->name);
-        sql_add(&q, " WHERE id = ?1");
+        sql_around(&q, "SELECT 1 FROM ", kind->name, " WHERE id = ?1");
         break;
     case OP_HAS_UKEY:
-        sql_add(&q, "SELECT 1 FROM ");
-        sql_ident(&q, kind->name);
-        sql_add(&q, " WHERE ukey = ?1 AND id <> ?2 LIMIT 1");
+        sql_around(&q, "SELECT 1 FROM ", kind->name, " WHERE ukey = ?1 AND id <> ?2 LIMIT 1");
         break;
     case OP_LIST:
     case OP_LIST_TOTAL:
         /* ?2 is a JSON object of filters whose keys were checked to be [A-Za-z0-9_]+, so
          * '$.' || key is a plain member path. Types must agree (true is not 1, "1" is not 1),
          * except that integers and reals compare as numbers. */
-        sql_add(&q, op == OP_LIST ? "SELECT seq, doc FROM " : "SELECT count(*) FROM ");
-        sql_ident(&q, kind->name);
-        sql_add(&q, op == OP_LIST ? " AS t WHERE t.seq > ?1 AND" : " AS t WHERE");
+        sql_around(&q, op == OP_LIST ? "SELECT seq, doc FROM " : "SELECT count(*) FROM ",
+                   kind->name, op == OP_LIST ? " AS t WHERE t.seq > ?1 AND" : " AS t WHERE");
         sql_add(&q, " NOT EXISTS (SELECT 1 FROM json_each(?2) AS f WHERE"
                     " (CASE json_type(t.doc, '$.' || f.key) WHEN 'integer' THEN 'real'"
                     " ELSE json_type(t.doc, '$.' || f.key) END)"
@@ -222,8 +221,7 @@ static sqlite3_stmt *op_stmt(struct sqlite_store *s, size_t ki, enum op op)
             sql_add(&q, " ORDER BY t.seq LIMIT ?3");
         break;
     case OP_COUNT:
-        sql_add(&q, "SELECT count(*) FROM ");
-        sql_ident(&q, kind->name);
+        sql_around(&q, "SELECT count(*) FROM ", kind->name, "");
         break;
     case OP_CNT:
         return NULL;
@@ -231,47 +229,39 @@ static sqlite3_stmt *op_stmt(struct sqlite_store *s, size_t ki, enum op op)
     return prepare(s, slot, &q);
 }
 
+/* "SELECT <what> FROM <table> WHERE <col><tail>", prepared once into *slot. */
+static sqlite3_stmt *cached_lookup(struct sqlite_store *s, sqlite3_stmt **slot, const char *what,
+                                   const char *table, const char *col, const char *tail)
+{
+    struct sql q = {.len = 0};
+
+    if (*slot != NULL)
+        return *slot;
+    sql_add(&q, "SELECT ");
+    sql_add(&q, what);
+    sql_around(&q, " FROM ", table, " WHERE ");
+    sql_ident(&q, col);
+    sql_add(&q, tail);
+    return prepare(s, slot, &q);
+}
+
 static sqlite3_stmt *get_by_stmt(struct sqlite_store *s, size_t ki, int ui)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
-    struct sql q = {.len = 0};
-
-    if (s->kinds[ki].get_by[ui] != NULL)
-        return s->kinds[ki].get_by[ui];
-    sql_add(&q, "SELECT doc FROM ");
-    sql_ident(&q, kind->name);
-    sql_add(&q, " WHERE ");
-    sql_ident(&q, kind->unique[ui]);
-    sql_add(&q, " = ?1");
-    return prepare(s, &s->kinds[ki].get_by[ui], &q);
+    return cached_lookup(s, &s->kinds[ki].get_by[ui], "doc", kind->name, kind->unique[ui], " = ?1");
 }
 
 static sqlite3_stmt *has_unique_stmt(struct sqlite_store *s, size_t ki, int ui)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
-    struct sql q = {.len = 0};
-
-    if (s->kinds[ki].has_unique[ui] != NULL)
-        return s->kinds[ki].has_unique[ui];
-    sql_add(&q, "SELECT 1 FROM ");
-    sql_ident(&q, kind->name);
-    sql_add(&q, " WHERE ");
-    sql_ident(&q, kind->unique[ui]);
-    sql_add(&q, " = ?1 AND id <> ?2 LIMIT 1");
-    return prepare(s, &s->kinds[ki].has_unique[ui], &q);
+    return cached_lookup(s, &s->kinds[ki].has_unique[ui], "1", kind->name, kind->unique[ui],
+                         " = ?1 AND id <> ?2 LIMIT 1");
 }
 
 static sqlite3_stmt *has_parent_stmt(struct sqlite_store *s, size_t ki, int fi)
 {
     const struct tr_store_kind *kind = tr_store_kind_at(ki);
-    struct sql q = {.len = 0};
-
-    if (s->kinds[ki].has_parent[fi] != NULL)
-        return s->kinds[ki].has_parent[fi];
-    sql_add(&q, "SELECT 1 FROM ");
-    sql_ident(&q, kind->fks[fi].parent);
-    sql_add(&q, " WHERE id = ?1");
-    return prepare(s, &s->kinds[ki].has_parent[fi], &q);
+    return cached_lookup(s, &s->kinds[ki].has_parent[fi], "1", kind->fks[fi].parent, "id", " = ?1");
 }
 
 /* Step a one-row existence query: 1 (a row), 0 (none) or TR_EDB. Resets st. */
