@@ -215,7 +215,25 @@ static int check_max_age(json_t *rec, const char *name, char *msg, size_t msg_le
 #define BIND(m) TR_SCHEMA_BIND(struct cors_conf, m)
 #define LIST(m) TR_SCHEMA_BIND_LIST(struct cors_conf, m, num_##m)
 
+/* Kong 0.7's single origin: one entry of the same kind as an origins item. */
+static int check_origin(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const char *s = json_string_value(json_object_get(rec, name));
+    if (s != NULL && strcmp(s, "*") != 0 && tr_cors_origin_is_regex(tr_str_from_cstr(s))) {
+        pcre2_code *re = compile_re(s, msg, msg_len);
+        if (re == NULL)
+            return -1;
+        pcre2_code_free(re);
+    }
+    return 0;
+}
+
 static const struct tr_schema_field conf_fields[] = {
+    {.name = "origin",
+     .type = TR_SCHEMA_STRING,
+     .check = check_origin,
+     .alias_of = "origins",
+     .help = "Kong 0.7's name: one allowed origin (origins holds it as its only item)"},
     {.name = "origins",
      .type = TR_SCHEMA_ARRAY,
      .check = check_origins,

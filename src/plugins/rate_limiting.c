@@ -190,6 +190,15 @@ static const struct tr_schema_field conf_fields[] = {
      .dflt = "true",
      .help = "let requests through (and log) when the counters cannot be reached",
      BIND(fault_tolerant)},
+    /* Kong 0.7's names (renamed or dropped in 0.9), accepted so 0.7 clients keep working. */
+    {.name = "continue_on_error",
+     .type = TR_SCHEMA_BOOLEAN,
+     .alias_of = "fault_tolerant",
+     .help = "Kong 0.7's name of fault_tolerant"},
+    {.name = "async",
+     .type = TR_SCHEMA_BOOLEAN,
+     .help = "Kong 0.7: count after answering; accepted and stored, without effect (torii "
+             "counts before deciding, which never delays the request)"},
     {.name = "hide_client_headers",
      .type = TR_SCHEMA_BOOLEAN,
      .dflt = "false",

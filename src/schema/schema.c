@@ -380,6 +380,38 @@ static json_t *validate_rec(const struct tr_schema *s, enum tr_schema_mode mode,
                             const json_t *input, const json_t *existing, const char *prefix,
                             json_t *errs, char *self_msg, size_t self_len);
 
+/* input with the value of each Kong 0.x alias copied to the row it names (a string as a
+ * one-item list for an ARRAY row), or NULL when input names no alias. Naming both an alias and
+ * its row is an error on the alias. The caller frees the result. */
+static json_t *with_aliases(const struct tr_schema *s, const json_t *input, const char *prefix,
+                            json_t *errs)
+{
+    json_t *out = NULL;
+    for (size_t i = 0; i < s->cnt; i++) {
+        const struct tr_schema_field *f = &s->fields[i];
+        const json_t *v = f->alias_of ? json_object_get(input, f->name) : NULL;
+        if (v == NULL || is_unset(f, v))
+            continue;
+        const struct tr_schema_field *to = tr_schema_field_find(s, f->alias_of);
+        if (to == NULL)
+            continue;
+        if (json_object_get(input, to->name) != NULL) {
+            char msg[MSG_LEN];
+            snprintf(msg, sizeof(msg), "%s is the older name of %s: give one of them", f->name,
+                     to->name);
+            add_err(errs, prefix, f->name, msg);
+            continue;
+        }
+        if (out == NULL)
+            out = json_copy((json_t *)input);
+        json_t *copy = json_deep_copy(v);
+        if (to->type == TR_SCHEMA_ARRAY && json_is_string(copy))
+            copy = json_pack("[o]", copy);
+        json_object_set_new(out, to->name, copy);
+    }
+    return out;
+}
+
 /* A record field: validate the sub-object against its schema with a longer prefix. */
 static json_t *validate_sub(const struct tr_schema_field *f, enum tr_schema_mode mode,
                             const json_t *input, const json_t *existing, const char *prefix,
@@ -420,6 +452,9 @@ static json_t *validate_rec(const struct tr_schema *s, enum tr_schema_mode mode,
             add_err(errs, prefix, key, msg);
         }
     }
+    json_t *aliased = with_aliases(s, input, prefix, errs);
+    if (aliased != NULL)
+        input = aliased;
 
     for (size_t i = 0; i < s->cnt; i++) {
         const struct tr_schema_field *f = &s->fields[i];
@@ -449,6 +484,10 @@ static json_t *validate_rec(const struct tr_schema *s, enum tr_schema_mode mode,
                 snprintf(msg, sizeof(msg), "%s cannot be updated", f->name);
                 add_err(errs, prefix, f->name, msg);
             }
+            if ((f->flags & TR_SCHEMA_NO_CLEAR) && mode == TR_SCHEMA_UPDATE) {
+                snprintf(msg, sizeof(msg), "%s is not a string", f->name);
+                add_err(errs, prefix, f->name, msg);
+            }
             json_object_del(rec, f->name);
             continue;
         }
@@ -473,6 +512,15 @@ static json_t *validate_rec(const struct tr_schema *s, enum tr_schema_mode mode,
         }
         json_object_set_new(rec, f->name, v);
     }
+
+    /* A write naming only the newer name of an aliased row drops the older one. */
+    for (size_t i = 0; i < s->cnt; i++) {
+        const struct tr_schema_field *f = &s->fields[i];
+        if (f->alias_of != NULL && json_object_get(input, f->name) == NULL &&
+            json_object_get(input, f->alias_of) != NULL)
+            json_object_del(rec, f->name);
+    }
+    json_decref(aliased);
 
     /* Field checks on every present value (an update re-checks the merged whole). */
     for (size_t i = 0; i < s->cnt; i++) {
@@ -614,6 +662,8 @@ json_t *tr_schema_describe(const struct tr_schema *schema)
         }
         if (f->type == TR_SCHEMA_RECORD && f->record != NULL)
             json_object_set_new(d, "schema", tr_schema_describe(f->record));
+        if (f->alias_of != NULL)
+            json_object_set_new(d, "alias_of", json_string(f->alias_of));
         if (f->help != NULL)
             json_object_set_new(d, "help", json_string(f->help));
         json_object_set_new(fields, f->name, d);

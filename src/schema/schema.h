@@ -37,6 +37,9 @@ enum tr_schema_type {
  * it would confirm guesses one request at a time), shown as "write_only" by /schemas. Which
  * answers omit it is the entity's business (hidden_fields, hidden_config, certificates). */
 #define TR_SCHEMA_WRITE_ONLY 0x20u
+/* An update (PATCH) may not clear it: a blank or null value is refused with "<f> is not a
+ * string" (Kong 0.7's answer for a key-auth key) instead of generating a new default. */
+#define TR_SCHEMA_NO_CLEAR 0x40u
 
 enum tr_schema_mode {
     TR_SCHEMA_INSERT,  /* new entity: defaults filled (ids, created_at, derived values) */
@@ -84,6 +87,11 @@ struct tr_schema_field {
     const char *const *one_of;      /* NULL-terminated allowed string values, or NULL */
     const struct tr_schema *record; /* nested schema for TR_SCHEMA_RECORD */
     tr_schema_check_fn check;       /* extra check, or NULL */
+    /* Kong 0.x's name of the row named here (cors origin -> origins). A value given under this
+     * name is kept under it, shown as sent, and also becomes the other row's value (a string
+     * as a one-item list when that row is an ARRAY); giving both names in one write is refused.
+     * A write that sets only the newer name drops the older one, so the two never disagree. */
+    const char *alias_of;
     const char *help;               /* one line for docs and /schema endpoints */
     /* The struct member the value goes to (TR_SCHEMA_BIND* below fill these). */
     enum tr_schema_bind bind;
