@@ -206,7 +206,7 @@ static const struct tr_schema_field cred_fields[] = {
      .help = "the consumer in the group"},
     {.name = "group",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_NO_CLEAR,
      .check = check_group_name,
      .help = "group name (no commas); unique per consumer"},
 };

@@ -321,9 +321,11 @@ static const struct tr_schema_field cred_fields[] = {
      .type = TR_SCHEMA_UUID,
      .flags = TR_SCHEMA_REQUIRED,
      .help = "the consumer the key belongs to"},
+    /* A PATCH with an empty key is refused as in Kong 0.7 rather than silently replacing the
+     * key with a generated one the client never asked for. */
     {.name = "key",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_UNIQUE,
+     .flags = TR_SCHEMA_UNIQUE | TR_SCHEMA_NO_CLEAR,
      .gen = gen_key,
      .help = "the API key; 32 random hex characters when not given"},
 };
