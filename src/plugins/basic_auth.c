@@ -220,6 +220,13 @@ static void worker_free(void *slot)
     free(slot);
 }
 
+/* The credential is good: its consumer, and X-Credential-Username as Kong 0.x sent it. */
+static void authenticated(struct tr_ctx *ctx, const struct tr_credential *cred)
+{
+    tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
+    tr_ctx_set_credential_username(ctx, json_string_value(json_object_get(cred->doc, "username")));
+}
+
 /* One verification on the node's password-hash threads (argon2 takes tens of milliseconds:
  * never on the worker's loop). Lives in the request arena. */
 struct pending {
@@ -256,7 +263,7 @@ static void verify_done(struct tr_ctx *ctx, void *arg)
         return;
     }
     cache_put(c->ok, p->digest, CACHE_TTL_MS);
-    tr_ctx_set_consumer(ctx, p->cred->consumer, p->cred, false);
+    authenticated(ctx, p->cred);
     tr_ctx_resume(ctx, TR_PLUGIN_NEXT);
 }
 
@@ -296,11 +303,20 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
             cred = NULL;
     }
     const char *stored = cred ? json_string_value(json_object_get(cred->doc, "password")) : NULL;
-    /* A malformed value, an unknown user and a credential without a password are refused
-     * without a hash, with the same answer as a wrong password. The time differs (no hash is
-     * run), so whether a user name exists can be learnt by timing: hashing a dummy for every
-     * unknown name would hand anyone a way to keep the hash threads busy for free, and the
-     * user names are not the secret (docs/plugins.md). */
+    /* A credential stored without a password (optional, as in Kong 0.7) has the empty one:
+     * "user:" and nothing else matches it, with no hash to run. */
+    if (cred != NULL && stored == NULL) {
+        if (pass.len != 0)
+            return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials",
+                                WWW_AUTH);
+        authenticated(ctx, cred);
+        return TR_PLUGIN_NEXT;
+    }
+    /* A malformed value and an unknown user are refused without a hash, with the same answer
+     * as a wrong password. The time differs (no hash is run), so whether a user name exists
+     * can be learnt by timing: hashing a dummy for every unknown name would hand anyone a way
+     * to keep the hash threads busy for free, and the user names are not the secret
+     * (docs/plugins.md). */
     if (stored == NULL)
         return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
 
@@ -314,7 +330,7 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
     if (*slot != NULL) {
         struct cache *cache = *slot;
         if (cache_has(cache->ok, p->digest)) {
-            tr_ctx_set_consumer(ctx, cred->consumer, cred, false);
+            authenticated(ctx, cred);
             return TR_PLUGIN_NEXT;
         }
         if (cache_has(cache->failed, p->digest))
@@ -338,8 +354,9 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
 static int before_store(json_t *doc, char *err, size_t err_len)
 {
     json_t *pw = json_object_get(doc, "password");
-    /* No password: an update that keeps the stored one (the schema requires it on insert).
-     * An existing hash is kept as is, never hashed twice. */
+    /* No password: an update that keeps the stored one, or a credential without one (the
+     * empty password, as Kong 0.7 allowed). An existing hash is kept as is, never hashed
+     * twice. */
     if (pw == NULL || tr_basic_auth_is_phc(json_string_value(pw)))
         return 0;
     if (!json_is_string(pw)) {
@@ -365,12 +382,12 @@ static const struct tr_schema_field cred_fields[] = {
      .help = "the consumer the credential belongs to"},
     {.name = "username",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_UNIQUE,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_UNIQUE | TR_SCHEMA_NO_CLEAR,
      .help = "unique user name"},
     {.name = "password",
      .type = TR_SCHEMA_STRING,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT | TR_SCHEMA_WRITE_ONLY,
-     .help = "write-only; stored as an Argon2id hash"},
+     .flags = TR_SCHEMA_TEXT | TR_SCHEMA_WRITE_ONLY,
+     .help = "write-only; stored as an Argon2id hash; optional (none: the empty password)"},
 };
 
 static const struct tr_schema cred_schema = {

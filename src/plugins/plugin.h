@@ -224,6 +224,9 @@ void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
 /* What X-Credential-Identifier says when not the credential's id (Kong: the basic-auth
  * username, the oauth2 client_id). Copied. */
 void tr_ctx_set_credential_identifier(struct tr_ctx *ctx, const char *identifier);
+/* X-Credential-Username sent upstream (Kong 0.x-2.x: the basic-auth username). Copied; reset
+ * by tr_ctx_set_consumer. */
+void tr_ctx_set_credential_username(struct tr_ctx *ctx, const char *username);
 const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx);
 const struct tr_credential *tr_ctx_credential(const struct tr_ctx *ctx);
 

@@ -261,6 +261,7 @@ void tr_ctx_set_consumer(struct tr_ctx *ctx, const struct tr_consumer *consumer,
     ctx->consumer = consumer;
     ctx->credential = credential;
     ctx->credential_identifier = NULL;
+    ctx->credential_username = NULL;
     ctx->anonymous = anonymous;
 }
 
@@ -268,6 +269,12 @@ void tr_ctx_set_credential_identifier(struct tr_ctx *ctx, const char *identifier
 {
     ctx->credential_identifier =
         identifier ? tr_arena_strndup(&ctx->arena, identifier, strlen(identifier)) : NULL;
+}
+
+void tr_ctx_set_credential_username(struct tr_ctx *ctx, const char *username)
+{
+    ctx->credential_username =
+        username ? tr_arena_strndup(&ctx->arena, username, strlen(username)) : NULL;
 }
 
 const struct tr_consumer *tr_ctx_consumer(const struct tr_ctx *ctx)
@@ -296,6 +303,8 @@ void tr__ctx_identity_headers(const struct tr_ctx *ctx,
         put(ud, "X-Credential-Identifier", tr_str_from_cstr(ctx->credential_identifier));
     else if (ctx->credential)
         put(ud, "X-Credential-Identifier", tr_str_from_cstr(ctx->credential->id));
+    if (ctx->credential_username)
+        put(ud, "X-Credential-Username", tr_str_from_cstr(ctx->credential_username));
     if (ctx->anonymous)
         put(ud, "X-Anonymous-Consumer", TR_STR_LIT("true"));
 }

@@ -54,6 +54,7 @@ struct tr_ctx {
     const struct tr_consumer *consumer;
     const struct tr_credential *credential;
     const char *credential_identifier; /* arena; X-Credential-Identifier when not the id */
+    const char *credential_username;   /* arena; X-Credential-Username, or NULL */
     bool anonymous;
     struct tr_hdr_edit *req_edits;  /* arena; upstream request header edits */
     size_t num_req_edits, cap_req_edits;

