@@ -148,3 +148,9 @@ def skip_table(skipped):
     def test_skipped_spec_case(spec, title, reason):
         pytest.skip("%s: %r not ported: %s" % (spec, title, reason))
     return test_skipped_spec_case
+
+
+def free_port_rl():
+    """A local TCP port with nothing listening (a counter store that cannot be reached)."""
+    from harness import free_port
+    return free_port()
