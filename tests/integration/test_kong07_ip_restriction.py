@@ -112,8 +112,8 @@ def test_api_invalid_types(ipr, field):
     cannot send one)."""
     r = write_conf(ipr, "json", {field: 12})
     assert r.status_code == 400
-    assert r.json() == {"config." + field: "%s is not a array" % field} or \
-        list(r.json()) == ["config." + field]
+    # Kong 0.7 said "is not a array"; torii's grammar differs by one letter
+    assert r.json() == {"config." + field: "%s is not an array" % field}
 
 
 @pytest.mark.parametrize("mode", BODY_MODES)
