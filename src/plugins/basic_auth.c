@@ -303,17 +303,9 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
             cred = NULL;
     }
     const char *stored = cred ? json_string_value(json_object_get(cred->doc, "password")) : NULL;
-    /* A credential stored without a password (optional, as in Kong 0.7) has the empty one:
-     * "user:" and nothing else matches it, with no hash to run. */
-    if (cred != NULL && stored == NULL) {
-        if (pass.len != 0)
-            return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials",
-                                WWW_AUTH);
-        authenticated(ctx, cred);
-        return TR_PLUGIN_NEXT;
-    }
-    /* A malformed value and an unknown user are refused without a hash, with the same answer
-     * as a wrong password. The time differs (no hash is run), so whether a user name exists
+    /* A malformed value, an unknown user and a credential stored without a password (optional,
+     * as in Kong 0.7, where no digest ever equalled the missing one: such a credential never
+     * authenticates) are refused without a hash, with the same answer as a wrong password. The time differs (no hash is run), so whether a user name exists
      * can be learnt by timing: hashing a dummy for every unknown name would hand anyone a way
      * to keep the hash threads busy for free, and the user names are not the secret
      * (docs/plugins.md). */
@@ -354,9 +346,8 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
 static int before_store(json_t *doc, char *err, size_t err_len)
 {
     json_t *pw = json_object_get(doc, "password");
-    /* No password: an update that keeps the stored one, or a credential without one (the
-     * empty password, as Kong 0.7 allowed). An existing hash is kept as is, never hashed
-     * twice. */
+    /* No password: an update that keeps the stored one, or a credential without one (it never
+     * authenticates). An existing hash is kept as is, never hashed twice. */
     if (pw == NULL || tr_basic_auth_is_phc(json_string_value(pw)))
         return 0;
     if (!json_is_string(pw)) {
@@ -387,7 +378,7 @@ static const struct tr_schema_field cred_fields[] = {
     {.name = "password",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_TEXT | TR_SCHEMA_WRITE_ONLY,
-     .help = "write-only; stored as an Argon2id hash; optional (none: the empty password)"},
+     .help = "write-only; stored as an Argon2id hash; optional (none: never authenticates)"},
 };
 
 static const struct tr_schema cred_schema = {

@@ -270,15 +270,14 @@ def test_api_delete(ba, api):
 
 def test_credential_without_password(ba):
     """Kong 0.7's basic-auth api (kong/plugins/basic-auth/daos.lua: password not required): a
-    credential created without a password has the empty password."""
+    credential can be created without a password, and then never authenticates (0.7 compared
+    the digest of the given password with the missing stored one, which never matched)."""
     add_consumer(ba, username="nopw")
     cred = add_cred(ba, "nopw", "basic-auth", username="nopw-user")
     assert "password" not in cred
-    d = seen(proxy(ba, "basicauth.com", headers=(
-        ("Authorization", "Basic " + base64.b64encode(b"nopw-user:").decode()),)))
-    assert hdr(d, "x-credential-username") == ["nopw-user"]
-    refused(proxy(ba, "basicauth.com", headers=(
-        ("Authorization", "Basic " + base64.b64encode(b"nopw-user:x").decode()),)))
+    for given in (b"nopw-user:", b"nopw-user:x", b"nopw-user"):
+        refused(proxy(ba, "basicauth.com", headers=(
+            ("Authorization", "Basic " + base64.b64encode(given).decode()),)))
 
 
 # ---- crypto_spec.lua -------------------------------------------------------------------------
