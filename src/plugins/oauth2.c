@@ -304,6 +304,19 @@ const char *tr_oauth2_scope_check(struct tr_ctx *ctx, const struct tr_oauth2_con
     return NULL;
 }
 
+bool tr_oauth2_binding_ok(const char *bound_api, const char *service_id, bool legacy,
+                          bool global_credentials)
+{
+    /* Kong 0.7 stored no api with a token: one issued through any api worked on every api
+     * with the plugin (the walkthrough's Fix B relies on it). Kong 0.10 bound tokens to their
+     * api unless global_credentials, and Kong 3 to their service: the newer model keeps that. */
+    if (legacy)
+        return true;
+    if (bound_api != NULL && bound_api[0] != '\0')
+        return service_id != NULL && strcmp(bound_api, service_id) == 0;
+    return global_credentials;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 /* Does the path end in /oauth2/<what> (a trailing '/' allowed)? */

@@ -95,6 +95,13 @@ int tr_oauth2_bearer(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf);
 /* Free the worker's token cache (the plugin's worker slot). */
 void tr_oauth2_cache_free(void *slot);
 
+/* May a token (or refresh token) bound to bound_api ("" when not bound) be used where the
+ * request is? On a route compiled from a Kong 0.7 api (legacy) every token works, as in Kong
+ * 0.7, where tokens had no api; elsewhere (Kong 3's model) only on its own service, or, unbound,
+ * where the instance sets global_credentials. */
+bool tr_oauth2_binding_ok(const char *bound_api, const char *service_id, bool legacy,
+                          bool global_credentials);
+
 /* Is the application doc's redirect URI list holding uri exactly? And its first URI. */
 bool tr_oauth2_app_has_redirect(const json_t *app, const char *uri);
 const char *tr_oauth2_app_first_redirect(const json_t *app);

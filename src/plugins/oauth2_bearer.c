@@ -135,8 +135,8 @@ static int accept_token(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf,
 {
     if (t->expires_in > 0 && tr_oauth2_now_ms() - t->created_at > t->expires_in * 1000)
         return invalid(ctx, conf);
-    const char *api = tr_ctx_service_id(ctx);
-    if (t->api_id[0] ? strcmp(t->api_id, api ? api : "") != 0 : !conf->global_credentials)
+    if (!tr_oauth2_binding_ok(t->api_id, tr_ctx_service_id(ctx), tr_ctx_api_id(ctx) != NULL,
+                              conf->global_credentials))
         return invalid(ctx, conf);
     const struct tr_credential *app =
         tr_ctx_find_credential_by_id(ctx, TR_OAUTH2_APPS, tr_str_from_cstr(t->credential_id));

@@ -31,6 +31,7 @@ struct job {
     char app_id[TR_OAUTH2_ID_LEN + 1];
     char api_id[TR_OAUTH2_ID_LEN + 1]; /* "" when the grant is not bound to the api */
     char cur_api_id[TR_OAUTH2_ID_LEN + 1];
+    bool legacy; /* the request came through a route compiled from a Kong 0.7 api */
     const char *scope, *userid, *state;
     const char *code, *verifier, *redirect_uri, *refresh_token, *challenge;
     bool refresh;       /* JOB_ISSUE: also issue a refresh token */
@@ -207,10 +208,11 @@ static void token_answer(struct job *j, const char *access, const char *refresh)
     job_body(j, o);
 }
 
-static bool api_matches(const struct job *j, const char *bound)
+/* Codes stay with the api that issued them on every kind of route (RFC 6749 §4.1.3, the
+ * security catalogue's I-04), although Kong 0.7 had no api on a code: an unbound one (issued
+ * with global_credentials) only where the plugin has global_credentials too. */
+static bool code_api_matches(const struct job *j, const char *bound)
 {
-    /* A grant bound to an api works only there; an unbound one only where the plugin has
-     * global_credentials (Kong). */
     if (bound[0])
         return strcmp(bound, j->cur_api_id) == 0;
     return j->conf->global_credentials;
@@ -237,7 +239,7 @@ static void run_code_grant(struct tr_store_tx *tx, struct job *j)
         job_fail(j, 400, "invalid_grant", "Invalid code");
     } else if (now - c.created_at > TR_OAUTH2_CODE_TTL_MS || now < c.created_at - 60000) {
         job_fail(j, 400, "invalid_grant", "Invalid code");
-    } else if (strcmp(c.credential_id, j->app_id) != 0 || !api_matches(j, c.api_id)) {
+    } else if (strcmp(c.credential_id, j->app_id) != 0 || !code_api_matches(j, c.api_id)) {
         job_fail(j, 400, "invalid_grant", "Invalid code");
     } else if (c.redirect_uri &&
                (j->redirect_uri == NULL || strcmp(c.redirect_uri, j->redirect_uri) != 0)) {
@@ -324,7 +326,9 @@ static void run_refresh(struct tr_store_tx *tx, struct job *j)
             j->revoked = true;
         job_fail(j, 400, "invalid_grant", "Invalid refresh_token");
     } else if ((t.refresh_expires_at > 0 && now > t.refresh_expires_at) ||
-               strcmp(t.credential_id, j->app_id) != 0 || !api_matches(j, t.api_id)) {
+               strcmp(t.credential_id, j->app_id) != 0 ||
+               !tr_oauth2_binding_ok(t.api_id, j->cur_api_id, j->legacy,
+                                     j->conf->global_credentials)) {
         job_fail(j, 400, "invalid_grant", "Invalid refresh_token");
     } else if (j->scope && !scope_subset(j->scope, t.scope)) {
         job_fail(j, 400, "invalid_scope", "The requested scope exceeds the scope granted");
@@ -509,6 +513,7 @@ static struct job *job_new(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf
     snprintf(j->app_id, sizeof(j->app_id), "%s", app->id);
     const char *api = tr_ctx_service_id(ctx);
     snprintf(j->cur_api_id, sizeof(j->cur_api_id), "%s", api ? api : "");
+    j->legacy = tr_ctx_api_id(ctx) != NULL;
     if (!conf->global_credentials)
         snprintf(j->api_id, sizeof(j->api_id), "%s", j->cur_api_id);
     j->body_cap = 1024;

@@ -130,12 +130,11 @@ def test_i04_codes_are_bound_to_client_redirect_and_plugin(node, oauth):
     other = oauth_api(node, scopes=["email", "profile"])
     code = get_code(node, oauth, node.web)
     err(exchange(node, other, node.web, code), 400, "invalid_grant")
-    # the token of one api is refused by another api's instance, and codes not redeemed above
-    # still work where they belong
+    # codes not redeemed above still work where they belong; the token they give works on
+    # every Kong 0.7 api with the plugin, as in Kong 0.7 (docs/plugins.md), the code did not
     code = get_code(node, oauth, node.web, redirect_uri=WEB_CB)
     pair = ok(exchange(node, oauth, node.web, code, redirect_uri=WEB_CB), "right", (200,))
-    r = call(node, other, pair["access_token"])
-    assert r.status_code == 401 and r.json() == INVALID
+    assert seen(call(node, other, pair["access_token"]))
     # with global_credentials on both, codes and tokens cross
     g1 = oauth_api(node, global_credentials=True)
     g2 = oauth_api(node, global_credentials=True)
@@ -392,9 +391,11 @@ def test_i14_using_bearer_tokens(node, oauth):
     d = seen(call(node, oauth, pair["access_token"]))
     assert one(d, "x-authenticated-userid") == USER
     assert sorted(one(d, "x-authenticated-scope").split(" ")) == ["email", "profile"]
+    # Another api's instance: Kong 0.7 apis accept each other's tokens, as Kong 0.7 did
+    # (docs/plugins.md); Kong 3's per-service refusal is tests/unit/test_oauth2.c's
+    # test_binding until services and routes can be created.
     other = oauth_api(node, enable_client_credentials=True)
-    r = call(node, other, pair["access_token"])
-    assert r.status_code == 401 and r.json() == INVALID
+    assert seen(call(node, other, pair["access_token"]))
     tok_b = cc_token(node, oauth, node.web, scope="email")["access_token"]
     node.echo.reset()
     r = call(node, oauth, pair["access_token"], params={"access_token": tok_b})

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/secret.h"
 #include "http/form.h"
+#include "plugins/oauth2.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 #include "store/oauth2.h"
@@ -323,8 +324,25 @@ static void test_public_clients(void)
     }
 }
 
+/* Where a token may be used: on a Kong 0.7 api anywhere (Kong 0.7 had no api on a token); on
+ * Kong 3's model only on its service, or unbound where global_credentials is set. */
+static void test_binding(void)
+{
+    const char *a = "11111111-1111-4111-8111-111111111111";
+    const char *b = "22222222-2222-4222-8222-222222222222";
+    TR_CHECK(tr_oauth2_binding_ok(a, b, true, false));
+    TR_CHECK(tr_oauth2_binding_ok("", b, true, false));
+    TR_CHECK(tr_oauth2_binding_ok(a, a, false, false));
+    TR_CHECK(!tr_oauth2_binding_ok(a, b, false, false));
+    TR_CHECK(!tr_oauth2_binding_ok(a, b, false, true));
+    TR_CHECK(!tr_oauth2_binding_ok(a, NULL, false, true));
+    TR_CHECK(!tr_oauth2_binding_ok("", b, false, false));
+    TR_CHECK(tr_oauth2_binding_ok("", b, false, true));
+}
+
 int main(void)
 {
+    test_binding();
     test_token_values();
     test_form();
     test_public_clients();
