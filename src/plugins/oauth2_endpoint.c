@@ -103,34 +103,88 @@ static void put_raw(char *out, size_t *n, const char *s)
     *n += l;
 }
 
-/* target + sep + "k1=v1&k2=v2..." (values encoded; NULL values skipped), in the arena. */
-static char *redirect_with(struct tr_ctx *ctx, const char *target, char sep, const char *const *kv,
-                           size_t nkv)
+/* The parameters an authorization response adds to the redirect URI's query (RFC 6749 §4.1.2
+ * and §4.1.2.1): a registered URI that already holds one of them loses it, so the client reads
+ * only ours (a registered "?code=123" would otherwise come back as a second, stale code). */
+static const struct tr_str response_params[] = {
+    TR_STR_LIT("code"),      TR_STR_LIT("state"),
+    TR_STR_LIT("error"),     TR_STR_LIT("error_description"),
+    TR_STR_LIT("error_uri"),
+};
+
+struct qpiece {
+    char *key;  /* decoded, for the order */
+    char *text; /* the pair as it goes into the URI */
+    size_t seq;
+};
+
+static int qpiece_cmp(const void *a, const void *b)
 {
-    size_t cap = strlen(target) + 2;
-    for (size_t i = 0; i + 1 < nkv; i += 2)
-        cap += kv[i + 1] ? strlen(kv[i]) + 3 * strlen(kv[i + 1]) + 2 : 0;
-    char *out = tr_ctx_alloc(ctx, cap);
-    size_t n = 0;
-    put_raw(out, &n, target);
-    bool first = true;
+    const struct qpiece *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* target with "k1=v1&k2=v2..." (values encoded; NULL values skipped) merged into its query, as
+ * Kong 0.7 did: the registered query's other pairs are kept as registered (RFC 6749 §3.1.2),
+ * ours replace those of the same name, and the pairs are sorted by name (Kong encoded the merged
+ * table with its keys sorted, so "?foo=bar&code=123" came back as "?code=NEW&foo=bar"). Plain
+ * malloc: the code job runs on the thread pool. */
+static char *redirect_merge(const char *target, const char *const *kv, size_t nkv)
+{
+    const char *q = strchr(target, '?');
+    size_t base_len = q ? (size_t)(q - target) : strlen(target);
+    struct tr_str query = q ? tr_str_from_cstr(q + 1) : TR_STR_NULL;
+    char *kept = tr_xmalloc(query.len + 1);
+    size_t kept_len = query.len ? tr_form_remove(query, response_params,
+                                                 TR_ARRAY_SIZE(response_params), kept, NULL)
+                                : 0;
+    size_t cnt = nkv / 2 + kept_len / 2 + 1, n = 0, total = base_len + 2;
+    struct qpiece *pieces = tr_xmalloc(cnt * sizeof(*pieces));
+    struct tr_str rest = {kept, kept_len}, k, v;
+    while (tr_form_next(&rest, &k, &v)) {
+        struct qpiece *p = &pieces[n];
+        p->key = tr_xmalloc(k.len + 1);
+        p->key[tr_form_decode(k, p->key)] = '\0';
+        size_t len = (size_t)(v.ptr + v.len - k.ptr);
+        p->text = tr_xmalloc(len + 1);
+        memcpy(p->text, k.ptr, len);
+        p->text[len] = '\0';
+        p->seq = n++;
+        total += len + 1;
+    }
     for (size_t i = 0; i + 1 < nkv; i += 2) {
         if (kv[i + 1] == NULL)
             continue;
-        out[n++] = first ? sep : '&';
-        first = false;
-        put_raw(out, &n, kv[i]);
-        out[n++] = '=';
-        put_encoded(out, &n, kv[i + 1]);
+        struct qpiece *p = &pieces[n];
+        size_t klen = strlen(kv[i]);
+        p->key = tr_xstrdup(kv[i]);
+        p->text = tr_xmalloc(klen + 3 * strlen(kv[i + 1]) + 2);
+        size_t t = 0;
+        put_raw(p->text, &t, kv[i]);
+        p->text[t++] = '=';
+        put_encoded(p->text, &t, kv[i + 1]);
+        p->text[t] = '\0';
+        p->seq = n++;
+        total += t + 1;
     }
-    out[n] = '\0';
+    qsort(pieces, n, sizeof(*pieces), qpiece_cmp);
+    char *out = tr_xmalloc(total);
+    size_t o = 0;
+    memcpy(out, target, base_len);
+    o = base_len;
+    for (size_t i = 0; i < n; i++) {
+        out[o++] = i == 0 ? '?' : '&';
+        put_raw(out, &o, pieces[i].text);
+        free(pieces[i].key);
+        free(pieces[i].text);
+    }
+    out[o] = '\0';
+    free(pieces);
+    free(kept);
     return out;
-}
-
-/* '?' or '&' to append a query to uri. */
-static char query_sep(const char *uri)
-{
-    return strchr(uri, '?') ? '&' : '?';
 }
 
 static int answer_json(struct tr_ctx *ctx, int status, json_t *o)
@@ -415,22 +469,8 @@ static void run_new_code(struct tr_store_tx *tx, struct job *j)
         job_fail(j, 500, NULL, NULL);
         return;
     }
-    size_t need = strlen(j->target) + 128 + (j->state ? 3 * strlen(j->state) : 0);
-    char *uri = malloc(need);
-    if (uri == NULL) {
-        job_fail(j, 500, NULL, NULL);
-        return;
-    }
-    size_t n = 0;
-    put_raw(uri, &n, j->target);
-    uri[n++] = query_sep(j->target);
-    put_raw(uri, &n, "code=");
-    put_raw(uri, &n, code);
-    if (j->state) {
-        put_raw(uri, &n, "&state=");
-        put_encoded(uri, &n, j->state);
-    }
-    uri[n] = '\0';
+    const char *kv[] = {"code", code, "state", j->state};
+    char *uri = redirect_merge(j->target, kv, TR_ARRAY_SIZE(kv));
     job_body(j, json_pack("{s:s}", "redirect_uri", uri));
     free(uri);
 }
@@ -755,9 +795,10 @@ static int authorize_redirect_error(struct tr_ctx *ctx, const char *target, cons
                                     const char *description, const char *state)
 {
     const char *kv[] = {"error", error, "error_description", description, "state", state};
-    char *uri = redirect_with(ctx, target, query_sep(target), kv, TR_ARRAY_SIZE(kv));
+    char *uri = redirect_merge(target, kv, TR_ARRAY_SIZE(kv));
     json_t *o = json_pack("{s:s,s:s,s:s}", "redirect_uri", uri, "error", error, "error_description",
                           description);
+    free(uri);
     return answer_json(ctx, 400, o);
 }
 
