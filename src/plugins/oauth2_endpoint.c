@@ -844,16 +844,18 @@ static int authorize_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *c
     if (target == NULL)
         return authorize_plain_error(ctx, "invalid_request", "The application has no redirect_uri",
                                      state);
+    /* Kong's order: a bad scope is reported before a bad response_type (Kong 0.7 and 0.8 ran
+     * both checks and kept the later one's error, the scope's). */
+    const char *scope = NULL;
+    const char *scope_err = tr_oauth2_scope_check(ctx, conf, p.v[P_SCOPE], &scope);
+    if (scope_err)
+        return authorize_redirect_error(ctx, target, "invalid_scope", scope_err, state);
     const char *rt = p.v[P_RESPONSE_TYPE];
     bool code = rt && strcmp(rt, "code") == 0 && conf->enable_authorization_code;
     bool implicit = rt && strcmp(rt, "token") == 0 && conf->enable_implicit_grant;
     if (!code && !implicit)
         return authorize_redirect_error(ctx, target, "unsupported_response_type",
                                         "Invalid response_type", state);
-    const char *scope = NULL;
-    const char *scope_err = tr_oauth2_scope_check(ctx, conf, p.v[P_SCOPE], &scope);
-    if (scope_err)
-        return authorize_redirect_error(ctx, target, "invalid_scope", scope_err, state);
     struct job *j;
     if (code) {
         const char *challenge = p.v[P_CODE_CHALLENGE];
