@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "core/secret.h"
 #include "http/form.h"
+#include "http/multipart.h"
 #include "plugins/auth.h"
 #include "schema/schema.h"
 #include "store/oauth2.h"
@@ -210,6 +211,25 @@ static const char *const param_names[P_COUNT] = {
     [P_ACCESS_TOKEN] = "access_token",
 };
 
+/* Record parameter i's value (decoded already, val[vl] == '\0'). */
+static void collect_one(struct tr_oauth2_params *p, int i, char *val, size_t vl, bool from_query,
+                        bool *seen_body)
+{
+    if (memchr(val, '\0', vl))
+        p->nul = true; /* %00: the value would be cut short, refuse it instead */
+    if (from_query) {
+        if (p->v[i])
+            p->repeated = true;
+        if (i == P_CLIENT_SECRET)
+            p->secret_in_query = true;
+    } else {
+        if (seen_body[i])
+            p->repeated = true;
+        seen_body[i] = true;
+    }
+    p->v[i] = val; /* the body wins over the query */
+}
+
 static void collect_from(struct tr_ctx *ctx, struct tr_str raw, struct tr_oauth2_params *p,
                          bool from_query, bool *seen_body)
 {
@@ -223,22 +243,37 @@ static void collect_from(struct tr_ctx *ctx, struct tr_str raw, struct tr_oauth2
             char *val = tr_ctx_alloc(ctx, v.len + 1);
             size_t vl = tr_form_decode(v, val);
             val[vl] = '\0';
-            if (memchr(val, '\0', vl))
-                p->nul = true; /* %00: the value would be cut short, refuse it instead */
-            if (from_query) {
-                if (p->v[i])
-                    p->repeated = true;
-                if (i == P_CLIENT_SECRET)
-                    p->secret_in_query = true;
-            } else {
-                if (seen_body[i])
-                    p->repeated = true;
-                seen_body[i] = true;
-            }
-            p->v[i] = val; /* the body wins over the query */
+            collect_one(p, i, val, vl, from_query, seen_body);
             break;
         }
     }
+}
+
+/* A multipart/form-data body (Kong 0.8 read one, and clients send them): each part named as a
+ * parameter is one, its bytes as sent (a part is not percent-encoded). */
+static void collect_multipart(struct tr_ctx *ctx, struct tr_str ct, struct tr_str body,
+                              struct tr_oauth2_params *p, bool *seen_body)
+{
+    struct tr_multipart m;
+    struct tr_str name, value;
+    int rc;
+    if (!tr_multipart_begin(&m, ct, body)) {
+        p->bad_body = true;
+        return;
+    }
+    while ((rc = tr_multipart_next(&m, &name, &value)) == 1) {
+        for (int i = 0; i < P_COUNT; i++) {
+            if (!tr_str_eq(name, tr_str_from_cstr(param_names[i])))
+                continue;
+            char *val = tr_ctx_alloc(ctx, value.len + 1);
+            memcpy(val, value.ptr, value.len);
+            val[value.len] = '\0';
+            collect_one(p, i, val, value.len, false, seen_body);
+            break;
+        }
+    }
+    if (rc < 0)
+        p->bad_body = true;
 }
 
 void tr_oauth2_params_collect(struct tr_ctx *ctx, struct tr_oauth2_params *p)
@@ -246,9 +281,13 @@ void tr_oauth2_params_collect(struct tr_ctx *ctx, struct tr_oauth2_params *p)
     memset(p, 0, sizeof(*p));
     bool seen_body[P_COUNT] = {false};
     collect_from(ctx, tr_ctx_raw_query(ctx), p, true, seen_body);
-    struct tr_str body;
-    if (tr_ctx_is_form_body(ctx) && tr_ctx_body(ctx, &body))
+    struct tr_str body, ct;
+    if (!tr_ctx_body(ctx, &body))
+        return;
+    if (tr_ctx_is_form_body(ctx))
         collect_from(ctx, body, p, false, seen_body);
+    else if (tr_ctx_header(ctx, TR_STR_LIT("Content-Type"), &ct) && tr_multipart_is(ct))
+        collect_multipart(ctx, ct, body, p, seen_body);
 }
 
 static bool scope_allowed(const struct tr_oauth2_conf *conf, struct tr_str s)

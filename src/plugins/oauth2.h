@@ -42,8 +42,8 @@ struct tr_oauth2_state {
     bool authorize; /* the endpoint waiting for its body is /oauth2/authorize */
 };
 
-/* The OAuth parameters of a request: the query merged with a form body (the body wins), each
- * decoded into the request arena. NULL when absent. */
+/* The OAuth parameters of a request: the query merged with a form or multipart/form-data body
+ * (the body wins), each decoded into the request arena. NULL when absent. */
 enum tr_oauth2_param {
     P_GRANT_TYPE,
     P_CLIENT_ID,
@@ -68,6 +68,7 @@ struct tr_oauth2_params {
     bool repeated;            /* a parameter came more than once (RFC 6749 §3.1) */
     bool nul;                 /* a parameter held a NUL byte (%00) */
     bool secret_in_query;     /* client_secret was in the query string (RFC 6749 §2.3.1) */
+    bool bad_body;            /* a multipart body that cannot be read */
 };
 
 /* Collect the parameters of ctx (query, plus the form body when it was read). */

@@ -49,6 +49,7 @@ static const char basic_challenge[] = "Basic realm=\"OAuth2.0\""; /* WWW-Authent
 /* ---- small helpers ------------------------------------------------------------------------- */
 
 static const char nul_param[] = "A parameter holds a NUL byte";
+static const char bad_body[] = "The multipart/form-data body cannot be read";
 static const char bad_userid[] = "Invalid authenticated_userid parameter: at most 255 bytes of "
                                  "UTF-8 without control characters";
 
@@ -716,6 +717,8 @@ static int token_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
                                NULL);
     if (p.nul)
         return tr_oauth2_error(ctx, 400, "invalid_request", nul_param, NULL);
+    if (p.bad_body)
+        return tr_oauth2_error(ctx, 400, "invalid_request", bad_body, NULL);
     const char *grant = p.v[P_GRANT_TYPE];
     if (blank(grant))
         return tr_oauth2_error(ctx, 400, "invalid_request", "Missing grant_type parameter", NULL);
@@ -821,6 +824,8 @@ static int authorize_continue(struct tr_ctx *ctx, const struct tr_oauth2_conf *c
                                      state);
     if (p.nul)
         return authorize_plain_error(ctx, "invalid_request", nul_param, NULL);
+    if (p.bad_body)
+        return authorize_plain_error(ctx, "invalid_request", bad_body, NULL);
     if (!secret_eq(p.v[P_PROVISION_KEY], conf->provision_key))
         return authorize_plain_error(ctx, "invalid_provision_key", "Invalid provision_key", state);
     if (blank(p.v[P_AUTHENTICATED_USERID]))

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* multipart/form-data bodies (RFC 7578) read part by part: each part's name and its bytes, as
+ * slices of the body. Allocation-free, like form.h: the proxy reads parameters from a body a
+ * plugin collected (the OAuth 2.0 endpoints), it never rebuilds one. */
+#ifndef TR_HTTP_MULTIPART_H
+#define TR_HTTP_MULTIPART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/str.h"
+
+/* RFC 2046 §5.1.1: a boundary has 1 to 70 characters. */
+#define TR_MULTIPART_BOUNDARY_MAX 70
+
+struct tr_multipart {
+    struct tr_str body;
+    size_t pos;                                /* where the next part's headers start */
+    char delim[TR_MULTIPART_BOUNDARY_MAX + 5]; /* CRLF "--" boundary */
+    size_t dlen;
+    bool done;
+};
+
+/* Is content type ct (a Content-Type value) multipart/form-data? */
+bool tr_multipart_is(struct tr_str ct);
+
+/* Start reading body, whose Content-Type value is ct. False when ct is not multipart/form-data
+ * with a usable boundary, or the body does not start with (a preamble and) its first
+ * delimiter. */
+bool tr_multipart_begin(struct tr_multipart *m, struct tr_str ct, struct tr_str body);
+
+/* The next part: its name (the Content-Disposition name parameter as sent, quotes removed,
+ * escapes not undone; empty when the part has none) and its content. Returns 1 for a part, 0
+ * after the close delimiter, -1 for a body that is cut short or malformed. */
+int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str *value);
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* multipart/form-data part by part, as the OAuth 2.0 endpoints read a body: names and contents
+ * as sent, preamble, epilogue and parts without headers, and every malformed body refused
+ * rather than read past its end. */
+#include "http/multipart.h"
+
+#include <string.h>
+
+#include "check.h"
+
+static struct tr_str S(const char *s) {
+    return tr_str_from_cstr(s);
+}
+
+static void
+test_content_type(void)
+{
+    struct tr_multipart m;
+    TR_CHECK(tr_multipart_is(S("multipart/form-data; boundary=x")));
+    TR_CHECK(tr_multipart_is(S(" Multipart/Form-Data ;boundary=\"x\"")));
+    TR_CHECK(!tr_multipart_is(S("multipart/mixed; boundary=x")));
+    TR_CHECK(!tr_multipart_is(S("application/x-www-form-urlencoded")));
+    TR_CHECK(!tr_multipart_begin(&m, S("multipart/form-data"), S("--x\r\n\r\n\r\n--x--")));
+    TR_CHECK(!tr_multipart_begin(&m, S("multipart/form-data; boundary="), S("--\r\n")));
+    char big[128] = "multipart/form-data; boundary=";
+    memset(big + strlen(big), 'b', 71);
+    TR_CHECK(!tr_multipart_begin(&m, S(big), S("--")));
+    TR_CHECK(!tr_multipart_begin(&m, S("multipart/form-data; boundary=x"), S("no delimiter")));
+}
+
+static void test_parts(void)
+{
+    struct tr_multipart m;
+    struct tr_str name, value;
+    const char *body = "preamble\r\n--XyZ\r\n"
+                       "Content-Disposition: form-data; name=\"grant_type\"\r\n\r\n"
+                       "client_credentials\r\n--XyZ \r\n"
+                       "content-type: text/plain\r\n"
+                       "CONTENT-DISPOSITION: form-data; name=scope; filename=\"a b\"\r\n\r\n"
+                       "email\r\nprofile\r\n--XyZ\r\n\r\n"
+                       "no headers\r\n--XyZ\r\n"
+                       "Content-Disposition: form-data; name=\"x%41\"\r\n\r\n"
+                       "a+b%20\r\n--XyZ--\r\nepilogue --XyZ\r\n";
+    TR_CHECK(
+        tr_multipart_begin(&m, S("multipart/form-data; charset=utf-8; Boundary=\"XyZ\""), S(body)));
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 1);
+    TR_CHECK_SLICE(name, "grant_type");
+    TR_CHECK_SLICE(value, "client_credentials");
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 1);
+    TR_CHECK_SLICE(name, "scope");
+    TR_CHECK_SLICE(value, "email\r\nprofile");
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 1);
+    TR_CHECK_SLICE(name, "");
+    TR_CHECK_SLICE(value, "no headers");
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 1);
+    TR_CHECK_SLICE(name, "x%41");
+    TR_CHECK_SLICE(value, "a+b%20");
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 0);
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 0);
+    /* No preamble: the body opens with the first delimiter. */
+    TR_CHECK(tr_multipart_begin(&m, S("multipart/form-data; boundary=b"),
+                                S("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+                                  "--b--")));
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 1);
+    TR_CHECK_SLICE(name, "a");
+    TR_CHECK_SLICE(value, "1");
+    TR_CHECK_INT(tr_multipart_next(&m, &name, &value), 0);
+}
+
+static void test_malformed(void)
+{
+    static const char *const bodies[] = {
+        "--b",                                               /* cut after the delimiter */
+        "--bjunk\r\n\r\nv\r\n--b--",                         /* no CRLF after the delimiter */
+        "--b\r\nContent-Disposition: form-data; name=a\r\n", /* headers never end */
+        "--b\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue without end",
+        "--b\r\n\r\nv\r\n--b", /* neither a close delimiter nor another part */
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct tr_multipart m;
+        struct tr_str name, value;
+        int rc = 1;
+        TR_CHECK(tr_multipart_begin(&m, S("multipart/form-data; boundary=b"), S(bodies[i])));
+        for (int n = 0; n < 4 && rc == 1; n++)
+            rc = tr_multipart_next(&m, &name, &value);
+        TR_CHECK_INT(rc, -1);
+    }
+}
+
+int main(void)
+{
+    test_content_type();
+    test_parts();
+    test_malformed();
+    return TR_CHECK_DONE();
+}
