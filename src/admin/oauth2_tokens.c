@@ -13,6 +13,7 @@
 #include "core/secret.h"
 #include "core/uuid.h"
 #include "store/oauth2.h"
+#include "store/runtime.h"
 #include "store/store.h"
 
 #define DEFAULT_PAGE 100
@@ -247,20 +248,93 @@ static void create(struct tr_admin_ctx *ctx)
     tr_store_tx_release(tx);
 }
 
-static void update(struct tr_admin_ctx *ctx, struct tr_store_tx *tx, struct tr_oauth2_token *t)
+/* The token texts a PATCH or PUT may set. Only their digests are stored, so a text is shown in
+ * the answer that sets it, as at creation, and never again. Absent: kept (no answer shows them,
+ * so a GET, edit, PUT round trip cannot send them back). */
+struct new_texts {
+    const char *access;  /* NULL: keep */
+    const char *refresh; /* with set_refresh: NULL removes the refresh token */
+    bool set_refresh;
+};
+
+static void read_texts(const json_t *body, struct new_texts *nt, json_t *errors)
 {
-    json_t *errors = apply(ctx, ctx->body, t, false);
-    if (errors) {
+    memset(nt, 0, sizeof(*nt));
+    const json_t *a = json_object_get(body, "access_token");
+    if (a != NULL) {
+        if (json_is_string(a) && json_string_length(a) > 0)
+            nt->access = json_string_value(a);
+        else
+            json_object_set_new(errors, "access_token",
+                                json_string("access_token must be a non-empty string"));
+    }
+    const json_t *r = json_object_get(body, "refresh_token");
+    if (r != NULL) {
+        if (json_is_string(r) || json_is_null(r)) {
+            nt->set_refresh = true;
+            nt->refresh = json_string_length(r) > 0 ? json_string_value(r) : NULL;
+        } else {
+            json_object_set_new(errors, "refresh_token",
+                                json_string("refresh_token must be a string or null"));
+        }
+    }
+}
+
+/* Write t's fields and the body's new texts in one transaction, then answer 200. */
+static void save(struct tr_admin_ctx *ctx, struct tr_store_tx *tx, struct tr_oauth2_token *t,
+                 bool full)
+{
+    json_t *errors = apply(ctx, ctx->body, t, full);
+    if (errors == NULL)
+        errors = json_object();
+    struct new_texts nt;
+    read_texts(ctx->body, &nt, errors);
+    if (json_object_size(errors) > 0) {
         tr_admin_reply(ctx, 400, errors);
         return;
     }
-    int rc = tr_oauth2_token_update(tx, t);
+    json_decref(errors);
+    int rc = tr_store_tx_begin(tx);
+    if (rc == 0)
+        rc = tr_oauth2_token_update(tx, t);
+    if (rc == 0 && (nt.access || nt.set_refresh))
+        rc = tr_oauth2_token_set_texts(tx, t->id, tr_str_from_cstr(nt.access), nt.set_refresh,
+                                       tr_str_from_cstr(nt.refresh));
+    if (rc == 0)
+        rc = tr_store_tx_commit(tx);
+    else
+        tr_store_tx_rollback(tx);
+    if (rc == TR_ECONFLICT) {
+        tr_admin_reply(
+            ctx, 409,
+            json_pack("{s:s}", "access_token", "access_token or refresh_token already exists"));
+        return;
+    }
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return;
     }
-    tr_oauth2_epoch_bump();
-    tr_admin_reply(ctx, 200, tr_oauth2_token_json(t));
+    tr_oauth2_epoch_bump(); /* the old texts stop working on every worker now */
+    json_t *o = tr_oauth2_token_json(t);
+    if (nt.access)
+        json_object_set_new(o, "access_token", json_string(nt.access));
+    if (nt.refresh)
+        json_object_set_new(o, "refresh_token", json_string(nt.refresh));
+    tr_admin_reply(ctx, 200, o);
+}
+
+/* PUT on an existing token replaces it: what the body leaves out is unset (scope, user id,
+ * api) or the default (expires_in), as POST would make it; id, created_at and the grant it
+ * belongs to stay, and so do the texts unless given. */
+static void replace(struct tr_admin_ctx *ctx, struct tr_store_tx *tx,
+                    const struct tr_oauth2_token *old)
+{
+    struct tr_oauth2_token t = {.expires_in = 7200};
+    snprintf(t.id, sizeof(t.id), "%s", old->id);
+    snprintf(t.family, sizeof(t.family), "%s", old->family);
+    t.created_at = old->created_at;
+    save(ctx, tx, &t, true);
+    tr_oauth2_token_clear(&t);
 }
 
 static void upsert(struct tr_admin_ctx *ctx)
@@ -273,7 +347,7 @@ static void upsert(struct tr_admin_ctx *ctx)
     if (id && !tr_uuid_is_valid(tr_str_from_cstr(id))) {
         tr_admin_reply(ctx, 400, json_pack("{s:s}", "id", "id is not a valid UUID"));
     } else if (id && tr_oauth2_token_by_id(tx, id, &t) == 0) {
-        update(ctx, tx, &t);
+        replace(ctx, tx, &t);
         tr_oauth2_token_clear(&t);
     } else {
         create_token(ctx, tx, id);
@@ -297,7 +371,8 @@ static void get(struct tr_admin_ctx *ctx)
     tr_oauth2_token_clear(&t);
 }
 
-static void patch(struct tr_admin_ctx *ctx)
+/* PATCH (full false) or PUT (full true) on /oauth2_tokens/{id or token}. */
+static void change(struct tr_admin_ctx *ctx, bool full)
 {
     struct tr_store_tx *tx = tx_or_reply(ctx);
     if (tx == NULL)
@@ -306,11 +381,23 @@ static void patch(struct tr_admin_ctx *ctx)
     int rc = find(tx, ctx->params[0], &t);
     if (rc != 0)
         tr_admin_reply_store_error(ctx, rc);
+    else if (full)
+        replace(ctx, tx, &t);
     else
-        update(ctx, tx, &t);
+        save(ctx, tx, &t, false);
     if (rc == 0)
         tr_oauth2_token_clear(&t);
     tr_store_tx_release(tx);
+}
+
+static void patch(struct tr_admin_ctx *ctx)
+{
+    change(ctx, false);
+}
+
+static void put_one(struct tr_admin_ctx *ctx)
+{
+    change(ctx, true);
 }
 
 static void del(struct tr_admin_ctx *ctx)
@@ -336,8 +423,9 @@ static void del(struct tr_admin_ctx *ctx)
 const struct tr_admin_endpoint tr_admin_oauth2_tokens_endpoints[] = {
     {"/oauth2_tokens", .get = list, .post = create, .put = upsert,
      .help = "OAuth 2.0 access tokens (token texts are shown only when created)"},
-    {"/oauth2_tokens/{id_or_token}", .get = get, .patch = patch, .del = del,
-     .help = "one token by id or by its text; DELETE revokes it at once"},
+    {"/oauth2_tokens/{id_or_token}", .get = get, .patch = patch, .put = put_one, .del = del,
+     .help = "one token by id or by its text; PATCH or PUT may set new token texts; DELETE "
+             "revokes it at once"},
 };
 const size_t tr_admin_oauth2_tokens_endpoints_cnt =
     sizeof(tr_admin_oauth2_tokens_endpoints) / sizeof(tr_admin_oauth2_tokens_endpoints[0]);

@@ -91,6 +91,8 @@ struct tr_store_ops {
     int (*token_by_id)(struct tr_store_tx *tx, const char *id, struct tr_oauth2_token *out);
     int (*token_revoke)(struct tr_store_tx *tx, const char *id, bool drop_refresh);
     int (*token_update)(struct tr_store_tx *tx, const struct tr_oauth2_token *t);
+    int (*token_set_hashes)(struct tr_store_tx *tx, const char *id, const char *access_hash,
+                            bool set_refresh, const char *refresh_hash);
     int (*token_delete)(struct tr_store_tx *tx, const char *id);
     int (*family_delete)(struct tr_store_tx *tx, const char *family);
     int (*token_list)(struct tr_store_tx *tx, size_t size, int64_t after, json_t **rows,

@@ -163,6 +163,16 @@ int tr_oauth2_token_update(struct tr_store_tx *tx, const struct tr_oauth2_token 
     return tx != NULL ? tx->ops->token_update(tx, t) : TR_EINVAL;
 }
 
+int tr_oauth2_token_set_texts(struct tr_store_tx *tx, const char *id, struct tr_str access_token,
+                              bool set_refresh, struct tr_str refresh_token)
+{
+    char access[TR_SECRET_HEX_LEN + 1], refresh[TR_SECRET_HEX_LEN + 1];
+    if (tx == NULL || id == NULL)
+        return TR_EINVAL;
+    return tx->ops->token_set_hashes(tx, id, digest(access_token, access), set_refresh,
+                                     digest(refresh_token, refresh));
+}
+
 int tr_oauth2_token_delete(struct tr_store_tx *tx, const char *id)
 {
     return tx != NULL ? tx->ops->token_delete(tx, id) : TR_EINVAL;

@@ -82,6 +82,12 @@ int tr_oauth2_token_revoke(struct tr_store_tx *tx, const char *id, bool drop_ref
 /* Change the fields the Admin API may change (credential_id, api_id, scope,
  * authenticated_userid, expires_in). 0, TR_ENOTFOUND, TR_EDB. */
 int tr_oauth2_token_update(struct tr_store_tx *tx, const struct tr_oauth2_token *t);
+/* Replace a live token's access token (unless access_token is empty) and, when set_refresh,
+ * its refresh token (empty: none; a new one never expires, as one the Admin API creates).
+ * Digests only, as at insert. 0, TR_ECONFLICT (another token holds that text), TR_ENOTFOUND,
+ * TR_EDB. */
+int tr_oauth2_token_set_texts(struct tr_store_tx *tx, const char *id, struct tr_str access_token,
+                              bool set_refresh, struct tr_str refresh_token);
 /* Delete one token; every token of a family. 0, TR_ENOTFOUND (one), TR_EDB. */
 int tr_oauth2_token_delete(struct tr_store_tx *tx, const char *id);
 int tr_oauth2_family_delete(struct tr_store_tx *tx, const char *family);

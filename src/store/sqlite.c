@@ -1150,6 +1150,7 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .token_by_id = tr__sqlite_token_by_id,
     .token_revoke = tr__sqlite_token_revoke,
     .token_update = tr__sqlite_token_update,
+    .token_set_hashes = tr__sqlite_token_set_hashes,
     .token_delete = tr__sqlite_token_delete,
     .family_delete = tr__sqlite_family_delete,
     .token_list = tr__sqlite_token_list,

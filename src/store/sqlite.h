@@ -67,6 +67,8 @@ int tr__sqlite_token_by_refresh(struct tr_store_tx *tx, const char *refresh_hash
 int tr__sqlite_token_by_id(struct tr_store_tx *tx, const char *id, struct tr_oauth2_token *out);
 int tr__sqlite_token_revoke(struct tr_store_tx *tx, const char *id, bool drop_refresh);
 int tr__sqlite_token_update(struct tr_store_tx *tx, const struct tr_oauth2_token *t);
+int tr__sqlite_token_set_hashes(struct tr_store_tx *tx, const char *id, const char *access_hash,
+                                bool set_refresh, const char *refresh_hash);
 int tr__sqlite_token_delete(struct tr_store_tx *tx, const char *id);
 int tr__sqlite_family_delete(struct tr_store_tx *tx, const char *family);
 int tr__sqlite_token_list(struct tr_store_tx *tx, size_t size, int64_t after, json_t **rows,

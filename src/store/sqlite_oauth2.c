@@ -203,6 +203,27 @@ int tr__sqlite_token_update(struct tr_store_tx *tx, const struct tr_oauth2_token
     return rc;
 }
 
+int tr__sqlite_token_set_hashes(struct tr_store_tx *tx, const char *id, const char *access_hash,
+                                bool set_refresh, const char *refresh_hash)
+{
+    sqlite3 *db = tr__sqlite_tx_db(tx);
+    sqlite3_stmt *st =
+        prepare(db, "UPDATE oauth2_tokens SET access_hash = coalesce(?1, access_hash),"
+                    " refresh_hash = CASE WHEN ?2 THEN ?3 ELSE refresh_hash END,"
+                    " refresh_expires_at = CASE WHEN ?2 THEN 0"
+                    " ELSE refresh_expires_at END"
+                    " WHERE id = ?4 AND revoked = 0");
+    if (st == NULL)
+        return TR_EDB;
+    bind_hash(st, 1, access_hash);
+    sqlite3_bind_int(st, 2, set_refresh ? 1 : 0);
+    bind_hash(st, 3, refresh_hash);
+    bind_text(st, 4, id);
+    int rc = changes_or_notfound(db, step_write(db, st));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int delete_where(sqlite3 *db, const char *sql, const char *value)
 {
     sqlite3_stmt *st = prepare(db, sql);
