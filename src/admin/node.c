@@ -10,6 +10,7 @@
 #include "core/conf.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
+#include "store/oauth2.h"
 #include "store/store.h"
 
 #ifndef TR_VERSION
@@ -113,6 +114,16 @@ static void status(struct tr_admin_ctx *ctx)
         if (tr_store_count(env->store, *e, &n) == 0)
             json_object_set_new(db, *e, json_integer((json_int_t)n));
     }
+    /* Kong 0.7 counted every table, the OAuth2 tokens and codes too; torii keeps those rows
+     * out of the entity store (runtime rows, store/oauth2.h). */
+    struct tr_store_tx *tx = up ? tr_store_tx_acquire(env->store) : NULL;
+    size_t tokens, codes;
+    if (tx != NULL && tr_oauth2_count(tx, &tokens, &codes) == 0) {
+        json_object_set_new(db, "oauth2_tokens", json_integer((json_int_t)tokens));
+        json_object_set_new(db, "oauth2_authorization_codes", json_integer((json_int_t)codes));
+    }
+    if (tx != NULL)
+        tr_store_tx_release(tx);
     tr_admin_reply(ctx, 200, json_pack("{s:o,s:o}", "server", server, "database", db));
 }
 

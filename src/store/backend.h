@@ -102,6 +102,7 @@ struct tr_store_ops {
     int (*code_by_code)(struct tr_store_tx *tx, const char *code_hash, struct tr_oauth2_code *out);
     int (*code_consume)(struct tr_store_tx *tx, const char *id, int64_t now, const char *family);
     int (*oauth2_purge)(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
+    int (*oauth2_count)(struct tr_store_tx *tx, size_t *tokens, size_t *codes);
 
     /* ---- rate-limiting counters (counters.h) */
     int (*counters_open)(struct tr_store *s, unsigned busy_ms, struct tr_store_counters **out,

@@ -213,6 +213,12 @@ int tr_oauth2_code_consume(struct tr_store_tx *tx, const char *id, int64_t now, 
     return tx != NULL ? tx->ops->code_consume(tx, id, now, family) : TR_EINVAL;
 }
 
+int tr_oauth2_count(struct tr_store_tx *tx, size_t *tokens, size_t *codes)
+{
+    *tokens = *codes = 0;
+    return tx != NULL ? tx->ops->oauth2_count(tx, tokens, codes) : TR_EINVAL;
+}
+
 int tr_oauth2_purge(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms)
 {
     return tx != NULL ? tx->ops->oauth2_purge(tx, now, code_ttl_ms) : TR_EINVAL;

@@ -109,6 +109,10 @@ int tr_oauth2_code_consume(struct tr_store_tx *tx, const char *id, int64_t now, 
  * tokens whose access and refresh tokens both expired. Returns rows deleted or TR_EDB. */
 int tr_oauth2_purge(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
 
+/* How many tokens are live (as tr_oauth2_token_list counts them) and how many codes are stored
+ * (issued and not purged yet, used ones included): what /status shows. 0 or TR_EDB. */
+int tr_oauth2_count(struct tr_store_tx *tx, size_t *tokens, size_t *codes);
+
 /* Wall clock in ms: what tokens and codes are dated with. */
 int64_t tr_oauth2_now_ms(void);
 

@@ -1158,6 +1158,7 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .code_by_code = tr__sqlite_code_by_code,
     .code_consume = tr__sqlite_code_consume,
     .oauth2_purge = tr__sqlite_oauth2_purge,
+    .oauth2_count = tr__sqlite_oauth2_count,
 
     .counters_open = sqlite_counters_open,
     .counters_sync = tr__sqlite_counters_sync,

@@ -80,6 +80,7 @@ int tr__sqlite_code_by_code(struct tr_store_tx *tx, const char *code_hash,
 int tr__sqlite_code_consume(struct tr_store_tx *tx, const char *id, int64_t now,
                             const char *family);
 int tr__sqlite_oauth2_purge(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms);
+int tr__sqlite_oauth2_count(struct tr_store_tx *tx, size_t *tokens, size_t *codes);
 
 /* ---- sqlite_counters.c: the cluster counters over a connection of their own to path */
 int tr__sqlite_counters_open(const char *path, unsigned busy_ms, struct tr_store_counters **out,

@@ -369,6 +369,23 @@ int tr__sqlite_code_consume(struct tr_store_tx *tx, const char *id, int64_t now,
     return rc;
 }
 
+int tr__sqlite_oauth2_count(struct tr_store_tx *tx, size_t *tokens, size_t *codes)
+{
+    sqlite3 *db = tr__sqlite_tx_db(tx);
+    sqlite3_stmt *st = prepare(db, "SELECT (SELECT count(*) FROM oauth2_tokens WHERE revoked = 0),"
+                                   " (SELECT count(*) FROM oauth2_authorization_codes)");
+    if (st == NULL)
+        return TR_EDB;
+    int rc = TR_EDB;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *tokens = (size_t)sqlite3_column_int64(st, 0);
+        *codes = (size_t)sqlite3_column_int64(st, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int tr__sqlite_oauth2_purge(struct tr_store_tx *tx, int64_t now, int64_t code_ttl_ms)
 {
     sqlite3 *db = tr__sqlite_tx_db(tx);
