@@ -35,18 +35,33 @@ static bool param(struct tr_str v, const char *name, struct tr_str *out)
  * search) keeps a hostile body of near-delimiters linear on the worker loop. */
 static size_t find(struct tr_str body, size_t from, const char *needle, size_t n)
 {
-    if (from > body.len)
+    if (from >= body.len) /* also keeps a NULL body.ptr out of the pointer sums */
         return (size_t)-1;
     const char *at = memmem(body.ptr + from, body.len - from, needle, n);
     return at ? (size_t)(at - body.ptr) : (size_t)-1;
+}
+
+/* RFC 2046 §5.1.1 bchars (a space, but not at the end). Never a CR or LF, so a delimiter
+ * cannot overlap itself and cutting a part out cannot make a new delimiter. */
+static bool boundary_ok(struct tr_str b)
+{
+    static const char extra[] = "'()+_,-./:=? ";
+    if (b.len == 0 || b.len > TR_MULTIPART_BOUNDARY_MAX || b.ptr[b.len - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < b.len; i++) {
+        char c = b.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              (c != '\0' && strchr(extra, c) != NULL)))
+            return false;
+    }
+    return true;
 }
 
 bool tr_multipart_begin(struct tr_multipart *m, struct tr_str ct, struct tr_str body)
 {
     struct tr_str b;
     memset(m, 0, sizeof(*m));
-    if (!tr_multipart_is(ct) || !param(ct, "boundary", &b) || b.len == 0 ||
-        b.len > TR_MULTIPART_BOUNDARY_MAX)
+    if (!tr_multipart_is(ct) || !param(ct, "boundary", &b) || !boundary_ok(b))
         return false;
     memcpy(m->delim, "\r\n--", 4);
     memcpy(m->delim + 4, b.ptr, b.len);
@@ -60,6 +75,7 @@ bool tr_multipart_begin(struct tr_multipart *m, struct tr_str ct, struct tr_str 
     size_t at = find(body, 0, m->delim, m->dlen);
     if (at == (size_t)-1)
         return false;
+    m->part_start = at;
     m->pos = at + m->dlen;
     return true;
 }
@@ -117,5 +133,47 @@ int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str
     *name = part_name(head);
     *value = (struct tr_str){body.ptr + content, next - content};
     m->pos = next + m->dlen;
+    m->last_start = m->part_start;
+    m->part_start = next;
     return 1;
+}
+
+bool tr_multipart_arg(struct tr_str ct, struct tr_str body, struct tr_str name,
+                      struct tr_str *value)
+{
+    struct tr_multipart m;
+    struct tr_str n, v;
+    if (!tr_multipart_begin(&m, ct, body))
+        return false;
+    while (tr_multipart_next(&m, &n, &v) == 1) {
+        if (tr_str_eq(n, name)) {
+            *value = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t tr_multipart_remove(struct tr_str ct, struct tr_str body, struct tr_str name, char *out,
+                           bool *removed)
+{
+    struct tr_multipart m;
+    struct tr_str n, v;
+    size_t o = 0, copied = 0; /* body bytes before copied are in out or dropped */
+    *removed = false;
+    if (tr_multipart_begin(&m, ct, body)) {
+        /* A part runs from its delimiter (with the CRLF before it) to the next one's CRLF:
+         * cutting that span leaves the parts around it with their delimiters. */
+        while (tr_multipart_next(&m, &n, &v) == 1) {
+            if (!tr_str_eq(n, name))
+                continue;
+            memcpy(out + o, body.ptr + copied, m.last_start - copied);
+            o += m.last_start - copied;
+            copied = m.part_start;
+            *removed = true;
+        }
+    }
+    if (body.len > copied)
+        memcpy(out + o, body.ptr + copied, body.len - copied);
+    return o + body.len - copied;
 }

@@ -15,7 +15,9 @@
 
 struct tr_multipart {
     struct tr_str body;
-    size_t pos;                                /* where the next part's headers start */
+    size_t pos;        /* where the next part's headers start */
+    size_t part_start; /* where the next part's delimiter starts (its CRLF, if any) */
+    size_t last_start; /* where the part last read began */
     char delim[TR_MULTIPART_BOUNDARY_MAX + 5]; /* CRLF "--" boundary */
     size_t dlen;
     bool done;
@@ -33,5 +35,17 @@ bool tr_multipart_begin(struct tr_multipart *m, struct tr_str ct, struct tr_str 
  * escapes not undone; empty when the part has none) and its content. Returns 1 for a part, 0
  * after the close delimiter, -1 for a body that is cut short or malformed. */
 int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str *value);
+
+/* The content of the first part named name of body (Content-Type value ct); false when there
+ * is none before the end or the first malformed byte. */
+bool tr_multipart_arg(struct tr_str ct, struct tr_str body, struct tr_str name,
+                      struct tr_str *value);
+
+/* Copy body into out without the parts named name (each with its delimiter); every other byte
+ * stays as sent, and a body is still well-formed after it. out must hold body.len bytes.
+ * Returns the length written; *removed is whether a part was dropped (when none was, or the
+ * body is not multipart, out holds body as is). */
+size_t tr_multipart_remove(struct tr_str ct, struct tr_str body, struct tr_str name, char *out,
+                           bool *removed);
 
 #endif

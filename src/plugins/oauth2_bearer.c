@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/strmap.h"
+#include "http/multipart.h"
 #include "store/oauth2.h"
 
 /* A found token is trusted from the cache this long before it is read again (a change made
@@ -219,12 +220,46 @@ static bool from_header(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf, s
     return tok->len > 0 && memchr(tok->ptr, ' ', tok->len) == NULL;
 }
 
+static bool multipart_body(struct tr_ctx *ctx, struct tr_str *ct)
+{
+    return tr_ctx_header(ctx, TR_STR_LIT("Content-Type"), ct) && tr_multipart_is(*ct);
+}
+
+/* A form, or a multipart/form-data body as Kong 0.8 read one (its 0.8.3 spec sends the token
+ * in one). */
 static bool method_has_form(struct tr_ctx *ctx)
 {
-    struct tr_str m = tr_ctx_method(ctx);
+    struct tr_str m = tr_ctx_method(ctx), ct;
     return (tr_str_eq(m, TR_STR_LIT("POST")) || tr_str_eq(m, TR_STR_LIT("PUT")) ||
             tr_str_eq(m, TR_STR_LIT("PATCH"))) &&
-           tr_ctx_is_form_body(ctx);
+           (tr_ctx_is_form_body(ctx) || multipart_body(ctx, &ct));
+}
+
+/* The access_token field of a form or multipart body read whole. */
+static bool body_token(struct tr_ctx *ctx, struct tr_str *tok)
+{
+    struct tr_str ct, body;
+    if (tr_ctx_is_form_body(ctx))
+        return tr_ctx_form_arg(ctx, TR_STR_LIT("access_token"), tok);
+    return multipart_body(ctx, &ct) && tr_ctx_body(ctx, &body) &&
+           tr_multipart_arg(ct, body, TR_STR_LIT("access_token"), tok);
+}
+
+/* hide_credentials: every access_token field of the body, the rest as sent. */
+static void remove_body_token(struct tr_ctx *ctx)
+{
+    struct tr_str ct, body;
+    if (tr_ctx_is_form_body(ctx)) {
+        tr_ctx_remove_form_arg(ctx, TR_STR_LIT("access_token"));
+        return;
+    }
+    if (!multipart_body(ctx, &ct) || !tr_ctx_body(ctx, &body) || body.len == 0)
+        return;
+    char *out = tr_ctx_alloc(ctx, body.len);
+    bool removed;
+    size_t n = tr_multipart_remove(ct, body, TR_STR_LIT("access_token"), out, &removed);
+    if (removed)
+        tr_ctx_set_body(ctx, (struct tr_str){out, n});
 }
 
 static int check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
@@ -232,8 +267,7 @@ static int check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
     struct tr_str hdr = TR_STR_NULL, query = TR_STR_NULL, form = TR_STR_NULL;
     bool in_header = from_header(ctx, conf, &hdr);
     bool in_query = tr_ctx_query_arg(ctx, TR_STR_LIT("access_token"), &query) && query.len > 0;
-    bool in_form = method_has_form(ctx) &&
-                   tr_ctx_form_arg(ctx, TR_STR_LIT("access_token"), &form) && form.len > 0;
+    bool in_form = method_has_form(ctx) && body_token(ctx, &form) && form.len > 0;
     /* RFC 6750 §2: one method only; two different tokens are refused, not chosen from. */
     if ((in_header && in_query && !tr_str_eq(hdr, query)) ||
         (in_header && in_form && !tr_str_eq(hdr, form)) ||
@@ -250,7 +284,7 @@ static int check(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf)
         /* Every spelling and every copy, even an empty first one that hid a second. */
         tr_ctx_remove_query_arg(ctx, TR_STR_LIT("access_token"));
         if (method_has_form(ctx))
-            tr_ctx_remove_form_arg(ctx, TR_STR_LIT("access_token"));
+            remove_body_token(ctx);
     }
     struct token_cache *c = cache_of(ctx);
     struct cache_entry *e = tr_strmap_get(&c->map, tok);

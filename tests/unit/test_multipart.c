@@ -87,8 +87,60 @@ static void test_malformed(void)
     }
 }
 
+/* Remove the parts named name from body; what is left must read as want (name=value pairs). */
+static void check_removal(const char *body, const char *name, const char *want, bool removed)
+{
+    char out[512], got[512] = "";
+    bool did;
+    struct tr_str ct = S("multipart/form-data; boundary=b");
+    size_t n = tr_multipart_remove(ct, S(body), S(name), out, &did);
+    TR_CHECK(did == removed);
+    TR_CHECK(n <= strlen(body));
+    struct tr_multipart m;
+    struct tr_str k, v;
+    TR_CHECK(tr_multipart_begin(&m, ct, (struct tr_str){out, n}));
+    int rc;
+    size_t g = 0;
+    while ((rc = tr_multipart_next(&m, &k, &v)) == 1 && g + k.len + v.len + 2 < sizeof(got)) {
+        memcpy(got + g, k.ptr, k.len);
+        g += k.len;
+        got[g++] = '=';
+        memcpy(got + g, v.ptr, v.len);
+        g += v.len;
+        got[g++] = ';';
+        got[g] = '\0';
+    }
+    TR_CHECK_INT(rc, 0);
+    TR_CHECK_STR(got, want);
+    struct tr_str value;
+    TR_CHECK(!tr_multipart_arg(ct, (struct tr_str){out, n}, S(name), &value));
+}
+
+static void test_remove(void)
+{
+#define PART(n, v) "Content-Disposition: form-data; name=\"" n "\"\r\n\r\n" v "\r\n"
+    const char *body = "--b\r\n" PART("access_token", "t1") "--b\r\n" PART("a", "1") "--b\r\n" PART(
+        "access_token", "t2") "--b\r\n" PART("b", "2") "--b\r\n" PART("access_token",
+                                                                      "t3") "--b--\r\n";
+    struct tr_str value;
+    TR_CHECK(
+        tr_multipart_arg(S("multipart/form-data; boundary=b"), S(body), S("access_token"), &value));
+    TR_CHECK_SLICE(value, "t1");
+    check_removal(body, "access_token", "a=1;b=2;", true);
+    check_removal(body, "a", "access_token=t1;access_token=t2;b=2;access_token=t3;", true);
+    check_removal(body, "none", "access_token=t1;a=1;access_token=t2;b=2;access_token=t3;", false);
+    check_removal("pre\r\n--b\r\n" PART("x", "1") "--b\r\n" PART("y", "2") "--b--", "x", "y=2;",
+                  true);
+#undef PART
+    char out[16];
+    bool did;
+    TR_CHECK_INT(tr_multipart_remove(S("text/plain"), S("abc"), S("a"), out, &did), 3);
+    TR_CHECK(!did && memcmp(out, "abc", 3) == 0);
+}
+
 int main(void)
 {
+    test_remove();
     test_content_type();
     test_parts();
     test_malformed();
