@@ -235,14 +235,21 @@ static bool method_has_form(struct tr_ctx *ctx)
            (tr_ctx_is_form_body(ctx) || multipart_body(ctx, &ct));
 }
 
-/* The access_token field of a form or multipart body read whole. */
+/* The access_token field of a form or multipart body read whole, in the arena: hide_credentials
+ * may rewrite the body it came from before the token is looked up. */
 static bool body_token(struct tr_ctx *ctx, struct tr_str *tok)
 {
-    struct tr_str ct, body;
+    struct tr_str ct, body, part;
     if (tr_ctx_is_form_body(ctx))
         return tr_ctx_form_arg(ctx, TR_STR_LIT("access_token"), tok);
-    return multipart_body(ctx, &ct) && tr_ctx_body(ctx, &body) &&
-           tr_multipart_arg(ct, body, TR_STR_LIT("access_token"), tok);
+    if (!multipart_body(ctx, &ct) || !tr_ctx_body(ctx, &body) ||
+        !tr_multipart_arg(ct, body, TR_STR_LIT("access_token"), &part))
+        return false;
+    char *copy = tr_ctx_alloc(ctx, part.len + 1);
+    memcpy(copy, part.ptr, part.len);
+    copy[part.len] = '\0';
+    *tok = (struct tr_str){copy, part.len};
+    return true;
 }
 
 /* hide_credentials: every access_token field of the body, the rest as sent. */

@@ -474,6 +474,35 @@ def test_token_in_header_query_and_form_body(node, hide):
     assert (tok in str(d)) is not hide
 
 
+MULTIPART_CT = "multipart/form-data; boundary=XyZ"
+
+
+def multipart_body(*parts):
+    out = ""
+    for name, value in parts:
+        out += ('--XyZ\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+                % (name, value))
+    return out + "--XyZ--\r\n"
+
+
+@pytest.mark.parametrize("hide", [False, True])
+def test_token_in_multipart_body(node, hide):
+    """A multipart/form-data body carries the token as a form does (Kong 0.8); hide_credentials
+    cuts every access_token part out with its delimiter, the other parts as sent."""
+    api = oauth_api(node, enable_client_credentials=True, hide_credentials=hide)
+    tok = cc_token(node, api, node.web)["access_token"]
+    parts = [("a", "1"), ("access_token", tok), ("b", "x y\r\nz"), ("access_token", tok)]
+    body = multipart_body(*parts)
+    d = seen(node.post(api.http_url + "/m", data=body, headers={"Content-Type": MULTIPART_CT}))
+    assert one(d, "x-consumer-username") == "alice"
+    kept = [p for p in parts if p[0] != "access_token"] if hide else parts
+    assert d["body"] == multipart_body(*kept) and d["body_length"] == len(d["body"])
+    # two different tokens: refused, as for a form
+    r = node.post(api.http_url + "/m", data=multipart_body(("access_token", tok)),
+                  headers={"Content-Type": MULTIPART_CT, "Authorization": "Bearer other"})
+    err(r, 401, "invalid_request")
+
+
 def test_form_body_without_token_reaches_upstream_intact(node):
     api = oauth_api(node, enable_client_credentials=True)
     tok = cc_token(node, api, node.web)["access_token"]
