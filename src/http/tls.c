@@ -47,15 +47,8 @@ static int conn_bio_write(BIO *b, const char *data, int len)
     BIO_clear_retry_flags(b);
     if (len <= 0)
         return 0;
-    if (t->out_cap - t->out_len < (size_t)len) {
-        size_t ncap = t->out_cap ? t->out_cap : 4096;
-        while (ncap - t->out_len < (size_t)len)
-            ncap *= 2;
-        t->out = tr_xrealloc(t->out, ncap);
-        t->out_cap = ncap;
-    }
-    memcpy(t->out + t->out_len, data, (size_t)len);
-    t->out_len += (size_t)len;
+    if (tr_buf_append(&t->out, data, (size_t)len) != 0)
+        return -1; /* out of memory: OpenSSL fails the write */
     return len;
 }
 
@@ -63,16 +56,16 @@ static int conn_bio_read(BIO *b, char *buf, int len)
 {
     struct tr_tls_conn *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    size_t avail = t->in_len - t->in_off;
+    size_t avail = t->in.len - t->in_off;
     if (avail == 0) {
         BIO_set_retry_read(b);
         return -1;
     }
     size_t n = avail < (size_t)len ? avail : (size_t)len;
-    memcpy(buf, t->in + t->in_off, n);
+    memcpy(buf, t->in.ptr + t->in_off, n);
     t->in_off += n;
-    if (t->in_off == t->in_len)
-        t->in_off = t->in_len = 0;
+    if (t->in_off == t->in.len)
+        t->in_off = t->in.len = 0;
     return (int)n;
 }
 
@@ -83,9 +76,9 @@ static long conn_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
     case BIO_CTRL_FLUSH:
         return 1;
     case BIO_CTRL_PENDING:
-        return t ? (long)(t->in_len - t->in_off) : 0;
+        return t ? (long)(t->in.len - t->in_off) : 0;
     case BIO_CTRL_WPENDING:
-        return t ? (long)t->out_len : 0;
+        return t ? (long)t->out.len : 0;
     default:
         return 0;
     }
@@ -246,10 +239,8 @@ struct sni_name {
 };
 
 struct tr_tls_certs {
-    struct tr_tls_cert *certs;
-    size_t num_certs, cap_certs;
-    struct sni_name *names;
-    size_t num_names, cap_names;
+    TR_VECTOR(struct tr_tls_cert) certs;
+    TR_VECTOR(struct sni_name) names;
 };
 
 struct tr_tls_certs *tr_tls_certs_new(void)
@@ -284,17 +275,13 @@ int tr_tls_certs_add(struct tr_tls_certs *t, const char *id, const char *cert_pe
         return -1;
     }
     c.id = tr_xstrdup(id ? id : "");
-    if (t->num_certs == t->cap_certs) {
-        t->cap_certs = t->cap_certs ? t->cap_certs * 2 : 8;
-        t->certs = tr_xrealloc(t->certs, t->cap_certs * sizeof(*t->certs));
-    }
-    t->certs[t->num_certs] = c;
-    return (int)t->num_certs++;
+    *tr_vector_push(NULL, &t->certs) = c;
+    return (int)t->certs.cnt - 1;
 }
 
 int tr_tls_certs_add_name(struct tr_tls_certs *t, const char *name, int index)
 {
-    if (index < 0 || (size_t)index >= t->num_certs || name == NULL)
+    if (index < 0 || (size_t)index >= t->certs.cnt || name == NULL)
         return -1;
     char low[MAX_NAME];
     size_t n = strlen(name);
@@ -304,24 +291,18 @@ int tr_tls_certs_add_name(struct tr_tls_certs *t, const char *name, int index)
         low[i] = tr_ascii_lower(name[i]);
     if (!tr_tls_sni_name_valid(low))
         return -1;
-    for (size_t i = 0; i < t->num_names; i++) {
-        if (strcmp(t->names[i].name, low) == 0)
+    for (size_t i = 0; i < t->names.cnt; i++) {
+        if (strcmp(t->names.items[i].name, low) == 0)
             return -1;
     }
-    if (t->num_names == t->cap_names) {
-        t->cap_names = t->cap_names ? t->cap_names * 2 : 8;
-        t->names = tr_xrealloc(t->names, t->cap_names * sizeof(*t->names));
-    }
-    t->names[t->num_names].name = tr_xstrdup(low);
-    t->names[t->num_names].index = index;
-    t->num_names++;
+    *tr_vector_push(NULL, &t->names) = (struct sni_name){tr_xstrdup(low), index};
     return 0;
 }
 
 bool tr_tls_certs_has_name(const struct tr_tls_certs *t, const char *name)
 {
-    for (size_t i = 0; i < t->num_names; i++) {
-        if (strcasecmp(t->names[i].name, name) == 0)
+    for (size_t i = 0; i < t->names.cnt; i++) {
+        if (strcasecmp(t->names.items[i].name, name) == 0)
             return true;
     }
     return false;
@@ -334,20 +315,21 @@ static int cmp_name(const void *a, const void *b)
 
 void tr_tls_certs_compile(struct tr_tls_certs *t)
 {
-    if (t->num_names > 1)
-        qsort(t->names, t->num_names, sizeof(*t->names), cmp_name);
+    if (t->names.cnt > 1)
+        qsort(t->names.items, t->names.cnt, sizeof(*t->names.items), cmp_name);
 }
 
 static const struct tr_tls_cert *find_exact(const struct tr_tls_certs *t, const char *name)
 {
     struct sni_name key = {(char *)name, 0};
-    const struct sni_name *hit = bsearch(&key, t->names, t->num_names, sizeof(*t->names), cmp_name);
-    return hit ? &t->certs[hit->index] : NULL;
+    const struct sni_name *hit =
+        bsearch(&key, t->names.items, t->names.cnt, sizeof(*t->names.items), cmp_name);
+    return hit ? &t->certs.items[hit->index] : NULL;
 }
 
 const struct tr_tls_cert *tr_tls_certs_lookup(const struct tr_tls_certs *t, const char *servername)
 {
-    if (t == NULL || t->num_names == 0)
+    if (t == NULL || t->names.cnt == 0)
         return NULL;
     char low[MAX_NAME + 2];
     const struct tr_tls_cert *c;
@@ -383,12 +365,12 @@ const struct tr_tls_cert *tr_tls_certs_lookup(const struct tr_tls_certs *t, cons
 
 size_t tr_tls_certs_count(const struct tr_tls_certs *t)
 {
-    return t ? t->num_certs : 0;
+    return t ? t->certs.cnt : 0;
 }
 
 size_t tr_tls_certs_names(const struct tr_tls_certs *t)
 {
-    return t ? t->num_names : 0;
+    return t ? t->names.cnt : 0;
 }
 
 const char *tr_tls_cert_id(const struct tr_tls_cert *c)
@@ -400,16 +382,16 @@ void tr_tls_certs_free(struct tr_tls_certs *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->num_certs; i++) {
-        free(t->certs[i].id);
-        X509_free(t->certs[i].x);
-        EVP_PKEY_free(t->certs[i].k);
-        sk_X509_pop_free(t->certs[i].chain, X509_free);
+    for (size_t i = 0; i < t->certs.cnt; i++) {
+        free(t->certs.items[i].id);
+        X509_free(t->certs.items[i].x);
+        EVP_PKEY_free(t->certs.items[i].k);
+        sk_X509_pop_free(t->certs.items[i].chain, X509_free);
     }
-    for (size_t i = 0; i < t->num_names; i++)
-        free(t->names[i].name);
-    free(t->certs);
-    free(t->names);
+    for (size_t i = 0; i < t->names.cnt; i++)
+        free(t->names.items[i].name);
+    tr_vector_free(&t->certs);
+    tr_vector_free(&t->names);
     free(t);
 }
 
@@ -795,6 +777,8 @@ static struct tr_tls_conn *conn_new(SSL_CTX *ctx, void *ud)
 {
     struct tr_tls_conn *t = tr_xcalloc(1, sizeof(*t));
     t->ud = ud;
+    tr_buf_init(&t->in, SIZE_MAX);
+    tr_buf_init(&t->out, SIZE_MAX);
     t->ssl = SSL_new(ctx);
     BIO *b = BIO_new(conn_bio_method);
     if (t->ssl == NULL || b == NULL) {
@@ -842,40 +826,35 @@ void tr_tls_conn_free(struct tr_tls_conn *t)
     if (t->established)
         SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(t->ssl);
-    free(t->in);
-    free(t->out);
+    tr_buf_free(&t->in);
+    tr_buf_free(&t->out);
     free(t);
 }
 
-void tr_tls_conn_in_space(struct tr_tls_conn *t, size_t want)
+int tr_tls_conn_in_space(struct tr_tls_conn *t, size_t want)
 {
-    if (t->in_off > 0 && t->in_cap - t->in_len < want) {
-        memmove(t->in, t->in + t->in_off, t->in_len - t->in_off);
-        t->in_len -= t->in_off;
+    if (t->in_off > 0 && tr_buf_room(&t->in) < want) {
+        tr_buf_consume(&t->in, t->in_off);
         t->in_off = 0;
     }
-    if (t->in_cap - t->in_len < want) {
-        size_t ncap = t->in_cap ? t->in_cap : 16384;
-        while (ncap - t->in_len < want)
-            ncap *= 2;
-        t->in = tr_xrealloc(t->in, ncap);
-        t->in_cap = ncap;
-    }
+    return tr_buf_reserve(&t->in, want);
 }
 
-void tr_tls_conn_feed(struct tr_tls_conn *t, const char *data, size_t len)
+int tr_tls_conn_feed(struct tr_tls_conn *t, const char *data, size_t len)
 {
-    tr_tls_conn_in_space(t, len);
-    memcpy(t->in + t->in_len, data, len);
-    t->in_len += len;
+    if (tr_tls_conn_in_space(t, len) != 0)
+        return TR_ENOMEM;
+    memcpy(tr_buf_tail(&t->in), data, len);
+    tr_buf_commit(&t->in, len);
+    return 0;
 }
 
 int tr_tls_conn_handshake(struct tr_tls_conn *t)
 {
     if (t->established)
         return 1;
-    if (SSL_is_server(t->ssl) && SSL_in_before(t->ssl) && t->in_len > t->in_off) {
-        char first = t->in[t->in_off];
+    if (SSL_is_server(t->ssl) && SSL_in_before(t->ssl) && t->in.len > t->in_off) {
+        char first = t->in.ptr[t->in_off];
         if (first >= 'A' && first <= 'Z')
             return TR_EBADREQ; /* plain HTTP on a TLS port */
     }
@@ -911,7 +890,7 @@ int tr_tls_conn_read(struct tr_tls_conn *t, char *buf, size_t cap)
 
 bool tr_tls_conn_has_input(const struct tr_tls_conn *t)
 {
-    return t->in_len > t->in_off || SSL_has_pending(t->ssl);
+    return t->in.len > t->in_off || SSL_has_pending(t->ssl);
 }
 
 int tr_tls_conn_write(struct tr_tls_conn *t, const char *data, size_t len)

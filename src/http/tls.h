@@ -12,6 +12,8 @@
 
 #include <openssl/ssl.h>
 
+#include "core/buf.h"
+
 /* ---- certificates ------------------------------------------------------------------------- */
 
 /* Check a certificate (PEM, leaf first, optional chain after it) and its private key (PEM).
@@ -98,16 +100,16 @@ void tr_tls_client_free(struct tr_tls_client *c);
 
 /* ---- connections -------------------------------------------------------------------------- */
 
-/* One TLS connection. Ciphertext from the socket is appended to in[in_off..in_len) (the
- * caller may read straight into in + in_len after tr_tls_conn_in_space); ciphertext to send
- * collects in out[0..out_len) and the caller writes it and sets out_len = 0. */
+/* One TLS connection. Ciphertext from the socket is appended to in (the caller may read
+ * straight into tr_buf_tail(&in) after tr_tls_conn_in_space); OpenSSL has consumed
+ * in.ptr[0..in_off). Ciphertext to send collects in out; the caller writes it and empties it
+ * (out.len = 0). Both grow as needed: what the caller reads and writes bounds them. */
 struct tr_tls_conn {
     SSL *ssl;
-    void *ud; /* the owner (client or upstream connection) */
-    char *in;
-    size_t in_off, in_len, in_cap;
-    char *out;
-    size_t out_len, out_cap;
+    void *ud;          /* the owner (client or upstream connection) */
+    struct tr_buf in;  /* owned; ciphertext received */
+    size_t in_off;     /* bytes of in already handed to OpenSSL */
+    struct tr_buf out; /* owned; ciphertext to send */
     bool established;
     bool peer_closed; /* close_notify received */
 };
@@ -120,10 +122,11 @@ struct tr_tls_conn *tr_tls_conn_client(struct tr_tls_client *c, const char *serv
                                        SSL_SESSION *resume, void *ud);
 void tr_tls_conn_free(struct tr_tls_conn *t);
 
-/* Room for at least want more ciphertext bytes at in + in_len (compacts or grows in). */
-void tr_tls_conn_in_space(struct tr_tls_conn *t, size_t want);
-/* Append ciphertext (a copy). */
-void tr_tls_conn_feed(struct tr_tls_conn *t, const char *data, size_t len);
+/* Room for at least want more ciphertext bytes at tr_buf_tail(&t->in) (compacts or grows in).
+ * Returns 0 or TR_ENOMEM. */
+int tr_tls_conn_in_space(struct tr_tls_conn *t, size_t want) TR_WARN_UNUSED;
+/* Append ciphertext (a copy). Returns 0 or TR_ENOMEM. */
+int tr_tls_conn_feed(struct tr_tls_conn *t, const char *data, size_t len) TR_WARN_UNUSED;
 
 /* Advance the handshake. Returns 1 when established, 0 when more input is needed (out may
  * hold bytes to send), TR_EBADREQ when the first bytes are a plain HTTP request (server side,

@@ -3,35 +3,42 @@
  * handful of memcpy calls, and formatting cost more than the rest of the head together. */
 #include "http/writer.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
 #include "http/parser.h"
 
-static void reserve(struct tr_http_writer *w, size_t n)
+static void refuse(struct tr_http_writer *w, struct tr_str name)
 {
-    if (w->len + n <= w->cap)
-        return;
-    size_t cap = w->cap ? w->cap : 256;
-    while (cap < w->len + n)
-        cap *= 2;
-    w->buf = tr_xrealloc(w->buf, cap);
-    w->cap = cap;
+    if (w->refused.ptr == NULL)
+        w->refused = name.ptr ? name : TR_STR_LIT("(unnamed)");
+}
+
+/* Room for n more bytes; a head that cannot grow is refused like a bad field. */
+static bool reserve(struct tr_http_writer *w, size_t n)
+{
+    if (tr_buf_reserve(&w->buf, n) == 0)
+        return true;
+    refuse(w, TR_STR_LIT("(out of memory)"));
+    return false;
 }
 
 void tr_http_writer_init(struct tr_http_writer *w, size_t hint)
 {
-    memset(w, 0, sizeof(*w));
+    tr_buf_init(&w->buf, SIZE_MAX);
+    w->refused = TR_STR_NULL;
     reserve(w, hint);
 }
 
 void tr_http_writer_raw(struct tr_http_writer *w, const char *p, size_t n)
 {
-    reserve(w, n);
+    if (!reserve(w, n))
+        return;
     if (n)
-        memcpy(w->buf + w->len, p, n);
-    w->len += n;
+        memcpy(tr_buf_tail(&w->buf), p, n);
+    tr_buf_commit(&w->buf, n);
 }
 
 void tr_http_writer_cstr(struct tr_http_writer *w, const char *s)
@@ -55,12 +62,6 @@ void tr_http_writer_u64(struct tr_http_writer *w, uint64_t v)
     tr_http_writer_raw(w, tmp + sizeof(tmp) - n, n);
 }
 
-static void refuse(struct tr_http_writer *w, struct tr_str name)
-{
-    if (w->refused.ptr == NULL)
-        w->refused = name.ptr ? name : TR_STR_LIT("(unnamed)");
-}
-
 void tr_http_writer_target(struct tr_http_writer *w, struct tr_str target)
 {
     if (!tr_http_target_ok(target)) {
@@ -72,8 +73,9 @@ void tr_http_writer_target(struct tr_http_writer *w, struct tr_str target)
 
 static void put_field(struct tr_http_writer *w, struct tr_str name, struct tr_str value)
 {
-    reserve(w, name.len + value.len + 4);
-    char *p = w->buf + w->len;
+    if (!reserve(w, name.len + value.len + 4))
+        return;
+    char *start = tr_buf_tail(&w->buf), *p = start;
     memcpy(p, name.ptr, name.len);
     p += name.len;
     *p++ = ':';
@@ -83,7 +85,7 @@ static void put_field(struct tr_http_writer *w, struct tr_str name, struct tr_st
     p += value.len;
     *p++ = '\r';
     *p++ = '\n';
-    w->len = (size_t)(p - w->buf);
+    tr_buf_commit(&w->buf, (size_t)(p - start));
 }
 
 void tr_http_writer_field(struct tr_http_writer *w, struct tr_str name, struct tr_str value)
@@ -110,17 +112,12 @@ void tr_http_writer_parsed(struct tr_http_writer *w, const struct tr_http_header
 
 char *tr_http_writer_finish(struct tr_http_writer *w, size_t *len)
 {
+    if (!tr_http_writer_failed(w))
+        tr_http_writer_raw(w, "\r\n", 2);
     if (tr_http_writer_failed(w)) {
-        free(w->buf);
-        w->buf = NULL;
-        w->len = w->cap = 0;
+        tr_buf_free(&w->buf);
         *len = 0;
         return NULL;
     }
-    tr_http_writer_raw(w, "\r\n", 2);
-    char *out = w->buf;
-    *len = w->len;
-    w->buf = NULL;
-    w->len = w->cap = 0;
-    return out;
+    return tr_buf_detach(&w->buf, len);
 }

@@ -15,13 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/str.h"
 
 struct tr_http_header;
 
 struct tr_http_writer {
-    char *buf; /* owned until tr_http_writer_finish hands it over */
-    size_t len, cap;
+    struct tr_buf buf;     /* owned until tr_http_writer_finish hands it over */
     struct tr_str refused; /* name of the first refused field (borrowed from the caller, valid
                               as long as the name passed in), or TR_STR_NULL */
 };
@@ -57,7 +57,7 @@ static inline bool tr_http_writer_failed(const struct tr_http_writer *w)
 
 /* End the head with the blank line. Returns the head (owned by the caller, free()) and its
  * length in *len; or NULL when a field was refused (the buffer is freed; w->refused names the
- * field). */
+ * field, or is "(out of memory)" when the head could not grow). */
 char *tr_http_writer_finish(struct tr_http_writer *w, size_t *len);
 
 #endif

@@ -115,10 +115,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct tr_client *c = h->data;
     if (c->tls) {
-        /* Ciphertext goes straight into the TLS input buffer. */
-        tr_tls_conn_in_space(c->tls, 16 * 1024);
-        b->base = c->tls->in + c->tls->in_len;
-        b->len = c->tls->in_cap - c->tls->in_len;
+        /* Ciphertext goes straight into the TLS input buffer (no room: libuv reports
+         * ENOBUFS, which closes the connection). */
+        if (tr_tls_conn_in_space(c->tls, 16 * 1024) != 0) {
+            *b = uv_buf_init(NULL, 0);
+            return;
+        }
+        b->base = tr_buf_tail(&c->tls->in);
+        b->len = tr_buf_room(&c->tls->in);
         return;
     }
     grow_buf(c);
@@ -186,11 +190,11 @@ static void on_written(uv_write_t *req, int status)
 static int tls_flush(struct tr_client *c)
 {
     struct tr_tls_conn *t = c->tls;
-    if (t->out_len == 0)
+    if (t->out.len == 0)
         return 0;
-    uv_buf_t b = uv_buf_init(t->out, (unsigned)t->out_len);
+    uv_buf_t b = uv_buf_init(t->out.ptr, (unsigned)t->out.len);
     int rc = tr__stream_write((uv_stream_t *)&c->tcp, &b, 1, c, on_written);
-    t->out_len = 0;
+    t->out.len = 0;
     if (rc < 0)
         return rc;
     if (rc == 1)
@@ -555,7 +559,7 @@ static void tls_input(struct tr_client *c)
 {
     struct tr_tls_conn *t = c->tls;
     if (c->state == TR_CLIENT_LINGER) {
-        t->in_off = t->in_len = 0;
+        t->in_off = t->in.len = 0;
         return;
     }
     if (!t->established) {
@@ -578,7 +582,7 @@ static void tls_input(struct tr_client *c)
         if (c->len == c->cap)
             break;
         int n = tr_tls_conn_read(t, c->buf + c->len, c->cap - c->len);
-        if (t->out_len && tls_flush(c) != 0) {
+        if (t->out.len && tls_flush(c) != 0) {
             close_client(c);
             return;
         }
@@ -606,7 +610,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     }
     if (c->tls) {
-        c->tls->in_len += (size_t)nread;
+        tr_buf_commit(&c->tls->in, (size_t)nread);
         tls_input(c);
         return;
     }

@@ -269,11 +269,11 @@ static void on_up_written(uv_write_t *req, int status)
 static int up_tls_flush(struct tr_upconn *up)
 {
     struct tr_tls_conn *t = up->tls;
-    if (t->out_len == 0)
+    if (t->out.len == 0)
         return 0;
-    uv_buf_t b = uv_buf_init(t->out, (unsigned)t->out_len);
+    uv_buf_t b = uv_buf_init(t->out.ptr, (unsigned)t->out.len);
     int rc = tr__stream_write((uv_stream_t *)&up->tcp, &b, 1, up, on_up_written);
-    t->out_len = 0;
+    t->out.len = 0;
     if (rc < 0)
         return rc;
     if (rc == 1)
@@ -311,9 +311,14 @@ static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct tr_upconn *up = h->data;
     if (up->tls) {
-        tr_tls_conn_in_space(up->tls, 16 * 1024);
-        b->base = up->tls->in + up->tls->in_len;
-        b->len = up->tls->in_cap - up->tls->in_len;
+        /* Ciphertext goes straight into the TLS input buffer (no room: libuv reports
+         * ENOBUFS, which closes the connection). */
+        if (tr_tls_conn_in_space(up->tls, 16 * 1024) != 0) {
+            *b = uv_buf_init(NULL, 0);
+            return;
+        }
+        b->base = tr_buf_tail(&up->tls->in);
+        b->len = tr_buf_room(&up->tls->in);
         return;
     }
     up_grow(up);
@@ -398,7 +403,7 @@ static void up_tls_input(struct tr_upconn *up)
         if (up->len == up->cap)
             break;
         int n = tr_tls_conn_read(t, up->buf + up->len, up->cap - up->len);
-        if (t->out_len && up_tls_flush(up) != 0) {
+        if (t->out.len && up_tls_flush(up) != 0) {
             n = TR_EIO;
         }
         if (n == 0)
@@ -430,7 +435,7 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     }
     if (up->tls) {
-        up->tls->in_len += (size_t)nread;
+        tr_buf_commit(&up->tls->in, (size_t)nread);
         up_tls_input(up);
         return;
     }
