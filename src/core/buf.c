@@ -28,14 +28,15 @@ void tr_buf_free(struct tr_buf *b)
 
 int tr__buf_grow(struct tr_buf *b, size_t n)
 {
-    if (n > b->max - b->len)
+    size_t max = b->max;
+    if (n > max - b->len)
         return TR_ETOOLARGE;
     size_t need = b->len + n;
     size_t ncap = b->cap ? b->cap : BUF_MIN_CAP;
-    while (ncap < need && ncap <= b->max / 2)
-        ncap *= 2;
-    if (ncap < need || ncap > b->max)
-        ncap = b->max; /* doubling stops at the maximum, which holds need */
+    while (ncap < need)
+        ncap = ncap > max / 2 ? max : ncap * 2; /* doubling stops at max, which holds need */
+    if (ncap > max)
+        ncap = max;
     char *p = realloc(b->ptr, ncap);
     if (p == NULL)
         return TR_ENOMEM;
@@ -55,12 +56,8 @@ int tr_buf_append(struct tr_buf *b, const void *p, size_t n)
     return 0;
 }
 
-void tr_buf_consume(struct tr_buf *b, size_t n)
+void tr__buf_shift(struct tr_buf *b, size_t n)
 {
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
     memmove(b->ptr, b->ptr + n, b->len - n);
     b->len -= n;
 }

@@ -44,8 +44,16 @@ static inline TR_WARN_UNUSED int tr_buf_reserve(struct tr_buf *b, size_t n)
 /* Append n bytes (a copy). Returns 0, TR_ETOOLARGE or TR_ENOMEM (b unchanged). */
 int tr_buf_append(struct tr_buf *b, const void *p, size_t n) TR_WARN_UNUSED;
 
-/* Drop the first n bytes (n <= len); the rest moves to the front. */
-void tr_buf_consume(struct tr_buf *b, size_t n);
+void tr__buf_shift(struct tr_buf *b, size_t n);
+
+/* Drop the first n bytes (all of them when n >= len); the rest moves to the front. */
+static inline void tr_buf_consume(struct tr_buf *b, size_t n)
+{
+    if (n >= b->len)
+        b->len = 0; /* the common case (everything was used): nothing to move */
+    else
+        tr__buf_shift(b, n);
+}
 
 /* Where the next bytes go, and how many fit without growing. After writing k bytes there
  * (a read straight into the buffer), tr_buf_commit(b, k) counts them. */

@@ -15,9 +15,9 @@
     XX(ETOOLARGE, -6, 413, "Request size limit exceeded")                                          \
     XX(ENOMEM, -7, 500, "An unexpected error occurred")                                            \
     XX(ENOROUTE, -8, 404, "API not found with these values")                                       \
-    XX(EUPSTREAM_REFUSED, -9, 502, "An invalid response was received from the upstream server")   \
+    XX(EUPSTREAM_REFUSED, -9, 502, "An invalid response was received from the upstream server")    \
     XX(EUPSTREAM_TIMEOUT, -10, 504, "The upstream server is timing out")                           \
-    XX(EUPSTREAM_BADRESP, -11, 502, "An invalid response was received from the upstream server")  \
+    XX(EUPSTREAM_BADRESP, -11, 502, "An invalid response was received from the upstream server")   \
     XX(ETIMEOUT, -12, 408, "Request timeout")                                                      \
     XX(EMETHOD, -13, 405, "Method not allowed")                                                    \
     XX(ENOTFOUND, -14, 404, "Not found")                                                           \
@@ -32,7 +32,8 @@
     XX(EVERSION, -23, 505, "HTTP version not supported")                                           \
     XX(EINTERNAL, -24, 500, "An unexpected error occurred")                                        \
     XX(EBUSY, -25, 503, "Too busy, try again later")                                               \
-    XX(ECANCELED, -26, 500, "An unexpected error occurred")
+    XX(ECANCELED, -26, 500, "An unexpected error occurred")                                        \
+    XX(EOF, -27, 0, "End of input")
 
 enum tr_err {
 #define TR_ERR_ENUM(sym, val, status, msg) TR_##sym = (val),

@@ -27,41 +27,35 @@ static void keep(struct tr_body_read *b, const char *p, size_t n)
     b->len += n;
 }
 
-static void consume_client(struct tr_client *c, size_t n)
-{
-    memmove(c->buf, c->buf + n, c->len - n);
-    c->len -= n;
-}
-
 /* Move what the client sent into b. Returns 1 when the body is complete, 2 when it passed
  * max (the rest stays with the client connection), 0 for more to come, -1 on bad framing. */
 static int collect(struct tr_exchange *ex)
 {
-    struct tr_client *c = ex->c;
+    struct tr_buf *in = &ex->c->sock.in;
     struct tr_body_read *b = &ex->body;
     while (!ex->req_done) {
         if (b->len >= b->max)
             return 2;
-        if (c->len == 0)
+        if (in->len == 0)
             return 0;
         if (ex->req_body == TR_HTTP_BODY_LENGTH) {
-            size_t n = c->len < ex->req_remaining ? c->len : (size_t)ex->req_remaining;
+            size_t n = in->len < ex->req_remaining ? in->len : (size_t)ex->req_remaining;
             if (n > b->max - b->len)
                 n = b->max - b->len;
-            keep(b, c->buf, n);
-            consume_client(c, n);
+            keep(b, in->ptr, n);
+            tr_buf_consume(in, n);
             ex->req_remaining -= n;
             if (ex->req_remaining == 0)
                 ex->req_done = true;
         } else {
             size_t consumed = 0;
             struct tr_str data;
-            int rc = tr_http_chunked_parse(&ex->req_dec, c->buf, c->len, &consumed, &data);
+            int rc = tr_http_chunked_parse(&ex->req_dec, in->ptr, in->len, &consumed, &data);
             if (rc < 0)
                 return -1;
             if (rc == 1 && data.len > 0)
-                keep(b, data.ptr, data.len); /* may pass max by one piece: bounded by c->cap */
-            consume_client(c, consumed);
+                keep(b, data.ptr, data.len); /* may pass max by one piece: bounded by in->max */
+            tr_buf_consume(in, consumed);
             if (rc == 2)
                 ex->req_done = true;
             else if (rc == 0 && consumed == 0)
@@ -80,7 +74,7 @@ void tr__body_pump(struct tr_exchange *ex)
     int rc = collect(ex);
     if (rc < 0) {
         tr_log_info("client %s: bad chunked body", c->peer_ip);
-        c->len = 0;
+        c->sock.in.len = 0;
         tr__exchange_fail(ex, 400, "Bad request");
         return;
     }

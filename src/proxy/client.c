@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Client connections on a worker: accept, read into a growing buffer, parse request heads,
+/* Client connections on a worker: accept, parse request heads from the socket's input buffer,
  * hand each request to an exchange, write answers, keep-alive, pipelining, timeouts and the
- * lingering close. What happens between a parsed head and the end of its response is
- * exchange.c's job. */
+ * lingering close. Bytes, TLS and write queues are the socket's job (http/socket.h); what
+ * happens between a parsed head and the end of its response is exchange.c's. */
 #include "proxy/internal.h"
 
 #include <arpa/inet.h>
@@ -19,7 +19,6 @@
 #include "core/mem.h"
 #include "http/tls.h"
 
-#define CLIENT_BUF_INITIAL (16 * 1024)
 #define LINGER_TIMEOUT_MS 2000
 #define DRAIN_IDLE_GRACE_MS 1000
 
@@ -100,172 +99,58 @@ static void set_state(struct tr_client *c, enum tr_client_state s)
     }
 }
 
-static void grow_buf(struct tr_client *c)
-{
-    if (c->cap - c->len < 4096 && c->cap < c->max) {
-        size_t ncap = c->cap * 2;
-        if (ncap > c->max)
-            ncap = c->max;
-        c->buf = tr_xrealloc(c->buf, ncap);
-        c->cap = ncap;
-    }
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    struct tr_client *c = h->data;
-    if (c->tls) {
-        /* Ciphertext goes straight into the TLS input buffer (no room: libuv reports
-         * ENOBUFS, which closes the connection). */
-        if (tr_tls_conn_in_space(c->tls, 16 * 1024) != 0) {
-            *b = uv_buf_init(NULL, 0);
-            return;
-        }
-        b->base = tr_buf_tail(&c->tls->in);
-        b->len = tr_buf_room(&c->tls->in);
-        return;
-    }
-    grow_buf(c);
-    b->base = c->buf + c->len;
-    b->len = c->cap - c->len;
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
-static void tls_input(struct tr_client *c);
-
-static void on_tls_pump(uv_timer_t *t)
-{
-    struct tr_client *c = TR_CONTAINER_OF(t, struct tr_client, tls_pump);
-    if (c->state != TR_CLIENT_CLOSING && c->reading)
-        tls_input(c);
-}
-
 void tr__client_pause(struct tr_client *c)
 {
-    if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
-    }
+    tr_sock_read_stop(&c->sock);
 }
 
 void tr__client_resume(struct tr_client *c)
 {
-    if (!c->reading && !c->read_eof && c->state != TR_CLIENT_CLOSING && c->len < c->cap) {
-        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
-            c->reading = true;
-        /* Plaintext may wait inside TLS with no new bytes coming: decrypt it on the next
-         * loop turn (never from inside the caller's exchange code). */
-        if (c->reading && c->tls && c->tls->established && tr_tls_conn_has_input(c->tls))
-            uv_timer_start(&c->tls_pump, on_tls_pump, 0, 0);
-    }
+    tr_sock_read_start(&c->sock);
 }
 
-/* Send the ciphertext collected in c->tls->out. Returns 0 or TR_EIO. */
-static int tls_flush(struct tr_client *c);
-
-static void on_written(uv_write_t *req, int status)
+/* Queued answer bytes went out (below TR_PROXY_QUEUE_LOW), or the connection died. */
+static void on_drained(struct tr_sock *s, int status)
 {
-    struct tr_wbuf *wb = TR_CONTAINER_OF(req, struct tr_wbuf, req);
-    struct tr_client *c = wb->owner;
-    free(wb);
-    c->pending_writes--;
-    if (c->state == TR_CLIENT_CLOSING)
-        return;
+    struct tr_client *c = s->data;
     if (status < 0) {
         tr__client_abort(c);
         return;
     }
     if (c->ex) {
-        if (c->tcp.write_queue_size < TR_PROXY_QUEUE_LOW) {
-            if (timer_mode_of(c) == TM_SEND)
-                disarm(c);
-            tr__exchange_on_client_drained(c->ex);
-        }
+        if (timer_mode_of(c) == TM_SEND)
+            disarm(c);
+        tr__exchange_on_client_drained(c->ex);
         return;
     }
-    if (c->pending_writes == 0 && c->close_after && c->state != TR_CLIENT_LINGER)
+    if (c->sock.pending_writes == 0 && c->close_after && c->state != TR_CLIENT_LINGER)
         finish_close(c);
-}
-
-static int tls_flush(struct tr_client *c)
-{
-    struct tr_tls_conn *t = c->tls;
-    if (t->out.len == 0)
-        return 0;
-    uv_buf_t b = uv_buf_init(t->out.ptr, (unsigned)t->out.len);
-    int rc = tr__stream_write((uv_stream_t *)&c->tcp, &b, 1, c, on_written);
-    t->out.len = 0;
-    if (rc < 0)
-        return rc;
-    if (rc == 1)
-        c->pending_writes++;
-    return 0;
-}
-
-/* Encrypt bufs; small pieces are joined so one response head and body make one record. */
-static int tls_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs)
-{
-    char join[16 * 1024];
-    size_t jl = 0;
-    for (unsigned i = 0; i < nbufs; i++) {
-        if (jl + bufs[i].len <= sizeof(join)) {
-            memcpy(join + jl, bufs[i].base, bufs[i].len);
-            jl += bufs[i].len;
-            continue;
-        }
-        if (jl && tr_tls_conn_write(c->tls, join, jl) != 0)
-            return TR_EIO;
-        jl = 0;
-        if (tr_tls_conn_write(c->tls, bufs[i].base, bufs[i].len) != 0)
-            return TR_EIO;
-    }
-    if (jl && tr_tls_conn_write(c->tls, join, jl) != 0)
-        return TR_EIO;
-    return tls_flush(c);
 }
 
 int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs)
 {
-    if (c->state == TR_CLIENT_CLOSING)
-        return TR_EIO;
-    if (c->tls) {
-        unsigned before = c->pending_writes;
-        int trc = tls_write(c, bufs, nbufs);
-        if (trc != 0 || c->pending_writes == before)
-            return trc;
-    } else {
-        int rc = tr__stream_write((uv_stream_t *)&c->tcp, bufs, nbufs, c, on_written);
-        if (rc <= 0)
-            return rc;
-        c->pending_writes++;
-    }
-    if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH && timer_mode_of(c) != TM_SEND)
+    int rc = tr_sock_write(&c->sock, bufs, nbufs);
+    if (rc != 0)
+        return rc;
+    if (tr_sock_queued(&c->sock) > TR_PROXY_QUEUE_HIGH && timer_mode_of(c) != TM_SEND)
         arm(c, TM_SEND, c->w->conf->send_timeout_ms);
     return 0;
 }
 
 static void client_unref(struct tr_client *c)
 {
-    if (--c->handles == 0) {
-        tr_tls_conn_free(c->tls);
-        free(c->buf);
+    if (--c->handles == 0)
         free(c);
-    }
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_sock_closed(struct tr_sock *s)
 {
-    client_unref(TR_CONTAINER_OF((uv_tcp_t *)h, struct tr_client, tcp));
+    client_unref(s->data);
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
     client_unref(TR_CONTAINER_OF((uv_timer_t *)h, struct tr_client, timer));
-}
-
-static void on_pump_closed(uv_handle_t *h)
-{
-    client_unref(TR_CONTAINER_OF((uv_timer_t *)h, struct tr_client, tls_pump));
 }
 
 /* Close now, whatever is in flight. */
@@ -285,11 +170,8 @@ static void close_client(struct tr_client *c)
     atomic_fetch_sub_explicit(&node_connections, 1, memory_order_relaxed);
     tr_list_remove(&c->link);
     uv_timer_stop(&c->timer);
-    c->reading = false;
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    tr_sock_close(&c->sock, on_sock_closed);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-    if (c->tls)
-        uv_close((uv_handle_t *)&c->tls_pump, on_pump_closed);
 }
 
 void tr__client_abort(struct tr_client *c)
@@ -297,34 +179,22 @@ void tr__client_abort(struct tr_client *c)
     close_client(c);
 }
 
-static void on_linger_shutdown(uv_shutdown_t *req, int status)
-{
-    free(req);
-}
-
 /* Response sent with Connection: close. If the client may still be sending (unread body,
  * pipelined bytes), shut our side and read-and-discard until EOF so the kernel does not reset
  * the connection under the response (P2); otherwise close at once. */
 static void finish_close(struct tr_client *c)
 {
-    if (c->read_eof || c->pending_writes > 0) {
-        if (c->pending_writes == 0)
+    if (c->sock.eof || c->sock.pending_writes > 0) {
+        if (c->sock.pending_writes == 0)
             close_client(c);
         return;
     }
-    if (c->tls && c->tls->established) {
-        /* close_notify before the TCP half-close; the write is counted like any other. */
-        tr_tls_conn_shutdown(c->tls);
-        tls_flush(c);
-    }
-    uv_shutdown_t *req = tr_xmalloc(sizeof(*req));
-    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_linger_shutdown) != 0) {
-        free(req);
+    /* close_notify (with TLS), the half-close, and input dropped from here on. */
+    if (tr_sock_shutdown(&c->sock) != 0) {
         close_client(c);
         return;
     }
     set_state(c, TR_CLIENT_LINGER);
-    c->len = 0;
     tr__client_resume(c);
     arm(c, TM_LINGER, LINGER_TIMEOUT_MS);
 }
@@ -337,13 +207,14 @@ void tr__client_exchange_done(struct tr_client *c)
     if (c->close_after || c->w->draining ||
         c->requests >= c->w->conf->keepalive_requests) {
         c->close_after = true;
-        if (c->pending_writes == 0)
+        if (c->sock.pending_writes == 0)
             finish_close(c);
-        /* else on_written closes once the answer is flushed */
+        /* else on_drained closes once the answer is flushed */
         return;
     }
     set_state(c, TR_CLIENT_IDLE);
-    arm(c, c->len > 0 ? TM_DEFER : TM_KEEPALIVE, c->len > 0 ? 0 : c->w->conf->keepalive_timeout_ms);
+    bool pipelined = c->sock.in.len > 0;
+    arm(c, pipelined ? TM_DEFER : TM_KEEPALIVE, pipelined ? 0 : c->w->conf->keepalive_timeout_ms);
     tr__client_resume(c);
 }
 
@@ -422,14 +293,15 @@ static void parse_head(struct tr_client *c)
         .max_head = conf->max_header_size,
         .max_headers = conf->max_headers,
     };
-    int rc = tr_http_parse_request(c->buf, c->len, &lim, &c->req);
+    struct tr_buf *in = &c->sock.in;
+    int rc = tr_http_parse_request(in->ptr, in->len, &lim, &c->req);
     if (rc == TR_EAGAIN) {
         if (c->state == TR_CLIENT_IDLE) {
             set_state(c, TR_CLIENT_HEAD);
             c->head_start_ms = tr_clock_mono_ms();
             arm(c, TM_HEAD, conf->client_header_timeout_ms);
         }
-        if (c->len == c->cap && c->cap == c->max) {
+        if (tr_buf_full(in)) {
             /* Cannot happen with sane limits (the parser answers 431 first). */
             tr__respond_message(c, 431, NULL, true);
         }
@@ -455,10 +327,8 @@ static void parse_head(struct tr_client *c)
     tr__exchange_start(c, &c->req);
     /* The exchange copied what it needs from the head: drop it from the buffer (unless the
      * exchange already ended with a close and the buffer was discarded). */
-    if (c->state != TR_CLIENT_CLOSING && c->state != TR_CLIENT_LINGER) {
-        memmove(c->buf, c->buf + head_len, c->len - head_len);
-        c->len -= head_len;
-    }
+    if (c->state != TR_CLIENT_CLOSING && c->state != TR_CLIENT_LINGER)
+        tr_buf_consume(in, head_len);
     if (c->ex && c->ex->wants_upstream)
         tr__exchange_connect(c->ex);
     if (c->ex && c->state == TR_CLIENT_BUSY) {
@@ -472,7 +342,7 @@ static void process(struct tr_client *c)
     switch (c->state) {
     case TR_CLIENT_IDLE:
     case TR_CLIENT_HEAD:
-        if (c->len > 0)
+        if (c->sock.in.len > 0)
             parse_head(c);
         break;
     case TR_CLIENT_BUSY:
@@ -481,30 +351,28 @@ static void process(struct tr_client *c)
             if (c->ex)
                 arm_body_timer(c);
         } else if (c->close_after) {
-            c->len = 0; /* input after an answered-and-closing request is discarded */
+            c->sock.in.len = 0; /* input after an answered-and-closing request is discarded */
         }
         break;
     case TR_CLIENT_TUNNEL:
         if (c->ex)
             tr__exchange_on_client_data(c->ex);
         break;
-    case TR_CLIENT_LINGER:
-        c->len = 0;
-        break;
+    case TR_CLIENT_LINGER: /* the socket drops input unread */
     case TR_CLIENT_CLOSING:
     case TR_CLIENT_HANDSHAKE:
         break;
     }
-    /* Never let a full buffer reach libuv (it would report ENOBUFS). */
-    if (c->state != TR_CLIENT_CLOSING && c->len == c->cap && c->cap == c->max)
+    /* Never let a full buffer reach libuv (it would report ENOBUFS): after a deferred
+     * pipelined request, too. */
+    if (c->state != TR_CLIENT_CLOSING && tr_buf_full(&c->sock.in))
         tr__client_pause(c);
 }
 
-static void on_eof(struct tr_client *c, ssize_t nread)
+/* The input ended (the socket stopped reading): status TR_EOF, or TR_EIO for a reset. */
+static void on_eof(struct tr_client *c, int status)
 {
-    c->read_eof = true;
-    tr__client_pause(c);
-    if (nread != UV_EOF) {
+    if (status != TR_EOF) {
         close_client(c);
         return;
     }
@@ -513,7 +381,7 @@ static void on_eof(struct tr_client *c, ssize_t nread)
     case TR_CLIENT_TUNNEL:
         if (c->ex)
             tr__exchange_on_client_eof(c->ex);
-        else if (c->pending_writes == 0)
+        else if (c->sock.pending_writes == 0)
             close_client(c);
         break;
     default:
@@ -538,9 +406,7 @@ static void plain_http_on_tls(struct tr_client *c)
                       c->w->date, sizeof(body) - 1);
     tr_log_info("client %s: plain HTTP request on a TLS port", c->peer_ip);
     /* From here the connection is plain: drop the TLS state (its input is the request). */
-    tr_tls_conn_free(c->tls);
-    c->tls = NULL;
-    uv_close((uv_handle_t *)&c->tls_pump, on_pump_closed);
+    tr_sock_drop_tls(&c->sock);
     c->w->counters.requests++;
     set_state(c, TR_CLIENT_BUSY);
     c->close_after = true;
@@ -549,98 +415,58 @@ static void plain_http_on_tls(struct tr_client *c)
         close_client(c);
         return;
     }
-    if (c->pending_writes == 0)
+    if (c->sock.pending_writes == 0)
         finish_close(c);
 }
 
-/* New ciphertext is in c->tls: advance the handshake, then decrypt into c->buf and process
- * as a plain connection would, for as long as reading is allowed and the buffer has room. */
-static void tls_input(struct tr_client *c)
-{
-    struct tr_tls_conn *t = c->tls;
-    if (c->state == TR_CLIENT_LINGER) {
-        t->in_off = t->in.len = 0;
-        return;
-    }
-    if (!t->established) {
-        int rc = tr_tls_conn_handshake(t);
-        if (rc == TR_EBADREQ) {
-            plain_http_on_tls(c);
-            return;
-        }
-        if (tls_flush(c) != 0 || rc < 0) {
-            close_client(c);
-            return;
-        }
-        if (rc == 0)
-            return;
-        set_state(c, TR_CLIENT_IDLE);
-        arm(c, TM_KEEPALIVE, c->w->conf->client_header_timeout_ms);
-    }
-    while (c->reading && c->state != TR_CLIENT_CLOSING) {
-        grow_buf(c);
-        if (c->len == c->cap)
-            break;
-        int n = tr_tls_conn_read(t, c->buf + c->len, c->cap - c->len);
-        if (t->out.len && tls_flush(c) != 0) {
-            close_client(c);
-            return;
-        }
-        if (n == 0)
-            break;
-        if (n < 0) {
-            /* close_notify is an EOF; anything else is a reset. */
-            on_eof(c, t->peer_closed ? UV_EOF : UV_ECONNRESET);
-            return;
-        }
-        c->len += (size_t)n;
-        process(c);
-        if (c->state == TR_CLIENT_LINGER)
-            break;
-    }
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+static void on_handshake(struct tr_sock *s, int status)
 {
     struct tr_client *c = s->data;
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        on_eof(c, nread);
+    if (status == TR_EBADREQ) {
+        plain_http_on_tls(c);
         return;
     }
-    if (c->tls) {
-        tr_buf_commit(&c->tls->in, (size_t)nread);
-        tls_input(c);
+    if (status < 0) {
+        close_client(c);
         return;
     }
-    c->len += (size_t)nread;
-    process(c);
+    set_state(c, TR_CLIENT_IDLE);
+    arm(c, TM_KEEPALIVE, c->w->conf->client_header_timeout_ms);
 }
+
+static void on_read(struct tr_sock *s, int status)
+{
+    struct tr_client *c = s->data;
+    if (status < 0)
+        on_eof(c, status);
+    else
+        process(c);
+}
+
+static const struct tr_sock_cbs client_sock_cbs = {
+    .on_read = on_read,
+    .on_handshake = on_handshake,
+    .on_drained = on_drained,
+};
 
 static void accept_client(uv_stream_t *listener, bool tls)
 {
     struct tr_proxy_worker *w = listener->data;
     struct tr_client *c = tr_xcalloc(1, sizeof(*c));
-    uv_tcp_init(w->loop, &c->tcp);
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-        c->handles = 1;
-        uv_close((uv_handle_t *)&c->tcp, on_closed);
+    size_t in_max =
+        (size_t)w->conf->max_header_size + (size_t)w->conf->max_request_line + 64 * 1024;
+    int rc = tr_sock_init(&c->sock, w->loop, &client_sock_cbs, c, in_max);
+    c->handles = 1;
+    /* Accept even when the buffer failed: libuv stops accepting until the connection is. */
+    if (uv_accept(listener, (uv_stream_t *)&c->sock.tcp) != 0 || rc != 0) {
+        tr_sock_close(&c->sock, on_sock_closed);
         return;
     }
+    c->sock.queue_low = TR_PROXY_QUEUE_LOW;
     c->w = w;
-    c->tcp.data = c;
     uv_timer_init(w->loop, &c->timer);
     c->handles = 2;
-    if (tls) {
-        c->tls_listener = true;
-        c->tls = tr_tls_conn_server(tr__tls_server(), c);
-        uv_timer_init(w->loop, &c->tls_pump);
-        c->handles = 3;
-    }
-    c->cap = CLIENT_BUF_INITIAL;
-    c->max = (size_t)w->conf->max_header_size + (size_t)w->conf->max_request_line + 64 * 1024;
-    c->buf = tr_xmalloc(c->cap);
+    c->tls_listener = tls;
     c->state = TR_CLIENT_CLOSING; /* so set_state counts the first transition only */
     tr_list_push(&w->clients, &c->link);
     w->counters.accepted++;
@@ -650,18 +476,18 @@ static void accept_client(uv_stream_t *listener, bool tls)
 
     struct sockaddr_storage ss;
     int sl = sizeof(ss);
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET)
             uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
         else
             uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
     }
     sl = sizeof(ss);
-    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    if (uv_tcp_getsockname(&c->sock.tcp, (struct sockaddr *)&ss, &sl) == 0) {
         c->local_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
     }
-    uv_tcp_nodelay(&c->tcp, 1);
+    uv_tcp_nodelay(&c->sock.tcp, 1);
     c->state = TR_CLIENT_IDLE;
     w->counters.waiting++;
 
@@ -684,6 +510,7 @@ static void accept_client(uv_stream_t *listener, bool tls)
     if (tls) {
         set_state(c, TR_CLIENT_HANDSHAKE);
         arm(c, TM_HANDSHAKE, w->conf->ssl_handshake_timeout_ms);
+        tr_sock_start_tls(&c->sock, tr_tls_conn_server(tr__tls_server(), c));
     } else {
         arm(c, TM_KEEPALIVE, w->conf->client_header_timeout_ms);
     }

@@ -463,11 +463,11 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
         fail(ex, 500, "An unexpected error occurred");
         return;
     }
-    keep_request(ex, req, c->buf);
+    keep_request(ex, req, c->sock.in.ptr);
     ex->upath = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, upath, (size_t)ulen),
                                 (size_t)ulen};
     free(upath);
-    ex->may_send_continue = ex->expect_continue && !ex->req_done && c->len == req->head_len;
+    ex->may_send_continue = ex->expect_continue && !ex->req_done && c->sock.in.len == req->head_len;
     ex->starting = true;
     int rc = tr__phases_access(&ex->ctx);
     if (rc == TR_PLUGIN_YIELD) {
@@ -502,12 +502,6 @@ void tr__exchange_connect(struct tr_exchange *ex)
 
 /* ---- request body: client -> upstream ----------------------------------------------------- */
 
-static void consume_client(struct tr_client *c, size_t n)
-{
-    memmove(c->buf, c->buf + n, c->len - n);
-    c->len -= n;
-}
-
 /* Count n more body bytes against a plugin's body limit (tr_ctx_set_body_limit). When they do
  * not fit, answer 413 (P3: as soon as the running total crosses the limit), drop the upstream
  * connection before it gets the rest (it never sees a complete request) and return false:
@@ -523,7 +517,7 @@ static bool body_within_limit(struct tr_exchange *ex, size_t n)
     tr_log_info("client %s: request body over the limit of %" PRIu64 " bytes", ex->client_ip,
                 ex->req_limit);
     if (ex->c)
-        ex->c->len = 0;
+        ex->c->sock.in.len = 0;
     fail(ex, 413, "Request size limit exceeded");
     return false;
 }
@@ -541,29 +535,30 @@ static bool relay_request_body(struct tr_exchange *ex)
     struct tr_upconn *up = ex->up;
     if (c == NULL || up == NULL || !up->connected || ex->req_done)
         return true;
-    while (c->len > 0 && !ex->req_done) {
+    struct tr_buf *in = &c->sock.in;
+    while (in->len > 0 && !ex->req_done) {
         if (ex->req_body == TR_HTTP_BODY_LENGTH) {
-            size_t n = c->len < ex->req_remaining ? c->len : (size_t)ex->req_remaining;
+            size_t n = in->len < ex->req_remaining ? in->len : (size_t)ex->req_remaining;
             if (!body_within_limit(ex, n))
                 return false;
-            uv_buf_t b = uv_buf_init(c->buf, (unsigned)n);
+            uv_buf_t b = uv_buf_init(in->ptr, (unsigned)n);
             if (tr__upstream_write(up, &b, 1) != 0) {
                 fail(ex, 502, NULL);
                 return false;
             }
             ex->req_body_began = true;
-            consume_client(c, n);
+            tr_buf_consume(in, n);
             ex->req_remaining -= n;
             if (ex->req_remaining == 0)
                 ex->req_done = true;
         } else {
             size_t consumed = 0;
             struct tr_str data;
-            int rc = tr_http_chunked_parse(&ex->req_dec, c->buf, c->len, &consumed, &data);
+            int rc = tr_http_chunked_parse(&ex->req_dec, in->ptr, in->len, &consumed, &data);
             if (rc < 0) {
                 /* P1.6: bad chunk framing. The upstream never gets a terminal chunk. */
                 tr_log_info("client %s: bad chunked body", c->peer_ip);
-                c->len = 0;
+                in->len = 0;
                 fail(ex, 400, "Bad request");
                 return false;
             }
@@ -589,7 +584,7 @@ static bool relay_request_body(struct tr_exchange *ex)
                 }
                 ex->req_done = true;
             }
-            consume_client(c, consumed);
+            tr_buf_consume(in, consumed);
             if (rc == 0 && consumed == 0)
                 break;
         }
@@ -601,9 +596,9 @@ static bool relay_request_body(struct tr_exchange *ex)
                                                 : ex->service->send_timeout_ms);
     if (ex->req_done) {
         /* Pipelined bytes wait in the buffer; stop reading until this exchange is over. */
-        if (c->len > 0)
+        if (in->len > 0)
             tr__client_pause(c);
-    } else if (up->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH) {
+    } else if (tr_sock_queued(&up->sock) > TR_PROXY_QUEUE_HIGH) {
         tr__client_pause(c);
     }
     return true;
@@ -613,11 +608,11 @@ void tr__exchange_on_client_data(struct tr_exchange *ex)
 {
     struct tr_client *c = ex->c;
     if (c->state == TR_CLIENT_TUNNEL) {
-        if (ex->up && c->len > 0) {
-            uv_buf_t b = uv_buf_init(c->buf, (unsigned)c->len);
+        if (ex->up && c->sock.in.len > 0) {
+            uv_buf_t b = uv_buf_init(c->sock.in.ptr, (unsigned)c->sock.in.len);
             tr__upstream_write(ex->up, &b, 1);
-            c->len = 0;
-            if (ex->up->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH)
+            c->sock.in.len = 0;
+            if (tr_sock_queued(&ex->up->sock) > TR_PROXY_QUEUE_HIGH)
                 tr__client_pause(c);
         }
         return;
@@ -713,12 +708,6 @@ void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err)
 
 /* ---- response: upstream -> client --------------------------------------------------------- */
 
-static void consume_upstream(struct tr_upconn *up, size_t n)
-{
-    memmove(up->buf, up->buf + n, up->len - n);
-    up->len -= n;
-}
-
 static void start_tunnel(struct tr_exchange *ex, uv_buf_t *head)
 {
     struct tr_client *c = ex->c;
@@ -726,15 +715,15 @@ static void start_tunnel(struct tr_exchange *ex, uv_buf_t *head)
     tr__client_write(c, head, 1);
     ex->res_started = true;
     c->state = TR_CLIENT_TUNNEL; /* counted as writing, same as BUSY */
-    if (up->len > 0) {
-        uv_buf_t b = uv_buf_init(up->buf, (unsigned)up->len);
+    if (up->sock.in.len > 0) {
+        uv_buf_t b = uv_buf_init(up->sock.in.ptr, (unsigned)up->sock.in.len);
         tr__client_write(c, &b, 1);
-        up->len = 0;
+        up->sock.in.len = 0;
     }
-    if (c->len > 0) {
-        uv_buf_t b = uv_buf_init(c->buf, (unsigned)c->len);
+    if (c->sock.in.len > 0) {
+        uv_buf_t b = uv_buf_init(c->sock.in.ptr, (unsigned)c->sock.in.len);
         tr__upstream_write(up, &b, 1);
-        c->len = 0;
+        c->sock.in.len = 0;
     }
     ex->req_done = true;
     tr__client_resume(c);
@@ -752,16 +741,18 @@ static void response_complete(struct tr_exchange *ex, bool reusable)
         ex->up = NULL;
         up->ex = NULL;
         tr__upstream_release(up, reusable && ex->res_keep_alive && ex->req_done &&
-                                      up->len == 0 && !ex->w->draining);
+                                     up->sock.in.len == 0 && !ex->w->draining);
     }
     finish(ex);
 }
 
-/* Send the client the response bytes now in up->buf (after the head), with framing. */
+/* Send the client the response bytes now in the upstream's input (after the head), with
+ * framing. */
 static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
 {
     struct tr_upconn *up = ex->up;
     struct tr_client *c = ex->c;
+    struct tr_buf *in = &up->sock.in;
     uv_buf_t out[16];
     char sizes[8][24];
     unsigned n = 0, ns = 0;
@@ -775,32 +766,32 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
         complete = true;
         break;
     case TR_HTTP_BODY_LENGTH: {
-        size_t k = up->len < ex->res_remaining ? up->len : (size_t)ex->res_remaining;
+        size_t k = in->len < ex->res_remaining ? in->len : (size_t)ex->res_remaining;
         if (k)
-            out[n++] = uv_buf_init(up->buf, (unsigned)k);
+            out[n++] = uv_buf_init(in->ptr, (unsigned)k);
         used = k;
         ex->res_remaining -= k;
         complete = ex->res_remaining == 0;
         break;
     }
     case TR_HTTP_BODY_EOF:
-        if (up->len) {
+        if (in->len) {
             if (ex->res_chunked_out) {
-                int sl = snprintf(sizes[ns], sizeof(sizes[ns]), "%zx\r\n", up->len);
+                int sl = snprintf(sizes[ns], sizeof(sizes[ns]), "%zx\r\n", in->len);
                 out[n++] = uv_buf_init(sizes[ns++], (unsigned)sl);
             }
-            out[n++] = uv_buf_init(up->buf, (unsigned)up->len);
+            out[n++] = uv_buf_init(in->ptr, (unsigned)in->len);
             if (ex->res_chunked_out)
                 out[n++] = uv_buf_init("\r\n", 2);
         }
-        used = up->len;
+        used = in->len;
         break;
     case TR_HTTP_BODY_CHUNKED:
-        while (used < up->len && n + 3 <= TR_ARRAY_SIZE(out) && ns < TR_ARRAY_SIZE(sizes)) {
+        while (used < in->len && n + 3 <= TR_ARRAY_SIZE(out) && ns < TR_ARRAY_SIZE(sizes)) {
             size_t consumed = 0;
             struct tr_str data;
-            int rc = tr_http_chunked_parse(&ex->res_dec, up->buf + used, up->len - used,
-                                           &consumed, &data);
+            int rc = tr_http_chunked_parse(&ex->res_dec, in->ptr + used, in->len - used, &consumed,
+                                           &data);
             if (rc < 0) {
                 ex->upstream_error = "invalid chunked response";
                 if (n)
@@ -837,13 +828,13 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
     }
     if (head)
         ex->res_started = true;
-    consume_upstream(up, used);
+    tr_buf_consume(in, used);
     if (complete) {
         /* P9: bytes after the end of a response: the connection is not reused. */
-        response_complete(ex, up->len == 0);
+        response_complete(ex, in->len == 0);
         return;
     }
-    if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH)
+    if (tr_sock_queued(&c->sock) > TR_PROXY_QUEUE_HIGH)
         tr__upstream_stop_reading(up);
 }
 
@@ -873,11 +864,12 @@ static void on_response_head(struct tr_exchange *ex)
 {
     struct tr_upconn *up = ex->up;
     struct tr_client *c = ex->c;
+    struct tr_buf *in = &up->sock.in;
     /* The head is parsed into the worker's scratch and turned into the client's head at once;
      * only a few facts are kept in the exchange. */
     struct tr_http_response *res = ex->w->res_scratch;
     for (;;) {
-        int rc = tr_http_parse_response(up->buf, up->len, NULL, ex->is_head, res);
+        int rc = tr_http_parse_response(in->ptr, in->len, NULL, ex->is_head, res);
         if (rc == TR_EAGAIN)
             return;
         if (rc < 0) {
@@ -896,7 +888,7 @@ static void on_response_head(struct tr_exchange *ex)
                 fail(ex, 502, NULL);
                 return;
             }
-            consume_upstream(up, (size_t)rc);
+            tr_buf_consume(in, (size_t)rc);
             continue;
         }
         ex->res_head_parsed = true;
@@ -918,7 +910,7 @@ static void on_response_head(struct tr_exchange *ex)
                 fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
                 return;
             }
-            consume_upstream(up, (size_t)rc);
+            tr_buf_consume(in, (size_t)rc);
             uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
             start_tunnel(ex, &hb);
             free(head);
@@ -940,7 +932,7 @@ static void on_response_head(struct tr_exchange *ex)
             fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
             return;
         }
-        consume_upstream(up, (size_t)rc);
+        tr_buf_consume(in, (size_t)rc);
         uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
         (void)c;
         relay_response_body(ex, &hb);
@@ -956,10 +948,10 @@ void tr__exchange_on_upstream_data(struct tr_exchange *ex)
         return;
     if (c->state == TR_CLIENT_TUNNEL) {
         struct tr_upconn *up = ex->up;
-        uv_buf_t b = uv_buf_init(up->buf, (unsigned)up->len);
+        uv_buf_t b = uv_buf_init(up->sock.in.ptr, (unsigned)up->sock.in.len);
         tr__client_write(c, &b, 1);
-        up->len = 0;
-        if (c->tcp.write_queue_size > TR_PROXY_QUEUE_HIGH)
+        up->sock.in.len = 0;
+        if (tr_sock_queued(&c->sock) > TR_PROXY_QUEUE_HIGH)
             tr__upstream_stop_reading(up);
         return;
     }
@@ -997,7 +989,7 @@ void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
             tr__upstream_get(ex, true);
             return;
         }
-        ex->upstream_error = up->len ? "truncated response head" : "connection closed";
+        ex->upstream_error = up->sock.in.len ? "truncated response head" : "connection closed";
         fail(ex, 502, NULL);
         return;
     }

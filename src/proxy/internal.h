@@ -15,6 +15,7 @@
 #include "core/list.h"
 #include "core/str.h"
 #include "http/parser.h"
+#include "http/socket.h"
 #include "http/websocket.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
@@ -24,7 +25,6 @@ struct tr_route;
 struct tr_service;
 struct tr_cidr_list;
 struct tr_exchange;
-struct tr_tls_conn;
 struct tr_tls_server;
 struct tr_tls_client;
 struct tr_plugin_instance;
@@ -94,31 +94,24 @@ enum tr_client_state {
 };
 
 struct tr_client {
-    uv_tcp_t tcp;  /* tcp.data = this */
+    struct tr_sock sock; /* sock.data = this; sock.in holds the input not processed yet */
     uv_timer_t timer;
     struct tr_proxy_worker *w;
     struct tr_list link; /* in w->clients */
-    char *buf;           /* owned read buffer; unprocessed input is buf[0..len) */
-    size_t len, cap, max;
     enum tr_client_state state;
-    bool reading;        /* uv_read_start is active */
-    bool read_eof;       /* the client half-closed its side */
     bool tls_listener;   /* accepted on a listener flagged ssl */
     bool close_after;    /* close once the current response is written */
-    unsigned handles;    /* open libuv handles (tcp, timer) still to be closed */
-    unsigned pending_writes;
+    unsigned handles;    /* the socket and the timer, until each is closed */
     unsigned requests;   /* requests started on this connection */
     uint64_t head_start_ms;
     char peer_ip[48];
     uint16_t local_port;
     struct tr_exchange *ex; /* current exchange or NULL */
     struct tr_http_request req; /* scratch for the head parser */
-    struct tr_tls_conn *tls;    /* owned; TLS state on an ssl listener, else NULL */
-    uv_timer_t tls_pump;        /* TLS only: decrypt input buffered in tls after a resume */
 };
 
 struct tr_upconn {
-    uv_tcp_t tcp; /* tcp.data = this */
+    struct tr_sock sock; /* sock.data = this; set up once the address is known (sock_open) */
     uv_timer_t timer;
     uv_connect_t connect_req;
     uv_getaddrinfo_t gai;
@@ -126,15 +119,10 @@ struct tr_upconn {
     struct tr_exchange *ex; /* owner while in use; NULL when pooled */
     struct tr_list link;    /* in w->idle_upstreams while pooled */
     char *key;              /* owned pool key */
-    char *buf;              /* owned read buffer */
-    size_t len, cap;
-    bool connected, reading, closing, tcp_open;
-    unsigned handles;
-    unsigned pending_writes;
+    bool connected, closing, sock_open;
+    unsigned handles;  /* timer, socket and a pending name lookup, until each is done */
     unsigned requests; /* requests sent on this connection */
     uint64_t idle_since_ms;
-    struct tr_tls_conn *tls; /* owned; https upstreams only */
-    uv_timer_t tls_pump;     /* TLS only (initialised with tls): decrypt buffered input */
 };
 
 /* A request body read for a plugin before the access phase goes on (body.c). */
@@ -208,19 +196,6 @@ struct tr_exchange {
     const char *upstream_error; /* for the access log */
     char upstream_addr[64];
 };
-
-/* write.c: one queued write; owner is the client or upstream connection. */
-struct tr_wbuf {
-    uv_write_t req;
-    void *owner;
-    char data[];
-};
-
-/* Write bufs (copied if they cannot be written at once). Returns 0 when everything was written
- * already (cb will not run), 1 when a write was queued (cb runs later and must free the
- * tr_wbuf), or TR_EIO. */
-int tr__stream_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, void *owner,
-                     uv_write_cb cb);
 
 /* client.c */
 int tr__client_write(struct tr_client *c, const uv_buf_t *bufs, unsigned nbufs);

@@ -17,21 +17,17 @@
 #include "http/tls.h"
 #include "snapshot/snapshot.h"
 
-#define UP_BUF_INITIAL (16 * 1024)
+/* A response head and the body bytes read with it must fit (P9). */
 #define UP_BUF_MAX (128 * 1024)
 
-static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
-static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void connect_fresh(struct tr_exchange *ex);
-static void up_tls_input(struct tr_upconn *up);
+static const struct tr_sock_cbs up_sock_cbs;
 
-/* handles counts open libuv handles plus a pending name lookup; the last one frees up. */
+/* handles counts the timer, the socket and a pending name lookup; the last one frees up. */
 static void up_unref(struct tr_upconn *up)
 {
     if (--up->handles == 0) {
-        tr_tls_conn_free(up->tls);
         free(up->key);
-        free(up->buf);
         free(up);
     }
 }
@@ -39,6 +35,11 @@ static void up_unref(struct tr_upconn *up)
 static void on_up_closed(uv_handle_t *h)
 {
     up_unref(h->data);
+}
+
+static void on_up_sock_closed(struct tr_sock *s)
+{
+    up_unref(s->data);
 }
 
 static void up_close(struct tr_upconn *up)
@@ -51,11 +52,9 @@ static void up_close(struct tr_upconn *up)
         up->w->num_idle_upstreams--;
     }
     uv_timer_stop(&up->timer);
-    if (up->tcp_open)
-        uv_close((uv_handle_t *)&up->tcp, on_up_closed);
+    if (up->sock_open)
+        tr_sock_close(&up->sock, on_up_sock_closed);
     uv_close((uv_handle_t *)&up->timer, on_up_closed);
-    if (up->tls)
-        uv_close((uv_handle_t *)&up->tls_pump, on_up_closed);
 }
 
 static void on_timer_fired(uv_timer_t *t);
@@ -70,8 +69,6 @@ static struct tr_upconn *up_new(struct tr_proxy_worker *w, const char *key)
     struct tr_upconn *up = tr_xcalloc(1, sizeof(*up));
     up->w = w;
     up->key = tr_xstrdup(key);
-    up->cap = UP_BUF_INITIAL;
-    up->buf = tr_xmalloc(up->cap);
     tr_list_init(&up->link);
     uv_timer_init(w->loop, &up->timer);
     up->timer.data = up;
@@ -125,7 +122,7 @@ static void on_connected(uv_connect_t *req, int status)
         connect_failed(up, status == UV_ETIMEDOUT ? TR_EUPSTREAM_TIMEOUT : TR_EUPSTREAM_REFUSED);
         return;
     }
-    uv_tcp_nodelay(&up->tcp, 1);
+    uv_tcp_nodelay(&up->sock.tcp, 1);
     struct tr_exchange *ex = up->ex;
     if (ex->service->tls) {
         /* https upstream: the handshake runs under the connect timeout; the connection
@@ -135,14 +132,10 @@ static void on_connected(uv_connect_t *req, int status)
                                                                  : sizeof(host) - 1;
         memcpy(host, ex->service->url.host.ptr, hl);
         host[hl] = '\0';
-        up->tls = tr_tls_conn_client(tr__tls_client(), host, tr__tls_session_get(up->w, up->key),
-                                     up);
-        uv_timer_init(up->w->loop, &up->tls_pump);
-        up->tls_pump.data = up;
-        up->handles++;
-        if (uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0)
-            up->reading = true;
-        up_tls_input(up);
+        struct tr_tls_conn *tls =
+            tr_tls_conn_client(tr__tls_client(), host, tr__tls_session_get(up->w, up->key), up);
+        tr_sock_read_start(&up->sock);
+        tr_sock_start_tls(&up->sock, tls); /* the hello goes out; on_up_handshake follows */
         return;
     }
     up->connected = true;
@@ -164,14 +157,16 @@ static void start_connect(struct tr_upconn *up, const struct sockaddr *sa)
         snprintf(ex->upstream_addr + l, sizeof(ex->upstream_addr) - l, ":%u",
                  ex->service->url.port);
     }
-    uv_tcp_init(up->w->loop, &up->tcp);
-    up->tcp.data = up;
-    up->tcp_open = true;
+    int rc = tr_sock_init(&up->sock, up->w->loop, &up_sock_cbs, up, UP_BUF_MAX);
+    up->sock_open = true;
     up->handles++;
+    up->sock.queue_low = TR_PROXY_QUEUE_LOW;
     up->connect_req.data = up;
-    int rc = uv_tcp_connect(&up->connect_req, &up->tcp, sa, on_connected);
+    if (rc == 0)
+        rc = uv_tcp_connect(&up->connect_req, &up->sock.tcp, sa, on_connected);
     if (rc != 0) {
-        tr_log_info("upstream %s: connect failed: %s", up->key, uv_strerror(rc));
+        tr_log_info("upstream %s: connect failed: %s", up->key,
+                    rc == TR_ENOMEM ? "out of memory" : uv_strerror(rc));
         connect_failed(up, TR_EUPSTREAM_REFUSED);
     }
 }
@@ -245,123 +240,35 @@ void tr__upstream_get(struct tr_exchange *ex, bool fresh_only)
     connect_fresh(ex);
 }
 
-static void on_up_written(uv_write_t *req, int status)
-{
-    struct tr_wbuf *wb = TR_CONTAINER_OF(req, struct tr_wbuf, req);
-    struct tr_upconn *up = wb->owner;
-    free(wb);
-    up->pending_writes--;
-    if (up->closing)
-        return;
-    struct tr_exchange *ex = up->ex;
-    if (status < 0) {
-        if (ex)
-            tr__exchange_on_upstream_eof(ex); /* the connection is dead: same as a reset */
-        else
-            up_close(up);
-        return;
-    }
-    if (ex && up->tcp.write_queue_size < TR_PROXY_QUEUE_LOW)
-        tr__exchange_on_upstream_drained(ex);
-}
-
-/* Send the ciphertext collected in up->tls->out. */
-static int up_tls_flush(struct tr_upconn *up)
-{
-    struct tr_tls_conn *t = up->tls;
-    if (t->out.len == 0)
-        return 0;
-    uv_buf_t b = uv_buf_init(t->out.ptr, (unsigned)t->out.len);
-    int rc = tr__stream_write((uv_stream_t *)&up->tcp, &b, 1, up, on_up_written);
-    t->out.len = 0;
-    if (rc < 0)
-        return rc;
-    if (rc == 1)
-        up->pending_writes++;
-    return 0;
-}
-
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs)
 {
     if (up->closing)
         return TR_EIO;
-    if (up->tls) {
-        for (unsigned i = 0; i < nbufs; i++) {
-            if (tr_tls_conn_write(up->tls, bufs[i].base, bufs[i].len) != 0)
-                return TR_EIO;
-        }
-        return up_tls_flush(up);
-    }
-    int rc = tr__stream_write((uv_stream_t *)&up->tcp, bufs, nbufs, up, on_up_written);
-    if (rc <= 0)
-        return rc;
-    up->pending_writes++;
-    return 0;
-}
-
-static void up_grow(struct tr_upconn *up)
-{
-    if (up->cap - up->len < 4096 && up->cap < UP_BUF_MAX) {
-        up->cap *= 2;
-        up->buf = tr_xrealloc(up->buf, up->cap);
-    }
-}
-
-static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    struct tr_upconn *up = h->data;
-    if (up->tls) {
-        /* Ciphertext goes straight into the TLS input buffer (no room: libuv reports
-         * ENOBUFS, which closes the connection). */
-        if (tr_tls_conn_in_space(up->tls, 16 * 1024) != 0) {
-            *b = uv_buf_init(NULL, 0);
-            return;
-        }
-        b->base = tr_buf_tail(&up->tls->in);
-        b->len = tr_buf_room(&up->tls->in);
-        return;
-    }
-    up_grow(up);
-    b->base = up->buf + up->len;
-    b->len = up->cap - up->len;
-}
-
-static void on_up_tls_pump(uv_timer_t *t)
-{
-    struct tr_upconn *up = t->data;
-    if (!up->closing && up->reading && up->ex)
-        up_tls_input(up);
+    return tr_sock_write(&up->sock, bufs, nbufs);
 }
 
 void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms)
 {
     if (up->closing)
         return;
-    if (!up->reading && up->len < up->cap) {
-        if (uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0)
-            up->reading = true;
-        if (up->reading && up->tls && up->tls->established && tr_tls_conn_has_input(up->tls))
-            uv_timer_start(&up->tls_pump, on_up_tls_pump, 0, 0);
-    }
+    tr_sock_read_start(&up->sock);
     if (timeout_ms)
         tr__upstream_arm_timer(up, timeout_ms);
 }
 
 void tr__upstream_stop_reading(struct tr_upconn *up)
 {
-    if (up->reading) {
-        uv_read_stop((uv_stream_t *)&up->tcp);
-        up->reading = false;
-    }
+    tr_sock_read_stop(&up->sock);
     /* Waiting on a slow client is the client's send timeout, not the upstream's. */
     uv_timer_stop(&up->timer);
 }
 
+/* The upstream closed, reset, or failed a write. */
 static void up_eof(struct tr_upconn *up)
 {
     struct tr_exchange *ex = up->ex;
     tr__upstream_stop_reading(up);
-    if (up->tls && !up->connected && ex) {
+    if (up->sock.tls && !up->connected && ex) {
         tr_log_info("upstream %s: closed during the TLS handshake", up->key);
         connect_failed(up, TR_EUPSTREAM_REFUSED);
         return;
@@ -372,89 +279,41 @@ static void up_eof(struct tr_upconn *up)
         up_close(up);
 }
 
-static void after_data(struct tr_upconn *up);
-
-/* Ciphertext arrived (or waits): finish the handshake, then decrypt into up->buf and hand it
- * to the exchange while it reads and the buffer has room. */
-static void up_tls_input(struct tr_upconn *up)
-{
-    struct tr_tls_conn *t = up->tls;
-    struct tr_exchange *ex = up->ex;
-    if (!t->established) {
-        int rc = tr_tls_conn_handshake(t);
-        if (up_tls_flush(up) != 0 || rc < 0) {
-            if (ex) {
-                tr_log_info("upstream %s: TLS handshake failed", up->key);
-                connect_failed(up, TR_EUPSTREAM_REFUSED);
-            } else {
-                up_close(up);
-            }
-            return;
-        }
-        if (rc == 0)
-            return;
-        up->connected = true;
-        uv_timer_stop(&up->timer);
-        tr__exchange_on_upstream_ready(ex, up);
-        return; /* a response cannot be there yet; more input comes with a new read */
-    }
-    while (!up->closing && up->reading) {
-        up_grow(up);
-        if (up->len == up->cap)
-            break;
-        int n = tr_tls_conn_read(t, up->buf + up->len, up->cap - up->len);
-        if (t->out.len && up_tls_flush(up) != 0) {
-            n = TR_EIO;
-        }
-        if (n == 0)
-            break;
-        if (n < 0) {
-            up_eof(up);
-            return;
-        }
-        up->len += (size_t)n;
-        if (up->ex == NULL) {
-            up_close(up); /* data on an idle pooled connection */
-            return;
-        }
-        ex = up->ex;
-        after_data(up);
-        if (up->ex != ex)
-            return;
-    }
-}
-
-static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+static void on_up_handshake(struct tr_sock *s, int status)
 {
     struct tr_upconn *up = s->data;
     struct tr_exchange *ex = up->ex;
-    if (nread == 0)
+    if (ex == NULL) {
+        up_close(up);
         return;
-    if (nread < 0) {
+    }
+    if (status < 0) {
+        tr_log_info("upstream %s: TLS handshake failed", up->key);
+        connect_failed(up, TR_EUPSTREAM_REFUSED);
+        return;
+    }
+    up->connected = true;
+    uv_timer_stop(&up->timer);
+    tr__exchange_on_upstream_ready(ex, up);
+}
+
+static void on_up_read(struct tr_sock *s, int status)
+{
+    struct tr_upconn *up = s->data;
+    struct tr_exchange *ex = up->ex;
+    if (status < 0) {
         up_eof(up);
         return;
     }
-    if (up->tls) {
-        tr_buf_commit(&up->tls->in, (size_t)nread);
-        up_tls_input(up);
-        return;
-    }
-    up->len += (size_t)nread;
     if (ex == NULL) {
         /* Bytes on an idle pooled connection: it cannot be trusted any more. */
         up_close(up);
         return;
     }
-    after_data(up);
-}
-
-static void after_data(struct tr_upconn *up)
-{
-    struct tr_exchange *ex = up->ex;
     tr__upstream_arm_timer(up, ex->service->read_timeout_ms);
     tr__exchange_on_upstream_data(ex);
     /* A full buffer with an unparsable head never completes (P9: heads over 64 KiB). */
-    if (up->ex == ex && !up->closing && up->len == up->cap) {
+    if (up->ex == ex && !up->closing && tr_buf_full(&up->sock.in)) {
         if (!ex->res_head_parsed) {
             ex->up = NULL;
             up->ex = NULL;
@@ -465,6 +324,27 @@ static void after_data(struct tr_upconn *up)
         }
     }
 }
+
+static void on_up_drained(struct tr_sock *s, int status)
+{
+    struct tr_upconn *up = s->data;
+    struct tr_exchange *ex = up->ex;
+    if (status < 0) {
+        if (ex)
+            tr__exchange_on_upstream_eof(ex); /* the connection is dead: same as a reset */
+        else
+            up_close(up);
+        return;
+    }
+    if (ex)
+        tr__exchange_on_upstream_drained(ex);
+}
+
+static const struct tr_sock_cbs up_sock_cbs = {
+    .on_read = on_up_read,
+    .on_handshake = on_up_handshake,
+    .on_drained = on_up_drained,
+};
 
 void tr__upstream_release(struct tr_upconn *up, bool reusable)
 {
@@ -481,7 +361,7 @@ void tr__upstream_release(struct tr_upconn *up, bool reusable)
         struct tr_upconn *old = TR_LIST_ENTRY(w->idle_upstreams.next, struct tr_upconn, link);
         up_close(old);
     }
-    up->len = 0;
+    up->sock.in.len = 0;
     up->idle_since_ms = tr_clock_mono_ms();
     tr_list_push(&w->idle_upstreams, &up->link);
     w->num_idle_upstreams++;
