@@ -26,7 +26,7 @@ void tr_buf_free(struct tr_buf *b)
     b->len = b->cap = 0;
 }
 
-int tr__buf_grow(struct tr_buf *b, size_t n)
+int tr_buf_grow(struct tr_buf *b, size_t n)
 {
     size_t max = b->max;
     if (n > max - b->len)
@@ -56,7 +56,7 @@ int tr_buf_append(struct tr_buf *b, const void *p, size_t n)
     return 0;
 }
 
-void tr__buf_shift(struct tr_buf *b, size_t n)
+void tr_buf_shift(struct tr_buf *b, size_t n)
 {
     memmove(b->ptr, b->ptr + n, b->len - n);
     b->len -= n;
@@ -71,8 +71,8 @@ char *tr_buf_detach(struct tr_buf *b, size_t *len)
     return p;
 }
 
-void *tr__vector_grow(struct tr_arena *arena, void *items, size_t *cap, size_t cnt, size_t elem,
-                      size_t want)
+void *tr_vector_grow(struct tr_arena *arena, void *items, size_t *cap, size_t cnt, size_t elem,
+                     size_t want)
 {
     /* A size that cannot even be expressed is out of memory as well. */
     if (want > SIZE_MAX / 2 / elem)

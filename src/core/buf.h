@@ -29,7 +29,8 @@ void tr_buf_init(struct tr_buf *b, size_t max);
 /* Free the bytes; b is empty (same max) and usable again. */
 void tr_buf_free(struct tr_buf *b);
 
-int tr__buf_grow(struct tr_buf *b, size_t n) TR_WARN_UNUSED;
+/* The slow path of tr_buf_reserve (same contract); call tr_buf_reserve. */
+int tr_buf_grow(struct tr_buf *b, size_t n) TR_WARN_UNUSED;
 
 /* Make room for at least n more bytes at tr_buf_tail(b) (the capacity doubles, up to max).
  * Returns 0, TR_ETOOLARGE when len + n would pass max, or TR_ENOMEM; b is unchanged on
@@ -38,13 +39,14 @@ static inline TR_WARN_UNUSED int tr_buf_reserve(struct tr_buf *b, size_t n)
 {
     if (n <= b->cap - b->len)
         return 0;
-    return tr__buf_grow(b, n);
+    return tr_buf_grow(b, n);
 }
 
 /* Append n bytes (a copy). Returns 0, TR_ETOOLARGE or TR_ENOMEM (b unchanged). */
 int tr_buf_append(struct tr_buf *b, const void *p, size_t n) TR_WARN_UNUSED;
 
-void tr__buf_shift(struct tr_buf *b, size_t n);
+/* The slow path of tr_buf_consume (0 < n < len); call tr_buf_consume. */
+void tr_buf_shift(struct tr_buf *b, size_t n);
 
 /* Drop the first n bytes (all of them when n >= len); the rest moves to the front. */
 static inline void tr_buf_consume(struct tr_buf *b, size_t n)
@@ -52,7 +54,7 @@ static inline void tr_buf_consume(struct tr_buf *b, size_t n)
     if (n >= b->len)
         b->len = 0; /* the common case (everything was used): nothing to move */
     else
-        tr__buf_shift(b, n);
+        tr_buf_shift(b, n);
 }
 
 /* Where the next bytes go, and how many fit without growing. After writing k bytes there
@@ -91,8 +93,9 @@ char *tr_buf_detach(struct tr_buf *b, size_t *len);
         size_t cnt, cap;                                                                           \
     }
 
-void *tr__vector_grow(struct tr_arena *arena, void *items, size_t *cap, size_t cnt, size_t elem,
-                      size_t want);
+/* The slow path of tr_vector_reserve: returns the new array; call tr_vector_reserve. */
+void *tr_vector_grow(struct tr_arena *arena, void *items, size_t *cap, size_t cnt, size_t elem,
+                     size_t want);
 
 /* Make v (a TR_VECTOR pointer) hold at least want items: the capacity doubles (16 at first).
  * Aborts on OOM. With arena (may be NULL), the new array comes from that arena and the old
@@ -100,8 +103,8 @@ void *tr__vector_grow(struct tr_arena *arena, void *items, size_t *cap, size_t c
  * are evaluated more than once. */
 #define tr_vector_reserve(arena, v, want)                                                          \
     ((want) > (v)->cap                                                                             \
-         ? (void)((v)->items = tr__vector_grow((arena), (void *)(v)->items, &(v)->cap, (v)->cnt,   \
-                                               sizeof(*(v)->items), (want)))                       \
+         ? (void)((v)->items = tr_vector_grow((arena), (void *)(v)->items, &(v)->cap, (v)->cnt,    \
+                                              sizeof(*(v)->items), (want)))                        \
          : (void)0)
 
 /* Room for one more item; evaluates to a pointer to it (cnt counts it already). */

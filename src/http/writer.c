@@ -16,13 +16,28 @@ static void refuse(struct tr_http_writer *w, struct tr_str name)
         w->refused = name.ptr ? name : TR_STR_LIT("(unnamed)");
 }
 
-/* Room for n more bytes; a head that cannot grow is refused like a bad field. */
-static bool reserve(struct tr_http_writer *w, size_t n)
+/* The slow path of reserve: grow, or refuse a head that cannot. */
+static bool grow(struct tr_http_writer *w, size_t n)
 {
-    if (tr_buf_reserve(&w->buf, n) == 0)
+    if (tr_buf_grow(&w->buf, n) == 0)
         return true;
     refuse(w, TR_STR_LIT("(out of memory)"));
     return false;
+}
+
+/* Room for n more bytes. Every piece of every head passes here: keep it inline. */
+static inline bool reserve(struct tr_http_writer *w, size_t n)
+{
+    return n <= tr_buf_room(&w->buf) || grow(w, n);
+}
+
+static inline void put(struct tr_http_writer *w, const char *p, size_t n)
+{
+    if (!reserve(w, n))
+        return;
+    if (n)
+        memcpy(tr_buf_tail(&w->buf), p, n);
+    tr_buf_commit(&w->buf, n);
 }
 
 void tr_http_writer_init(struct tr_http_writer *w, size_t hint)
@@ -34,21 +49,17 @@ void tr_http_writer_init(struct tr_http_writer *w, size_t hint)
 
 void tr_http_writer_raw(struct tr_http_writer *w, const char *p, size_t n)
 {
-    if (!reserve(w, n))
-        return;
-    if (n)
-        memcpy(tr_buf_tail(&w->buf), p, n);
-    tr_buf_commit(&w->buf, n);
+    put(w, p, n);
 }
 
 void tr_http_writer_cstr(struct tr_http_writer *w, const char *s)
 {
-    tr_http_writer_raw(w, s, strlen(s));
+    put(w, s, strlen(s));
 }
 
 void tr_http_writer_str(struct tr_http_writer *w, struct tr_str s)
 {
-    tr_http_writer_raw(w, s.ptr, s.len);
+    put(w, s.ptr, s.len);
 }
 
 void tr_http_writer_u64(struct tr_http_writer *w, uint64_t v)
@@ -59,7 +70,7 @@ void tr_http_writer_u64(struct tr_http_writer *w, uint64_t v)
         tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    tr_http_writer_raw(w, tmp + sizeof(tmp) - n, n);
+    put(w, tmp + sizeof(tmp) - n, n);
 }
 
 void tr_http_writer_target(struct tr_http_writer *w, struct tr_str target)
@@ -71,7 +82,7 @@ void tr_http_writer_target(struct tr_http_writer *w, struct tr_str target)
     tr_http_writer_str(w, target);
 }
 
-static void put_field(struct tr_http_writer *w, struct tr_str name, struct tr_str value)
+static inline void put_field(struct tr_http_writer *w, struct tr_str name, struct tr_str value)
 {
     if (!reserve(w, name.len + value.len + 4))
         return;
@@ -99,10 +110,10 @@ void tr_http_writer_field(struct tr_http_writer *w, struct tr_str name, struct t
 
 void tr_http_writer_field_u64(struct tr_http_writer *w, const char *name, uint64_t value)
 {
-    tr_http_writer_cstr(w, name);
-    tr_http_writer_raw(w, ": ", 2);
+    put(w, name, strlen(name));
+    put(w, ": ", 2);
     tr_http_writer_u64(w, value);
-    tr_http_writer_raw(w, "\r\n", 2);
+    put(w, "\r\n", 2);
 }
 
 void tr_http_writer_parsed(struct tr_http_writer *w, const struct tr_http_header *h)
@@ -113,7 +124,7 @@ void tr_http_writer_parsed(struct tr_http_writer *w, const struct tr_http_header
 char *tr_http_writer_finish(struct tr_http_writer *w, size_t *len)
 {
     if (!tr_http_writer_failed(w))
-        tr_http_writer_raw(w, "\r\n", 2);
+        put(w, "\r\n", 2);
     if (tr_http_writer_failed(w)) {
         tr_buf_free(&w->buf);
         *len = 0;
