@@ -58,6 +58,11 @@ static void release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
+static void copy_addr(struct tr_exchange *ex, const char *addr)
+{
+    snprintf(ex->upstream_addr, sizeof(ex->upstream_addr), "%s", addr);
+}
+
 static void free_now(struct tr_exchange *ex)
 {
     tr__body_free(ex);
@@ -68,14 +73,21 @@ static void free_now(struct tr_exchange *ex)
     free(ex);
 }
 
+/* Let go of the upstream connection (if any): back to the pool when reusable, else closed. */
+static void drop_upstream(struct tr_exchange *ex, bool reusable)
+{
+    struct tr_upconn *up = ex->up;
+    if (up == NULL)
+        return;
+    if (!up->connected && up->addr[0])
+        copy_addr(ex, up->addr); /* the log names the attempt that was still connecting */
+    ex->up = NULL;
+    tr__upstream_release(up, reusable);
+}
+
 void tr__exchange_free(struct tr_exchange *ex)
 {
-    if (ex->up) {
-        struct tr_upconn *up = ex->up;
-        ex->up = NULL;
-        up->ex = NULL;
-        tr__upstream_release(up, false);
-    }
+    drop_upstream(ex, false);
     if (ex->status == 0)
         ex->status = 499; /* client went away before an answer (nginx's convention) */
     if (ex->route)
@@ -113,12 +125,7 @@ static void finish(struct tr_exchange *ex)
 static void fail(struct tr_exchange *ex, int status, const char *message)
 {
     struct tr_client *c = ex->c;
-    if (ex->up) {
-        struct tr_upconn *up = ex->up;
-        ex->up = NULL;
-        up->ex = NULL;
-        tr__upstream_release(up, false);
-    }
+    drop_upstream(ex, false);
     if (c == NULL) {
         tr__exchange_free(ex);
         return;
@@ -494,10 +501,29 @@ void tr__exchange_resume(struct tr_exchange *ex, int rc)
     after_access(ex, rc);
 }
 
+static const struct tr_upstream_cbs upstream_cbs;
+static void upstream_ready(struct tr_exchange *ex, struct tr_upconn *up);
+
+/* A connection to the service: an idle one from the pool (unless fresh_only), else a new one,
+ * which counts as an attempt (P10: retries are counted in connect attempts). */
+static void get_upstream(struct tr_exchange *ex, bool fresh_only)
+{
+    struct tr_upconn *up = NULL;
+    if (!fresh_only)
+        up = tr__upstream_take_idle(ex->w, ex->service, &upstream_cbs, ex);
+    if (up != NULL) {
+        copy_addr(ex, up->key);
+        upstream_ready(ex, up);
+        return;
+    }
+    ex->attempts++;
+    ex->up = tr__upstream_connect(ex->w, ex->service, &upstream_cbs, ex);
+}
+
 void tr__exchange_connect(struct tr_exchange *ex)
 {
     ex->wants_upstream = false;
-    tr__upstream_get(ex, false);
+    get_upstream(ex, false);
 }
 
 /* ---- request body: client -> upstream ----------------------------------------------------- */
@@ -639,8 +665,10 @@ void tr__exchange_on_client_eof(struct tr_exchange *ex)
     c->close_after = true;
 }
 
-void tr__exchange_on_upstream_drained(struct tr_exchange *ex)
+static void on_upstream_drained(void *ud, struct tr_upconn *up)
 {
+    struct tr_exchange *ex = ud;
+    (void)up;
     struct tr_client *c = ex->c;
     if (c && !ex->req_done && c->state == TR_CLIENT_BUSY) {
         if (relay_request_body(ex) && !ex->req_done)
@@ -652,16 +680,17 @@ void tr__exchange_on_upstream_drained(struct tr_exchange *ex)
 
 /* ---- upstream ready ---------------------------------------------------------------------- */
 
-void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up)
+static void upstream_failed(struct tr_exchange *ex, int err);
+
+/* up (fresh or pooled) is ready: send the head, then what there is of the body. */
+static void upstream_ready(struct tr_exchange *ex, struct tr_upconn *up)
 {
     ex->up = up;
-    up->ex = ex;
-    up->requests++;
     if (ex->t_upstream_start == 0)
         ex->t_upstream_start = tr_clock_mono_us();
     uv_buf_t b = uv_buf_init(ex->up_head, (unsigned)ex->up_head_len);
     if (tr__upstream_write(up, &b, 1) != 0) {
-        tr__exchange_on_upstream_error(ex, TR_EUPSTREAM_REFUSED);
+        upstream_failed(ex, TR_EUPSTREAM_REFUSED);
         return;
     }
     ex->req_sent_any = true;
@@ -684,14 +713,11 @@ static bool can_retry(struct tr_exchange *ex, bool stale_pooled)
     return stale_pooled || ex->attempts <= ex->service->retries;
 }
 
-void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err)
+/* No upstream answer can come: 504 for a timeout, 503 when the name did not resolve, else
+ * 502. */
+static void upstream_failed(struct tr_exchange *ex, int err)
 {
-    if (ex->up) {
-        struct tr_upconn *up = ex->up;
-        ex->up = NULL;
-        up->ex = NULL;
-        tr__upstream_release(up, false);
-    }
+    drop_upstream(ex, false);
     if (err == TR_EUPSTREAM_TIMEOUT) {
         ex->upstream_error = "timeout";
         fail(ex, 504, NULL);
@@ -736,13 +762,9 @@ static void response_complete(struct tr_exchange *ex, bool reusable)
         tr__client_write(ex->c, &b, 1);
     }
     ex->res_done = true;
-    if (ex->up) {
-        struct tr_upconn *up = ex->up;
-        ex->up = NULL;
-        up->ex = NULL;
-        tr__upstream_release(up, reusable && ex->res_keep_alive && ex->req_done &&
-                                     up->sock.in.len == 0 && !ex->w->draining);
-    }
+    if (ex->up)
+        drop_upstream(ex, reusable && ex->res_keep_alive && ex->req_done &&
+                              ex->up->sock.in.len == 0 && !ex->w->draining);
     finish(ex);
 }
 
@@ -941,7 +963,8 @@ static void on_response_head(struct tr_exchange *ex)
     }
 }
 
-void tr__exchange_on_upstream_data(struct tr_exchange *ex)
+/* Response bytes from the upstream: the head, then the body; or raw bytes in a tunnel. */
+static void relay_upstream_data(struct tr_exchange *ex)
 {
     struct tr_client *c = ex->c;
     if (c == NULL)
@@ -961,15 +984,28 @@ void tr__exchange_on_upstream_data(struct tr_exchange *ex)
         relay_response_body(ex, NULL);
 }
 
-void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
+static void on_upstream_data(void *ud, struct tr_upconn *up)
 {
+    struct tr_exchange *ex = ud;
+    relay_upstream_data(ex);
+    /* ex may be gone: it still owns up only if up still names it as its user. */
+    if (up->ud != ex || up->closing || !tr_buf_full(&up->sock.in))
+        return;
+    if (!ex->res_head_parsed) {
+        /* A full buffer with an unparsable head never completes (P9: heads over 64 KiB). */
+        upstream_failed(ex, TR_EUPSTREAM_BADRESP);
+        return;
+    }
+    tr__upstream_stop_reading(up); /* the client is slow: wait for on_client_drained */
+}
+
+static void on_upstream_eof(void *ud, struct tr_upconn *up)
+{
+    struct tr_exchange *ex = ud;
     struct tr_client *c = ex->c;
-    struct tr_upconn *up = ex->up;
     if (c && c->state == TR_CLIENT_TUNNEL) {
         ex->status = 101;
-        ex->up = NULL;
-        up->ex = NULL;
-        tr__upstream_release(up, false);
+        drop_upstream(ex, false);
         c->ex = NULL;
         ex->c = NULL;
         tr__exchange_free(ex);
@@ -979,17 +1015,16 @@ void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
     }
     if (!ex->res_head_parsed) {
         bool reused = up->requests > 1;
-        ex->up = NULL;
-        up->ex = NULL;
-        tr__upstream_release(up, false);
+        bool truncated = up->sock.in.len > 0;
+        drop_upstream(ex, false);
         if (can_retry(ex, reused)) {
             /* Closed or reset before any response byte (P10): an idempotent request goes to a
              * fresh connection. A pooled connection that died while idle does not use up one
              * of the service's retries. */
-            tr__upstream_get(ex, true);
+            get_upstream(ex, true);
             return;
         }
-        ex->upstream_error = up->sock.in.len ? "truncated response head" : "connection closed";
+        ex->upstream_error = truncated ? "truncated response head" : "connection closed";
         fail(ex, 502, NULL);
         return;
     }
@@ -1001,6 +1036,40 @@ void tr__exchange_on_upstream_eof(struct tr_exchange *ex)
     ex->upstream_error = "upstream closed mid-body";
     fail(ex, 502, NULL);
 }
+
+static void on_upstream_connect(void *ud, struct tr_upconn *up, int err)
+{
+    struct tr_exchange *ex = ud;
+    copy_addr(ex, up->addr);
+    if (err == 0) {
+        upstream_ready(ex, up);
+        return;
+    }
+    ex->up = NULL; /* gone */
+    /* P10: a failed connect is tried again on a fresh connection, up to the service's
+     * retries; a name that did not resolve will not resolve on a retry either. */
+    if (ex->attempts <= ex->service->retries && err != TR_EDNS) {
+        get_upstream(ex, true);
+        return;
+    }
+    upstream_failed(ex, err);
+}
+
+static void on_upstream_error(void *ud, struct tr_upconn *up, int err)
+{
+    struct tr_exchange *ex = ud;
+    (void)up;
+    ex->up = NULL; /* gone */
+    upstream_failed(ex, err);
+}
+
+static const struct tr_upstream_cbs upstream_cbs = {
+    .on_connect = on_upstream_connect,
+    .on_data = on_upstream_data,
+    .on_eof = on_upstream_eof,
+    .on_drained = on_upstream_drained,
+    .on_error = on_upstream_error,
+};
 
 void tr__exchange_on_client_drained(struct tr_exchange *ex)
 {

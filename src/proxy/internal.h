@@ -110,16 +110,43 @@ struct tr_client {
     struct tr_http_request req; /* scratch for the head parser */
 };
 
+struct tr_upconn;
+
+/* What an upstream connection tells its user: an exchange, or anything else that takes a
+ * connection from the pool (a health check, a log shipper). ud is the pointer the user gave
+ * with these callbacks; up stays the user's until tr__upstream_release or a callback that says
+ * it is gone (up itself stays readable during that callback). */
+struct tr_upstream_cbs {
+    /* Connecting ended: up is ready for a request (err 0), or this attempt failed (err
+     * TR_EUPSTREAM_REFUSED, TR_EUPSTREAM_TIMEOUT or TR_EDNS: up is gone). Whether to try again
+     * is the user's choice. Never called from inside tr__upstream_connect. */
+    void (*on_connect)(void *ud, struct tr_upconn *up, int err);
+    /* New bytes are in up->sock.in (the read timeout starts again). */
+    void (*on_data)(void *ud, struct tr_upconn *up);
+    /* The upstream closed or reset the connection, or a write failed: release up. */
+    void (*on_eof)(void *ud, struct tr_upconn *up);
+    /* Queued writes fell below TR_PROXY_QUEUE_LOW. */
+    void (*on_drained)(void *ud, struct tr_upconn *up);
+    /* Nothing came within the read timeout (err TR_EUPSTREAM_TIMEOUT): up is gone. */
+    void (*on_error)(void *ud, struct tr_upconn *up, int err);
+};
+
 struct tr_upconn {
     struct tr_sock sock; /* sock.data = this; set up once the address is known (sock_open) */
-    uv_timer_t timer;
+    uv_timer_t timer;    /* connect, read and idle timeouts */
     uv_connect_t connect_req;
     uv_getaddrinfo_t gai;
     struct tr_proxy_worker *w;
-    struct tr_exchange *ex; /* owner while in use; NULL when pooled */
-    struct tr_list link;    /* in w->idle_upstreams while pooled */
-    char *key;              /* owned pool key */
+    /* The user, while in use (all NULL when pooled): its service (borrowed: the user keeps
+     * the snapshot), its callbacks and its pointer. */
+    const struct tr_service *svc;
+    const struct tr_upstream_cbs *cbs;
+    void *ud;
+    struct tr_list link; /* in w->idle_upstreams while pooled */
+    char *key;           /* owned pool key (the service's pool_key) */
+    char addr[64];       /* "ip:port" once connecting */
     bool connected, closing, sock_open;
+    int fail_err;      /* a connect failure to report from the timer (tr__upstream_connect) */
     unsigned handles;  /* timer, socket and a pending name lookup, until each is done */
     unsigned requests; /* requests sent on this connection */
     uint64_t idle_since_ms;
@@ -217,11 +244,6 @@ void tr__exchange_resume(struct tr_exchange *ex, int rc);
 void tr__exchange_on_client_data(struct tr_exchange *ex);
 void tr__exchange_on_client_eof(struct tr_exchange *ex);
 void tr__exchange_on_client_drained(struct tr_exchange *ex);
-void tr__exchange_on_upstream_ready(struct tr_exchange *ex, struct tr_upconn *up);
-void tr__exchange_on_upstream_error(struct tr_exchange *ex, int err);
-void tr__exchange_on_upstream_data(struct tr_exchange *ex);
-void tr__exchange_on_upstream_eof(struct tr_exchange *ex);
-void tr__exchange_on_upstream_drained(struct tr_exchange *ex);
 void tr__exchange_free(struct tr_exchange *ex);
 /* Fail the exchange with status (an error answer, or an abort once the answer began); ex is
  * freed. */
@@ -240,11 +262,22 @@ bool tr__body_send_kept(struct tr_exchange *ex);
 /* Free what ex->body owns. */
 void tr__body_free(struct tr_exchange *ex);
 
-/* upstream.c */
-void tr__upstream_get(struct tr_exchange *ex, bool fresh_only);
+/* upstream.c: connections to services and the worker's keep-alive pool, keyed by the
+ * service's pool_key. cbs (static) and ud are the user's (see struct tr_upstream_cbs). */
+/* An idle pooled connection for svc, now ud's and ready for a request; NULL when none. */
+struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
+                                         const struct tr_upstream_cbs *cbs, void *ud);
+/* A new connection for ud: resolves svc's host, connects under svc's connect timeout and, for
+ * an https service, runs the TLS handshake (offering the worker's last session for the pool
+ * key); cbs->on_connect reports the end. Never NULL. */
+struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct tr_service *svc,
+                                       const struct tr_upstream_cbs *cbs, void *ud);
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs);
+/* Read (again), and (timeout_ms > 0) start the read timeout. */
 void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms);
 void tr__upstream_stop_reading(struct tr_upconn *up);
+/* The user lets go of up: back to the pool when reusable (and the pool takes it), else
+ * closed. No callback reaches the user afterwards. */
 void tr__upstream_release(struct tr_upconn *up, bool reusable);
 void tr__upstream_close_idle(struct tr_proxy_worker *w, bool all);
 void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms);

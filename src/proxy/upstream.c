@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Upstream connections: connect (DNS through the loop's thread pool, connect timeout, retries
- * on failure), write the request, read the response, and the per-worker keep-alive pool keyed
- * by "host:port" (most recently used first). */
+/* Upstream connections: connect to a service (DNS through the loop's thread pool, the connect
+ * timeout, the TLS handshake of an https service), the read timeout, and the per-worker
+ * keep-alive pool keyed by the service's pool key (most recently used first). A connection has
+ * one user at a time and reports to it through the callbacks the user gave (struct
+ * tr_upstream_cbs); what the bytes mean, and whether a failed connect is tried again, is the
+ * user's business. */
 #include "proxy/internal.h"
 
 #include <arpa/inet.h>
@@ -20,7 +23,6 @@
 /* A response head and the body bytes read with it must fit (P9). */
 #define UP_BUF_MAX (128 * 1024)
 
-static void connect_fresh(struct tr_exchange *ex);
 static const struct tr_sock_cbs up_sock_cbs;
 
 /* handles counts the timer, the socket and a pending name lookup; the last one frees up. */
@@ -57,6 +59,24 @@ static void up_close(struct tr_upconn *up)
     uv_close((uv_handle_t *)&up->timer, on_up_closed);
 }
 
+/* Hand up to a user (it is connected, or starts connecting for it). */
+static void attach(struct tr_upconn *up, const struct tr_service *svc,
+                   const struct tr_upstream_cbs *cbs, void *ud)
+{
+    up->svc = svc;
+    up->cbs = cbs;
+    up->ud = ud;
+}
+
+/* Take up from its user (before telling the user it is gone). Returns the user. */
+static void *detach(struct tr_upconn *up)
+{
+    void *ud = up->ud;
+    up->ud = NULL;
+    up->svc = NULL;
+    return ud;
+}
+
 static void on_timer_fired(uv_timer_t *t);
 
 void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms)
@@ -64,40 +84,42 @@ void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms)
     uv_timer_start(&up->timer, on_timer_fired, timeout_ms, 0);
 }
 
-static struct tr_upconn *up_new(struct tr_proxy_worker *w, const char *key)
-{
-    struct tr_upconn *up = tr_xcalloc(1, sizeof(*up));
-    up->w = w;
-    up->key = tr_xstrdup(key);
-    tr_list_init(&up->link);
-    uv_timer_init(w->loop, &up->timer);
-    up->timer.data = up;
-    up->handles = 1;
-    return up;
-}
-
-/* The connect attempt of up failed with err: retry or give up. */
+/* This connect attempt failed with err: the connection closes and the user hears of it. */
 static void connect_failed(struct tr_upconn *up, int err)
 {
-    struct tr_exchange *ex = up->ex;
-    up->ex = NULL;
+    const struct tr_upstream_cbs *cbs = up->cbs;
+    void *ud = detach(up);
     up_close(up);
-    if (ex == NULL)
-        return;
-    ex->up = NULL;
-    if (ex->attempts <= ex->service->retries && err != TR_EDNS) {
-        connect_fresh(ex);
-        return;
-    }
-    tr__exchange_on_upstream_error(ex, err);
+    if (ud)
+        cbs->on_connect(ud, up, err);
+}
+
+/* A failure known inside tr__upstream_connect is reported from the timer on the next loop
+ * turn: the user never hears back from inside its own call. */
+static void fail_soon(struct tr_upconn *up, int err)
+{
+    up->fail_err = err;
+    tr__upstream_arm_timer(up, 0);
+}
+
+/* Connected (and handshaken): the user may send its request. */
+static void connect_done(struct tr_upconn *up)
+{
+    up->connected = true;
+    uv_timer_stop(&up->timer);
+    up->requests++;
+    up->cbs->on_connect(up->ud, up, 0);
 }
 
 static void on_timer_fired(uv_timer_t *t)
 {
     struct tr_upconn *up = t->data;
-    struct tr_exchange *ex = up->ex;
-    if (ex == NULL) {
+    if (up->ud == NULL) {
         up_close(up); /* idle keep-alive timeout */
+        return;
+    }
+    if (up->fail_err) {
+        connect_failed(up, up->fail_err);
         return;
     }
     if (!up->connected) {
@@ -106,10 +128,18 @@ static void on_timer_fired(uv_timer_t *t)
         return;
     }
     tr_log_info("upstream %s: read timed out", up->key);
-    ex->up = NULL;
-    up->ex = NULL;
+    const struct tr_upstream_cbs *cbs = up->cbs;
+    void *ud = detach(up);
     up_close(up);
-    tr__exchange_on_upstream_error(ex, TR_EUPSTREAM_TIMEOUT);
+    cbs->on_error(ud, up, TR_EUPSTREAM_TIMEOUT);
+}
+
+/* The service's host as a C string (for getaddrinfo and SNI), cut to fit. */
+static void host_of(const struct tr_service *svc, char *host, size_t len)
+{
+    size_t hl = svc->url.host.len < len - 1 ? svc->url.host.len : len - 1;
+    memcpy(host, svc->url.host.ptr, hl);
+    host[hl] = '\0';
 }
 
 static void on_connected(uv_connect_t *req, int status)
@@ -123,40 +153,29 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&up->sock.tcp, 1);
-    struct tr_exchange *ex = up->ex;
-    if (ex->service->tls) {
+    if (up->svc->tls) {
         /* https upstream: the handshake runs under the connect timeout; the connection
          * counts as connected (and retries stop) only once it is done. */
         char host[256];
-        size_t hl = ex->service->url.host.len < sizeof(host) - 1 ? ex->service->url.host.len
-                                                                 : sizeof(host) - 1;
-        memcpy(host, ex->service->url.host.ptr, hl);
-        host[hl] = '\0';
+        host_of(up->svc, host, sizeof(host));
         struct tr_tls_conn *tls =
             tr_tls_conn_client(tr__tls_client(), host, tr__tls_session_get(up->w, up->key), up);
         tr_sock_read_start(&up->sock);
         tr_sock_start_tls(&up->sock, tls); /* the hello goes out; on_up_handshake follows */
         return;
     }
-    up->connected = true;
-    uv_timer_stop(&up->timer);
-    tr__exchange_on_upstream_ready(ex, up);
+    connect_done(up);
 }
 
-static void start_connect(struct tr_upconn *up, const struct sockaddr *sa)
+/* Connect to sa. Returns 0, or a TR_E* when the attempt failed at once. */
+static int start_connect(struct tr_upconn *up, const struct sockaddr *sa)
 {
-    struct tr_exchange *ex = up->ex;
-    if (ex) {
-        if (sa->sa_family == AF_INET)
-            uv_ip4_name((const struct sockaddr_in *)sa, ex->upstream_addr,
-                        sizeof(ex->upstream_addr));
-        else
-            uv_ip6_name((const struct sockaddr_in6 *)sa, ex->upstream_addr,
-                        sizeof(ex->upstream_addr));
-        size_t l = strlen(ex->upstream_addr);
-        snprintf(ex->upstream_addr + l, sizeof(ex->upstream_addr) - l, ":%u",
-                 ex->service->url.port);
-    }
+    if (sa->sa_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)sa, up->addr, sizeof(up->addr));
+    else
+        uv_ip6_name((const struct sockaddr_in6 *)sa, up->addr, sizeof(up->addr));
+    size_t l = strlen(up->addr);
+    snprintf(up->addr + l, sizeof(up->addr) - l, ":%u", up->svc->url.port);
     int rc = tr_sock_init(&up->sock, up->w->loop, &up_sock_cbs, up, UP_BUF_MAX);
     up->sock_open = true;
     up->handles++;
@@ -167,77 +186,81 @@ static void start_connect(struct tr_upconn *up, const struct sockaddr *sa)
     if (rc != 0) {
         tr_log_info("upstream %s: connect failed: %s", up->key,
                     rc == TR_ENOMEM ? "out of memory" : uv_strerror(rc));
-        connect_failed(up, TR_EUPSTREAM_REFUSED);
+        return TR_EUPSTREAM_REFUSED;
     }
+    return 0;
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct tr_upconn *up = req->data;
     if (up->closing) {
-        /* closed while the lookup ran (timeout, client gone) */
-    } else if (up->ex == NULL) {
+        /* closed while the lookup ran (timeout, user gone) */
+    } else if (up->ud == NULL) {
         up_close(up);
     } else if (status < 0 || res == NULL) {
         tr_log_info("upstream %s: name resolution failed: %s", up->key, uv_strerror(status));
         connect_failed(up, TR_EDNS);
     } else {
-        start_connect(up, res->ai_addr);
+        int rc = start_connect(up, res->ai_addr);
+        if (rc != 0)
+            connect_failed(up, rc);
     }
     uv_freeaddrinfo(res);
     up_unref(up);
 }
 
-static void connect_fresh(struct tr_exchange *ex)
+struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct tr_service *svc,
+                                       const struct tr_upstream_cbs *cbs, void *ud)
 {
-    const struct tr_service *svc = ex->service;
-    struct tr_upconn *up = up_new(ex->w, svc->pool_key);
-    up->ex = ex;
-    ex->up = up;
-    ex->attempts++;
+    struct tr_upconn *up = tr_xcalloc(1, sizeof(*up));
+    up->w = w;
+    up->key = tr_xstrdup(svc->pool_key);
+    tr_list_init(&up->link);
+    uv_timer_init(w->loop, &up->timer);
+    up->timer.data = up;
+    up->handles = 1;
+    attach(up, svc, cbs, ud);
     tr__upstream_arm_timer(up, svc->connect_timeout_ms);
 
     char host[256];
-    size_t hl = svc->url.host.len < sizeof(host) - 1 ? svc->url.host.len : sizeof(host) - 1;
-    memcpy(host, svc->url.host.ptr, hl);
-    host[hl] = '\0';
+    host_of(svc, host, sizeof(host));
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     if (uv_ip4_addr(host, svc->url.port, (struct sockaddr_in *)&ss) == 0 ||
         uv_ip6_addr(host, svc->url.port, (struct sockaddr_in6 *)&ss) == 0) {
-        start_connect(up, (struct sockaddr *)&ss);
-        return;
+        int rc = start_connect(up, (struct sockaddr *)&ss);
+        if (rc != 0)
+            fail_soon(up, rc);
+        return up;
     }
     char port[8];
     snprintf(port, sizeof(port), "%u", svc->url.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     up->gai.data = up;
     up->handles++;
-    if (uv_getaddrinfo(ex->w->loop, &up->gai, on_resolved, host, port, &hints) != 0) {
+    if (uv_getaddrinfo(w->loop, &up->gai, on_resolved, host, port, &hints) != 0) {
         up->handles--;
-        connect_failed(up, TR_EDNS);
+        fail_soon(up, TR_EDNS);
     }
+    return up;
 }
 
-void tr__upstream_get(struct tr_exchange *ex, bool fresh_only)
+struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
+                                         const struct tr_upstream_cbs *cbs, void *ud)
 {
-    struct tr_proxy_worker *w = ex->w;
-    if (!fresh_only) {
-        for (struct tr_list *it = w->idle_upstreams.prev; it != &w->idle_upstreams;
-             it = it->prev) {
-            struct tr_upconn *up = TR_LIST_ENTRY(it, struct tr_upconn, link);
-            if (strcmp(up->key, ex->service->pool_key) != 0)
-                continue;
-            tr_list_remove(&up->link);
-            w->num_idle_upstreams--;
-            uv_timer_stop(&up->timer);
-            up->ex = ex;
-            snprintf(ex->upstream_addr, sizeof(ex->upstream_addr), "%s", up->key);
-            tr__exchange_on_upstream_ready(ex, up);
-            return;
-        }
+    for (struct tr_list *it = w->idle_upstreams.prev; it != &w->idle_upstreams; it = it->prev) {
+        struct tr_upconn *up = TR_LIST_ENTRY(it, struct tr_upconn, link);
+        if (strcmp(up->key, svc->pool_key) != 0)
+            continue;
+        tr_list_remove(&up->link);
+        w->num_idle_upstreams--;
+        uv_timer_stop(&up->timer);
+        attach(up, svc, cbs, ud);
+        up->requests++;
+        return up;
     }
-    connect_fresh(ex);
+    return NULL;
 }
 
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs)
@@ -266,24 +289,23 @@ void tr__upstream_stop_reading(struct tr_upconn *up)
 /* The upstream closed, reset, or failed a write. */
 static void up_eof(struct tr_upconn *up)
 {
-    struct tr_exchange *ex = up->ex;
     tr__upstream_stop_reading(up);
-    if (up->sock.tls && !up->connected && ex) {
+    if (up->ud == NULL) {
+        up_close(up);
+        return;
+    }
+    if (!up->connected) {
         tr_log_info("upstream %s: closed during the TLS handshake", up->key);
         connect_failed(up, TR_EUPSTREAM_REFUSED);
         return;
     }
-    if (ex)
-        tr__exchange_on_upstream_eof(ex);
-    else
-        up_close(up);
+    up->cbs->on_eof(up->ud, up);
 }
 
 static void on_up_handshake(struct tr_sock *s, int status)
 {
     struct tr_upconn *up = s->data;
-    struct tr_exchange *ex = up->ex;
-    if (ex == NULL) {
+    if (up->ud == NULL) {
         up_close(up);
         return;
     }
@@ -292,52 +314,37 @@ static void on_up_handshake(struct tr_sock *s, int status)
         connect_failed(up, TR_EUPSTREAM_REFUSED);
         return;
     }
-    up->connected = true;
-    uv_timer_stop(&up->timer);
-    tr__exchange_on_upstream_ready(ex, up);
+    connect_done(up);
 }
 
 static void on_up_read(struct tr_sock *s, int status)
 {
     struct tr_upconn *up = s->data;
-    struct tr_exchange *ex = up->ex;
     if (status < 0) {
         up_eof(up);
         return;
     }
-    if (ex == NULL) {
+    if (up->ud == NULL) {
         /* Bytes on an idle pooled connection: it cannot be trusted any more. */
         up_close(up);
         return;
     }
-    tr__upstream_arm_timer(up, ex->service->read_timeout_ms);
-    tr__exchange_on_upstream_data(ex);
-    /* A full buffer with an unparsable head never completes (P9: heads over 64 KiB). */
-    if (up->ex == ex && !up->closing && tr_buf_full(&up->sock.in)) {
-        if (!ex->res_head_parsed) {
-            ex->up = NULL;
-            up->ex = NULL;
-            up_close(up);
-            tr__exchange_on_upstream_error(ex, TR_EUPSTREAM_BADRESP);
-        } else {
-            tr__upstream_stop_reading(up);
-        }
-    }
+    tr__upstream_arm_timer(up, up->svc->read_timeout_ms);
+    up->cbs->on_data(up->ud, up);
 }
 
 static void on_up_drained(struct tr_sock *s, int status)
 {
     struct tr_upconn *up = s->data;
-    struct tr_exchange *ex = up->ex;
-    if (status < 0) {
-        if (ex)
-            tr__exchange_on_upstream_eof(ex); /* the connection is dead: same as a reset */
-        else
+    if (up->ud == NULL) {
+        if (status < 0)
             up_close(up);
         return;
     }
-    if (ex)
-        tr__exchange_on_upstream_drained(ex);
+    if (status < 0)
+        up->cbs->on_eof(up->ud, up); /* the connection is dead: same as a reset */
+    else
+        up->cbs->on_drained(up->ud, up);
 }
 
 static const struct tr_sock_cbs up_sock_cbs = {
@@ -349,7 +356,7 @@ static const struct tr_sock_cbs up_sock_cbs = {
 void tr__upstream_release(struct tr_upconn *up, bool reusable)
 {
     struct tr_proxy_worker *w = up->w;
-    up->ex = NULL;
+    detach(up);
     if (!reusable || up->closing || !up->connected || w->draining ||
         w->conf->upstream_keepalive == 0 ||
         up->requests >= w->conf->upstream_keepalive_requests) {
