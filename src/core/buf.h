@@ -86,7 +86,9 @@ char *tr_buf_detach(struct tr_buf *b, size_t *len);
 
 /* ---- vectors ------------------------------------------------------------------------------ */
 
-/* An array of type: items[0..cnt) are in use, cap are allocated. Zero-initialise it. */
+/* An array of type: items[0..cnt) are in use, cap are allocated. Zero-initialise it. The
+ * macros below take any struct with these three fields, so a named type may declare them
+ * itself (struct tr_cidr_list). */
 #define TR_VECTOR(type)                                                                            \
     struct {                                                                                       \
         type *items;                                                                               \

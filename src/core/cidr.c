@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
+#include "core/buf.h"
 #include "core/str.h"
 
 /* Textual address -> 16 bytes (IPv4 mapped); *v4 tells which. Returns 0 or -1. */
@@ -60,7 +60,6 @@ int tr_cidr_list_parse(const char *text, struct tr_cidr_list *out, char *err, si
 {
     memset(out, 0, sizeof(*out));
     struct tr_str rest = tr_str_from_cstr(text), item;
-    size_t cap = 0;
     if (tr_str_trim(rest).len == 0)
         return 0; /* blank text: an empty list */
     while (tr_str_next_item(&rest, ',', &item)) {
@@ -71,11 +70,7 @@ int tr_cidr_list_parse(const char *text, struct tr_cidr_list *out, char *err, si
             tr_cidr_list_free(out);
             return -1;
         }
-        if (out->cnt == cap) {
-            cap = cap ? cap * 2 : 4;
-            out->items = tr_xrealloc(out->items, cap * sizeof(*out->items));
-        }
-        out->items[out->cnt++] = c;
+        *tr_vector_push(NULL, out) = c;
     }
     return 0;
 }
@@ -102,7 +97,5 @@ bool tr_cidr_list_match(const struct tr_cidr_list *l, const char *ip)
 
 void tr_cidr_list_free(struct tr_cidr_list *l)
 {
-    free(l->items);
-    l->items = NULL;
-    l->cnt = 0;
+    tr_vector_free(l);
 }

@@ -12,9 +12,10 @@ struct tr_cidr {
     unsigned bits;          /* prefix length over the 128-bit form */
 };
 
+/* A TR_VECTOR (core/buf.h). */
 struct tr_cidr_list {
     struct tr_cidr *items; /* owned */
-    size_t cnt;
+    size_t cnt, cap;
 };
 
 /* Parse a comma-separated list (spaces allowed around items; "" is an empty list). Each item

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/cidr.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -1145,26 +1146,20 @@ void tr_conf_foreach(const struct tr_conf *conf,
     }
 }
 
-struct dump_buf {
-    char *ptr;
-    size_t len, cap;
+struct dump {
+    struct tr_buf out;
+    bool failed; /* memory ran out */
 };
 
-static void dump_append(struct dump_buf *d, const char *s, size_t n)
+static void dump_append(struct dump *d, const char *s, size_t n)
 {
-    if (d->len + n + 1 > d->cap) {
-        while (d->len + n + 1 > d->cap)
-            d->cap = d->cap ? d->cap * 2 : 1024;
-        d->ptr = tr_xrealloc(d->ptr, d->cap);
-    }
-    memcpy(d->ptr + d->len, s, n);
-    d->len += n;
-    d->ptr[d->len] = '\0';
+    if (!d->failed && tr_buf_append(&d->out, s, n) != 0)
+        d->failed = true;
 }
 
 static void on_dump(const char *key, const char *value, void *ud)
 {
-    struct dump_buf *d = ud;
+    struct dump *d = ud;
     size_t vlen = strlen(value);
     /* Quote what the file syntax would otherwise trim or cut at a comment. Values never hold a
      * '"' (set_value refuses it), so quoting always round-trips. */
@@ -1183,10 +1178,16 @@ static void on_dump(const char *key, const char *value, void *ud)
 
 char *tr_conf_dump(const struct tr_conf *conf)
 {
-    struct dump_buf d = {NULL, 0, 0};
-    dump_append(&d, "", 0);
+    struct dump d = {.failed = false};
+    tr_buf_init(&d.out, SIZE_MAX);
     tr_conf_foreach(conf, on_dump, &d);
-    return d.ptr;
+    dump_append(&d, "", 1); /* the NUL */
+    if (d.failed) {
+        tr_buf_free(&d.out);
+        return NULL;
+    }
+    size_t len;
+    return tr_buf_detach(&d.out, &len);
 }
 
 void tr_conf_free(struct tr_conf *conf)

@@ -105,7 +105,8 @@ void tr_conf_format_listen(const struct tr_listen *l, char *buf, size_t len);
 
 /* Write every setting as "key = value" lines (in the table's order, values quoted when needed)
  * into a malloc'ed NUL-terminated string the caller frees; the result parses back to the same
- * settings, except admin_token which is shown as "******" when set. Never NULL. */
+ * settings, except admin_token which is shown as "******" when set. NULL only when memory
+ * runs out. */
 char *tr_conf_dump(const struct tr_conf *conf);
 
 /* Call cb for every setting as (key, effective value as text), in the table's order: durations as

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/mem.h"
 
 #define MAX_LABEL 63
@@ -157,16 +158,12 @@ bool tr_origin_eq(const struct tr_origin *a, const struct tr_origin *b)
 int tr_origin_list_parse(struct tr_str text, struct tr_origin_list *out, char *err, size_t err_len)
 {
     struct tr_str rest = text;
-    size_t cap = 0;
     memset(out, 0, sizeof(*out));
     if (tr_str_trim(rest).len == 0)
         return 0;
     struct tr_str item;
     while (tr_str_next_item(&rest, ',', &item)) {
-        if (out->cnt == cap) {
-            cap = cap ? cap * 2 : 4;
-            out->items = tr_xrealloc(out->items, cap * sizeof(*out->items));
-        }
+        tr_vector_reserve(NULL, out, out->cnt + 1);
         if (item.len == 0) {
             snprintf(err, err_len, "empty entry in the list");
             goto fail;
@@ -198,9 +195,7 @@ bool tr_origin_list_has(const struct tr_origin_list *l, const struct tr_origin *
 
 void tr_origin_list_free(struct tr_origin_list *l)
 {
-    free(l->items);
-    l->items = NULL;
-    l->cnt = 0;
+    tr_vector_free(l);
 }
 
 bool tr_origin_allowed(const struct tr_origin_list *l, struct tr_str origin, struct tr_str host,

@@ -21,9 +21,10 @@ struct tr_origin {
     char host[TR_ORIGIN_HOST_MAX + 1]; /* lower case; IPv4 and [IPv6] in canonical form */
 };
 
+/* A TR_VECTOR (core/buf.h). */
 struct tr_origin_list {
     struct tr_origin *items; /* owned */
-    size_t cnt;
+    size_t cnt, cap;
 };
 
 /* Parse text (not NUL-terminated) as "http://HOST[:PORT]" or "https://HOST[:PORT]" (scheme in
