@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/mem.h"
@@ -41,8 +42,7 @@ struct table {
 };
 
 struct tr_router {
-    struct entry *entries; /* owned, registration order */
-    size_t num_entries, cap_entries;
+    TR_VECTOR(struct entry) entries; /* owned, registration order */
     bool compiled;
 
     struct table exact;      /* "api.example.com" -> entry */
@@ -172,11 +172,7 @@ int tr_router_add(struct tr_router *r, const char *host, const char *path, void 
         e.path_len = len;
     }
 
-    if (r->num_entries == r->cap_entries) {
-        r->cap_entries = r->cap_entries ? r->cap_entries * 2 : 16;
-        r->entries = tr_xrealloc(r->entries, r->cap_entries * sizeof(*r->entries));
-    }
-    r->entries[r->num_entries++] = e;
+    *tr_vector_push(NULL, &r->entries) = e;
     return 0;
 }
 
@@ -196,7 +192,7 @@ static bool next_segment(const char *path, size_t len, size_t *pos, struct tr_st
 
 static void add_path(struct tr_router *r, uint32_t idx)
 {
-    const struct entry *e = &r->entries[idx];
+    const struct entry *e = &r->entries.items[idx];
     uint32_t node = 0;
     size_t pos = 0;
     struct tr_str seg;
@@ -215,8 +211,8 @@ int tr_router_compile(struct tr_router *r)
     if (r->compiled)
         return 0;
     size_t num_hosts = 0, num_segments = 0;
-    for (size_t i = 0; i < r->num_entries; i++) {
-        const struct entry *e = &r->entries[i];
+    for (size_t i = 0; i < r->entries.cnt; i++) {
+        const struct entry *e = &r->entries.items[i];
         num_hosts += e->host != NULL;
         if (e->path) {
             size_t pos = 0;
@@ -233,8 +229,8 @@ int tr_router_compile(struct tr_router *r)
     r->node_route[0] = NO_ROUTE;
     r->num_nodes = 1;
 
-    for (uint32_t i = 0; i < r->num_entries; i++) {
-        const struct entry *e = &r->entries[i];
+    for (uint32_t i = 0; i < r->entries.cnt; i++) {
+        const struct entry *e = &r->entries.items[i];
         if (e->host) {
             if (is_wild_lead(e)) {
                 table_put(&r->wild_lead, 0, e->host + 2, e->host_len - 2, i);
@@ -323,7 +319,7 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
                 idx = match_wildcard(r, buf, len);
             }
             if (idx != NO_ROUTE) {
-                m->route = r->entries[idx].route;
+                m->route = r->entries.items[idx].route;
                 m->by_host = true;
                 m->host = matched;
                 return true;
@@ -351,25 +347,25 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
     }
     if (best == NO_ROUTE)
         return false;
-    m->route = r->entries[best].route;
+    m->route = r->entries.items[best].route;
     m->path_prefix_len = best_len;
     return true;
 }
 
 size_t tr_router_count(const struct tr_router *r)
 {
-    return r->num_entries;
+    return r->entries.cnt;
 }
 
 void tr_router_free(struct tr_router *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->num_entries; i++) {
-        free(r->entries[i].host);
-        free(r->entries[i].path);
+    for (size_t i = 0; i < r->entries.cnt; i++) {
+        free(r->entries.items[i].host);
+        free(r->entries.items[i].path);
     }
-    free(r->entries);
+    tr_vector_free(&r->entries);
     free(r->exact.slots);
     free(r->wild_lead.slots);
     free(r->wild_trail.slots);

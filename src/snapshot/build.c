@@ -16,11 +16,6 @@
 #include "router/router.h"
 #include "store/store.h"
 
-struct build_ctx {
-    struct tr_snapshot *snap;
-    size_t cap, cap_services;
-};
-
 static char *dup_field(json_t *doc, const char *key)
 {
     const char *v = json_string_value(json_object_get(doc, key));
@@ -102,29 +97,18 @@ static void free_api(struct tr_api *api)
     free(api->request_path);
 }
 
-static void *grow(void *arr, size_t *cap, size_t cnt, size_t size)
-{
-    if (cnt < *cap)
-        return arr;
-    *cap = *cap ? *cap * 2 : 16;
-    return tr_xrealloc(arr, *cap * size);
-}
-
 /* An api row: the legacy entity and its service. Routes come later (compile_api_routes), once
  * the arrays stop moving. */
 static int on_api(json_t *doc, void *ud)
 {
-    struct build_ctx *b = ud;
-    struct tr_snapshot *snap = b->snap;
-    snap->services =
-        grow(snap->services, &b->cap_services, snap->num_services, sizeof(*snap->services));
-    struct tr_service *svc = &snap->services[snap->num_services];
+    struct tr_snapshot *snap = ud;
+    tr_vector_reserve(NULL, &snap->services, snap->services.cnt + 1);
+    struct tr_service *svc = &snap->services.items[snap->services.cnt];
     if (compile_service(doc, svc) != 0) {
         free_service(svc);
         return 0;
     }
-    snap->apis = grow(snap->apis, &b->cap, snap->num_apis, sizeof(*snap->apis));
-    struct tr_api *api = &snap->apis[snap->num_apis++];
+    struct tr_api *api = tr_vector_push(NULL, &snap->apis);
     memset(api, 0, sizeof(*api));
     api->id = dup_field(doc, "id");
     api->name = dup_field(doc, "name");
@@ -139,7 +123,7 @@ static int on_api(json_t *doc, void *ud)
     api->preserve_host = bool_field(doc, "preserve_host");
     api->https_only = bool_field(doc, "https_only");
     api->http_if_terminated = bool_field(doc, "http_if_terminated");
-    api->service = snap->num_services++;
+    api->service = snap->services.cnt++;
     return 0;
 }
 
@@ -148,9 +132,9 @@ static int on_api(json_t *doc, void *ud)
  * api's plugins (build_chains). */
 static void compile_api_routes(struct tr_snapshot *snap)
 {
-    snap->routes = tr_xcalloc(snap->num_apis * 2 + 1, sizeof(*snap->routes));
-    for (size_t a = 0; a < snap->num_apis; a++) {
-        const struct tr_api *api = &snap->apis[a];
+    snap->routes = tr_xcalloc(snap->apis.cnt * 2 + 1, sizeof(*snap->routes));
+    for (size_t a = 0; a < snap->apis.cnt; a++) {
+        const struct tr_api *api = &snap->apis.items[a];
         const char *conditions[2] = {api->request_host, api->request_path};
         for (size_t c = 0; c < 2; c++) {
             if (conditions[c] == NULL)
@@ -165,7 +149,7 @@ static void compile_api_routes(struct tr_snapshot *snap)
             r->preserve_host = api->preserve_host;
             r->https_only = api->https_only;
             r->http_if_terminated = api->http_if_terminated;
-            r->service = &snap->services[api->service];
+            r->service = &snap->services.items[api->service];
             r->api_id = api->id;
             r->api_name = api->name;
         }
@@ -174,15 +158,9 @@ static void compile_api_routes(struct tr_snapshot *snap)
 
 /* ---- plugins ---------------------------------------------------------------------------- */
 
-struct plugin_ctx {
-    struct tr_snapshot *snap;
-    size_t cap;
-};
-
 static int on_plugin(json_t *doc, void *ud)
 {
-    struct plugin_ctx *b = ud;
-    struct tr_snapshot *snap = b->snap;
+    struct tr_snapshot *snap = ud;
     if (json_is_false(json_object_get(doc, "enabled")))
         return 0;
     const char *name = json_string_value(json_object_get(doc, "name"));
@@ -213,11 +191,7 @@ static int on_plugin(json_t *doc, void *ud)
             return 0;
         }
     }
-    if (snap->num_plugins == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        snap->plugins = tr_xrealloc(snap->plugins, b->cap * sizeof(*snap->plugins));
-    }
-    struct tr_plugin_instance *in = &snap->plugins[snap->num_plugins++];
+    struct tr_plugin_instance *in = tr_vector_push(NULL, &snap->plugins);
     in->id = dup_field(doc, "id");
     in->plugin = p;
     in->plugin_index = index;
@@ -265,8 +239,8 @@ static void build_chains(struct tr_snapshot *snap)
     size_t np = tr_plugin_count();
     const struct tr_plugin_instance *global[TR_PLUGIN_MAX] = {0};
     tr_strmap_init(&snap->consumer_plugins);
-    for (size_t i = 0; i < snap->num_plugins; i++) {
-        struct tr_plugin_instance *in = &snap->plugins[i];
+    for (size_t i = 0; i < snap->plugins.cnt; i++) {
+        struct tr_plugin_instance *in = &snap->plugins.items[i];
         if (in->consumer_id) {
             char key[200];
             size_t n =
@@ -280,24 +254,25 @@ static void build_chains(struct tr_snapshot *snap)
     }
     struct tr_strmap api_by_id;
     tr_strmap_init(&api_by_id);
-    for (size_t a = 0; a < snap->num_apis; a++)
-        tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis[a].id), &snap->apis[a]);
+    for (size_t a = 0; a < snap->apis.cnt; a++)
+        tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis.items[a].id), &snap->apis.items[a]);
     /* Each api's own instances, per plugin index. */
     const struct tr_plugin_instance **own =
-        tr_xcalloc(snap->num_apis * (np ? np : 1), sizeof(*own));
-    for (size_t i = 0; i < snap->num_plugins; i++) {
-        struct tr_plugin_instance *in = &snap->plugins[i];
+        tr_xcalloc(snap->apis.cnt * (np ? np : 1), sizeof(*own));
+    for (size_t i = 0; i < snap->plugins.cnt; i++) {
+        struct tr_plugin_instance *in = &snap->plugins.items[i];
         if (in->api_id == NULL || in->consumer_id)
             continue;
         struct tr_api *api = tr_strmap_get(&api_by_id, tr_str_from_cstr(in->api_id));
         if (api)
-            own[(size_t)(api - snap->apis) * np + in->plugin_index] = in;
+            own[(size_t)(api - snap->apis.items) * np + in->plugin_index] = in;
     }
     for (size_t ri = 0; ri < snap->num_routes; ri++) {
         struct tr_route *r = &snap->routes[ri];
         const struct tr_api *api =
             r->api_id ? tr_strmap_get(&api_by_id, tr_str_from_cstr(r->api_id)) : NULL;
-        const struct tr_plugin_instance **mine = api ? own + (size_t)(api - snap->apis) * np : NULL;
+        const struct tr_plugin_instance **mine =
+            api ? own + (size_t)(api - snap->apis.items) * np : NULL;
         r->chain = tr_xcalloc(np ? np : 1, sizeof(*r->chain));
         for (size_t pi = 0; pi < np; pi++) {
             const struct tr_plugin_instance *base = mine ? mine[pi] : NULL;
@@ -316,16 +291,14 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_ide
 {
     struct tr_snapshot *snap = tr_xcalloc(1, sizeof(*snap));
     atomic_init(&snap->refs, 1);
-    struct build_ctx b = {snap, 0, 0};
-    if (tr_store_foreach(store, "apis", on_api, &b) != 0) {
+    if (tr_store_foreach(store, "apis", on_api, snap) != 0) {
         tr_log_error("snapshot: cannot read apis from the store");
         tr_snapshot_unref(snap);
         return NULL;
     }
     tr_snap_identity_ref(identity);
     snap->identity = identity;
-    struct plugin_ctx pc = {snap, 0};
-    if (tr_store_foreach(store, "plugins", on_plugin, &pc) != 0) {
+    if (tr_store_foreach(store, "plugins", on_plugin, snap) != 0) {
         tr_log_error("snapshot: cannot read plugins from the store");
         tr_snapshot_unref(snap);
         return NULL;
@@ -365,15 +338,15 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
     for (size_t i = 0; i < snap->num_routes; i++)
         free_route(&snap->routes[i]);
     free(snap->routes);
-    for (size_t i = 0; i < snap->num_services; i++)
-        free_service(&snap->services[i]);
-    free(snap->services);
-    for (size_t i = 0; i < snap->num_apis; i++)
-        free_api(&snap->apis[i]);
-    free(snap->apis);
-    for (size_t i = 0; i < snap->num_plugins; i++)
-        free_plugin(&snap->plugins[i]);
-    free(snap->plugins);
+    for (size_t i = 0; i < snap->services.cnt; i++)
+        free_service(&snap->services.items[i]);
+    tr_vector_free(&snap->services);
+    for (size_t i = 0; i < snap->apis.cnt; i++)
+        free_api(&snap->apis.items[i]);
+    tr_vector_free(&snap->apis);
+    for (size_t i = 0; i < snap->plugins.cnt; i++)
+        free_plugin(&snap->plugins.items[i]);
+    tr_vector_free(&snap->plugins);
     tr_strmap_free(&snap->consumer_plugins);
     tr_snap_identity_unref(snap->identity);
     tr_arena_reset(&snap->arena);

@@ -17,8 +17,7 @@
 
 struct certs_ctx {
     struct tr_tls_certs *t;
-    char **ids; /* certificate id of each index */
-    size_t cnt, cap;
+    TR_VECTOR(char *) ids; /* certificate id of each index */
 };
 
 static int on_cert(json_t *doc, void *ud)
@@ -29,11 +28,7 @@ static int on_cert(json_t *doc, void *ud)
                                json_string_value(json_object_get(doc, "key")));
     if (idx < 0 || id == NULL)
         return 0;
-    if (b->cnt == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->ids = tr_xrealloc(b->ids, b->cap * sizeof(*b->ids));
-    }
-    b->ids[b->cnt++] = tr_xstrdup(id);
+    *tr_vector_push(NULL, &b->ids) = tr_xstrdup(id);
     return 0;
 }
 
@@ -44,8 +39,8 @@ static int on_sni(json_t *doc, void *ud)
     const char *cert = json_string_value(json_object_get(doc, "certificate_id"));
     if (name == NULL || cert == NULL)
         return 0;
-    for (size_t i = 0; i < b->cnt; i++) {
-        if (strcmp(b->ids[i], cert) == 0) {
+    for (size_t i = 0; i < b->ids.cnt; i++) {
+        if (strcmp(b->ids.items[i], cert) == 0) {
             if (tr_tls_certs_add_name(b->t, name, (int)i) != 0)
                 tr_log_warn("snapshot: sni %s cannot be used, skipped", name);
             return 0;
@@ -63,13 +58,14 @@ static void add_ssl_plugins(struct tr_snapshot *snap, struct tr_tls_certs *t)
     struct tr_strmap api_by_id;
     bool mapped = false;
     tr_strmap_init(&api_by_id);
-    for (size_t i = 0; i < snap->num_plugins; i++) {
-        const struct tr_plugin_instance *in = &snap->plugins[i];
+    for (size_t i = 0; i < snap->plugins.cnt; i++) {
+        const struct tr_plugin_instance *in = &snap->plugins.items[i];
         if (strcmp(in->plugin->name, "ssl") != 0 || in->api_id == NULL || in->consumer_id)
             continue;
         if (!mapped) {
-            for (size_t a = 0; a < snap->num_apis; a++)
-                tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis[a].id), &snap->apis[a]);
+            for (size_t a = 0; a < snap->apis.cnt; a++)
+                tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis.items[a].id),
+                              &snap->apis.items[a]);
             mapped = true;
         }
         const struct tr_api *api = tr_strmap_get(&api_by_id, tr_str_from_cstr(in->api_id));
@@ -93,15 +89,15 @@ static void add_ssl_plugins(struct tr_snapshot *snap, struct tr_tls_certs *t)
 
 int tr_snapshot_build_certs(struct tr_store *store, struct tr_snapshot *snap)
 {
-    struct certs_ctx b = {tr_tls_certs_new(), NULL, 0, 0};
+    struct certs_ctx b = {.t = tr_tls_certs_new()};
     int rc = tr_store_foreach(store, "certificates", on_cert, &b);
-    if (rc == 0 && b.cnt > 0)
+    if (rc == 0 && b.ids.cnt > 0)
         rc = tr_store_foreach(store, "snis", on_sni, &b);
     if (rc == 0)
         add_ssl_plugins(snap, b.t);
-    for (size_t i = 0; i < b.cnt; i++)
-        free(b.ids[i]);
-    free(b.ids);
+    for (size_t i = 0; i < b.ids.cnt; i++)
+        free(b.ids.items[i]);
+    tr_vector_free(&b.ids);
     if (rc != 0) {
         tr_log_error("snapshot: cannot read certificates from the store");
         tr_tls_certs_free(b.t);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "plugins/registry.h"
@@ -19,10 +20,8 @@
 
 struct tr_identity_grave {
     _Atomic unsigned refs;
-    void **mem; /* blocks to free */
-    size_t num_mem, cap_mem;
-    json_t **docs; /* references to drop */
-    size_t num_docs, cap_docs;
+    TR_VECTOR(void *) mem;          /* blocks to free */
+    TR_VECTOR(json_t *) docs;       /* references to drop */
     struct tr_snap_identity *last;  /* the newest part of a line, freed with all it shows */
     struct tr_identity_grave *next; /* reference: the grave of the next part, or NULL */
 };
@@ -34,20 +33,11 @@ static struct tr_identity_grave *grave_new(void)
     return g;
 }
 
-static void push(void ***arr, size_t *cnt, size_t *cap, void *p)
-{
-    if (*cnt == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        *arr = tr_xrealloc(*arr, *cap * sizeof(**arr));
-    }
-    (*arr)[(*cnt)++] = p;
-}
-
 /* Free p once g goes; at once when g is NULL (a part being loaded: nothing older shows p). */
 static void retire_mem(struct tr_identity_grave *g, void *p)
 {
     if (g)
-        push(&g->mem, &g->num_mem, &g->cap_mem, p);
+        *tr_vector_push(NULL, &g->mem) = p;
     else
         free(p);
 }
@@ -61,7 +51,7 @@ static void retire_cred(struct tr_identity_grave *g, const struct tr_credential 
 {
     json_t *doc = (json_t *)cr->doc;
     if (g)
-        push((void ***)&g->docs, &g->num_docs, &g->cap_docs, doc);
+        *tr_vector_push(NULL, &g->docs) = doc;
     else
         json_decref(doc);
     retire_mem(g, (void *)cr);
@@ -73,12 +63,12 @@ static void grave_unref(struct tr_identity_grave *g)
 {
     /* Iterative: freeing one grave may free a long line of them. */
     while (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
-        for (size_t i = 0; i < g->num_docs; i++)
-            json_decref(g->docs[i]);
-        for (size_t i = 0; i < g->num_mem; i++)
-            free(g->mem[i]);
-        free(g->docs);
-        free(g->mem);
+        for (size_t i = 0; i < g->docs.cnt; i++)
+            json_decref(g->docs.items[i]);
+        for (size_t i = 0; i < g->mem.cnt; i++)
+            free(g->mem.items[i]);
+        tr_vector_free(&g->docs);
+        tr_vector_free(&g->mem);
         if (g->last)
             free_part(g->last);
         struct tr_identity_grave *next = g->next;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/str.h"
 #include "core/strmap.h"
 #include "http/url.h"
@@ -94,23 +95,20 @@ struct tr_api {
     char *request_host; /* NULL when unset */
     char *request_path; /* NULL when unset; trailing '/' removed */
     bool strip_request_path, preserve_host, https_only, http_if_terminated;
-    size_t service; /* index in snapshot->services */
+    size_t service; /* index in snapshot->services.items */
 };
 
 struct tr_snapshot {
     _Atomic unsigned refs;
     uint64_t version;          /* increases with every publish */
     struct tr_router *router;  /* owned; matches routes */
-    struct tr_api *apis;       /* owned array: the legacy entities */
-    size_t num_apis;
-    struct tr_service *services; /* owned array */
-    size_t num_services;
+    TR_VECTOR(struct tr_api) apis;         /* owned: the legacy entities */
+    TR_VECTOR(struct tr_service) services; /* owned */
     struct tr_route *routes; /* owned array, router order */
     size_t num_routes;
     struct tr_tls_certs *certs; /* owned; /certificates and /snis for the SNI callback, or NULL */
 
-    struct tr_plugin_instance *plugins; /* owned array of enabled instances */
-    size_t num_plugins;
+    TR_VECTOR(struct tr_plugin_instance) plugins; /* owned: the enabled instances */
     /* Consumer-scoped instances by "<plugin index>/<consumer id>/<api id or empty>". */
     struct tr_strmap consumer_plugins;
     bool has_consumer_plugins[TR_PLUGIN_MAX];
