@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -25,6 +26,7 @@ struct pair {
     size_t seq;  /* input order, to keep the sort stable */
 };
 
+/* A TR_VECTOR (core/buf.h). */
 struct pairs {
     struct pair *items;
     size_t cnt, cap;
@@ -36,9 +38,7 @@ static void pairs_free(struct pairs *ps)
         free(ps->items[i].key);
         json_decref(ps->items[i].val);
     }
-    free(ps->items);
-    ps->items = NULL;
-    ps->cnt = ps->cap = 0;
+    tr_vector_free(ps);
 }
 
 /* Decode form text s (http/form.h's decoder) into a new NUL-terminated buffer; *len gets its
@@ -93,17 +93,12 @@ static int pairs_add(struct pairs *ps, char *key, size_t key_len, json_t *val)
 {
     if (ps->cnt == TR_ADMIN_FORM_MAX_PAIRS)
         return TR_ETOOLARGE;
-    if (ps->cnt == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 16;
-        ps->items = tr_xrealloc(ps->items, ps->cap * sizeof(*ps->items));
-    }
-    struct pair *p = &ps->items[ps->cnt];
+    struct pair *p = tr_vector_push(NULL, ps);
     p->idx = split_index(key, &key_len);
     p->key = key;
     p->key_len = key_len;
     p->val = val;
-    p->seq = ps->cnt;
-    ps->cnt++;
+    p->seq = ps->cnt - 1;
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
+#include "core/buf.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/list.h"
@@ -52,8 +53,7 @@ struct admin_conn {
     uv_timer_t timer;
     struct tr_admin_server *srv;
     struct tr_list link;
-    char *buf;
-    size_t len, cap;
+    struct tr_buf in; /* owned; bytes received and not handled yet */
     bool loopback_listener;
     bool closing;
     bool close_after;
@@ -61,7 +61,7 @@ struct admin_conn {
     unsigned pending_writes;
     struct tr_http_request req;
     enum origin_verdict origin; /* of the request being answered */
-    struct tr_str cors_origin;  /* borrowed from buf until the request is consumed: the Origin
+    struct tr_str cors_origin;  /* borrowed from in until the request is consumed: the Origin
                                    echoed in Access-Control-Allow-Origin; empty = no CORS headers */
 };
 
@@ -69,7 +69,7 @@ static void on_conn_closed(uv_handle_t *h)
 {
     struct admin_conn *c = h->data;
     if (--c->handles == 0) {
-        free(c->buf);
+        tr_buf_free(&c->in);
         free(c);
     }
 }
@@ -341,13 +341,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct admin_conn *c = h->data;
-    size_t max = (size_t)c->srv->conf->admin_max_body + 64 * 1024;
-    if (c->cap - c->len < 16384 && c->cap < max) {
-        c->cap = c->cap * 2 > max ? max : c->cap * 2;
-        c->buf = tr_xrealloc(c->buf, c->cap);
+    /* At least 16 KiB of room while the maximum allows; none (libuv then reports ENOBUFS and
+     * the connection closes) once a request fills it or memory runs out. */
+    size_t left = c->in.max - c->in.len;
+    if (tr_buf_reserve(&c->in, left < 16384 ? left : 16384) != 0) {
+        b->base = NULL;
+        b->len = 0;
+        return;
     }
-    b->base = c->buf + c->len;
-    b->len = c->cap - c->len;
+    b->base = tr_buf_tail(&c->in);
+    b->len = tr_buf_room(&c->in);
 }
 
 /* Try to handle one complete request from the buffer; returns true if one was consumed. */
@@ -356,7 +359,7 @@ static bool process_one(struct admin_conn *c)
     const struct tr_conf *conf = c->srv->conf;
     c->origin = ORIGIN_ABSENT;
     c->cors_origin = TR_STR_NULL;
-    int rc = tr_http_parse_request(c->buf, c->len, NULL, &c->req);
+    int rc = tr_http_parse_request(c->in.ptr, c->in.len, NULL, &c->req);
     if (rc == TR_EAGAIN)
         return false;
     if (rc < 0) {
@@ -377,9 +380,9 @@ static bool process_one(struct admin_conn *c)
             uv_read_stop((uv_stream_t *)&c->tcp);
             return false;
         }
-        if (c->len - head_len < req->content_length)
+        if (c->in.len - head_len < req->content_length)
             return false;
-        body = (struct tr_str){c->buf + head_len, (size_t)req->content_length};
+        body = (struct tr_str){c->in.ptr + head_len, (size_t)req->content_length};
         consumed += (size_t)req->content_length;
     } else if (req->body == TR_HTTP_BODY_CHUNKED) {
         /* Decode in place: data slices are moved down right after the head. */
@@ -389,7 +392,7 @@ static bool process_one(struct admin_conn *c)
         for (;;) {
             size_t used = 0;
             struct tr_str data;
-            int r = tr_http_chunked_parse(&dec, c->buf + in, c->len - in, &used, &data);
+            int r = tr_http_chunked_parse(&dec, c->in.ptr + in, c->in.len - in, &used, &data);
             if (r < 0) {
                 c->close_after = true;
                 send_message(c, 400, "Bad request");
@@ -403,7 +406,7 @@ static bool process_one(struct admin_conn *c)
                     uv_read_stop((uv_stream_t *)&c->tcp);
                     return false;
                 }
-                memmove(c->buf + out, data.ptr, data.len);
+                memmove(c->in.ptr + out, data.ptr, data.len);
                 out += data.len;
             }
             in += used;
@@ -412,7 +415,7 @@ static bool process_one(struct admin_conn *c)
             if (r == 0)
                 return false; /* incomplete: re-decode from the start when more arrives */
         }
-        body = (struct tr_str){c->buf + head_len, out - head_len};
+        body = (struct tr_str){c->in.ptr + head_len, out - head_len};
         consumed = in;
     }
     if (!req->keep_alive)
@@ -421,8 +424,7 @@ static bool process_one(struct admin_conn *c)
         return false;
     handle_request(c, req, body);
     c->cors_origin = TR_STR_NULL; /* it points into the bytes moved below */
-    memmove(c->buf, c->buf + consumed, c->len - consumed);
-    c->len -= consumed;
+    tr_buf_consume(&c->in, consumed);
     return true;
 }
 
@@ -443,12 +445,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             c->close_after = true;
         return;
     }
-    c->len += (size_t)nread;
+    tr_buf_commit(&c->in, (size_t)nread);
     uv_timer_start(&c->timer, on_timeout, ADMIN_IDLE_TIMEOUT_MS, 0);
     /* Expect: 100-continue from curl on large bodies. */
-    if (c->len > 0 && !c->close_after) {
-        int rc = tr_http_parse_request(c->buf, c->len, NULL, &c->req);
-        if (rc > 0 && c->req.expect_continue && c->len == (size_t)rc &&
+    if (c->in.len > 0 && !c->close_after) {
+        int rc = tr_http_parse_request(c->in.ptr, c->in.len, NULL, &c->req);
+        if (rc > 0 && c->req.expect_continue && c->in.len == (size_t)rc &&
             c->req.content_length <= c->srv->conf->admin_max_body) {
             static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
             struct admin_wbuf *wb = tr_xmalloc(sizeof(*wb) + sizeof(cont));
@@ -462,7 +464,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             c->req.expect_continue = false;
         }
     }
-    while (!c->closing && !c->close_after && c->len > 0 && process_one(c))
+    while (!c->closing && !c->close_after && c->in.len > 0 && process_one(c))
         ;
     if (c->close_after)
         uv_read_stop(s);
@@ -489,8 +491,7 @@ static void on_connection(uv_stream_t *listener, int status)
         if ((uv_stream_t *)&srv->listeners[i] == listener)
             c->loopback_listener = srv->loopback[i];
     }
-    c->cap = 16384;
-    c->buf = tr_xmalloc(c->cap);
+    tr_buf_init(&c->in, (size_t)srv->conf->admin_max_body + 64 * 1024);
     uv_timer_start(&c->timer, on_timeout, ADMIN_IDLE_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
