@@ -6,43 +6,33 @@
  * only up to the plugin's max: everything else streams as before. */
 #include "proxy/internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/log.h"
-#include "core/mem.h"
 #include "http/form.h"
 
-static void keep(struct tr_body_read *b, const char *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t ncap = b->cap ? b->cap : 1024;
-        while (ncap < b->len + n)
-            ncap *= 2;
-        b->buf = tr_xrealloc(b->buf, ncap);
-        b->cap = ncap;
-    }
-    memcpy(b->buf + b->len, p, n);
-    b->len += n;
-}
-
 /* Move what the client sent into b. Returns 1 when the body is complete, 2 when it passed
- * max (the rest stays with the client connection), 0 for more to come, -1 on bad framing. */
+ * max (the rest stays with the client connection), 0 for more to come, TR_EBADREQ on bad
+ * framing, TR_ENOMEM. */
 static int collect(struct tr_exchange *ex)
 {
     struct tr_buf *in = &ex->c->sock.in;
     struct tr_body_read *b = &ex->body;
     while (!ex->req_done) {
-        if (b->len >= b->max)
+        if (b->data.len >= b->max)
             return 2;
         if (in->len == 0)
             return 0;
         if (ex->req_body == TR_HTTP_BODY_LENGTH) {
             size_t n = in->len < ex->req_remaining ? in->len : (size_t)ex->req_remaining;
-            if (n > b->max - b->len)
-                n = b->max - b->len;
-            keep(b, in->ptr, n);
+            if (n > b->max - b->data.len)
+                n = b->max - b->data.len;
+            if (tr_buf_append(&b->data, in->ptr, n) != 0)
+                return TR_ENOMEM;
             tr_buf_consume(in, n);
             ex->req_remaining -= n;
             if (ex->req_remaining == 0)
@@ -52,9 +42,10 @@ static int collect(struct tr_exchange *ex)
             struct tr_str data;
             int rc = tr_http_chunked_parse(&ex->req_dec, in->ptr, in->len, &consumed, &data);
             if (rc < 0)
-                return -1;
-            if (rc == 1 && data.len > 0)
-                keep(b, data.ptr, data.len); /* may pass max by one piece: bounded by in->max */
+                return TR_EBADREQ;
+            /* This may pass max by one piece (see tr_ctx_read_body). */
+            if (rc == 1 && data.len > 0 && tr_buf_append(&b->data, data.ptr, data.len) != 0)
+                return TR_ENOMEM;
             tr_buf_consume(in, consumed);
             if (rc == 2)
                 ex->req_done = true;
@@ -72,10 +63,15 @@ void tr__body_pump(struct tr_exchange *ex)
     if (c == NULL || !b->reading)
         return;
     int rc = collect(ex);
-    if (rc < 0) {
+    if (rc == TR_EBADREQ) {
         tr_log_info("client %s: bad chunked body", c->peer_ip);
         c->sock.in.len = 0;
         tr__exchange_fail(ex, 400, "Bad request");
+        return;
+    }
+    if (rc < 0) {
+        tr_log_error("client %s: no memory for a request body", c->peer_ip);
+        tr__exchange_fail(ex, 500, "An unexpected error occurred");
         return;
     }
     if (rc == 0) {
@@ -83,7 +79,7 @@ void tr__body_pump(struct tr_exchange *ex)
         return;
     }
     b->reading = false;
-    b->kept = b->len > 0;
+    b->kept = b->data.len > 0;
     b->complete = rc == 1;
     if (!b->complete)
         tr_log_info("client %s: request body over the %zu bytes a plugin reads; streamed",
@@ -94,21 +90,22 @@ void tr__body_pump(struct tr_exchange *ex)
 bool tr__body_send_kept(struct tr_exchange *ex)
 {
     struct tr_body_read *b = &ex->body;
-    if (b->len == 0)
+    size_t len = b->data.len;
+    if (len == 0)
         return true;
-    if (!b->counted && !tr__exchange_body_within_limit(ex, b->len))
+    if (!b->counted && !tr__exchange_body_within_limit(ex, len))
         return false;
     b->counted = true;
     int rc;
     if (b->complete || ex->req_body == TR_HTTP_BODY_LENGTH) {
-        uv_buf_t buf = uv_buf_init(b->buf, (unsigned)b->len);
+        uv_buf_t buf = uv_buf_init(b->data.ptr, (unsigned)len);
         rc = tr__upstream_write(ex->up, &buf, 1);
     } else {
         /* The start of a chunked body that goes on: as one chunk. */
         char size_line[24];
-        int sl = snprintf(size_line, sizeof(size_line), "%zx\r\n", b->len);
+        int sl = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
         uv_buf_t bufs[3] = {uv_buf_init(size_line, (unsigned)sl),
-                            uv_buf_init(b->buf, (unsigned)b->len), uv_buf_init("\r\n", 2)};
+                            uv_buf_init(b->data.ptr, (unsigned)len), uv_buf_init("\r\n", 2)};
         rc = tr__upstream_write(ex->up, bufs, 3);
     }
     if (rc != 0) {
@@ -123,8 +120,7 @@ bool tr__body_send_kept(struct tr_exchange *ex)
 
 void tr__body_free(struct tr_exchange *ex)
 {
-    free(ex->body.buf);
-    ex->body.buf = NULL;
+    tr_buf_free(&ex->body.data);
 }
 
 /* ---- the plugin API ------------------------------------------------------------------------ */
@@ -141,6 +137,13 @@ void tr_ctx_read_body(struct tr_ctx *ctx, size_t max,
     struct tr_exchange *ex = ctx->ex;
     struct tr_body_read *b = &ex->body;
     b->max = max;
+    /* One chunk may pass max, and a chunk is never larger than the client's buffer. */
+    size_t piece = ex->c ? ex->c->sock.in.max : 0;
+    size_t limit = max > SIZE_MAX - piece ? SIZE_MAX : max + piece;
+    if (b->data.ptr == NULL)
+        tr_buf_init(&b->data, limit);
+    else if (limit > b->data.max)
+        b->data.max = limit; /* the start an earlier plugin read stays */
     b->done = done;
     b->reading = true;
     if (ex->may_send_continue && !ex->continue_sent && ex->c) {
@@ -157,7 +160,7 @@ bool tr_ctx_body(const struct tr_ctx *ctx, struct tr_str *body)
 {
     const struct tr_exchange *ex = ctx->ex;
     if (ex->body.complete) {
-        *body = (struct tr_str){ex->body.buf ? ex->body.buf : "", ex->body.len};
+        *body = (struct tr_str){ex->body.data.ptr ? ex->body.data.ptr : "", ex->body.data.len};
         return true;
     }
     if (ex->req_done && !ex->body.kept) {
@@ -172,8 +175,16 @@ void tr_ctx_set_body(struct tr_ctx *ctx, struct tr_str body)
     struct tr_body_read *b = &ctx->ex->body;
     if (!b->complete)
         return;
-    b->len = 0;
-    keep(b, body.ptr, body.len);
+    /* A new buffer: body may point into the old one, which stays when memory runs out. */
+    struct tr_buf nb;
+    tr_buf_init(&nb, SIZE_MAX);
+    if (tr_buf_append(&nb, body.ptr, body.len) != 0) {
+        tr_log_error("client %s: no memory for a rewritten request body; kept as read",
+                     ctx->ex->client_ip);
+        return;
+    }
+    tr_buf_free(&b->data);
+    b->data = nb;
     b->kept = true;
 }
 

@@ -154,45 +154,22 @@ static struct tr_str copy(struct tr_ctx *ctx, struct tr_str s)
     return (struct tr_str){tr_arena_strndup(&ctx->arena, s.ptr, s.len), s.len};
 }
 
-static struct tr_hdr_edit *push_edit(struct tr_ctx *ctx, struct tr_hdr_edit **arr, size_t *cnt,
-                                     size_t *cap)
-{
-    if (*cnt == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        struct tr_hdr_edit *n = tr_arena_alloc(&ctx->arena, ncap * sizeof(*n));
-        if (*cnt)
-            memcpy(n, *arr, *cnt * sizeof(*n));
-        *arr = n;
-        *cap = ncap;
-    }
-    return &(*arr)[(*cnt)++];
-}
-
 void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name)
 {
-    struct tr_hdr_edit *e =
-        push_edit(ctx, &ctx->req_edits, &ctx->num_req_edits, &ctx->cap_req_edits);
+    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->req_edits);
     *e = (struct tr_hdr_edit){copy(ctx, name), TR_STR_NULL, true};
 }
 
 void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
 {
-    struct tr_hdr_edit *e =
-        push_edit(ctx, &ctx->req_edits, &ctx->num_req_edits, &ctx->cap_req_edits);
+    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->req_edits);
     *e = (struct tr_hdr_edit){copy(ctx, name), copy(ctx, value), false};
 }
 
 void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name)
 {
-    if (ctx->num_removed_args == ctx->cap_removed_args) {
-        size_t ncap = ctx->cap_removed_args ? ctx->cap_removed_args * 2 : 4;
-        struct tr_str *n = tr_arena_alloc(&ctx->arena, ncap * sizeof(*n));
-        if (ctx->num_removed_args)
-            memcpy(n, ctx->removed_args, ctx->num_removed_args * sizeof(*n));
-        ctx->removed_args = n;
-        ctx->cap_removed_args = ncap;
-    }
-    ctx->removed_args[ctx->num_removed_args++] = copy(ctx, name);
+    struct tr_str copied = copy(ctx, name);
+    *tr_vector_push(&ctx->arena, &ctx->removed_args) = copied;
 }
 
 void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes)
@@ -205,8 +182,8 @@ void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes)
 
 bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name)
 {
-    for (size_t i = 0; i < ctx->num_req_edits; i++) {
-        if (tr_str_ieq(ctx->req_edits[i].name, name))
+    for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
+        if (tr_str_ieq(ctx->req_edits.items[i].name, name))
             return true;
     }
     return false;
@@ -216,8 +193,8 @@ bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name)
 {
     /* Decoded exactly as tr__ctx_find_arg decodes it: a credential found under "api%6Bey" is
      * removed under that spelling and every other one. */
-    for (size_t i = 0; i < ctx->num_removed_args; i++) {
-        if (tr_form_key_eq(raw_name, ctx->removed_args[i]))
+    for (size_t i = 0; i < ctx->removed_args.cnt; i++) {
+        if (tr_form_key_eq(raw_name, ctx->removed_args.items[i]))
             return true;
     }
     return false;
@@ -244,7 +221,7 @@ void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message)
 
 void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
 {
-    struct tr_hdr_edit *e = push_edit(ctx, &ctx->res_adds, &ctx->num_res_adds, &ctx->cap_res_adds);
+    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->res_adds);
     *e = (struct tr_hdr_edit){copy(ctx, name), copy(ctx, value), false};
 }
 

@@ -45,8 +45,8 @@ static void put_named(void *ud, const char *name, struct tr_str value)
  * Framing stays torii's (P1.8): a plugin's Content-Length or Transfer-Encoding is dropped. */
 static void put_plugin_headers(struct tr_http_writer *o, const struct tr_ctx *ctx)
 {
-    for (size_t i = 0; i < ctx->num_res_adds; i++) {
-        const struct tr_hdr_edit *e = &ctx->res_adds[i];
+    for (size_t i = 0; i < ctx->res_adds.cnt; i++) {
+        const struct tr_hdr_edit *e = &ctx->res_adds.items[i];
         if (!(tr_http_header_flags(e->name) & TR_HDR_FRAMING))
             tr_http_writer_field(o, e->name, e->value);
     }
@@ -57,8 +57,8 @@ static void put_plugin_headers(struct tr_http_writer *o, const struct tr_ctx *ct
 static const struct tr_hdr_edit *plugin_host(const struct tr_ctx *ctx)
 {
     const struct tr_hdr_edit *found = NULL;
-    for (size_t i = 0; i < ctx->num_req_edits; i++) {
-        const struct tr_hdr_edit *e = &ctx->req_edits[i];
+    for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
+        const struct tr_hdr_edit *e = &ctx->req_edits.items[i];
         if (tr_http_header_flags(e->name) & TR_HDR_HOST)
             found = e->remove ? NULL : e;
     }
@@ -94,7 +94,7 @@ static void put_query(struct tr_http_writer *o, const struct tr_exchange *ex)
     const struct tr_req_view *rv = &ex->rv;
     if (!rv->has_query)
         return;
-    if (ex->ctx.num_removed_args == 0) {
+    if (ex->ctx.removed_args.cnt == 0) {
         tr_http_writer_raw(o, "?", 1);
         tr_http_writer_str(o, rv->query);
         return;
@@ -202,12 +202,12 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         } else if (check_conn && named_in_connection(req->headers, req->num_headers, h->name)) {
             continue;
         }
-        if (ctx->num_req_edits && tr__ctx_header_edited(ctx, h->name))
+        if (ctx->req_edits.cnt && tr__ctx_header_edited(ctx, h->name))
             continue;
         tr_http_writer_parsed(&o, h);
     }
-    for (size_t i = 0; i < ctx->num_req_edits; i++) {
-        const struct tr_hdr_edit *e = &ctx->req_edits[i];
+    for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
+        const struct tr_hdr_edit *e = &ctx->req_edits.items[i];
         if (!e->remove && !(tr_http_header_flags(e->name) & (TR_HDR_FRAMING | TR_HDR_HOST)))
             tr_http_writer_field(&o, e->name, e->value);
     }
@@ -218,7 +218,7 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
 
     /* A body a plugin read whole goes with its (possibly rewritten) length. */
     if (ex->body.complete)
-        tr_http_writer_field_u64(&o, "Content-Length", ex->body.len);
+        tr_http_writer_field_u64(&o, "Content-Length", ex->body.data.len);
     else if (req->body == TR_HTTP_BODY_LENGTH)
         tr_http_writer_field_u64(&o, "Content-Length", req->content_length);
     else if (req->body == TR_HTTP_BODY_CHUNKED)

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/list.h"
 #include "core/str.h"
 #include "http/parser.h"
@@ -56,12 +57,9 @@ struct tr_ctx {
     const char *credential_identifier; /* arena; X-Credential-Identifier when not the id */
     const char *credential_username;   /* arena; X-Credential-Username, or NULL */
     bool anonymous;
-    struct tr_hdr_edit *req_edits;  /* arena; upstream request header edits */
-    size_t num_req_edits, cap_req_edits;
-    struct tr_str *removed_args;    /* arena; query arguments removed */
-    size_t num_removed_args, cap_removed_args;
-    struct tr_hdr_edit *res_adds;   /* arena; response headers added */
-    size_t num_res_adds, cap_res_adds;
+    TR_VECTOR(struct tr_hdr_edit) req_edits; /* arena; upstream request header edits */
+    TR_VECTOR(struct tr_str) removed_args;   /* arena; query arguments removed */
+    TR_VECTOR(struct tr_hdr_edit) res_adds;  /* arena; response headers added */
     /* A plugin's own answer. */
     int exit_status;
     struct tr_str exit_body, exit_ctype;
@@ -154,12 +152,12 @@ struct tr_upconn {
 
 /* A request body read for a plugin before the access phase goes on (body.c). */
 struct tr_body_read {
-    char *buf; /* owned; the first len bytes of the body (decoded when chunked) */
-    size_t len, cap, max;
+    struct tr_buf data; /* owned; the start of the body (decoded when chunked) */
+    size_t max;         /* what the plugin reads at most (data may pass it by one piece) */
     void (*done)(struct tr_ctx *ctx, bool complete);
     bool reading;  /* a yielded plugin waits for the body */
-    bool kept;     /* buf holds the start of the body: sent upstream before the rest */
-    bool complete; /* buf holds the whole body (sent upstream with Content-Length: len) */
+    bool kept;     /* data holds the start of the body: sent upstream before the rest */
+    bool complete; /* data holds the whole body (sent upstream with its Content-Length) */
     bool counted;  /* its bytes were counted against a body limit (a retry sends them again) */
 };
 
