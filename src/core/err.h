@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* The error table: every error torii can produce, with a short name, the message a client sees
- * (Kong's wording where Kong has one) and the HTTP status it maps to. Fallible functions return
- * 0 or a negative TR_E* value; libuv/errno values are translated at the boundary. */
+ * (Kong's wording where Kong has one) and the HTTP status it maps to. It is the only source of
+ * the status and message of a failure torii answers itself (the Admin API's and the proxy's):
+ * a new condition gets a row here, never a literal pair at the call site. One condition, one
+ * row, one spelling; rows may share a message when the client cannot tell the causes apart (a
+ * database error and an allocation failure are both "An unexpected error occurred").
+ * Fallible functions return 0 or a negative TR_E* value; libuv/errno values are translated at
+ * the boundary. A new row takes the next unused value; values are never reused or renumbered
+ * (TR_EAGAIN stays -1, so -1 means "need more data" and nothing else). */
 #ifndef TR_CORE_ERR_H
 #define TR_CORE_ERR_H
 
-/* XX(symbol, value, status, message) */
+/* XX(symbol, value, status, message). Status 0: not an answer (TR_EAGAIN asks for more input,
+ * TR_EOF tells a socket's owner the peer closed). EDNS and EDBUNAVAIL are Kong 3's wording (the proxy's DNS failure and
+ * /status/ready's 503). */
 #define TR_ERR_MAP(XX)                                                                             \
     XX(EAGAIN, -1, 0, "Need more data")                                                            \
     XX(EBADREQ, -2, 400, "Bad request")                                                            \
@@ -26,14 +34,23 @@
     XX(EDB, -17, 500, "An unexpected error occurred")                                              \
     XX(EEXPECT, -18, 417, "Expectation failed")                                                    \
     XX(ELENGTHREQ, -19, 411, "Length required")                                                    \
-    XX(EDNS, -20, 503, "The upstream server is currently unavailable")                             \
+    XX(EDNS, -20, 503, "name resolution failed")                                                   \
     XX(EUNAVAIL, -21, 503, "The upstream server is currently unavailable")                         \
     XX(EIO, -22, 500, "An unexpected error occurred")                                              \
     XX(EVERSION, -23, 505, "HTTP version not supported")                                           \
     XX(EINTERNAL, -24, 500, "An unexpected error occurred")                                        \
     XX(EBUSY, -25, 503, "Too busy, try again later")                                               \
     XX(ECANCELED, -26, 500, "An unexpected error occurred")                                        \
-    XX(EOF, -27, 0, "End of input")
+    XX(EOF, -27, 0, "End of input")                                                                \
+    XX(EDBUNAVAIL, -28, 503, "failed to connect to database")                                      \
+    XX(EUNAUTHORIZED, -29, 401, "Unauthorized")                                                    \
+    XX(EORIGIN, -30, 403, "Cross-origin writes to the Admin API are not allowed")                  \
+    XX(EPREFLIGHT, -31, 403, "Cross-origin requests to the Admin API are not allowed")             \
+    XX(EMISDIRECTED, -32, 421, "Misdirected request: the Admin API answers only local hosts")      \
+    XX(EMEDIATYPE, -33, 415,                                                                       \
+       "Unsupported Content-Type: use application/json, application/x-www-form-urlencoded or "     \
+       "multipart/form-data")                                                                      \
+    XX(EPLUGINEXISTS, -34, 409, "Plugin configuration already exists")
 
 enum tr_err {
 #define TR_ERR_ENUM(sym, val, status, msg) TR_##sym = (val),
