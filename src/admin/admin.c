@@ -30,7 +30,7 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
 
     if (env->store == NULL) {
         /* A node still waiting for its database (database_wait): nothing can be answered. */
-        tr_admin_reply_message(&ctx, 503, "database unreachable");
+        tr_admin_reply_error(&ctx, TR_EDBUNAVAIL);
         return;
     }
     const struct tr_admin_endpoint *ep =
@@ -40,26 +40,26 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
          * so with its Allow list below). CONNECT seldom gets here: the parser refuses it. */
         bool never = tr_str_eq(req->method, TR_STR_LIT("TRACE")) ||
                      tr_str_eq(req->method, TR_STR_LIT("CONNECT"));
-        tr_admin_reply_message(&ctx, never ? 405 : 404, never ? "Method not allowed" : "Not found");
+        tr_admin_reply_error(&ctx, never ? TR_EMETHOD : TR_ENOTFOUND);
         return;
     }
     tr_admin_handler_fn handler = tr_admin_route_handler(ep, req->method);
     if (handler == NULL) {
         res->allow = tr_admin_route_allow(ep);
-        tr_admin_reply_message(&ctx, 405, "Method not allowed");
+        tr_admin_reply_error(&ctx, TR_EMETHOD);
         goto out;
     }
     int rc = tr_admin_form_decode(req->query, &ctx.query, msg, sizeof(msg));
     if (rc != 0) {
         if (strcmp(msg, "Cannot parse form body") == 0)
             snprintf(msg, sizeof(msg), "Cannot parse query string");
-        tr_admin_reply_message(&ctx, 400, msg);
+        tr_admin_reply_detail(&ctx, rc, msg);
         goto out;
     }
     if (has_body(req->method)) {
         rc = tr_admin_body_decode(req->content_type, req->body, &ctx.body, msg, sizeof(msg));
         if (rc != 0) {
-            tr_admin_reply_message(&ctx, rc == TR_EINVAL ? 415 : 400, msg);
+            tr_admin_reply_detail(&ctx, rc, msg);
             goto out;
         }
     } else {
@@ -77,7 +77,7 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
     }
     handler(&ctx);
     if (res->status == 0 || (res->body == NULL && res->status != 204))
-        tr_admin_reply_message(&ctx, 500, "An unexpected error occurred");
+        tr_admin_reply_error(&ctx, TR_EINTERNAL);
 out:
     json_decref(ctx.query);
     json_decref(ctx.body);

@@ -43,11 +43,11 @@ struct tr_admin_request {
 struct tr_admin_response {
     int status;
     json_t *body;      /* owned by the caller after return; NULL means no body (204) */
-    const char *allow; /* for 405: value of the Allow header, static; else NULL */
+    const char *allow; /* for TR_EMETHOD (405): value of the Allow header, static; else NULL */
 };
 
-/* Handle one admin request. Always fills *res (500 {"message":"An unexpected error occurred"}
- * on internal errors). */
+/* Handle one admin request. Always fills *res (TR_EINTERNAL's 500 on internal errors, and
+ * every other fixed failure from the error table, core/err.h). */
 void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *req,
                      struct tr_admin_response *res);
 

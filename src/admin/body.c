@@ -491,10 +491,8 @@ int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t 
             return json_decode(body, out, msg, msg_len);
         return tr_admin_form_decode(body, out, msg, msg_len);
     }
-    set_msg(msg, msg_len,
-            "Unsupported Content-Type: use application/json, "
-            "application/x-www-form-urlencoded or multipart/form-data");
-    return TR_EINVAL;
+    set_msg(msg, msg_len, tr_err_message(TR_EMEDIATYPE));
+    return TR_EMEDIATYPE;
 }
 
 bool tr_admin_find_nul(const json_t *v, char *path, size_t path_len)

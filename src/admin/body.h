@@ -39,8 +39,9 @@ int tr_admin_form_decode(struct tr_str form, json_t **out, char *msg, size_t msg
  *    a key (same array and dotted-key rules as forms), its content the string value;
  *  - no Content-Type at all: JSON when the first non-blank byte is '{', else a form (curl
  *    and scripts that forget the header still work);
- *  - any other type with a non-empty body: TR_EINVAL, which the caller answers with 415.
- * Returns 0, TR_EBADREQ (answer 400 {"message": msg}) or TR_EINVAL (answer 415). */
+ *  - any other type with a non-empty body: TR_EMEDIATYPE (415).
+ * Returns 0, or TR_EBADREQ or TR_EMEDIATYPE with the client-facing message in msg (answer
+ * err's status with {"message": msg}). */
 int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t **out, char *msg,
                          size_t msg_len);
 

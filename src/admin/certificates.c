@@ -273,7 +273,7 @@ static void cert_create(struct tr_admin_ctx *ctx)
         if (set_snis(ctx, id, names) != 0) {
             /* Undo: the certificate is only kept with all its names. */
             tr_store_delete(ctx->env->store, "certificates", id);
-            tr_admin_reply_message(ctx, 500, "An unexpected error occurred");
+            tr_admin_reply_error(ctx, TR_EINTERNAL);
         } else if (ctx->env->on_change) {
             ctx->env->on_change(ctx->env->ud, "snis", NULL, NULL);
         }
@@ -305,7 +305,7 @@ static void cert_patch(struct tr_admin_ctx *ctx)
     tr_admin_crud_patch(ctx, &certificates, id, NULL);
     if (ctx->res->status == 200 && names) {
         if (set_snis(ctx, id, names) != 0)
-            tr_admin_reply_message(ctx, 500, "An unexpected error occurred");
+            tr_admin_reply_error(ctx, TR_EINTERNAL);
         else if (ctx->env->on_change)
             ctx->env->on_change(ctx->env->ud, "snis", NULL, NULL);
     }

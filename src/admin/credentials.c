@@ -128,7 +128,7 @@ static bool view_init(struct tr_admin_ctx *ctx, struct kind_view *v, const char 
     memset(v, 0, sizeof(*v));
     v->kind = find_kind(seg);
     if (v->kind == NULL) {
-        tr_admin_reply_message(ctx, 404, "Not found");
+        tr_admin_reply_error(ctx, TR_ENOTFOUND);
         return false;
     }
     const struct tr_schema *ks = v->kind->schema;

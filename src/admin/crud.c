@@ -23,19 +23,24 @@ void tr_admin_reply(struct tr_admin_ctx *ctx, int status, json_t *body)
     ctx->res->body = body;
 }
 
-void tr_admin_reply_message(struct tr_admin_ctx *ctx, int status, const char *msg)
+void tr_admin_reply_detail(struct tr_admin_ctx *ctx, int err, const char *msg)
 {
-    tr_admin_reply(ctx, status, json_pack("{s:s}", "message", msg));
+    tr_admin_reply(ctx, tr_err_status(err), json_pack("{s:s}", "message", msg));
+}
+
+void tr_admin_reply_error(struct tr_admin_ctx *ctx, int err)
+{
+    tr_admin_reply_detail(ctx, err, tr_err_message(err));
 }
 
 void tr_admin_reply_store_error(struct tr_admin_ctx *ctx, int rc)
 {
     if (rc == TR_ENOTFOUND)
-        tr_admin_reply_message(ctx, 404, "Not found");
+        tr_admin_reply_error(ctx, TR_ENOTFOUND);
     else if (rc == TR_EDB && !tr_store_ping(ctx->env->store))
-        tr_admin_reply_message(ctx, 503, "Database unavailable");
+        tr_admin_reply_error(ctx, TR_EDBUNAVAIL);
     else
-        tr_admin_reply_message(ctx, 500, "An unexpected error occurred");
+        tr_admin_reply_error(ctx, TR_EINTERNAL);
 }
 
 /* Tell the node what was written: entity kind, id, and the stored doc (NULL when deleted). */

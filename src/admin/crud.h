@@ -68,10 +68,15 @@ void tr_admin_crud_hide(const struct tr_admin_entity *e, json_t *doc);
 
 /* Answer with status and body (the reference is stolen; NULL means no body). */
 void tr_admin_reply(struct tr_admin_ctx *ctx, int status, json_t *body);
-/* Answer {"message": msg} with status. */
-void tr_admin_reply_message(struct tr_admin_ctx *ctx, int status, const char *msg);
-/* Answer a store failure rc: TR_ENOTFOUND 404, TR_EDB 503 when the database is unreachable
- * else 500, anything else 500. */
+/* Answer the condition err (a TR_E* value) as the error table says: its status and
+ * {"message": <its message>}. Every failure the Admin API answers from a fixed condition goes
+ * through here, so the status and the text come from core/err.h only. */
+void tr_admin_reply_error(struct tr_admin_ctx *ctx, int err);
+/* Answer {"message": msg} with err's status: for a condition whose answer says more than the
+ * table's message (which part of a body did not decode, which plugin name is unknown). */
+void tr_admin_reply_detail(struct tr_admin_ctx *ctx, int err, const char *msg);
+/* Answer a store failure rc: TR_ENOTFOUND as such, TR_EDB as TR_EDBUNAVAIL (503) when the
+ * database does not answer a ping, anything else TR_EINTERNAL (500). */
 void tr_admin_reply_store_error(struct tr_admin_ctx *ctx, int rc);
 
 /* Find an entity by a path segment: by id when key has the UUID shape (falling back to

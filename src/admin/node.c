@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/err.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 #include "store/oauth2.h"
@@ -133,10 +134,10 @@ static void ready(struct tr_admin_ctx *ctx)
 {
     struct tr_admin_env *env = ctx->env;
     if (env->store == NULL || !tr_store_ping(env->store)) {
-        tr_admin_reply_message(ctx, 503, "database unreachable");
+        tr_admin_reply_error(ctx, TR_EDBUNAVAIL);
         return;
     }
-    tr_admin_reply_message(ctx, 200, "ready");
+    tr_admin_reply(ctx, 200, json_pack("{s:s}", "message", "ready"));
 }
 
 const struct tr_admin_endpoint tr_admin_node_endpoints[] = {

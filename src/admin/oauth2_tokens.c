@@ -23,7 +23,7 @@ static struct tr_store_tx *tx_or_reply(struct tr_admin_ctx *ctx)
 {
     struct tr_store_tx *tx = tr_store_tx_acquire(ctx->env->store);
     if (tx == NULL)
-        tr_admin_reply_message(ctx, 503, "The database is unavailable");
+        tr_admin_reply_error(ctx, TR_EDBUNAVAIL);
     return tx;
 }
 
@@ -143,7 +143,7 @@ static void create_token(struct tr_admin_ctx *ctx, struct tr_store_tx *tx, const
     if ((id == NULL && tr_uuid_v4(t.id) != 0) ||
         (given_access == NULL && tr_secret_token(access))) {
         tr_oauth2_token_clear(&t);
-        tr_admin_reply_message(ctx, 500, "An unexpected error occurred");
+        tr_admin_reply_error(ctx, TR_EINTERNAL);
         return;
     }
     if (id)

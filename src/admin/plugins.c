@@ -94,7 +94,7 @@ static json_t *conflict(const char *field, const json_t *doc)
 {
     if (strcmp(field, "name") != 0)
         return NULL;
-    return json_pack("{s:s}", "message", "Plugin configuration already exists");
+    return json_pack("{s:s}", "message", tr_err_message(TR_EPLUGINEXISTS));
 }
 
 static const struct tr_admin_entity plugins = {
@@ -208,7 +208,8 @@ static void schema(struct tr_admin_ctx *ctx)
     const struct tr_plugin *p = tr_plugin_find(ctx->params[0], &index);
     if (p == NULL || !tr_plugin_enabled(index)) {
         json_t *msg = json_sprintf("No plugin named '%s'", ctx->params[0]);
-        tr_admin_reply(ctx, 404, json_pack("{s:o}", "message", msg ? msg : json_string("")));
+        tr_admin_reply_detail(ctx, TR_ENOTFOUND, msg ? json_string_value(msg) : "");
+        json_decref(msg);
         return;
     }
     json_t *body = tr_schema_describe(p->schema ? p->schema : &no_fields);

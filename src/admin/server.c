@@ -164,10 +164,11 @@ static void send_json(struct admin_conn *c, int status, json_t *body, const char
     free(text);
 }
 
-static void send_message(struct admin_conn *c, int status, const char *message)
+/* Answer the condition err (core/err.h): its status and {"message": <its message>}. */
+static void send_error(struct admin_conn *c, int err, const char *extra, bool head_only)
 {
-    json_t *j = json_pack("{s:s}", "message", message);
-    send_json(c, status, j, NULL, false);
+    json_t *j = json_pack("{s:s}", "message", tr_err_message(err));
+    send_json(c, tr_err_status(err), j, extra, head_only);
     json_decref(j);
 }
 
@@ -235,11 +236,6 @@ static bool token_ok(const struct tr_conf *conf, const struct tr_http_request *r
     return CRYPTO_memcmp(got.ptr, conf->admin_token, want_len) == 0;
 }
 
-static void send_misdirected(struct admin_conn *c)
-{
-    send_message(c, 421, "Misdirected request: the Admin API answers only local hosts");
-}
-
 /* Fetch standard, CORS protocol: a preflight is an OPTIONS request with Origin and
  * Access-Control-Request-Method; any other OPTIONS is an ordinary request. */
 static bool is_preflight(const struct tr_http_request *req)
@@ -268,11 +264,11 @@ static void answer_preflight(struct admin_conn *c, const struct tr_http_request 
 {
     char extra[CORS_ECHO_MAX + 256];
     if (!host_ok(c, req)) {
-        send_misdirected(c);
+        send_error(c, TR_EMISDIRECTED, NULL, false);
         return;
     }
     if (c->origin != ORIGIN_ALLOWED) {
-        send_message(c, 403, "Cross-origin requests to the Admin API are not allowed");
+        send_error(c, TR_EPREFLIGHT, NULL, false);
         return;
     }
     struct tr_str allow = preflight_allow_headers(req);
@@ -294,12 +290,12 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
         return;
     }
     if (!token_ok(srv->conf, req)) {
-        send_response(c, 401, "WWW-Authenticate: Bearer realm=\"torii-admin\"\r\n",
-                      "{\"message\":\"Unauthorized\"}", 26, head_only);
+        send_error(c, TR_EUNAUTHORIZED, "WWW-Authenticate: Bearer realm=\"torii-admin\"\r\n",
+                   head_only);
         return;
     }
     if (!host_ok(c, req)) {
-        send_misdirected(c);
+        send_error(c, TR_EMISDIRECTED, NULL, false);
         return;
     }
     if (tr_str_eq(req->method, TR_STR_LIT("OPTIONS"))) {
@@ -308,7 +304,7 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
     }
     bool writes = !(tr_str_eq(req->method, TR_STR_LIT("GET")) || head_only);
     if (writes && c->origin == ORIGIN_REFUSED) {
-        send_message(c, 403, "Cross-origin writes to the Admin API are not allowed");
+        send_error(c, TR_EORIGIN, NULL, false);
         return;
     }
     if (tr_str_eq(req->path, TR_STR_LIT("/robots.txt"))) {
@@ -330,7 +326,7 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
     struct tr_admin_response res = {0};
     tr_admin_handle(srv->env, &areq, &res);
     char extra[256] = "";
-    if (res.status == 405 && res.allow)
+    if (res.allow != NULL)
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", res.allow);
     send_json(c, res.status, res.body, extra, head_only);
     json_decref(res.body);
@@ -364,7 +360,7 @@ static bool process_one(struct admin_conn *c)
         return false;
     if (rc < 0) {
         c->close_after = true;
-        send_message(c, tr_err_status(rc), tr_err_message(rc));
+        send_error(c, rc, NULL, false);
         uv_read_stop((uv_stream_t *)&c->tcp);
         return false;
     }
@@ -376,7 +372,7 @@ static bool process_one(struct admin_conn *c)
     if (req->body == TR_HTTP_BODY_LENGTH) {
         if (req->content_length > conf->admin_max_body) {
             c->close_after = true;
-            send_message(c, 413, "Request size limit exceeded");
+            send_error(c, TR_ETOOLARGE, NULL, false);
             uv_read_stop((uv_stream_t *)&c->tcp);
             return false;
         }
@@ -395,14 +391,14 @@ static bool process_one(struct admin_conn *c)
             int r = tr_http_chunked_parse(&dec, c->in.ptr + in, c->in.len - in, &used, &data);
             if (r < 0) {
                 c->close_after = true;
-                send_message(c, 400, "Bad request");
+                send_error(c, TR_EBADREQ, NULL, false);
                 uv_read_stop((uv_stream_t *)&c->tcp);
                 return false;
             }
             if (r == 1) {
                 if (dec.body_len > conf->admin_max_body) {
                     c->close_after = true;
-                    send_message(c, 413, "Request size limit exceeded");
+                    send_error(c, TR_ETOOLARGE, NULL, false);
                     uv_read_stop((uv_stream_t *)&c->tcp);
                     return false;
                 }

@@ -26,7 +26,7 @@ def test_waits_for_database_directory(torii_factory, echo, tmp_path):
     # Not ready while the directory is missing, and it says why, attempt after attempt.
     assert wait_for(lambda: ready_status(t) == 503, timeout=10 * SLOW), t.stderr_tail()
     r = t.admin.get("/apis")
-    assert r.status_code == 503 and r.json() == {"message": "database unreachable"}
+    assert r.status_code == 503 and r.json() == {"message": "failed to connect to database"}
     assert wait_for(lambda: len(re.findall(r"attempt \d+, retrying", t.stderr_text())) >= 3,
                     timeout=10 * SLOW), t.stderr_tail()
     assert t.alive()

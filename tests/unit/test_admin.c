@@ -114,6 +114,21 @@ static void test_status_counters(void)
     env.server_status = NULL;
 }
 
+/* A node still waiting for its database answers every request with the one 503 of the error
+ * table, /status/ready included; so does /status/ready when the store stops answering. */
+static void test_no_database(void)
+{
+    struct tr_store *store = env.store;
+    env.store = NULL;
+    TR_CHECK_INT(call("GET", "/apis", "", ""), 503);
+    TR_CHECK_STR(sget(last, "message"), "failed to connect to database");
+    TR_CHECK_INT(call("GET", "/status/ready", "", ""), 503);
+    TR_CHECK_STR(sget(last, "message"), "failed to connect to database");
+    env.store = store;
+    TR_CHECK_INT(call("GET", "/status/ready", "", ""), 200);
+    TR_CHECK_STR(sget(last, "message"), "ready");
+}
+
 static char go_id[TR_UUID_LEN + 1];
 
 static void test_walkthrough(void)
@@ -261,6 +276,8 @@ static void test_api_errors(void)
     TR_CHECK_INT(call("POST", "/apis", JSON, "{\"upstream_url\":"), 400);
     TR_CHECK_STR(sget(last, "message"), "Cannot parse JSON body");
     TR_CHECK_INT(call("POST", "/apis", "text/plain", "hello"), 415);
+    TR_CHECK_STR(sget(last, "message"), "Unsupported Content-Type: use application/json, "
+                                        "application/x-www-form-urlencoded or multipart/form-data");
     TR_CHECK_INT(call("POST", "/apis", JSON,
                       "{\"name\":\"json-api\",\"upstream_url\":\"http://a.test\","
                       "\"request_path\":\"/json/\",\"preserve_host\":true,\"retries\":3}"),
@@ -546,6 +563,7 @@ int main(void)
 
     test_node();
     test_status_counters();
+    test_no_database();
     test_walkthrough();
     test_api_errors();
     test_pagination_and_filters();

@@ -214,8 +214,8 @@ static void test_dispatch(void)
     /* Parameters on the form type are fine. */
     TR_CHECK(body_is("application/x-www-form-urlencoded; charset=UTF-8", "a=1", "{\"a\":\"1\"}"));
     /* Anything else with a body: 415. */
-    TR_CHECK_INT(body_rc("text/plain", tr_str_from_cstr("a=1")), TR_EINVAL);
-    TR_CHECK_INT(body_rc("application/xml", tr_str_from_cstr("<a/>")), TR_EINVAL);
+    TR_CHECK_INT(body_rc("text/plain", tr_str_from_cstr("a=1")), TR_EMEDIATYPE);
+    TR_CHECK_INT(body_rc("application/xml", tr_str_from_cstr("<a/>")), TR_EMEDIATYPE);
 }
 
 int main(void)
