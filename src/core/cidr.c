@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
 #include "core/str.h"
 
-/* Textual address -> 16 bytes (IPv4 mapped); *v4 tells which. Returns 0 or -1. */
+/* Textual address -> 16 bytes (IPv4 mapped); *v4 tells which. Returns 0 or TR_EINVAL. */
 static int to_v6(const char *s, unsigned char out[16], bool *v4)
 {
     unsigned char a[16];
@@ -25,14 +27,14 @@ static int to_v6(const char *s, unsigned char out[16], bool *v4)
         *v4 = false;
         return 0;
     }
-    return -1;
+    return TR_EINVAL;
 }
 
 static int parse_item(struct tr_str item, struct tr_cidr *c)
 {
     char buf[64];
     if (item.len == 0 || item.len >= sizeof(buf))
-        return -1;
+        return TR_EINVAL;
     memcpy(buf, item.ptr, item.len);
     buf[item.len] = '\0';
     char *slash = strchr(buf, '/');
@@ -41,14 +43,14 @@ static int parse_item(struct tr_str item, struct tr_cidr *c)
     if (slash) {
         *slash = '\0';
         if (tr_str_to_u64(tr_str_from_cstr(slash + 1), 128, &bits) != 0)
-            return -1;
+            return TR_EINVAL;
         has_bits = true;
     }
     bool v4;
     if (to_v6(buf, c->addr, &v4) != 0)
-        return -1;
+        return TR_EINVAL;
     if (v4 && bits > 32)
-        return -1;
+        return TR_EINVAL;
     c->bits = has_bits ? (unsigned)(v4 ? bits + 96 : bits) : 128;
     /* Clear the host bits so matching is a prefix compare. */
     for (unsigned i = c->bits; i < 128; i++)
@@ -68,7 +70,7 @@ int tr_cidr_list_parse(const char *text, struct tr_cidr_list *out, char *err, si
             snprintf(err, err_len, "'%.*s' is not an IP address or CIDR block",
                      (int)(item.len > 64 ? 64 : item.len), item.ptr);
             tr_cidr_list_free(out);
-            return -1;
+            return TR_EINVAL;
         }
         *tr_vector_push(NULL, out) = c;
     }

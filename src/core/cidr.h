@@ -19,8 +19,8 @@ struct tr_cidr_list {
 };
 
 /* Parse a comma-separated list (spaces allowed around items; "" is an empty list). Each item
- * is an IPv4 or IPv6 literal with an optional /N (0..32 or 0..128). Returns 0, or -1 with the
- * offending item quoted in err (out is then empty). out must be zeroed or freed. */
+ * is an IPv4 or IPv6 literal with an optional /N (0..32 or 0..128). Returns 0, or TR_EINVAL with
+ * the offending item quoted in err (out is then empty). out must be zeroed or freed. */
 int tr_cidr_list_parse(const char *text, struct tr_cidr_list *out, char *err, size_t err_len);
 
 /* Does ip (a textual IPv4 or IPv6 address) fall inside one of the blocks? False for an

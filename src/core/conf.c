@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/cidr.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/origin.h"
@@ -42,7 +43,7 @@ enum key_type {
 #define KF_NAME 0x20     /* enum stored as an owned copy of the choice's name */
 #define KF_HALF 0x40     /* with KF_AUTO: "auto" is half the online CPUs (at least min) */
 
-/* Extra validation of a string value: returns 0, or -1 with the expectation in why. */
+/* Extra validation of a string value: returns 0, or TR_EINVAL with the expectation in why. */
 typedef int (*check_fn)(struct tr_str value, char *why, size_t why_len);
 
 struct conf_key {
@@ -381,7 +382,7 @@ static int parse_duration(struct tr_str s, uint64_t *out)
         }
     }
     if (mult == 0 || tr_str_to_u64(num, UINT64_MAX / mult, &v) != 0)
-        return -1;
+        return TR_EINVAL;
     *out = v * mult;
     return 0;
 }
@@ -405,7 +406,7 @@ static int parse_size(struct tr_str s, uint64_t *out)
             s.len--;
     }
     if (tr_str_to_u64(s, UINT64_MAX / mult, &v) != 0)
-        return -1;
+        return TR_EINVAL;
     *out = v * mult;
     return 0;
 }
@@ -464,7 +465,7 @@ static int check_token(struct tr_str value, char *why, size_t why_len)
     snprintf(why, why_len,
              "expected empty, or at least %d characters of A-Z a-z 0-9 -._~+/ and trailing =",
              ADMIN_TOKEN_MIN);
-    return -1;
+    return TR_EINVAL;
 }
 
 static void expect_text(const struct conf_key *k, char *why, size_t why_len)
@@ -508,7 +509,7 @@ static void expect_text(const struct conf_key *k, char *why, size_t why_len)
     }
 }
 
-/* Parse value for k and store it. Returns 0, or -1 with the reason in why. */
+/* Parse value for k and store it. Returns 0, or TR_EINVAL with the reason in why. */
 static int set_value(struct tr_conf *conf, const struct conf_key *k, struct tr_str value, char *why,
                      size_t why_len)
 {
@@ -516,12 +517,12 @@ static int set_value(struct tr_conf *conf, const struct conf_key *k, struct tr_s
     why[0] = '\0';
     if (has_control(value)) {
         snprintf(why, why_len, "control characters are not allowed");
-        return -1;
+        return TR_EINVAL;
     }
     /* So that every value can be written back in the file syntax (which has no escapes). */
     if (memchr(value.ptr, '"', value.len)) {
         snprintf(why, why_len, "double quotes are only allowed around the whole value");
-        return -1;
+        return TR_EINVAL;
     }
     switch (k->type) {
     case KT_STRING:
@@ -529,7 +530,7 @@ static int set_value(struct tr_conf *conf, const struct conf_key *k, struct tr_s
         if (value.len == 0 && !(k->flags & KF_EMPTY))
             goto bad;
         if (k->check && k->check(value, why, why_len) != 0)
-            return -1;
+            return TR_EINVAL;
         set_str(conf, k, tr_str_dup(value));
         return 0;
     case KT_BOOL:
@@ -579,14 +580,14 @@ static int set_value(struct tr_conf *conf, const struct conf_key *k, struct tr_s
         int rc = tr_conf_parse_listen(text, &list, why, why_len);
         free(text);
         if (rc != 0)
-            return -1;
+            return TR_EINVAL;
         memcpy(field(conf, k), &list, sizeof(list));
         return 0;
     }
     }
 bad:
     expect_text(k, why, why_len);
-    return -1;
+    return TR_EINVAL;
 }
 
 /* ---- listen lists ------------------------------------------------------------------------- */
@@ -627,7 +628,7 @@ static int parse_listen_addr(struct tr_str tok, struct tr_listen *l, char *err, 
         if (memchr(h.ptr, ':', h.len)) {
             fail(err, err_len, "IPv6 address in '%s' must be in brackets, as in [::1]:8001",
                  show(tok, shown, sizeof(shown)));
-            return -1;
+            return TR_EINVAL;
         }
         if (eq(h, "*")) {
             snprintf(l->host, sizeof(l->host), "0.0.0.0");
@@ -646,20 +647,20 @@ static int parse_listen_addr(struct tr_str tok, struct tr_listen *l, char *err, 
     }
     if (tr_str_to_u64(port, 65535, &p) != 0 || p == 0) {
         fail(err, err_len, "bad port in '%s' (expected 1..65535)", show(tok, shown, sizeof(shown)));
-        return -1;
+        return TR_EINVAL;
     }
     l->port = (uint16_t)p;
     return 0;
 
 syntax:
     fail(err, err_len, "'%s' is not ADDR:PORT", show(tok, shown, sizeof(shown)));
-    return -1;
+    return TR_EINVAL;
 badhost:
     fail(err, err_len,
          "bad address in '%s' (expected an IPv4 address, [IPv6 address], * or "
          "localhost)",
          show(tok, shown, sizeof(shown)));
-    return -1;
+    return TR_EINVAL;
 }
 
 static int parse_listen_flag(struct tr_str tok, struct tr_listen *l, char *err, size_t err_len)
@@ -680,18 +681,18 @@ static int parse_listen_flag(struct tr_str tok, struct tr_listen *l, char *err, 
         if (tr_str_to_u64((struct tr_str){tok.ptr + 8, tok.len - 8}, 65535, &n) != 0 || n == 0) {
             fail(err, err_len, "bad '%s' (expected backlog=1..65535)",
                  show(tok, shown, sizeof(shown)));
-            return -1;
+            return TR_EINVAL;
         }
         l->backlog = (int)n;
     } else if (eq(tok, "proxy_protocol")) {
         fail(err, err_len, "the proxy_protocol flag is not supported");
-        return -1;
+        return TR_EINVAL;
     } else {
         fail(err, err_len,
              "unknown flag '%s' (expected ssl, http2, reuseport, deferred, bind or "
              "backlog=N)",
              show(tok, shown, sizeof(shown)));
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -722,35 +723,35 @@ int tr_conf_parse_listen(const char *value, struct tr_listen_list *out, char *er
     }
     if (all.len == 0) {
         fail(err, err_len, "empty list (use off for none)");
-        return -1;
+        return TR_EINVAL;
     }
     struct tr_str entry;
     while (tr_str_next_item(&all, ',', &entry)) {
         char shown[96];
         if (entry.len == 0) {
             fail(err, err_len, "empty entry in the list");
-            return -1;
+            return TR_EINVAL;
         }
         if (eq(entry, "off")) {
             fail(err, err_len, "off must be the only entry");
-            return -1;
+            return TR_EINVAL;
         }
         if (list.cnt == TR_CONF_MAX_LISTEN) {
             fail(err, err_len, "more than %d addresses", TR_CONF_MAX_LISTEN);
-            return -1;
+            return TR_EINVAL;
         }
         struct tr_listen *l = &list.items[list.cnt];
         struct tr_str rest = entry, tok = next_token(&rest);
         if (parse_listen_addr(tok, l, err, err_len) != 0)
-            return -1;
+            return TR_EINVAL;
         for (tok = next_token(&rest); tok.len > 0; tok = next_token(&rest)) {
             if (parse_listen_flag(tok, l, err, err_len) != 0)
-                return -1;
+                return TR_EINVAL;
         }
         for (size_t i = 0; i < list.cnt; i++) {
             if (list.items[i].port == l->port && strcmp(list.items[i].host, l->host) == 0) {
                 fail(err, err_len, "'%s' is listed twice", show(entry, shown, sizeof(shown)));
-                return -1;
+                return TR_EINVAL;
             }
         }
         list.cnt++;
@@ -832,7 +833,7 @@ static int apply(struct tr_conf *conf, const struct conf_key *k, struct tr_str v
         return 0;
     fail(err, err_len, "invalid value for '%s'%s: '%s' (%s)", k->name, where,
          show(value, shown, sizeof(shown)), why);
-    return -1;
+    return TR_EINVAL;
 }
 
 static int set_defaults(struct tr_conf *conf, char *err, size_t err_len)
@@ -840,7 +841,7 @@ static int set_defaults(struct tr_conf *conf, char *err, size_t err_len)
     for (size_t i = 0; i < TR_ARRAY_SIZE(keys); i++) {
         if (apply(conf, &keys[i], tr_str_from_cstr(keys[i].def), " (built-in default)", err,
                   err_len) != 0)
-            return -1;
+            return TR_EINVAL;
     }
     return 0;
 }
@@ -853,11 +854,11 @@ static int line_value(struct tr_str raw, struct tr_str *value)
     if (raw.len > 0 && raw.ptr[0] == '"') {
         const char *close = memchr(raw.ptr + 1, '"', raw.len - 1);
         if (close == NULL)
-            return -1;
+            return TR_EINVAL;
         struct tr_str after = {close + 1, raw.len - (size_t)(close + 1 - raw.ptr)};
         after = tr_str_trim(after);
         if (after.len > 0 && after.ptr[0] != '#')
-            return -1;
+            return TR_EINVAL;
         *value = (struct tr_str){raw.ptr + 1, (size_t)(close - raw.ptr) - 1};
         return 0;
     }
@@ -896,19 +897,19 @@ static int apply_buffer(struct tr_conf *conf, const char *buf, size_t len, const
         if (eqs == NULL) {
             fail(err, err_len, "expected 'key = value', got '%s' (line %u of %s)",
                  show(l, shown, sizeof(shown)), line, name);
-            return -1;
+            return TR_EINVAL;
         }
         key = tr_str_trim((struct tr_str){l.ptr, (size_t)(eqs - l.ptr)});
         const struct conf_key *k = find_key(key);
         if (k == NULL) {
             fail(err, err_len, "unknown setting '%s' (line %u of %s)",
                  show(key, shown, sizeof(shown)), line, name);
-            return -1;
+            return TR_EINVAL;
         }
         if (line_value((struct tr_str){eqs + 1, l.len - (size_t)(eqs + 1 - l.ptr)}, &value) != 0) {
             fail(err, err_len, "bad quoting in the value of '%s' (line %u of %s)", k->name, line,
                  name);
-            return -1;
+            return TR_EINVAL;
         }
         snprintf(where, sizeof(where), " (line %u of %s)", line, name);
         /* Put the location after the reason: "invalid value for 'k': 'v' (why) (line N of F)". */
@@ -916,7 +917,7 @@ static int apply_buffer(struct tr_conf *conf, const char *buf, size_t len, const
             size_t used = err ? strnlen(err, err_len) : 0;
             if (err && used < err_len)
                 snprintf(err + used, err_len - used, "%s", where);
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -934,7 +935,7 @@ static int apply_env(struct tr_conf *conf, char *err, size_t err_len)
             continue;
         snprintf(where, sizeof(where), " (from %s)", var);
         if (apply(conf, &keys[i], tr_str_trim(tr_str_from_cstr(v)), where, err, err_len) != 0)
-            return -1;
+            return TR_EINVAL;
     }
     return 0;
 }
@@ -961,7 +962,7 @@ static int resolve_paths(struct tr_conf *conf, char *err, size_t err_len)
         if (cwd == NULL) {
             fail(err, err_len, "cannot resolve the relative prefix '%s': %s", conf->prefix,
                  strerror(errno));
-            return -1;
+            return TR_EINVAL;
         }
         char *abs = strcmp(prefix, ".") == 0 || prefix[0] == '\0' ? tr_xstrdup(cwd)
                                                                   : join_path(cwd, prefix);
@@ -1003,7 +1004,7 @@ static int check_listeners(const struct tr_conf *conf, char *err, size_t err_len
                 tr_conf_format_listen(pl, b, sizeof(b));
                 fail(err, err_len, "admin_listen address %s overlaps proxy_listen address %s", a,
                      b);
-                return -1;
+                return TR_EINVAL;
             }
         }
         /* P11: the Admin API can reconfigure every route; never expose it by accident. */
@@ -1013,7 +1014,7 @@ static int check_listeners(const struct tr_conf *conf, char *err, size_t err_len
                  "admin_listen address %s is not a loopback address: exposing the Admin API "
                  "needs admin_allow_remote = on (or an admin_token)",
                  a);
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -1028,7 +1029,7 @@ static int load(struct tr_conf *conf, const char *buf, size_t len, const char *n
         (env && apply_env(conf, err, err_len) != 0) || resolve_paths(conf, err, err_len) != 0 ||
         check_listeners(conf, err, err_len) != 0) {
         tr_conf_free(conf);
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -1083,7 +1084,7 @@ int tr_conf_load(struct tr_conf *conf, const char *path, char *err, size_t err_l
         buf = read_file(path, &len, err, err_len);
         if (buf == NULL) {
             memset(conf, 0, sizeof(*conf));
-            return -1;
+            return TR_EIO;
         }
     }
     int rc = load(conf, buf, len, path, true, err, err_len);

@@ -81,7 +81,7 @@ struct tr_conf {
 
 /* The check of the `plugins` setting (names must be plugins compiled in). core/ names no
  * plugin: the program registers tr_plugin_check_list (plugins/registry.h) before loading
- * settings; without a check any list is taken. Returns 0, or -1 with why set. */
+ * settings; without a check any list is taken. Returns 0, or TR_EINVAL with why set. */
 typedef int (*tr_conf_plugins_check_fn)(const char *value, char *why, size_t why_len);
 void tr_conf_set_plugins_check(tr_conf_plugins_check_fn fn);
 
@@ -90,14 +90,16 @@ void tr_conf_set_plugins_check(tr_conf_plugins_check_fn fn);
  * are ignored). Duplicate keys in the file: the last one wins. Then paths are resolved (see struct
  * tr_conf) and cross-key rules are checked (P11: a non-loopback admin_listen needs
  * admin_allow_remote = on or an admin_token; proxy and admin addresses must not overlap).
- * Returns 0, or -1 with one line naming the key (or TORII_<KEY>, or the file and line) written
- * into err; on error *conf is left zeroed. */
+ * Returns 0, or TR_EINVAL (a bad value or rule) or TR_EIO (the file cannot be read) with one
+ * line naming the key (or TORII_<KEY>, or the file and line) written into err; on error *conf
+ * is left zeroed. */
 int tr_conf_load(struct tr_conf *conf, const char *path, char *err, size_t err_len);
 
 /* Parse a Kong-syntax listen list: comma-separated "ADDR:PORT [flags]" with ADDR an IPv4
  * literal, "[IPv6]", "*" (0.0.0.0) or "localhost", port 1..65535, flags ssl, http2, reuseport,
  * deferred, bind (accepted, ignored) and backlog=N; or "off" for an empty list. IPv4/IPv6 hosts
- * are stored in canonical form. Returns 0, or -1 with the reason (without the key) in err. */
+ * are stored in canonical form. Returns 0, or TR_EINVAL with the reason (without the key) in
+ * err. */
 int tr_conf_parse_listen(const char *value, struct tr_listen_list *out, char *err, size_t err_len);
 
 /* Format a listen address "host:port" / "[v6]:port" (no flags) into buf (always terminated). */

@@ -8,7 +8,8 @@
 
 enum tr_log_level { TR_LOG_DEBUG, TR_LOG_INFO, TR_LOG_NOTICE, TR_LOG_WARN, TR_LOG_ERROR, TR_LOG_CRIT };
 
-/* Parse "debug", "info", "notice", "warn", "error", "crit"; -1 if unknown. */
+/* Parse "debug", "info", "notice", "warn", "error", "crit"; -1 if unknown (no level: a value,
+ * not a TR_E* code). */
 int tr_log_level_parse(const char *name);
 void tr_log_set_level(enum tr_log_level level);
 /* Send lines to path (appended, created 0640) or back to stderr when path is NULL or "off"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/mem.h"
 
 #define MAX_LABEL 63
@@ -23,11 +24,11 @@ static bool is_name_char(char c)
     return (l >= 'a' && l <= 'z') || is_digit(c) || c == '-' || c == '_';
 }
 
-/* Copy h into a NUL-terminated buffer for inet_pton; -1 if it does not fit. */
+/* Copy h into a NUL-terminated buffer for inet_pton; TR_EINVAL if it does not fit. */
 static int to_cstr(struct tr_str h, char *buf, size_t len)
 {
     if (h.len >= len)
-        return -1;
+        return TR_EINVAL;
     memcpy(buf, h.ptr, h.len);
     buf[h.len] = '\0';
     return 0;
@@ -38,7 +39,7 @@ static int parse_ipv4(struct tr_str h, struct tr_origin *out)
     char buf[INET_ADDRSTRLEN];
     unsigned char a[4];
     if (to_cstr(h, buf, sizeof(buf)) != 0 || inet_pton(AF_INET, buf, a) != 1)
-        return -1;
+        return TR_EINVAL;
     inet_ntop(AF_INET, a, out->host, sizeof(out->host));
     out->loopback = strcmp(out->host, "127.0.0.1") == 0;
     return 0;
@@ -51,10 +52,10 @@ static int parse_ipv6(struct tr_str h, struct tr_origin *out)
     char buf[INET6_ADDRSTRLEN];
     unsigned char a[16];
     if (h.len < 4 || h.ptr[h.len - 1] != ']')
-        return -1;
+        return TR_EINVAL;
     if (to_cstr((struct tr_str){h.ptr + 1, h.len - 2}, buf, sizeof(buf)) != 0 ||
         inet_pton(AF_INET6, buf, a) != 1)
-        return -1;
+        return TR_EINVAL;
     /* Browsers serialize IPv6 hosts in RFC 5952 form; so does inet_ntop. */
     inet_ntop(AF_INET6, a, buf, sizeof(buf));
     snprintf(out->host, sizeof(out->host), "[%s]", buf);
@@ -69,23 +70,23 @@ static int parse_name(struct tr_str h, struct tr_origin *out)
     size_t label = 0;
     bool numeric = true;
     if (h.len == 0 || h.len > TR_ORIGIN_HOST_MAX)
-        return -1;
+        return TR_EINVAL;
     for (size_t i = 0; i < h.len; i++) {
         char c = h.ptr[i];
         if (c == '.') {
             if (label == 0)
-                return -1;
+                return TR_EINVAL;
             label = 0;
             numeric = true;
         } else if (!is_name_char(c) || ++label > MAX_LABEL) {
-            return -1;
+            return TR_EINVAL;
         } else if (!is_digit(c)) {
             numeric = false;
         }
         out->host[i] = tr_ascii_lower(c);
     }
     if (label == 0)
-        return -1; /* a trailing dot names another origin than the name without it */
+        return TR_EINVAL; /* a trailing dot names another origin than the name without it */
     if (numeric)
         return parse_ipv4(h, out);
     out->host[h.len] = '\0';
@@ -103,7 +104,7 @@ static int parse_authority(struct tr_str a, bool https, struct tr_origin *out)
     if (a.len > 0 && a.ptr[0] == '[') {
         const char *close = memchr(a.ptr, ']', a.len);
         if (close == NULL)
-            return -1;
+            return TR_EINVAL;
         host.len = (size_t)(close - a.ptr) + 1;
     } else {
         const char *colon = memchr(a.ptr, ':', a.len);
@@ -116,7 +117,7 @@ static int parse_authority(struct tr_str a, bool https, struct tr_origin *out)
         /* RFC 6454 §6.2 serializes the port in plain decimal: no empty port, no padding. */
         if (a.ptr[host.len] != ':' || port.len == 0 || port.len > 5 ||
             tr_str_to_u64(port, 65535, &p) != 0 || p == 0)
-            return -1;
+            return TR_EINVAL;
         out->port = (uint16_t)p;
     }
     if (host.len > 0 && host.ptr[0] == '[')
@@ -136,13 +137,13 @@ int tr_origin_parse(struct tr_str text, struct tr_origin *out)
             return parse_authority((struct tr_str){text.ptr + p.len, text.len - p.len},
                                    schemes[i].https, out);
     }
-    return -1;
+    return TR_EINVAL;
 }
 
 int tr_origin_from_host(struct tr_str host, bool https, struct tr_origin *out)
 {
     if (host.len == 0)
-        return -1;
+        return TR_EINVAL;
     return parse_authority(host, https, out);
 }
 
@@ -181,7 +182,7 @@ int tr_origin_list_parse(struct tr_str text, struct tr_origin_list *out, char *e
 
 fail:
     tr_origin_list_free(out);
-    return -1;
+    return TR_EINVAL;
 }
 
 bool tr_origin_list_has(const struct tr_origin_list *l, const struct tr_origin *o)

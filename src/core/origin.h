@@ -31,12 +31,12 @@ struct tr_origin_list {
  * any case): HOST is a DNS name (letters, digits, '-', '_' in non-empty dot-separated labels,
  * no trailing dot), a dotted-quad IPv4 address or a bracketed IPv6 address without zone; PORT
  * is 1..65535 in at most 5 digits. No user info, path (not even "/"), query or fragment.
- * Returns 0 and fills *out, or -1 ("null" and every other string gives -1). */
+ * Returns 0 and fills *out, or TR_EINVAL ("null" and every other string). */
 int tr_origin_parse(struct tr_str text, struct tr_origin *out);
 
 /* The origin a browser uses for a page served with Host header value host ("HOST[:PORT]", same
- * HOST rules as tr_origin_parse) over https or plain http. Returns 0, or -1 when host is empty
- * or not of that form. */
+ * HOST rules as tr_origin_parse) over https or plain http. Returns 0, or TR_EINVAL when host is
+ * empty or not of that form. */
 int tr_origin_from_host(struct tr_str host, bool https, struct tr_origin *out);
 
 /* Same scheme, same port, and the same host (names compared in lower case; any two loopback
@@ -44,8 +44,8 @@ int tr_origin_from_host(struct tr_str host, bool https, struct tr_origin *out);
 bool tr_origin_eq(const struct tr_origin *a, const struct tr_origin *b);
 
 /* Parse text (not NUL-terminated) as a comma-separated list of origins (spaces around items
- * allowed; "" or only spaces is an empty list; an empty item is an error). Returns 0, or -1 with
- * the offending item quoted in err (out is then empty). out need not be initialized; free it
+ * allowed; "" or only spaces is an empty list; an empty item is an error). Returns 0, or TR_EINVAL
+ * with the offending item quoted in err (out is then empty). out need not be initialized; free it
  * with tr_origin_list_free. */
 int tr_origin_list_parse(struct tr_str text, struct tr_origin_list *out, char *err, size_t err_len);
 

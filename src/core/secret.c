@@ -8,6 +8,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "core/err.h"
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* base64url of 32 bytes, without padding: 43 characters. */
@@ -32,7 +34,7 @@ int tr_secret_token(char *out)
 {
     unsigned char raw[32];
     if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
-        return -1;
+        return TR_EINTERNAL;
     encode32(raw, out);
     OPENSSL_cleanse(raw, sizeof(raw));
     return 0;
@@ -51,8 +53,10 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
 int tr_secret_hex(char *out, size_t n)
 {
     unsigned char raw[64];
-    if (n > sizeof(raw) || RAND_bytes(raw, (int)n) != 1)
-        return -1;
+    if (n > sizeof(raw))
+        return TR_EINVAL;
+    if (RAND_bytes(raw, (int)n) != 1)
+        return TR_EINTERNAL;
     to_hex(raw, n, out);
     return 0;
 }

@@ -14,10 +14,11 @@
 /* SHA-256 as 64 lowercase hex characters plus a NUL. */
 #define TR_SECRET_HEX_LEN 64
 
-/* Fill out (TR_SECRET_TOKEN_LEN + 1 bytes) with a new random token. Returns 0, or -1 when
- * the CSPRNG fails (never expected; the caller answers 500). */
+/* Fill out (TR_SECRET_TOKEN_LEN + 1 bytes) with a new random token. Returns 0, or
+ * TR_EINTERNAL when the CSPRNG fails (never expected; the caller answers 500). */
 int tr_secret_token(char *out);
-/* n random bytes as 2n lowercase hex characters plus a NUL into out. Returns 0 or -1. */
+/* n random bytes (at most 64) as 2n lowercase hex characters plus a NUL into out. Returns 0,
+ * TR_EINVAL for a larger n, or TR_EINTERNAL when the CSPRNG fails. */
 int tr_secret_hex(char *out, size_t n);
 /* SHA-256 of s as hex into out (TR_SECRET_HEX_LEN + 1 bytes). */
 void tr_secret_sha256_hex(struct tr_str s, char *out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 
 struct tr_str tr_str_from_cstr(const char *s)
@@ -64,17 +65,17 @@ int tr_str_to_u64(struct tr_str s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
     if (s.len == 0 || s.len > 20)
-        return -1;
+        return TR_EINVAL;
     for (size_t i = 0; i < s.len; i++) {
         unsigned d = (unsigned char)s.ptr[i] - '0';
         if (d > 9)
-            return -1;
+            return TR_EINVAL;
         if (v > (UINT64_MAX - d) / 10)
-            return -1;
+            return TR_EINVAL;
         v = v * 10 + d;
     }
     if (v > max)
-        return -1;
+        return TR_EINVAL;
     *out = v;
     return 0;
 }

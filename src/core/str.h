@@ -35,7 +35,7 @@ struct tr_str tr_str_trim(struct tr_str s);
 bool tr_str_next_item(struct tr_str *rest, char sep, struct tr_str *item);
 
 /* Strict unsigned decimal: 1..20 digits, no sign, no spaces, value <= max.
- * Returns 0 and sets *out, or -1. */
+ * Returns 0 and sets *out, or TR_EINVAL. */
 int tr_str_to_u64(struct tr_str s, uint64_t max, uint64_t *out);
 
 /* Copy into a freshly malloc'ed NUL-terminated string; aborts on OOM. */
@@ -46,7 +46,7 @@ static inline char tr_ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
 
-/* Value of one hex digit (either case), or -1. */
+/* Value of one hex digit (either case), or -1 when c is none (a value, not a TR_E* code). */
 static inline int tr_hex_value(char c)
 {
     if (c >= '0' && c <= '9')

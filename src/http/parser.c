@@ -102,11 +102,11 @@ static bool next_member(struct tr_str list, size_t *pos, struct tr_str *member)
     return false;
 }
 
-/* RFC 9112 §6.3 and P1.3: 1..19 digits, no sign, fits in 63 bits. */
+/* RFC 9112 §6.3 and P1.3: 1..19 digits, no sign, fits in 63 bits. Returns 0 or TR_EINVAL. */
 static int parse_content_length(struct tr_str v, uint64_t *out)
 {
     if (v.len == 0 || v.len > 19)
-        return -1;
+        return TR_EINVAL;
     return tr_str_to_u64(v, INT64_MAX, out);
 }
 

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "plugins/registry.h"
 
@@ -38,7 +39,7 @@ static int parse_ok(const char *text)
     do {                                                                                           \
         struct tr_conf c_ = {0};                                                                   \
         int rc_ = parse((text), &c_);                                                              \
-        TR_CHECK_INT(rc_, -1);                                                                     \
+        TR_CHECK_INT(rc_, TR_EINVAL);                                                              \
         if (strstr(err, (needle)) == NULL) {                                                       \
             tr_check_failed++;                                                                     \
             fprintf(stderr, "%s:%d: error for \"%s\" is \"%s\", expected \"%s\"\n", __FILE__,      \
@@ -192,9 +193,9 @@ static void test_file_syntax(void)
 static void test_file_errors(void)
 {
     struct tr_conf c = {0};
-    TR_CHECK_INT(parse("# one\nprefix = /a\nfoo = 1\n", &c), -1);
+    TR_CHECK_INT(parse("# one\nprefix = /a\nfoo = 1\n", &c), TR_EINVAL);
     TR_CHECK_STR(err, "unknown setting 'foo' (line 3 of t.conf)");
-    TR_CHECK_INT(parse("worker_threads = abc\n", &c), -1);
+    TR_CHECK_INT(parse("worker_threads = abc\n", &c), TR_EINVAL);
     TR_CHECK_STR(err, "invalid value for 'worker_threads': 'abc' (expected auto or 1..256) "
                       "(line 1 of t.conf)");
     CHECK_ERR("\n\njust words\n", "expected 'key = value', got 'just words' (line 3 of t.conf)");
@@ -216,7 +217,8 @@ static void test_file_errors(void)
               "invalid value for 'prefix': '' (expected a non-empty value) (line 3");
     /* A NUL byte inside a value is a control character, not the end of the value. */
     const char nul[] = "prefix = /a\0b\n";
-    TR_CHECK_INT(tr__conf_parse_buffer(&c, nul, sizeof(nul) - 1, "t.conf", err, sizeof(err)), -1);
+    TR_CHECK_INT(tr__conf_parse_buffer(&c, nul, sizeof(nul) - 1, "t.conf", err, sizeof(err)),
+                 TR_EINVAL);
     TR_CHECK(strstr(err, "control characters") != NULL);
 
     /* Bad values, one or more per type. */
@@ -273,7 +275,7 @@ static void test_file_errors(void)
     CHECK_ERR(big, "...' (expected debug");
 
     /* A missing file. */
-    TR_CHECK_INT(tr_conf_load(&c, "no-such-dir/torii.conf", err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_conf_load(&c, "no-such-dir/torii.conf", err, sizeof(err)), TR_EIO);
     TR_CHECK(strstr(err, "cannot open no-such-dir/torii.conf") != NULL);
     TR_CHECK(c.prefix == NULL);
 }
@@ -440,7 +442,7 @@ static void test_listen(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         int rc = tr_conf_parse_listen(bad[i].in, &l, err, sizeof(err));
-        TR_CHECK_INT(rc, -1);
+        TR_CHECK_INT(rc, TR_EINVAL);
         if (strstr(err, bad[i].err) == NULL) {
             tr_check_failed++;
             fprintf(stderr, "listen \"%s\": error \"%s\", expected \"%s\"\n", bad[i].in, err,
@@ -457,7 +459,7 @@ static void test_listen(void)
     TR_CHECK_INT(tr_conf_parse_listen(many, &l, err, sizeof(err)), 0);
     TR_CHECK_INT(l.cnt, TR_CONF_MAX_LISTEN);
     snprintf(many + used, sizeof(many) - used, ",127.0.0.1:1");
-    TR_CHECK_INT(tr_conf_parse_listen(many, &l, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_conf_parse_listen(many, &l, err, sizeof(err)), TR_EINVAL);
     TR_CHECK(strstr(err, "more than 16 addresses") != NULL);
 
     /* Through the file: off, and the key named in the error. */
@@ -538,7 +540,7 @@ static void test_admin_gui_origins(void)
               "(line 2 of t.conf)");
 
     setenv("TORII_ADMIN_GUI_ORIGINS", "http://a.test:8002/ui", 1);
-    TR_CHECK_INT(tr_conf_load(&c, NULL, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_conf_load(&c, NULL, err, sizeof(err)), TR_EINVAL);
     TR_CHECK(strstr(err, "invalid value for 'admin_gui_origins' (from TORII_ADMIN_GUI_ORIGINS)"));
     setenv("TORII_ADMIN_GUI_ORIGINS", " http://a.test:8002 ", 1);
     TR_CHECK_INT(tr_conf_load(&c, NULL, err, sizeof(err)), 0);
@@ -609,14 +611,14 @@ static void test_env(void)
     tr_conf_free(&c);
 
     setenv("TORII_WORKER_THREADS", "abc", 1);
-    TR_CHECK_INT(tr_conf_load(&c, path, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_conf_load(&c, path, err, sizeof(err)), TR_EINVAL);
     TR_CHECK_STR(err, "invalid value for 'worker_threads' (from TORII_WORKER_THREADS): 'abc' "
                       "(expected auto or 1..256)");
     TR_CHECK(c.prefix == NULL);
     setenv("TORII_WORKER_THREADS", "3", 1);
 
     setenv("TORII_ADMIN_LISTEN", "0.0.0.0:18001", 1);
-    TR_CHECK_INT(tr_conf_load(&c, path, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_conf_load(&c, path, err, sizeof(err)), TR_EINVAL);
     TR_CHECK(strstr(err, "admin_listen") && strstr(err, "admin_allow_remote = on"));
     setenv("TORII_ADMIN_ALLOW_REMOTE", "on", 1);
     TR_CHECK_INT(tr_conf_load(&c, path, err, sizeof(err)), 0);
@@ -735,7 +737,7 @@ static void test_dump(void)
     d = tr_conf_dump(&c);
     TR_CHECK(strstr(d, "\nadmin_token = ******\n") != NULL);
     TR_CHECK(strstr(d, "0123456789abcdef") == NULL);
-    TR_CHECK_INT(parse(d, &c2), -1);
+    TR_CHECK_INT(parse(d, &c2), TR_EINVAL);
     TR_CHECK(strstr(err, "'admin_token'") != NULL);
     free(d);
     tr_conf_free(&c);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/err.h"
 #include "core/mem.h"
 
 struct parse_case {
@@ -34,43 +35,43 @@ static const struct parse_case parse_cases[] = {
     {"http://under_score.test", 0, false, 80, "under_score.test", false},
     {"http://xn--bcher-kva.test", 0, false, 80, "xn--bcher-kva.test", false},
     {"http://10.1.2.3", 0, false, 80, "10.1.2.3", false},
-    {"null", -1, false, 0, NULL, false},
-    {"", -1, false, 0, NULL, false},
-    {"*", -1, false, 0, NULL, false},
-    {"http://", -1, false, 0, NULL, false},
-    {"http:/a.test", -1, false, 0, NULL, false},
-    {"ftp://a.test", -1, false, 0, NULL, false},
-    {"file://", -1, false, 0, NULL, false},
-    {"a.test", -1, false, 0, NULL, false},
-    {"localhost:8002", -1, false, 0, NULL, false},
-    {"http://a.test/", -1, false, 0, NULL, false},
-    {"http://a.test/app", -1, false, 0, NULL, false},
-    {"http://a.test?x=1", -1, false, 0, NULL, false},
-    {"http://a.test#f", -1, false, 0, NULL, false},
-    {"http://user@a.test", -1, false, 0, NULL, false},
-    {"http://user:pw@a.test", -1, false, 0, NULL, false},
-    {"http://a.test:", -1, false, 0, NULL, false},
-    {"http://a.test:0", -1, false, 0, NULL, false},
-    {"http://a.test:65536", -1, false, 0, NULL, false},
-    {"http://a.test:008002", -1, false, 0, NULL, false},
-    {"http://a.test:+80", -1, false, 0, NULL, false},
-    {"http://a.test:80:80", -1, false, 0, NULL, false},
-    {"http://a.test.", -1, false, 0, NULL, false},
-    {"http://.a.test", -1, false, 0, NULL, false},
-    {"http://a..test", -1, false, 0, NULL, false},
-    {"http://a test", -1, false, 0, NULL, false},
-    {"http://a.test ", -1, false, 0, NULL, false},
-    {"http://caf\xc3\xa9.test", -1, false, 0, NULL, false},
-    {"http://127.1", -1, false, 0, NULL, false},
-    {"http://1.2.3.4.5", -1, false, 0, NULL, false},
-    {"http://256.0.0.1", -1, false, 0, NULL, false},
-    {"http://a.123", -1, false, 0, NULL, false},
-    {"http://::1", -1, false, 0, NULL, false},
-    {"http://[::1", -1, false, 0, NULL, false},
-    {"http://[::1]x", -1, false, 0, NULL, false},
-    {"http://[]", -1, false, 0, NULL, false},
-    {"http://[fe80::1%25eth0]", -1, false, 0, NULL, false},
-    {"http://[a.test]", -1, false, 0, NULL, false},
+    {"null", TR_EINVAL, false, 0, NULL, false},
+    {"", TR_EINVAL, false, 0, NULL, false},
+    {"*", TR_EINVAL, false, 0, NULL, false},
+    {"http://", TR_EINVAL, false, 0, NULL, false},
+    {"http:/a.test", TR_EINVAL, false, 0, NULL, false},
+    {"ftp://a.test", TR_EINVAL, false, 0, NULL, false},
+    {"file://", TR_EINVAL, false, 0, NULL, false},
+    {"a.test", TR_EINVAL, false, 0, NULL, false},
+    {"localhost:8002", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test/", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test/app", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test?x=1", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test#f", TR_EINVAL, false, 0, NULL, false},
+    {"http://user@a.test", TR_EINVAL, false, 0, NULL, false},
+    {"http://user:pw@a.test", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test:", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test:0", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test:65536", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test:008002", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test:+80", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test:80:80", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test.", TR_EINVAL, false, 0, NULL, false},
+    {"http://.a.test", TR_EINVAL, false, 0, NULL, false},
+    {"http://a..test", TR_EINVAL, false, 0, NULL, false},
+    {"http://a test", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.test ", TR_EINVAL, false, 0, NULL, false},
+    {"http://caf\xc3\xa9.test", TR_EINVAL, false, 0, NULL, false},
+    {"http://127.1", TR_EINVAL, false, 0, NULL, false},
+    {"http://1.2.3.4.5", TR_EINVAL, false, 0, NULL, false},
+    {"http://256.0.0.1", TR_EINVAL, false, 0, NULL, false},
+    {"http://a.123", TR_EINVAL, false, 0, NULL, false},
+    {"http://::1", TR_EINVAL, false, 0, NULL, false},
+    {"http://[::1", TR_EINVAL, false, 0, NULL, false},
+    {"http://[::1]x", TR_EINVAL, false, 0, NULL, false},
+    {"http://[]", TR_EINVAL, false, 0, NULL, false},
+    {"http://[fe80::1%25eth0]", TR_EINVAL, false, 0, NULL, false},
+    {"http://[a.test]", TR_EINVAL, false, 0, NULL, false},
 };
 
 static void test_parse(void)
@@ -104,12 +105,12 @@ static void test_parse(void)
     TR_CHECK_INT(tr_origin_parse(tr_str_from_cstr(name), &o), 0);
     TR_CHECK_INT(strlen(o.host), 251);
     memcpy(name + n - 1, ".ab", 4); /* 254 */
-    TR_CHECK_INT(tr_origin_parse(tr_str_from_cstr(name), &o), -1);
+    TR_CHECK_INT(tr_origin_parse(tr_str_from_cstr(name), &o), TR_EINVAL);
     /* A label of 64 bytes is too long. */
     char label[80] = "http://";
     memset(label + 7, 'b', 64);
     label[71] = '\0';
-    TR_CHECK_INT(tr_origin_parse(tr_str_from_cstr(label), &o), -1);
+    TR_CHECK_INT(tr_origin_parse(tr_str_from_cstr(label), &o), TR_EINVAL);
     label[70] = '\0';
     TR_CHECK_INT(tr_origin_parse(tr_str_from_cstr(label), &o), 0);
 }
@@ -126,9 +127,9 @@ static void test_from_host(void)
     TR_CHECK_INT(o.port, 443);
     TR_CHECK_INT(tr_origin_from_host(TR_STR_LIT("[::1]:8001"), false, &o), 0);
     TR_CHECK(o.loopback && o.port == 8001);
-    TR_CHECK_INT(tr_origin_from_host(TR_STR_NULL, false, &o), -1);
-    TR_CHECK_INT(tr_origin_from_host(TR_STR_LIT("a.test:"), false, &o), -1);
-    TR_CHECK_INT(tr_origin_from_host(TR_STR_LIT("http://a.test"), false, &o), -1);
+    TR_CHECK_INT(tr_origin_from_host(TR_STR_NULL, false, &o), TR_EINVAL);
+    TR_CHECK_INT(tr_origin_from_host(TR_STR_LIT("a.test:"), false, &o), TR_EINVAL);
+    TR_CHECK_INT(tr_origin_from_host(TR_STR_LIT("http://a.test"), false, &o), TR_EINVAL);
 }
 
 static bool same(const char *a, const char *b)
@@ -197,13 +198,15 @@ static void test_list(void)
 
     TR_CHECK_INT(
         tr_origin_list_parse(TR_STR_LIT("http://a.test, http://b.test/"), &l, err, sizeof(err)),
-        -1);
+        TR_EINVAL);
     TR_CHECK(strstr(err, "'http://b.test/' is not an origin") != NULL);
     TR_CHECK(l.items == NULL && l.cnt == 0);
-    TR_CHECK_INT(tr_origin_list_parse(TR_STR_LIT("http://a.test,"), &l, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_origin_list_parse(TR_STR_LIT("http://a.test,"), &l, err, sizeof(err)),
+                 TR_EINVAL);
     TR_CHECK_STR(err, "empty entry in the list");
-    TR_CHECK_INT(tr_origin_list_parse(TR_STR_LIT(",http://a.test"), &l, err, sizeof(err)), -1);
-    TR_CHECK_INT(tr_origin_list_parse(TR_STR_LIT("*"), &l, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_origin_list_parse(TR_STR_LIT(",http://a.test"), &l, err, sizeof(err)),
+                 TR_EINVAL);
+    TR_CHECK_INT(tr_origin_list_parse(TR_STR_LIT("*"), &l, err, sizeof(err)), TR_EINVAL);
     TR_CHECK(strstr(err, "'*' is not an origin") != NULL);
 
     /* Only the slice's bytes count. */

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "core/cidr.h"
+#include "core/err.h"
 #include "http/tls.h"
 
 /* A self-signed P-256 certificate for cn valid from now+from_s to now+to_s, as PEM strings
@@ -280,10 +281,10 @@ static void test_cidr(void)
     TR_CHECK(tr_cidr_list_match(&l, "::ffff:10.9.9.9"));
     TR_CHECK(!tr_cidr_list_match(&l, "garbage"));
     tr_cidr_list_free(&l);
-    TR_CHECK_INT(tr_cidr_list_parse("10.0.0.0/33", &l, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_cidr_list_parse("10.0.0.0/33", &l, err, sizeof(err)), TR_EINVAL);
     TR_CHECK(strstr(err, "10.0.0.0/33") != NULL);
-    TR_CHECK_INT(tr_cidr_list_parse("1.2.3.4,", &l, err, sizeof(err)), -1);
-    TR_CHECK_INT(tr_cidr_list_parse("host.test", &l, err, sizeof(err)), -1);
+    TR_CHECK_INT(tr_cidr_list_parse("1.2.3.4,", &l, err, sizeof(err)), TR_EINVAL);
+    TR_CHECK_INT(tr_cidr_list_parse("host.test", &l, err, sizeof(err)), TR_EINVAL);
     TR_CHECK_INT(tr_cidr_list_parse("0.0.0.0/0", &l, err, sizeof(err)), 0);
     TR_CHECK(tr_cidr_list_match(&l, "8.8.8.8"));
     TR_CHECK(!tr_cidr_list_match(&l, "::2"));
