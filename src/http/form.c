@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/err.h"
+
 bool tr_form_next(struct tr_str *rest, struct tr_str *key, struct tr_str *value)
 {
     while (rest->len > 0) {
@@ -59,7 +61,7 @@ long tr_pct_decode_strict(struct tr_str in, char *out)
             int hi = i + 1 < in.len ? tr_hex_value(in.ptr[i + 1]) : -1;
             int lo = i + 2 < in.len ? tr_hex_value(in.ptr[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                return -1;
+                return TR_EINVAL;
             c = (char)(hi * 16 + lo);
             i += 2;
         }

@@ -21,7 +21,7 @@ size_t tr_form_decode(struct tr_str in, char *out);
 
 /* Percent-decode a URI component strictly (RFC 3986 §2.1: '+' is '+', and a '%' not followed by
  * two hex digits is an error) into out, which must hold in.len bytes. Returns the decoded
- * length, or -1 on a broken escape. Path normalization (url.h) has rules of its own. */
+ * length, or TR_EINVAL on a broken escape. Path normalization (url.h) has rules of its own. */
 long tr_pct_decode_strict(struct tr_str in, char *out);
 
 /* Does raw (an encoded key, as tr_form_next returns it) decode, exactly as tr_form_decode

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/err.h"
 #include "core/hash.h"
 #include "core/str.h"
 #include "http/form.h"
@@ -68,10 +69,10 @@ static void test_pct_strict(void)
     TR_CHECK(memcmp(out, "AJJ", 3) == 0);
     TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%00"), out), 1);
     TR_CHECK_INT(out[0], 0);
-    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%"), out), -1);
-    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%4"), out), -1);
-    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%zz"), out), -1);
-    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("ab%"), out), -1);
+    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%"), out), TR_EINVAL);
+    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%4"), out), TR_EINVAL);
+    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("%zz"), out), TR_EINVAL);
+    TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT("ab%"), out), TR_EINVAL);
     TR_CHECK_INT(tr_pct_decode_strict(TR_STR_LIT(""), out), 0);
     /* The form decoder is lenient where this one is strict. */
     TR_CHECK_INT(tr_form_decode(TR_STR_LIT("a%zz+"), out), 5);
