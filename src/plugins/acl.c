@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -41,7 +42,7 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     if (set != 1) {
         snprintf(msg, msg_len,
                  "exactly one of 'allow', 'deny', 'whitelist' or 'blacklist' must be set");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -76,7 +77,8 @@ static void conf_free(void *p)
     tr_schema_free_struct(&conf_schema, p);
 }
 
-/* The one list config sets, checked again for a stored config. Returns 0, or -1 with err. */
+/* The one list config sets, checked again for a stored config. Returns 0, or TR_EINVAL with
+ * err. */
 static int pick_list(struct acl_conf *c, const json_t *config, char *err, size_t err_len)
 {
     int which = -1;
@@ -86,13 +88,13 @@ static int pick_list(struct acl_conf *c, const json_t *config, char *err, size_t
         if (which >= 0) {
             snprintf(err, err_len, "both '%s' and '%s' are set", list_fields[which],
                      list_fields[l]);
-            return -1;
+            return TR_EINVAL;
         }
         which = l;
     }
     if (which < 0) {
         snprintf(err, err_len, "no allow or deny list");
-        return -1;
+        return TR_EINVAL;
     }
     c->deny = which == L_DENY || which == L_BLACKLIST;
     c->groups = c->lists[which];
@@ -192,7 +194,7 @@ static int check_group_name(json_t *rec, const char *name, char *msg, size_t msg
     const char *v = json_string_value(json_object_get(rec, name));
     if (v && strchr(v, ',')) {
         snprintf(msg, msg_len, "must not contain a comma");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "core/clock.h"
+#include "core/err.h"
 #include "core/mem.h"
 #include "plugins/auth.h"
 #include "plugins/plugin.h"
@@ -81,16 +82,16 @@ int tr_basic_auth_parse(struct tr_str value, char *buf, size_t buf_len, struct t
     struct tr_str v = tr_str_trim(value);
     if (v.len < 6 || !tr_str_ieq(TR_STR_LIT("basic"), (struct tr_str){v.ptr, 5}) ||
         (v.ptr[5] != ' ' && v.ptr[5] != '\t'))
-        return -1;
+        return TR_EINVAL;
     struct tr_str b64 = tr_str_trim((struct tr_str){v.ptr + 6, v.len - 6});
     if (b64.len == 0)
-        return -1;
+        return TR_EINVAL;
     long n = b64_decode(b64, (unsigned char *)buf, buf_len);
     if (n <= 0)
-        return -1;
+        return TR_EINVAL;
     const char *colon = memchr(buf, ':', (size_t)n);
     if (colon == NULL || colon == buf)
-        return -1;
+        return TR_EINVAL;
     *user = (struct tr_str){buf, (size_t)(colon - buf)};
     *pass = (struct tr_str){colon + 1, (size_t)(buf + n - colon - 1)};
     return 0;
@@ -100,11 +101,11 @@ int tr_basic_auth_hash(const char *password, size_t len, char *out, size_t out_l
 {
     unsigned char salt[TR_BASIC_AUTH_SALT_LEN];
     if (RAND_bytes(salt, (int)sizeof(salt)) != 1)
-        return -1;
+        return TR_EINTERNAL;
     int rc = argon2id_hash_encoded(TR_BASIC_AUTH_T, TR_BASIC_AUTH_M_KIB, TR_BASIC_AUTH_P, password,
                                    len, salt, sizeof(salt), TR_BASIC_AUTH_HASH_LEN, out, out_len);
     OPENSSL_cleanse(salt, sizeof(salt));
-    return rc == ARGON2_OK ? 0 : -1;
+    return rc == ARGON2_OK ? 0 : TR_EINTERNAL;
 }
 
 bool tr_basic_auth_is_phc(const char *s)
@@ -352,12 +353,12 @@ static int before_store(json_t *doc, char *err, size_t err_len)
         return 0;
     if (!json_is_string(pw)) {
         snprintf(err, err_len, "password is not a string");
-        return -1;
+        return TR_EINVAL;
     }
     char phc[TR_BASIC_AUTH_PHC_MAX];
     if (tr_basic_auth_hash(json_string_value(pw), json_string_length(pw), phc, sizeof(phc)) != 0) {
         snprintf(err, err_len, "cannot hash the password");
-        return -1;
+        return TR_EINTERNAL;
     }
     json_object_set_new(doc, "password", json_string(phc));
     OPENSSL_cleanse(phc, sizeof(phc));

@@ -20,13 +20,14 @@
 
 /* Parse an Authorization (or Proxy-Authorization) value "Basic <base64(user:password)>" (the
  * scheme case-insensitive, RFC 7617: split at the first colon, the user not empty). The decoded
- * text goes into buf (at least value.len bytes); user and pass point into it. Returns 0, or -1
- * when the value is not a well-formed Basic credential. */
+ * text goes into buf (at least value.len bytes); user and pass point into it. Returns 0, or
+ * TR_EINVAL when the value is not a well-formed Basic credential. */
 int tr_basic_auth_parse(struct tr_str value, char *buf, size_t buf_len, struct tr_str *user,
                         struct tr_str *pass);
 
 /* Hash password with Argon2id, a fresh 16-byte salt from the CSPRNG, into out as a PHC string
- * ("$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>"). Returns 0, or -1. */
+ * ("$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>"). Returns 0, or TR_EINTERNAL when the CSPRNG
+ * or Argon2 fails (out too small included). */
 int tr_basic_auth_hash(const char *password, size_t len, char *out, size_t out_len);
 
 /* Does password match the PHC string phc? Constant-time comparison of the hash; false for

@@ -11,6 +11,7 @@
 
 #include <pcre2.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "plugins/plugin.h"
 #include "plugins/traffic.h"
@@ -168,12 +169,12 @@ static int check_origins(json_t *rec, const char *name, char *msg, size_t msg_le
         const char *s = json_string_value(v);
         if (s == NULL || s[0] == '\0') {
             snprintf(msg, msg_len, "an origin cannot be empty");
-            return -1;
+            return TR_EINVAL;
         }
         if (strcmp(s, "*") != 0 && tr_cors_origin_is_regex(tr_str_from_cstr(s))) {
             pcre2_code *re = compile_re(s, msg, msg_len);
             if (re == NULL)
-                return -1;
+                return TR_EINVAL;
             pcre2_code_free(re);
         }
     }
@@ -196,7 +197,7 @@ static int check_tokens(json_t *rec, const char *name, char *msg, size_t msg_len
         }
         if (!ok) {
             snprintf(msg, msg_len, "'%.64s' is not a header name", s ? s : "");
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -207,7 +208,7 @@ static int check_max_age(json_t *rec, const char *name, char *msg, size_t msg_le
     double v = json_number_value(json_object_get(rec, name));
     if (!(v >= 0 && v <= 1e12)) {
         snprintf(msg, msg_len, "max_age must be a number of seconds, 0 or more");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -222,7 +223,7 @@ static int check_origin(json_t *rec, const char *name, char *msg, size_t msg_len
     if (s != NULL && strcmp(s, "*") != 0 && tr_cors_origin_is_regex(tr_str_from_cstr(s))) {
         pcre2_code *re = compile_re(s, msg, msg_len);
         if (re == NULL)
-            return -1;
+            return TR_EINVAL;
         pcre2_code_free(re);
     }
     return 0;
@@ -326,7 +327,7 @@ static int compile_origin(const char *s, struct cors_origin *o, char *err, size_
     struct tr_str e = tr_str_from_cstr(s);
     if (tr_cors_origin_is_regex(e)) {
         o->re = compile_re(s, err, err_len);
-        return o->re ? 0 : -1;
+        return o->re ? 0 : TR_EINVAL;
     }
     char buf[MAX_ORIGIN];
     if (tr_cors_origin_normalize(e, buf, sizeof(buf)) > 0) {
@@ -351,7 +352,7 @@ static int compile_origins(struct cors_conf *c, char *err, size_t err_len)
             continue;
         }
         if (compile_origin(s, &c->origins[c->num_origins], err, err_len) != 0)
-            return -1;
+            return TR_EINVAL;
         c->num_origins++;
     }
     return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/cidr.h"
+#include "core/err.h"
 #include "core/mem.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -42,7 +43,7 @@ static int check_ips(json_t *rec, const char *name, char *msg, size_t msg_len)
         if (s == NULL || strchr(s, ',') != NULL || tr_str_trim(tr_str_from_cstr(s)).len == 0 ||
             tr_cidr_list_parse(s, &l, err, sizeof(err)) != 0) {
             snprintf(msg, msg_len, "invalid ip or cidr range: '%.64s'", s ? s : "");
-            return -1;
+            return TR_EINVAL;
         }
         tr_cidr_list_free(&l);
     }
@@ -53,12 +54,12 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
 {
     if (list_set(rec, "whitelist") && list_set(rec, "blacklist")) {
         snprintf(msg, msg_len, "you cannot set both a whitelist and a blacklist");
-        return -1;
+        return TR_EINVAL;
     }
     if (!list_set(rec, "allow") && !list_set(rec, "deny") && !list_set(rec, "whitelist") &&
         !list_set(rec, "blacklist")) {
         snprintf(msg, msg_len, "at least one of these fields must be non-empty: 'allow', 'deny'");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -105,7 +106,7 @@ static void conf_free(void *p)
     tr_schema_free_struct(&conf_schema, c);
 }
 
-/* Append the items of arrays a and b to one list. Returns 0 or -1 with err. */
+/* Append the items of arrays a and b to one list. Returns 0 or TR_EINVAL with err. */
 static int compile(const json_t *a, const json_t *b, struct tr_cidr_list *out, char *err,
                    size_t err_len)
 {
@@ -124,13 +125,13 @@ static int compile(const json_t *a, const json_t *b, struct tr_cidr_list *out, c
             const char *s = json_string_value(v);
             if (s == NULL || tr_cidr_list_parse(s, &one, err, err_len) != 0) {
                 tr_cidr_list_free(out);
-                return -1;
+                return TR_EINVAL;
             }
             if (one.cnt != 1) {
                 tr_cidr_list_free(&one);
                 tr_cidr_list_free(out);
                 snprintf(err, err_len, "invalid ip or cidr range: '%.64s'", s);
-                return -1;
+                return TR_EINVAL;
             }
             out->items[out->cnt++] = one.items[0];
             tr_cidr_list_free(&one);

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "http/form.h"
 #include "http/json_members.h"
@@ -47,12 +48,12 @@ static bool key_name_ok(const char *s, size_t len)
     return true;
 }
 
-/* Why arr cannot be key_names (into msg): -1, or 0 when it can. */
+/* Why arr cannot be key_names (into msg): TR_EINVAL, or 0 when it can. */
 static int key_names_bad(const json_t *arr, char *msg, size_t msg_len)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         snprintf(msg, msg_len, "at least one key name is required");
-        return -1;
+        return TR_EINVAL;
     }
     size_t i;
     const json_t *v;
@@ -62,7 +63,7 @@ static int key_names_bad(const json_t *arr, char *msg, size_t msg_len)
             snprintf(msg, msg_len,
                      "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'",
                      json_is_string(v) ? json_string_value(v) : "");
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;

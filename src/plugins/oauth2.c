@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "core/secret.h"
 #include "http/form.h"
@@ -36,7 +37,7 @@ static int check_header_name(json_t *rec, const char *name, char *msg, size_t ms
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_')) {
             snprintf(msg, msg_len, "bad header name '%s'", s);
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -55,11 +56,11 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
         snprintf(msg, msg_len,
                  "You need to enable at least one OAuth flow: enable_authorization_code, "
                  "enable_implicit_grant, enable_client_credentials or enable_password_grant");
-        return -1;
+        return TR_EINVAL;
     }
     if (conf_true(rec, "mandatory_scope") && json_array_size(json_object_get(rec, "scopes")) == 0) {
         snprintf(msg, msg_len, "To set a mandatory scope you also need to create available scopes");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -81,7 +82,7 @@ static int check_scopes(json_t *rec, const char *name, char *msg, size_t msg_len
                      "\"%s\" is not a scope token (RFC 6749 section 3.3: printable ASCII "
                      "without spaces, quotes or backslashes)",
                      json_string_value(item));
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -458,14 +459,14 @@ static int app_before_store(json_t *doc, char *err, size_t err_len)
             if (s == NULL || !redirect_uri_ok(s)) {
                 snprintf(err, err_len, "%s: '%s' is not an http or https URL without a fragment",
                          fields[f], s ? s : "");
-                return -1;
+                return TR_EINVAL;
             }
             total++;
         }
     }
     if (total == 0) {
         snprintf(err, err_len, "redirect_uri is required");
-        return -1;
+        return TR_EINVAL;
     }
     json_t *one = json_object_get(doc, "redirect_uri");
     if (json_array_size(one) == 1)
@@ -495,7 +496,7 @@ static int app_check_input(const json_t *input, json_t *doc, const char **field,
     if (given(json_object_get(input, "client_secret"))) {
         *field = "client_secret";
         snprintf(err, err_len, "a public client has no client_secret");
-        return -1;
+        return TR_EINVAL;
     }
     json_object_del(doc, "client_secret");
     return 0;

@@ -42,14 +42,16 @@ struct tr_plugin_credential {
      * the schema does not list them. */
     const struct tr_schema *schema;
     const char *lookup_field;     /* field indexed for O(1) lookup (e.g. "key"), or NULL */
-    /* Optional: rewrite the validated doc before it is stored (hash a password); returns 0 or
-     * -1 with a message (answered 400 {"message": ...}). On a PATCH, hidden fields the request
-     * does not set are withheld from the doc and kept as stored. */
+    /* Optional: rewrite the validated doc before it is stored (hash a password); returns 0, or
+     * a negative TR_E* code (TR_EINVAL for a bad value) with a message (answered 400
+     * {"message": ...}). On a PATCH, hidden fields the request does not set are withheld from
+     * the doc and kept as stored. */
     int (*before_store)(json_t *doc, char *err, size_t err_len);
     /* Optional: a rule that needs what the request itself sent, not only the merged result (a
      * field refused when given but dropped when inherited from the stored row). input holds
-     * the request's fields, doc the validated entity, which the hook may edit. Returns 0, or -1
-     * with *field and a message (answered 400 {field: message}). Runs before before_store. */
+     * the request's fields, doc the validated entity, which the hook may edit. Returns 0, or
+     * TR_EINVAL with *field and a message (answered 400 {field: message}). Runs before
+     * before_store. */
     int (*check_input)(const json_t *input, json_t *doc, const char **field, char *err,
                        size_t err_len);
     /* Optional: fields never returned by the Admin API (e.g. "password"); NULL-terminated. */

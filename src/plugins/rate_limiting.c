@@ -59,7 +59,7 @@ static int check_positive(json_t *rec, const char *name, char *msg, size_t msg_l
     const json_t *v = json_object_get(rec, name);
     if (!json_is_number(v) || !(json_number_value(v) > 0) || !isfinite(json_number_value(v))) {
         snprintf(msg, msg_len, "value must be greater than 0");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -70,7 +70,7 @@ static int check_redis_ssl(json_t *rec, const char *name, char *msg, size_t msg_
 {
     if (json_is_true(json_object_get(rec, name))) {
         snprintf(msg, msg_len, "TLS to Redis is not available in this build");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -80,7 +80,7 @@ static int check_path(json_t *rec, const char *name, char *msg, size_t msg_len)
     const char *v = json_string_value(json_object_get(rec, name));
     if (v == NULL || v[0] != '/') {
         snprintf(msg, msg_len, "should start with: /");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -94,7 +94,7 @@ static int check_header_name(json_t *rec, const char *name, char *msg, size_t ms
                      strchr("!#$%&'*+-.^_`|~", c) != NULL;
         if (!tchar) {
             snprintf(msg, msg_len, "bad header name '%s'", v);
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -117,7 +117,7 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
         snprintf(msg, msg_len,
                  "at least one of these fields must be non-empty: 'config.second', "
                  "'config.minute', 'config.hour', 'config.day', 'config.month', 'config.year'");
-        return -1;
+        return TR_EINVAL;
     }
     for (int lo = 0; lo < NP; lo++) {
         for (int hi = lo + 1; hi < NP && has[lo]; hi++) {
@@ -125,7 +125,7 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
                 snprintf(msg, msg_len,
                          "The limit for %s(%.1f) cannot be lower than the limit for %s(%.1f)",
                          tr_counters_period_name(hi), v[hi], tr_counters_period_name(lo), v[lo]);
-                return -1;
+                return TR_EINVAL;
             }
         }
     }
@@ -133,16 +133,16 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     const char *policy = json_string_value(json_object_get(rec, "policy"));
     if (by && strcmp(by, "header") == 0 && !json_is_string(json_object_get(rec, "header_name"))) {
         snprintf(msg, msg_len, "header_name is required when limit_by is \"header\"");
-        return -1;
+        return TR_EINVAL;
     }
     if (by && strcmp(by, "path") == 0 && !json_is_string(json_object_get(rec, "path"))) {
         snprintf(msg, msg_len, "path is required when limit_by is \"path\"");
-        return -1;
+        return TR_EINVAL;
     }
     if (policy && strcmp(policy, "redis") == 0 &&
         !json_is_string(json_object_get(rec, "redis_host"))) {
         snprintf(msg, msg_len, "redis_host is required when policy is \"redis\"");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/str.h"
 #include "plugins/plugin.h"
 
@@ -103,7 +104,7 @@ const struct tr_plugin_credential *tr_plugin_find_credential(const char *entity_
     return NULL;
 }
 
-/* Parse value into on[] (indexes of sorted[]). Returns 0 or -1 with why. */
+/* Parse value into on[] (indexes of sorted[]). Returns 0 or TR_EINVAL with why. */
 static int parse_list(const char *value, bool *on, char *why, size_t why_len)
 {
     ensure_sorted();
@@ -113,7 +114,7 @@ static int parse_list(const char *value, bool *on, char *why, size_t why_len)
         return 0;
     if (all.len == 0) {
         snprintf(why, why_len, "expected bundled, off, or a comma list of plugin names");
-        return -1;
+        return TR_EINVAL;
     }
     size_t start = 0;
     for (size_t i = 0; i <= all.len; i++) {
@@ -138,7 +139,7 @@ static int parse_list(const char *value, bool *on, char *why, size_t why_len)
             snprintf(why, why_len,
                      "unknown plugin '%.*s' (expected bundled, off, or names of bundled plugins)",
                      shown, item.ptr);
-            return -1;
+            return TR_EINVAL;
         }
         on[k] = true;
     }
@@ -154,8 +155,9 @@ int tr_plugin_check_list(const char *value, char *why, size_t why_len)
 int tr_plugin_set_enabled(const char *value, char *why, size_t why_len)
 {
     bool on[TR_PLUGIN_MAX];
-    if (parse_list(value, on, why, why_len) != 0)
-        return -1;
+    int rc = parse_list(value, on, why, why_len);
+    if (rc != 0)
+        return rc;
     memcpy(enabled, on, sizeof(enabled));
     enabled_set = true;
     return 0;
@@ -172,8 +174,10 @@ bool tr_plugin_enabled(size_t i)
 int tr__plugin_add(const struct tr_plugin *p)
 {
     ensure_sorted();
-    if (sorted_cnt == TR_PLUGIN_MAX || tr_plugin_find(p->name, NULL) != NULL)
-        return -1;
+    if (tr_plugin_find(p->name, NULL) != NULL)
+        return TR_ECONFLICT;
+    if (sorted_cnt == TR_PLUGIN_MAX)
+        return TR_EINVAL;
     sorted[sorted_cnt++] = p;
     qsort(sorted, sorted_cnt, sizeof(sorted[0]), by_priority);
     enabled_set = false;

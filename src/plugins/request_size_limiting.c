@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/err.h"
 #include "plugins/plugin.h"
 #include "plugins/traffic.h"
 #include "schema/schema.h"
@@ -35,9 +36,9 @@ int tr_size_limit_bytes(uint64_t size, const char *unit, uint64_t *out)
     else if (strcmp(unit, "bytes") == 0)
         mult = 1;
     else
-        return -1;
+        return TR_EINVAL;
     if (size > (1ull << 62) / mult)
-        return -1;
+        return TR_EINVAL;
     *out = size * mult;
     return 0;
 }

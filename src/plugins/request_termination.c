@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "http/status.h"
 #include "plugins/plugin.h"
@@ -31,11 +32,11 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
 {
     if (present(rec, "message") && (present(rec, "body") || present(rec, "content_type"))) {
         snprintf(msg, msg_len, "message cannot be used with content_type or body");
-        return -1;
+        return TR_EINVAL;
     }
     if (present(rec, "content_type") && !present(rec, "body")) {
         snprintf(msg, msg_len, "content_type requires a body");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }
@@ -48,7 +49,7 @@ static int check_content_type(json_t *rec, const char *name, char *msg, size_t m
         unsigned char ch = (unsigned char)s[i];
         if (ch < 0x20 || ch > 0x7e) {
             snprintf(msg, msg_len, "content_type must be printable ASCII");
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;

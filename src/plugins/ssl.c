@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/tls.h"
@@ -31,7 +32,7 @@ static int check_pair_field(json_t *rec, const char *name, char *msg, size_t msg
         return 0; /* "cert is required" says it */
     if (tr_tls_check_pair(cert, key, &field, msg, msg_len, warn, sizeof(warn)) != 0) {
         if (strcmp(field, name) == 0)
-            return -1;
+            return TR_EINVAL;
         /* A missing key is reported by the required check, a key problem by the key check. */
         msg[0] = '\0';
         return 0;

@@ -11,7 +11,7 @@
 #include "core/str.h"
 
 /* allowed_payload_size in size_unit ("bytes", "kilobytes" = 2^10, "megabytes" = 2^20) as
- * bytes. Returns 0 and sets *out, or -1 for an unknown unit or a result over 2^62. */
+ * bytes. Returns 0 and sets *out, or TR_EINVAL for an unknown unit or a result over 2^62. */
 int tr_size_limit_bytes(uint64_t size, const char *unit, uint64_t *out);
 
 /* Does a cors `origins` entry count as a regular expression (Kong's rule: it holds a character

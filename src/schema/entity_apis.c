@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "core/str.h"
 
@@ -93,19 +94,19 @@ static int check_request_host(json_t *rec, const char *name, char *msg, size_t m
         stars += h[i] == '*';
     if (stars > 1) {
         snprintf(msg, msg_len, "Only one wildcard is allowed: %s", h);
-        return -1;
+        return TR_EINVAL;
     }
     if (stars == 1) {
         bool first = len >= 2 && h[0] == '*' && h[1] == '.';
         bool last = len >= 2 && h[len - 1] == '*' && h[len - 2] == '.';
         if (!first && !last) {
             snprintf(msg, msg_len, "Invalid wildcard placement: %s", h);
-            return -1;
+            return TR_EINVAL;
         }
     }
     if (!dns_ok(h, len)) {
         snprintf(msg, msg_len, "Invalid value: %s", h);
-        return -1;
+        return TR_EINVAL;
     }
     /* Host names are case-insensitive; store one spelling so uniqueness means something. */
     char *lower = tr_xmalloc(len + 1);
@@ -126,16 +127,16 @@ static int check_request_path(json_t *rec, const char *name, char *msg, size_t m
     size_t len = json_string_length(v);
     if (p[0] != '/') {
         snprintf(msg, msg_len, "must be prefixed with slash: '%s'", p);
-        return -1;
+        return TR_EINVAL;
     }
     if (strstr(p, "//") != NULL) {
         snprintf(msg, msg_len, "invalid: '%s'", p);
-        return -1;
+        return TR_EINVAL;
     }
     for (size_t i = 0; i < len; i++) {
         if (!is_name_char(p[i]) && p[i] != '/') {
             snprintf(msg, msg_len, "must only contain alphanumeric and '., -, _, ~, /' characters");
-            return -1;
+            return TR_EINVAL;
         }
     }
     /* Dot segments: the router sees normalized paths, so such a prefix would never match. */
@@ -148,7 +149,7 @@ static int check_request_path(json_t *rec, const char *name, char *msg, size_t m
         bool dots = (n == 1 && p[i + 1] == '.') || (n == 2 && p[i + 1] == '.' && p[i + 2] == '.');
         if (dots) {
             snprintf(msg, msg_len, "invalid: '%s'", p);
-            return -1;
+            return TR_EINVAL;
         }
     }
     if (len > 1 && p[len - 1] == '/')
@@ -165,7 +166,7 @@ static int check_name(json_t *rec, const char *name, char *msg, size_t msg_len)
         if (!is_name_char(s[i])) {
             snprintf(msg, msg_len,
                      "name must only contain alphanumeric and '., -, _, ~' characters");
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -184,7 +185,7 @@ static int check_upstream_url(json_t *rec, const char *name, char *msg, size_t m
         struct tr_str scheme = {u, colon ? (size_t)(colon - u) : 0};
         if (!tr_str_ieq_cstr(scheme, "http") && !tr_str_ieq_cstr(scheme, "https")) {
             snprintf(msg, msg_len, "Supported protocols are HTTP and HTTPS");
-            return -1;
+            return TR_EINVAL;
         }
     }
     return 0;
@@ -221,7 +222,7 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     if (json_object_get(rec, "request_host") == NULL &&
         json_object_get(rec, "request_path") == NULL) {
         snprintf(msg, msg_len, "At least a 'request_host' or a 'request_path' must be specified");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }

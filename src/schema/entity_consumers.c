@@ -5,13 +5,14 @@
 
 #include <stdio.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 
 static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t msg_len)
 {
     if (json_object_get(rec, "username") == NULL && json_object_get(rec, "custom_id") == NULL) {
         snprintf(msg, msg_len, "At least a 'custom_id' or a 'username' must be specified");
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }

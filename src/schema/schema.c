@@ -73,11 +73,11 @@ static int parse_number(struct tr_str s, double *out)
     char buf[64];
     s = tr_str_trim(s);
     if (s.len == 0 || s.len >= sizeof(buf))
-        return -1;
+        return TR_EINVAL;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.ptr[i];
         if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'))
-            return -1;
+            return TR_EINVAL;
     }
     memcpy(buf, s.ptr, s.len);
     buf[s.len] = '\0';
@@ -85,7 +85,7 @@ static int parse_number(struct tr_str s, double *out)
     errno = 0;
     double d = strtod(buf, &end);
     if (end != buf + s.len || errno == ERANGE || !isfinite(d))
-        return -1;
+        return TR_EINVAL;
     *out = d;
     return 0;
 }

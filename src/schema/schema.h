@@ -51,16 +51,16 @@ enum tr_schema_mode {
 struct tr_schema;
 
 /* A field check. rec is the (already coerced) record holding the field, name the field; the
- * check may rewrite the value in rec (e.g. drop a trailing slash). Returns 0, or -1 with the
- * client-facing message written into msg. Called only when the field is present. */
+ * check may rewrite the value in rec (e.g. drop a trailing slash). Returns 0, or TR_EINVAL
+ * with the client-facing message written into msg. Called only when the field is present. */
 typedef int (*tr_schema_check_fn)(json_t *rec, const char *name, char *msg, size_t msg_len);
 
 /* A default generator: returns a new value for the missing field (or NULL to leave it unset).
  * rec is the record being filled; fields listed before this one may already be defaulted. */
 typedef json_t *(*tr_schema_default_fn)(const json_t *rec);
 
-/* A whole-record check run when no field has an error. Returns 0, or -1 with the message
- * (answered as {"message": msg}). */
+/* A whole-record check run when no field has an error. Returns 0, or TR_EINVAL with the
+ * message (answered as {"message": msg}). */
 typedef int (*tr_schema_self_check_fn)(json_t *rec, enum tr_schema_mode mode, char *msg,
                                        size_t msg_len);
 

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/mem.h"
 #include "core/uuid.h"
 #include "plugins/plugin.h"
@@ -442,10 +443,10 @@ static void test_plugins_setting(void)
     TR_CHECK_INT(tr_plugin_check_list("bundled", why, sizeof(why)), 0);
     TR_CHECK_INT(tr_plugin_check_list("off", why, sizeof(why)), 0);
     TR_CHECK_INT(tr_plugin_check_list(" test-auth , bundled,", why, sizeof(why)), 0);
-    TR_CHECK_INT(tr_plugin_check_list("test-auth,nope", why, sizeof(why)), -1);
+    TR_CHECK_INT(tr_plugin_check_list("test-auth,nope", why, sizeof(why)), TR_EINVAL);
     TR_CHECK(strstr(why, "'nope'") != NULL);
-    TR_CHECK_INT(tr_plugin_check_list("", why, sizeof(why)), -1);
-    TR_CHECK_INT(tr_plugin_set_enabled("nope", why, sizeof(why)), -1);
+    TR_CHECK_INT(tr_plugin_check_list("", why, sizeof(why)), TR_EINVAL);
+    TR_CHECK_INT(tr_plugin_set_enabled("nope", why, sizeof(why)), TR_EINVAL);
 
     TR_CHECK_INT(tr_plugin_set_enabled("test-auth", why, sizeof(why)), 0);
     size_t auth_index, rate_index;
@@ -620,7 +621,7 @@ int main(void)
     TR_CHECK_INT(tr__plugin_add(&test_rate), 0);
     TR_CHECK_INT(tr__plugin_add(&test_auth), 0);
     TR_CHECK_INT(tr__plugin_add(&test_acl), 0);
-    TR_CHECK_INT(tr__plugin_add(&test_acl), -1);
+    TR_CHECK_INT(tr__plugin_add(&test_acl), TR_ECONFLICT);
     TR_CHECK_INT(tr__plugin_add(&test_secret), 0);
     snprintf(dir, sizeof(dir), "%s/torii-admin-plugins-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     if (mkdtemp(dir) == NULL)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/err.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 
@@ -48,27 +49,28 @@ static void test_parse(void)
     TR_CHECK_STR(u, "bob");
 
     /* no colon ("alice") */
-    TR_CHECK_INT(parse("Basic YWxpY2U=", u, p), -1);
+    TR_CHECK_INT(parse("Basic YWxpY2U=", u, p), TR_EINVAL);
     /* empty user (":pw") */
-    TR_CHECK_INT(parse("Basic OnB3", u, p), -1);
+    TR_CHECK_INT(parse("Basic OnB3", u, p), TR_EINVAL);
     /* not base64 */
-    TR_CHECK_INT(parse("Basic !!!notbase64", u, p), -1);
+    TR_CHECK_INT(parse("Basic !!!notbase64", u, p), TR_EINVAL);
     /* wrong length, bad padding, non-canonical trailing bits */
-    TR_CHECK_INT(parse("Basic Y", u, p), -1);
-    TR_CHECK_INT(parse("Basic Ym9iOg=", u, p), -1);
-    TR_CHECK_INT(parse("Basic Ym9iOh==", u, p), -1);
+    TR_CHECK_INT(parse("Basic Y", u, p), TR_EINVAL);
+    TR_CHECK_INT(parse("Basic Ym9iOg=", u, p), TR_EINVAL);
+    TR_CHECK_INT(parse("Basic Ym9iOh==", u, p), TR_EINVAL);
     /* other schemes, no value, no space */
-    TR_CHECK_INT(parse("Bearer YWxpY2U6eA==", u, p), -1);
-    TR_CHECK_INT(parse("Basic", u, p), -1);
-    TR_CHECK_INT(parse("Basic ", u, p), -1);
-    TR_CHECK_INT(parse("BasicYWxpY2U6eA==", u, p), -1);
-    TR_CHECK_INT(parse("", u, p), -1);
+    TR_CHECK_INT(parse("Bearer YWxpY2U6eA==", u, p), TR_EINVAL);
+    TR_CHECK_INT(parse("Basic", u, p), TR_EINVAL);
+    TR_CHECK_INT(parse("Basic ", u, p), TR_EINVAL);
+    TR_CHECK_INT(parse("BasicYWxpY2U6eA==", u, p), TR_EINVAL);
+    TR_CHECK_INT(parse("", u, p), TR_EINVAL);
 
     /* the output buffer must be big enough */
     char small[4];
     struct tr_str su, sp;
     TR_CHECK_INT(
-        tr_basic_auth_parse(TR_STR_LIT("Basic YWxpY2U6eA=="), small, sizeof(small), &su, &sp), -1);
+        tr_basic_auth_parse(TR_STR_LIT("Basic YWxpY2U6eA=="), small, sizeof(small), &su, &sp),
+        TR_EINVAL);
 }
 
 static void test_hash(void)
@@ -99,7 +101,7 @@ static void test_hash(void)
 
     /* too small an output buffer */
     char tiny[16];
-    TR_CHECK_INT(tr_basic_auth_hash(pw, strlen(pw), tiny, sizeof(tiny)), -1);
+    TR_CHECK_INT(tr_basic_auth_hash(pw, strlen(pw), tiny, sizeof(tiny)), TR_EINTERNAL);
 }
 
 static void test_before_store(void)
@@ -132,7 +134,7 @@ static void test_before_store(void)
     TR_CHECK(json_object_get(doc, "password") == NULL);
     json_decref(doc);
     doc = json_pack("{s:s,s:i}", "username", "alice", "password", 5);
-    TR_CHECK_INT(kind->before_store(doc, err, sizeof(err)), -1);
+    TR_CHECK_INT(kind->before_store(doc, err, sizeof(err)), TR_EINVAL);
     json_decref(doc);
 }
 

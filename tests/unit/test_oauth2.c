@@ -307,10 +307,11 @@ static void test_public_clients(void)
     /* Public and given one: refused, naming the field. */
     TR_CHECK_INT(public_rule("{\"client_secret\":\"s\"}",
                              "{\"client_type\":\"public\",\"client_secret\":\"s\"}", &field, &kept),
-                 -1);
+                 TR_EINVAL);
     TR_CHECK_STR(field, "client_secret");
     TR_CHECK_INT(
-        public_rule("{\"client_secret\":7}", "{\"client_type\":\"public\"}", &field, &kept), -1);
+        public_rule("{\"client_secret\":7}", "{\"client_type\":\"public\"}", &field, &kept),
+        TR_EINVAL);
     /* Public, inherited or generated, or given blank / null: dropped. */
     static const char *const inputs[] = {"{}", "{\"client_secret\":\"\"}",
                                          "{\"client_secret\":\"  \"}", "{\"client_secret\":null}",

@@ -96,8 +96,8 @@ static void test_size_units(void)
     TR_CHECK_INT(b, 7);
     TR_CHECK_INT(tr_size_limit_bytes(0, "bytes", &b), 0);
     TR_CHECK_INT(b, 0);
-    TR_CHECK_INT(tr_size_limit_bytes(1, "gigabytes", &b), -1);
-    TR_CHECK_INT(tr_size_limit_bytes(1ull << 50, "megabytes", &b), -1);
+    TR_CHECK_INT(tr_size_limit_bytes(1, "gigabytes", &b), TR_EINVAL);
+    TR_CHECK_INT(tr_size_limit_bytes(1ull << 50, "megabytes", &b), TR_EINVAL);
 
     const struct tr_plugin *p = tr_plugin_find("request-size-limiting", NULL);
     json_t *doc = NULL;
