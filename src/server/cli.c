@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "plugins/registry.h"
 #include "server/control.h"
@@ -49,7 +50,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
             o->daemon = true;
             break;
         default:
-            return -1;
+            return TR_EINVAL;
         }
     }
     o->argc = argc - optind;
@@ -61,12 +62,12 @@ static int load_conf(const struct cli_opts *o, struct tr_conf *conf)
 {
     char err[512];
     memset(conf, 0, sizeof(*conf));
-    if (tr_conf_load(conf, o->conf_path, err, sizeof(err)) != 0) {
+    int rc = tr_conf_load(conf, o->conf_path, err, sizeof(err));
+    if (rc != 0) {
         fprintf(stderr, "torii: %s\n", err);
         tr_conf_free(conf);
-        return -1;
     }
-    return 0;
+    return rc;
 }
 
 static int apply_logging(const struct tr_conf *conf)
@@ -77,7 +78,7 @@ static int apply_logging(const struct tr_conf *conf)
         if (rc != 0) {
             fprintf(stderr, "torii: cannot open proxy_error_log '%s': %s\n", conf->proxy_error_log,
                     strerror(-rc));
-            return -1;
+            return TR_EIO;
         }
     }
     return 0;
@@ -153,6 +154,8 @@ static int cmd_start(int argc, char **argv)
     return rc;
 }
 
+/* The pid in the prefix's pid file, or -1 when there is none (no file, or no pid in it): a
+ * value, not a TR_E* code. */
 static long read_pid(const struct tr_conf *conf)
 {
     char path[4200];

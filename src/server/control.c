@@ -17,6 +17,7 @@
 #include "admin/admin.h"
 #include "admin/server.h"
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "plugins/registry.h"
 #include "plugins/rl_cluster.h"
@@ -48,12 +49,12 @@ void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long le
     snprintf(buf, len, "%s/torii.pid", conf->prefix);
 }
 
-/* Build and publish a snapshot with the current identity part. */
+/* Build and publish a snapshot with the current identity part. Returns 0 or TR_EDB. */
 static int rebuild_snapshot(struct control *ctl)
 {
     struct tr_snapshot *snap = tr_snapshot_build(ctl->store, ctl->identity);
     if (snap == NULL)
-        return -1;
+        return TR_EDB; /* logged by the builder */
     tr_snapshot_publish(snap);
     return 0;
 }
@@ -151,11 +152,11 @@ int tr_control_write_pid_file(const struct tr_conf *conf)
     int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1)
-        return -1;
+        return TR_EIO;
     bool ok = write(fd, line, (size_t)n) == n;
     ok = (close(fd) == 0) && ok;
     if (!ok || rename(tmp, path) != 0)
-        return -1;
+        return TR_EIO;
     return 0;
 }
 
@@ -163,7 +164,7 @@ static int ensure_dir(const char *path)
 {
     if (mkdir(path, 0755) == 0 || errno == EEXIST)
         return 0;
-    return -1;
+    return TR_EIO;
 }
 
 int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,

@@ -15,7 +15,8 @@ struct tr_sockets;
 int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
                    struct tr_sockets *socks);
 
-/* Write this process's pid into the pid file of the prefix (atomically). Returns 0 or -1. */
+/* Write this process's pid into the pid file of the prefix (atomically). Returns 0, or TR_EIO
+ * when the file cannot be written (errno says why). */
 int tr_control_write_pid_file(const struct tr_conf *conf);
 
 /* Path of the pid file of a node with this prefix, written into buf. */

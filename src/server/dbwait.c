@@ -11,6 +11,7 @@
 #include "admin/admin.h"
 #include "admin/server.h"
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "server/listen.h"
 #include "store/store.h"
@@ -78,7 +79,7 @@ int tr_server_open_store(const struct tr_conf *conf, const struct tr_sockets *so
     tr_store_location(conf, path, sizeof(path));
     if (conf->database_wait_ms == 0) {
         tr_log_error("cannot open the database '%s': %s", path, err);
-        return -1;
+        return TR_EDBUNAVAIL;
     }
 
     struct wait w;
@@ -108,5 +109,5 @@ int tr_server_open_store(const struct tr_conf *conf, const struct tr_sockets *so
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     *store = w.store;
-    return w.store != NULL ? 0 : -1;
+    return w.store != NULL ? 0 : TR_EDBUNAVAIL;
 }

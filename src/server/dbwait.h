@@ -12,7 +12,8 @@ struct tr_store;
 /* Open conf's store (tr_store_open) into *store. On failure retry after 100 ms, doubling up
  * to 2 s, until conf->database_wait_ms has passed since the first attempt. Meanwhile, when
  * socks (may be NULL) has admin sockets, every Admin API request is answered 503 (the
- * process's readiness is "not ready"). Returns 0, or -1 after logging the last error. */
+ * process's readiness is "not ready"). Returns 0, or TR_EDBUNAVAIL after logging the last
+ * error. */
 int tr_server_open_store(const struct tr_conf *conf, const struct tr_sockets *socks,
                          struct tr_store **store);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/mem.h"
 
 int tr_listen_sockaddr(const struct tr_listen *l, bool connect_form, struct sockaddr_storage *ss,
@@ -38,7 +39,7 @@ int tr_listen_sockaddr(const struct tr_listen *l, bool connect_form, struct sock
         *len = sizeof(*s6);
         return 0;
     }
-    return -1;
+    return TR_EINVAL;
 }
 
 int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t err_len)
@@ -47,12 +48,12 @@ int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t 
     unsigned sl;
     if (tr_listen_sockaddr(l, false, &ss, &sl) != 0) {
         snprintf(err, err_len, "invalid listen address '%s'", l->host);
-        return -1;
+        return TR_EINVAL;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         snprintf(err, err_len, "socket(): %s", strerror(errno));
-        return -1;
+        return TR_EIO;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -63,12 +64,12 @@ int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t 
     if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
         snprintf(err, err_len, "cannot listen on %s:%u: %s", l->host, l->port, strerror(errno));
         close(fd);
-        return -1;
+        return TR_EIO;
     }
     if (listen(fd, l->backlog > 0 ? l->backlog : 511) == -1) {
         snprintf(err, err_len, "listen() on %s:%u: %s", l->host, l->port, strerror(errno));
         close(fd);
-        return -1;
+        return TR_EIO;
     }
     return fd;
 }
@@ -81,6 +82,7 @@ static bool is_loopback_host(const char *h)
 int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err, size_t err_len)
 {
     char msg[400];
+    int rc = 0;
     memset(s, 0, sizeof(*s));
     s->num_workers = (size_t)conf->worker_threads;
     s->num_proxy = conf->proxy_listen.cnt;
@@ -94,6 +96,7 @@ int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err,
         /* SO_REUSEPORT would let a second node silently share a port with a running one. */
         int probe = tr_listen_open(l, false, msg, sizeof(msg));
         if (probe < 0) {
+            rc = probe;
             snprintf(err, err_len, "proxy_listen: %s", msg);
             goto fail;
         }
@@ -101,6 +104,7 @@ int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err,
         for (size_t w = 0; w < s->num_workers; w++) {
             int fd = tr_listen_open(l, true, msg, sizeof(msg));
             if (fd < 0) {
+                rc = fd;
                 snprintf(err, err_len, "proxy_listen: %s", msg);
                 goto fail;
             }
@@ -111,6 +115,7 @@ int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err,
         const struct tr_listen *l = &conf->admin_listen.items[i];
         int fd = tr_listen_open(l, false, msg, sizeof(msg));
         if (fd < 0) {
+            rc = fd;
             snprintf(err, err_len, "admin_listen: %s", msg);
             goto fail;
         }
@@ -121,7 +126,7 @@ int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err,
     return 0;
 fail:
     tr_sockets_close(s);
-    return -1;
+    return rc;
 }
 
 void tr_sockets_close(struct tr_sockets *s)
@@ -145,24 +150,24 @@ int tr_sockets_export(const struct tr_sockets *s, char *out, size_t len)
     size_t n = 0;
     int w = snprintf(out, len, "%zu %zu %zu", s->num_workers, s->num_proxy, s->num_admin);
     if (w < 0 || (size_t)w >= len)
-        return -1;
+        return TR_EINVAL;
     n = (size_t)w;
     for (size_t i = 0; i < s->num_workers * s->num_proxy; i++) {
         w = snprintf(out + n, len - n, " %d", s->proxy[i]);
         if (w < 0 || (size_t)w >= len - n)
-            return -1;
+            return TR_EINVAL;
         n += (size_t)w;
     }
     for (size_t j = 0; j < s->num_proxy; j++) {
         w = snprintf(out + n, len - n, " %d", s->proxy_ssl[j] ? 1 : 0);
         if (w < 0 || (size_t)w >= len - n)
-            return -1;
+            return TR_EINVAL;
         n += (size_t)w;
     }
     for (size_t i = 0; i < s->num_admin; i++) {
         w = snprintf(out + n, len - n, " %d:%d", s->admin[i], s->admin_loopback[i] ? 1 : 0);
         if (w < 0 || (size_t)w >= len - n)
-            return -1;
+            return TR_EINVAL;
         n += (size_t)w;
     }
     return 0;
@@ -221,7 +226,7 @@ int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_co
     if (!next_num(&p, &w, 0) || !next_num(&p, &np, 0) || !next_num(&p, &na, 0) || w < 1 || np < 0 ||
         na < 0 || na > 16 || w > 4096 || np > 64) {
         snprintf(err, err_len, "the inherited socket list is malformed");
-        return -1;
+        return TR_EINVAL;
     }
     size_t want_admin = conf->admin_listen.cnt < 16 ? conf->admin_listen.cnt : 16;
     if ((size_t)w != (size_t)conf->worker_threads || (size_t)np != conf->proxy_listen.cnt ||
@@ -229,7 +234,7 @@ int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_co
         snprintf(err, err_len,
                  "the settings name other listeners or worker_threads than the running node "
                  "(a binary upgrade keeps the sockets; restart to change them)");
-        return -1;
+        return TR_EINVAL;
     }
     s->num_workers = (size_t)w;
     s->num_proxy = (size_t)np;
@@ -262,7 +267,7 @@ int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_co
         free(s->proxy);
         free(s->proxy_ssl);
         memset(s, 0, sizeof(*s));
-        return -1;
+        return TR_EINVAL;
     }
     for (size_t i = 0; i < s->num_workers * s->num_proxy; i++)
         set_cloexec(s->proxy[i], true);

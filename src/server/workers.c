@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "proxy/proxy.h"
@@ -98,7 +99,7 @@ static int worker_setup(struct worker *wk, struct tr_hashpool *hashpool, struct 
     wk->wake.data = wk;
     if (tr_proxy_worker_init(&wk->proxy, &wk->loop, wk->conf, wk->id, hashpool, store) != 0) {
         snprintf(err, err_len, "cannot open proxy_access_log '%s'", wk->conf->proxy_access_log);
-        return -1;
+        return TR_EIO;
     }
     wk->listeners = tr_xcalloc(wk->num_fds, sizeof(*wk->listeners));
     for (size_t i = 0; i < wk->num_fds; i++) {
@@ -111,7 +112,7 @@ static int worker_setup(struct worker *wk, struct tr_hashpool *hashpool, struct 
                            wk->fd_ssl[i] ? tr_proxy_on_tls_connection : tr_proxy_on_connection);
         if (rc != 0) {
             snprintf(err, err_len, "cannot accept on a proxy listener: %s", uv_strerror(rc));
-            return -1;
+            return TR_EIO;
         }
     }
     return 0;

@@ -40,7 +40,8 @@ const struct tr_store_kind *tr_store_kind_at(size_t i);
  * not NULL and the kind is found. */
 const struct tr_store_kind *tr_store_kind_find(const char *name, size_t *index);
 
-/* Index of field among kind's unique fields, or -1 when it is not one ("id" is not). */
+/* Index of field among kind's unique fields, or -1 when it is not one ("id" is not): an index,
+ * not a TR_E* code. */
 int tr_store_kind_unique_index(const struct tr_store_kind *kind, const char *field);
 
 #endif
