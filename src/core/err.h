@@ -12,8 +12,9 @@
 #define TR_CORE_ERR_H
 
 /* XX(symbol, value, status, message). Status 0: not an answer (TR_EAGAIN asks for more input,
- * TR_EOF tells a socket's owner the peer closed). EDNS and EDBUNAVAIL are Kong 3's wording (the proxy's DNS failure and
- * /status/ready's 503). */
+ * TR_EOF tells a socket's owner the peer closed). EDNS and EDBUNAVAIL are Kong 3's wording
+ * (the proxy's DNS failure and /status/ready's 503). EBUSY is the password-hash queue being
+ * full (proxy/hashpool.h), the only busy condition torii has. */
 #define TR_ERR_MAP(XX)                                                                             \
     XX(EAGAIN, -1, 0, "Need more data")                                                            \
     XX(EBADREQ, -2, 400, "Bad request")                                                            \
@@ -39,7 +40,7 @@
     XX(EIO, -22, 500, "An unexpected error occurred")                                              \
     XX(EVERSION, -23, 505, "HTTP version not supported")                                           \
     XX(EINTERNAL, -24, 500, "An unexpected error occurred")                                        \
-    XX(EBUSY, -25, 503, "Too busy, try again later")                                               \
+    XX(EBUSY, -25, 503, "Authentication is busy, try again later")                                 \
     XX(ECANCELED, -26, 500, "An unexpected error occurred")                                        \
     XX(EOF, -27, 0, "End of input")                                                                \
     XX(EDBUNAVAIL, -28, 503, "failed to connect to database")                                      \

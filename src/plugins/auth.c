@@ -2,6 +2,7 @@
 /* Helpers shared by the authentication plugins: the anonymous fallback and the busy answer. */
 #include "plugins/auth.h"
 
+#include "core/err.h"
 #include "core/log.h"
 
 int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
@@ -18,7 +19,7 @@ int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const ch
     if (anon == NULL) {
         /* Kong answers 500 here; the body never names the consumer (P10b). */
         tr_log_error("anonymous consumer '%s' is configured but does not exist", anonymous);
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
+        tr_ctx_respond_error(ctx, TR_EINTERNAL);
         return TR_PLUGIN_EXIT;
     }
     tr_ctx_set_consumer(ctx, anon, NULL, true);
@@ -29,7 +30,7 @@ int tr_auth_busy(struct tr_ctx *ctx)
 {
     /* 503, not 429: the node is overloaded as a whole (RFC 9110 §15.6.4), this client did not
      * necessarily send too many requests (RFC 6585 §4), and 429 is what rate-limiting says. */
-    tr_ctx_respond_message(ctx, 503, "Authentication is busy, try again later");
+    tr_ctx_respond_error(ctx, TR_EBUSY);
     tr_ctx_add_response_header(ctx, TR_STR_LIT("Retry-After"), TR_STR_LIT("1"));
     return TR_PLUGIN_EXIT;
 }

@@ -35,8 +35,8 @@
 int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const char *message,
                  const char *www_authenticate);
 
-/* The node's password-hash queue is full (tr_ctx_offload_hash refused): answer 503
- * {"message":"Authentication is busy, try again later"} with Retry-After: 1 and return
+/* The node's password-hash queue is full (tr_ctx_offload_hash refused): answer TR_EBUSY (503
+ * {"message":"Authentication is busy, try again later"}) with Retry-After: 1 and return
  * TR_PLUGIN_EXIT. Never the anonymous fallback: the credentials were not found wrong, only not
  * checked, and a client must not lose its identity to somebody else's flood. */
 int tr_auth_busy(struct tr_ctx *ctx);

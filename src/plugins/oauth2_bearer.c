@@ -118,7 +118,7 @@ static int fail(struct tr_ctx *ctx, const struct tr_oauth2_conf *conf, const cha
         return tr_oauth2_error(ctx, 401, error, description, www);
     const struct tr_consumer *anon = tr_ctx_find_consumer(ctx, tr_str_from_cstr(conf->anonymous));
     if (anon == NULL) {
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
+        tr_ctx_respond_error(ctx, TR_EINTERNAL);
         return TR_PLUGIN_EXIT;
     }
     tr_ctx_set_consumer(ctx, anon, NULL, true);
@@ -185,7 +185,7 @@ static void lookup_done(struct tr_ctx *ctx, void *arg)
     struct lookup *l = arg;
     int rc;
     if (l->rc != 0 && l->rc != TR_ENOTFOUND) {
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
+        tr_ctx_respond_error(ctx, TR_EINTERNAL);
         rc = TR_PLUGIN_EXIT;
     } else {
         bool found = l->rc == 0;

@@ -536,7 +536,7 @@ static void job_done(struct tr_ctx *ctx, void *arg)
         tr_oauth2_no_cache(ctx);
         rc = TR_PLUGIN_EXIT;
     } else if (j->status == 500 || j->error == NULL) {
-        tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
+        tr_ctx_respond_error(ctx, TR_EINTERNAL);
         rc = TR_PLUGIN_EXIT;
     } else {
         rc = tr_oauth2_error(ctx, j->status, j->error, j->description, NULL);

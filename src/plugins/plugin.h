@@ -204,8 +204,13 @@ void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes);
  * content_type is given). Further headers of the answer: tr_ctx_add_response_header.
  * The phase callback then returns TR_PLUGIN_EXIT. */
 void tr_ctx_respond(struct tr_ctx *ctx, int status, const char *body, const char *content_type);
-/* Answer {"message": message} (JSON-escaped). */
+/* Answer {"message": message} (JSON-escaped): the plugin's own answers, in Kong's wording for
+ * that plugin ("No API key found in request", "API rate limit exceeded"). */
 void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message);
+/* Answer a failure of torii itself, err (a TR_E* value), as the error table says
+ * (core/err.h): its status and {"message": <its message>}, never a literal pair in a plugin
+ * (TR_EINTERNAL for an unexpected error, TR_EBUSY when the password-hash queue is full). */
+void tr_ctx_respond_error(struct tr_ctx *ctx, int err);
 /* Add a header to the response the client receives (proxied or plugin-made). Copied; framing
  * fields (Content-Length, Transfer-Encoding) are ignored. Every
  * such header (and a content_type given to tr_ctx_respond) is checked where heads are written:
