@@ -295,7 +295,7 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
         return;
     }
     if (!host_ok(c, req)) {
-        send_error(c, TR_EMISDIRECTED, NULL, false);
+        send_error(c, TR_EMISDIRECTED, NULL, head_only);
         return;
     }
     if (tr_str_eq(req->method, TR_STR_LIT("OPTIONS"))) {

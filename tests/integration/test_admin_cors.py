@@ -436,6 +436,18 @@ def test_rebinding_host_still_421(listed, host, origin):
         assert_no_cors(r)
 
 
+def test_rebinding_421_to_head_has_no_body(listed):
+    """A HEAD answered 421 carries no body, so the next answer on the connection is intact."""
+    c = RawConn(listed.admin_port)
+    try:
+        r1 = c.request("HEAD", "/status", "evil.test:%d" % listed.admin_port)
+        r2 = c.request("GET", "/status", "127.0.0.1")
+    finally:
+        c.close()
+    assert r1.status == 421, r1
+    assert r2.status == 200 and "server" in r2.json(), r2
+
+
 # ---------------------------------------------------------------------------------------------
 # A bad admin_gui_origins stops start-up with a message naming the key.
 
