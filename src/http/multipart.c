@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "core/err.h"
+
 bool tr_multipart_is(struct tr_str ct)
 {
     struct tr_str rest = ct, media;
@@ -113,7 +115,7 @@ int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str
     while (pos < body.len && (body.ptr[pos] == ' ' || body.ptr[pos] == '\t'))
         pos++; /* transport padding (RFC 2046 §5.1.1) */
     if (pos + 2 > body.len || memcmp(body.ptr + pos, "\r\n", 2) != 0)
-        return -1;
+        return TR_EBADREQ;
     pos += 2;
     struct tr_str head;
     size_t content;
@@ -123,13 +125,13 @@ int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str
     } else {
         size_t end = find(body, pos, "\r\n\r\n", 4);
         if (end == (size_t)-1)
-            return -1;
+            return TR_EBADREQ;
         head = (struct tr_str){body.ptr + pos, end - pos};
         content = end + 4;
     }
     size_t next = find(body, content, m->delim, m->dlen);
     if (next == (size_t)-1)
-        return -1;
+        return TR_EBADREQ;
     *name = part_name(head);
     *value = (struct tr_str){body.ptr + content, next - content};
     m->pos = next + m->dlen;

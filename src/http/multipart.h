@@ -33,7 +33,7 @@ bool tr_multipart_begin(struct tr_multipart *m, struct tr_str ct, struct tr_str 
 
 /* The next part: its name (the Content-Disposition name parameter as sent, quotes removed,
  * escapes not undone; empty when the part has none) and its content. Returns 1 for a part, 0
- * after the close delimiter, -1 for a body that is cut short or malformed. */
+ * after the close delimiter, TR_EBADREQ for a body that is cut short or malformed. */
 int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str *value);
 
 /* The content of the first part named name of body (Content-Type value ct); false when there

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/err.h"
 
 static struct tr_str S(const char *s) {
     return tr_str_from_cstr(s);
@@ -83,7 +84,7 @@ static void test_malformed(void)
         TR_CHECK(tr_multipart_begin(&m, S("multipart/form-data; boundary=b"), S(bodies[i])));
         for (int n = 0; n < 4 && rc == 1; n++)
             rc = tr_multipart_next(&m, &name, &value);
-        TR_CHECK_INT(rc, -1);
+        TR_CHECK_INT(rc, TR_EBADREQ);
     }
 }
 
