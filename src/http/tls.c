@@ -48,7 +48,7 @@ static int conn_bio_write(BIO *b, const char *data, int len)
     if (len <= 0)
         return 0;
     if (tr_buf_append(&t->out, data, (size_t)len) != 0)
-        return -1; /* out of memory: OpenSSL fails the write */
+        return -1; /* OpenSSL's BIO contract: out of memory, the write fails */
     return len;
 }
 
@@ -59,7 +59,7 @@ static int conn_bio_read(BIO *b, char *buf, int len)
     size_t avail = t->in.len - t->in_off;
     if (avail == 0) {
         BIO_set_retry_read(b);
-        return -1;
+        return -1; /* OpenSSL's BIO contract: nothing yet, retry */
     }
     size_t n = avail < (size_t)len ? avail : (size_t)len;
     memcpy(buf, t->in.ptr + t->in_off, n);
@@ -116,7 +116,7 @@ static void log_ssl_errors(const char *what)
 /* Never prompt for a passphrase: encrypted keys are refused. */
 static int no_password(char *buf, int size, int rwflag, void *u)
 {
-    return -1;
+    return -1; /* OpenSSL's pem_password_cb contract: no passphrase */
 }
 
 static X509 *read_cert(BIO *b)
@@ -127,7 +127,7 @@ static X509 *read_cert(BIO *b)
 int tr_tls_check_pair(const char *cert_pem, const char *key_pem, const char **field, char *msg,
                       size_t msg_len, char *warn, size_t warn_len)
 {
-    int rc = -1;
+    int rc = TR_EINVAL;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     BIO *b = NULL;
@@ -272,7 +272,7 @@ int tr_tls_certs_add(struct tr_tls_certs *t, const char *id, const char *cert_pe
         X509_free(c.x);
         EVP_PKEY_free(c.k);
         sk_X509_pop_free(c.chain, X509_free);
-        return -1;
+        return TR_EINVAL;
     }
     c.id = tr_xstrdup(id ? id : "");
     *tr_vector_push(NULL, &t->certs) = c;
@@ -282,18 +282,18 @@ int tr_tls_certs_add(struct tr_tls_certs *t, const char *id, const char *cert_pe
 int tr_tls_certs_add_name(struct tr_tls_certs *t, const char *name, int index)
 {
     if (index < 0 || (size_t)index >= t->certs.cnt || name == NULL)
-        return -1;
+        return TR_EINVAL;
     char low[MAX_NAME];
     size_t n = strlen(name);
     if (n >= sizeof(low))
-        return -1;
+        return TR_EINVAL;
     for (size_t i = 0; i <= n; i++)
         low[i] = tr_ascii_lower(name[i]);
     if (!tr_tls_sni_name_valid(low))
-        return -1;
+        return TR_EINVAL;
     for (size_t i = 0; i < t->names.cnt; i++) {
         if (strcmp(t->names.items[i].name, low) == 0)
-            return -1;
+            return TR_ECONFLICT;
     }
     *tr_vector_push(NULL, &t->names) = (struct sni_name){tr_xstrdup(low), index};
     return 0;
@@ -401,7 +401,7 @@ int tr_tls_use_cert(SSL *ssl, const struct tr_tls_cert *cert)
     SSL_certs_clear(ssl);
     if (SSL_use_cert_and_key(ssl, cert->x, cert->k, cert->chain, 1) != 1) {
         log_ssl_errors("cannot use an SNI certificate");
-        return -1;
+        return TR_EINTERNAL;
     }
     return 0;
 }
@@ -415,19 +415,19 @@ static int write_pem_file(const char *path, mode_t mode, X509 *x, EVP_PKEY *k)
     unlink(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
-        return -1;
+        return TR_EIO;
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
         close(fd);
         unlink(tmp);
-        return -1;
+        return TR_EIO;
     }
     int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
     ok = fflush(f) == 0 && fsync(fd) == 0 && ok == 1;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         unlink(tmp);
-        return -1;
+        return TR_EIO;
     }
     return 0;
 }
@@ -439,8 +439,8 @@ static int add_ext(X509 *x, int nid, const char *value)
     X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
     if (ext == NULL)
-        return -1;
-    int rc = X509_add_ext(x, ext, -1) == 1 ? 0 : -1;
+        return TR_EINTERNAL;
+    int rc = X509_add_ext(x, ext, -1) == 1 ? 0 : TR_EINTERNAL;
     X509_EXTENSION_free(ext);
     return rc;
 }
@@ -454,9 +454,9 @@ int tr_tls_default_cert(const char *dir, char *cert_path, size_t cert_len, char 
         return 0;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, err_len, "cannot create '%s': %s", dir, strerror(errno));
-        return -1;
+        return TR_EIO;
     }
-    int rc = -1;
+    int rc = TR_EINTERNAL; /* until every step succeeded */
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *x = X509_new();
     X509_NAME *nm = NULL;
@@ -489,13 +489,13 @@ int tr_tls_default_cert(const char *dir, char *cert_path, size_t cert_len, char 
         write_pem_file(cert_path, 0644, x, NULL) != 0) {
         snprintf(err, err_len, "cannot write the default certificate into '%s': %s", dir,
                  strerror(errno));
-        rc = -2;
+        rc = TR_EIO;
         goto out;
     }
     tr_log_notice("tls: generated a self-signed default certificate in %s", dir);
     rc = 0;
 out:
-    if (rc == -1)
+    if (rc == TR_EINTERNAL)
         snprintf(err, err_len, "cannot generate the default certificate");
     ERR_clear_error();
     BN_free(bn);

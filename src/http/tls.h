@@ -18,7 +18,7 @@
 
 /* Check a certificate (PEM, leaf first, optional chain after it) and its private key (PEM).
  * Returns 0 when both parse and the key matches the leaf; *warn is then "" or a note for the
- * log (expired, not yet valid). Returns -1 otherwise with *field set to "cert" or "key" and
+ * log (expired, not yet valid). Returns TR_EINVAL otherwise with *field set to "cert" or "key" and
  * the client-facing reason in msg. The key's bytes never appear in msg or warn. */
 int tr_tls_check_pair(const char *cert_pem, const char *key_pem, const char **field, char *msg,
                       size_t msg_len, char *warn, size_t warn_len);
@@ -34,12 +34,12 @@ struct tr_tls_certs;
 struct tr_tls_cert;
 
 struct tr_tls_certs *tr_tls_certs_new(void);
-/* Parse and add one certificate; returns its index (>= 0) or -1 (logged with id, never with
- * key bytes). */
+/* Parse and add one certificate; returns its index (>= 0) or TR_EINVAL (logged with id, never
+ * with key bytes). */
 int tr_tls_certs_add(struct tr_tls_certs *t, const char *id, const char *cert_pem,
                      const char *key_pem);
 /* Point name (valid per tr_tls_sni_name_valid; case is folded) at certificate index.
- * Returns 0, or -1 for a bad name, a bad index or a name already present. */
+ * Returns 0, TR_EINVAL for a bad name or index, or TR_ECONFLICT for a name already present. */
 int tr_tls_certs_add_name(struct tr_tls_certs *t, const char *name, int index);
 /* Is name (any case) already in t? A linear scan, for building the table. */
 bool tr_tls_certs_has_name(const struct tr_tls_certs *t, const char *name);
@@ -57,13 +57,14 @@ const char *tr_tls_cert_id(const struct tr_tls_cert *c);
 void tr_tls_certs_free(struct tr_tls_certs *t);
 
 /* Serve cert on ssl (during the servername callback): replaces the default certificate.
- * Returns 0 or -1. */
+ * Returns 0 or TR_EINTERNAL. */
 int tr_tls_use_cert(SSL *ssl, const struct tr_tls_cert *cert);
 
 /* Make sure <dir>/default.crt and <dir>/default.key exist (dir is created 0700 when missing):
  * when either is absent, a self-signed ECDSA P-256 certificate for CN=localhost with SAN
  * DNS:localhost and IP:127.0.0.1, valid ten years, is generated; the key file is mode 0600.
- * Fills cert_path / key_path. Returns 0, or -1 with a message in err. */
+ * Fills cert_path / key_path. Returns 0, or TR_EIO (a file) or TR_EINTERNAL (OpenSSL) with a
+ * message in err. */
 int tr_tls_default_cert(const char *dir, char *cert_path, size_t cert_len, char *key_path,
                         size_t key_len, char *err, size_t err_len);
 

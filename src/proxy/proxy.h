@@ -81,7 +81,9 @@ void tr_proxy_on_tls_connection(uv_stream_t *listener, int status);
 /* Build the process-wide TLS contexts from conf (once, before the workers start): the server
  * context with the default certificate (ssl_cert / ssl_cert_key, or one generated into
  * <prefix>/ssl), the SNI callback reading the current snapshot, the upstream client context,
- * and trusted_ips. Returns 0, or -1 with a message in err. */
+ * and trusted_ips. Returns 0, or a TR_E* code (TR_EINVAL for settings or certificates that
+ * cannot be used, TR_EIO when the default certificate cannot be written) with a message in
+ * err. */
 int tr_proxy_tls_init(const struct tr_conf *conf, char *err, size_t err_len);
 /* Free them (after the workers have stopped). */
 void tr_proxy_tls_fini(void);

@@ -4,6 +4,8 @@
  * request scheme. The TLS mechanics themselves are in http/tls.c. */
 #include "proxy/internal.h"
 
+#include "core/err.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,9 +135,9 @@ bool tr__client_is_https(const struct tr_client *c, const struct tr_http_request
 
 int tr_proxy_tls_init(const struct tr_conf *conf, char *err, size_t err_len)
 {
-    if (tr_cidr_list_parse(conf->trusted_ips ? conf->trusted_ips : "", &trusted, err, err_len) !=
-        0)
-        return -1;
+    int rc = tr_cidr_list_parse(conf->trusted_ips ? conf->trusted_ips : "", &trusted, err, err_len);
+    if (rc != 0)
+        return rc;
     bool any_ssl = false;
     for (size_t i = 0; i < conf->proxy_listen.cnt; i++)
         any_ssl = any_ssl || conf->proxy_listen.items[i].ssl;
@@ -145,7 +147,7 @@ int tr_proxy_tls_init(const struct tr_conf *conf, char *err, size_t err_len)
         bool have_key = conf->ssl_cert_key && conf->ssl_cert_key[0];
         if (have_cert != have_key) {
             snprintf(err, err_len, "ssl_cert and ssl_cert_key must be set together");
-            return -1;
+            return TR_EINVAL;
         }
         if (have_cert) {
             snprintf(cert, sizeof(cert), "%s", conf->ssl_cert);
@@ -153,18 +155,19 @@ int tr_proxy_tls_init(const struct tr_conf *conf, char *err, size_t err_len)
         } else {
             char dir[4200];
             snprintf(dir, sizeof(dir), "%s/ssl", conf->prefix);
-            if (tr_tls_default_cert(dir, cert, sizeof(cert), key, sizeof(key), err, err_len) != 0)
-                return -1;
+            rc = tr_tls_default_cert(dir, cert, sizeof(cert), key, sizeof(key), err, err_len);
+            if (rc != 0)
+                return rc;
         }
         server_ctx = tr_tls_server_new(cert, key, sni_select, err, err_len);
         if (server_ctx == NULL)
-            return -1;
+            return TR_EINVAL;
     }
     client_ctx = tr_tls_client_new(conf->upstream_tls_verify, conf->upstream_ca_bundle,
                                    on_upstream_session, err, err_len);
     if (client_ctx == NULL) {
         tr_proxy_tls_fini();
-        return -1;
+        return TR_EINVAL;
     }
     return 0;
 }

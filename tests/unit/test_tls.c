@@ -81,14 +81,14 @@ static void test_sni_table(void)
     int i2 = tr_tls_certs_add(t, "id-wild", c2, k2);
     TR_CHECK_INT(i1, 0);
     TR_CHECK_INT(i2, 1);
-    TR_CHECK_INT(tr_tls_certs_add(t, "id-bad", c1, k2), -1); /* key mismatch */
-    TR_CHECK_INT(tr_tls_certs_add(t, "id-junk", "junk", k1), -1);
+    TR_CHECK_INT(tr_tls_certs_add(t, "id-bad", c1, k2), TR_EINVAL); /* key mismatch */
+    TR_CHECK_INT(tr_tls_certs_add(t, "id-junk", "junk", k1), TR_EINVAL);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "a.example.com", i1), 0);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "*.example.com", i2), 0);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "Shop.*", i1), 0); /* folded */
-    TR_CHECK_INT(tr_tls_certs_add_name(t, "a.example.com", i2), -1); /* duplicate */
-    TR_CHECK_INT(tr_tls_certs_add_name(t, "bad name", i1), -1);
-    TR_CHECK_INT(tr_tls_certs_add_name(t, "x.test", 7), -1);
+    TR_CHECK_INT(tr_tls_certs_add_name(t, "a.example.com", i2), TR_ECONFLICT); /* duplicate */
+    TR_CHECK_INT(tr_tls_certs_add_name(t, "bad name", i1), TR_EINVAL);
+    TR_CHECK_INT(tr_tls_certs_add_name(t, "x.test", 7), TR_EINVAL);
     TR_CHECK(tr_tls_certs_has_name(t, "a.example.com"));
     TR_CHECK(tr_tls_certs_has_name(t, "SHOP.*"));
     TR_CHECK(!tr_tls_certs_has_name(t, "b.example.com"));
@@ -140,18 +140,23 @@ static void test_check_pair(void)
     char msg[256], warn[128];
     TR_CHECK_INT(tr_tls_check_pair(c1, k1, &field, msg, sizeof(msg), warn, sizeof(warn)), 0);
     TR_CHECK_STR(warn, "");
-    TR_CHECK_INT(tr_tls_check_pair(c1, k2, &field, msg, sizeof(msg), warn, sizeof(warn)), -1);
+    TR_CHECK_INT(tr_tls_check_pair(c1, k2, &field, msg, sizeof(msg), warn, sizeof(warn)),
+                 TR_EINVAL);
     TR_CHECK_STR(field, "key");
     TR_CHECK(strstr(msg, "does not match") != NULL);
     TR_CHECK(strstr(msg, "PRIVATE") == NULL);
-    TR_CHECK_INT(tr_tls_check_pair("nope", k1, &field, msg, sizeof(msg), warn, sizeof(warn)), -1);
+    TR_CHECK_INT(tr_tls_check_pair("nope", k1, &field, msg, sizeof(msg), warn, sizeof(warn)),
+                 TR_EINVAL);
     TR_CHECK_STR(field, "cert");
-    TR_CHECK_INT(tr_tls_check_pair(c1, "nope", &field, msg, sizeof(msg), warn, sizeof(warn)), -1);
+    TR_CHECK_INT(tr_tls_check_pair(c1, "nope", &field, msg, sizeof(msg), warn, sizeof(warn)),
+                 TR_EINVAL);
     TR_CHECK_STR(field, "key");
-    TR_CHECK_INT(tr_tls_check_pair(c1, NULL, &field, msg, sizeof(msg), warn, sizeof(warn)), -1);
+    TR_CHECK_INT(tr_tls_check_pair(c1, NULL, &field, msg, sizeof(msg), warn, sizeof(warn)),
+                 TR_EINVAL);
     TR_CHECK_STR(field, "key");
     /* a key PEM given as the certificate */
-    TR_CHECK_INT(tr_tls_check_pair(k1, k1, &field, msg, sizeof(msg), warn, sizeof(warn)), -1);
+    TR_CHECK_INT(tr_tls_check_pair(k1, k1, &field, msg, sizeof(msg), warn, sizeof(warn)),
+                 TR_EINVAL);
     TR_CHECK_STR(field, "cert");
     /* leaf plus chain */
     size_t l1 = strlen(c1), l2 = strlen(c2);
@@ -164,7 +169,7 @@ static void test_check_pair(void)
     snprintf(broken, l1 + 64, "%s-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
              c1);
     TR_CHECK_INT(tr_tls_check_pair(broken, k1, &field, msg, sizeof(msg), warn, sizeof(warn)),
-                 -1);
+                 TR_EINVAL);
     TR_CHECK_STR(field, "cert");
     /* expired and not yet valid: accepted with a warning */
     TR_CHECK_INT(tr_tls_check_pair(ce, ke, &field, msg, sizeof(msg), warn, sizeof(warn)), 0);
