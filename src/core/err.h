@@ -51,7 +51,8 @@
     XX(EMEDIATYPE, -33, 415,                                                                       \
        "Unsupported Content-Type: use application/json, application/x-www-form-urlencoded or "     \
        "multipart/form-data")                                                                      \
-    XX(EPLUGINEXISTS, -34, 409, "Plugin configuration already exists")
+    XX(EPLUGINEXISTS, -34, 409, "Plugin configuration already exists")                             \
+    XX(EHTTPSONLY, -35, 426, "Please use HTTPS protocol")
 
 enum tr_err {
 #define TR_ERR_ENUM(sym, val, status, msg) TR_##sym = (val),

@@ -331,3 +331,19 @@ int tr_url_join_upstream_path(struct tr_str upstream_path, struct tr_str req_pat
         out[w++] = '/';
     return (int)w;
 }
+
+struct tr_str tr_url_host_without_port(struct tr_str host)
+{
+    if (host.len == 0)
+        return host;
+    if (host.ptr[0] == '[') {
+        const char *rb = memchr(host.ptr, ']', host.len);
+        if (rb)
+            host.len = (size_t)(rb - host.ptr) + 1;
+        return host;
+    }
+    const char *colon = memchr(host.ptr, ':', host.len);
+    if (colon)
+        host.len = (size_t)(colon - host.ptr);
+    return host;
+}

@@ -54,4 +54,7 @@ int tr_url_normalize_path(struct tr_str path, bool reject_escaped_slashes, char 
 int tr_url_join_upstream_path(struct tr_str upstream_path, struct tr_str req_path,
                               struct tr_str strip_prefix, char *out, size_t out_cap);
 
+/* A Host value (or an authority) without its ":port"; an IPv6 literal keeps its brackets. */
+struct tr_str tr_url_host_without_port(struct tr_str host);
+
 #endif

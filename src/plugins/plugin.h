@@ -280,7 +280,7 @@ void tr_ctx_offload_owned(struct tr_ctx *ctx, void (*work)(void *arg),
  * tr_ctx_resume. Unlike tr_ctx_offload, hashes never queue behind (or in front of) the OAuth2
  * store reads and DNS of libuv's thread pool: at most password_hash_threads run at once per
  * node and at most password_hash_queue wait. Returns 0: the phase callback then returns
- * TR_PLUGIN_YIELD. Returns -1 when the queue is full (or the node is stopping): nothing was
+ * TR_PLUGIN_YIELD. Returns TR_EBUSY when the queue is full (or the node is stopping): nothing was
  * queued, and the plugin answers at once (auth.h: tr_auth_busy) rather than wait. work must
  * not touch ctx; arg should live in the request arena. When the request died meanwhile,
  * discard(arg) (if not NULL) runs on the worker instead of done (wipe a password there). */

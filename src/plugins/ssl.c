@@ -89,7 +89,7 @@ static int ssl_access(struct tr_ctx *ctx, const void *p)
     if (!c->only_https || tr_ctx_is_https(ctx, c->accept_http_if_already_terminated))
         return TR_PLUGIN_NEXT;
     /* RFC 2817 §4.2's answer, as Kong 0.7 gave it. */
-    tr_ctx_respond_message(ctx, 426, "Please use HTTPS protocol");
+    tr_ctx_respond_error(ctx, TR_EHTTPSONLY);
     tr_ctx_add_response_header(ctx, TR_STR_LIT("Connection"), TR_STR_LIT("Upgrade"));
     tr_ctx_add_response_header(ctx, TR_STR_LIT("Upgrade"), TR_STR_LIT("TLS/1.2, HTTP/1.1"));
     return TR_PLUGIN_EXIT;

@@ -66,12 +66,12 @@ void tr__body_pump(struct tr_exchange *ex)
     if (rc == TR_EBADREQ) {
         tr_log_info("client %s: bad chunked body", c->peer_ip);
         c->sock.in.len = 0;
-        tr__exchange_fail(ex, 400, "Bad request");
+        tr__exchange_fail(ex, TR_EBADREQ);
         return;
     }
     if (rc < 0) {
         tr_log_error("client %s: no memory for a request body", c->peer_ip);
-        tr__exchange_fail(ex, 500, "An unexpected error occurred");
+        tr__exchange_fail(ex, TR_EINTERNAL);
         return;
     }
     if (rc == 0) {
@@ -109,7 +109,7 @@ bool tr__body_send_kept(struct tr_exchange *ex)
         rc = tr__upstream_write(ex->up, bufs, 3);
     }
     if (rc != 0) {
-        tr__exchange_fail(ex, 502, NULL);
+        tr__exchange_fail(ex, TR_EUPSTREAM_BADRESP);
         return false;
     }
     /* A whole body can be sent again on a retry; a partial one cannot. */

@@ -238,7 +238,7 @@ static void on_timer(uv_timer_t *t)
         if (c->state == TR_CLIENT_HEAD) {
             tr_log_info("client %s: request head not received in time", c->peer_ip);
             c->close_after = true;
-            tr__respond_message(c, 408, NULL, true);
+            tr__respond_error(c, TR_ETIMEOUT, true);
         }
         break;
     case TM_BODY:
@@ -253,7 +253,7 @@ static void on_timer(uv_timer_t *t)
                 ex->status = 408;
                 tr__exchange_free(ex);
                 c->close_after = true;
-                tr__respond_message(c, 408, NULL, true);
+                tr__respond_error(c, TR_ETIMEOUT, true);
             }
         }
         break;
@@ -303,7 +303,7 @@ static void parse_head(struct tr_client *c)
         }
         if (tr_buf_full(in)) {
             /* Cannot happen with sane limits (the parser answers 431 first). */
-            tr__respond_message(c, 431, NULL, true);
+            tr__respond_error(c, TR_EHDRTOOLARGE, true);
         }
         return;
     }
@@ -315,7 +315,7 @@ static void parse_head(struct tr_client *c)
         c->w->counters.requests++;
         c->close_after = true;
         set_state(c, TR_CLIENT_BUSY);
-        tr__respond_message(c, tr_err_status(rc), NULL, true);
+        tr__respond_error(c, rc, true);
         return;
     }
     size_t head_len = (size_t)rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "http/form.h"
 #include "proxy/hashpool.h"
@@ -477,7 +478,7 @@ int tr_ctx_offload_hash(struct tr_ctx *ctx, void (*work)(void *arg),
     o->u.job.done = on_hash_done;
     /* Refused (queue full, node stopping): nothing is out, the plugin answers now. */
     if (tr_hashpool_submit(ctx->ex->w->hash_port, &o->u.job) != 0)
-        return -1;
+        return TR_EBUSY;
     ctx->yielded = true; /* the request must outlive the job even if the client leaves */
     return 0;
 }

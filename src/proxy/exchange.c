@@ -22,40 +22,6 @@
 
 #define MAX_HOST_CANDIDATES 8
 
-/* ---- snapshot hold ------------------------------------------------------------------------ */
-
-static struct tr_snap_hold *hold_current(struct tr_proxy_worker *w)
-{
-    uint64_t v = tr_snapshot_current_version();
-    if (w->hold == NULL || v != w->snap_version) {
-        struct tr_snapshot *snap = tr_snapshot_acquire();
-        if (snap != NULL) {
-            struct tr_snap_hold *old = w->hold;
-            w->hold = tr_xcalloc(1, sizeof(*w->hold));
-            w->hold->snap = snap;
-            w->snap_version = snap->version;
-            if (old && old->users == 0) {
-                tr_snapshot_unref(old->snap);
-                free(old);
-            }
-            /* else the last exchange using old frees it (release_hold) */
-        }
-    }
-    if (w->hold)
-        w->hold->users++;
-    return w->hold;
-}
-
-static void release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h)
-{
-    if (h == NULL)
-        return;
-    if (--h->users == 0 && h != w->hold) {
-        tr_snapshot_unref(h->snap);
-        free(h);
-    }
-}
-
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 static void copy_addr(struct tr_exchange *ex, const char *addr)
@@ -67,7 +33,7 @@ static void free_now(struct tr_exchange *ex)
 {
     tr__body_free(ex);
     tr__ctx_fini(&ex->ctx);
-    release_hold(ex->w, ex->hold);
+    tr__worker_release_hold(ex->w, ex->hold);
     free(ex->meta);
     free(ex->up_head);
     free(ex);
@@ -122,7 +88,7 @@ static void finish(struct tr_exchange *ex)
 }
 
 /* Fail the exchange with status: an error answer if nothing was sent yet, else abort. */
-static void fail(struct tr_exchange *ex, int status, const char *message)
+static void fail(struct tr_exchange *ex, int err)
 {
     struct tr_client *c = ex->c;
     drop_upstream(ex, false);
@@ -138,19 +104,19 @@ static void fail(struct tr_exchange *ex, int status, const char *message)
         tr__client_abort(c);
         return;
     }
-    ex->status = status;
+    ex->status = tr_err_status(err);
     /* A malformed request (400) is never followed by another on the same connection. */
-    bool close = !ex->req_done || !ex->client_keep_alive || status == 400;
+    bool close = !ex->req_done || !ex->client_keep_alive || ex->status == 400;
     if (close)
         c->close_after = true;
-    tr__respond_message(c, status, message, close);
+    tr__respond_error(c, err, close);
     ex->bytes_sent = 0;
     finish(ex);
 }
 
-void tr__exchange_fail(struct tr_exchange *ex, int status, const char *message)
+void tr__exchange_fail(struct tr_exchange *ex, int err)
 {
-    fail(ex, status, message);
+    fail(ex, err);
 }
 
 /* ---- starting an exchange ----------------------------------------------------------------- */
@@ -164,65 +130,6 @@ static bool method_is_idempotent(struct tr_str m)
 {
     return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "PUT") ||
            is_method(m, "DELETE") || is_method(m, "OPTIONS");
-}
-
-/* Host value without ":port", lower-cased copies are the router's business. */
-static struct tr_str strip_port(struct tr_str h)
-{
-    if (h.len > 0 && h.ptr[0] == '[') {
-        const char *rb = memchr(h.ptr, ']', h.len);
-        if (rb)
-            h.len = (size_t)(rb - h.ptr) + 1;
-        return h;
-    }
-    const char *colon = memchr(h.ptr, ':', h.len);
-    if (colon)
-        h.len = (size_t)(colon - h.ptr);
-    return h;
-}
-
-static void json_escape_into(char **p, char *end, struct tr_str s)
-{
-    for (size_t i = 0; i < s.len && *p < end - 7; i++) {
-        unsigned char ch = (unsigned char)s.ptr[i];
-        if (ch == '"' || ch == '\\') {
-            *(*p)++ = '\\';
-            *(*p)++ = (char)ch;
-        } else if (ch < 0x20 || ch >= 0x7f) {
-            *p += snprintf(*p, (size_t)(end - *p), "\\u%04x", ch);
-        } else {
-            *(*p)++ = (char)ch;
-        }
-    }
-}
-
-/* Kong 0.7's 404 body: {"request_path":..,"message":"API not found with these values",
- * "request_host":[..]} */
-static void respond_no_route(struct tr_exchange *ex, struct tr_str path, const struct tr_str *hosts,
-                             size_t num_hosts)
-{
-    size_t cap = 128 + path.len * 6;
-    for (size_t i = 0; i < num_hosts; i++)
-        cap += hosts[i].len * 6 + 4;
-    char *body = tr_xmalloc(cap);
-    char *p = body, *end = body + cap;
-    p += snprintf(p, (size_t)(end - p), "{\"request_path\":\"");
-    json_escape_into(&p, end, path);
-    p += snprintf(p, (size_t)(end - p),
-                  "\",\"message\":\"API not found with these values\",\"request_host\":[");
-    for (size_t i = 0; i < num_hosts; i++) {
-        p += snprintf(p, (size_t)(end - p), "%s\"", i ? "," : "");
-        json_escape_into(&p, end, strip_port(hosts[i]));
-        p += snprintf(p, (size_t)(end - p), "\"");
-    }
-    snprintf(p, (size_t)(end - p), "]}");
-    ex->status = 404;
-    bool close = !ex->req_done || !ex->client_keep_alive;
-    if (close)
-        ex->c->close_after = true;
-    tr__respond_error(ex->c, 404, body, close);
-    free(body);
-    finish(ex);
 }
 
 /* Absolute-form targets (RFC 9112 §3.2.2) are accepted only when their authority is the Host
@@ -277,7 +184,7 @@ static void respond_from_plugin(struct tr_exchange *ex)
     size_t hl;
     char *head = tr__forward_plugin_answer_head(ex, close, &hl);
     if (head == NULL) {
-        fail(ex, 500, "An unexpected error occurred");
+        fail(ex, TR_EINTERNAL);
         return;
     }
     uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl),
@@ -304,12 +211,12 @@ static void after_access(struct tr_exchange *ex, int rc)
     case TR_PLUGIN_NEXT:
         break;
     default:
-        fail(ex, 500, "An unexpected error occurred");
+        fail(ex, TR_EINTERNAL);
         return;
     }
     ex->up_head = tr__forward_request_head(ex, ex->upath, &ex->up_head_len);
     if (ex->up_head == NULL) {
-        fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
+        fail(ex, TR_EINTERNAL); /* logged by forward.c */
         return;
     }
     if (ex->may_send_continue && !ex->continue_sent) {
@@ -326,7 +233,9 @@ static void after_access(struct tr_exchange *ex, int rc)
     }
 }
 
-void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
+/* A new exchange for the request head req of c: what logs and errors need is copied (the head
+ * bytes go away), the request's framing and options are noted, the client address computed. */
+static struct tr_exchange *new_exchange(struct tr_client *c, const struct tr_http_request *req)
 {
     struct tr_proxy_worker *w = c->w;
     struct tr_exchange *ex = tr_xcalloc(1, sizeof(*ex));
@@ -337,7 +246,6 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     ex->t_start = tr_clock_mono_us();
     w->counters.requests++;
 
-    /* Keep copies of what logs and errors need: the head bytes go away after this call. */
     size_t mlen = req->method.len + req->target.len + req->host.len + 3;
     ex->meta = tr_xmalloc(mlen);
     char *m = ex->meta;
@@ -368,53 +276,59 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     /* P8: the client address plugins, X-Real-IP, X-Forwarded-For and the log use. */
     ex->peer_trusted = tr__realip_compute(tr__trusted_ips(), c->peer_ip, req->headers,
                                           req->num_headers, ex->client_ip, sizeof(ex->client_ip));
+    return ex;
+}
 
+/* The checks of a request before routing (P4). Returns false when ex was answered and freed. */
+static bool check_request(struct tr_exchange *ex, const struct tr_http_request *req)
+{
     /* Methods are case-sensitive and, as nginx requires, made of upper-case letters, '-' and
      * '_': "gET" is not GET and must not reach an upstream that folds case (B-05). */
     for (size_t i = 0; i < req->method.len; i++) {
         char ch = req->method.ptr[i];
         if (!((ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_')) {
-            fail(ex, 400, "Bad request");
-            return;
+            fail(ex, TR_EBADREQ);
+            return false;
         }
     }
-    /* P4: CONNECT and TRACE are never proxied; OPTIONS * is answered here. */
-    if (is_method(req->method, "CONNECT") || is_method(req->method, "TRACE")) {
-        fail(ex, 405, "Method not allowed");
-        return;
+    /* CONNECT never gets here (the parser answers it); TRACE is never proxied. */
+    if (is_method(req->method, "TRACE")) {
+        fail(ex, TR_EMETHOD);
+        return false;
     }
     if (req->path.len == 1 && req->path.ptr[0] == '*') {
-        ex->status = 200;
-        static const char allow[] = "HTTP/1.1 200 OK\r\nAllow: GET, HEAD, POST, PUT, PATCH, "
-                                    "DELETE, OPTIONS\r\nContent-Length: 0\r\n\r\n";
-        uv_buf_t b = uv_buf_init((char *)allow, sizeof(allow) - 1);
-        tr__client_write(c, &b, 1);
+        tr__respond_options_star(ex->c);
         finish(ex);
-        return;
+        return false;
     }
     if (!absolute_form_matches_host(req)) {
-        fail(ex, 400, "Bad request");
-        return;
+        fail(ex, TR_EBADREQ);
+        return false;
     }
+    return true;
+}
 
-    ex->hold = hold_current(w);
+/* Route the request: the normalized path (P5) and the host candidates (Host, then each
+ * X-Host-Override, Kong 0.7) through the snapshot's router; then the route's own rules (HTTPS
+ * only) and the path sent upstream (stripped, joined with the service's). Returns false when
+ * ex was answered and freed. */
+static bool route_request(struct tr_exchange *ex, const struct tr_http_request *req)
+{
+    struct tr_client *c = ex->c;
+    ex->hold = tr__worker_hold(ex->w);
     if (ex->hold == NULL) {
-        fail(ex, 503, "The upstream server is currently unavailable");
-        return;
+        fail(ex, TR_EUNAVAIL);
+        return false;
     }
-
-    /* P5: route on the normalized path; it is also what goes upstream. */
     char *norm = tr_xmalloc(req->path.len + 2);
-    int nlen = tr_url_normalize_path(req->path, w->conf->escaped_slashes_reject, norm,
+    int nlen = tr_url_normalize_path(req->path, ex->w->conf->escaped_slashes_reject, norm,
                                      req->path.len + 2);
     if (nlen < 0) {
         free(norm);
-        fail(ex, 400, "Bad request");
-        return;
+        fail(ex, TR_EBADREQ);
+        return false;
     }
     struct tr_str path = {norm, (size_t)nlen};
-
-    /* Host candidates: Host, then X-Host-Override (Kong 0.7). */
     struct tr_str hosts[MAX_HOST_CANDIDATES];
     size_t num_hosts = 0;
     if (req->host.len)
@@ -425,34 +339,26 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     }
     struct tr_router_match match;
     if (!tr_router_match(ex->hold->snap->router, hosts, num_hosts, path, &match)) {
-        respond_no_route(ex, path, hosts, num_hosts);
+        bool close = !ex->req_done || !ex->client_keep_alive;
+        if (close)
+            c->close_after = true;
+        tr__respond_no_route(c, path, hosts, num_hosts, close);
         free(norm);
-        return;
+        finish(ex);
+        return false;
     }
     const struct tr_route *route = match.route;
     const struct tr_service *svc = route->service;
     ex->route = route;
     ex->service = svc;
-
     if (route->https_only && !tr__client_is_https(c, req, route->http_if_terminated)) {
-        ex->status = 426;
-        static const char body[] = "{\"message\":\"Please use HTTPS protocol\"}";
-        char head[256];
-        int hl = snprintf(head, sizeof(head),
-                          "HTTP/1.1 426 Upgrade Required\r\nContent-Type: application/json; "
-                          "charset=utf-8\r\nContent-Length: %zu\r\nConnection: Upgrade\r\n"
-                          "Upgrade: TLS/1.2, HTTP/1.1\r\nServer: torii/" TR_VERSION "\r\n\r\n",
-                          sizeof(body) - 1);
-        uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl),
-                         uv_buf_init((char *)body, sizeof(body) - 1)};
-        tr__client_write(c, b, 2);
         if (!ex->req_done)
             c->close_after = true;
+        tr__respond_https_required(c, false);
         free(norm);
         finish(ex);
-        return;
+        return false;
     }
-
     /* The matched path prefix (a host route never strips: Kong 0.7 strips only when the api
      * was matched by its path). */
     struct tr_str strip = TR_STR_NULL;
@@ -467,13 +373,20 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     free(norm);
     if (ulen < 0) {
         free(upath);
-        fail(ex, 500, "An unexpected error occurred");
-        return;
+        fail(ex, TR_EINTERNAL);
+        return false;
     }
-    keep_request(ex, req, c->sock.in.ptr);
     ex->upath = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, upath, (size_t)ulen),
                                 (size_t)ulen};
     free(upath);
+    return true;
+}
+
+/* Run the access phase of the route's plugins, then go upstream, answer or wait. */
+static void start_access(struct tr_exchange *ex, const struct tr_http_request *req)
+{
+    struct tr_client *c = ex->c;
+    keep_request(ex, req, c->sock.in.ptr);
     ex->may_send_continue = ex->expect_continue && !ex->req_done && c->sock.in.len == req->head_len;
     ex->starting = true;
     int rc = tr__phases_access(&ex->ctx);
@@ -488,6 +401,13 @@ void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
     /* ex may be freed here (a plugin answered, failed, or the upstream head was refused): never
      * touch it after. On NEXT, after_access ends the start itself. */
     after_access(ex, rc);
+}
+
+void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
+{
+    struct tr_exchange *ex = new_exchange(c, req);
+    if (check_request(ex, req) && route_request(ex, req))
+        start_access(ex, req);
 }
 
 void tr__exchange_resume(struct tr_exchange *ex, int rc)
@@ -544,7 +464,7 @@ static bool body_within_limit(struct tr_exchange *ex, size_t n)
                 ex->req_limit);
     if (ex->c)
         ex->c->sock.in.len = 0;
-    fail(ex, 413, "Request size limit exceeded");
+    fail(ex, TR_ETOOLARGE);
     return false;
 }
 
@@ -569,7 +489,7 @@ static bool relay_request_body(struct tr_exchange *ex)
                 return false;
             uv_buf_t b = uv_buf_init(in->ptr, (unsigned)n);
             if (tr__upstream_write(up, &b, 1) != 0) {
-                fail(ex, 502, NULL);
+                fail(ex, TR_EUPSTREAM_BADRESP);
                 return false;
             }
             ex->req_body_began = true;
@@ -585,7 +505,7 @@ static bool relay_request_body(struct tr_exchange *ex)
                 /* P1.6: bad chunk framing. The upstream never gets a terminal chunk. */
                 tr_log_info("client %s: bad chunked body", c->peer_ip);
                 in->len = 0;
-                fail(ex, 400, "Bad request");
+                fail(ex, TR_EBADREQ);
                 return false;
             }
             if (rc == 1 && data.len > 0) {
@@ -597,7 +517,7 @@ static bool relay_request_body(struct tr_exchange *ex)
                                  uv_buf_init((char *)data.ptr, (unsigned)data.len),
                                  uv_buf_init("\r\n", 2)};
                 if (tr__upstream_write(up, b, 3) != 0) {
-                    fail(ex, 502, NULL);
+                    fail(ex, TR_EUPSTREAM_BADRESP);
                     return false;
                 }
                 ex->req_body_began = true;
@@ -605,7 +525,7 @@ static bool relay_request_body(struct tr_exchange *ex)
             if (rc == 2) {
                 uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
                 if (tr__upstream_write(up, &b, 1) != 0) {
-                    fail(ex, 502, NULL);
+                    fail(ex, TR_EUPSTREAM_BADRESP);
                     return false;
                 }
                 ex->req_done = true;
@@ -720,16 +640,16 @@ static void upstream_failed(struct tr_exchange *ex, int err)
     drop_upstream(ex, false);
     if (err == TR_EUPSTREAM_TIMEOUT) {
         ex->upstream_error = "timeout";
-        fail(ex, 504, NULL);
+        fail(ex, TR_EUPSTREAM_TIMEOUT);
         return;
     }
     if (err == TR_EDNS) {
         ex->upstream_error = "name resolution failed";
-        fail(ex, 503, "name resolution failed");
+        fail(ex, TR_EDNS);
         return;
     }
     ex->upstream_error = "connection failed";
-    fail(ex, 502, NULL);
+    fail(ex, TR_EUPSTREAM_REFUSED);
 }
 
 /* ---- response: upstream -> client --------------------------------------------------------- */
@@ -820,7 +740,7 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
                     tr__client_write(c, out, n);
                 if (head)
                     ex->res_started = true;
-                fail(ex, 502, NULL);
+                fail(ex, TR_EUPSTREAM_BADRESP);
                 return;
             }
             if (rc == 1 && data.len) {
@@ -845,7 +765,7 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
     for (unsigned i = head ? 1 : 0; i < n; i++)
         ex->bytes_sent += out[i].len;
     if (n && tr__client_write(c, out, n) != 0) {
-        fail(ex, 502, NULL);
+        fail(ex, TR_EUPSTREAM_BADRESP);
         return;
     }
     if (head)
@@ -897,7 +817,7 @@ static void on_response_head(struct tr_exchange *ex)
         if (rc < 0) {
             ex->upstream_error = "invalid response";
             tr_log_info("upstream %s: invalid response head", ex->upstream_addr);
-            fail(ex, 502, NULL);
+            fail(ex, TR_EUPSTREAM_BADRESP);
             return;
         }
         if (res->status >= 100 && res->status < 200 && res->status != 101) {
@@ -907,7 +827,7 @@ static void on_response_head(struct tr_exchange *ex)
                 ex->upstream_error = "too many interim responses";
                 tr_log_info("upstream %s: more than %d interim responses", ex->upstream_addr,
                             TR_PROXY_MAX_INTERIM);
-                fail(ex, 502, NULL);
+                fail(ex, TR_EUPSTREAM_BADRESP);
                 return;
             }
             tr_buf_consume(in, (size_t)rc);
@@ -923,13 +843,13 @@ static void on_response_head(struct tr_exchange *ex)
                 tr_log_info("upstream %s: a 101 torii did not ask for, or with the wrong "
                             "Sec-WebSocket-Accept",
                             ex->upstream_addr);
-                fail(ex, 502, NULL);
+                fail(ex, TR_EUPSTREAM_BADRESP);
                 return;
             }
             size_t hl;
             char *head = tr__forward_response_head(ex, res, &hl);
             if (head == NULL) {
-                fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
+                fail(ex, TR_EINTERNAL); /* logged by forward.c */
                 return;
             }
             tr_buf_consume(in, (size_t)rc);
@@ -951,7 +871,7 @@ static void on_response_head(struct tr_exchange *ex)
         size_t hl;
         char *head = tr__forward_response_head(ex, res, &hl);
         if (head == NULL) {
-            fail(ex, 500, "An unexpected error occurred"); /* logged by forward.c */
+            fail(ex, TR_EINTERNAL); /* logged by forward.c */
             return;
         }
         tr_buf_consume(in, (size_t)rc);
@@ -1025,7 +945,7 @@ static void on_upstream_eof(void *ud, struct tr_upconn *up)
             return;
         }
         ex->upstream_error = truncated ? "truncated response head" : "connection closed";
-        fail(ex, 502, NULL);
+        fail(ex, truncated ? TR_EUPSTREAM_BADRESP : TR_EUPSTREAM_REFUSED);
         return;
     }
     if (ex->res_body == TR_HTTP_BODY_EOF) {
@@ -1034,7 +954,7 @@ static void on_upstream_eof(void *ud, struct tr_upconn *up)
     }
     /* F-05: a body cut short stays cut short: abort the client connection. */
     ex->upstream_error = "upstream closed mid-body";
-    fail(ex, 502, NULL);
+    fail(ex, TR_EUPSTREAM_BADRESP);
 }
 
 static void on_upstream_connect(void *ud, struct tr_upconn *up, int err)

@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "http/headers.h"
 #include "http/status.h"
+#include "http/url.h"
 #include "http/writer.h"
 #include "snapshot/snapshot.h"
 
@@ -118,23 +119,6 @@ static void put_query(struct tr_http_writer *o, const struct tr_exchange *ex)
     }
 }
 
-/* Host without its port (an IPv6 literal keeps its brackets), for X-Forwarded-Host. */
-static struct tr_str host_without_port(struct tr_str host)
-{
-    if (host.len == 0)
-        return host;
-    if (host.ptr[0] != '[') {
-        const char *colon = memchr(host.ptr, ':', host.len);
-        if (colon)
-            host.len = (size_t)(colon - host.ptr);
-    } else {
-        const char *rb = memchr(host.ptr, ']', host.len);
-        if (rb)
-            host.len = (size_t)(rb - host.ptr) + 1;
-    }
-    return host;
-}
-
 /* P8: X-Real-IP is the computed client. X-Forwarded-For is the incoming list (every such field,
  * in order) followed by the peer when the peer is trusted, else the peer alone. Then torii's own
  * X-Forwarded-Proto/-Host/-Port/-Path/-Prefix. */
@@ -159,7 +143,8 @@ static void put_forwarded(struct tr_http_writer *o, const struct tr_exchange *ex
     tr_http_writer_cstr(o, c->tls_listener ? "X-Forwarded-Proto: https\r\n"
                                            : "X-Forwarded-Proto: http\r\n");
     if (req->host.len)
-        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Host"), host_without_port(req->host));
+        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Host"),
+                             tr_url_host_without_port(req->host));
     tr_http_writer_field_u64(o, "X-Forwarded-Port", c->local_port);
     tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Path"), ex->ctx.norm_path);
     if (ex->stripped)

@@ -243,9 +243,9 @@ void tr__exchange_on_client_data(struct tr_exchange *ex);
 void tr__exchange_on_client_eof(struct tr_exchange *ex);
 void tr__exchange_on_client_drained(struct tr_exchange *ex);
 void tr__exchange_free(struct tr_exchange *ex);
-/* Fail the exchange with status (an error answer, or an abort once the answer began); ex is
- * freed. */
-void tr__exchange_fail(struct tr_exchange *ex, int status, const char *message);
+/* Fail the exchange with err, a TR_E* code (its error answer, or an abort once the answer
+ * began); ex is freed. */
+void tr__exchange_fail(struct tr_exchange *ex, int err);
 /* Count n more request body bytes against a plugin's body limit; false (ex freed, 413
  * answered) when they do not fit. */
 bool tr__exchange_body_within_limit(struct tr_exchange *ex, size_t n);
@@ -314,8 +314,21 @@ bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
 bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name);
 
 /* respond.c */
-void tr__respond_error(struct tr_client *c, int status, const char *json_body, bool close);
-void tr__respond_message(struct tr_client *c, int status, const char *message, bool close);
+/* worker.c: the worker's hold of the current snapshot, taken by each exchange as it starts (one
+ * atomic load when nothing changed) and released when it ends; a hold replaced meanwhile is
+ * freed by its last user. NULL before the first snapshot. */
+struct tr_snap_hold *tr__worker_hold(struct tr_proxy_worker *w);
+void tr__worker_release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h);
+
+/* respond.c: torii's own answers. An error: err's status and {"message": err's message}
+ * (core/err.h); with close, Connection: close (and, when no exchange runs, the connection is
+ * done). Kong 0.7's 404 naming the path and hosts no api matched. The 426 of an HTTPS-only
+ * route. The 200 to OPTIONS *. */
+void tr__respond_error(struct tr_client *c, int err, bool close);
+void tr__respond_no_route(struct tr_client *c, struct tr_str path, const struct tr_str *hosts,
+                          size_t num_hosts, bool close);
+void tr__respond_https_required(struct tr_client *c, bool close);
+void tr__respond_options_star(struct tr_client *c);
 
 /* tls.c (proxy side of TLS: contexts, SNI from the snapshot, upstream sessions, scheme) */
 struct tr_tls_server *tr__tls_server(void);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/log.h"
 #include "snapshot/snapshot.h"
 
@@ -63,7 +64,7 @@ int tr__phases_access(struct tr_ctx *ctx)
             return TR_PLUGIN_YIELD;
         case TR_PLUGIN_EXIT:
             if (ctx->exit_status == 0)
-                tr_ctx_respond_message(ctx, 500, "An unexpected error occurred");
+                tr_ctx_respond_error(ctx, TR_EINTERNAL);
             return TR_PLUGIN_EXIT;
         default:
             tr_log_error("plugin %s failed in the access phase", in->plugin->name);

@@ -1,58 +1,99 @@
 /* SPDX-License-Identifier: MIT */
-/* Answers torii writes itself: JSON bodies with a "message", Kong's wording, Server header. */
+/* Answers torii writes itself, before or instead of an upstream: errors from the error table
+ * (core/err.h: the status and the message, Kong's wording), Kong 0.7's 404 for a request no api
+ * matches, the 426 of an HTTPS-only route, and the answer to OPTIONS *. Each is JSON with
+ * Date, Content-Length and Server, and Connection: close when the connection ends after it. */
 #include "proxy/internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 #include "http/status.h"
+#include "http/url.h"
 
-static const char *default_message(int status)
+/* status, body (may be empty), extra header lines (constant text, may be ""), close. */
+static void respond_json(struct tr_client *c, int status, const char *body, size_t blen,
+                         const char *extra, bool close)
 {
-    switch (status) {
-    case 400: return "Bad request";
-    case 404: return "Not found";
-    case 405: return "Method not allowed";
-    case 408: return "Request timeout";
-    case 411: return "Length required";
-    case 413: return "Request size limit exceeded";
-    case 414: return "Request-URI too long";
-    case 417: return "Expectation failed";
-    case 431: return "Request header fields too large";
-    case 501: return "Not implemented";
-    case 502: return "An invalid response was received from the upstream server";
-    case 503: return "The upstream server is currently unavailable";
-    case 504: return "The upstream server is timing out";
-    case 505: return "HTTP version not supported";
-    default: return "An unexpected error occurred";
+    char head[512];
+    bool head_only = c->ex && c->ex->is_head;
+    int hl =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json; "
+                 "charset=utf-8\r\nContent-Length: %zu\r\n%s%sServer: torii/" TR_VERSION "\r\n\r\n",
+                 status, tr_http_status_reason(status), c->w->date, blen, extra,
+                 close ? "Connection: close\r\n" : "");
+    uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)body, (unsigned)blen)};
+    if (c->ex)
+        c->ex->status = status;
+    tr__client_write(c, b, head_only || blen == 0 ? 1 : 2);
+}
+
+void tr__respond_error(struct tr_client *c, int err, bool close)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"message\":\"%s\"}", tr_err_message(err));
+    respond_json(c, tr_err_status(err), body, (size_t)n, "", close);
+    if (close && c->ex == NULL)
+        tr__client_exchange_done(c);
+}
+
+/* s into *p as the inside of a JSON string (bytes outside printable ASCII as \u00XX). */
+static void json_escape_into(char **p, char *end, struct tr_str s)
+{
+    for (size_t i = 0; i < s.len && *p < end - 7; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (ch == '"' || ch == '\\') {
+            *(*p)++ = '\\';
+            *(*p)++ = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            *p += snprintf(*p, (size_t)(end - *p), "\\u%04x", ch);
+        } else {
+            *(*p)++ = (char)ch;
+        }
     }
 }
 
-void tr__respond_error(struct tr_client *c, int status, const char *json_body, bool close)
+void tr__respond_no_route(struct tr_client *c, struct tr_str path, const struct tr_str *hosts,
+                          size_t num_hosts, bool close)
 {
-    char head[512];
-    size_t blen = strlen(json_body);
-    bool head_only = c->ex && c->ex->is_head;
-    int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json; "
-                      "charset=utf-8\r\nContent-Length: %zu\r\n%sServer: torii/" TR_VERSION
-                      "\r\n\r\n",
-                      status, tr_http_status_reason(status), c->w->date, blen,
-                      close ? "Connection: close\r\n" : "");
-    uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)json_body,
-                                                                    (unsigned)blen)};
-    if (c->ex)
-        c->ex->status = status;
-    tr__client_write(c, b, head_only ? 1 : 2);
+    size_t cap = 128 + path.len * 6;
+    for (size_t i = 0; i < num_hosts; i++)
+        cap += hosts[i].len * 6 + 4;
+    char *body = tr_xmalloc(cap);
+    char *p = body, *end = body + cap;
+    p += snprintf(p, (size_t)(end - p), "{\"request_path\":\"");
+    json_escape_into(&p, end, path);
+    p += snprintf(p, (size_t)(end - p), "\",\"message\":\"%s\",\"request_host\":[",
+                  tr_err_message(TR_ENOROUTE));
+    for (size_t i = 0; i < num_hosts; i++) {
+        p += snprintf(p, (size_t)(end - p), "%s\"", i ? "," : "");
+        json_escape_into(&p, end, tr_url_host_without_port(hosts[i]));
+        p += snprintf(p, (size_t)(end - p), "\"");
+    }
+    p += snprintf(p, (size_t)(end - p), "]}");
+    respond_json(c, tr_err_status(TR_ENOROUTE), body, (size_t)(p - body), "", close);
+    free(body);
 }
 
-void tr__respond_message(struct tr_client *c, int status, const char *message, bool close)
+void tr__respond_https_required(struct tr_client *c, bool close)
 {
-    char body[256];
-    snprintf(body, sizeof(body), "{\"message\":\"%s\"}",
-             message ? message : default_message(status));
-    tr__respond_error(c, status, body, close);
-    if (close && c->ex == NULL)
-        tr__client_exchange_done(c);
+    char body[128];
+    int n = snprintf(body, sizeof(body), "{\"message\":\"%s\"}", tr_err_message(TR_EHTTPSONLY));
+    /* RFC 2817 §4.2's answer, as Kong 0.7 gave it. */
+    respond_json(c, tr_err_status(TR_EHTTPSONLY), body, (size_t)n,
+                 "Connection: Upgrade\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n", close);
+}
+
+void tr__respond_options_star(struct tr_client *c)
+{
+    static const char allow[] = "HTTP/1.1 200 OK\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, "
+                                "OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)allow, sizeof(allow) - 1);
+    if (c->ex)
+        c->ex->status = 200;
+    tr__client_write(c, &b, 1);
 }

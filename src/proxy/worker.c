@@ -102,12 +102,46 @@ void tr_proxy_worker_fini(struct tr_proxy_worker *w)
     if (w->hold) {
         /* Clients are gone by now, but a request whose client left while its plugin's work
          * was out (a hash, a token lookup) still uses the hold until that work comes back on
-         * a later loop turn; the last such request frees it (exchange.c, release_hold). */
+         * a later loop turn; the last such request frees it (tr__worker_release_hold). */
         struct tr_snap_hold *h = w->hold;
         w->hold = NULL;
         if (h->users == 0) {
             tr_snapshot_unref(h->snap);
             free(h);
         }
+    }
+}
+
+/* ---- snapshot hold ------------------------------------------------------------------------ */
+
+struct tr_snap_hold *tr__worker_hold(struct tr_proxy_worker *w)
+{
+    uint64_t v = tr_snapshot_current_version();
+    if (w->hold == NULL || v != w->snap_version) {
+        struct tr_snapshot *snap = tr_snapshot_acquire();
+        if (snap != NULL) {
+            struct tr_snap_hold *old = w->hold;
+            w->hold = tr_xcalloc(1, sizeof(*w->hold));
+            w->hold->snap = snap;
+            w->snap_version = snap->version;
+            if (old && old->users == 0) {
+                tr_snapshot_unref(old->snap);
+                free(old);
+            }
+            /* else the last exchange using old frees it (tr__worker_release_hold) */
+        }
+    }
+    if (w->hold)
+        w->hold->users++;
+    return w->hold;
+}
+
+void tr__worker_release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h)
+{
+    if (h == NULL)
+        return;
+    if (--h->users == 0 && h != w->hold) {
+        tr_snapshot_unref(h->snap);
+        free(h);
     }
 }
