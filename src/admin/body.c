@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "http/form.h"
+#include "http/multipart.h"
 
 #define IDX_PLAIN (-1L)  /* `key` */
 #define IDX_APPEND (-2L) /* `key[]` */
@@ -287,155 +288,30 @@ int tr_admin_form_decode(struct tr_str form, json_t **out, char *msg, size_t msg
     return build(&ps, out, msg, msg_len);
 }
 
-/* Find needle in hay[from..]; returns its offset or (size_t)-1. */
-static size_t find(struct tr_str hay, size_t from, const char *needle, size_t nlen)
-{
-    if (nlen == 0 || hay.len < nlen)
-        return (size_t)-1;
-    for (size_t i = from; i + nlen <= hay.len; i++) {
-        if (hay.ptr[i] == needle[0] && memcmp(hay.ptr + i, needle, nlen) == 0)
-            return i;
-    }
-    return (size_t)-1;
-}
-
-/* Value of parameter name (case-insensitive) in a header value like
- * `multipart/form-data; boundary="x"` or `form-data; name="a"`. Quotes are removed (a
- * backslash escapes the next byte). Returns a new string or NULL. */
-static char *header_param(struct tr_str v, const char *name)
-{
-    size_t nlen = strlen(name);
-    size_t i = 0;
-    while (i < v.len) {
-        /* Skip to after the next ';' outside quotes. */
-        bool q = false;
-        while (i < v.len && (q || v.ptr[i] != ';')) {
-            if (v.ptr[i] == '"')
-                q = !q;
-            else if (q && v.ptr[i] == '\\')
-                i++;
-            i++;
-        }
-        if (i >= v.len)
-            break;
-        i++;
-        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t'))
-            i++;
-        if (i + nlen < v.len && v.ptr[i + nlen] == '=' &&
-            tr_str_ieq_cstr((struct tr_str){v.ptr + i, nlen}, name)) {
-            i += nlen + 1;
-            char *out = tr_xmalloc(v.len - i + 1);
-            size_t o = 0;
-            if (i < v.len && v.ptr[i] == '"') {
-                i++;
-                while (i < v.len && v.ptr[i] != '"') {
-                    if (v.ptr[i] == '\\' && i + 1 < v.len)
-                        i++;
-                    out[o++] = v.ptr[i++];
-                }
-            } else {
-                while (i < v.len && v.ptr[i] != ';' && v.ptr[i] != ' ' && v.ptr[i] != '\t')
-                    out[o++] = v.ptr[i++];
-            }
-            out[o] = '\0';
-            return out;
-        }
-    }
-    return NULL;
-}
-
-/* The Content-Disposition name of one part's header block, or NULL. */
-static char *part_name(struct tr_str head)
-{
-    size_t i = 0;
-    while (i < head.len) {
-        size_t eol = find(head, i, "\r\n", 2);
-        if (eol == (size_t)-1)
-            eol = head.len;
-        struct tr_str line = {head.ptr + i, eol - i};
-        const char *colon = memchr(line.ptr, ':', line.len);
-        if (colon != NULL) {
-            struct tr_str hname = {line.ptr, (size_t)(colon - line.ptr)};
-            if (tr_str_ieq_cstr(tr_str_trim(hname), "content-disposition")) {
-                struct tr_str val = {colon + 1, line.len - hname.len - 1};
-                val = tr_str_trim(val);
-                const char *semi = memchr(val.ptr, ';', val.len);
-                struct tr_str kind = {val.ptr, semi ? (size_t)(semi - val.ptr) : val.len};
-                if (!tr_str_ieq_cstr(tr_str_trim(kind), "form-data"))
-                    return NULL;
-                return header_param(val, "name");
-            }
-        }
-        i = eol + 2;
-    }
-    return NULL;
-}
-
+/* Each part of a multipart body is one name=value pair (http/multipart.c reads the parts, the
+ * same reader the OAuth 2.0 endpoints use); a part without a name is skipped. */
 static int multipart_decode(struct tr_str ctype, struct tr_str body, json_t **out, char *msg,
                             size_t msg_len)
 {
-    char *boundary = header_param(ctype, "boundary");
+    struct tr_multipart m;
     struct pairs ps = {0};
+    struct tr_str name, value;
     int rc = TR_EBADREQ;
-    char delim[80];
-    size_t blen = boundary ? strlen(boundary) : 0;
-    /* RFC 2046 §5.1.1: 1 to 70 characters. */
-    if (blen == 0 || blen > 70)
-        goto out;
-    size_t dlen = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
-    /* The first delimiter may start the body (no preamble), so look for it without CRLF. */
-    size_t pos;
-    if (body.len >= dlen - 2 && memcmp(body.ptr, delim + 2, dlen - 2) == 0)
-        pos = dlen - 2;
-    else if ((pos = find(body, 0, delim, dlen)) != (size_t)-1)
-        pos += dlen;
-    else
-        goto out;
-    for (;;) {
-        if (pos + 2 <= body.len && memcmp(body.ptr + pos, "--", 2) == 0) {
-            rc = 0; /* close delimiter */
-            break;
-        }
-        while (pos < body.len && (body.ptr[pos] == ' ' || body.ptr[pos] == '\t'))
-            pos++;
-        if (pos + 2 > body.len || memcmp(body.ptr + pos, "\r\n", 2) != 0)
-            goto out;
-        pos += 2;
-        size_t head_end = find(body, pos, "\r\n\r\n", 4);
-        size_t content;
-        struct tr_str head;
-        if (pos + 2 <= body.len && memcmp(body.ptr + pos, "\r\n", 2) == 0) {
-            head = (struct tr_str){body.ptr + pos, 0}; /* part without headers */
-            content = pos + 2;
-        } else if (head_end != (size_t)-1) {
-            head = (struct tr_str){body.ptr + pos, head_end - pos};
-            content = head_end + 4;
-        } else {
-            goto out;
-        }
-        size_t next = find(body, content, delim, dlen);
-        if (next == (size_t)-1)
-            goto out;
-        char *name = part_name(head);
-        if (name != NULL) {
-            struct tr_str k = tr_str_from_cstr(name);
-            struct tr_str v = {body.ptr + content, next - content};
-            int arc = add_raw(&ps, k, &v, false, msg, msg_len);
-            free(name);
+    if (tr_multipart_begin(&m, ctype, body)) {
+        while ((rc = tr_multipart_next(&m, &name, &value)) == 1) {
+            if (name.len == 0)
+                continue;
+            int arc = add_raw(&ps, name, &value, false, msg, msg_len);
             if (arc != 0) {
-                free(boundary);
                 pairs_free(&ps);
                 return arc;
             }
         }
-        pos = next + dlen;
     }
-out:
-    free(boundary);
     if (rc != 0) {
         pairs_free(&ps);
         set_msg(msg, msg_len, "Cannot parse multipart body");
-        return rc;
+        return TR_EBADREQ;
     }
     return build(&ps, out, msg, msg_len);
 }
