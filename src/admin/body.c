@@ -316,6 +316,81 @@ static int multipart_decode(struct tr_str ctype, struct tr_str body, json_t **ou
     return build(&ps, out, msg, msg_len);
 }
 
+/* Add every member of src to dst (both objects); an object meeting an object is merged, any
+ * other meeting of two values is a conflict (TR_EBADREQ). */
+static int merge(json_t *dst, json_t *src)
+{
+    const char *k;
+    size_t klen;
+    json_t *v;
+    json_object_keylen_foreach(src, k, klen, v)
+    {
+        json_t *cur = json_object_getn(dst, k, klen);
+        if (cur == NULL)
+            json_object_setn(dst, k, klen, v);
+        else if (!json_is_object(cur) || !json_is_object(v) || merge(cur, v) != 0)
+            return TR_EBADREQ;
+    }
+    return 0;
+}
+
+/* A new object with the dotted keys of obj nested, at every level of objects (not inside
+ * arrays, as Kong's normalize_nested_params): Kong 0.7 read {"config.minute": 20} as
+ * {"config": {"minute": 20}}, so a JSON body may use either shape, or both at once. A key with
+ * an empty segment or deeper than TR_ADMIN_FORM_MAX_DEPTH stays literal, as in forms. NULL,
+ * with msg naming the top-level key's first segment, when two keys give one field two values. */
+static json_t *nest_dotted(json_t *obj, char *msg, size_t msg_len)
+{
+    json_t *res = json_object();
+    const char *k;
+    size_t klen;
+    json_t *v;
+    json_object_keylen_foreach(obj, k, klen, v)
+    {
+        size_t dots = 0, first = klen;
+        bool literal = klen == 0 || k[0] == '.' || k[klen - 1] == '.';
+        for (size_t i = 0; i < klen && !literal; i++) {
+            if (k[i] != '.')
+                continue;
+            literal = ++dots >= TR_ADMIN_FORM_MAX_DEPTH || k[i + 1] == '.';
+            first = first < i ? first : i;
+        }
+        if (literal)
+            first = klen;
+        json_t *val = json_is_object(v) ? nest_dotted(v, msg, msg_len) : json_incref(v);
+        json_t *parent = res;
+        size_t start = 0;
+        for (size_t i = 0; val != NULL && !literal && i < klen; i++) {
+            if (k[i] != '.')
+                continue;
+            json_t *child = json_object_getn(parent, k + start, i - start);
+            if (child == NULL) {
+                child = json_object();
+                json_object_setn_new(parent, k + start, i - start, child);
+            } else if (!json_is_object(child)) {
+                json_decref(val);
+                val = NULL;
+            }
+            parent = child;
+            start = i + 1;
+        }
+        json_t *cur = val ? json_object_getn(parent, k + start, klen - start) : NULL;
+        int rc = val == NULL ? TR_EBADREQ : 0;
+        if (val != NULL && cur == NULL)
+            json_object_setn(parent, k + start, klen - start, val);
+        else if (val != NULL)
+            rc = json_is_object(cur) && json_is_object(val) ? merge(cur, val) : TR_EBADREQ;
+        json_decref(val);
+        if (rc != 0) {
+            if (msg_len > 0)
+                snprintf(msg, msg_len, "Conflicting keys for '%.*s'", (int)first, k);
+            json_decref(res);
+            return NULL;
+        }
+    }
+    return res;
+}
+
 static int json_decode(struct tr_str body, json_t **out, char *msg, size_t msg_len)
 {
     json_error_t jerr;
@@ -326,8 +401,9 @@ static int json_decode(struct tr_str body, json_t **out, char *msg, size_t msg_l
         set_msg(msg, msg_len, "Cannot parse JSON body");
         return TR_EBADREQ;
     }
-    *out = doc;
-    return 0;
+    *out = nest_dotted(doc, msg, msg_len);
+    json_decref(doc);
+    return *out != NULL ? 0 : TR_EBADREQ;
 }
 
 static bool contains_ci(struct tr_str hay, const char *needle)

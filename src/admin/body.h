@@ -33,7 +33,10 @@ int tr_admin_form_decode(struct tr_str form, json_t **out, char *msg, size_t msg
 /* Decode a request body by its Content-Type into a new object in *out:
  *  - empty body: {} whatever the type;
  *  - a type containing "application/json" (Kong's test): JSON whose top level must be an
- *    object, else TR_EBADREQ with "Cannot parse JSON body";
+ *    object, else TR_EBADREQ with "Cannot parse JSON body"; dotted keys nest as in forms, in
+ *    objects at any depth ({"config.minute": 20} is {"config": {"minute": 20}}; the shapes
+ *    may be mixed), and two keys that give one field two values are TR_EBADREQ with
+ *    "Conflicting keys for '<the key's first segment>'";
  *  - application/x-www-form-urlencoded: tr_admin_form_decode();
  *  - multipart/form-data with a boundary parameter: each part's Content-Disposition name is
  *    a key (same array and dotted-key rules as forms), its content the string value;
