@@ -146,6 +146,7 @@ static bool view_init(struct tr_admin_ctx *ctx, struct kind_view *v, const char 
         .fields = v->fields,
         .cnt = n,
         .self_check = ks ? ks->self_check : NULL,
+        .entity_check = ks ? ks->entity_check : NULL,
     };
     v->entity = (struct tr_admin_entity){
         .store_name = v->kind->entity,

@@ -217,14 +217,13 @@ static json_t *derive_name(const json_t *rec)
     return v;
 }
 
-static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t msg_len)
+/* Kong 0.7 answered this rule under each of the two fields, beside any other error. */
+static json_t *entity_check(const json_t *rec, const json_t *input, enum tr_schema_mode mode)
 {
-    if (json_object_get(rec, "request_host") == NULL &&
-        json_object_get(rec, "request_path") == NULL) {
-        snprintf(msg, msg_len, "At least a 'request_host' or a 'request_path' must be specified");
-        return TR_EINVAL;
-    }
-    return 0;
+    static const char *const fields[] = {"request_host", "request_path", NULL};
+    return tr_schema_at_least_one(
+        rec, input, mode, fields,
+        "At least a 'request_host' or a 'request_path' must be specified");
 }
 
 #define TIMEOUT_FIELD(n, what)                                                                     \
@@ -289,5 +288,5 @@ const struct tr_schema tr_schema_apis = {
     .name = "apis",
     .fields = fields,
     .cnt = TR_ARRAY_SIZE(fields),
-    .self_check = self_check,
+    .entity_check = entity_check,
 };

@@ -8,13 +8,12 @@
 #include "core/err.h"
 #include "core/mem.h"
 
-static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t msg_len)
+/* Kong 0.7 answered this rule under each of the two fields, beside any other error. */
+static json_t *entity_check(const json_t *rec, const json_t *input, enum tr_schema_mode mode)
 {
-    if (json_object_get(rec, "username") == NULL && json_object_get(rec, "custom_id") == NULL) {
-        snprintf(msg, msg_len, "At least a 'custom_id' or a 'username' must be specified");
-        return TR_EINVAL;
-    }
-    return 0;
+    static const char *const fields[] = {"username", "custom_id", NULL};
+    return tr_schema_at_least_one(rec, input, mode, fields,
+                                  "At least a 'custom_id' or a 'username' must be specified");
 }
 
 static const struct tr_schema_field fields[] = {
@@ -34,5 +33,5 @@ const struct tr_schema tr_schema_consumers = {
     .name = "consumers",
     .fields = fields,
     .cnt = TR_ARRAY_SIZE(fields),
-    .self_check = self_check,
+    .entity_check = entity_check,
 };

@@ -452,6 +452,7 @@ static json_t *validate_rec(const struct tr_schema *s, enum tr_schema_mode mode,
             add_err(errs, prefix, key, msg);
         }
     }
+    const json_t *sent = input; /* what the request named, for the entity check */
     json_t *aliased = with_aliases(s, input, prefix, errs);
     if (aliased != NULL)
         input = aliased;
@@ -551,6 +552,18 @@ static json_t *validate_rec(const struct tr_schema *s, enum tr_schema_mode mode,
         }
     }
 
+    if (s->entity_check != NULL) {
+        json_t *found = s->entity_check(rec, sent, mode);
+        const char *field;
+        json_t *text;
+        json_object_foreach(found, field, text)
+        {
+            if (json_is_string(text))
+                add_err(errs, prefix, field, json_string_value(text));
+        }
+        json_decref(found);
+    }
+
     if (json_object_size(errs) == errs_before && s->self_check != NULL) {
         msg[0] = '\0';
         if (s->self_check(rec, mode, msg, sizeof(msg)) != 0)
@@ -599,6 +612,23 @@ int tr_schema_validate(const struct tr_schema *schema, enum tr_schema_mode mode,
     }
     *out = rec;
     return 0;
+}
+
+json_t *tr_schema_at_least_one(const json_t *rec, const json_t *input, enum tr_schema_mode mode,
+                               const char *const *fields, const char *msg)
+{
+    bool named = false;
+    for (const char *const *f = fields; *f != NULL; f++) {
+        if (json_object_get(rec, *f) != NULL)
+            return NULL;
+        named = named || json_object_get(input, *f) != NULL;
+    }
+    json_t *errs = json_object();
+    for (const char *const *f = fields; *f != NULL; f++) {
+        if (mode != TR_SCHEMA_UPDATE || !named || json_object_get(input, *f) != NULL)
+            json_object_set_new(errs, *f, json_string(msg));
+    }
+    return errs;
 }
 
 json_t *tr_schema_gen_uuid(const json_t *rec)

@@ -64,6 +64,14 @@ typedef json_t *(*tr_schema_default_fn)(const json_t *rec);
 typedef int (*tr_schema_self_check_fn)(json_t *rec, enum tr_schema_mode mode, char *msg,
                                        size_t msg_len);
 
+/* A whole-record rule that names fields (Kong 0.7's "at least a 'x' or a 'y'" checks), run after
+ * the field checks and defaults whatever else failed. rec is the record as validated so far (a
+ * field whose value was refused is absent from it), input the request (an update names only
+ * what it changes). Returns NULL, or a new object field -> message; each message is reported
+ * under its field unless that field already has an error. */
+typedef json_t *(*tr_schema_entity_check_fn)(const json_t *rec, const json_t *input,
+                                             enum tr_schema_mode mode);
+
 /* Where tr_schema_parse_into stores a field's value in a C struct (a plugin's parsed config). */
 enum tr_schema_bind {
     TR_SCHEMA_UNBOUND = 0, /* not stored: the field is derived by hand, or not needed */
@@ -127,7 +135,8 @@ struct tr_schema {
     const char *name; /* entity or plugin name, static */
     const struct tr_schema_field *fields;
     size_t cnt;
-    tr_schema_self_check_fn self_check; /* or NULL */
+    tr_schema_self_check_fn self_check;     /* or NULL */
+    tr_schema_entity_check_fn entity_check; /* or NULL */
 };
 
 /* Validate input for schema.
@@ -137,8 +146,9 @@ struct tr_schema {
  *  existing: the stored entity for UPDATE and REPLACE (borrowed), NULL for INSERT.
  * On success returns 0 and sets *out to a new, complete entity whose keys follow the field
  * table's order. On a validation failure returns TR_EINVAL and sets *errors to a new object:
- * either field -> message for every bad field (nested ones as "config.<f>"), or
- * {"message": ...} from the self-check. input and existing are never modified. */
+ * either field -> message for every bad field (nested ones as "config.<f>"; the entity check's
+ * too), or {"message": ...} from the self-check, which runs only when no field is bad. input
+ * and existing are never modified. */
 int tr_schema_validate(const struct tr_schema *schema, enum tr_schema_mode mode,
                        const json_t *input, const json_t *existing, json_t **out, json_t **errors);
 
@@ -151,6 +161,13 @@ const struct tr_schema_field *tr_schema_field_find(const struct tr_schema *schem
  * Used by validation and by list filters (?field=value). Does not run checks. */
 json_t *tr_schema_coerce(const struct tr_schema_field *field, const json_t *value, char *msg,
                          size_t msg_len);
+
+/* An entity check's rule "at least one of fields (NULL-terminated) holds a value" (Kong 0.7:
+ * "At least a 'request_host' or a 'request_path' must be specified"): NULL when one does, else
+ * a new object giving msg to each of fields (in an update, to each one the request named, as
+ * Kong validated only the fields an update sent; to all when it named none). */
+json_t *tr_schema_at_least_one(const json_t *rec, const json_t *input, enum tr_schema_mode mode,
+                               const char *const *fields, const char *msg);
 
 /* Helpers for entity schemas: a new v4 UUID string, and now as whole seconds x 1000. */
 json_t *tr_schema_gen_uuid(const json_t *rec);

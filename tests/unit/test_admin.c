@@ -252,7 +252,9 @@ static void test_api_errors(void)
     bad_api("request_path=x&upstream_url=http://a.test", "request_path",
             "must be prefixed with slash: 'x'");
     bad_api("request_path=//x&upstream_url=http://a.test", "request_path", "invalid: '//x'");
-    bad_api("upstream_url=http://a.test", "message",
+    bad_api("upstream_url=http://a.test", "request_host",
+            "At least a 'request_host' or a 'request_path' must be specified");
+    bad_api("upstream_url=http://a.test", "request_path",
             "At least a 'request_host' or a 'request_path' must be specified");
     bad_api("request_path=/x&upstream_url=http://a.test&foo=1", "foo", "foo is an unknown field");
     bad_api("request_path=/x&upstream_url=http://a.test&preserve_host=yes", "preserve_host",
@@ -485,7 +487,10 @@ static void test_consumers(void)
     TR_CHECK_INT(call("POST", "/consumers", FORM, "username=example_consumer"), 409);
     TR_CHECK_STR(sget(last, "username"), "username already exists with value 'example_consumer'");
     TR_CHECK_INT(call("POST", "/consumers", FORM, ""), 400);
-    TR_CHECK_STR(sget(last, "message"), "At least a 'custom_id' or a 'username' must be specified");
+    TR_CHECK_STR(sget(last, "username"),
+                 "At least a 'custom_id' or a 'username' must be specified");
+    TR_CHECK_STR(sget(last, "custom_id"),
+                 "At least a 'custom_id' or a 'username' must be specified");
     TR_CHECK_INT(call("POST", "/consumers", FORM, "username=x&age=3"), 400);
     TR_CHECK_STR(sget(last, "age"), "age is an unknown field");
     TR_CHECK_INT(call("POST", "/consumers", FORM, "custom_id=c-1"), 201);

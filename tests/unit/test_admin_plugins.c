@@ -29,7 +29,8 @@ static const struct tr_schema_field auth_conf_fields[] = {
     {.name = "key_names", .type = TR_SCHEMA_ARRAY, .dflt = "[\"apikey\"]"},
     {.name = "hide_credentials", .type = TR_SCHEMA_BOOLEAN, .dflt = "false"},
 };
-static const struct tr_schema auth_conf = {"test-auth", auth_conf_fields, 2, NULL};
+static const struct tr_schema auth_conf = {
+    .name = "test-auth", .fields = auth_conf_fields, .cnt = 2};
 
 static json_t *gen_key(const json_t *rec)
 {
@@ -41,13 +42,15 @@ static json_t *gen_key(const json_t *rec)
 static const struct tr_schema_field key_fields[] = {
     {.name = "key", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_UNIQUE, .gen = gen_key},
 };
-static const struct tr_schema key_schema = {"keyauth_credentials", key_fields, 1, NULL};
+static const struct tr_schema key_schema = {
+    .name = "keyauth_credentials", .fields = key_fields, .cnt = 1};
 
 static const struct tr_schema_field basic_fields[] = {
     {.name = "username", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED},
     {.name = "password", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED},
 };
-static const struct tr_schema basic_schema = {"basicauth_credentials", basic_fields, 2, NULL};
+static const struct tr_schema basic_schema = {
+    .name = "basicauth_credentials", .fields = basic_fields, .cnt = 2};
 
 static int before_calls;
 
@@ -71,7 +74,7 @@ static const char *const basic_hidden[] = {"password", NULL};
 static const struct tr_schema_field acl_fields[] = {
     {.name = "group", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED},
 };
-static const struct tr_schema acl_schema = {"acls", acl_fields, 1, NULL};
+static const struct tr_schema acl_schema = {.name = "acls", .fields = acl_fields, .cnt = 1};
 
 static const struct tr_plugin_credential auth_creds[] = {
     {.entity = "keyauth_credentials",
@@ -116,7 +119,7 @@ static const struct tr_schema_field rate_fields[] = {
      .max = 1000},
     {.name = "policy", .type = TR_SCHEMA_STRING, .dflt = "\"local\""},
 };
-static const struct tr_schema rate_conf = {"test-rate", rate_fields, 2, NULL};
+static const struct tr_schema rate_conf = {.name = "test-rate", .fields = rate_fields, .cnt = 2};
 
 static const struct tr_plugin test_rate = {
     .name = "test-rate",
@@ -128,7 +131,8 @@ static const struct tr_schema_field secret_fields[] = {
     {.name = "secret", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED},
     {.name = "flag", .type = TR_SCHEMA_BOOLEAN, .dflt = "false"},
 };
-static const struct tr_schema secret_conf = {"test-secret", secret_fields, 2, NULL};
+static const struct tr_schema secret_conf = {
+    .name = "test-secret", .fields = secret_fields, .cnt = 2};
 static const char *const secret_hidden[] = {"secret", NULL};
 
 static const struct tr_plugin test_secret = {

@@ -3,6 +3,7 @@
  * nested records, and the /apis and consumers tables with Kong 0.7's rules. */
 #include "schema/schema.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,22 @@ static const char *err_for(json_t *errors, const char *key)
     return buf;
 }
 
+/* Do the errors of an insert of input equal the JSON object want exactly (NULL: no error)? */
+static bool insert_errs_are(const struct tr_schema *s, const char *input, const char *want)
+{
+    json_t *e = errs_of(s, TR_SCHEMA_INSERT, input, NULL, NULL);
+    json_t *w = want ? J(want) : NULL;
+    bool same = w ? json_equal(e, w) : e == NULL;
+    if (!same) {
+        char *d = json_dumps(e, JSON_SORT_KEYS);
+        fprintf(stderr, "  errors for %s: %s\n", input, d ? d : "none");
+        free(d);
+    }
+    json_decref(e);
+    json_decref(w);
+    return same;
+}
+
 static const char *insert_err(const struct tr_schema *s, const char *input, const char *key)
 {
     json_t *e = errs_of(s, TR_SCHEMA_INSERT, input, NULL, NULL);
@@ -77,7 +94,7 @@ static const struct tr_schema_field sub_fields[] = {
     {.name = "policy", .type = TR_SCHEMA_STRING, .dflt = "\"cluster\"", .one_of = colors},
     {.name = "need", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_REQUIRED},
 };
-static const struct tr_schema sub_schema = {"sub", sub_fields, 3, NULL};
+static const struct tr_schema sub_schema = {.name = "sub", .fields = sub_fields, .cnt = 3};
 
 static const struct tr_schema_field test_fields[] = {
     {.name = "id", .type = TR_SCHEMA_UUID, .flags = TR_SCHEMA_IMMUTABLE, .gen = tr_schema_gen_uuid},
@@ -95,7 +112,8 @@ static const struct tr_schema_field test_fields[] = {
     {.name = "fixed", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_IMMUTABLE},
     {.name = "text", .type = TR_SCHEMA_STRING, .flags = TR_SCHEMA_TEXT},
 };
-static const struct tr_schema test_schema = {"test", test_fields, 14, self_check};
+static const struct tr_schema test_schema = {
+    .name = "test", .fields = test_fields, .cnt = 14, .self_check = self_check};
 
 static void test_coercion(void)
 {
@@ -438,9 +456,18 @@ static void test_apis(void)
                          "\"name\":\"bad name\"}",
                          "name"),
                  "name must only contain alphanumeric and '., -, _, ~' characters");
-    /* Neither host nor path. */
-    TR_CHECK_STR(api_err("{\"upstream_url\":\"http://a.test\"}", "message"),
-                 "At least a 'request_host' or a 'request_path' must be specified");
+    /* Neither host nor path: Kong 0.7 names both, beside any other error; a value refused
+     * for its type keeps its own message. */
+#define NEITHER "\"At least a 'request_host' or a 'request_path' must be specified\""
+    TR_CHECK(insert_errs_are(&tr_schema_apis, "{\"upstream_url\":\"http://a.test\"}",
+                             "{\"request_host\":" NEITHER ",\"request_path\":" NEITHER "}"));
+    TR_CHECK(insert_errs_are(&tr_schema_apis, "{\"request_host\":\" \",\"name\":\"m\"}",
+                             "{\"request_host\":" NEITHER ",\"request_path\":" NEITHER
+                             ",\"upstream_url\":\"upstream_url is required\"}"));
+    TR_CHECK(insert_errs_are(&tr_schema_apis, "{\"request_path\":true,\"name\":\"m\"}",
+                             "{\"request_host\":" NEITHER
+                             ",\"request_path\":\"request_path is not a string\","
+                             "\"upstream_url\":\"upstream_url is required\"}"));
     /* 0.10 fields. */
     TR_CHECK_STR(api_err("{\"upstream_url\":\"http://a.test\",\"request_path\":\"/x\","
                          "\"retries\":\"32768\"}",
@@ -464,21 +491,28 @@ static void test_apis(void)
         errs_of(&tr_schema_apis, TR_SCHEMA_UPDATE, "{\"created_at\":\"5000\"}", existing, NULL);
     TR_CHECK_STR(err_for(e, "created_at"), "created_at cannot be updated");
     json_decref(e);
-    /* Unsetting the path of a path-only api trips the self-check. */
+    /* Unsetting the path of a path-only api: an update names only the field it sent. */
     e = errs_of(&tr_schema_apis, TR_SCHEMA_UPDATE, "{\"request_path\":\"\"}", existing, NULL);
-    TR_CHECK_STR(err_for(e, "message"),
-                 "At least a 'request_host' or a 'request_path' must be specified");
+    json_t *want = J("{\"request_path\":" NEITHER "}");
+    TR_CHECK(json_equal(e, want));
+    json_decref(want);
     json_decref(e);
+#undef NEITHER
     json_decref(existing);
 }
 
 static void test_consumers(void)
 {
-    TR_CHECK_STR(insert_err(&tr_schema_consumers, "{}", "message"),
-                 "At least a 'custom_id' or a 'username' must be specified");
-    TR_CHECK_STR(insert_err(&tr_schema_consumers, "{\"username\":\"  \"}", "message"),
-                 "At least a 'custom_id' or a 'username' must be specified");
-    TR_CHECK_STR(insert_err(&tr_schema_consumers, "{\"custom_id\":\"c1\"}", "message"), "");
+#define NEITHER "\"At least a 'custom_id' or a 'username' must be specified\""
+    TR_CHECK(insert_errs_are(&tr_schema_consumers, "{}",
+                             "{\"custom_id\":" NEITHER ",\"username\":" NEITHER "}"));
+    TR_CHECK(insert_errs_are(&tr_schema_consumers, "{\"username\":\"  \"}",
+                             "{\"custom_id\":" NEITHER ",\"username\":" NEITHER "}"));
+    TR_CHECK(insert_errs_are(&tr_schema_consumers, "{\"username\":true}",
+                             "{\"custom_id\":" NEITHER
+                             ",\"username\":\"username is not a string\"}"));
+#undef NEITHER
+    TR_CHECK(insert_errs_are(&tr_schema_consumers, "{\"custom_id\":\"c1\"}", NULL));
     TR_CHECK_STR(insert_err(&tr_schema_consumers, "{\"username\":\"u\",\"x\":1}", "x"),
                  "x is an unknown field");
 }
@@ -568,7 +602,7 @@ static const struct tr_schema_field alias_fields[] = {
      .flags = TR_SCHEMA_NO_CLEAR,
      .gen = tr_schema_gen_uuid},
 };
-static const struct tr_schema alias_schema = {"alias", alias_fields, 5, NULL};
+static const struct tr_schema alias_schema = {.name = "alias", .fields = alias_fields, .cnt = 5};
 
 static void test_aliases(void)
 {
