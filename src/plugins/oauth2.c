@@ -418,56 +418,78 @@ static json_t *gen_client_secret(const json_t *rec)
     return tr_secret_token(s) == 0 ? json_string(s) : NULL;
 }
 
-/* An absolute http or https URL with a host and without a fragment (RFC 6749 §3.1.2). */
-static bool redirect_uri_ok(const char *s)
+/* Why s is not an absolute http or https URL with a host and without a fragment (RFC 6749
+ * §3.1.2), written into msg (Kong 0.8's words where it has them); 0 when it is one. */
+static int redirect_uri_check(const char *s, char *msg, size_t msg_len)
 {
-    size_t i;
+    size_t i = 0;
+    if (strchr(s, '#') != NULL) {
+        snprintf(msg, msg_len, "fragment not allowed in '%s'", s);
+        return TR_EINVAL;
+    }
     if (strncasecmp(s, "https://", 8) == 0)
         i = 8;
     else if (strncasecmp(s, "http://", 7) == 0)
         i = 7;
+    bool bad = i == 0 || s[i] == '\0' || s[i] == '/' || s[i] == '?';
+    for (const char *p = s; *p && !bad; p++)
+        bad = (unsigned char)*p <= 0x20 || *p == 0x7f;
+    if (!bad)
+        return 0;
+    if (i == 0 && strstr(s, "://") != NULL)
+        snprintf(msg, msg_len, "only http and https are allowed: '%s'", s);
     else
-        return false;
-    if (s[i] == '\0' || s[i] == '/' || s[i] == '?' || strchr(s, '#') != NULL)
-        return false;
-    for (const char *p = s; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return false;
-    }
-    return true;
+        snprintf(msg, msg_len, "cannot parse '%s'", s);
+    return TR_EINVAL;
 }
 
-/* redirect_uri and redirect_uris (arrays after validation): at least one URI, each valid. A
- * single redirect_uri is stored as a string, the way Kong 0.7 shows it. */
+/* The URIs of a redirect_uri or redirect_uris value: an array once coerced, or a stored single
+ * redirect_uri kept by an update (a string, see app_before_store). */
+static size_t uri_count(const json_t *v)
+{
+    return json_is_string(v) ? 1 : json_array_size(v);
+}
+
+static const char *uri_at(const json_t *v, size_t i)
+{
+    return json_is_string(v) ? json_string_value(v) : json_string_value(json_array_get(v, i));
+}
+
+/* The rows redirect_uri and redirect_uris: every URI as above. */
+static int check_redirect_uris(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *v = json_object_get(rec, name);
+    for (size_t i = 0; i < uri_count(v); i++) {
+        if (redirect_uri_check(uri_at(v, i), msg, msg_len) != 0)
+            return TR_EINVAL;
+    }
+    return 0;
+}
+
+/* At least one redirect URI between the two rows, named as Kong named it: "redirect_uri is
+ * required" when neither was given, Kong 0.8's "at least one URI is required" under a row given
+ * empty. */
+static json_t *app_entity_check(const json_t *rec, const json_t *input, enum tr_schema_mode mode)
+{
+    static const char *const fields[] = {"redirect_uri", "redirect_uris"};
+    json_t *errs = NULL;
+    for (size_t f = 0; f < 2; f++) {
+        if (uri_count(json_object_get(rec, fields[f])) > 0)
+            return NULL;
+    }
+    for (size_t f = 0; f < 2; f++) {
+        if (json_object_get(rec, fields[f]) == NULL)
+            continue;
+        if (errs == NULL)
+            errs = json_object();
+        json_object_set_new(errs, fields[f], json_string("at least one URI is required"));
+    }
+    return errs ? errs : json_pack("{s:s}", "redirect_uri", "redirect_uri is required");
+}
+
+/* A single redirect_uri is stored as a string, the way Kong 0.7 shows it. */
 static int app_before_store(json_t *doc, char *err, size_t err_len)
 {
-    size_t total = 0;
-    static const char *const fields[] = {"redirect_uri", "redirect_uris"};
-    for (size_t f = 0; f < 2; f++) {
-        json_t *v = json_object_get(doc, fields[f]);
-        if (json_is_string(v)) {
-            json_t *arr = json_array();
-            json_array_append(arr, v);
-            json_object_set_new(doc, fields[f], arr);
-            v = arr;
-        }
-        size_t i;
-        json_t *u;
-        json_array_foreach(v, i, u)
-        {
-            const char *s = json_string_value(u);
-            if (s == NULL || !redirect_uri_ok(s)) {
-                snprintf(err, err_len, "%s: '%s' is not an http or https URL without a fragment",
-                         fields[f], s ? s : "");
-                return TR_EINVAL;
-            }
-            total++;
-        }
-    }
-    if (total == 0) {
-        snprintf(err, err_len, "redirect_uri is required");
-        return TR_EINVAL;
-    }
     json_t *one = json_object_get(doc, "redirect_uri");
     if (json_array_size(one) == 1)
         json_object_set(doc, "redirect_uri", json_array_get(one, 0));
@@ -524,9 +546,11 @@ static const struct tr_schema_field app_fields[] = {
              "not given"},
     {.name = "redirect_uri",
      .type = TR_SCHEMA_ARRAY,
+     .check = check_redirect_uris,
      .help = "registered redirect URI (or several); compared exactly"},
     {.name = "redirect_uris",
      .type = TR_SCHEMA_ARRAY,
+     .check = check_redirect_uris,
      .help = "registered redirect URIs (Kong 1.x+ name)"},
     {.name = "client_type",
      .type = TR_SCHEMA_STRING,
@@ -539,6 +563,7 @@ static const struct tr_schema app_schema = {
     .name = TR_OAUTH2_APPS,
     .fields = app_fields,
     .cnt = TR_ARRAY_SIZE(app_fields),
+    .entity_check = app_entity_check,
 };
 
 static const struct tr_plugin_credential credentials[] = {
