@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 #include "schema/entities.h"
@@ -177,12 +178,20 @@ static json_t *consumer_filter(struct tr_admin_ctx *ctx)
     return fixed;
 }
 
-/* The consumer's filter when credential params[2] belongs to it; else NULL after answering. */
+/* The consumer's filter when credential params[2] belongs to it; else NULL after answering.
+ * A credential is named by its id only, so a segment that is no UUID is refused as Kong 0.7
+ * refused it (400 {"id": "<v> is an invalid uuid"}) rather than looked up. */
 static json_t *consumer_credential(struct tr_admin_ctx *ctx, const struct kind_view *v)
 {
     json_t *fixed = consumer_filter(ctx);
     if (fixed == NULL)
         return NULL;
+    if (!tr_uuid_is_valid(tr_str_from_cstr(ctx->params[2]))) {
+        json_decref(fixed);
+        json_t *msg = json_sprintf("%s is an invalid uuid", ctx->params[2]);
+        tr_admin_reply(ctx, 400, json_pack("{s:o}", "id", msg ? msg : json_string("invalid uuid")));
+        return NULL;
+    }
     json_t *doc;
     int rc = tr_admin_crud_find(ctx, &v->entity, ctx->params[2], &doc);
     if (rc == 0) {

@@ -201,7 +201,8 @@ def test_api_patch_errors(acl, api):
 def test_api_delete_errors(acl, api):
     """spec/plugins/acl/api_spec.lua@0.7.0: "[FAILURE] should return proper errors"
     (DELETE)."""
-    assert acl.admin.delete(api.base + "blah").status_code == 404  # 0.7: 400
+    r = acl.admin.delete(api.base + "blah")
+    assert r.status_code == 400 and r.json() == {"id": "blah is an invalid uuid"}, r.text
     assert acl.admin.delete(api.base + "00000000-0000-0000-0000-000000000000").status_code == 404
 
 

@@ -10,8 +10,7 @@ alone. Deliberate differences asserted as documented: token texts are stored as 
 shown only in the answer that creates or sets them (docs/plugins.md, P12), expires_in defaults
 to 7200 (docs/plugins.md), a generated provision key is 43 base64url characters
 (docs/architecture.md), and an unknown client at the token endpoint is 401 invalid_client
-(docs/architecture.md); an id that is not a UUID is 404 (docs/plugins.md, "Kong 0.7 specs:
-where torii differs"). The schema
+(docs/architecture.md). The schema
 spec validated configs in Lua; here they go through the Admin API. The hooks spec also read
 Kong's /cache admin endpoint, which torii does not have (the next request after the Admin API's
 answer sees a change): those reads are left out, the requests before and after each write are
@@ -175,10 +174,10 @@ def test_api_patch_credential_errors(admin):
 
 def test_api_delete_credential_errors(admin):
     """spec/plugins/oauth2/api_spec.lua: "[FAILURE] should return proper errors" (0.7.0, 0.8.3;
-    DELETE). An id that is not a UUID is 404 like any unknown id (Kong 0.7: 400;
-    docs/plugins.md, "Kong 0.7 specs: where torii differs")."""
+    DELETE): an id that is not a UUID is 400, an unknown one 404."""
     _, base = consumer(admin)
-    assert admin.delete(base + "blah").status_code == 404
+    r = admin.delete(base + "blah")
+    assert r.status_code == 400 and r.json() == {"id": "blah is an invalid uuid"}, r.text
     assert admin.delete(base + "00000000-0000-0000-0000-000000000000").status_code == 404
 
 
