@@ -3,7 +3,7 @@
  * and the request_host, request_path, name and upstream_url rules with Kong's messages.
  * Deviations from 0.7, each deliberate: request_path "/" is allowed (as from 0.8.2), "." and
  * ".." segments are refused (the proxy matches normalized paths, so they could never match),
- * request_host is stored lowercased and may be an IPv4 literal. */
+ * request_host is stored lowercased and may be an IPv4 literal or one label (`localhost`). */
 #include "schema/entities.h"
 
 #include <stdbool.h>
@@ -48,9 +48,11 @@ static bool is_ipv4(const char *s, size_t len)
     return parts == 4;
 }
 
-/* DNS-like name: labels of [A-Za-z0-9_-], not empty, not starting or ending with '-', at most
- * 63 bytes; the last has at least two alphanumerics. A label that is exactly "*" (already
- * placed correctly by the caller) is skipped. */
+/* Kong 0.7's DNS-like name: labels of [A-Za-z0-9_-], not empty, not starting or ending with
+ * '-', at most 63 bytes (DNS); the last label (a top-level domain) has only alphanumerics, at
+ * least two, so `mockbin.com_org` and `mockbin.or-g` are refused and `mockbin_api.com` is not.
+ * A label that is exactly "*" (already placed correctly by the caller) is skipped. Kong wanted
+ * a dot too; torii also takes one label (`localhost`, which the walkthrough registers). */
 static bool dns_ok(const char *s, size_t len)
 {
     if (len == 0 || len > 253)
@@ -73,7 +75,7 @@ static bool dns_ok(const char *s, size_t len)
         for (size_t k = 0; k < n; k++) {
             if (is_alnum(label[k]))
                 alnum++;
-            else if (label[k] != '-' && label[k] != '_')
+            else if (last || (label[k] != '-' && label[k] != '_'))
                 return false;
         }
         if (last && alnum < 2)
