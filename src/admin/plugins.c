@@ -26,21 +26,21 @@ static json_t *one_error(const char *field, json_t *msg)
     return o;
 }
 
-/* The plugin a write is about: the stored one's name for an update, else the request's. NULL
- * when the request names none (validation then reports it). Writes into buf. */
+/* The plugin a write is about: the request's name when it names one that does not exist (Kong
+ * 0.7 answered even an update naming one with the unknown-plugin error), else the stored
+ * one's for an update, else the request's. NULL when neither names one (validation then
+ * reports it). Writes into buf. */
 static const char *plugin_name(const json_t *input, const json_t *existing, char *buf, size_t len)
 {
-    const char *name = existing ? json_string_value(json_object_get(existing, "name")) : NULL;
-    if (name != NULL)
-        return name;
+    const char *stored = existing ? json_string_value(json_object_get(existing, "name")) : NULL;
     const json_t *n = json_object_get(input, "name");
-    if (!json_is_string(n))
-        return NULL;
-    struct tr_str s = tr_str_trim((struct tr_str){json_string_value(n), json_string_length(n)});
-    if (s.len == 0)
-        return NULL;
-    snprintf(buf, len, "%.*s", (int)s.len, s.ptr);
-    return buf;
+    struct tr_str s = {json_string_value(n), json_string_length(n)};
+    s = tr_str_trim(s);
+    if (s.len > 0)
+        snprintf(buf, len, "%.*s", (int)s.len, s.ptr);
+    if (s.len > 0 && (stored == NULL || tr_plugin_find(buf, NULL) == NULL))
+        return buf;
+    return stored;
 }
 
 static int validate(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
