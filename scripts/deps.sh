@@ -3,10 +3,10 @@
 # Idempotent and quiet: prints nothing when every package is already present.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
+PKGS="build-essential cmake pkg-config clang clang-format-14 libclang-rt-14-dev
 libuv1-dev libssl-dev openssl libjansson-dev libsqlite3-dev sqlite3 libpq-dev libhiredis-dev
 libpcre2-dev libyaml-dev libargon2-dev redis-server
-python3 python3-pytest python3-requests python3-oauthlib python3-requests-oauthlib faketime
+python3 python3-pytest python3-pytest-xdist python3-requests python3-oauthlib python3-requests-oauthlib faketime
 curl procps"
 
 missing=""

@@ -17,8 +17,8 @@ struct tr_store;
 struct tr_conf;
 
 struct tr_admin_env {
-    struct tr_store *store;      /* borrowed; NULL: every request gets 503 (no database yet) */
-    const struct tr_conf *conf;  /* borrowed */
+    struct tr_store *store;     /* borrowed; NULL: every request gets 503 (no database yet) */
+    const struct tr_conf *conf; /* borrowed */
     /* Called after every committed write, before the answer is produced: the server rebuilds
      * and publishes the config snapshot here so the next proxied request sees the change.
      * entity is the store kind written ("apis", "keyauth_credentials", ...), id the row's id,

@@ -165,8 +165,8 @@ static bool take_snis(struct tr_admin_ctx *ctx, const char *exclude_cert, json_t
         const char *n = json_string_value(v);
         if (n == NULL || !tr_tls_sni_name_valid(n)) {
             json_decref(names);
-            tr_admin_reply(ctx, 400,
-                           json_pack("{s:s}", "snis", "snis must hold valid lower-case host names"));
+            tr_admin_reply(
+                ctx, 400, json_pack("{s:s}", "snis", "snis must hold valid lower-case host names"));
             return false;
         }
         for (size_t j = 0; j < i; j++) {
@@ -182,9 +182,8 @@ static bool take_snis(struct tr_admin_ctx *ctx, const char *exclude_cert, json_t
             const char *owner = json_string_value(json_object_get(existing, "certificate_id"));
             if (exclude_cert == NULL || owner == NULL || strcmp(owner, exclude_cert) != 0) {
                 char msg[512];
-                snprintf(msg, sizeof(msg),
-                         "%s already associated with existing certificate '%s'", n,
-                         owner ? owner : "");
+                snprintf(msg, sizeof(msg), "%s already associated with existing certificate '%s'",
+                         n, owner ? owner : "");
                 tr_admin_reply(ctx, 409, json_pack("{s:s}", "snis", msg));
                 json_decref(existing);
                 json_decref(names);

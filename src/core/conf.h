@@ -42,10 +42,10 @@ struct tr_conf {
     int worker_threads;      /* resolved: "auto" gives the number of online CPUs */
     uint32_t password_hash_threads; /* resolved: "auto" gives half the online CPUs, at least 1 */
     uint32_t password_hash_queue;   /* password checks that may wait for a hash thread (32) */
-    int log_level;           /* enum tr_log_level */
-    char *proxy_access_log;  /* owned; absolute path, or "off" */
-    char *proxy_error_log;   /* owned; absolute path, "off", or "" meaning stderr */
-    char *admin_access_log;  /* owned; absolute path, or "off" */
+    int log_level;                  /* enum tr_log_level */
+    char *proxy_access_log;         /* owned; absolute path, or "off" */
+    char *proxy_error_log;          /* owned; absolute path, "off", or "" meaning stderr */
+    char *admin_access_log;         /* owned; absolute path, or "off" */
 
     /* Client-side limits and timeouts (security profile P3). */
     uint32_t client_header_timeout_ms; /* whole head must arrive within this (10000) */

@@ -6,7 +6,14 @@
 
 #include <stdarg.h>
 
-enum tr_log_level { TR_LOG_DEBUG, TR_LOG_INFO, TR_LOG_NOTICE, TR_LOG_WARN, TR_LOG_ERROR, TR_LOG_CRIT };
+enum tr_log_level {
+    TR_LOG_DEBUG,
+    TR_LOG_INFO,
+    TR_LOG_NOTICE,
+    TR_LOG_WARN,
+    TR_LOG_ERROR,
+    TR_LOG_CRIT
+};
 
 /* Parse "debug", "info", "notice", "warn", "error", "crit"; -1 if unknown (no level: a value,
  * not a TR_E* code). */

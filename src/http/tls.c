@@ -556,8 +556,8 @@ static int set_hmac(EVP_MAC_CTX *hctx, unsigned char *key)
     return EVP_MAC_CTX_set_params(hctx, params) == 1 ? 0 : -1;
 }
 
-static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
-                     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                     EVP_MAC_CTX *hctx, int enc)
 {
     struct tr_tls_server *s = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     struct ticket_key k;
@@ -684,8 +684,7 @@ struct tr_tls_server *tr_tls_server_new(const char *cert_path, const char *key_p
     }
     if (SSL_CTX_use_PrivateKey_file(s->ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(s->ctx) != 1) {
-        snprintf(err, err_len, "cannot load the private key '%s' (or it does not match)",
-                 key_path);
+        snprintf(err, err_len, "cannot load the private key '%s' (or it does not match)", key_path);
         goto fail;
     }
     ERR_clear_error();
@@ -805,8 +804,8 @@ struct tr_tls_conn *tr_tls_conn_client(struct tr_tls_client *c, const char *serv
     struct tr_tls_conn *t = conn_new(c->ctx, ud);
     SSL_set_connect_state(t->ssl);
     unsigned char a[16];
-    bool ip = servername && (inet_pton(AF_INET, servername, a) == 1 ||
-                             inet_pton(AF_INET6, servername, a) == 1);
+    bool ip = servername &&
+              (inet_pton(AF_INET, servername, a) == 1 || inet_pton(AF_INET6, servername, a) == 1);
     if (servername && servername[0] && !ip)
         SSL_set_tlsext_host_name(t->ssl, servername);
     if (c->verify && servername && servername[0])

@@ -306,10 +306,10 @@ static int basic_auth_access(struct tr_ctx *ctx, const void *conf_ptr)
     const char *stored = cred ? json_string_value(json_object_get(cred->doc, "password")) : NULL;
     /* A malformed value, an unknown user and a credential stored without a password (optional,
      * as in Kong 0.7, where no digest ever equalled the missing one: such a credential never
-     * authenticates) are refused without a hash, with the same answer as a wrong password. The time differs (no hash is run), so whether a user name exists
-     * can be learnt by timing: hashing a dummy for every unknown name would hand anyone a way
-     * to keep the hash threads busy for free, and the user names are not the secret
-     * (docs/plugins.md). */
+     * authenticates) are refused without a hash, with the same answer as a wrong password. The time
+     * differs (no hash is run), so whether a user name exists can be learnt by timing: hashing a
+     * dummy for every unknown name would hand anyone a way to keep the hash threads busy for free,
+     * and the user names are not the secret (docs/plugins.md). */
     if (stored == NULL)
         return tr_auth_fail(ctx, c->anonymous, 401, "Invalid authentication credentials", WWW_AUTH);
 

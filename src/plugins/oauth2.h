@@ -28,9 +28,9 @@ struct tr_oauth2_conf {
     int64_t token_expiration;
     int64_t refresh_token_ttl;
     bool enable_authorization_code, enable_implicit_grant, enable_client_credentials,
-            enable_password_grant;
+        enable_password_grant;
     bool hide_credentials, accept_http_if_already_terminated, global_credentials,
-            reuse_refresh_token;
+        reuse_refresh_token;
     char *anonymous;        /* owned or NULL */
     char *auth_header_name; /* owned */
     enum tr_oauth2_pkce pkce;
@@ -65,10 +65,10 @@ enum tr_oauth2_param {
 
 struct tr_oauth2_params {
     const char *v[P_COUNT];
-    bool repeated;            /* a parameter came more than once (RFC 6749 §3.1) */
-    bool nul;                 /* a parameter held a NUL byte (%00) */
-    bool secret_in_query;     /* client_secret was in the query string (RFC 6749 §2.3.1) */
-    bool bad_body;            /* a multipart body that cannot be read */
+    bool repeated;        /* a parameter came more than once (RFC 6749 §3.1) */
+    bool nul;             /* a parameter held a NUL byte (%00) */
+    bool secret_in_query; /* client_secret was in the query string (RFC 6749 §2.3.1) */
+    bool bad_body;        /* a multipart body that cannot be read */
 };
 
 /* Collect the parameters of ctx (query, plus the form body when it was read). */

@@ -35,13 +35,13 @@ enum tr_plugin_rc {
 /* A credential kind a plugin owns: rows hung on consumers, served by the Admin API as
  * /consumers/{c}/<path>[/{id}] and indexed in the config snapshot. */
 struct tr_plugin_credential {
-    const char *entity;           /* store entity, e.g. "keyauth_credentials" */
-    const char *path;             /* admin path segment, e.g. "key-auth" */
-    const char *alias;            /* older path segment accepted too (e.g. "keyauth"), or NULL */
+    const char *entity; /* store entity, e.g. "keyauth_credentials" */
+    const char *path;   /* admin path segment, e.g. "key-auth" */
+    const char *alias;  /* older path segment accepted too (e.g. "keyauth"), or NULL */
     /* Fields of a row. The Admin API adds id, created_at and consumer_id (from the path) when
      * the schema does not list them. */
     const struct tr_schema *schema;
-    const char *lookup_field;     /* field indexed for O(1) lookup (e.g. "key"), or NULL */
+    const char *lookup_field; /* field indexed for O(1) lookup (e.g. "key"), or NULL */
     /* Optional: rewrite the validated doc before it is stored (hash a password); returns 0, or
      * a negative TR_E* code (TR_EINVAL for a bad value) with a message (answered 400
      * {"message": ...}). On a PATCH, hidden fields the request does not set are withheld from
@@ -59,10 +59,10 @@ struct tr_plugin_credential {
 };
 
 struct tr_plugin {
-    const char *name;    /* Kong's name, e.g. "key-auth" */
+    const char *name; /* Kong's name, e.g. "key-auth" */
     const char *version;
-    int priority;        /* Kong's priority: higher runs first; ties broken by name */
-    unsigned flags;      /* TR_PLUGIN_* */
+    int priority;                   /* Kong's priority: higher runs first; ties broken by name */
+    unsigned flags;                 /* TR_PLUGIN_* */
     const struct tr_schema *schema; /* config schema ("config" record of the plugin entity) */
 
     /* Turn the validated config (defaults filled; borrowed) into the plugin's own immutable

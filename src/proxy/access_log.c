@@ -96,6 +96,6 @@ void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange
                      ms_of(ex->t_start, ex->t_upstream_start),
                      ms_of(ex->t_upstream_start, ex->t_upstream_head), ms_of(ex->t_start, end));
     if (n > 0)
-        tr_access_log_append(w->access_log, line, (size_t)n < sizeof(line) ? (size_t)n
-                                                                          : sizeof(line) - 1);
+        tr_access_log_append(w->access_log, line,
+                             (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

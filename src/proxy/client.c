@@ -204,8 +204,7 @@ void tr__client_exchange_done(struct tr_client *c)
     c->ex = NULL;
     if (c->state == TR_CLIENT_CLOSING)
         return;
-    if (c->close_after || c->w->draining ||
-        c->requests >= c->w->conf->keepalive_requests) {
+    if (c->close_after || c->w->draining || c->requests >= c->w->conf->keepalive_requests) {
         c->close_after = true;
         if (c->sock.pending_writes == 0)
             finish_close(c);

@@ -163,8 +163,8 @@ static void keep_request(struct tr_exchange *ex, const struct tr_http_request *r
     rv->body = req->body;
     rv->content_length = req->content_length;
     rv->num_headers = req->num_headers;
-    rv->headers = tr_arena_alloc(&ex->ctx.arena, (req->num_headers ? req->num_headers : 1) *
-                                                     sizeof(*rv->headers));
+    rv->headers = tr_arena_alloc(&ex->ctx.arena,
+                                 (req->num_headers ? req->num_headers : 1) * sizeof(*rv->headers));
     for (size_t i = 0; i < req->num_headers; i++) {
         rv->headers[i].name = rebase(ex, req->headers[i].name, base, req->head_len, copy);
         rv->headers[i].value = rebase(ex, req->headers[i].value, base, req->head_len, copy);
@@ -368,16 +368,16 @@ static bool route_request(struct tr_exchange *ex, const struct tr_http_request *
     size_t ucap = svc->url.path.len + path.len + 2;
     char *upath = tr_xmalloc(ucap);
     int ulen = tr_url_join_upstream_path(svc->url.path, path, strip, upath, ucap);
-    ex->ctx.norm_path = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, path.ptr, path.len),
-                                        path.len};
+    ex->ctx.norm_path =
+        (struct tr_str){tr_arena_strndup(&ex->ctx.arena, path.ptr, path.len), path.len};
     free(norm);
     if (ulen < 0) {
         free(upath);
         fail(ex, TR_EINTERNAL);
         return false;
     }
-    ex->upath = (struct tr_str){tr_arena_strndup(&ex->ctx.arena, upath, (size_t)ulen),
-                                (size_t)ulen};
+    ex->upath =
+        (struct tr_str){tr_arena_strndup(&ex->ctx.arena, upath, (size_t)ulen), (size_t)ulen};
     free(upath);
     return true;
 }

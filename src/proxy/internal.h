@@ -64,10 +64,10 @@ struct tr_ctx {
     int exit_status;
     struct tr_str exit_body, exit_ctype;
     /* Phase runner. */
-    size_t cursor;                           /* next chain entry of the access phase */
+    size_t cursor; /* next chain entry of the access phase */
     const struct tr_plugin_instance *current;
     const struct tr_plugin_instance *ran[TR_PLUGIN_MAX]; /* instances resolved in access */
-    void *states[TR_PLUGIN_MAX];             /* per ran[] entry */
+    void *states[TR_PLUGIN_MAX];                         /* per ran[] entry */
     size_t num_ran;
     bool yielded;
     bool access_done;
@@ -82,12 +82,12 @@ struct tr_ctx {
 #define TR_PROXY_MAX_INTERIM 32
 
 enum tr_client_state {
-    TR_CLIENT_IDLE,    /* keep-alive: waiting for the first byte of a request */
-    TR_CLIENT_HEAD,    /* part of a request head has arrived */
-    TR_CLIENT_BUSY,    /* an exchange is running (body may still be arriving) */
-    TR_CLIENT_TUNNEL,  /* after a 101: raw bytes both ways */
-    TR_CLIENT_LINGER,  /* response sent, write side shut: discard input until EOF or timeout */
-    TR_CLIENT_CLOSING, /* uv_close called */
+    TR_CLIENT_IDLE,      /* keep-alive: waiting for the first byte of a request */
+    TR_CLIENT_HEAD,      /* part of a request head has arrived */
+    TR_CLIENT_BUSY,      /* an exchange is running (body may still be arriving) */
+    TR_CLIENT_TUNNEL,    /* after a 101: raw bytes both ways */
+    TR_CLIENT_LINGER,    /* response sent, write side shut: discard input until EOF or timeout */
+    TR_CLIENT_CLOSING,   /* uv_close called */
     TR_CLIENT_HANDSHAKE, /* TLS listener: handshake in progress (counted as reading) */
 };
 
@@ -97,14 +97,14 @@ struct tr_client {
     struct tr_proxy_worker *w;
     struct tr_list link; /* in w->clients */
     enum tr_client_state state;
-    bool tls_listener;   /* accepted on a listener flagged ssl */
-    bool close_after;    /* close once the current response is written */
-    unsigned handles;    /* the socket and the timer, until each is closed */
-    unsigned requests;   /* requests started on this connection */
+    bool tls_listener; /* accepted on a listener flagged ssl */
+    bool close_after;  /* close once the current response is written */
+    unsigned handles;  /* the socket and the timer, until each is closed */
+    unsigned requests; /* requests started on this connection */
     uint64_t head_start_ms;
     char peer_ip[48];
     uint16_t local_port;
-    struct tr_exchange *ex; /* current exchange or NULL */
+    struct tr_exchange *ex;     /* current exchange or NULL */
     struct tr_http_request req; /* scratch for the head parser */
 };
 
@@ -164,12 +164,12 @@ struct tr_body_read {
 struct tr_exchange {
     struct tr_client *c;
     struct tr_proxy_worker *w;
-    struct tr_snap_hold *hold; /* one user counted */
+    struct tr_snap_hold *hold;        /* one user counted */
     const struct tr_route *route;     /* borrowed from hold->snap; NULL until routed */
     const struct tr_service *service; /* route->service */
 
     /* Copied facts about the request (the head bytes are gone once forwarded). */
-    char *meta;           /* owned: method, path, host, for logs and errors */
+    char *meta; /* owned: method, path, host, for logs and errors */
     struct tr_str method, path, host;
     int minor_version;
     bool is_head, idempotent, expect_continue, client_keep_alive;
@@ -202,9 +202,9 @@ struct tr_exchange {
     struct tr_upconn *up;
     unsigned attempts;
 
-    struct tr_req_view rv;   /* the request, kept (arena) */
+    struct tr_req_view rv;    /* the request, kept (arena) */
     struct tr_body_read body; /* a body read for a plugin (tr_ctx_read_body) */
-    struct tr_ctx ctx;       /* plugin context; its arena holds rv */
+    struct tr_ctx ctx;        /* plugin context; its arena holds rv */
 
     /* Response relay (upstream -> client). */
     bool res_keep_alive; /* the upstream may reuse its connection after this response */

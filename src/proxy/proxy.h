@@ -42,22 +42,22 @@ struct tr_snap_hold {
 
 struct tr_proxy_worker {
     int id;
-    uv_loop_t *loop;                  /* borrowed; the worker thread's loop */
-    const struct tr_conf *conf;       /* borrowed; lives as long as the process */
-    struct tr_snap_hold *hold;        /* current snapshot hold (owned) */
+    uv_loop_t *loop;            /* borrowed; the worker thread's loop */
+    const struct tr_conf *conf; /* borrowed; lives as long as the process */
+    struct tr_snap_hold *hold;  /* current snapshot hold (owned) */
     uint64_t snap_version;
-    struct tr_list clients;           /* all client connections */
-    struct tr_list idle_upstreams;    /* keep-alive pool, most recently used at the tail */
+    struct tr_list clients;        /* all client connections */
+    struct tr_list idle_upstreams; /* keep-alive pool, most recently used at the tail */
     unsigned num_idle_upstreams;
     struct tr_access_log *access_log; /* owned; NULL when off */
     struct tr_proxy_counters counters;
-    bool draining;                    /* stop: answer with Connection: close, close idle ones */
-    uv_timer_t tick;                  /* 1 s housekeeping: date, log flush, idle pool sweep */
-    char date[40];                    /* cached IMF-fixdate for the Date header */
-    char log_time[40];                /* cached access-log timestamp */
+    bool draining;                        /* stop: answer with Connection: close, close idle ones */
+    uv_timer_t tick;                      /* 1 s housekeeping: date, log flush, idle pool sweep */
+    char date[40];                        /* cached IMF-fixdate for the Date header */
+    char log_time[40];                    /* cached access-log timestamp */
     struct tr_http_response *res_scratch; /* owned: response heads are parsed here, once */
-    void *plugin_slots[64];           /* per-plugin worker caches (tr_ctx_worker_slot) */
-    void *tls_sessions;               /* owned; upstream TLS sessions (proxy/tls.c) */
+    void *plugin_slots[64];               /* per-plugin worker caches (tr_ctx_worker_slot) */
+    void *tls_sessions;                   /* owned; upstream TLS sessions (proxy/tls.c) */
     /* owned; this loop's way into the password-hash pool (NULL without a pool: every
      * submission is refused) */
     struct tr_hashpool_port *hash_port;

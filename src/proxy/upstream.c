@@ -358,8 +358,7 @@ void tr__upstream_release(struct tr_upconn *up, bool reusable)
     struct tr_proxy_worker *w = up->w;
     detach(up);
     if (!reusable || up->closing || !up->connected || w->draining ||
-        w->conf->upstream_keepalive == 0 ||
-        up->requests >= w->conf->upstream_keepalive_requests) {
+        w->conf->upstream_keepalive == 0 || up->requests >= w->conf->upstream_keepalive_requests) {
         up_close(up);
         return;
     }

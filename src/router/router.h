@@ -15,10 +15,10 @@
 struct tr_router;
 
 struct tr_router_match {
-    void *route;              /* the value given to tr_router_add; borrowed */
-    bool by_host;             /* matched in the host phase */
-    struct tr_str host;       /* the host value that matched, port stripped (host phase) */
-    size_t path_prefix_len;   /* length of the matched request_path (path phase), else 0 */
+    void *route;            /* the value given to tr_router_add; borrowed */
+    bool by_host;           /* matched in the host phase */
+    struct tr_str host;     /* the host value that matched, port stripped (host phase) */
+    size_t path_prefix_len; /* length of the matched request_path (path phase), else 0 */
 };
 
 /* Create an empty router. Never NULL (aborts on OOM). */

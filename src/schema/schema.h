@@ -100,7 +100,7 @@ struct tr_schema_field {
      * as a one-item list when that row is an ARRAY); giving both names in one write is refused.
      * A write that sets only the newer name drops the older one, so the two never disagree. */
     const char *alias_of;
-    const char *help;               /* one line for docs and /schema endpoints */
+    const char *help; /* one line for docs and /schema endpoints */
     /* The struct member the value goes to (TR_SCHEMA_BIND* below fill these). */
     enum tr_schema_bind bind;
     size_t off, size; /* offset and sizeof of the member */

@@ -181,8 +181,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     char logs[4096];
     snprintf(logs, sizeof(logs), "%s/logs", conf->prefix);
     if (ensure_dir(conf->prefix) != 0 || ensure_dir(logs) != 0) {
-        tr_log_error("cannot create the prefix directory '%s': %s", conf->prefix,
-                     strerror(errno));
+        tr_log_error("cannot create the prefix directory '%s': %s", conf->prefix, strerror(errno));
         return 1;
     }
     tr_server_raise_nofile(conf);

@@ -28,10 +28,10 @@ int tr_listen_open(const struct tr_listen *l, bool reuseport, char *err, size_t 
  * inherited by each worker process it starts, so a restarted or reloaded worker process keeps
  * the same sockets and no connection is refused meanwhile. */
 struct tr_sockets {
-    int *proxy;          /* owned fds: [worker * num_proxy + address] */
-    bool *proxy_ssl;     /* per address */
+    int *proxy;      /* owned fds: [worker * num_proxy + address] */
+    bool *proxy_ssl; /* per address */
     size_t num_workers, num_proxy;
-    int admin[16];       /* owned fds */
+    int admin[16]; /* owned fds */
     bool admin_loopback[16];
     size_t num_admin;
 };

@@ -188,12 +188,12 @@ struct master {
     struct tr_conf *conf; /* borrowed; replaced on a reload that re-read the file */
     const char *conf_path;
     struct tr_sockets socks;
-    pid_t worker;    /* the serving worker process */
-    pid_t upgrade;   /* a new master starting (binary upgrade), or -1 */
+    pid_t worker;     /* the serving worker process */
+    pid_t upgrade;    /* a new master starting (binary upgrade), or -1 */
     uint64_t started; /* when the current worker started (ms) */
     unsigned quick_deaths;
     sigset_t block, old; /* the signals handled here, and the mask to wait with */
-    int status;      /* exit code */
+    int status;          /* exit code */
 };
 
 /* Start a worker and wait until it serves, with the master's signals unblocked meanwhile.

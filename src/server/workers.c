@@ -27,7 +27,7 @@ struct worker {
     uv_timer_t drain_timer;
     struct tr_proxy_worker proxy;
     const struct tr_conf *conf;
-    int *fds;            /* listening sockets of this worker (owned until handed to libuv) */
+    int *fds; /* listening sockets of this worker (owned until handed to libuv) */
     bool *fd_ssl;
     size_t num_fds;
     uv_tcp_t *listeners; /* owned array */

@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tr_snapshot *current;    /* guarded by current_lock; one reference held */
+static struct tr_snapshot *current;      /* guarded by current_lock; one reference held */
 static _Atomic uint64_t current_version; /* version of current; 0 before the first publish */
-static uint64_t next_version = 1;       /* guarded by current_lock */
+static uint64_t next_version = 1;        /* guarded by current_lock */
 
 void tr_snapshot_publish(struct tr_snapshot *snap)
 {

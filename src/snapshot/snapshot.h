@@ -100,11 +100,11 @@ struct tr_api {
 
 struct tr_snapshot {
     _Atomic unsigned refs;
-    uint64_t version;          /* increases with every publish */
-    struct tr_router *router;  /* owned; matches routes */
+    uint64_t version;                      /* increases with every publish */
+    struct tr_router *router;              /* owned; matches routes */
     TR_VECTOR(struct tr_api) apis;         /* owned: the legacy entities */
     TR_VECTOR(struct tr_service) services; /* owned */
-    struct tr_route *routes; /* owned array, router order */
+    struct tr_route *routes;               /* owned array, router order */
     size_t num_routes;
     struct tr_tls_certs *certs; /* owned; /certificates and /snis for the SNI callback, or NULL */
 
@@ -117,8 +117,6 @@ struct tr_snapshot {
 
     struct tr_arena arena; /* strings and keys the indexes point to */
 };
-
-
 
 /* Build a snapshot from the apis and plugins in store, with identity (consumers and
  * credentials; a reference is taken). Returns NULL and logs on a store error. The new snapshot

@@ -85,7 +85,7 @@ static void test_sni_table(void)
     TR_CHECK_INT(tr_tls_certs_add(t, "id-junk", "junk", k1), TR_EINVAL);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "a.example.com", i1), 0);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "*.example.com", i2), 0);
-    TR_CHECK_INT(tr_tls_certs_add_name(t, "Shop.*", i1), 0); /* folded */
+    TR_CHECK_INT(tr_tls_certs_add_name(t, "Shop.*", i1), 0);                   /* folded */
     TR_CHECK_INT(tr_tls_certs_add_name(t, "a.example.com", i2), TR_ECONFLICT); /* duplicate */
     TR_CHECK_INT(tr_tls_certs_add_name(t, "bad name", i1), TR_EINVAL);
     TR_CHECK_INT(tr_tls_certs_add_name(t, "x.test", 7), TR_EINVAL);
@@ -272,9 +272,8 @@ static void test_cidr(void)
     TR_CHECK_INT(l.cnt, 0);
     TR_CHECK(!tr_cidr_list_match(&l, "127.0.0.1"));
     tr_cidr_list_free(&l);
-    TR_CHECK_INT(tr_cidr_list_parse("10.0.0.0/8, 192.168.1.7 ,::1,2001:db8::/32", &l, err,
-                                    sizeof(err)),
-                 0);
+    TR_CHECK_INT(
+        tr_cidr_list_parse("10.0.0.0/8, 192.168.1.7 ,::1,2001:db8::/32", &l, err, sizeof(err)), 0);
     TR_CHECK_INT(l.cnt, 4);
     TR_CHECK(tr_cidr_list_match(&l, "10.1.2.3"));
     TR_CHECK(!tr_cidr_list_match(&l, "11.0.0.1"));
