@@ -6,7 +6,9 @@
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST ?= /usr/bin/python3 -m pytest
-PYTEST_ARGS ?= -q -x
+# Integration tests run in parallel, one file per worker process (tests/integration/harness.py
+# gives each worker its own slice of ports); PYTEST_ARGS="-q -x" runs them one by one.
+PYTEST_ARGS ?= -q -x -n auto --dist loadfile
 
 .PHONY: all deps build build-asan run test unit unit-asan integration integration-asan style clean \
 	fuzz fuzz-smoke

@@ -7,7 +7,6 @@ and small helpers shared by the tests.
 Environment: TORII_BIN (binary under test, default build/torii), TORII_ASAN=1 (sanitizer build:
 longer timeouts, smaller big-body tests)."""
 
-import collections
 import os
 import re
 import signal
@@ -36,22 +35,44 @@ BASE_SETTINGS = {
 }
 
 
-_handed_out = collections.deque(maxlen=256)
+# Ports for listeners the test configures (torii's own, Redis, ...) come from a block below the
+# kernel's ephemeral range (32768-60999 on Debian), so they never meet a port the kernel hands to
+# an upstream bound to port 0 or to an outgoing connection. Under pytest-xdist each worker
+# process owns a slice of the block, so two workers never hand out the same port.
+_PORT_BLOCK = (15000, 32000)
+
+
+def _port_slice():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    width = (_PORT_BLOCK[1] - _PORT_BLOCK[0]) // max(count, 1)
+    first = _PORT_BLOCK[0] + index * width
+    return first, first + width
+
+
+_port_range = _port_slice()
+_port_next = _port_range[0]
 
 
 def free_port():
-    """An ephemeral TCP port that was free a moment ago, and not one handed out recently by
-    this process (the kernel may offer the same free port twice in a row: a node would then get
-    one port for both its proxy and its admin listener)."""
-    for _ in range(100):
+    """A TCP port that was free a moment ago, taken in turn from this process's slice of the
+    test block (never the same port twice in a row: a node gets distinct proxy and admin
+    ports). A port still held, or in TIME_WAIT, is skipped."""
+    global _port_next
+    first, last = _port_range
+    for _ in range(last - first):
+        port = _port_next
+        _port_next = first if _port_next + 1 >= last else _port_next + 1
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port not in _handed_out:
-            break
-    _handed_out.append(port)
-    return port
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
+    raise RuntimeError("no free port in %d-%d" % (first, last))
 
 
 def descendants(pid):
