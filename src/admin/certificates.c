@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/errors3.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -315,6 +316,26 @@ static void cert_patch(struct tr_admin_ctx *ctx)
 
 static void cert_delete(struct tr_admin_ctx *ctx)
 {
+    /* A certificate a service presents to its upstream stays until no service uses it, as
+     * Kong 3 keeps it (the store refuses the delete). */
+    json_t *existing = NULL;
+    if (tr_admin_crud_find(ctx, &certificates, ctx->params[0], &existing) == 0) {
+        json_t *filter =
+            json_pack("{s:O}", "client_certificate_id", json_object_get(existing, "id"));
+        json_t *rows = NULL;
+        size_t total = 0;
+        char *next = NULL;
+        int rc = tr_store_list(ctx->env->store, "services", filter, 1, NULL, &rows, &total, &next);
+        free(next);
+        json_decref(filter);
+        json_decref(existing);
+        bool used = rc == 0 && json_array_size(rows) > 0;
+        json_decref(rows);
+        if (used) {
+            tr_admin3_reply_fk_restricted(ctx, "certificates", "services");
+            return;
+        }
+    }
     tr_admin_crud_delete(ctx, &certificates, ctx->params[0]);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/crud3.h"
 #include "core/mem.h"
 #include "core/str.h"
 #include "http/form.h"
@@ -25,6 +26,8 @@ static const struct table tables[] = {
     {tr_admin_plugins_endpoints, &tr_admin_plugins_endpoints_cnt},
     {tr_admin_credentials_endpoints, &tr_admin_credentials_endpoints_cnt},
     {tr_admin_oauth2_tokens_endpoints, &tr_admin_oauth2_tokens_endpoints_cnt},
+    {tr_admin_services_endpoints, &tr_admin_services_endpoints_cnt},
+    {tr_admin_tags_endpoints, &tr_admin_tags_endpoints_cnt},
 };
 
 /* Allow header values indexed by a mask of GET 1, POST 2, PUT 4, PATCH 8, DELETE 16 (HEAD

@@ -53,6 +53,17 @@ static const struct tr_store_kind kinds[] = {
         .unique = {"client_id"},
         .fks = {{"consumer_id", "consumers"}},
     },
+    /* Kong 3.x: deleting a certificate a service uses, or a service a route uses, is refused. */
+    {
+        .name = "services",
+        .unique = {"name"},
+        .fks = {{"client_certificate_id", "certificates", .restrict_delete = true}},
+    },
+    {
+        .name = "routes",
+        .unique = {"name"},
+        .fks = {{"service_id", "services", .restrict_delete = true}},
+    },
 };
 
 static const char *const kind_names[] = {"apis",
@@ -64,6 +75,8 @@ static const char *const kind_names[] = {"apis",
                                          "basicauth_credentials",
                                          "acls",
                                          "oauth2_credentials",
+                                         "services",
+                                         "routes",
                                          NULL};
 
 _Static_assert(TR_ARRAY_SIZE(kind_names) == TR_ARRAY_SIZE(kinds) + 1,

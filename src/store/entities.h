@@ -5,6 +5,7 @@
 #ifndef TR_STORE_ENTITIES_H
 #define TR_STORE_ENTITIES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TR_STORE_MAX_UNIQUE 4    /* unique fields per kind */
@@ -12,10 +13,13 @@
 #define TR_STORE_MAX_COMPOSITE 4 /* fields in the composite unique key */
 
 /* A foreign key: the doc's top-level field holds the "id" of a row of parent; deleting the
- * parent deletes the child (ON DELETE CASCADE). An absent or null field means no parent. */
+ * parent deletes the child (ON DELETE CASCADE), or, for a restricting key, is refused while a
+ * child refers to it (Kong 3: a service with routes; tr_store_delete answers TR_ECONFLICT). An
+ * absent or null field means no parent. */
 struct tr_store_fk {
     const char *field;  /* e.g. "api_id"; also the name of the mirror column */
     const char *parent; /* parent kind, e.g. "apis" */
+    bool restrict_delete;
 };
 
 /* One entity kind. Every name here is a static string of [a-z0-9_] and doubles as an SQL

@@ -591,9 +591,13 @@ static int sqlite_delete(struct tr_store *base, const char *entity, const char *
         tx_rollback(s);
         return TR_EDB;
     }
-    /* Dependants go through ON DELETE CASCADE inside this same statement. */
+    /* Dependants go through ON DELETE CASCADE inside this same statement; a restricting
+     * foreign key that still has a child makes it fail. */
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_fail(s, "delete");
+        if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+            rc = TR_ECONFLICT;
+        else
+            rc = db_fail(s, "delete");
         done(st);
         tx_rollback(s);
         return rc;

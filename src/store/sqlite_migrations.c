@@ -138,6 +138,26 @@ const struct tr_store_migration tr__sqlite_migrations[] = {
      "CREATE INDEX oauth2_codes_created_at ON oauth2_authorization_codes (created_at);"
      "CREATE INDEX oauth2_codes_credential_id ON oauth2_authorization_codes (credential_id);"
      "CREATE INDEX oauth2_codes_api_id ON oauth2_authorization_codes (api_id);"},
+    /* Kong 3.x services and routes (schema/kong3.h has the stored shape). Their foreign keys
+     * restrict deletes instead of cascading, as Kong 3's do: a service that routes use, or a
+     * certificate that services use, stays until those go. */
+    {8, "create_services_routes",
+     "CREATE TABLE services ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " name TEXT UNIQUE,"
+     " client_certificate_id TEXT REFERENCES certificates (id));"
+     "CREATE INDEX services_client_certificate_id ON services (client_certificate_id);"
+     "CREATE TABLE routes ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " name TEXT UNIQUE,"
+     " service_id TEXT REFERENCES services (id));"
+     "CREATE INDEX routes_service_id ON routes (service_id);"},
     {0, NULL, NULL},
 };
 

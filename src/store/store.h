@@ -77,7 +77,8 @@ int tr_store_update(struct tr_store *s, const char *entity, json_t *doc,
                     const char **conflict_field);
 
 /* Delete by id; dependants (plugins of an api, credentials of a consumer) go in the same
- * transaction. Returns 0, TR_ENOTFOUND, or TR_EDB. */
+ * transaction. Returns 0, TR_ENOTFOUND, TR_ECONFLICT when a child of a restricting foreign
+ * key (a route of a service) still refers to it (nothing deleted), or TR_EDB. */
 int tr_store_delete(struct tr_store *s, const char *entity, const char *id);
 
 /* Fetch the entity whose field equals value (field is "id" or one of the entity's unique
