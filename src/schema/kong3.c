@@ -872,6 +872,8 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
         err_field(errs, f->name, "expected a boolean");
         return NULL;
     case F_LIST:
+        if (json_is_string(v) && json_string_length(v) == 0)
+            return json_null(); /* an empty form field */
         return coerce_list(f, v, errs);
     case F_FOREIGN: {
         if (!json_is_object(v)) {
