@@ -84,26 +84,31 @@ static bool url_host_port(const char *url, char *host, size_t host_len, unsigned
     return true;
 }
 
-static json_t *check_internal(struct tr_admin_ctx *ctx, const json_t *doc)
+bool tr__admin_internal_target(struct tr_admin_ctx *ctx, const char *host, unsigned port)
 {
-    const char *url = json_string_value(json_object_get(doc, "upstream_url"));
     const struct tr_conf *conf = ctx->env->conf;
-    char host[256];
-    unsigned port;
     bool allow = false;
-    if (url == NULL || !url_host_port(url, host, sizeof(host), &port))
-        return NULL;
     if (conf != NULL)
         tr_conf_foreach(conf, find_allow, &allow);
     if (allow)
-        return NULL;
+        return false;
     bool internal = is_link_local(host);
     for (size_t i = 0; conf != NULL && !internal && i < conf->admin_listen.cnt; i++) {
         const struct tr_listen *l = &conf->admin_listen.items[i];
         if (l->port == port && (strcmp(l->host, host) == 0 || is_loopback_or_any(host)))
             internal = true;
     }
-    if (!internal)
+    return internal;
+}
+
+static json_t *check_internal(struct tr_admin_ctx *ctx, const json_t *doc)
+{
+    const char *url = json_string_value(json_object_get(doc, "upstream_url"));
+    char host[256];
+    unsigned port;
+    if (url == NULL || !url_host_port(url, host, sizeof(host), &port))
+        return NULL;
+    if (!tr__admin_internal_target(ctx, host, port))
         return NULL;
     return json_pack("{s:s}", "upstream_url",
                      "upstream_url must not point at the Admin API or a link-local address");

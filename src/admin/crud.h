@@ -5,6 +5,7 @@
 #ifndef TR_ADMIN_CRUD_H
 #define TR_ADMIN_CRUD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -109,6 +110,11 @@ void tr_admin_crud_patch(struct tr_admin_ctx *ctx, const struct tr_admin_entity 
                          const json_t *fixed);
 void tr_admin_crud_delete(struct tr_admin_ctx *ctx, const struct tr_admin_entity *e,
                           const char *key);
+
+/* Security profile P11: is host:port (host lower-case, without brackets) the Admin API
+ * itself or a link-local address, and allow_internal_upstreams off? (admin/apis.c; /apis and
+ * Kong 3 services refuse such upstreams.) */
+bool tr__admin_internal_target(struct tr_admin_ctx *ctx, const char *host, unsigned port);
 
 /* Endpoint rows of each entity file (routes.c concatenates them). */
 extern const struct tr_admin_endpoint tr_admin_node_endpoints[];

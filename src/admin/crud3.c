@@ -156,6 +156,11 @@ static void write(struct tr_admin_ctx *ctx, const struct tr_admin3_entity *e,
         tr_admin3_reply_schema(ctx, fields);
         return;
     }
+    if (e->before_write != NULL && (fields = e->before_write(ctx, doc)) != NULL) {
+        json_decref(doc);
+        tr_admin3_reply_schema(ctx, fields);
+        return;
+    }
     const char *field = NULL;
     int rc = existing ? tr_store_update(ctx->env->store, e->store_name, doc, &field)
                       : tr_store_insert(ctx->env->store, e->store_name, doc, &field);

@@ -34,6 +34,9 @@ struct tr_admin3_entity {
     int (*validate)(enum tr_schema_mode mode, const json_t *input, const json_t *existing,
                     long long now, json_t **out, json_t **fields);
     struct tr_admin3_fk fks[TR_ADMIN3_MAX_FKS];
+    /* Optional rule needing the node's settings, run on the validated doc (stored shape):
+     * NULL, or a new Kong 3 fields object (answered as a schema violation). */
+    json_t *(*before_write)(struct tr_admin_ctx *ctx, const json_t *doc);
 };
 
 /* The answer's shape of a stored doc (new object): foreign key columns as {"id":...}|null. */

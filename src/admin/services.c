@@ -11,8 +11,28 @@
 #include "admin/errors3.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/str.h"
 #include "schema/kong3.h"
 #include "store/store.h"
+
+/* Security profile P11, as for /apis: no service aimed at the Admin API itself or at a
+ * link-local address unless allow_internal_upstreams is on. */
+static json_t *check_internal(struct tr_admin_ctx *ctx, const json_t *doc)
+{
+    const char *host = json_string_value(json_object_get(doc, "host"));
+    json_int_t port = json_integer_value(json_object_get(doc, "port"));
+    if (host == NULL || port < 0 || port > 65535)
+        return NULL;
+    char lower[256];
+    size_t n = strlen(host);
+    if (n >= sizeof(lower))
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = tr_ascii_lower(host[i]);
+    if (!tr__admin_internal_target(ctx, lower, (unsigned)port))
+        return NULL;
+    return json_pack("{s:s}", "host", "must not point at the Admin API or a link-local address");
+}
 
 static const struct tr_admin3_entity services = {
     .store_name = "services",
@@ -20,6 +40,7 @@ static const struct tr_admin3_entity services = {
     .referenced_by = "routes",
     .validate = tr_schema3_service,
     .fks = {{"client_certificate", "client_certificate_id", "certificates", NULL}},
+    .before_write = check_internal,
 };
 
 static const struct tr_admin3_entity routes = {

@@ -461,3 +461,25 @@ def test_kill9_after_2xx_keeps_services_and_routes(torii_factory):
     t.kill9()
     t.restart()
     assert t.admin.get("/routes/r0").status_code == 404
+
+
+# ---- security profile P11 -----------------------------------------------------------------
+
+def test_service_aimed_at_the_admin_api_is_refused(node, admin):
+    """torii (P11, as for /apis): a service may not point at the Admin API itself or at a
+    link-local address unless allow_internal_upstreams is on."""
+    port = node.torii.admin_port
+    msg = "must not point at the Admin API or a link-local address"
+    for body in ({"host": "127.0.0.1", "port": port}, {"url": "http://localhost:%d" % port},
+                 {"host": "169.254.169.254"}, {"host": "fe80::1"}):
+        r = admin.post("/services", json=body)
+        assert r.status_code == 400, body
+        assert r.json() == schema_error({"host": msg}, "schema violation (host: %s)" % msg)
+    s = add_service(admin, host="127.0.0.1", port=port + 1)
+    r = admin.patch("/services/" + s["id"], json={"port": port})
+    assert r.status_code == 400 and r.json()["fields"] == {"host": msg}
+
+
+def test_allow_internal_upstreams_lets_it_through(torii_factory):
+    t = torii_factory(settings={"allow_internal_upstreams": "on"})
+    ok(t.admin.post("/services", json={"host": "169.254.169.254"}), 201)
