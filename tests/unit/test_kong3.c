@@ -7,9 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "admin/errors3.h"
 #include "check.h"
+#include "core/conf.h"
 #include "core/err.h"
+#include "snapshot/kong3.h"
+#include "store/store.h"
 
 static json_t *J(const char *text)
 {
@@ -277,6 +282,79 @@ static void test_messages(void)
     json_decref(v);
 }
 
+/* Validated rows through the store and back as plain structs (snapshot/kong3.h). */
+static void test_snapshot_reader(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[256], db[300], text[400], err[256];
+    snprintf(dir, sizeof(dir), "%s/torii-k3-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        TR_CHECK(false);
+        return;
+    }
+    snprintf(db, sizeof(db), "%s/torii.db", dir);
+    snprintf(text, sizeof(text), "database = sqlite\nsqlite_path = %s\n", db);
+    struct tr_conf conf;
+    struct tr_store *s = NULL;
+    TR_CHECK_INT(tr__conf_parse_buffer(&conf, text, strlen(text), "test", err, sizeof(err)), 0);
+    TR_CHECK_INT(tr_store_open(&conf, &s, err, sizeof(err)), 0);
+    if (s == NULL)
+        return;
+
+    json_t *in = J("{\"name\":\"svc\",\"url\":\"https://up.test:8443/base\",\"tls_verify\":true}");
+    json_t *svc = NULL, *fields = NULL;
+    TR_CHECK_INT(tr_schema3_service(TR_SCHEMA_INSERT, in, NULL, 5, &svc, &fields), 0);
+    TR_CHECK_INT(tr_store_insert(s, "services", svc, NULL), 0);
+    json_decref(in);
+    in = json_pack("{s:[s,s],s:{s:[s]},s:{s:O},s:b}", "paths", "/a", "~/b$", "headers", "X-V", "1",
+                   "service", "id", json_object_get(svc, "id"), "strip_path", 0);
+    json_t *rt = NULL;
+    TR_CHECK_INT(tr_schema3_route(TR_SCHEMA_INSERT, in, NULL, 6, &rt, &fields), 0);
+    TR_CHECK_INT(tr_store_insert(s, "routes", rt, NULL), 0);
+    json_decref(in);
+    TR_CHECK_INT(tr_store_delete(s, "services", json_string_value(json_object_get(svc, "id"))),
+                 TR_ECONFLICT);
+
+    struct tr_k3_config c;
+    TR_CHECK_INT(tr_snap_k3_load(s, &c), 0);
+    TR_CHECK_INT(c.service_cnt, 1);
+    TR_CHECK_INT(c.route_cnt, 1);
+    if (c.service_cnt == 1 && c.route_cnt == 1) {
+        const struct tr_k3_service *sv = &c.services[0];
+        TR_CHECK_STR(sv->protocol, "https");
+        TR_CHECK_STR(sv->host, "up.test");
+        TR_CHECK_INT(sv->port, 8443);
+        TR_CHECK_STR(sv->path, "/base");
+        TR_CHECK_INT(sv->tls_verify, 1);
+        TR_CHECK_INT(sv->tls_verify_depth, -1);
+        TR_CHECK(sv->client_certificate_id == NULL);
+        const struct tr_k3_route *r = &c.routes[0];
+        TR_CHECK(tr_snap_k3_service(&c, r->service_id) == sv);
+        TR_CHECK_INT(r->paths.cnt, 2);
+        TR_CHECK_STR(r->paths.items[1], "~/b$");
+        TR_CHECK_INT(r->protocols.cnt, 2);
+        TR_CHECK_INT(r->header_cnt, 1);
+        TR_CHECK_STR(r->headers[0].name, "x-v");
+        TR_CHECK(!r->strip_path && !r->preserve_host && r->response_buffering);
+        TR_CHECK_INT(r->https_redirect_status_code, 426);
+        TR_CHECK(!r->path_handling_v1);
+        TR_CHECK_INT(r->created_at, 6);
+        TR_CHECK(r->methods.cnt == 0 && r->hosts.items == NULL);
+    }
+    tr_snap_k3_free(&c);
+    json_decref(svc);
+    json_decref(rt);
+    tr_store_close(s);
+    tr_conf_free(&conf);
+    char path[400];
+    const char *const files[] = {"torii.db", "torii.db-wal", "torii.db-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_hosts();
@@ -285,5 +363,6 @@ int main(void)
     test_services();
     test_routes();
     test_messages();
+    test_snapshot_reader();
     return TR_CHECK_DONE();
 }

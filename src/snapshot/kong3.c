@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* Kong 3.x services and routes from the store into plain structs (kong3.h). */
+#include "snapshot/kong3.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "store/store.h"
+
+static char *str_or_null(const json_t *doc, const char *f)
+{
+    const char *s = json_string_value(json_object_get(doc, f));
+    return s ? tr_xstrdup(s) : NULL;
+}
+
+static int int_or(const json_t *doc, const char *f, int dflt)
+{
+    const json_t *v = json_object_get(doc, f);
+    return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
+}
+
+static bool bool_or(const json_t *doc, const char *f, bool dflt)
+{
+    const json_t *v = json_object_get(doc, f);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+static void strs_of(const json_t *arr, struct tr_k3_strs *out)
+{
+    out->items = NULL;
+    out->cnt = 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return;
+    out->items = tr_xmalloc(json_array_size(arr) * sizeof(*out->items));
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (json_is_string(v))
+            out->items[out->cnt++] = tr_xstrdup(json_string_value(v));
+    }
+}
+
+static void strs_free(struct tr_k3_strs *s)
+{
+    for (size_t i = 0; i < s->cnt; i++)
+        free(s->items[i]);
+    free(s->items);
+    s->items = NULL;
+    s->cnt = 0;
+}
+
+static int on_service(json_t *doc, void *ud)
+{
+    struct tr_k3_config *c = ud;
+    c->services = tr_xrealloc(c->services, (c->service_cnt + 1) * sizeof(*c->services));
+    struct tr_k3_service *s = &c->services[c->service_cnt++];
+    memset(s, 0, sizeof(*s));
+    s->id = str_or_null(doc, "id");
+    s->name = str_or_null(doc, "name");
+    s->protocol = str_or_null(doc, "protocol");
+    s->host = str_or_null(doc, "host");
+    s->port = int_or(doc, "port", 80);
+    s->path = str_or_null(doc, "path");
+    s->retries = int_or(doc, "retries", 5);
+    s->connect_timeout = int_or(doc, "connect_timeout", 60000);
+    s->write_timeout = int_or(doc, "write_timeout", 60000);
+    s->read_timeout = int_or(doc, "read_timeout", 60000);
+    s->enabled = bool_or(doc, "enabled", true);
+    const json_t *tv = json_object_get(doc, "tls_verify");
+    s->tls_verify = json_is_boolean(tv) ? json_is_true(tv) : -1;
+    s->tls_verify_depth = int_or(doc, "tls_verify_depth", -1);
+    s->client_certificate_id = str_or_null(doc, "client_certificate_id");
+    strs_of(json_object_get(doc, "ca_certificates"), &s->ca_certificates);
+    strs_of(json_object_get(doc, "tags"), &s->tags);
+    return 0;
+}
+
+static int on_route(json_t *doc, void *ud)
+{
+    struct tr_k3_config *c = ud;
+    c->routes = tr_xrealloc(c->routes, (c->route_cnt + 1) * sizeof(*c->routes));
+    struct tr_k3_route *r = &c->routes[c->route_cnt++];
+    memset(r, 0, sizeof(*r));
+    r->id = str_or_null(doc, "id");
+    r->name = str_or_null(doc, "name");
+    r->service_id = str_or_null(doc, "service_id");
+    strs_of(json_object_get(doc, "protocols"), &r->protocols);
+    strs_of(json_object_get(doc, "methods"), &r->methods);
+    strs_of(json_object_get(doc, "hosts"), &r->hosts);
+    strs_of(json_object_get(doc, "paths"), &r->paths);
+    strs_of(json_object_get(doc, "snis"), &r->snis);
+    strs_of(json_object_get(doc, "tags"), &r->tags);
+    const json_t *h = json_object_get(doc, "headers");
+    if (json_is_object(h) && json_object_size(h) > 0) {
+        r->headers = tr_xmalloc(json_object_size(h) * sizeof(*r->headers));
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)h, k, v)
+        {
+            struct tr_k3_header *hd = &r->headers[r->header_cnt++];
+            hd->name = tr_xstrdup(k);
+            strs_of(v, &hd->values);
+        }
+    }
+    r->strip_path = bool_or(doc, "strip_path", true);
+    r->preserve_host = bool_or(doc, "preserve_host", false);
+    r->request_buffering = bool_or(doc, "request_buffering", true);
+    r->response_buffering = bool_or(doc, "response_buffering", true);
+    r->regex_priority = int_or(doc, "regex_priority", 0);
+    r->https_redirect_status_code = int_or(doc, "https_redirect_status_code", 426);
+    const char *ph = json_string_value(json_object_get(doc, "path_handling"));
+    r->path_handling_v1 = ph != NULL && strcmp(ph, "v1") == 0;
+    const json_t *ca = json_object_get(doc, "created_at");
+    r->created_at = json_is_integer(ca) ? (long long)json_integer_value(ca) : 0;
+    return 0;
+}
+
+int tr_snap_k3_load(struct tr_store *store, struct tr_k3_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (tr_store_foreach(store, "services", on_service, out) != 0 ||
+        tr_store_foreach(store, "routes", on_route, out) != 0) {
+        tr_snap_k3_free(out);
+        return TR_EDB;
+    }
+    return 0;
+}
+
+const struct tr_k3_service *tr_snap_k3_service(const struct tr_k3_config *c, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < c->service_cnt; i++) {
+        if (c->services[i].id != NULL && strcmp(c->services[i].id, id) == 0)
+            return &c->services[i];
+    }
+    return NULL;
+}
+
+void tr_snap_k3_free(struct tr_k3_config *c)
+{
+    for (size_t i = 0; i < c->service_cnt; i++) {
+        struct tr_k3_service *s = &c->services[i];
+        free(s->id);
+        free(s->name);
+        free(s->protocol);
+        free(s->host);
+        free(s->path);
+        free(s->client_certificate_id);
+        strs_free(&s->ca_certificates);
+        strs_free(&s->tags);
+    }
+    for (size_t i = 0; i < c->route_cnt; i++) {
+        struct tr_k3_route *r = &c->routes[i];
+        free(r->id);
+        free(r->name);
+        free(r->service_id);
+        strs_free(&r->protocols);
+        strs_free(&r->methods);
+        strs_free(&r->hosts);
+        strs_free(&r->paths);
+        strs_free(&r->snis);
+        strs_free(&r->tags);
+        for (size_t j = 0; j < r->header_cnt; j++) {
+            free(r->headers[j].name);
+            strs_free(&r->headers[j].values);
+        }
+        free(r->headers);
+    }
+    free(c->services);
+    free(c->routes);
+    memset(c, 0, sizeof(*c));
+}
