@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The plugin endpoints (Kong 0.x): /plugins, /plugins/{id}, /plugins/enabled,
  * /plugins/schema/{name}, and the same collection under /apis/{api}/plugins with api_id taken
- * from the path. A plugin's config is validated against its own schema, chosen by name. */
+ * from the path; likewise under Kong 3's /services/{s}/plugins and /routes/{r}/plugins. A
+ * plugin's config is validated against its own schema, chosen by name. A plugin bound to a
+ * Kong 3 service or route is written with Kong 3's service = {"id"|"name": ...} (or the
+ * form's service.id=) and stored as service_id (route_id); answers show {"id": ...}. */
 #include "admin/crud.h"
 
 #include <stdio.h>
@@ -9,9 +12,11 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/uuid.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 #include "schema/entities.h"
+#include "store/store.h"
 
 #define MAX_FIELDS 16
 
@@ -115,6 +120,16 @@ static const struct tr_admin_entity apis = {
 /* Drop from one plugin row the config fields its plugin never returns (hidden_config). */
 static void hide_config(json_t *doc)
 {
+    /* Kong 3 references as Kong 3 shows them; legacy rows have none, so stay as they were. */
+    static const char *const refs[][2] = {{"service_id", "service"}, {"route_id", "route"}};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *id = json_object_get(doc, refs[i][0]);
+        if (id == NULL)
+            continue;
+        json_object_set_new(doc, refs[i][1],
+                            json_is_string(id) ? json_pack("{s:O}", "id", id) : json_null());
+        json_object_del(doc, refs[i][0]);
+    }
     const char *name = json_string_value(json_object_get(doc, "name"));
     const struct tr_plugin *p = name ? tr_plugin_find(name, NULL) : NULL;
     json_t *config = json_object_get(doc, "config");
@@ -149,6 +164,71 @@ static void hide_answer(struct tr_admin_ctx *ctx)
     ctx->res->body = copy;
 }
 
+/* ---- Kong 3 references -------------------------------------------------------------------- */
+
+/* The id of the kind's row named by key (an id, or a name), into out; TR_ENOTFOUND, TR_EDB. */
+static int find_ref(struct tr_admin_ctx *ctx, const char *kind, const char *key,
+                    char out[TR_UUID_LEN + 1])
+{
+    json_t *doc = NULL;
+    int rc = TR_ENOTFOUND;
+    if (tr_uuid_is_valid(tr_str_from_cstr(key))) {
+        char lower[TR_UUID_LEN + 1];
+        for (size_t i = 0; i < TR_UUID_LEN; i++)
+            lower[i] = tr_ascii_lower(key[i]);
+        lower[TR_UUID_LEN] = '\0';
+        rc = tr_store_get(ctx->env->store, kind, "id", lower, &doc);
+    } else {
+        rc = tr_store_get(ctx->env->store, kind, "name", key, &doc);
+    }
+    if (rc == 0)
+        snprintf(out, TR_UUID_LEN + 1, "%s", json_string_value(json_object_get(doc, "id")));
+    json_decref(doc);
+    return rc;
+}
+
+/* Turn Kong 3's service / route references in ctx->body into service_id / route_id. Returns
+ * false after answering 400 (a reference naming nothing) or a store error. */
+static bool take_refs(struct tr_admin_ctx *ctx)
+{
+    static const char *const refs[][3] = {{"service", "service_id", "services"},
+                                          {"route", "route_id", "routes"}};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *ref = json_object_get(ctx->body, refs[i][0]);
+        if (ref == NULL)
+            continue;
+        if (json_is_null(ref) || (json_is_string(ref) && json_string_length(ref) == 0)) {
+            json_object_set_new(ctx->body, refs[i][1], json_null());
+            json_object_del(ctx->body, refs[i][0]);
+            continue;
+        }
+        const json_t *key = json_is_object(ref) ? json_object_get(ref, "id") : NULL;
+        if (json_is_object(ref) && (key == NULL || json_is_null(key)))
+            key = json_object_get(ref, "name");
+        if (!json_is_string(key)) {
+            tr_admin_reply(
+                ctx, 400,
+                json_pack("{s:s}", refs[i][0], "expected {\"id\": ...} or {\"name\": ...}"));
+            return false;
+        }
+        char id[TR_UUID_LEN + 1];
+        int rc = find_ref(ctx, refs[i][2], json_string_value(key), id);
+        if (rc == TR_ENOTFOUND) {
+            json_t *body = json_object();
+            json_object_set_new(body, refs[i][0], json_sprintf("%s does not exist", refs[i][0]));
+            tr_admin_reply(ctx, 400, body);
+            return false;
+        }
+        if (rc != 0) {
+            tr_admin_reply_store_error(ctx, rc);
+            return false;
+        }
+        json_object_set_new(ctx->body, refs[i][1], json_string(id));
+        json_object_del(ctx->body, refs[i][0]);
+    }
+    return true;
+}
+
 /* ---- /plugins ---------------------------------------------------------------------------- */
 
 static void list(struct tr_admin_ctx *ctx)
@@ -159,12 +239,16 @@ static void list(struct tr_admin_ctx *ctx)
 
 static void create(struct tr_admin_ctx *ctx)
 {
+    if (!take_refs(ctx))
+        return;
     tr_admin_crud_create(ctx, &plugins, NULL);
     hide_answer(ctx);
 }
 
 static void upsert(struct tr_admin_ctx *ctx)
 {
+    if (!take_refs(ctx))
+        return;
     tr_admin_crud_upsert(ctx, &plugins, NULL);
     hide_answer(ctx);
 }
@@ -177,6 +261,8 @@ static void get(struct tr_admin_ctx *ctx)
 
 static void patch(struct tr_admin_ctx *ctx)
 {
+    if (!take_refs(ctx))
+        return;
     tr_admin_crud_patch(ctx, &plugins, ctx->params[0], NULL);
     hide_answer(ctx);
 }
@@ -311,6 +397,113 @@ static void api_del(struct tr_admin_ctx *ctx)
     json_decref(fixed);
 }
 
+/* ---- /services/{s}/plugins, /routes/{r}/plugins -------------------------------------------- */
+
+/* {"<field>": <id of the kind's row named by params[0]>} (new), or NULL after answering. */
+static json_t *parent_filter(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    char id[TR_UUID_LEN + 1];
+    int rc = find_ref(ctx, kind, ctx->params[0], id);
+    if (rc != 0) {
+        tr_admin_reply_store_error(ctx, rc);
+        return NULL;
+    }
+    return json_pack("{s:s}", field, id);
+}
+
+/* The parent's filter when plugin params[1] belongs to it; else NULL after answering 404. */
+static json_t *parent_plugin(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    json_t *fixed = parent_filter(ctx, kind, field);
+    if (fixed == NULL)
+        return NULL;
+    json_t *doc;
+    int rc = tr_admin_crud_find(ctx, &plugins, ctx->params[1], &doc);
+    if (rc == 0) {
+        bool mine = json_equal(json_object_get(doc, field), json_object_get(fixed, field));
+        json_decref(doc);
+        if (mine)
+            return fixed;
+        rc = TR_ENOTFOUND;
+    }
+    json_decref(fixed);
+    tr_admin_reply_store_error(ctx, rc);
+    return NULL;
+}
+
+static void nested_list(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    json_t *fixed = parent_filter(ctx, kind, field);
+    if (fixed != NULL) {
+        tr_admin_crud_list(ctx, &plugins, fixed);
+        hide_answer(ctx);
+    }
+    json_decref(fixed);
+}
+
+static void nested_create(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    json_t *fixed = parent_filter(ctx, kind, field);
+    if (fixed != NULL && take_refs(ctx)) {
+        tr_admin_crud_create(ctx, &plugins, fixed);
+        hide_answer(ctx);
+    }
+    json_decref(fixed);
+}
+
+static void nested_get(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    json_t *fixed = parent_plugin(ctx, kind, field);
+    if (fixed != NULL) {
+        tr_admin_crud_get(ctx, &plugins, ctx->params[1]);
+        hide_answer(ctx);
+    }
+    json_decref(fixed);
+}
+
+static void nested_patch(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    json_t *fixed = parent_plugin(ctx, kind, field);
+    if (fixed != NULL && take_refs(ctx)) {
+        tr_admin_crud_patch(ctx, &plugins, ctx->params[1], fixed);
+        hide_answer(ctx);
+    }
+    json_decref(fixed);
+}
+
+static void nested_del(struct tr_admin_ctx *ctx, const char *kind, const char *field)
+{
+    json_t *fixed = parent_plugin(ctx, kind, field);
+    if (fixed != NULL)
+        tr_admin_crud_delete(ctx, &plugins, ctx->params[1]);
+    json_decref(fixed);
+}
+
+#define NESTED(prefix, kind, field)                                                                \
+    static void prefix##_list(struct tr_admin_ctx *ctx)                                            \
+    {                                                                                              \
+        nested_list(ctx, kind, field);                                                             \
+    }                                                                                              \
+    static void prefix##_create(struct tr_admin_ctx *ctx)                                          \
+    {                                                                                              \
+        nested_create(ctx, kind, field);                                                           \
+    }                                                                                              \
+    static void prefix##_get(struct tr_admin_ctx *ctx)                                             \
+    {                                                                                              \
+        nested_get(ctx, kind, field);                                                              \
+    }                                                                                              \
+    static void prefix##_patch(struct tr_admin_ctx *ctx)                                           \
+    {                                                                                              \
+        nested_patch(ctx, kind, field);                                                            \
+    }                                                                                              \
+    static void prefix##_del(struct tr_admin_ctx *ctx)                                             \
+    {                                                                                              \
+        nested_del(ctx, kind, field);                                                              \
+    }
+
+NESTED(svc, "services", "service_id")
+NESTED(rt, "routes", "route_id")
+
 /* /plugins/enabled and /plugins/schema/{name} come before /plugins/{id}. */
 const struct tr_admin_endpoint tr_admin_plugins_endpoints[] = {
     {"/plugins/enabled", .get = enabled, .help = "names of the plugins loaded on this node"},
@@ -324,6 +517,14 @@ const struct tr_admin_endpoint tr_admin_plugins_endpoints[] = {
      .help = "the plugins of one api; api_id comes from the path"},
     {"/apis/{name_or_id}/plugins/{id}", .get = api_get, .patch = api_patch, .del = api_del,
      .help = "read, update or delete one plugin of one api"},
+    {"/services/{service}/plugins", .get = svc_list, .post = svc_create,
+     .help = "the plugins of one Kong 3 service; service.id comes from the path"},
+    {"/services/{service}/plugins/{id}", .get = svc_get, .patch = svc_patch, .del = svc_del,
+     .help = "read, update or delete one plugin of one service"},
+    {"/routes/{route}/plugins", .get = rt_list, .post = rt_create,
+     .help = "the plugins of one Kong 3 route; route.id comes from the path"},
+    {"/routes/{route}/plugins/{id}", .get = rt_get, .patch = rt_patch, .del = rt_del,
+     .help = "read, update or delete one plugin of one route"},
 };
 const size_t tr_admin_plugins_endpoints_cnt =
     sizeof(tr_admin_plugins_endpoints) / sizeof(tr_admin_plugins_endpoints[0]);

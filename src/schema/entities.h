@@ -15,9 +15,10 @@ extern const struct tr_schema tr_schema_apis;
 /* Kong 0.7 consumers: id, created_at (ms), username, custom_id (at least one of the two). */
 extern const struct tr_schema tr_schema_consumers;
 
-/* Kong 0.9 plugins: id, created_at (ms), name (required, immutable), api_id and consumer_id
- * (optional), config (an object: the Admin API validates it against the named plugin's own
- * schema, see admin/plugins.c), enabled (default true). */
+/* Kong 0.9 plugins: id, created_at (ms), name (required, immutable), api_id, consumer_id,
+ * service_id and route_id (optional; the last two Kong 3's service and route), config (an object:
+ * the Admin API validates it against the named plugin's own schema, see admin/plugins.c), enabled
+ * (default true). */
 extern const struct tr_schema tr_schema_plugins;
 
 /* Kong 3.x certificates: id, created_at (ms), cert (PEM, chain allowed), key (PEM). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The plugins entity (Kong 0.7 with 0.9's optional api_id): which plugin, where it applies
- * (an api, a consumer, both, or everywhere), its config, and whether it is on. */
+ * (an api, a consumer, both, or everywhere; or a Kong 3 service or route), its config, and
+ * whether it is on. */
 #include "schema/entities.h"
 
 #include "core/mem.h"
@@ -18,6 +19,12 @@ static const struct tr_schema_field fields[] = {
     {.name = "consumer_id",
      .type = TR_SCHEMA_UUID,
      .help = "consumer the plugin applies to; absent = every consumer"},
+    {.name = "service_id",
+     .type = TR_SCHEMA_UUID,
+     .help = "Kong 3 service the plugin applies to (shown as service.id)"},
+    {.name = "route_id",
+     .type = TR_SCHEMA_UUID,
+     .help = "Kong 3 route the plugin applies to (shown as route.id)"},
     {.name = "config",
      .type = TR_SCHEMA_RECORD,
      .help = "the plugin's settings, checked against /plugins/schema/{name}"},

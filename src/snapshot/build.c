@@ -163,6 +163,11 @@ static int on_plugin(json_t *doc, void *ud)
     struct tr_snapshot *snap = ud;
     if (json_is_false(json_object_get(doc, "enabled")))
         return 0;
+    /* A plugin bound to a Kong 3 route or service applies only where that route matches; it
+     * is never global. Until Kong 3 routes are compiled here, such instances are left out. */
+    if (json_is_string(json_object_get(doc, "route_id")) ||
+        json_is_string(json_object_get(doc, "service_id")))
+        return 0;
     const char *name = json_string_value(json_object_get(doc, "name"));
     size_t index;
     const struct tr_plugin *p = name ? tr_plugin_find(name, &index) : NULL;

@@ -20,8 +20,12 @@ static const struct tr_store_kind kinds[] = {
     },
     {
         .name = "plugins",
-        .fks = {{"api_id", "apis"}, {"consumer_id", "consumers"}},
-        .composite = {"name", "api_id", "consumer_id"},
+        .fks = {{"api_id", "apis"},
+                {"consumer_id", "consumers"},
+                {"route_id", "routes"},
+                {"service_id", "services"}},
+        /* Kong 3's (name, route, service, consumer), with 0.9's api beside them. */
+        .composite = {"name", "api_id", "consumer_id", "route_id", "service_id"},
         .composite_field = "name",
     },
     {

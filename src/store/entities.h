@@ -10,7 +10,7 @@
 
 #define TR_STORE_MAX_UNIQUE 4    /* unique fields per kind */
 #define TR_STORE_MAX_FKS 4       /* foreign keys per kind */
-#define TR_STORE_MAX_COMPOSITE 4 /* fields in the composite unique key */
+#define TR_STORE_MAX_COMPOSITE 5 /* fields in the composite unique key */
 
 /* A foreign key: the doc's top-level field holds the "id" of a row of parent; deleting the
  * parent deletes the child (ON DELETE CASCADE), or, for a restricting key, is refused while a

@@ -158,6 +158,16 @@ const struct tr_store_migration tr__sqlite_migrations[] = {
      " name TEXT UNIQUE,"
      " service_id TEXT REFERENCES services (id));"
      "CREATE INDEX routes_service_id ON routes (service_id);"},
+    /* Plugins bound to a Kong 3 route or service (deleted with it), and the composite key
+     * (name, api_id, consumer_id, route_id, service_id) recomputed for the rows already there,
+     * in the store's format (a compact JSON array, null for an absent value). */
+    {9, "plugins_routes_services",
+     "ALTER TABLE plugins ADD COLUMN route_id TEXT REFERENCES routes (id) ON DELETE CASCADE;"
+     "ALTER TABLE plugins ADD COLUMN service_id TEXT REFERENCES services (id) ON DELETE CASCADE;"
+     "CREATE INDEX plugins_route_id ON plugins (route_id);"
+     "CREATE INDEX plugins_service_id ON plugins (service_id);"
+     "UPDATE plugins SET ukey = json_array(json_extract(doc, '$.name'),"
+     " json_extract(doc, '$.api_id'), json_extract(doc, '$.consumer_id'), NULL, NULL);"},
     {0, NULL, NULL},
 };
 

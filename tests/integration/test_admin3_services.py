@@ -483,3 +483,55 @@ def test_service_aimed_at_the_admin_api_is_refused(node, admin):
 def test_allow_internal_upstreams_lets_it_through(torii_factory):
     t = torii_factory(settings={"allow_internal_upstreams": "on"})
     ok(t.admin.post("/services", json={"host": "169.254.169.254"}), 201)
+
+
+# ---- /services/{service}/plugins ----------------------------------------------------------
+
+def test_plugins_of_a_service(admin):
+    """/services/{service}/plugins: creates a plugin config for a Service / references a
+    Service by name / retrieves the first page (10-services_routes_spec.lua), and the
+    composite key (name, route, service, consumer)."""
+    s = add_service(admin, name="plugged")
+    j = ok(admin.post("/services/plugged/plugins", json={"name": "key-auth",
+                                                          "config": {"key_names": ["apikey",
+                                                                                   "key"]}}),
+           201)
+    assert j["service"] == {"id": s["id"]} and j["config"]["key_names"] == ["apikey", "key"]
+    assert "service_id" not in j
+    r = admin.post("/services/plugged/plugins", json={"name": "key-auth"})
+    assert r.status_code == 409
+    r = admin.post("/plugins", json={"name": "key-auth", "service": {"name": "plugged"}})
+    assert r.status_code == 409
+    g = ok(admin.post("/plugins", data={"name": "key-auth"}), 201)  # global: another key
+    assert "service" not in g
+    listed = ok(admin.get("/services/%s/plugins" % s["id"]))["data"]
+    assert [p["id"] for p in listed] == [j["id"]]
+    assert ok(admin.get("/services/plugged/plugins/" + j["id"])) == j
+    assert admin.get("/services/plugged/plugins/" + g["id"]).status_code == 404
+    p = ok(admin.patch("/services/plugged/plugins/" + j["id"], json={"enabled": False}))
+    assert p["enabled"] is False and p["service"] == {"id": s["id"]}
+    r = admin.post("/plugins", json={"name": "cors", "service": {"name": "nothing"}})
+    assert r.status_code == 400 and r.json() == {"service": "service does not exist"}
+    # deleting the service deletes its plugins (Kong 3: cascade)
+    assert admin.delete("/services/plugged").status_code == 204
+    assert admin.get("/plugins/" + j["id"]).status_code == 404
+    assert admin.get("/plugins/" + g["id"]).status_code == 200
+    assert admin.delete("/plugins/" + g["id"]).status_code == 204
+    assert admin.get("/services/nothing/plugins").status_code == 404
+
+
+def test_plugins_of_a_route(admin):
+    """/routes/{route}/plugins: creates a plugin config on a Route / retrieves the first page
+    / retrieves the first page by name / deletes a plugin by id (09-routes_routes_spec.lua)"""
+    rt = add_route(admin, name="r-plug")
+    j = ok(admin.post("/routes/r-plug/plugins", data={"name": "key-auth",
+                                                      "config.key_names": "apikey"}), 201)
+    assert j["route"] == {"id": rt["id"]}
+    assert [p["id"] for p in ok(admin.get("/routes/r-plug/plugins"))["data"]] == [j["id"]]
+    assert [p["id"] for p in ok(admin.get("/routes/%s/plugins" % rt["id"]))["data"]] == [j["id"]]
+    assert admin.delete("/routes/r-plug/plugins/" + j["id"]).status_code == 204
+    assert ok(admin.get("/routes/r-plug/plugins"))["data"] == []
+    k = ok(admin.post("/plugins", json={"name": "key-auth", "route": {"id": rt["id"]}}), 201)
+    assert k["route"] == {"id": rt["id"]}
+    assert admin.delete("/routes/r-plug").status_code == 204
+    assert admin.get("/plugins/" + k["id"]).status_code == 404

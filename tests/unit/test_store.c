@@ -779,6 +779,44 @@ static long long query_int(const char *sql)
     return v;
 }
 
+/* A database at schema 8 (before plugins could name a route or a service) upgraded: the
+ * plugins' composite keys are recomputed in the new format, so an old row still collides with
+ * a new one of the same (name, api_id, consumer_id). */
+static void test_upgrade_plugins_key(void)
+{
+    char path[400], err[256];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/v8.db", dir);
+    TR_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    TR_CHECK_INT(tr__sqlite_migration_setup(db, err, sizeof(err)), 0);
+    for (const struct tr_store_migration *m = tr__sqlite_migrations; m->version != 0; m++) {
+        if (m->version <= 8)
+            TR_CHECK_INT(tr__sqlite_migration_apply(db, m, err, sizeof(err)), 1);
+    }
+    TR_CHECK(sqlite3_exec(db,
+                          "INSERT INTO plugins (id, created_at, doc, ukey) VALUES ('p-old', 1,"
+                          " '{\"id\":\"p-old\",\"created_at\":1,\"name\":\"cors\"}',"
+                          " '[\"cors\",null,null]')",
+                          NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+
+    struct tr_store *s = NULL;
+    TR_CHECK_INT(tr_store_open_sqlite(path, &s, err, sizeof(err)), 0);
+    if (s == NULL)
+        return;
+    TR_CHECK_INT(tr_store_schema_version(s), tr_store_schema_latest(s));
+    const char *field = NULL;
+    json_t *dup =
+        json_pack("{s:s,s:I,s:s}", "id", "p-new", "created_at", (json_int_t)2, "name", "cors");
+    TR_CHECK_INT(tr_store_insert(s, "plugins", dup, &field), TR_ECONFLICT);
+    TR_CHECK_STR(field, "name");
+    json_object_set_new(dup, "service_id", json_string("no-such-service"));
+    TR_CHECK_INT(tr_store_insert(s, "plugins", dup, &field), TR_ENOTFOUND);
+    TR_CHECK_STR(field, "service_id");
+    json_decref(dup);
+    tr_store_close(s);
+}
+
 /* The pragmas of P16 on the control thread's connection, and an owner-only file. */
 static void test_sqlite_settings(void)
 {
@@ -915,6 +953,7 @@ int main(void)
     test_kill9();
 
     test_sqlite_settings();
+    test_upgrade_plugins_key();
     test_sqlite_file_intact();
     test_sqlite_open_errors();
 
