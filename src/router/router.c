@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "router/kong3.h"
 
 /* RFC 1035 §2.3.4: a name is at most 255 octets; longer values cannot match any route. */
 #define HOST_MAX 255
@@ -42,6 +43,7 @@ struct table {
 };
 
 struct tr_router {
+    struct tr__k3 *k3;               /* owned; the Kong 3 routes, tried first */
     TR_VECTOR(struct entry) entries; /* owned, registration order */
     bool compiled;
 
@@ -109,7 +111,9 @@ static struct slot *table_put(struct table *t, uint32_t tag, const char *key, si
 
 struct tr_router *tr_router_new(void)
 {
-    return tr_xcalloc(1, sizeof(struct tr_router));
+    struct tr_router *r = tr_xcalloc(1, sizeof(struct tr_router));
+    r->k3 = tr__k3_new();
+    return r;
 }
 
 static bool is_wild_lead(const struct entry *e)
@@ -210,6 +214,7 @@ int tr_router_compile(struct tr_router *r)
 {
     if (r->compiled)
         return 0;
+    tr__k3_compile(r->k3);
     size_t num_hosts = 0, num_segments = 0;
     for (size_t i = 0; i < r->entries.cnt; i++) {
         const struct entry *e = &r->entries.items[i];
@@ -352,6 +357,37 @@ bool tr_router_match(const struct tr_router *r, const struct tr_str *hosts, size
     return true;
 }
 
+int tr_router_add_route(struct tr_router *r, const struct tr_route_spec *spec, void *route,
+                        char *err, size_t err_cap)
+{
+    return tr__k3_add(r->k3, spec, route, err, err_cap);
+}
+
+bool tr_router_match_request(const struct tr_router *r, const struct tr_router_request *req,
+                             struct tr_router_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (!r->compiled)
+        return false;
+    /* Kong 0.13.0 kong/core/handler.lua (access phase): `router.exec(ngx)` over the routes, and
+     * only when that finds nothing `api_router.exec(ngx)` over the apis. */
+    if (tr__k3_match(r->k3, req, res))
+        return true;
+    struct tr_router_match m;
+    if (!tr_router_match(r, req->hosts, req->num_hosts, req->path, &m))
+        return false;
+    res->route = m.route;
+    res->by_host = m.by_host;
+    res->host = m.host;
+    res->path_end = m.path_prefix_len;
+    return true;
+}
+
+size_t tr_router_route_count(const struct tr_router *r)
+{
+    return tr__k3_count(r->k3);
+}
+
 size_t tr_router_count(const struct tr_router *r)
 {
     return r->entries.cnt;
@@ -361,6 +397,7 @@ void tr_router_free(struct tr_router *r)
 {
     if (r == NULL)
         return;
+    tr__k3_free(r->k3);
     for (size_t i = 0; i < r->entries.cnt; i++) {
         free(r->entries.items[i].host);
         free(r->entries.items[i].path);
