@@ -191,14 +191,17 @@ void tr__k3_compile(struct tr__k3 *k)
     for (size_t i = 0; i < k->routes.cnt; i++) {
         const struct tr__k3_route *rt = k->routes.items[i];
         max_vars += rt->num_paths > 0 ? rt->num_paths : 1;
-        num_host_pairs += rt->num_hosts;
-        num_path_pairs += rt->num_paths;
     }
     k->vars = tr_xcalloc(max_vars ? max_vars : 1, sizeof(*k->vars));
     for (size_t i = 0; i < k->routes.cnt; i++)
         k->num_vars += tr__k3_route_variants(k->routes.items[i], k->vars + k->num_vars,
                                              max_vars - k->num_vars);
     qsort(k->vars, k->num_vars, sizeof(*k->vars), cmp_variant);
+    /* Each variant files its route's hosts or its own paths. */
+    for (size_t i = 0; i < k->num_vars; i++) {
+        num_host_pairs += k->vars[i].rt->num_hosts;
+        num_path_pairs += k->vars[i].num_paths;
+    }
 
     struct pair *hp = tr_xcalloc(num_host_pairs + 1, sizeof(*hp));
     struct pair *pp = tr_xcalloc(num_path_pairs + 1, sizeof(*pp));
