@@ -6,6 +6,7 @@
  * (regex_priority, created_at, registration order, captures, legacy apis, bad input). */
 #include "router/router.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -639,9 +640,14 @@ static const struct qdef conflicting_requests[] = {
 static const struct rdef split_routes[] = {
     {.paths = {"/a", "/bbbbbbb"}},
     {.paths = {"/a/bb"}},
+    /* exact hosts and three path groups: each group files the hosts (fuzz finding) */
+    {.hosts = {"c.test", "e.test"}, .paths = {"/cc", "~/c/\\d", "/ccc"}},
 };
 static const struct qdef split_requests[] = {
     {.path = "/a/bb/foobar", .host = "domain.org", .want = 2},
+    {.path = "/c/1", .host = "c.test", .want = 3},
+    {.path = "/cc/x", .host = "c.test", .want = 3},
+    {.path = "/c/x", .host = "d.test", .want = 0},
     {.path = "/bbbbbbb/x", .want = 1},
     {.path = "/a/x", .want = 1},
 };
@@ -1070,6 +1076,51 @@ static void test_upstream_paths(void)
                  TR_ETOOLARGE);
 }
 
+/* Matching is read-only: several threads share one router (each gets its own match block). */
+struct thread_arg {
+    const struct tr_router *r;
+    int failures;
+};
+
+static void *match_many(void *p)
+{
+    struct thread_arg *a = p;
+    for (int i = 0; i < 20000; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/users/%d/x", i);
+        struct tr_str host = TR_STR_LIT("t.test");
+        struct tr_router_request req = {.method = TR_STR_LIT("GET"),
+                                        .hosts = &host,
+                                        .num_hosts = 1,
+                                        .path = tr_str_from_cstr(path)};
+        struct tr_router_result out;
+        if (!tr_router_match_request(a->r, &req, &out) || out.route != ID(i % 2 ? 2 : 1) ||
+            out.captures[3] - out.captures[2] != strlen(path) - 9)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    static const struct rdef defs[] = {
+        {.paths = {"~/users/(\\d*[02468])/"}},
+        {.paths = {"~/users/(\\d*[13579])/"}},
+    };
+    struct tr_router *r = build(defs, 2);
+    pthread_t t[4];
+    struct thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct thread_arg){r, 0};
+        TR_CHECK_INT(pthread_create(&t[i], NULL, match_many, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        TR_CHECK_INT(args[i].failures, 0);
+    }
+    tr_router_free(r);
+}
+
 int main(void)
 {
     test_tables();
@@ -1078,5 +1129,6 @@ int main(void)
     test_bad_input();
     test_protocols();
     test_upstream_paths();
+    test_threads();
     return TR_CHECK_DONE();
 }
