@@ -5,13 +5,17 @@
  * regex_priority digit, c created_at digit, t https only. Request lines: "M method", "H host",
  * "P path", "X name: value", "S sni", "T" (https). Any outcome is fine except a crash, a leak, a
  * sanitizer report, or a result that breaks an invariant: every field the returned route sets
- * matches the request (checked here by plain reference code), the path span and captures lie
- * inside the path, and when a route without regexes matches by that reference code, some route
- * is returned. */
+ * matches the request (checked here by plain reference code, regexes run directly without the
+ * router's prefilter), the path span and captures lie inside the path, and when some route
+ * matches by that reference code, some route is returned. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
 
 #include "core/str.h"
 #include "router/router.h"
@@ -27,6 +31,8 @@ struct froute {
     size_t num_hosts, num_paths, num_methods, num_snis;
     const char *hnames[MAX_VALUES], *hvalues[MAX_VALUES];
     size_t num_headers;
+    pcre2_code *path_re[MAX_VALUES];  /* the reference's own compile of each "~" path */
+    pcre2_code *value_re[MAX_VALUES]; /* and of each "~*" header value */
     struct tr_route_spec spec;
     struct tr_route_header headers[MAX_VALUES];
     bool added;
@@ -88,6 +94,44 @@ static int ref_host(const char *entry, const char *host, size_t host_len, long p
     return ieq(host, host_len, entry, len);
 }
 
+/* The reference regex check, with the router's own options: "^" + regex for paths, caseless and
+ * unanchored for header values, JIT, the same backtracking limit. -1 when the limit is hit. */
+static pcre2_match_context *ref_mctx;
+
+static pcre2_code *ref_compile(const char *re, bool is_path)
+{
+    size_t len = strlen(re);
+    char *pat = malloc(len + 2);
+    if (pat == NULL)
+        return NULL;
+    pat[0] = '^';
+    memcpy(pat + 1, re, len + 1);
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *c = is_path ? pcre2_compile((PCRE2_SPTR)pat, len + 1, 0, &code, &off, NULL)
+                            : pcre2_compile((PCRE2_SPTR)re, len, PCRE2_CASELESS, &code, &off, NULL);
+    free(pat);
+    if (c)
+        pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+    return c;
+}
+
+static int ref_regex(const pcre2_code *c, struct tr_str s)
+{
+    if (c == NULL)
+        return -1;
+    if (ref_mctx == NULL) {
+        ref_mctx = pcre2_match_context_create(NULL);
+        pcre2_set_match_limit(ref_mctx, 100000);
+    }
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
+    int rc = pcre2_match(c, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, 0, 0, md, ref_mctx);
+    pcre2_match_data_free(md);
+    if (rc >= 0)
+        return 1;
+    return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
 struct freq {
     struct tr_router_request req;
     struct tr_str host;
@@ -142,38 +186,43 @@ static int ref_match(const struct froute *f, const struct freq *q)
     }
     for (size_t i = 0; i < f->num_headers; i++) {
         const char *v = f->hvalues[i];
-        if (v[0] == '~' && v[1] == '*') {
-            unknown = 1;
-            continue;
-        }
-        bool ok = false;
+        bool is_re = v[0] == '~' && v[1] == '*';
+        int ok = 0;
         size_t nlen = strlen(f->hnames[i]);
-        for (size_t j = 0; j < q->req.num_headers; j++) {
+        for (size_t j = 0; j < q->req.num_headers && ok != 1; j++) {
             const struct tr_router_header *h = &q->req.headers[j];
             bool name_eq = h->name.len == nlen;
             for (size_t k = 0; name_eq && k < nlen; k++) {
                 char a = lower(h->name.ptr[k]), b = lower(f->hnames[i][k]);
                 name_eq = (a == '_' ? '-' : a) == (b == '_' ? '-' : b);
             }
-            ok = ok || (name_eq && ieq(h->value.ptr, h->value.len, v, strlen(v)));
+            if (!name_eq)
+                continue;
+            int m = is_re ? ref_regex(f->value_re[i], h->value)
+                          : ieq(h->value.ptr, h->value.len, v, strlen(v));
+            if (m == 1 || (m == -1 && ok == 0))
+                ok = m;
         }
-        if (!ok)
+        if (ok == 0)
             return 0;
+        unknown |= ok < 0;
     }
     if (f->num_paths > 0) {
-        bool ok = false;
-        for (size_t i = 0; i < f->num_paths; i++) {
+        int ok = 0;
+        for (size_t i = 0; i < f->num_paths && ok != 1; i++) {
             const char *p = f->paths[i];
             size_t len = strlen(p);
+            int m;
             if (p[0] == '~')
-                unknown = 1;
-            else if (q->req.path.len >= len && memcmp(q->req.path.ptr, p, len) == 0)
-                ok = true;
+                m = ref_regex(f->path_re[i], q->req.path);
+            else
+                m = q->req.path.len >= len && memcmp(q->req.path.ptr, p, len) == 0;
+            if (m == 1 || (m == -1 && ok == 0))
+                ok = m;
         }
-        if (!ok && !unknown)
+        if (ok == 0)
             return 0;
-        if (!ok)
-            return -1;
+        unknown |= ok < 0;
     }
     return unknown ? -1 : 1;
 }
@@ -227,8 +276,14 @@ static void parse_route(struct strs *s, struct tr_str line, struct froute *f)
             break;
         }
     }
-    for (size_t i = 0; i < f->num_headers; i++)
+    for (size_t i = 0; i < f->num_headers; i++) {
         f->headers[i] = (struct tr_route_header){f->hnames[i], &f->hvalues[i], 1};
+        if (f->hvalues[i][0] == '~' && f->hvalues[i][1] == '*')
+            f->value_re[i] = ref_compile(f->hvalues[i] + 2, false);
+    }
+    for (size_t i = 0; i < f->num_paths; i++)
+        if (f->paths[i][0] == '~')
+            f->path_re[i] = ref_compile(f->paths[i] + 1, true);
     f->spec.methods = f->methods;
     f->spec.num_methods = f->num_methods;
     f->spec.hosts = f->hosts;
@@ -388,6 +443,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
     }
     tr_router_free(r);
+    for (size_t k = 0; k < num_routes; k++) {
+        for (size_t v = 0; v < MAX_VALUES; v++) {
+            pcre2_code_free(routes[k].path_re[v]);
+            pcre2_code_free(routes[k].value_re[v]);
+        }
+    }
     free(s.buf);
     return 0;
 }

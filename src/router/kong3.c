@@ -425,11 +425,7 @@ static bool paths_match(const struct tr__k3 *k, const struct tr__k3_variant *v,
         if (rc < 0)
             continue;
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        uint32_t groups = 0;
-        pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &groups);
-        groups++;
-        if (groups > TR_ROUTER_MAX_CAPTURES)
-            groups = TR_ROUTER_MAX_CAPTURES;
+        uint32_t groups = p->num_groups;
         /* \K can put the start after the end; report the span as PCRE2 gives it otherwise. */
         res->path_start = ov[0] <= ov[1] ? ov[0] : ov[1];
         res->path_end = ov[1];

@@ -29,8 +29,10 @@ struct tr__k3_host {
 struct tr__k3_path {
     char *str; /* owned: the plain prefix, or the regex without '~' */
     uint32_t len;
-    void *re;         /* owned pcre2_code, or NULL for a plain prefix */
-    uint32_t lit_len; /* regex: length of the literal prefix (its bytes are str's first ones) */
+    void *re;            /* owned pcre2_code, or NULL for a plain prefix */
+    uint32_t lit_len;    /* regex: length of the literal prefix (its bytes are str's first ones) */
+    uint32_t num_groups; /* regex: capture groups reported, group 0 included, at most
+                            TR_ROUTER_MAX_CAPTURES */
     struct tr_router_capture_name *names; /* owned; names point into the pcre2 name table */
     uint32_t num_names;
 };

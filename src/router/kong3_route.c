@@ -210,6 +210,9 @@ static int parse_path(const char *in, struct tr__k3_path *p, char *err, size_t e
     p->str = tr_str_dup((struct tr_str){src, src_len});
     p->len = (uint32_t)src_len;
     p->lit_len = literal_prefix(src, src_len);
+    uint32_t groups = 0;
+    pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &groups);
+    p->num_groups = groups + 1 < TR_ROUTER_MAX_CAPTURES ? groups + 1 : TR_ROUTER_MAX_CAPTURES;
     take_names(p);
     return 0;
 }
