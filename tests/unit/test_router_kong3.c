@@ -1076,6 +1076,61 @@ static void test_upstream_paths(void)
                  TR_ETOOLARGE);
 }
 
+/* describe("stripped paths #strip") of exec(): the matched part (Kong's match_t.prefix) and
+ * the upstream path with no service path. */
+static void test_strip(void)
+{
+    static const struct rdef defs[] = {
+        /* 1 strip_path = true */ {.paths = {"/my-route", "/xx-route"}},
+        /* 2 strip_path = false */ {.methods = {"POST"}, .paths = {"/my-route", "/xx-route"}},
+        /* 3 it("does not strips root / URI") */ {.paths = {"/"}, .hosts = {"root.test"}},
+        /* 4 it("strips url encoded paths") */ {.paths = {"/endel%2Fst"}},
+        /* 5 it("strips a [uri regex]") */ {.paths = {"~/users/\\d+/profile"}},
+        /* 6 it("strips a [uri regex] with a capture group") */
+        {.paths = {"~/groups/(\\d+)/profile"}},
+    };
+    static const struct {
+        const char *method, *path, *host;
+        int want;
+        bool strip;
+        const char *prefix, *upstream;
+    } rows[] = {
+        /* it("strips the specified paths from the given uri if matching") */
+        {"GET", "/my-route/hello/world", "domain.org", 1, true, "/my-route", "/hello/world"},
+        /* it("strips if matched URI is plain (not a prefix)") */
+        {"GET", "/my-route", "domain.org", 1, true, "/my-route", "/"},
+        /* it("doesn't strip if 'strip_uri' is not enabled") */
+        {"POST", "/my-route/hello/world", "domain.org", 2, false, "/my-route",
+         "/my-route/hello/world"},
+        /* it("can proxy an route with stripped URI with different URIs in a row") */
+        {"GET", "/xx-route", "domain.org", 1, true, "/xx-route", "/"},
+        {"GET", "/my-route", "domain.org", 1, true, "/my-route", "/"},
+        /* it("does not strips root / URI") */
+        {"POST", "/my-route/hello/world", "root.test", 3, true, "/", "/my-route/hello/world"},
+        /* it("strips url encoded paths") */
+        {"GET", "/endel%2Fst", "domain.org", 4, true, "/endel%2Fst", "/"},
+        {"GET", "/users/123/profile/hello/world", "domain.org", 5, true, "/users/123/profile",
+         "/hello/world"},
+        {"GET", "/groups/123/profile/hello/world", "domain.org", 6, true, "/groups/123/profile",
+         "/hello/world"},
+    };
+    struct tr_router *r = build(defs, sizeof(defs) / sizeof(defs[0]));
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        TR_CHECK_INT(run(r, &(struct qdef){.method = rows[i].method,
+                                           .path = rows[i].path,
+                                           .host = rows[i].host}),
+                     rows[i].want);
+        struct tr_str prefix = {rows[i].path + res.path_start, res.path_end - res.path_start};
+        TR_CHECK_SLICE(prefix, rows[i].prefix);
+        char out[128];
+        int len = tr_router_upstream_path(TR_STR_NULL, tr_str_from_cstr(rows[i].path), prefix.len,
+                                          rows[i].strip, TR_PATH_HANDLING_V0, out, sizeof(out));
+        TR_CHECK(len > 0);
+        TR_CHECK_SLICE(((struct tr_str){out, len > 0 ? (size_t)len : 0}), rows[i].upstream);
+    }
+    tr_router_free(r);
+}
+
 /* Matching is read-only: several threads share one router (each gets its own match block). */
 struct thread_arg {
     const struct tr_router *r;
@@ -1130,5 +1185,6 @@ int main(void)
     test_protocols();
     test_upstream_paths();
     test_threads();
+    test_strip();
     return TR_CHECK_DONE();
 }
