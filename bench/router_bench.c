@@ -130,7 +130,7 @@ int main(void)
          "/regex-7665/12345"},
         {"method + path", TOTAL - 1, "bench.test", "POST", "/method-9999"},
     };
-    struct tr_router_header headers[] = {
+    struct tr_http_header headers[] = {
         {{"accept", 6}, {"*/*", 3}},
         {{"user-agent", 10}, {"bench", 5}},
     };

@@ -230,7 +230,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ex->service = &svc;
     ex->method = parsed.method;
     ex->path = parsed.target;
-    ex->stripped = flags & 4;
+    if (flags & 4)
+        ex->prefix = (struct tr_str){v[V_REQUEST_PATH], len[V_REQUEST_PATH]};
     ex->peer_trusted = flags & 8;
     memcpy(ex->client_ip, "198.51.100.7", 13);
     ex->rv.method = parsed.method;
@@ -270,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  clean_value(v[V_SCOPE], len[V_SCOPE]) && clean_value(v[V_USERID], len[V_USERID]) &&
                  clean_target(v[V_UPSTREAM_PATH], len[V_UPSTREAM_PATH]) &&
                  (route.preserve_host || clean_value(v[V_HOST_HEADER], len[V_HOST_HEADER])) &&
-                 (!ex->stripped || clean_value(v[V_REQUEST_PATH], len[V_REQUEST_PATH])) &&
+                 (ex->prefix.len == 0 || clean_value(v[V_REQUEST_PATH], len[V_REQUEST_PATH])) &&
                  (len[V_EDIT_NAME] == 0 || edit_dropped ||
                   (clean_token(v[V_EDIT_NAME], len[V_EDIT_NAME]) &&
                    clean_value(v[V_EDIT_VALUE], len[V_EDIT_VALUE])));

@@ -135,7 +135,7 @@ static int ref_regex(const pcre2_code *c, struct tr_str s)
 struct freq {
     struct tr_router_request req;
     struct tr_str host;
-    struct tr_router_header headers[MAX_VALUES];
+    struct tr_http_header headers[MAX_VALUES];
     const char *hostname; /* NULL: no Host, or one the reference does not judge */
     size_t hostname_len;
     bool host_unknown;
@@ -190,7 +190,7 @@ static int ref_match(const struct froute *f, const struct freq *q)
         int ok = 0;
         size_t nlen = strlen(f->hnames[i]);
         for (size_t j = 0; j < q->req.num_headers && ok != 1; j++) {
-            const struct tr_router_header *h = &q->req.headers[j];
+            const struct tr_http_header *h = &q->req.headers[j];
             bool name_eq = h->name.len == nlen;
             for (size_t k = 0; name_eq && k < nlen; k++) {
                 char a = lower(h->name.ptr[k]), b = lower(f->hnames[i][k]);
@@ -336,7 +336,7 @@ static void parse_request(struct tr_str *lines, size_t num, struct freq *q)
                 size_t n = (size_t)(colon - v.ptr);
                 size_t off = n + 1 < v.len && colon[1] == ' ' ? n + 2 : n + 1;
                 q->headers[q->req.num_headers++] =
-                    (struct tr_router_header){{v.ptr, n}, {v.ptr + off, v.len - off}};
+                    (struct tr_http_header){{v.ptr, n}, {v.ptr + off, v.len - off}};
             }
             break;
         }

@@ -167,8 +167,8 @@ static void hide_answer(struct tr_admin_ctx *ctx)
 /* ---- Kong 3 references -------------------------------------------------------------------- */
 
 /* The id of the kind's row named by key (an id, or a name), into out; TR_ENOTFOUND, TR_EDB. */
-static int find_ref(struct tr_admin_ctx *ctx, const char *kind, const char *key,
-                    char out[TR_UUID_LEN + 1])
+static int find_ref(struct tr_admin_ctx *ctx, const char *kind, const char *name_field,
+                    const char *key, char out[TR_UUID_LEN + 1])
 {
     json_t *doc = NULL;
     int rc = TR_ENOTFOUND;
@@ -179,7 +179,7 @@ static int find_ref(struct tr_admin_ctx *ctx, const char *kind, const char *key,
         lower[TR_UUID_LEN] = '\0';
         rc = tr_store_get(ctx->env->store, kind, "id", lower, &doc);
     } else {
-        rc = tr_store_get(ctx->env->store, kind, "name", key, &doc);
+        rc = tr_store_get(ctx->env->store, kind, name_field, key, &doc);
     }
     if (rc == 0)
         snprintf(out, TR_UUID_LEN + 1, "%s", json_string_value(json_object_get(doc, "id")));
@@ -187,13 +187,16 @@ static int find_ref(struct tr_admin_ctx *ctx, const char *kind, const char *key,
     return rc;
 }
 
-/* Turn Kong 3's service / route references in ctx->body into service_id / route_id. Returns
- * false after answering 400 (a reference naming nothing) or a store error. */
+/* Turn Kong 3's service / route / consumer references in ctx->body into service_id / route_id /
+ * consumer_id. Returns false after answering 400 (a reference naming nothing) or a store
+ * error. */
 static bool take_refs(struct tr_admin_ctx *ctx)
 {
-    static const char *const refs[][3] = {{"service", "service_id", "services"},
-                                          {"route", "route_id", "routes"}};
-    for (size_t i = 0; i < 2; i++) {
+    /* Kong 3 writes a consumer as {"id": ...} too (answers keep the legacy consumer_id). */
+    static const char *const refs[][4] = {{"service", "service_id", "services", "name"},
+                                          {"route", "route_id", "routes", "name"},
+                                          {"consumer", "consumer_id", "consumers", "username"}};
+    for (size_t i = 0; i < 3; i++) {
         json_t *ref = json_object_get(ctx->body, refs[i][0]);
         if (ref == NULL)
             continue;
@@ -204,7 +207,7 @@ static bool take_refs(struct tr_admin_ctx *ctx)
         }
         const json_t *key = json_is_object(ref) ? json_object_get(ref, "id") : NULL;
         if (json_is_object(ref) && (key == NULL || json_is_null(key)))
-            key = json_object_get(ref, "name");
+            key = json_object_get(ref, refs[i][3]);
         if (!json_is_string(key)) {
             tr_admin_reply(
                 ctx, 400,
@@ -212,7 +215,7 @@ static bool take_refs(struct tr_admin_ctx *ctx)
             return false;
         }
         char id[TR_UUID_LEN + 1];
-        int rc = find_ref(ctx, refs[i][2], json_string_value(key), id);
+        int rc = find_ref(ctx, refs[i][2], refs[i][3], json_string_value(key), id);
         if (rc == TR_ENOTFOUND) {
             json_t *body = json_object();
             json_object_set_new(body, refs[i][0], json_sprintf("%s does not exist", refs[i][0]));
@@ -403,7 +406,7 @@ static void api_del(struct tr_admin_ctx *ctx)
 static json_t *parent_filter(struct tr_admin_ctx *ctx, const char *kind, const char *field)
 {
     char id[TR_UUID_LEN + 1];
-    int rc = find_ref(ctx, kind, ctx->params[0], id);
+    int rc = find_ref(ctx, kind, "name", ctx->params[0], id);
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return NULL;

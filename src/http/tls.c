@@ -927,6 +927,11 @@ const char *tr_tls_conn_version(const struct tr_tls_conn *t)
     return SSL_get_version(t->ssl);
 }
 
+const char *tr_tls_conn_servername(const struct tr_tls_conn *t)
+{
+    return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
 bool tr_tls_conn_resumed(const struct tr_tls_conn *t)
 {
     return SSL_session_reused(t->ssl) == 1;

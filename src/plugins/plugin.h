@@ -172,6 +172,12 @@ void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name);
 const char *tr_ctx_route_id(const struct tr_ctx *ctx);
 const char *tr_ctx_service_id(const struct tr_ctx *ctx);
 const char *tr_ctx_service_name(const struct tr_ctx *ctx);
+/* Kong's uri_captures: group (0 is the whole match) or the named group of the regex path of
+ * the Kong 3 route that matched, as a slice of the normalized path. Returns false (and an
+ * empty *out) when the route matched without a regex, or there is no such group, or it took
+ * no part in the match. */
+bool tr_ctx_uri_capture(const struct tr_ctx *ctx, size_t group, struct tr_str *out);
+bool tr_ctx_uri_capture_named(const struct tr_ctx *ctx, const char *name, struct tr_str *out);
 /* Legacy attribute: the id of the /apis entity the route was compiled from, or NULL when the
  * route was not (for behaviour Kong 0.7 tied to apis). */
 const char *tr_ctx_api_id(const struct tr_ctx *ctx);

@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "http/form.h"
 #include "proxy/hashpool.h"
+#include "router/router.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
 
@@ -141,6 +142,28 @@ const char *tr_ctx_service_id(const struct tr_ctx *ctx)
 const char *tr_ctx_service_name(const struct tr_ctx *ctx)
 {
     return ctx->ex->service ? ctx->ex->service->name : NULL;
+}
+
+bool tr_ctx_uri_capture(const struct tr_ctx *ctx, size_t group, struct tr_str *out)
+{
+    *out = (struct tr_str){"", 0};
+    if (group >= ctx->num_captures || ctx->captures[2 * group] == SIZE_MAX)
+        return false;
+    size_t start = ctx->captures[2 * group], end = ctx->captures[2 * group + 1];
+    if (end < start || end > ctx->norm_path.len)
+        return false;
+    *out = (struct tr_str){ctx->norm_path.ptr + start, end - start};
+    return true;
+}
+
+bool tr_ctx_uri_capture_named(const struct tr_ctx *ctx, const char *name, struct tr_str *out)
+{
+    for (size_t i = 0; i < ctx->num_capture_names; i++) {
+        if (strcmp(ctx->capture_names[i].name, name) == 0)
+            return tr_ctx_uri_capture(ctx, ctx->capture_names[i].group, out);
+    }
+    *out = (struct tr_str){"", 0};
+    return false;
 }
 
 const char *tr_ctx_api_id(const struct tr_ctx *ctx)

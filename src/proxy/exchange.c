@@ -15,9 +15,11 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/status.h"
+#include "http/tls.h"
 #include "http/url.h"
 #include "http/websocket.h"
 #include "router/router.h"
+#include "router/upstream_path.h"
 #include "snapshot/snapshot.h"
 
 #define MAX_HOST_CANDIDATES 8
@@ -214,6 +216,12 @@ static void after_access(struct tr_exchange *ex, int rc)
         fail(ex, TR_EINTERNAL);
         return;
     }
+    if (ex->service == NULL) {
+        /* A Kong 3 route without a service: its plugins ran (one may answer), but there is
+         * nowhere to go. */
+        fail(ex, TR_ENOSERVICE);
+        return;
+    }
     ex->up_head = tr__forward_request_head(ex, ex->upath, &ex->up_head_len);
     if (ex->up_head == NULL) {
         fail(ex, TR_EINTERNAL); /* logged by forward.c */
@@ -308,10 +316,106 @@ static bool check_request(struct tr_exchange *ex, const struct tr_http_request *
     return true;
 }
 
-/* Route the request: the normalized path (P5) and the host candidates (Host, then each
- * X-Host-Override, Kong 0.7) through the snapshot's router; then the route's own rules (HTTPS
- * only) and the path sent upstream (stripped, joined with the service's). Returns false when
- * ex was answered and freed. */
+/* The router's view of the request: method, scheme, Host then each X-Host-Override (Kong 0.7;
+ * Kong 3 routes read only the Host), the listener's port, the normalized path, the headers and
+ * the TLS server name. */
+static void router_request(const struct tr_exchange *ex, const struct tr_http_request *req,
+                           struct tr_str path, struct tr_str *hosts, struct tr_router_request *rr)
+{
+    const struct tr_client *c = ex->c;
+    size_t num_hosts = 0;
+    if (req->host.len)
+        hosts[num_hosts++] = req->host;
+    for (size_t i = 0; i < req->num_headers && num_hosts < MAX_HOST_CANDIDATES; i++) {
+        if (tr_str_ieq(req->headers[i].name, TR_STR_LIT("X-Host-Override")))
+            hosts[num_hosts++] = req->headers[i].value;
+    }
+    const char *sni = c->sock.tls ? tr_tls_conn_servername(c->sock.tls) : NULL;
+    *rr = (struct tr_router_request){
+        .method = req->method,
+        .protocol = c->tls_listener ? TR_ROUTER_PROTO_HTTPS : TR_ROUTER_PROTO_HTTP,
+        .hosts = hosts,
+        .num_hosts = num_hosts,
+        .port = c->local_port,
+        .path = path,
+        .headers = req->headers,
+        .num_headers = req->num_headers,
+        .sni = sni ? tr_str_from_cstr(sni) : TR_STR_NULL,
+    };
+}
+
+/* An HTTPS-only route reached over plain HTTP: 426, or Kong 3's redirect to the same host and
+ * target (the trusted X-Forwarded-Host when the peer is in trusted_ips). */
+static void refuse_plain_http(struct tr_exchange *ex, const struct tr_http_request *req)
+{
+    struct tr_client *c = ex->c;
+    if (!ex->req_done)
+        c->close_after = true;
+    uint16_t status = ex->route->https_redirect_status;
+    if (status == 426 || status == 0) {
+        tr__respond_https_required(c, false);
+        return;
+    }
+    struct tr_str host = tr_url_host_without_port(req->host);
+    if (ex->peer_trusted) {
+        for (size_t i = 0; i < req->num_headers; i++) {
+            if (tr_str_ieq(req->headers[i].name, TR_STR_LIT("X-Forwarded-Host"))) {
+                host = tr_str_trim(req->headers[i].value);
+                break;
+            }
+        }
+    }
+    tr__respond_redirect(c, status, host, req->target, false);
+}
+
+/* Keep what plugins may read of a regex match (Kong's uri_captures). */
+static void keep_captures(struct tr_exchange *ex, const struct tr_router_result *m)
+{
+    if (!m->by_regex || m->num_captures == 0)
+        return;
+    size_t n = 2 * (size_t)m->num_captures;
+    ex->ctx.captures = tr_arena_alloc(&ex->ctx.arena, n * sizeof(size_t));
+    memcpy(ex->ctx.captures, m->captures, n * sizeof(size_t));
+    ex->ctx.num_captures = m->num_captures;
+    ex->ctx.capture_names = m->names;
+    ex->ctx.num_capture_names = m->num_names;
+}
+
+/* The path sent upstream into ex->upath, and the stripped prefix into ex->prefix. A legacy
+ * api joins as Kong 0.7 did (a host match never strips); a Kong 3 route as Kong 3 does
+ * (strip_path, path_handling). path is ex->ctx.norm_path. Returns 0 or TR_EINTERNAL. */
+static int upstream_path(struct tr_exchange *ex, const struct tr_router_result *m)
+{
+    const struct tr_route *route = ex->route;
+    struct tr_str path = ex->ctx.norm_path;
+    struct tr_str svc_path = route->service ? route->service->url.path : TR_STR_NULL;
+    size_t cap = svc_path.len + path.len + 2;
+    char *out = tr_arena_alloc(&ex->ctx.arena, cap);
+    int len;
+    if (route->kong3) {
+        size_t matched = m->path_end > m->path_start ? m->path_end - m->path_start : 0;
+        /* Kong 3 sends the stripped prefix as X-Forwarded-Prefix, unless it is "/". */
+        if (route->strip_path && matched && m->path_end > 1)
+            ex->prefix = (struct tr_str){path.ptr, m->path_end};
+        len = tr_router_upstream_path(
+            svc_path, path, matched, route->strip_path,
+            route->path_handling_v1 ? TR_PATH_HANDLING_V1 : TR_PATH_HANDLING_V0, out, cap);
+    } else {
+        struct tr_str strip = TR_STR_NULL;
+        if (!m->by_host && route->strip_path && route->path)
+            strip = (struct tr_str){route->path, m->path_end};
+        ex->prefix = strip;
+        len = tr_url_join_upstream_path(svc_path, path, strip, out, cap);
+    }
+    if (len < 0)
+        return TR_EINTERNAL;
+    ex->upath = (struct tr_str){out, (size_t)len};
+    return 0;
+}
+
+/* Route the request: the normalized path (P5) and the rest of the request through the
+ * snapshot's router; then the route's own rules (HTTPS only) and the path sent upstream.
+ * Returns false when ex was answered and freed. */
 static bool route_request(struct tr_exchange *ex, const struct tr_http_request *req)
 {
     struct tr_client *c = ex->c;
@@ -320,65 +424,41 @@ static bool route_request(struct tr_exchange *ex, const struct tr_http_request *
         fail(ex, TR_EUNAVAIL);
         return false;
     }
-    char *norm = tr_xmalloc(req->path.len + 2);
+    const struct tr_snapshot *snap = ex->hold->snap;
+    char *norm = tr_arena_alloc(&ex->ctx.arena, req->path.len + 2);
     int nlen = tr_url_normalize_path(req->path, ex->w->conf->escaped_slashes_reject, norm,
                                      req->path.len + 2);
     if (nlen < 0) {
-        free(norm);
         fail(ex, TR_EBADREQ);
         return false;
     }
     struct tr_str path = {norm, (size_t)nlen};
+    ex->ctx.norm_path = path;
     struct tr_str hosts[MAX_HOST_CANDIDATES];
-    size_t num_hosts = 0;
-    if (req->host.len)
-        hosts[num_hosts++] = req->host;
-    for (size_t i = 0; i < req->num_headers && num_hosts < MAX_HOST_CANDIDATES; i++) {
-        if (tr_str_ieq(req->headers[i].name, TR_STR_LIT("X-Host-Override")))
-            hosts[num_hosts++] = req->headers[i].value;
-    }
-    struct tr_router_match match;
-    if (!tr_router_match(ex->hold->snap->router, hosts, num_hosts, path, &match)) {
+    struct tr_router_request rr;
+    router_request(ex, req, path, hosts, &rr);
+    struct tr_router_result match;
+    if (!tr_router_match_request(snap->router, &rr, &match)) {
         bool close = !ex->req_done || !ex->client_keep_alive;
         if (close)
             c->close_after = true;
-        tr__respond_no_route(c, path, hosts, num_hosts, close);
-        free(norm);
+        tr__respond_no_route(c, path, hosts, rr.num_hosts, snap->num_kong3_routes > 0, close);
         finish(ex);
         return false;
     }
     const struct tr_route *route = match.route;
-    const struct tr_service *svc = route->service;
     ex->route = route;
-    ex->service = svc;
+    ex->service = route->service;
     if (route->https_only && !tr__client_is_https(c, req, route->http_if_terminated)) {
-        if (!ex->req_done)
-            c->close_after = true;
-        tr__respond_https_required(c, false);
-        free(norm);
+        refuse_plain_http(ex, req);
         finish(ex);
         return false;
     }
-    /* The matched path prefix (a host route never strips: Kong 0.7 strips only when the api
-     * was matched by its path). */
-    struct tr_str strip = TR_STR_NULL;
-    if (!match.by_host && route->strip_path && route->path)
-        strip = (struct tr_str){route->path, match.path_prefix_len};
-    ex->stripped = strip.len > 0;
-    size_t ucap = svc->url.path.len + path.len + 2;
-    char *upath = tr_xmalloc(ucap);
-    int ulen = tr_url_join_upstream_path(svc->url.path, path, strip, upath, ucap);
-    ex->ctx.norm_path =
-        (struct tr_str){tr_arena_strndup(&ex->ctx.arena, path.ptr, path.len), path.len};
-    free(norm);
-    if (ulen < 0) {
-        free(upath);
+    keep_captures(ex, &match);
+    if (upstream_path(ex, &match) != 0) {
         fail(ex, TR_EINTERNAL);
         return false;
     }
-    ex->upath =
-        (struct tr_str){tr_arena_strndup(&ex->ctx.arena, upath, (size_t)ulen), (size_t)ulen};
-    free(upath);
     return true;
 }
 

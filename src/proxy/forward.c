@@ -147,9 +147,8 @@ static void put_forwarded(struct tr_http_writer *o, const struct tr_exchange *ex
                              tr_url_host_without_port(req->host));
     tr_http_writer_field_u64(o, "X-Forwarded-Port", c->local_port);
     tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Path"), ex->ctx.norm_path);
-    if (ex->stripped)
-        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Prefix"),
-                             tr_str_from_cstr(ex->route->path));
+    if (ex->prefix.len)
+        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Prefix"), ex->prefix);
 }
 
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len)

@@ -52,6 +52,13 @@ struct tr_ctx {
     struct tr_exchange *ex;
     struct tr_arena arena;
     struct tr_str norm_path;
+    /* The regex captures of the Kong 3 route path that matched (Kong's uri_captures): offsets
+     * into norm_path, two per group (group 0 the whole match), SIZE_MAX for a group that took
+     * no part; names borrowed from the router (the snapshot hold keeps them). */
+    size_t *captures; /* arena, or NULL */
+    uint32_t num_captures;
+    const struct tr_router_capture_name *capture_names;
+    size_t num_capture_names;
     const struct tr_consumer *consumer;
     const struct tr_credential *credential;
     const char *credential_identifier; /* arena; X-Credential-Identifier when not the id */
@@ -175,7 +182,8 @@ struct tr_exchange {
     bool is_head, idempotent, expect_continue, client_keep_alive;
     bool upgrade; /* a WebSocket handshake is forwarded (the only upgrade torii forwards) */
     char ws_accept[TR_WS_ACCEPT_LEN + 1]; /* with upgrade: the Sec-WebSocket-Accept wanted */
-    bool stripped; /* the matched request_path was removed from the upstream path */
+    struct tr_str prefix; /* the matched path prefix removed from the upstream path (sent as
+                             X-Forwarded-Prefix), len 0 when nothing was stripped */
 
     /* Request body relay (client -> upstream). */
     enum tr_http_body req_body;
@@ -326,8 +334,11 @@ void tr__worker_release_hold(struct tr_proxy_worker *w, struct tr_snap_hold *h);
  * route. The 200 to OPTIONS *. */
 void tr__respond_error(struct tr_client *c, int err, bool close);
 void tr__respond_no_route(struct tr_client *c, struct tr_str path, const struct tr_str *hosts,
-                          size_t num_hosts, bool close);
+                          size_t num_hosts, bool kong3, bool close);
 void tr__respond_https_required(struct tr_client *c, bool close);
+/* A Kong 3 route's https_redirect_status_code: status with Location: https://host target. */
+void tr__respond_redirect(struct tr_client *c, int status, struct tr_str host, struct tr_str target,
+                          bool close);
 void tr__respond_options_star(struct tr_client *c);
 
 /* tls.c (proxy side of TLS: contexts, SNI from the snapshot, upstream sessions, scheme) */

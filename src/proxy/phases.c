@@ -16,12 +16,18 @@ static const struct tr_plugin_instance *resolve(struct tr_ctx *ctx, const struct
 {
     const struct tr_snapshot *snap = ctx->ex->hold->snap;
     if (ctx->consumer && snap->has_consumer_plugins[e->plugin_index]) {
-        const struct tr_plugin_instance *in = tr_snapshot_consumer_instance(
-            snap, e->plugin_index, ctx->consumer->id, ctx->ex->route->api_id);
-        if (in == NULL && ctx->ex->route->api_id)
-            in = tr_snapshot_consumer_instance(snap, e->plugin_index, ctx->consumer->id, NULL);
-        if (in)
-            return in;
+        /* The route's scopes, most specific first. Kong 3: route+service+consumer,
+         * route+consumer, service+consumer, then route+service (base), consumer, and the rest
+         * of base's scopes; Kong 0.7: api+consumer, consumer, then base. */
+        const struct tr_route *route = ctx->ex->route;
+        for (size_t s = 0; s < route->num_scopes; s++) {
+            if (s + 1 == route->num_scopes && e->base_over_consumer)
+                return e->base;
+            const struct tr_plugin_instance *in = tr_snapshot_consumer_instance(
+                snap, e->plugin_index, ctx->consumer->id, route->scopes[s]);
+            if (in)
+                return in;
+        }
     }
     return e->base;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Answers torii writes itself, before or instead of an upstream: errors from the error table
- * (core/err.h: the status and the message, Kong's wording), Kong 0.7's 404 for a request no api
- * matches, the 426 of an HTTPS-only route, and the answer to OPTIONS *. Each is JSON with
+ * (core/err.h: the status and the message, Kong's wording), the 404 for a request nothing
+ * matches (Kong 0.7's, or Kong 3's on a node with Kong 3 routes), the 426 or the redirect of an
+ * HTTPS-only route, and the answer to OPTIONS *. Each is JSON with
  * Date, Content-Length and Server, and Connection: close when the connection ends after it. */
 #include "proxy/internal.h"
 
@@ -58,8 +59,12 @@ static void json_escape_into(char **p, char *end, struct tr_str s)
 }
 
 void tr__respond_no_route(struct tr_client *c, struct tr_str path, const struct tr_str *hosts,
-                          size_t num_hosts, bool close)
+                          size_t num_hosts, bool kong3, bool close)
 {
+    if (kong3) {
+        tr__respond_error(c, TR_ENOMATCH, close);
+        return;
+    }
     size_t cap = 128 + path.len * 6;
     for (size_t i = 0; i < num_hosts; i++)
         cap += hosts[i].len * 6 + 4;
@@ -77,6 +82,26 @@ void tr__respond_no_route(struct tr_client *c, struct tr_str path, const struct 
     p += snprintf(p, (size_t)(end - p), "]}");
     respond_json(c, tr_err_status(TR_ENOROUTE), body, (size_t)(p - body), "", close);
     free(body);
+}
+
+void tr__respond_redirect(struct tr_client *c, int status, struct tr_str host, struct tr_str target,
+                          bool close)
+{
+    /* Both come from the parsed head (visible ASCII); anything else is refused rather than
+     * written into a header. */
+    size_t cap = host.len + target.len + 32;
+    char *extra = tr_xmalloc(cap);
+    int n = snprintf(extra, cap, "Location: https://%.*s%.*s\r\n", (int)host.len, host.ptr,
+                     (int)target.len, target.ptr);
+    for (int i = 10; i < n - 2; i++) {
+        if ((unsigned char)extra[i] <= 0x20 || (unsigned char)extra[i] >= 0x7f) {
+            free(extra);
+            tr__respond_error(c, TR_EBADREQ, close);
+            return;
+        }
+    }
+    respond_json(c, status, "", 0, extra, close);
+    free(extra);
 }
 
 void tr__respond_https_required(struct tr_client *c, bool close)

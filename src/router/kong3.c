@@ -389,7 +389,7 @@ static bool headers_match(const struct tr__k3 *k, const struct tr__k3_route *rt,
         const struct tr__k3_header *h = &rt->headers[i];
         bool found = false;
         for (size_t j = 0; j < req->num_headers && !found; j++) {
-            const struct tr_router_header *rh = &req->headers[j];
+            const struct tr_http_header *rh = &req->headers[j];
             if (!header_name_eq(rh->name, h->name, h->len))
                 continue;
             for (uint32_t n = 0; n < h->num_values && !found; n++)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/str.h"
+#include "http/parser.h"
 
 struct tr_router;
 
@@ -91,12 +92,6 @@ struct tr_route_spec {
     int64_t created_at;     /* seconds; the older route wins a tie */
 };
 
-/* One request header as sent: name and value slices (borrowed for the call). */
-struct tr_router_header {
-    struct tr_str name;
-    struct tr_str value;
-};
-
 /* What tr_router_match_request looks at. Every slice is borrowed for the call. */
 struct tr_router_request {
     struct tr_str method;
@@ -107,7 +102,7 @@ struct tr_router_request {
     size_t num_hosts;
     unsigned port;      /* the listener's port: the port of a Host value that names none */
     struct tr_str path; /* normalized, no query */
-    const struct tr_router_header *headers;
+    const struct tr_http_header *headers; /* the request's, as parsed */
     size_t num_headers;
     struct tr_str sni; /* the TLS SNI, ptr NULL when none */
 };

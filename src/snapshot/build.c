@@ -2,7 +2,7 @@
 /* Compile the store's entities into a snapshot: each api into a service (its parsed upstream
  * URL) and its routes, each route's plugin chain, and the router over the routes. Runs on the
  * control thread only. */
-#include "snapshot/snapshot.h"
+#include "snapshot/build.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -49,18 +49,28 @@ static int compile_service(json_t *doc, struct tr_service *svc)
     svc->read_timeout_ms = u32_field(doc, "upstream_read_timeout", 60000);
     svc->retries = u32_field(doc, "retries", 5);
     svc->url_text = dup_field(doc, "upstream_url");
-    if (svc->id == NULL || svc->url_text == NULL ||
-        tr_url_parse(tr_str_from_cstr(svc->url_text), &svc->url) != 0) {
+    if (svc->id == NULL || tr__snap_service_url(svc) != 0) {
         tr_log_error("snapshot: api %s has an invalid upstream_url, skipped",
                      svc->id ? svc->id : "(no id)");
         return TR_EINVAL;
     }
+    return 0;
+}
+
+int tr__snap_service_url(struct tr_service *svc)
+{
+    if (svc->url_text == NULL || tr_url_parse(tr_str_from_cstr(svc->url_text), &svc->url) != 0)
+        return TR_EINVAL;
     svc->tls = svc->url.scheme.len == 5;
 
-    /* Host header per Kong 0.7: the upstream_url host, with :port only when one was given. */
+    /* Host header. Kong 0.7: the upstream_url host, with :port only when one was given. Kong 3
+     * (runloop/handler.lua set_host_header): with :port unless it is the scheme's default. */
+    bool with_port = svc->url.has_port;
+    if (svc->kong3)
+        with_port = svc->url.port != (svc->tls ? 443u : 80u);
     char buf[512];
     const char *lb = svc->url.is_ipv6 ? "[" : "", *rb = svc->url.is_ipv6 ? "]" : "";
-    if (svc->url.has_port)
+    if (with_port)
         snprintf(buf, sizeof(buf), "%s%.*s%s:%u", lb, (int)svc->url.host.len, svc->url.host.ptr, rb,
                  svc->url.port);
     else
@@ -72,7 +82,7 @@ static int compile_service(json_t *doc, struct tr_service *svc)
     return 0;
 }
 
-static void free_service(struct tr_service *svc)
+void tr__snap_free_service(struct tr_service *svc)
 {
     free(svc->id);
     free(svc->name);
@@ -84,6 +94,7 @@ static void free_service(struct tr_service *svc)
 static void free_route(struct tr_route *r)
 {
     free(r->id);
+    free(r->name);
     free(r->host);
     free(r->path);
     free(r->chain);
@@ -105,7 +116,7 @@ static int on_api(json_t *doc, void *ud)
     tr_vector_reserve(NULL, &snap->services, snap->services.cnt + 1);
     struct tr_service *svc = &snap->services.items[snap->services.cnt];
     if (compile_service(doc, svc) != 0) {
-        free_service(svc);
+        tr__snap_free_service(svc);
         return 0;
     }
     struct tr_api *api = tr_vector_push(NULL, &snap->apis);
@@ -132,7 +143,6 @@ static int on_api(json_t *doc, void *ud)
  * api's plugins (build_chains). */
 static void compile_api_routes(struct tr_snapshot *snap)
 {
-    snap->routes = tr_xcalloc(snap->apis.cnt * 2 + 1, sizeof(*snap->routes));
     for (size_t a = 0; a < snap->apis.cnt; a++) {
         const struct tr_api *api = &snap->apis.items[a];
         const char *conditions[2] = {api->request_host, api->request_path};
@@ -149,9 +159,13 @@ static void compile_api_routes(struct tr_snapshot *snap)
             r->preserve_host = api->preserve_host;
             r->https_only = api->https_only;
             r->http_if_terminated = api->http_if_terminated;
+            r->https_redirect_status = 426;
             r->service = &snap->services.items[api->service];
             r->api_id = api->id;
             r->api_name = api->name;
+            r->scopes[0] = tr__snap_scope(snap, "a:", api->id, NULL, NULL);
+            r->scopes[1] = "";
+            r->num_scopes = 2;
         }
     }
 }
@@ -162,11 +176,6 @@ static int on_plugin(json_t *doc, void *ud)
 {
     struct tr_snapshot *snap = ud;
     if (json_is_false(json_object_get(doc, "enabled")))
-        return 0;
-    /* A plugin bound to a Kong 3 route or service applies only where that route matches; it
-     * is never global. Until Kong 3 routes are compiled here, such instances are left out. */
-    if (json_is_string(json_object_get(doc, "route_id")) ||
-        json_is_string(json_object_get(doc, "service_id")))
         return 0;
     const char *name = json_string_value(json_object_get(doc, "name"));
     size_t index;
@@ -201,6 +210,8 @@ static int on_plugin(json_t *doc, void *ud)
     in->plugin = p;
     in->plugin_index = index;
     in->api_id = dup_field(doc, "api_id");
+    in->route_id = dup_field(doc, "route_id");
+    in->service_id = dup_field(doc, "service_id");
     in->consumer_id = dup_field(doc, "consumer_id");
     in->config = config;
     in->conf = conf;
@@ -214,115 +225,136 @@ static void free_plugin(struct tr_plugin_instance *in)
     json_decref(in->config);
     free(in->id);
     free(in->api_id);
+    free(in->route_id);
+    free(in->service_id);
     free(in->consumer_id);
 }
 
-/* The key of a consumer-scoped instance in snap->consumer_plugins: "<plugin index>/<consumer
- * id>/<api id or empty>". Returns its length (cut to len - 1 when longer). */
-static size_t consumer_key(char *buf, size_t len, size_t plugin_index, const char *consumer_id,
-                           const char *api_id)
+const char *tr__snap_scope(struct tr_snapshot *snap, const char *kind, const char *id,
+                           const char *kind2, const char *id2)
 {
-    int n = snprintf(buf, len, "%zu/%s/%s", plugin_index, consumer_id, api_id ? api_id : "");
+    char buf[160];
+    int n = snprintf(buf, sizeof(buf), "%s%s%s%s%s", kind, id, kind2 ? "/" : "", kind2 ? kind2 : "",
+                     id2 ? id2 : "");
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+    return tr_arena_strndup(&snap->arena, buf, len);
+}
+
+/* The scope an instance is bound to, as a route lists its scopes (tr_route.scopes). */
+static const char *instance_scope(struct tr_snapshot *snap, const struct tr_plugin_instance *in)
+{
+    if (in->api_id)
+        return tr__snap_scope(snap, "a:", in->api_id, NULL, NULL);
+    if (in->route_id && in->service_id)
+        return tr__snap_scope(snap, "r:", in->route_id, "s:", in->service_id);
+    if (in->route_id)
+        return tr__snap_scope(snap, "r:", in->route_id, NULL, NULL);
+    if (in->service_id)
+        return tr__snap_scope(snap, "s:", in->service_id, NULL, NULL);
+    return "";
+}
+
+/* The key of an instance in snap->instances: "<plugin index>/<consumer id or empty>/<scope>".
+ * Returns its length (cut to len - 1 when longer). */
+static size_t instance_key(char *buf, size_t len, size_t plugin_index, const char *consumer_id,
+                           const char *scope)
+{
+    int n = snprintf(buf, len, "%zu/%s/%s", plugin_index, consumer_id ? consumer_id : "", scope);
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+static const struct tr_plugin_instance *find_instance(const struct tr_snapshot *snap,
+                                                      size_t plugin_index, const char *consumer_id,
+                                                      const char *scope)
+{
+    char key[256];
+    size_t n = instance_key(key, sizeof(key), plugin_index, consumer_id, scope);
+    return tr_strmap_get(&snap->instances, (struct tr_str){key, n});
 }
 
 const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_snapshot *snap,
                                                                size_t plugin_index,
                                                                const char *consumer_id,
-                                                               const char *api_id)
+                                                               const char *scope)
 {
-    char key[200];
-    size_t n = consumer_key(key, sizeof(key), plugin_index, consumer_id, api_id);
-    return tr_strmap_get(&snap->consumer_plugins, (struct tr_str){key, n});
+    return find_instance(snap, plugin_index, consumer_id, scope);
 }
 
 /* Flatten, for every route, the plugins that may run for it, in execution order: the instance
- * scoped to the route's api, else the global one; a plugin that has only consumer-scoped
- * instances keeps its step too (resolved once a consumer is known). */
+ * of the route's most specific scope that has one (an api's own, else the global one; Kong 3:
+ * route+service, route, service, global); a plugin that has only consumer-scoped instances keeps
+ * its step too (resolved once a consumer is known, phases.c). */
 static void build_chains(struct tr_snapshot *snap)
 {
     size_t np = tr_plugin_count();
-    const struct tr_plugin_instance *global[TR_PLUGIN_MAX] = {0};
-    tr_strmap_init(&snap->consumer_plugins);
+    tr_strmap_init(&snap->instances);
     for (size_t i = 0; i < snap->plugins.cnt; i++) {
         struct tr_plugin_instance *in = &snap->plugins.items[i];
-        if (in->consumer_id) {
-            char key[200];
-            size_t n =
-                consumer_key(key, sizeof(key), in->plugin_index, in->consumer_id, in->api_id);
-            char *k = tr_arena_strndup(&snap->arena, key, n);
-            tr_strmap_put(&snap->consumer_plugins, (struct tr_str){k, n}, in);
+        char key[256];
+        size_t n = instance_key(key, sizeof(key), in->plugin_index, in->consumer_id,
+                                instance_scope(snap, in));
+        char *k = tr_arena_strndup(&snap->arena, key, n);
+        tr_strmap_put(&snap->instances, (struct tr_str){k, n}, in);
+        if (in->consumer_id)
             snap->has_consumer_plugins[in->plugin_index] = true;
-        } else if (in->api_id == NULL) {
-            global[in->plugin_index] = in;
-        }
-    }
-    struct tr_strmap api_by_id;
-    tr_strmap_init(&api_by_id);
-    for (size_t a = 0; a < snap->apis.cnt; a++)
-        tr_strmap_put(&api_by_id, tr_str_from_cstr(snap->apis.items[a].id), &snap->apis.items[a]);
-    /* Each api's own instances, per plugin index. */
-    const struct tr_plugin_instance **own =
-        tr_xcalloc(snap->apis.cnt * (np ? np : 1), sizeof(*own));
-    for (size_t i = 0; i < snap->plugins.cnt; i++) {
-        struct tr_plugin_instance *in = &snap->plugins.items[i];
-        if (in->api_id == NULL || in->consumer_id)
-            continue;
-        struct tr_api *api = tr_strmap_get(&api_by_id, tr_str_from_cstr(in->api_id));
-        if (api)
-            own[(size_t)(api - snap->apis.items) * np + in->plugin_index] = in;
     }
     for (size_t ri = 0; ri < snap->num_routes; ri++) {
         struct tr_route *r = &snap->routes[ri];
-        const struct tr_api *api =
-            r->api_id ? tr_strmap_get(&api_by_id, tr_str_from_cstr(r->api_id)) : NULL;
-        const struct tr_plugin_instance **mine =
-            api ? own + (size_t)(api - snap->apis.items) * np : NULL;
         r->chain = tr_xcalloc(np ? np : 1, sizeof(*r->chain));
         for (size_t pi = 0; pi < np; pi++) {
-            const struct tr_plugin_instance *base = mine ? mine[pi] : NULL;
-            if (base == NULL)
-                base = global[pi];
+            const struct tr_plugin_instance *base = NULL;
+            size_t s = 0;
+            for (; s < r->num_scopes && base == NULL; s++)
+                base = find_instance(snap, pi, NULL, r->scopes[s]);
             if (base == NULL && !snap->has_consumer_plugins[pi])
                 continue;
-            r->chain[r->chain_len++] = (struct tr_chain_entry){pi, base};
+            /* Kong 3's route+service scope is the first of a route with a service. */
+            bool over = base && r->kong3 && r->service && s == 1;
+            r->chain[r->chain_len++] = (struct tr_chain_entry){pi, base, over};
         }
     }
-    free(own);
-    tr_strmap_free(&api_by_id);
+}
+
+static struct tr_snapshot *build_failed(struct tr_snapshot *snap, struct tr_k3_config *k3,
+                                        const char *what)
+{
+    if (what)
+        tr_log_error("snapshot: cannot read %s from the store", what);
+    tr_snap_k3_free(k3);
+    tr_snapshot_unref(snap);
+    return NULL;
 }
 
 struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity)
 {
     struct tr_snapshot *snap = tr_xcalloc(1, sizeof(*snap));
+    struct tr_k3_config k3 = {0};
     atomic_init(&snap->refs, 1);
-    if (tr_store_foreach(store, "apis", on_api, snap) != 0) {
-        tr_log_error("snapshot: cannot read apis from the store");
-        tr_snapshot_unref(snap);
-        return NULL;
-    }
     tr_snap_identity_ref(identity);
     snap->identity = identity;
-    if (tr_store_foreach(store, "plugins", on_plugin, snap) != 0) {
-        tr_log_error("snapshot: cannot read plugins from the store");
-        tr_snapshot_unref(snap);
-        return NULL;
-    }
+    if (tr_store_foreach(store, "apis", on_api, snap) != 0)
+        return build_failed(snap, &k3, "apis");
+    if (tr_snap_k3_load(store, &k3) != 0)
+        return build_failed(snap, &k3, "services and routes");
+    tr__snap_kong3_services(snap, &k3);
+    if (tr_store_foreach(store, "plugins", on_plugin, snap) != 0)
+        return build_failed(snap, &k3, "plugins");
     /* The services array is final now: routes may point into it, and the router into the
      * routes array. */
-    compile_api_routes(snap);
-    build_chains(snap);
+    snap->routes = tr_xcalloc(snap->apis.cnt * 2 + k3.route_cnt + 1, sizeof(*snap->routes));
     snap->router = tr_router_new();
+    compile_api_routes(snap);
     for (size_t i = 0; i < snap->num_routes; i++) {
         struct tr_route *r = &snap->routes[i];
         if (tr_router_add(snap->router, r->host, r->path, r) != 0)
             tr_log_warn("snapshot: api %s cannot be routed", r->api_name ? r->api_name : r->id);
     }
+    tr__snap_kong3_routes(snap, &k3);
+    tr_snap_k3_free(&k3);
+    build_chains(snap);
     tr_router_compile(snap->router);
-    if (tr_snapshot_build_certs(store, snap) != 0) {
-        tr_snapshot_unref(snap);
-        return NULL;
-    }
+    if (tr_snapshot_build_certs(store, snap) != 0)
+        return build_failed(snap, &k3, NULL);
     return snap;
 }
 
@@ -344,7 +376,7 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
         free_route(&snap->routes[i]);
     free(snap->routes);
     for (size_t i = 0; i < snap->services.cnt; i++)
-        free_service(&snap->services.items[i]);
+        tr__snap_free_service(&snap->services.items[i]);
     tr_vector_free(&snap->services);
     for (size_t i = 0; i < snap->apis.cnt; i++)
         free_api(&snap->apis.items[i]);
@@ -352,7 +384,7 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
     for (size_t i = 0; i < snap->plugins.cnt; i++)
         free_plugin(&snap->plugins.items[i]);
     tr_vector_free(&snap->plugins);
-    tr_strmap_free(&snap->consumer_plugins);
+    tr_strmap_free(&snap->instances);
     tr_snap_identity_unref(snap->identity);
     tr_arena_reset(&snap->arena);
     free(snap);

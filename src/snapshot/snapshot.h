@@ -32,6 +32,8 @@ struct tr_plugin_instance {
     const struct tr_plugin *plugin; /* static descriptor */
     size_t plugin_index;            /* position in the registry (execution order) */
     char *api_id;                   /* owned; NULL: every api */
+    char *route_id;                 /* owned; NULL: every Kong 3 route */
+    char *service_id;               /* owned; NULL: every Kong 3 service */
     char *consumer_id;              /* owned; NULL: every consumer */
     json_t *config;                 /* reference held */
     void *conf;                     /* plugin's parsed config (or config itself) */
@@ -43,6 +45,10 @@ struct tr_plugin_instance {
 struct tr_chain_entry {
     size_t plugin_index;
     const struct tr_plugin_instance *base;
+    /* base is bound to the route and its service together (Kong 3), which wins over an
+     * instance bound to the consumer alone; every other consumer-scoped instance wins over
+     * base. */
+    bool base_over_consumer;
 };
 
 /* The proxy's model, whatever the configuration said (H2O compiles every configuration source
@@ -55,6 +61,7 @@ struct tr_chain_entry {
 struct tr_service {
     char *id;       /* for a compiled api: the api's id */
     char *name;     /* NULL when unset; for a compiled api: the api's name */
+    bool kong3;     /* a Kong 3 /services entity (else compiled from an api) */
     char *url_text; /* owned; the slices of url point into it */
     struct tr_url url;
     bool tls;          /* scheme is https */
@@ -67,20 +74,36 @@ struct tr_service {
     uint32_t retries;
 };
 
+/* The most consumer-scoped plugin lookups a route makes (Kong 3: route+service, route,
+ * service, none). */
+#define TR_ROUTE_MAX_SCOPES 4
+
 /* What a request must look like, what happens to it on the way, and where it goes. One of host
- * and path is set for a compiled api (its host route or its path route). */
+ * and path is set for a compiled api (its host route or its path route); a Kong 3 route's
+ * conditions live in the router only. */
 struct tr_route {
-    char *id;                     /* owned; for a compiled api: the api's id (both of its routes) */
-    char *host;                   /* owned; NULL for a path route */
-    char *path;                   /* owned; trailing '/' removed; NULL for a host route */
-    bool strip_path;              /* the matched path prefix is removed from the upstream path */
-    bool preserve_host;           /* the client's Host goes upstream */
-    bool https_only;              /* plain HTTP gets 426 */
-    bool http_if_terminated;      /* with https_only: X-Forwarded-Proto: https from trusted_ips is
-                                     HTTPS */
-    struct tr_chain_entry *chain; /* owned; in execution order */
+    char *id;                /* owned; for a compiled api: the api's id (both of its routes) */
+    char *name;              /* owned; Kong 3 route's name, NULL when unset or an api */
+    bool kong3;              /* a Kong 3 /routes entity (else compiled from an api) */
+    char *host;              /* owned; NULL for a path route */
+    char *path;              /* owned; trailing '/' removed; NULL for a host route */
+    bool strip_path;         /* the matched path prefix is removed from the upstream path */
+    bool preserve_host;      /* the client's Host goes upstream */
+    bool https_only;         /* plain HTTP gets https_redirect_status */
+    bool http_if_terminated; /* with https_only: X-Forwarded-Proto: https from trusted_ips is
+                                HTTPS */
+    uint16_t https_redirect_status; /* 426 (Upgrade), or 301/302/307/308 with a Location */
+    bool path_handling_v1;          /* Kong 3 path_handling "v1" (else "v0") */
+    bool request_buffering;         /* Kong 3: the whole body is read before going upstream */
+    struct tr_chain_entry *chain;   /* owned; in execution order */
     size_t chain_len;
-    const struct tr_service *service; /* borrowed from the same snapshot */
+    /* Where consumer-scoped plugin instances are looked up, most specific first: the scope
+     * part of the key of snapshot->instances (legacy: "a:<api>", then ""; Kong 3:
+     * "r:<route>/s:<service>", "r:<route>", "s:<service>", ""). Strings in the arena. */
+    const char *scopes[TR_ROUTE_MAX_SCOPES];
+    size_t num_scopes;
+    const struct tr_service *service; /* borrowed from the same snapshot; NULL: a Kong 3 route
+                                         without a service (503) */
     /* Legacy attribute: the /apis entity the route was compiled from (its id and name, borrowed
      * from the api), for logs, Kong 0.7's api-scoped behaviour and headers; NULL otherwise. */
     const char *api_id;
@@ -104,13 +127,15 @@ struct tr_snapshot {
     struct tr_router *router;              /* owned; matches routes */
     TR_VECTOR(struct tr_api) apis;         /* owned: the legacy entities */
     TR_VECTOR(struct tr_service) services; /* owned */
-    struct tr_route *routes;               /* owned array, router order */
+    struct tr_route *routes;               /* owned array: the apis' routes, then Kong 3's */
     size_t num_routes;
+    size_t num_kong3_routes;    /* Kong 3 routes in the router: a request matching nothing then
+                                   gets Kong 3's 404 instead of Kong 0.7's */
     struct tr_tls_certs *certs; /* owned; /certificates and /snis for the SNI callback, or NULL */
 
     TR_VECTOR(struct tr_plugin_instance) plugins; /* owned: the enabled instances */
-    /* Consumer-scoped instances by "<plugin index>/<consumer id>/<api id or empty>". */
-    struct tr_strmap consumer_plugins;
+    /* Every instance by "<plugin index>/<consumer id or empty>/<scope>" (tr_route.scopes). */
+    struct tr_strmap instances;
     bool has_consumer_plugins[TR_PLUGIN_MAX];
 
     struct tr_snap_identity *identity; /* reference: consumers and credentials */
@@ -123,12 +148,12 @@ struct tr_snapshot {
  * has one reference, owned by the caller. */
 struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity);
 
-/* The consumer-scoped instance of the plugin at plugin_index for consumer_id, bound to the api
- * api_id (NULL: the one for every api), or NULL. */
+/* The consumer-scoped instance of the plugin at plugin_index for consumer_id in scope (one of
+ * a route's scopes; "" is the instance for every route), or NULL. */
 const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_snapshot *snap,
                                                                size_t plugin_index,
                                                                const char *consumer_id,
-                                                               const char *api_id);
+                                                               const char *scope);
 
 /* Compile the certificates and snis of store into snap->certs (certs.c). Returns 0 or TR_EDB;
  * unusable rows are logged and skipped. */

@@ -101,7 +101,7 @@ static struct tr_router_result res;
 
 static int run(const struct tr_router *r, const struct qdef *q)
 {
-    struct tr_router_header hs[MAXV];
+    struct tr_http_header hs[MAXV];
     size_t nh = 0;
     for (; nh < MAXV && q->headers[nh]; nh++) {
         const char *h = q->headers[nh];
