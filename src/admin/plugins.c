@@ -400,13 +400,15 @@ static void api_del(struct tr_admin_ctx *ctx)
     json_decref(fixed);
 }
 
-/* ---- /services/{s}/plugins, /routes/{r}/plugins -------------------------------------------- */
+/* ---- /services/{s}/plugins, /routes/{r}/plugins, /consumers/{c}/plugins ------------------ */
 
-/* {"<field>": <id of the kind's row named by params[0]>} (new), or NULL after answering. */
+/* {"<field>": <id of the kind's row named by params[0]>} (new), or NULL after answering. A
+ * consumer is named by its username, the others by their name. */
 static json_t *parent_filter(struct tr_admin_ctx *ctx, const char *kind, const char *field)
 {
     char id[TR_UUID_LEN + 1];
-    int rc = find_ref(ctx, kind, "name", ctx->params[0], id);
+    const char *name_field = strcmp(kind, "consumers") == 0 ? "username" : "name";
+    int rc = find_ref(ctx, kind, name_field, ctx->params[0], id);
     if (rc != 0) {
         tr_admin_reply_store_error(ctx, rc);
         return NULL;
@@ -506,6 +508,7 @@ static void nested_del(struct tr_admin_ctx *ctx, const char *kind, const char *f
 
 NESTED(svc, "services", "service_id")
 NESTED(rt, "routes", "route_id")
+NESTED(cons, "consumers", "consumer_id")
 
 /* /plugins/enabled and /plugins/schema/{name} come before /plugins/{id}. */
 const struct tr_admin_endpoint tr_admin_plugins_endpoints[] = {
@@ -528,6 +531,11 @@ const struct tr_admin_endpoint tr_admin_plugins_endpoints[] = {
      .help = "the plugins of one Kong 3 route; route.id comes from the path"},
     {"/routes/{route}/plugins/{id}", .get = rt_get, .patch = rt_patch, .del = rt_del,
      .help = "read, update or delete one plugin of one route"},
+    /* Before the credential kinds' /consumers/{c}/{kind}: "plugins" is not a credential. */
+    {"/consumers/{username_or_id}/plugins", .get = cons_list, .post = cons_create,
+     .help = "the plugins of one consumer; consumer_id comes from the path"},
+    {"/consumers/{username_or_id}/plugins/{id}", .get = cons_get, .patch = cons_patch,
+     .del = cons_del, .help = "read, update or delete one plugin of one consumer"},
 };
 const size_t tr_admin_plugins_endpoints_cnt =
     sizeof(tr_admin_plugins_endpoints) / sizeof(tr_admin_plugins_endpoints[0]);

@@ -405,3 +405,26 @@ def test_plugin_on_service_applies_to_its_routes_only(torii, admin, upstream_fac
     ok(admin.post("/services/sa/plugins", json={"name": "key-auth"}), 201)
     assert call(torii, "/a").status == 401
     assert call(torii, "/b").status == 200
+
+
+def test_consumer_plugins_endpoint(torii, admin, echo):
+    """/consumers/{c}/plugins (Kong 3): lists and creates the consumer's instances; auth plugins
+    cannot be bound to a consumer; an unknown consumer is 404."""
+    s = service(admin, echo)
+    route(admin, s, paths=["/r"])
+    c = admin.add_consumer(username="carol")
+    ok(admin.post("/consumers/carol/key-auth", json={"key": "carol-key"}), 201)
+    ok(admin.post("/plugins", json={"name": "key-auth"}), 201)
+    p = ok(admin.post("/consumers/carol/plugins",
+                      json={"name": "request-termination",
+                            "config": {"status_code": 403, "message": "carol"}}), 201)
+    assert p["consumer_id"] == c["id"]
+    r = admin.post("/consumers/carol/plugins", json={"name": "basic-auth"})
+    assert r.status_code == 400, r.text
+    listed = ok(admin.get("/consumers/%s/plugins" % c["id"]), 200)["data"]
+    assert [x["id"] for x in listed] == [p["id"]]
+    assert admin.get("/consumers/nobody/plugins").status_code == 404
+    got = call(torii, "/r", headers=[("apikey", "carol-key")])
+    assert got.status == 403 and got.json()["message"] == "carol"
+    ok(admin.delete("/consumers/carol/plugins/%s" % p["id"]), 204)
+    assert call(torii, "/r", headers=[("apikey", "carol-key")]).status == 200
