@@ -373,6 +373,15 @@ size_t tr_tls_certs_names(const struct tr_tls_certs *t)
     return t ? t->names.cnt : 0;
 }
 
+const struct tr_tls_cert *tr_tls_certs_by_id(const struct tr_tls_certs *t, const char *id)
+{
+    for (size_t i = 0; t && id && i < t->certs.cnt; i++) {
+        if (t->certs.items[i].id && strcmp(t->certs.items[i].id, id) == 0)
+            return &t->certs.items[i];
+    }
+    return NULL;
+}
+
 const char *tr_tls_cert_id(const struct tr_tls_cert *c)
 {
     return c->id;
@@ -752,7 +761,14 @@ struct tr_tls_client *tr_tls_client_new(bool verify, const char *ca_bundle,
             goto fail;
         }
     } else {
+        /* The trust store is still loaded: a service may ask for verification itself
+         * (tr_tls_client_opts). Without one, such a service's handshakes fail. */
         SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+        if (((ca_bundle && ca_bundle[0]) ? SSL_CTX_load_verify_file(c->ctx, ca_bundle)
+                                         : SSL_CTX_set_default_verify_paths(c->ctx)) != 1)
+            tr_log_warn("tls: cannot load the CA bundle '%s'; services with tls_verify will "
+                        "fail their handshakes",
+                        ca_bundle && ca_bundle[0] ? ca_bundle : "(system default)");
     }
     ERR_clear_error();
     return c;
@@ -799,7 +815,8 @@ struct tr_tls_conn *tr_tls_conn_server(struct tr_tls_server *s, void *ud)
 }
 
 struct tr_tls_conn *tr_tls_conn_client(struct tr_tls_client *c, const char *servername,
-                                       SSL_SESSION *resume, void *ud)
+                                       const struct tr_tls_client_opts *opts, SSL_SESSION *resume,
+                                       void *ud)
 {
     struct tr_tls_conn *t = conn_new(c->ctx, ud);
     SSL_set_connect_state(t->ssl);
@@ -808,7 +825,17 @@ struct tr_tls_conn *tr_tls_conn_client(struct tr_tls_client *c, const char *serv
               (inet_pton(AF_INET, servername, a) == 1 || inet_pton(AF_INET6, servername, a) == 1);
     if (servername && servername[0] && !ip)
         SSL_set_tlsext_host_name(t->ssl, servername);
-    if (c->verify && servername && servername[0])
+    bool verify = c->verify;
+    if (opts && opts->verify >= 0) {
+        verify = opts->verify == 1;
+        SSL_set_verify(t->ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    }
+    if (opts && opts->verify_depth >= 0)
+        SSL_set_verify_depth(t->ssl, opts->verify_depth);
+    if (opts && opts->cert &&
+        SSL_use_cert_and_key(t->ssl, opts->cert->x, opts->cert->k, opts->cert->chain, 1) != 1)
+        log_ssl_errors("cannot use a client certificate");
+    if (verify && servername && servername[0])
         SSL_set1_host(t->ssl, servername);
     if (resume)
         SSL_set_session(t->ssl, resume);

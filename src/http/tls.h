@@ -52,6 +52,8 @@ const struct tr_tls_cert *tr_tls_certs_lookup(const struct tr_tls_certs *t, cons
 /* Number of certificates and of names (for logs and tests). */
 size_t tr_tls_certs_count(const struct tr_tls_certs *t);
 size_t tr_tls_certs_names(const struct tr_tls_certs *t);
+/* The certificate added with id, or NULL (a linear scan, for building). */
+const struct tr_tls_cert *tr_tls_certs_by_id(const struct tr_tls_certs *t, const char *id);
 /* The id given to tr_tls_certs_add. */
 const char *tr_tls_cert_id(const struct tr_tls_cert *c);
 void tr_tls_certs_free(struct tr_tls_certs *t);
@@ -117,10 +119,20 @@ struct tr_tls_conn {
 
 /* A server-side connection for s; ud is passed to the SNI callback. Never NULL. */
 struct tr_tls_conn *tr_tls_conn_server(struct tr_tls_server *s, void *ud);
+/* What one upstream asks of its TLS connections beyond the client context's defaults (a Kong
+ * 3 service's tls_verify, tls_verify_depth and client_certificate). */
+struct tr_tls_client_opts {
+    int verify;                     /* -1: the context's setting; 0: off; 1: on */
+    int verify_depth;               /* -1: OpenSSL's default */
+    const struct tr_tls_cert *cert; /* client certificate (borrowed), or NULL */
+};
+
 /* A client-side connection sending servername as SNI (NULL or an IP literal: none) and
- * checking it when the context verifies; resume (may be NULL, borrowed) is offered. */
+ * checking it when the context (or opts) verifies; opts may be NULL; resume (may be NULL,
+ * borrowed) is offered. */
 struct tr_tls_conn *tr_tls_conn_client(struct tr_tls_client *c, const char *servername,
-                                       SSL_SESSION *resume, void *ud);
+                                       const struct tr_tls_client_opts *opts, SSL_SESSION *resume,
+                                       void *ud);
 void tr_tls_conn_free(struct tr_tls_conn *t);
 
 /* Room for at least want more ciphertext bytes at tr_buf_tail(&t->in) (compacts or grows in).

@@ -158,8 +158,8 @@ static void on_connected(uv_connect_t *req, int status)
          * counts as connected (and retries stop) only once it is done. */
         char host[256];
         host_of(up->svc, host, sizeof(host));
-        struct tr_tls_conn *tls =
-            tr_tls_conn_client(tr__tls_client(), host, tr__tls_session_get(up->w, up->key), up);
+        struct tr_tls_conn *tls = tr_tls_conn_client(tr__tls_client(), host, &up->svc->tls_opts,
+                                                     tr__tls_session_get(up->w, up->key), up);
         tr_sock_read_start(&up->sock);
         tr_sock_start_tls(&up->sock, tls); /* the hello goes out; on_up_handshake follows */
         return;

@@ -48,6 +48,7 @@ static int compile_service(json_t *doc, struct tr_service *svc)
     svc->send_timeout_ms = u32_field(doc, "upstream_send_timeout", 60000);
     svc->read_timeout_ms = u32_field(doc, "upstream_read_timeout", 60000);
     svc->retries = u32_field(doc, "retries", 5);
+    svc->tls_opts = (struct tr_tls_client_opts){.verify = -1, .verify_depth = -1};
     svc->url_text = dup_field(doc, "upstream_url");
     if (svc->id == NULL || tr__snap_service_url(svc) != 0) {
         tr_log_error("snapshot: api %s has an invalid upstream_url, skipped",
@@ -76,8 +77,15 @@ int tr__snap_service_url(struct tr_service *svc)
     else
         snprintf(buf, sizeof(buf), "%s%.*s%s", lb, (int)svc->url.host.len, svc->url.host.ptr, rb);
     svc->host_header = tr_xstrdup(buf);
-    snprintf(buf, sizeof(buf), "%.*s:%u%s", (int)svc->url.host.len, svc->url.host.ptr,
-             svc->url.port, svc->tls ? "|tls" : "");
+    /* Connections (and TLS sessions) are shared only between services asking the same of
+     * them: the TLS options are part of the key. */
+    int n = snprintf(buf, sizeof(buf), "%.*s:%u%s", (int)svc->url.host.len, svc->url.host.ptr,
+                     svc->url.port, svc->tls ? "|tls" : "");
+    const struct tr_tls_client_opts *o = &svc->tls_opts;
+    if (svc->tls && n > 0 && (size_t)n < sizeof(buf) &&
+        (o->verify >= 0 || o->verify_depth >= 0 || svc->client_cert_id))
+        snprintf(buf + n, sizeof(buf) - (size_t)n, "|v%d|d%d|c%s", o->verify, o->verify_depth,
+                 svc->client_cert_id ? svc->client_cert_id : "");
     svc->pool_key = tr_xstrdup(buf);
     return 0;
 }
@@ -89,6 +97,7 @@ void tr__snap_free_service(struct tr_service *svc)
     free(svc->url_text);
     free(svc->host_header);
     free(svc->pool_key);
+    free(svc->client_cert_id);
 }
 
 static void free_route(struct tr_route *r)
@@ -355,6 +364,7 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_ide
     tr_router_compile(snap->router);
     if (tr_snapshot_build_certs(store, snap) != 0)
         return build_failed(snap, &k3, NULL);
+    tr__snap_kong3_client_certs(snap);
     return snap;
 }
 

@@ -39,6 +39,10 @@ void tr__snap_kong3_services(struct tr_snapshot *snap, const struct tr_k3_config
         svc->send_timeout_ms = (uint32_t)s->write_timeout;
         svc->read_timeout_ms = (uint32_t)s->read_timeout;
         svc->retries = (uint32_t)s->retries;
+        svc->tls_opts = (struct tr_tls_client_opts){.verify = s->tls_verify,
+                                                    .verify_depth = s->tls_verify_depth};
+        svc->client_cert_id =
+            s->client_certificate_id ? tr_xstrdup(s->client_certificate_id) : NULL;
         svc->url_text = service_url(s);
         if (tr__snap_service_url(svc) != 0) {
             tr_log_error("snapshot: service %s has an unusable address, its routes are skipped",
@@ -46,6 +50,20 @@ void tr__snap_kong3_services(struct tr_snapshot *snap, const struct tr_k3_config
             tr__snap_free_service(svc);
             snap->services.cnt--;
         }
+    }
+}
+
+void tr__snap_kong3_client_certs(struct tr_snapshot *snap)
+{
+    for (size_t i = 0; i < snap->services.cnt; i++) {
+        struct tr_service *svc = &snap->services.items[i];
+        if (svc->client_cert_id == NULL)
+            continue;
+        svc->tls_opts.cert = tr_tls_certs_by_id(snap->certs, svc->client_cert_id);
+        if (svc->tls_opts.cert == NULL)
+            tr_log_error("snapshot: service %s: client certificate %s is unusable, connecting "
+                         "without one",
+                         svc->id, svc->client_cert_id);
     }
 }
 

@@ -103,7 +103,7 @@ int tr_snapshot_build_certs(struct tr_store *store, struct tr_snapshot *snap)
         tr_tls_certs_free(b.t);
         return TR_EDB;
     }
-    if (tr_tls_certs_names(b.t) == 0) {
+    if (tr_tls_certs_count(b.t) == 0) {
         tr_tls_certs_free(b.t);
         return 0;
     }

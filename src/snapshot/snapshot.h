@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/str.h"
 #include "core/strmap.h"
+#include "http/tls.h"
 #include "http/url.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
@@ -68,6 +69,10 @@ struct tr_service {
     char *host_header; /* Host sent upstream (unless the route preserves the client's):
                           host[:port], the port only when the URL gave one (Kong 0.7) */
     char *pool_key;    /* "host:port" (+ "|tls"), the keep-alive pool key */
+    /* https: what the service asks of its TLS connections (Kong 3's tls_verify,
+     * tls_verify_depth, client_certificate; an api asks nothing: all -1 / NULL). */
+    struct tr_tls_client_opts tls_opts;
+    char *client_cert_id; /* owned; resolved into tls_opts.cert once the certificates are */
     uint32_t connect_timeout_ms;
     uint32_t send_timeout_ms;
     uint32_t read_timeout_ms;

@@ -213,7 +213,7 @@ static void test_default_cert_and_handshake(void)
     struct tr_tls_client *cli = tr_tls_client_new(true, cert, NULL, err, sizeof(err));
     TR_CHECK(cli != NULL);
     struct tr_tls_conn *s = tr_tls_conn_server(srv, NULL);
-    struct tr_tls_conn *c = tr_tls_conn_client(cli, "localhost", NULL, NULL);
+    struct tr_tls_conn *c = tr_tls_conn_client(cli, "localhost", NULL, NULL, NULL);
     int rs = 0, rc = 0;
     for (int i = 0; i < 10 && (rs != 1 || rc != 1); i++) {
         rc = tr_tls_conn_handshake(c);
@@ -245,7 +245,7 @@ static void test_default_cert_and_handshake(void)
     tr_tls_conn_free(s);
     /* a wrong host name fails verification */
     s = tr_tls_conn_server(srv, NULL);
-    c = tr_tls_conn_client(cli, "wrong.test", NULL, NULL);
+    c = tr_tls_conn_client(cli, "wrong.test", NULL, NULL, NULL);
     rs = rc = 0;
     for (int i = 0; i < 10 && rc == 0; i++) {
         rc = tr_tls_conn_handshake(c);
