@@ -548,8 +548,10 @@ static const struct field route_fields[] = {
     {.name = "hosts", .type = F_LIST, .check = route_host_check, .list_word = "array"},
     {.name = "paths", .type = F_LIST, .check = router_path_check, .list_word = "array"},
     {.name = "headers", .type = F_HEADERS},
-    {.name = "regex_priority", .type = F_INT, .required = true, .dflt = "0"},
-    {.name = "path_handling", .type = F_STRING, .required = true, .dflt = "\"v0\""},
+    /* Kong 3.9 gives these two a default but does not require them: an explicit null is
+     * stored as null, and the router reads it as 0 and v0 (Kong #4254). */
+    {.name = "regex_priority", .type = F_INT, .dflt = "0"},
+    {.name = "path_handling", .type = F_STRING, .dflt = "\"v0\""},
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */

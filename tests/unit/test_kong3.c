@@ -242,6 +242,14 @@ static void test_routes(void)
                "{\"https_redirect_status_code\":\"expected one of: 426, 301, 302, 307, 308\"}");
     CHECK_ERRS(true, "{\"paths\":[\"/\"],\"path_handling\":\"v2\"}",
                "{\"path_handling\":\"expected one of: v0, v1\"}");
+    /* Not required in Kong 3.9: null is kept (and routed as 0 and v0). */
+    e = errs(true, TR_SCHEMA_INSERT,
+             "{\"methods\":[\"POST\"],\"regex_priority\":null,\"path_handling\":null}", NULL, &doc);
+    TR_CHECK(e == NULL);
+    free(e);
+    TR_CHECK(json_is_null(json_object_get(doc, "regex_priority")));
+    TR_CHECK(json_is_null(json_object_get(doc, "path_handling")));
+    json_decref(doc);
     CHECK_ERRS(true, "{\"paths\":[\"/\"],\"service\":\"x\"}",
                "{\"service\":\"expected a record\"}");
     CHECK_ERRS(true, "{\"paths\":[\"/\"],\"service\":{\"id\":\"x\"}}",
