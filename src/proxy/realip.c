@@ -8,10 +8,45 @@
 
 #include "core/cidr.h"
 
-/* Canonical text of the address in s (IPv4 or IPv6 literal) into out. Returns false when s is
- * not an address. */
+static bool all_digits(struct tr_str s)
+{
+    if (s.len == 0 || s.len > 5)
+        return false;
+    for (size_t i = 0; i < s.len; i++)
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return false;
+    return true;
+}
+
+/* s without a trailing port, as nginx's realip reads X-Forwarded-For entries (and Kong with
+ * it): "192.0.2.1:8080" is 192.0.2.1, "[2001:db8::1]:8080" and "[2001:db8::1]" are 2001:db8::1.
+ * A bare IPv6 literal (more than one ':') is left as it is. */
+static struct tr_str without_port(struct tr_str s)
+{
+    if (s.len >= 2 && s.ptr[0] == '[') {
+        const char *close = memchr(s.ptr, ']', s.len);
+        if (close == NULL)
+            return s;
+        size_t after = (size_t)(close - s.ptr) + 1;
+        if (after == s.len || (s.ptr[after] == ':' &&
+                               all_digits((struct tr_str){s.ptr + after + 1, s.len - after - 1})))
+            return (struct tr_str){s.ptr + 1, after - 2};
+        return s;
+    }
+    const char *colon = memchr(s.ptr, ':', s.len);
+    if (colon == NULL || memchr(colon + 1, ':', s.len - (size_t)(colon - s.ptr) - 1) != NULL)
+        return s;
+    size_t host = (size_t)(colon - s.ptr);
+    if (!all_digits((struct tr_str){colon + 1, s.len - host - 1}))
+        return s;
+    return (struct tr_str){s.ptr, host};
+}
+
+/* Canonical text of the address in s (IPv4 or IPv6 literal, with or without a port) into out.
+ * Returns false when s is not an address. */
 static bool canonical(struct tr_str s, char *out, size_t out_len)
 {
+    s = without_port(s);
     char buf[INET6_ADDRSTRLEN + 1];
     unsigned char bin[16];
     if (s.len == 0 || s.len >= sizeof(buf))

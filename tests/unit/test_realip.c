@@ -47,8 +47,19 @@ int main(void)
     TR_CHECK_STR(client(&t, "127.0.0.1", junk, 1, &tr), "127.0.0.1");
     struct tr_http_header junk2[] = {hdr("X-Forwarded-For", "198.51.100.7, junk, 10.1.2.3")};
     TR_CHECK_STR(client(&t, "127.0.0.1", junk2, 1, &tr), "10.1.2.3");
+    /* An entry's port is dropped, as nginx's realip does (Kong 3.9's 03-upstream_headers_spec
+     * "recursive trusted"); a port that is not a number is junk. */
     struct tr_http_header port[] = {hdr("X-Forwarded-For", "198.51.100.7:4000")};
-    TR_CHECK_STR(client(&t, "127.0.0.1", port, 1, &tr), "127.0.0.1");
+    TR_CHECK_STR(client(&t, "127.0.0.1", port, 1, &tr), "198.51.100.7");
+    struct tr_http_header ports[] = {
+        hdr("X-Forwarded-For", "127.0.0.1:14, 198.51.100.7:15, 10.0.0.1:16, 127.0.0.1:17")};
+    TR_CHECK_STR(client(&t, "127.0.0.1", ports, 1, &tr), "198.51.100.7");
+    struct tr_http_header v6port[] = {hdr("X-Forwarded-For", "[2001:DB8::1]:443, [::1]")};
+    TR_CHECK_STR(client(&t, "127.0.0.1", v6port, 1, &tr), "2001:db8::1");
+    struct tr_http_header badport[] = {hdr("X-Forwarded-For", "198.51.100.7:http")};
+    TR_CHECK_STR(client(&t, "127.0.0.1", badport, 1, &tr), "127.0.0.1");
+    struct tr_http_header badv6[] = {hdr("X-Forwarded-For", "[2001:db8::1]x, [::1")};
+    TR_CHECK_STR(client(&t, "127.0.0.1", badv6, 1, &tr), "127.0.0.1");
     /* Every entry trusted: the leftmost one. */
     struct tr_http_header all[] = {hdr("X-Forwarded-For", "10.0.0.9, 10.0.0.8")};
     TR_CHECK_STR(client(&t, "127.0.0.1", all, 1, &tr), "10.0.0.9");
