@@ -504,20 +504,36 @@ void tr__exchange_resume(struct tr_exchange *ex, int rc)
 static const struct tr_upstream_cbs upstream_cbs;
 static void upstream_ready(struct tr_exchange *ex, struct tr_upconn *up);
 
+/* The TLS server name for an https service when it is not the service's host: a Kong 3 route
+ * with preserve_host sends the client's Host (without its port) as the SNI too, as Kong's
+ * proxy_ssl_name $upstream_host does. NULL otherwise. */
+static const char *upstream_sni(struct tr_exchange *ex)
+{
+    if (!ex->service->tls || !ex->route->kong3 || !ex->route->preserve_host)
+        return NULL;
+    struct tr_str h = tr_url_host_without_port(ex->rv.host);
+    if (h.len >= 2 && h.ptr[0] == '[' && h.ptr[h.len - 1] == ']')
+        h = (struct tr_str){h.ptr + 1, h.len - 2}; /* an address: no SNI is sent for it */
+    if (h.len == 0 || h.len > 253)
+        return NULL;
+    return tr_arena_strndup(&ex->ctx.arena, h.ptr, h.len);
+}
+
 /* A connection to the service: an idle one from the pool (unless fresh_only), else a new one,
  * which counts as an attempt (P10: retries are counted in connect attempts). */
 static void get_upstream(struct tr_exchange *ex, bool fresh_only)
 {
     struct tr_upconn *up = NULL;
+    const char *sni = upstream_sni(ex);
     if (!fresh_only)
-        up = tr__upstream_take_idle(ex->w, ex->service, &upstream_cbs, ex);
+        up = tr__upstream_take_idle(ex->w, ex->service, sni, &upstream_cbs, ex);
     if (up != NULL) {
         copy_addr(ex, up->key);
         upstream_ready(ex, up);
         return;
     }
     ex->attempts++;
-    ex->up = tr__upstream_connect(ex->w, ex->service, &upstream_cbs, ex);
+    ex->up = tr__upstream_connect(ex->w, ex->service, sni, &upstream_cbs, ex);
 }
 
 void tr__exchange_connect(struct tr_exchange *ex)

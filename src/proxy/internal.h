@@ -148,7 +148,8 @@ struct tr_upconn {
     const struct tr_upstream_cbs *cbs;
     void *ud;
     struct tr_list link; /* in w->idle_upstreams while pooled */
-    char *key;           /* owned pool key (the service's pool_key) */
+    char *key;           /* owned pool key (the service's pool_key, then "|sni=" and sni) */
+    char *sni;           /* owned TLS server name when it is not the service's host, or NULL */
     char addr[64];       /* "ip:port" once connecting */
     bool connected, closing, sock_open;
     int fail_err;      /* a connect failure to report from the timer (tr__upstream_connect) */
@@ -270,14 +271,18 @@ void tr__body_free(struct tr_exchange *ex);
 
 /* upstream.c: connections to services and the worker's keep-alive pool, keyed by the
  * service's pool_key. cbs (static) and ud are the user's (see struct tr_upstream_cbs). */
+/* sni, for an https service, is the TLS server name to send (and verify) instead of the
+ * service's host (NULL: the host); connections made for another name are never shared. */
 /* An idle pooled connection for svc, now ud's and ready for a request; NULL when none. */
 struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                         const struct tr_upstream_cbs *cbs, void *ud);
+                                         const char *sni, const struct tr_upstream_cbs *cbs,
+                                         void *ud);
 /* A new connection for ud: resolves svc's host, connects under svc's connect timeout and, for
  * an https service, runs the TLS handshake (offering the worker's last session for the pool
  * key); cbs->on_connect reports the end. Never NULL. */
 struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                       const struct tr_upstream_cbs *cbs, void *ud);
+                                       const char *sni, const struct tr_upstream_cbs *cbs,
+                                       void *ud);
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs);
 /* Read (again), and (timeout_ms > 0) start the read timeout. */
 void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms);

@@ -30,6 +30,7 @@ static void up_unref(struct tr_upconn *up)
 {
     if (--up->handles == 0) {
         free(up->key);
+        free(up->sni);
         free(up);
     }
 }
@@ -158,8 +159,9 @@ static void on_connected(uv_connect_t *req, int status)
          * counts as connected (and retries stop) only once it is done. */
         char host[256];
         host_of(up->svc, host, sizeof(host));
-        struct tr_tls_conn *tls = tr_tls_conn_client(tr__tls_client(), host, &up->svc->tls_opts,
-                                                     tr__tls_session_get(up->w, up->key), up);
+        struct tr_tls_conn *tls =
+            tr_tls_conn_client(tr__tls_client(), up->sni ? up->sni : host, &up->svc->tls_opts,
+                               tr__tls_session_get(up->w, up->key), up);
         tr_sock_read_start(&up->sock);
         tr_sock_start_tls(&up->sock, tls); /* the hello goes out; on_up_handshake follows */
         return;
@@ -210,12 +212,30 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     up_unref(up);
 }
 
+/* Whether key is the pool key of svc's connections for sni (see tr__upstream_connect). */
+static bool key_is(const char *key, const struct tr_service *svc, const char *sni)
+{
+    size_t n = strlen(svc->pool_key);
+    if (strncmp(key, svc->pool_key, n) != 0)
+        return false;
+    if (sni == NULL)
+        return key[n] == '\0';
+    return strncmp(key + n, "|sni=", 5) == 0 && strcmp(key + n + 5, sni) == 0;
+}
+
 struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                       const struct tr_upstream_cbs *cbs, void *ud)
+                                       const char *sni, const struct tr_upstream_cbs *cbs, void *ud)
 {
     struct tr_upconn *up = tr_xcalloc(1, sizeof(*up));
     up->w = w;
-    up->key = tr_xstrdup(svc->pool_key);
+    if (sni != NULL) {
+        size_t n = strlen(svc->pool_key) + strlen(sni) + 6;
+        up->key = tr_xmalloc(n);
+        snprintf(up->key, n, "%s|sni=%s", svc->pool_key, sni);
+        up->sni = tr_xstrdup(sni);
+    } else {
+        up->key = tr_xstrdup(svc->pool_key);
+    }
     tr_list_init(&up->link);
     uv_timer_init(w->loop, &up->timer);
     up->timer.data = up;
@@ -247,11 +267,12 @@ struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct t
 }
 
 struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                         const struct tr_upstream_cbs *cbs, void *ud)
+                                         const char *sni, const struct tr_upstream_cbs *cbs,
+                                         void *ud)
 {
     for (struct tr_list *it = w->idle_upstreams.prev; it != &w->idle_upstreams; it = it->prev) {
         struct tr_upconn *up = TR_LIST_ENTRY(it, struct tr_upconn, link);
-        if (strcmp(up->key, svc->pool_key) != 0)
+        if (!key_is(up->key, svc, sni))
             continue;
         tr_list_remove(&up->link);
         w->num_idle_upstreams--;
