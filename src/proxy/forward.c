@@ -119,26 +119,10 @@ static void put_query(struct tr_http_writer *o, const struct tr_exchange *ex)
     }
 }
 
-/* The first non-empty value of the client's field name when the peer is in trusted_ips (Kong 3
- * forwards a trusted proxy's X-Forwarded-Proto/-Host/-Port/-Path/-Prefix), else TR_STR_NULL. */
-static struct tr_str trusted_field(const struct tr_exchange *ex, struct tr_str name)
-{
-    if (!ex->peer_trusted)
-        return TR_STR_NULL;
-    const struct tr_req_view *req = &ex->rv;
-    for (size_t i = 0; i < req->num_headers; i++) {
-        struct tr_str v = tr_str_trim(req->headers[i].value);
-        if (v.len > 0 && tr_str_ieq(req->headers[i].name, name))
-            return v;
-    }
-    return TR_STR_NULL;
-}
-
 /* P8: X-Real-IP is the computed client. X-Forwarded-For is the incoming list (every such field,
- * in order) followed by the peer when the peer is trusted, else the peer alone. Then
- * X-Forwarded-Proto/-Host/-Port/-Path/-Prefix: a trusted peer's own, as Kong 3 forwards them,
- * else torii's (the listener's scheme and port, the Host without port, the normalized path, the
- * stripped prefix). */
+ * in order) followed by the peer when the peer is trusted, else the peer alone. Then torii's own
+ * X-Forwarded-Proto/-Host/-Port/-Path/-Prefix, whoever the peer (Kong 3 forwards a trusted
+ * peer's instead; P8 keeps torii's: the backend learns what this hop saw). */
 static void put_forwarded(struct tr_http_writer *o, const struct tr_exchange *ex)
 {
     const struct tr_client *c = ex->c;
@@ -157,29 +141,15 @@ static void put_forwarded(struct tr_http_writer *o, const struct tr_exchange *ex
     }
     tr_http_writer_cstr(o, c->peer_ip);
     tr_http_writer_raw(o, "\r\n", 2);
-    struct tr_str v = trusted_field(ex, TR_STR_LIT("X-Forwarded-Proto"));
-    if (v.len)
-        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Proto"), v);
-    else
-        tr_http_writer_cstr(o, c->tls_listener ? "X-Forwarded-Proto: https\r\n"
-                                               : "X-Forwarded-Proto: http\r\n");
-    v = trusted_field(ex, TR_STR_LIT("X-Forwarded-Host"));
-    if (v.len == 0)
-        v = tr_url_host_without_port(req->host);
-    if (v.len)
-        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Host"), v);
-    v = trusted_field(ex, TR_STR_LIT("X-Forwarded-Port"));
-    if (v.len)
-        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Port"), v);
-    else
-        tr_http_writer_field_u64(o, "X-Forwarded-Port", c->local_port);
-    v = trusted_field(ex, TR_STR_LIT("X-Forwarded-Path"));
-    tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Path"), v.len ? v : ex->ctx.norm_path);
-    v = trusted_field(ex, TR_STR_LIT("X-Forwarded-Prefix"));
-    if (v.len == 0)
-        v = ex->prefix;
-    if (v.len)
-        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Prefix"), v);
+    tr_http_writer_cstr(o, c->tls_listener ? "X-Forwarded-Proto: https\r\n"
+                                           : "X-Forwarded-Proto: http\r\n");
+    if (req->host.len)
+        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Host"),
+                             tr_url_host_without_port(req->host));
+    tr_http_writer_field_u64(o, "X-Forwarded-Port", c->local_port);
+    tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Path"), ex->ctx.norm_path);
+    if (ex->prefix.len)
+        tr_http_writer_field(o, TR_STR_LIT("X-Forwarded-Prefix"), ex->prefix);
 }
 
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len)

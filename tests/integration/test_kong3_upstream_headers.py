@@ -13,6 +13,8 @@ test asserts torii's answer and says so:
   not taken as the client (Kong's default real_ip_header is X-Real-IP).
 - An Upgrade other than a complete WebSocket handshake goes upstream without Upgrade and
   Connection.
+- X-Forwarded-Proto, -Host, -Port, -Path and -Prefix are torii's own also from a trusted peer
+  (P8): Kong 3 forwards a trusted peer's values instead.
 
 Not ported (skipped below):
 - "keeps proxy-authorization header when a plugin specifies it" and "... if plugin specifies
@@ -330,10 +332,11 @@ def test_trusted_x_forwarded_proto_host_port_path(node):
                                          ("X-Forwarded-Host", "example.test"),
                                          ("X-Forwarded-Port", "80"),
                                          ("X-Forwarded-Path", "/original-path")])
-    assert h["x-forwarded-proto"] == "https"
-    assert h["x-forwarded-host"] == "example.test"
-    assert h["x-forwarded-port"] == "80"
-    assert h["x-forwarded-path"] == "/original-path"
+    # Kong 3 forwards the trusted peer's values; torii sends its own (P8).
+    assert h["x-forwarded-proto"] == "http"
+    assert h["x-forwarded-host"] == "headers-inspect.test"
+    assert h["x-forwarded-port"] == str(node.proxy_port)
+    assert h["x-forwarded-path"] == "/"
 
 
 @pytest.mark.parametrize("node", [TRUSTED], indirect=True)
@@ -342,9 +345,10 @@ def test_trusted_x_forwarded_prefix(node):
     "X-Forwarded-Prefix", both "should be preserved even if path was stripped" (stripped and
     not stripped)."""
     sent = [("X-Forwarded-Prefix", "/preserved")]
-    assert request_headers(node, sent, path="/foo/status/200")["x-forwarded-prefix"] == \
-        "/preserved"
-    assert request_headers(node, sent, path="/status/200")["x-forwarded-prefix"] == "/preserved"
+    # Kong 3 keeps the trusted peer's prefix; torii sends its own (P8): the stripped prefix,
+    # or none when nothing was stripped.
+    assert request_headers(node, sent, path="/foo/status/200")["x-forwarded-prefix"] == "/foo"
+    assert "x-forwarded-prefix" not in request_headers(node, sent, path="/status/200")
 
 
 # ---- (using the non-trusted configuration values) ------------------------------------------
@@ -406,7 +410,8 @@ def test_recursive_trusted(node):
                                          ("X-Forwarded-Port", "14")])
     assert h["x-real-ip"] == "10.0.0.1"
     assert h["x-forwarded-for"] == CHAIN_PORTS + ", 127.0.0.1"
-    assert h["x-forwarded-port"] == "14"
+    # Kong 3 forwards the trusted peer's X-Forwarded-Port; torii sends the listener's (P8).
+    assert h["x-forwarded-port"] == str(node.proxy_port)
 
 
 @pytest.mark.parametrize("node", [RECURSIVE_NON_TRUSTED], indirect=True)
