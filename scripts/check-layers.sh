@@ -12,6 +12,7 @@ allowed() {
     http) echo "core" ;;
     store) echo "core schema" ;;
     router) echo "core http" ;;
+    balancer) echo "core" ;;
     plugins) echo "core http schema store" ;;
     snapshot) echo "core http schema store router plugins" ;;
     proxy) echo "core http schema store router plugins snapshot" ;;
