@@ -33,8 +33,10 @@ struct tr_balancer {
     /* least-connections and latency: where the next scan starts, so ties rotate */
     atomic_uint rotor;
 
-    /* consistent-hashing */
+    /* consistent-hashing: ring[pos] an address index or TR_RING_EMPTY; hop[pos] the first
+     * filled position at or below pos (wrapping), so a lookup never walks empty slots */
     uint32_t *ring;
+    uint32_t *hop;
     uint32_t points;
 };
 
@@ -165,6 +167,15 @@ int tr_balancer_new(struct tr_health_registry *reg, const struct tr_lb_spec *spe
         }
         tr_ring_fill(b->ring, b->points, e, b->num);
         free(e);
+        b->hop = tr_xmalloc(sizeof(*b->hop) * b->points);
+        uint32_t last = TR_RING_EMPTY;
+        for (uint32_t pass = 0; pass < 2; pass++) { /* the second pass wraps around */
+            for (uint32_t p = 0; p < b->points; p++) {
+                if (b->ring[p] != TR_RING_EMPTY)
+                    last = p;
+                b->hop[p] = last;
+            }
+        }
     }
     if (b->algorithm == TR_LB_LATENCY)
         latency_slow_start(b, created, spec->now_ms);
@@ -189,6 +200,7 @@ void tr_balancer_unref(struct tr_balancer *b)
     free(b->addrs);
     free(b->rr_current);
     free(b->ring);
+    free(b->hop);
     free(b->upstream_id);
     free(b);
 }
@@ -278,11 +290,15 @@ static long pick_hash(struct tr_balancer *b, const char *key, size_t key_len, st
             t->hashed = true;
         }
     }
+    /* each step lands on a filled slot; there are at most points of them */
     for (uint32_t n = 0; n < b->points; n++) {
-        uint32_t i = b->ring[pos];
-        if (i != TR_RING_EMPTY && usable(b, i, t, use_tried))
+        uint32_t p = b->hop[pos];
+        if (p == TR_RING_EMPTY)
+            return -1; /* an empty ring */
+        uint32_t i = b->ring[p];
+        if (usable(b, i, t, use_tried))
             return (long)i;
-        pos = pos ? pos - 1 : b->points - 1;
+        pos = p ? p - 1 : b->points - 1;
     }
     return -1;
 }
