@@ -287,6 +287,72 @@ static void test_consistent_hashing(void)
     tr_balancer_unref(b);
 }
 
+/* Kong's spec/01-unit/09-balancer/03-consistent_hashing_spec.lua, "gets an IP address and port
+ * number; consistent hashing" and "evaluate the change in the continuum", with its bounds. */
+static struct tr_balancer *build_ch(const char *up, const struct tr_lb_address_spec *a, size_t n,
+                                    uint32_t slots)
+{
+    struct tr_lb_spec spec = {up, TR_LB_CONSISTENT_HASHING, slots, &conf, a, n, 1};
+    struct tr_balancer *b = NULL;
+    TR_CHECK_INT(tr_balancer_new(reg, &spec, &b), 0);
+    return b;
+}
+
+static const struct tr_lb_address *pick_n(struct tr_balancer *b, int n)
+{
+    char key[16];
+    int len = snprintf(key, sizeof(key), "%d", n);
+    const struct tr_lb_address *a = tr_balancer_pick(b, key, (size_t)len, NULL, 1);
+    tr_balancer_release(a);
+    return a;
+}
+
+static void test_kong_ring_cases(void)
+{
+    struct tr_lb_address_spec two[2] = {{"1.2.3.4", 123, 10, "mashape.com:123"},
+                                        {"5.6.7.8", 321, 5, "getkong.org:321"}};
+    struct tr_balancer *b = build_ch("kong1", two, 2, 1000);
+    int res[2] = {0};
+    for (int n = 1; n <= 1500; n++)
+        res[pick_n(b, n)->index]++;
+    TR_CHECK(res[0] > 900 && res[0] < 1100);
+    TR_CHECK(res[1] > 450 && res[1] < 550);
+    /* one of them marked down: every key goes to the other */
+    tr_peer_set_healthy(tr_balancer_address(b, 0)->peer, false);
+    for (int n = 1; n <= 160; n++)
+        TR_CHECK(pick_n(b, n)->index == 1);
+    tr_balancer_unref(b);
+
+    struct tr_lb_address_spec eight[8];
+    static char hosts[8][16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(hosts[i], sizeof(hosts[i]), "10.0.0.%d", i + 1);
+        eight[i] = (struct tr_lb_address_spec){hosts[i], (uint16_t)(i + 1), 100, hosts[i]};
+    }
+    static const struct tr_lb_address *r1[10001], *r2[10001], *r3[10001];
+    struct tr_balancer *b5 = build_ch("kong2", eight, 5, 5000);
+    struct tr_balancer *b6 = build_ch("kong2", eight, 6, 5000);
+    struct tr_balancer *b8 = build_ch("kong2", eight, 8, 5000);
+    int d12 = 0, d13 = 0, d23 = 0;
+    for (int n = 1; n <= 10000; n++) {
+        r1[n] = pick_n(b5, n);
+        r2[n] = pick_n(b6, n);
+        r3[n] = pick_n(b8, n);
+        /* the registry gives the three balancers the same peer per address */
+        d12 += r1[n]->peer != r2[n]->peer;
+        d13 += r1[n]->peer != r3[n]->peer;
+        d23 += r2[n]->peer != r3[n]->peer;
+    }
+    printf("consistent-hashing: 5->6 targets moved %d, 5->8 %d, 6->8 %d of 10000 keys\n", d12, d13,
+           d23);
+    TR_CHECK(d12 < 2000);
+    TR_CHECK(d13 < 4000);
+    TR_CHECK(d23 < 2500);
+    tr_balancer_unref(b5);
+    tr_balancer_unref(b6);
+    tr_balancer_unref(b8);
+}
+
 static void test_least_connections(void)
 {
     const unsigned equal[] = {10, 10, 10};
@@ -483,6 +549,7 @@ int main(void)
     test_spec_checks();
     test_round_robin();
     test_consistent_hashing();
+    test_kong_ring_cases();
     test_least_connections();
     test_latency();
     test_no_peer_and_retries();
