@@ -14,6 +14,8 @@
 #include "core/spinlock.h"
 
 #define LATENCY_DECAY_MS 10000.0 /* Kong's DECAY_TIME, 10 s */
+#define RR_CYCLE_MAX 65536       /* entries of a precomputed round-robin cycle */
+#define RR_CYCLE_WORK_MAX (1u << 23)
 
 struct tr_balancer {
     atomic_uint refs;
@@ -26,7 +28,12 @@ struct tr_balancer {
     size_t num;
     uint64_t total_weight;
 
-    /* round-robin: nginx's smooth weighted round-robin state, under rr_lock */
+    /* round-robin: one cycle of nginx's smooth weighted round-robin over every address, computed
+     * at build (rr_len entries, NULL when too long), walked by an atomic position; and the live
+     * algorithm's state, under rr_lock, for picks the cycle cannot serve */
+    uint32_t *rr_cycle;
+    uint32_t rr_len;
+    atomic_uint_least64_t rr_pos;
     struct tr_spinlock rr_lock;
     int64_t *rr_current;
 
@@ -128,6 +135,46 @@ static void latency_slow_start(struct tr_balancer *b, const bool *created, uint6
     }
 }
 
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* One cycle of the smooth weighted round-robin over every address of weight > 0: sum(weights) /
+ * gcd(weights) picks. Skipped when the cycle or its computation would be large. */
+static void rr_cycle_build(struct tr_balancer *b)
+{
+    uint64_t g = 0;
+    for (size_t i = 0; i < b->num; i++)
+        g = gcd(g, b->addrs[i].weight);
+    if (g == 0)
+        return;
+    uint64_t len = b->total_weight / g;
+    if (len > RR_CYCLE_MAX || len * b->num > RR_CYCLE_WORK_MAX)
+        return;
+    b->rr_cycle = tr_xmalloc(sizeof(*b->rr_cycle) * len);
+    b->rr_len = (uint32_t)len;
+    int64_t *cur = tr_xcalloc(b->num, sizeof(*cur));
+    for (uint64_t k = 0; k < len; k++) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < b->num; i++) {
+            if (b->addrs[i].weight == 0)
+                continue;
+            cur[i] += b->addrs[i].weight / g;
+            if (best == SIZE_MAX || cur[i] > cur[best])
+                best = i;
+        }
+        cur[best] -= (int64_t)len;
+        b->rr_cycle[k] = (uint32_t)best;
+    }
+    free(cur);
+}
+
 int tr_balancer_new(struct tr_health_registry *reg, const struct tr_lb_spec *spec,
                     struct tr_balancer **out)
 {
@@ -137,6 +184,7 @@ int tr_balancer_new(struct tr_health_registry *reg, const struct tr_lb_spec *spe
     struct tr_balancer *b = tr_xcalloc(1, sizeof(*b));
     atomic_init(&b->refs, 1);
     atomic_init(&b->rotor, 0);
+    atomic_init(&b->rr_pos, 0);
     b->reg = reg;
     b->upstream_id = tr_xstrdup(spec->upstream_id);
     b->algorithm = spec->algorithm;
@@ -157,6 +205,8 @@ int tr_balancer_new(struct tr_health_registry *reg, const struct tr_lb_spec *spe
         a->index = (uint32_t)i;
         b->total_weight += s->weight;
     }
+    if (b->algorithm == TR_LB_ROUND_ROBIN)
+        rr_cycle_build(b);
     if (b->algorithm == TR_LB_CONSISTENT_HASHING) {
         b->points = tr_ring_points(b->slots);
         b->ring = tr_xmalloc(sizeof(*b->ring) * b->points);
@@ -199,6 +249,7 @@ void tr_balancer_unref(struct tr_balancer *b)
     }
     free(b->addrs);
     free(b->rr_current);
+    free(b->rr_cycle);
     free(b->ring);
     free(b->hop);
     free(b->upstream_id);
@@ -259,6 +310,15 @@ static bool usable(const struct tr_balancer *b, size_t i, const struct tr_lb_tri
  * its weight, the largest current value wins and loses the total. */
 static long pick_round_robin(struct tr_balancer *b, const struct tr_lb_tried *t, bool use_tried)
 {
+    /* The cycle's next entry when it is usable: the whole sequence while every address is, so
+     * exact and smooth without a lock; entries that are not (unhealthy, tried) fall to the live
+     * algorithm over the usable ones, also in proportion to their weights. */
+    if (b->rr_cycle) {
+        uint64_t k = atomic_fetch_add_explicit(&b->rr_pos, 1, memory_order_relaxed) % b->rr_len;
+        uint32_t i = b->rr_cycle[k];
+        if (usable(b, i, t, use_tried))
+            return (long)i;
+    }
     long best = -1;
     int64_t total = 0;
     tr_spin_lock(&b->rr_lock);
@@ -406,11 +466,8 @@ const struct tr_lb_address *tr_balancer_pick(struct tr_balancer *b, const char *
 void tr_balancer_release(const struct tr_lb_address *a)
 {
     /* never below zero, even if a caller releases twice */
-    unsigned n = atomic_load_explicit(&a->peer->in_flight, memory_order_relaxed);
-    while (n > 0 &&
-           !atomic_compare_exchange_weak_explicit(&a->peer->in_flight, &n, n - 1,
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-    }
+    if (atomic_fetch_sub_explicit(&a->peer->in_flight, 1, memory_order_relaxed) == 0)
+        atomic_fetch_add_explicit(&a->peer->in_flight, 1, memory_order_relaxed);
 }
 
 void tr_balancer_report_latency(const struct tr_lb_address *a, uint64_t rtt_us, uint64_t now_ms)

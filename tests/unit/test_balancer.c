@@ -146,6 +146,30 @@ static void test_round_robin(void)
     TR_CHECK_INT(counts[3], 0);
     tr_balancer_unref(b);
 
+    /* weights too spread for a precomputed cycle: the live algorithm alone, as exact */
+    const unsigned spread[] = {65535, 65534, 1};
+    b = build("rr", TR_LB_ROUND_ROBIN, spread, 3);
+    memset(counts, 0, sizeof(counts));
+    pick_many(b, 131070, counts, &run);
+    TR_CHECK_INT(counts[0], 65535);
+    TR_CHECK_INT(counts[1], 65534);
+    TR_CHECK_INT(counts[2], 1);
+    TR_CHECK(run <= 2);
+    tr_balancer_unref(b);
+
+    /* an unhealthy address in the middle of the cycle: the others keep their proportions */
+    const unsigned w1234[] = {1, 2, 3, 4};
+    b = build("rr", TR_LB_ROUND_ROBIN, w1234, 4);
+    tr_peer_set_healthy(tr_balancer_address(b, 1)->peer, false);
+    memset(counts, 0, sizeof(counts));
+    pick_many(b, 80000, counts, &run);
+    TR_CHECK_INT(counts[1], 0);
+    TR_CHECK(counts[0] > 9900 && counts[0] < 10100);
+    TR_CHECK(counts[2] > 29800 && counts[2] < 30200);
+    TR_CHECK(counts[3] > 39800 && counts[3] < 40200);
+    TR_CHECK(run <= 4);
+    tr_balancer_unref(b);
+
     const unsigned many[] = {5, 7, 11, 13, 17, 19, 23};
     b = build("rr", TR_LB_ROUND_ROBIN, many, 7);
     memset(counts, 0, sizeof(counts));
