@@ -525,3 +525,34 @@ bool tr_balancer_address_available(const struct tr_balancer *b, const struct tr_
 {
     return a->weight > 0 && tr_peer_available(a->peer, &b->health);
 }
+
+const char *tr_lb_health_name(enum tr_lb_health h)
+{
+    static const char *const names[] = {"HEALTHY", "UNHEALTHY", "HEALTHCHECKS_OFF", "DNS_ERROR"};
+    return (size_t)h < TR_ARRAY_SIZE(names) ? names[h] : "";
+}
+
+enum tr_lb_health tr_balancer_address_health(const struct tr_balancer *b,
+                                             const struct tr_lb_address *a)
+{
+    if (b->health.off || a->weight == 0)
+        return TR_LB_HEALTHCHECKS_OFF;
+    return tr_peer_available(a->peer, &b->health) ? TR_LB_HEALTHY : TR_LB_UNHEALTHY;
+}
+
+enum tr_lb_health tr_balancer_target_health(const struct tr_balancer *b, const char *target)
+{
+    bool any = false, unhealthy = false;
+    for (size_t i = 0; i < b->num; i++) {
+        if (strcmp(b->addrs[i].target, target) != 0)
+            continue;
+        any = true;
+        enum tr_lb_health h = tr_balancer_address_health(b, &b->addrs[i]);
+        if (h == TR_LB_HEALTHY)
+            return TR_LB_HEALTHY;
+        unhealthy = unhealthy || h == TR_LB_UNHEALTHY;
+    }
+    if (!any)
+        return TR_LB_DNS_ERROR;
+    return unhealthy ? TR_LB_UNHEALTHY : TR_LB_HEALTHCHECKS_OFF;
+}

@@ -128,6 +128,20 @@ const struct tr_health_conf *tr_balancer_health_conf(const struct tr_balancer *b
 bool tr_balancer_address_available(const struct tr_balancer *b, const struct tr_lb_address *a);
 /* Kong's balancer health: available weight > threshold % of the total weight (total 0: false). */
 bool tr_balancer_healthy(const struct tr_balancer *b);
+/* Kong's health words for /upstreams/{u}/health (kong/db/dao/targets.lua,
+ * page_for_upstream_with_health): an address is HEALTHCHECKS_OFF when checks are off or its
+ * weight is 0, else HEALTHY or UNHEALTHY; a target is HEALTHY when one of its addresses is,
+ * else UNHEALTHY when one is, else HEALTHCHECKS_OFF, and DNS_ERROR without any address. */
+enum tr_lb_health {
+    TR_LB_HEALTHY = 0,
+    TR_LB_UNHEALTHY,
+    TR_LB_HEALTHCHECKS_OFF,
+    TR_LB_DNS_ERROR,
+};
+const char *tr_lb_health_name(enum tr_lb_health h);
+enum tr_lb_health tr_balancer_address_health(const struct tr_balancer *b,
+                                             const struct tr_lb_address *a);
+enum tr_lb_health tr_balancer_target_health(const struct tr_balancer *b, const char *target);
 /* The address's latency score input: its average decayed to now_ms (microseconds). */
 double tr_balancer_latency(const struct tr_lb_address *a, uint64_t now_ms);
 

@@ -243,6 +243,25 @@ static void test_registry(void)
     TR_CHECK_INT(tr_health_set_target(reg, "up-a", "svc.test:80", true), 2);
     TR_CHECK_INT(tr_health_set_target(reg, "up-a", "nope:80", true), 0);
 
+    /* Kong's words for /health */
+    TR_CHECK_STR(tr_lb_health_name(tr_balancer_target_health(b2, "svc.test:80")), "HEALTHY");
+    TR_CHECK_STR(tr_lb_health_name(tr_balancer_target_health(b2, "10.0.0.3:8080")), "UNHEALTHY");
+    TR_CHECK_STR(tr_lb_health_name(tr_balancer_target_health(b2, "gone:80")), "DNS_ERROR");
+    tr_peer_set_healthy(tr_balancer_address(b2, 0)->peer, false);
+    TR_CHECK_INT(tr_balancer_target_health(b2, "svc.test:80"), TR_LB_HEALTHY); /* .2 is up */
+    TR_CHECK_INT(tr_balancer_address_health(b2, tr_balancer_address(b2, 0)), TR_LB_UNHEALTHY);
+    tr_peer_set_healthy(tr_balancer_address(b2, 1)->peer, false);
+    TR_CHECK_INT(tr_balancer_target_health(b2, "svc.test:80"), TR_LB_UNHEALTHY);
+    tr_health_set_target(reg, "up-a", "svc.test:80", true);
+    struct tr_health_conf off;
+    tr_health_conf_default(&off);
+    struct tr_lb_spec spec4 = {"up-a", TR_LB_ROUND_ROBIN, 10000, &off, more, 4, 1};
+    struct tr_balancer *boff = NULL;
+    TR_CHECK_INT(tr_balancer_new(reg, &spec4, &boff), 0);
+    TR_CHECK_STR(tr_lb_health_name(tr_balancer_target_health(boff, "10.0.0.3:8080")),
+                 "HEALTHCHECKS_OFF");
+    tr_balancer_unref(boff);
+
     /* the builder's reuse: a reference more, the same object */
     tr_balancer_ref(b2);
     tr_balancer_unref(b2);
