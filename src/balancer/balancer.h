@@ -69,8 +69,9 @@ struct tr_lb_address {
 };
 
 /* The addresses already tried by one request, for its retries: zero it (TR_LB_TRIED_INIT) per
- * request, pass the same one to every pick of that request. Each pick records its answer. When
- * every available address has been tried, a retry may pick one again (Kong's wheel does). */
+ * request, pass the same one to every pick of that request (all on the same balancer: it holds
+ * that balancer's address indexes). Each pick records its answer. When every available address
+ * has been tried, a retry may pick one again (Kong's wheel does). */
 #define TR_LB_TRIED_MAX 16
 struct tr_lb_tried {
     uint32_t num;
