@@ -130,14 +130,31 @@ size_t tr_ring_fill(uint32_t *ring, uint32_t points, const struct tr_ring_entry 
             targets++;
     }
 
-    size_t collisions = 0, filled = 0;
-    for (size_t k = 0; k < n && filled < points && total > 0; k++) {
+    /* Kong's entry counts; when they would fill more than 90 % of the ring (Kong gives up when
+     * the ring is full), all are scaled down alike so every address keeps a share */
+    uint64_t *entries = tr_xcalloc(n, sizeof(*entries));
+    uint64_t sum = 0;
+    for (size_t k = 0; k < n && total > 0; k++) {
         const struct tr_ring_entry *a = &addrs[ord[k].index];
         double prop = a->weight / total;
-        uint64_t entries = (uint64_t)(prop * (double)targets * TR_RING_SERVER_POINTS);
-        if (a->weight > 0 && entries == 0)
-            entries = 1;
-        for (uint64_t i = 1; i <= entries && filled < points; i++) {
+        entries[k] = (uint64_t)(prop * (double)targets * TR_RING_SERVER_POINTS);
+        if (a->weight > 0 && entries[k] == 0)
+            entries[k] = 1;
+        sum += entries[k];
+    }
+    uint64_t room = (uint64_t)points * 9 / 10;
+    if (sum > room) {
+        for (size_t k = 0; k < n; k++) {
+            uint64_t e = entries[k] * room / sum;
+            entries[k] = entries[k] && !e ? 1 : e;
+        }
+    }
+
+    size_t collisions = 0, filled = 0;
+    for (size_t k = 0; k < n && filled < points; k++) {
+        const struct tr_ring_entry *a = &addrs[ord[k].index];
+        uint64_t want = entries[k];
+        for (uint64_t i = 1; i <= want && filled < points; i++) {
             char name[320];
             int len = snprintf(name, sizeof(name), "%s::%u %llu", a->host, a->port,
                                (unsigned long long)i);
@@ -148,11 +165,12 @@ size_t tr_ring_fill(uint32_t *ring, uint32_t points, const struct tr_ring_entry 
                 ring[pos] = (uint32_t)ord[k].index;
                 filled++;
             } else {
-                entries++; /* Kong: "move the problem forward" */
+                want++; /* Kong: "move the problem forward" */
                 collisions++;
             }
         }
     }
+    free(entries);
     free(ord);
     return collisions;
 }

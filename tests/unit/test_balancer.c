@@ -298,6 +298,30 @@ static void test_consistent_hashing(void)
     const unsigned mixed[] = {10, 20, 30, 40};
     removal(mixed, 4, 1, 0.05);
 
+    /* more targets than the ring holds at 160 entries each: every one keeps a share */
+    unsigned twenty[20];
+    for (int i = 0; i < 20; i++)
+        twenty[i] = 100;
+    struct tr_lb_address_spec many[20];
+    static char mh[20][16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(mh[i], sizeof(mh[i]), "10.2.0.%d", i + 1);
+        many[i] = (struct tr_lb_address_spec){mh[i], 80, twenty[i], mh[i]};
+    }
+    struct tr_lb_spec full = {"chfull", TR_LB_CONSISTENT_HASHING, 1000, &conf, many, 20, 1};
+    TR_CHECK_INT(tr_balancer_new(reg, &full, &b), 0);
+    int share[20] = {0};
+    for (int k = 0; k < 10000; k++) {
+        char key[16];
+        int len = snprintf(key, sizeof(key), "%d", k);
+        const struct tr_lb_address *a = tr_balancer_pick(b, key, (size_t)len, NULL, 1000);
+        share[a->index]++;
+        tr_balancer_release(a);
+    }
+    for (int i = 0; i < 20; i++)
+        TR_CHECK(share[i] > 250 && share[i] < 750);
+    tr_balancer_unref(b);
+
     /* weight 0 never on the ring, with slots below Kong's minimum */
     const unsigned zero[] = {0, 5};
     b = build("chz", TR_LB_CONSISTENT_HASHING, zero, 2);
