@@ -77,6 +77,7 @@ struct tr_ctx {
     void *states[TR_PLUGIN_MAX];                         /* per ran[] entry */
     size_t num_ran;
     bool yielded;
+    bool buffering; /* the route's request_buffering read has started */
     bool access_done;
 };
 

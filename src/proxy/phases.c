@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "snapshot/snapshot.h"
@@ -47,6 +48,12 @@ static void remember(struct tr_ctx *ctx, const struct tr_plugin_instance *in)
     ctx->num_ran++;
 }
 
+static void buffered(struct tr_ctx *ctx, bool complete)
+{
+    (void)complete;
+    tr_ctx_resume(ctx, TR_PLUGIN_NEXT);
+}
+
 int tr__phases_access(struct tr_ctx *ctx)
 {
     const struct tr_route *route = ctx->ex->route;
@@ -76,6 +83,15 @@ int tr__phases_access(struct tr_ctx *ctx)
             tr_log_error("plugin %s failed in the access phase", in->plugin->name);
             return TR_PLUGIN_FAIL;
         }
+    }
+    /* Kong 3's request_buffering: the body is read before going upstream (then sent with a
+     * Content-Length), up to request_buffer_size; a larger one streams on after its start. */
+    if (route->request_buffering && !ctx->buffering && !tr_ctx_body_ready(ctx) &&
+        ctx->ex->w->conf->request_buffer_size > 0) {
+        ctx->buffering = true;
+        ctx->yielded = true;
+        tr_ctx_read_body(ctx, (size_t)ctx->ex->w->conf->request_buffer_size, buffered);
+        return TR_PLUGIN_YIELD;
     }
     ctx->access_done = true;
     return TR_PLUGIN_NEXT;

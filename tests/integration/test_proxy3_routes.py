@@ -428,3 +428,37 @@ def test_consumer_plugins_endpoint(torii, admin, echo):
     assert got.status == 403 and got.json()["message"] == "carol"
     ok(admin.delete("/consumers/carol/plugins/%s" % p["id"]), 204)
     assert call(torii, "/r", headers=[("apikey", "carol-key")]).status == 200
+
+
+# ---- request_buffering -----------------------------------------------------------------------
+
+def chunked(data, size=1000):
+    out = b""
+    for i in range(0, len(data), size):
+        piece = data[i:i + size]
+        out += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def test_request_buffering(torii_factory, echo):
+    """request_buffering (Kong 3's default): a chunked body is read whole and sent upstream with
+    a Content-Length; off, or past request_buffer_size, it streams chunked. Legacy apis stream."""
+    t = torii_factory(settings={"request_buffer_size": "64k"})
+    s = service(t.admin, echo)
+    route(t.admin, s, name="buffered", paths=["/buf"])
+    route(t.admin, s, name="streamed", paths=["/stream"], request_buffering=False)
+    t.admin.add_api(name="legacy", upstream_url=echo.url, request_path="/legacy")
+    body = bytes(range(256)) * 40  # 10,240 bytes
+    te = [("Transfer-Encoding", "chunked")]
+    for path, expect_chunked in (("/buf", False), ("/stream", True), ("/legacy", True)):
+        r = one_request(t.proxy_port, "POST", path, headers=te, body=chunked(body))
+        assert r.status == 200, (path, r.body)
+        d = r.json()
+        assert d["chunked"] == expect_chunked, path
+        assert d["body_length"] == len(body), path
+        if not expect_chunked:
+            assert hvals(d, "Content-Length") == [str(len(body))]
+    big = b"x" * (200 * 1024)
+    r = one_request(t.proxy_port, "POST", "/buf", headers=te, body=chunked(big, 16384))
+    assert r.status == 200
+    assert r.json()["chunked"] is True and r.json()["body_length"] == len(big)
