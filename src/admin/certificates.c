@@ -316,25 +316,29 @@ static void cert_patch(struct tr_admin_ctx *ctx)
 
 static void cert_delete(struct tr_admin_ctx *ctx)
 {
-    /* A certificate a service presents to its upstream stays until no service uses it, as
-     * Kong 3 keeps it (the store refuses the delete). */
+    /* A certificate a service or an upstream presents to its upstream servers stays until
+     * none uses it, as Kong 3 keeps it (the store refuses the delete). */
+    static const char *const users[] = {"services", "upstreams", NULL};
     json_t *existing = NULL;
     if (tr_admin_crud_find(ctx, &certificates, ctx->params[0], &existing) == 0) {
         json_t *filter =
             json_pack("{s:O}", "client_certificate_id", json_object_get(existing, "id"));
-        json_t *rows = NULL;
-        size_t total = 0;
-        char *next = NULL;
-        int rc = tr_store_list(ctx->env->store, "services", filter, 1, NULL, &rows, &total, &next);
-        free(next);
-        json_decref(filter);
         json_decref(existing);
-        bool used = rc == 0 && json_array_size(rows) > 0;
-        json_decref(rows);
-        if (used) {
-            tr_admin3_reply_fk_restricted(ctx, "certificates", "services");
-            return;
+        for (const char *const *u = users; *u; u++) {
+            json_t *rows = NULL;
+            size_t total = 0;
+            char *next = NULL;
+            int rc = tr_store_list(ctx->env->store, *u, filter, 1, NULL, &rows, &total, &next);
+            free(next);
+            bool used = rc == 0 && json_array_size(rows) > 0;
+            json_decref(rows);
+            if (used) {
+                json_decref(filter);
+                tr_admin3_reply_fk_restricted(ctx, "certificates", *u);
+                return;
+            }
         }
+        json_decref(filter);
     }
     tr_admin_crud_delete(ctx, &certificates, ctx->params[0]);
 }

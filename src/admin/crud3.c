@@ -43,6 +43,8 @@ json_t *tr_admin3_output(const struct tr_admin3_entity *e, const json_t *doc)
             json_object_set_new(out, fk->field,
                                 json_is_string(v) ? json_pack("{s:O}", "id", v) : json_null());
     }
+    if (e->shape != NULL)
+        e->shape(out);
     return out;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Generic handlers for Kong 3.x entities (services, routes, and later upstreams, targets):
+/* Generic handlers for Kong 3.x entities (services, routes, upstreams, targets):
  * Kong 3's verbs and bodies (kong/api/endpoints.lua) over the store. GET lists answer
  * {"data":[...],"next":"/x?offset=..."|null[,"offset":"..."]} with ?size (1..1000, default 100),
  * ?offset and ?tags=a,b (all of) or ?tags=a/b (any of); POST creates (201); GET, PATCH (200),
@@ -37,6 +37,9 @@ struct tr_admin3_entity {
     /* Optional rule needing the node's settings, run on the validated doc (stored shape):
      * NULL, or a new Kong 3 fields object (answered as a schema violation). */
     json_t *(*before_write)(struct tr_admin_ctx *ctx, const json_t *doc);
+    /* Optional: adjust an answer's object made from a stored doc (targets show their
+     * millisecond timestamps as seconds). */
+    void (*shape)(json_t *out);
 };
 
 /* The answer's shape of a stored doc (new object): foreign key columns as {"id":...}|null. */
@@ -79,5 +82,10 @@ extern const struct tr_admin_endpoint tr_admin_services_endpoints[];
 extern const size_t tr_admin_services_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_tags_endpoints[];
 extern const size_t tr_admin_tags_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_upstreams_endpoints[];
+extern const size_t tr_admin_upstreams_endpoints_cnt;
+
+/* This node's id (a UUID made once per process), as GET / and /upstreams/{u}/health show. */
+const char *tr_admin_node_id(void);
 
 #endif

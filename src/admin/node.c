@@ -2,13 +2,16 @@
 /* Node information (GET /) and status (GET /status) in Kong 0.7's shape. The connection
  * counters come from the server through env->server_status; row counts from the store. */
 #include "admin/crud.h"
+#include "admin/crud3.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/uuid.h"
 #include "plugins/plugin.h"
 #include "plugins/registry.h"
 #include "store/oauth2.h"
@@ -59,6 +62,15 @@ static bool store_has(const char *entity)
     return false;
 }
 
+const char *tr_admin_node_id(void)
+{
+    /* The Admin API runs on the control thread only. */
+    static char id[TR_UUID_LEN + 1];
+    if (id[0] == '\0' && tr_uuid_v4(id) != 0)
+        snprintf(id, sizeof(id), "00000000-0000-4000-8000-000000000000");
+    return id;
+}
+
 static void info(struct tr_admin_ctx *ctx)
 {
     char host[256] = "";
@@ -78,6 +90,7 @@ static void info(struct tr_admin_ctx *ctx)
     json_object_set_new(body, "version", json_string(TR_VERSION));
     json_t *h = json_string(host);
     json_object_set_new(body, "hostname", h ? h : json_string(""));
+    json_object_set_new(body, "node_id", json_string(tr_admin_node_id()));
     json_t *available = json_array();
     for (size_t i = 0; i < tr_plugin_count(); i++) {
         if (tr_plugin_enabled(i))

@@ -28,6 +28,7 @@ static const struct table tables[] = {
     {tr_admin_oauth2_tokens_endpoints, &tr_admin_oauth2_tokens_endpoints_cnt},
     {tr_admin_services_endpoints, &tr_admin_services_endpoints_cnt},
     {tr_admin_tags_endpoints, &tr_admin_tags_endpoints_cnt},
+    {tr_admin_upstreams_endpoints, &tr_admin_upstreams_endpoints_cnt},
 };
 
 /* Allow header values indexed by a mask of GET 1, POST 2, PUT 4, PATCH 8, DELETE 16 (HEAD

@@ -159,7 +159,9 @@ static void send_response(struct admin_conn *c, int status, const char *extra_he
 static void send_json(struct admin_conn *c, int status, json_t *body, const char *extra,
                       bool head_only)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* 15 significant digits: a target's created_at (seconds with milliseconds) reads as
+     * 1733577600.123, not 1733577600.1229999. */
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     send_response(c, status, extra ? extra : "", text, text ? strlen(text) : 0, head_only);
     free(text);
 }

@@ -267,7 +267,7 @@ const size_t tr_admin_services_endpoints_cnt =
 /* ---- /tags -------------------------------------------------------------------------------- */
 
 /* Kinds listed by /tags, in this order. */
-static const char *const tagged_kinds[] = {"services", "routes", NULL};
+static const char *const tagged_kinds[] = {"services", "routes", "upstreams", "targets", NULL};
 
 struct tag_walk {
     const char *kind;

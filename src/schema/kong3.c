@@ -17,41 +17,15 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "core/uuid.h"
+#include "schema/kong3_fields.h"
 
-#define MSG_LEN 512
+#define MSG_LEN TR_SCHEMA3_MSG_LEN
 
 static const char *const kong_protocols[] = {
     "grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", NULL,
 };
 static const char *const kong_protocols_msg =
     "expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp";
-
-enum ftype {
-    F_ID,      /* UUID, generated */
-    F_TS,      /* integer seconds, set by the validator */
-    F_STRING,  /* string; "" is unset */
-    F_INT,     /* integer, maybe bounded, maybe one of a list */
-    F_BOOL,    /* boolean */
-    F_LIST,    /* array of strings ("set" or "array" in Kong's words) */
-    F_FOREIGN, /* {"id": uuid} or null */
-    F_HEADERS, /* map of header name -> array of strings */
-};
-
-typedef bool (*item_check_fn)(const char *v, size_t len, char *msg, size_t msg_len);
-
-struct field {
-    const char *name;
-    enum ftype type;
-    bool required;
-    const char *dflt; /* JSON text, or NULL (null) */
-    bool bounded;
-    long long min, max;
-    const int *int_one_of; /* ended by 0 */
-    const char *int_one_of_msg;
-    item_check_fn check;   /* string value, or each list item */
-    const char *list_word; /* "set" or "array" */
-    bool dedupe;           /* a set: repeated items dropped */
-};
 
 /* ---- checks ------------------------------------------------------------------------------ */
 
@@ -91,7 +65,7 @@ bool tr_schema3_tag_ok(const char *tag, size_t len, char *msg, size_t msg_len)
     return true;
 }
 
-static bool tag_check(const char *v, size_t len, char *msg, size_t msg_len)
+bool tr__schema3_tag_check(const char *v, size_t len, char *msg, size_t msg_len)
 {
     return tr_schema3_tag_ok(v, len, msg, msg_len);
 }
@@ -171,9 +145,15 @@ static int host_kind(const char *s, size_t len, size_t *colons)
     return digits ? 4 : 0;
 }
 
+int tr__schema3_host_kind(const char *s, size_t len)
+{
+    size_t colons;
+    return host_kind(s, len, &colons);
+}
+
 /* host[:port] checked as Kong's normalize_ip does; *has_port set when a port was given. Returns
  * false with Kong's message. */
-static bool host_port_ok(const char *h, char *msg, size_t msg_len, bool *has_port)
+bool tr__schema3_host_port_ok(const char *h, char *msg, size_t msg_len, bool *has_port)
 {
     size_t len = strlen(h), colons;
     int kind = host_kind(h, len, &colons);
@@ -227,7 +207,7 @@ bad:
 bool tr_schema3_host_ok(const char *host, char *msg, size_t msg_len)
 {
     bool has_port;
-    if (!host_port_ok(host, msg, msg_len, &has_port))
+    if (!tr__schema3_host_port_ok(host, msg, msg_len, &has_port))
         return false;
     if (has_port) {
         snprintf(msg, msg_len, "must not have a port");
@@ -277,7 +257,7 @@ bool tr_schema3_route_host_ok(const char *host, char *msg, size_t msg_len)
     }
     mock[o] = '\0';
     bool has_port;
-    bool ok = host_port_ok(mock, msg, msg_len, &has_port);
+    bool ok = tr__schema3_host_port_ok(mock, msg, msg_len, &has_port);
     free(mock);
     if (!ok && strncmp(msg, "invalid value", 13) == 0)
         snprintf(msg, msg_len, "invalid hostname: %s", host);
@@ -292,7 +272,7 @@ static bool route_host_check(const char *v, size_t len, char *msg, size_t msg_le
     return tr_schema3_route_host_ok(v, msg, msg_len);
 }
 
-static bool sni_check(const char *v, size_t len, char *msg, size_t msg_len)
+bool tr__schema3_sni_check(const char *v, size_t len, char *msg, size_t msg_len)
 {
     size_t colons;
     if (!tr_schema3_route_host_ok(v, msg, msg_len))
@@ -441,7 +421,7 @@ static bool router_path_check(const char *v, size_t len, char *msg, size_t msg_l
 
 /* A service path: typedefs.path (starts with '/', no empty segment, RFC 3986 characters,
  * complete escapes). */
-static bool service_path_check(const char *p, size_t len, char *msg, size_t msg_len)
+bool tr__schema3_path_check(const char *p, size_t len, char *msg, size_t msg_len)
 {
     if (p[0] != '/') {
         snprintf(msg, msg_len, "should start with: /");
@@ -489,7 +469,7 @@ static bool uuid_check(const char *v, size_t len, char *msg, size_t msg_len)
         .name = n, .type = F_INT, .dflt = "60000", .bounded = true, .min = 1, .max = 2147483646    \
     }
 
-static const struct field service_fields[] = {
+static const struct tr_schema3_field service_fields[] = {
     {.name = "id", .type = F_ID},
     {.name = "created_at", .type = F_TS},
     {.name = "updated_at", .type = F_TS},
@@ -504,11 +484,15 @@ static const struct field service_fields[] = {
      .bounded = true,
      .min = 0,
      .max = 65535},
-    {.name = "path", .type = F_STRING, .check = service_path_check},
+    {.name = "path", .type = F_STRING, .check = tr__schema3_path_check},
     TIMEOUT("connect_timeout"),
     TIMEOUT("write_timeout"),
     TIMEOUT("read_timeout"),
-    {.name = "tags", .type = F_LIST, .check = tag_check, .list_word = "set", .dedupe = true},
+    {.name = "tags",
+     .type = F_LIST,
+     .check = tr__schema3_tag_check,
+     .list_word = "set",
+     .dedupe = true},
     {.name = "client_certificate", .type = F_FOREIGN},
     {.name = "tls_verify", .type = F_BOOL},
     {.name = "tls_verify_depth", .type = F_INT, .bounded = true, .min = 0, .max = 64},
@@ -518,7 +502,7 @@ static const struct field service_fields[] = {
 
 static const int redirect_codes[] = {426, 301, 302, 307, 308, 0};
 
-static const struct field route_fields[] = {
+static const struct tr_schema3_field route_fields[] = {
     {.name = "id", .type = F_ID},
     {.name = "created_at", .type = F_TS},
     {.name = "updated_at", .type = F_TS},
@@ -539,9 +523,17 @@ static const struct field route_fields[] = {
     {.name = "preserve_host", .type = F_BOOL, .required = true, .dflt = "false"},
     {.name = "request_buffering", .type = F_BOOL, .required = true, .dflt = "true"},
     {.name = "response_buffering", .type = F_BOOL, .required = true, .dflt = "true"},
-    {.name = "tags", .type = F_LIST, .check = tag_check, .list_word = "set", .dedupe = true},
+    {.name = "tags",
+     .type = F_LIST,
+     .check = tr__schema3_tag_check,
+     .list_word = "set",
+     .dedupe = true},
     {.name = "service", .type = F_FOREIGN},
-    {.name = "snis", .type = F_LIST, .check = sni_check, .list_word = "set", .dedupe = true},
+    {.name = "snis",
+     .type = F_LIST,
+     .check = tr__schema3_sni_check,
+     .list_word = "set",
+     .dedupe = true},
     {.name = "sources", .type = F_LIST, .list_word = "set"},
     {.name = "destinations", .type = F_LIST, .list_word = "set"},
     {.name = "methods", .type = F_LIST, .check = method_check, .list_word = "set", .dedupe = true},
@@ -556,14 +548,14 @@ static const struct field route_fields[] = {
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-static void err_field(json_t *errs, const char *f, const char *msg)
+void tr__schema3_err_field(json_t *errs, const char *f, const char *msg)
 {
     if (json_object_get(errs, f) == NULL)
         json_object_set_new(errs, f, json_string(msg));
 }
 
 /* An error about item i of a list: fields.f becomes an array with the message at i. */
-static void err_item(json_t *errs, const char *f, size_t i, const char *msg)
+void tr__schema3_err_item(json_t *errs, const char *f, size_t i, const char *msg)
 {
     json_t *arr = json_object_get(errs, f);
     if (arr == NULL) {
@@ -578,7 +570,7 @@ static void err_item(json_t *errs, const char *f, size_t i, const char *msg)
         json_array_set_new(arr, i, json_string(msg));
 }
 
-static void err_sub(json_t *errs, const char *f, const char *sub, const char *msg)
+void tr__schema3_err_sub(json_t *errs, const char *f, const char *sub, const char *msg)
 {
     json_t *obj = json_object_get(errs, f);
     if (obj == NULL) {
@@ -589,7 +581,7 @@ static void err_sub(json_t *errs, const char *f, const char *sub, const char *ms
         json_object_set_new(obj, sub, json_string(msg));
 }
 
-static void err_entity(json_t *errs, const char *msg)
+void tr__schema3_err_entity(json_t *errs, const char *msg)
 {
     json_t *arr = json_object_get(errs, "@entity");
     if (arr == NULL) {
@@ -601,7 +593,7 @@ static void err_entity(json_t *errs, const char *msg)
 
 /* ---- coercion ---------------------------------------------------------------------------- */
 
-static bool parse_int(const json_t *v, long long *out)
+bool tr__schema3_parse_int(const json_t *v, long long *out)
 {
     if (json_is_integer(v)) {
         *out = (long long)json_integer_value(v);
@@ -632,7 +624,7 @@ static bool parse_int(const json_t *v, long long *out)
 
 /* A list value from input: an array of strings, or a string split on commas (forms). Returns
  * a new array, or NULL after recording the error. */
-static json_t *coerce_list(const struct field *f, const json_t *v, json_t *errs)
+static json_t *coerce_list(const struct tr_schema3_field *f, const json_t *v, json_t *errs)
 {
     char msg[MSG_LEN];
     json_t *arr = json_array();
@@ -649,7 +641,7 @@ static json_t *coerce_list(const struct field *f, const json_t *v, json_t *errs)
         json_array_foreach(v, i, it)
         {
             if (!json_is_string(it)) {
-                err_item(errs, f->name, i, "expected a string");
+                tr__schema3_err_item(errs, f->name, i, "expected a string");
                 continue;
             }
             json_array_append(arr, it);
@@ -661,13 +653,13 @@ static json_t *coerce_list(const struct field *f, const json_t *v, json_t *errs)
     } else {
         snprintf(msg, sizeof(msg), "expected %s %s", f->list_word[0] == 'a' ? "an" : "a",
                  f->list_word);
-        err_field(errs, f->name, msg);
+        tr__schema3_err_field(errs, f->name, msg);
         json_decref(arr);
         return NULL;
     }
     if (json_array_size(arr) > TR_SCHEMA3_MAX_ITEMS) {
         snprintf(msg, sizeof(msg), "length must be at most %d", TR_SCHEMA3_MAX_ITEMS);
-        err_field(errs, f->name, msg);
+        tr__schema3_err_field(errs, f->name, msg);
         json_decref(arr);
         return NULL;
     }
@@ -689,10 +681,10 @@ static json_t *coerce_list(const struct field *f, const json_t *v, json_t *errs)
         const char *s = json_string_value(it);
         size_t len = json_string_length(it);
         if (memchr(s, '\0', len) != NULL || strpbrk(s, "\r\n") != NULL) {
-            err_item(errs, f->name, i, "must not contain control characters");
+            tr__schema3_err_item(errs, f->name, i, "must not contain control characters");
             bad = true;
         } else if (f->check != NULL && !f->check(s, len, msg, sizeof(msg))) {
-            err_item(errs, f->name, i, msg);
+            tr__schema3_err_item(errs, f->name, i, msg);
             bad = true;
         }
     }
@@ -703,10 +695,11 @@ static json_t *coerce_list(const struct field *f, const json_t *v, json_t *errs)
     return arr;
 }
 
-static bool header_name_ok(const char *k, char *msg, size_t msg_len)
+/* typedefs.header_name; a route's headers also refuse 'host'. */
+static bool header_name_ok(const char *k, bool route, char *msg, size_t msg_len)
 {
     size_t n = strlen(k);
-    if (n == 4 && tr_ascii_lower(k[0]) == 'h' && tr_ascii_lower(k[1]) == 'o' &&
+    if (route && n == 4 && tr_ascii_lower(k[0]) == 'h' && tr_ascii_lower(k[1]) == 'o' &&
         tr_ascii_lower(k[2]) == 's' && tr_ascii_lower(k[3]) == 't') {
         snprintf(msg, msg_len,
                  "cannot contain 'host' header, which must be specified in the 'hosts' attribute");
@@ -723,16 +716,16 @@ static bool header_name_ok(const char *k, char *msg, size_t msg_len)
     return n > 0;
 }
 
-static json_t *coerce_headers(const json_t *v, json_t *errs)
+static json_t *coerce_headers(const char *field, const json_t *v, json_t *errs, bool route)
 {
     char msg[MSG_LEN];
     if (!json_is_object(v)) {
-        err_field(errs, "headers", "expected a map");
+        tr__schema3_err_field(errs, field, "expected a map");
         return NULL;
     }
     if (json_object_size(v) > TR_SCHEMA3_MAX_ITEMS) {
         snprintf(msg, sizeof(msg), "length must be at most %d", TR_SCHEMA3_MAX_ITEMS);
-        err_field(errs, "headers", msg);
+        tr__schema3_err_field(errs, field, msg);
         return NULL;
     }
     json_t *out = json_object();
@@ -741,8 +734,8 @@ static json_t *coerce_headers(const json_t *v, json_t *errs)
     json_t *vals;
     json_object_foreach((json_t *)v, k, vals)
     {
-        if (!header_name_ok(k, msg, sizeof(msg))) {
-            err_sub(errs, "headers", k, msg);
+        if (!header_name_ok(k, route, msg, sizeof(msg))) {
+            tr__schema3_err_sub(errs, field, k, msg);
             bad = true;
             continue;
         }
@@ -762,24 +755,24 @@ static json_t *coerce_headers(const json_t *v, json_t *errs)
                 const char *s = json_string_value(it);
                 if (s == NULL || strpbrk(s, "\r\n") != NULL ||
                     memchr(s, '\0', json_string_length(it)) != NULL) {
-                    err_sub(errs, "headers", k, "expected an array of strings");
+                    tr__schema3_err_sub(errs, field, k, "expected an array of strings");
                     bad = true;
                     break;
                 }
                 json_array_append(arr, it);
             }
         } else {
-            err_sub(errs, "headers", k, "expected an array");
+            tr__schema3_err_sub(errs, field, k, "expected an array");
             bad = true;
         }
         if (json_array_size(arr) > TR_SCHEMA3_MAX_HEADER_VALUES) {
             snprintf(msg, sizeof(msg), "length must be at most %d", TR_SCHEMA3_MAX_HEADER_VALUES);
-            err_sub(errs, "headers", k, msg);
+            tr__schema3_err_sub(errs, field, k, msg);
             bad = true;
         }
-        /* Header names are case-insensitive: keep one spelling. */
+        /* Header names are case-insensitive: a route keeps one spelling. */
         char *lower = tr_xstrdup(k);
-        for (char *p = lower; *p; p++)
+        for (char *p = lower; route && *p; p++)
             *p = tr_ascii_lower(*p);
         json_object_set_new(out, lower, arr);
         free(lower);
@@ -791,9 +784,14 @@ static json_t *coerce_headers(const json_t *v, json_t *errs)
     return out;
 }
 
+json_t *tr__schema3_coerce_header_map(const char *field, const json_t *v, json_t *errs)
+{
+    return coerce_headers(field, v, errs, false);
+}
+
 /* One input value for f: a new value for rec, json_null() for "unset", or NULL after
  * recording an error. */
-static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
+static json_t *coerce(const struct tr_schema3_field *f, const json_t *v, json_t *errs)
 {
     char msg[MSG_LEN];
     long long n;
@@ -809,16 +807,16 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
             id[TR_UUID_LEN] = '\0';
             return json_string(id);
         }
-        err_field(errs, f->name, "expected a valid UUID");
+        tr__schema3_err_field(errs, f->name, "expected a valid UUID");
         return NULL;
     case F_TS:
-        if (parse_int(v, &n) && n >= 0)
+        if (tr__schema3_parse_int(v, &n) && n >= 0)
             return json_integer(n);
-        err_field(errs, f->name, "expected an integer");
+        tr__schema3_err_field(errs, f->name, "expected an integer");
         return NULL;
     case F_STRING: {
         if (!json_is_string(v)) {
-            err_field(errs, f->name, "expected a string");
+            tr__schema3_err_field(errs, f->name, "expected a string");
             return NULL;
         }
         const char *s = json_string_value(v);
@@ -827,26 +825,35 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
             return json_null();
         for (size_t i = 0; i < len; i++) {
             if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-                err_field(errs, f->name, "must not contain control characters");
+                tr__schema3_err_field(errs, f->name, "must not contain control characters");
                 return NULL;
             }
         }
         if (f->check != NULL && !f->check(s, len, msg, sizeof(msg))) {
-            err_field(errs, f->name, msg);
+            tr__schema3_err_field(errs, f->name, msg);
             return NULL;
+        }
+        if (f->str_one_of != NULL) {
+            bool found = false;
+            for (const char *const *o = f->str_one_of; *o; o++)
+                found = found || strcmp(*o, s) == 0;
+            if (!found) {
+                tr__schema3_err_field(errs, f->name, f->str_one_of_msg);
+                return NULL;
+            }
         }
         return json_incref((json_t *)v);
     }
     case F_INT:
         if (json_is_string(v) && json_string_length(v) == 0)
             return json_null();
-        if (!parse_int(v, &n)) {
-            err_field(errs, f->name, "expected an integer");
+        if (!tr__schema3_parse_int(v, &n)) {
+            tr__schema3_err_field(errs, f->name, "expected an integer");
             return NULL;
         }
         if (f->bounded && (n < f->min || n > f->max)) {
             snprintf(msg, sizeof(msg), "value should be between %lld and %lld", f->min, f->max);
-            err_field(errs, f->name, msg);
+            tr__schema3_err_field(errs, f->name, msg);
             return NULL;
         }
         if (f->int_one_of != NULL) {
@@ -854,7 +861,7 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
             for (const int *c = f->int_one_of; *c; c++)
                 found = found || *c == n;
             if (!found) {
-                err_field(errs, f->name, f->int_one_of_msg);
+                tr__schema3_err_field(errs, f->name, f->int_one_of_msg);
                 return NULL;
             }
         }
@@ -871,7 +878,7 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
             if (strcmp(s, "false") == 0)
                 return json_false();
         }
-        err_field(errs, f->name, "expected a boolean");
+        tr__schema3_err_field(errs, f->name, "expected a boolean");
         return NULL;
     case F_LIST:
         if (json_is_string(v) && json_string_length(v) == 0)
@@ -881,17 +888,17 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
         if (!json_is_object(v)) {
             if (json_is_string(v) && json_string_length(v) == 0)
                 return json_null();
-            err_field(errs, f->name, "expected a record");
+            tr__schema3_err_field(errs, f->name, "expected a record");
             return NULL;
         }
         const json_t *id = json_object_get(v, "id");
         if (id == NULL || json_is_null(id) || (json_is_string(id) && json_string_length(id) == 0)) {
-            err_sub(errs, f->name, "id", "missing primary key");
+            tr__schema3_err_sub(errs, f->name, "id", "missing primary key");
             return NULL;
         }
         if (!json_is_string(id) ||
             !uuid_check(json_string_value(id), json_string_length(id), msg, sizeof(msg))) {
-            err_sub(errs, f->name, "id", "expected a valid UUID");
+            tr__schema3_err_sub(errs, f->name, "id", "expected a valid UUID");
             return NULL;
         }
         char lower[TR_UUID_LEN + 1];
@@ -901,21 +908,37 @@ static json_t *coerce(const struct field *f, const json_t *v, json_t *errs)
         return json_pack("{s:s}", "id", lower);
     }
     case F_HEADERS:
-        return coerce_headers(v, errs);
+        return coerce_headers("headers", v, errs, true);
+    case F_CUSTOM:
+        return NULL; /* validate() calls the row's function */
     }
     return NULL;
 }
 
+/* A timestamp given in seconds (maybe with a fraction), kept in milliseconds. */
+static json_t *coerce_ms(const struct tr_schema3_field *f, const json_t *v, json_t *errs)
+{
+    double d;
+    if (json_is_number(v)) {
+        d = json_number_value(v);
+    } else if (json_is_string(v) && json_string_length(v) > 0) {
+        char *end = NULL;
+        d = strtod(json_string_value(v), &end);
+        if (end == NULL || *end != '\0')
+            d = -1;
+    } else {
+        d = -1;
+    }
+    if (!(d >= 0 && d < 1e13)) {
+        tr__schema3_err_field(errs, f->name, "expected a number");
+        return NULL;
+    }
+    return json_integer((json_int_t)(d * 1000.0 + 0.5));
+}
+
 /* ---- the validator ----------------------------------------------------------------------- */
 
-struct kind {
-    const struct field *fields;
-    size_t cnt;
-    const char *shorthand; /* "url" for services */
-    void (*entity_checks)(json_t *rec, const json_t *input, json_t *errs);
-};
-
-static const struct field *find_field(const struct kind *k, const char *name)
+static const struct tr_schema3_field *find_field(const struct tr_schema3_kind *k, const char *name)
 {
     for (size_t i = 0; i < k->cnt; i++) {
         if (strcmp(k->fields[i].name, name) == 0)
@@ -925,11 +948,11 @@ static const struct field *find_field(const struct kind *k, const char *name)
 }
 
 /* Stored shape -> working shape: "<f>_id" back into {"id": ...} for foreign fields. */
-static json_t *from_stored(const struct kind *k, const json_t *doc)
+static json_t *from_stored(const struct tr_schema3_kind *k, const json_t *doc)
 {
     json_t *rec = json_deep_copy(doc);
     for (size_t i = 0; i < k->cnt; i++) {
-        const struct field *f = &k->fields[i];
+        const struct tr_schema3_field *f = &k->fields[i];
         if (f->type != F_FOREIGN)
             continue;
         char col[64];
@@ -943,11 +966,11 @@ static json_t *from_stored(const struct kind *k, const json_t *doc)
 }
 
 /* Working shape -> stored shape, in table order, every field present. */
-static json_t *to_stored(const struct kind *k, const json_t *rec)
+static json_t *to_stored(const struct tr_schema3_kind *k, const json_t *rec)
 {
     json_t *doc = json_object();
     for (size_t i = 0; i < k->cnt; i++) {
-        const struct field *f = &k->fields[i];
+        const struct tr_schema3_field *f = &k->fields[i];
         json_t *v = json_object_get(rec, f->name);
         if (f->type == F_FOREIGN) {
             char col[64];
@@ -961,18 +984,22 @@ static json_t *to_stored(const struct kind *k, const json_t *rec)
     return doc;
 }
 
-static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t *input,
-                    const json_t *existing, long long now, json_t **out, json_t **fields)
+int tr__schema3_validate(const struct tr_schema3_kind *k, enum tr_schema_mode mode,
+                         const json_t *input, const json_t *existing, long long now, json_t **out,
+                         json_t **fields)
 {
     json_t *errs = json_object();
     json_t *rec;
     *out = NULL;
     *fields = NULL;
     if (!json_is_object(input)) {
-        err_entity(errs, "expected a record");
+        tr__schema3_err_entity(errs, "expected a record");
         *fields = errs;
         return TR_EINVAL;
     }
+    json_t *prepared = k->prepare ? k->prepare(input) : NULL;
+    if (prepared != NULL)
+        input = prepared;
     if (mode == TR_SCHEMA_UPDATE && existing != NULL) {
         rec = from_stored(k, existing);
     } else {
@@ -988,14 +1015,14 @@ static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t
     json_object_foreach((json_t *)input, key, v)
     {
         if (find_field(k, key) == NULL && !(k->shorthand && strcmp(key, k->shorthand) == 0))
-            err_field(errs, key, "unknown field");
+            tr__schema3_err_field(errs, key, "unknown field");
     }
     /* The shorthand first, so the fields it expands to can be checked like the others. */
     json_t *expanded = NULL;
     const json_t *sh = k->shorthand ? json_object_get(input, k->shorthand) : NULL;
     if (sh != NULL && !json_is_null(sh)) {
         if (!json_is_string(sh)) {
-            err_field(errs, k->shorthand, "expected a string");
+            tr__schema3_err_field(errs, k->shorthand, "expected a string");
         } else {
             expanded = json_object();
             tr_schema3_expand_url(json_string_value(sh), expanded);
@@ -1003,7 +1030,7 @@ static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t
     }
 
     for (size_t i = 0; i < k->cnt; i++) {
-        const struct field *f = &k->fields[i];
+        const struct tr_schema3_field *f = &k->fields[i];
         const json_t *in = expanded ? json_object_get(expanded, f->name) : NULL;
         if (in == NULL)
             in = json_object_get(input, f->name);
@@ -1014,7 +1041,13 @@ static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t
             /* id and created_at stay those of the stored entity. */
             continue;
         }
-        json_t *c = coerce(f, in, errs);
+        json_t *c;
+        if (f->type == F_CUSTOM)
+            c = f->custom(f->name, in, json_object_get(rec, f->name), errs);
+        else if (f->type == F_TS && k->ts_ms)
+            c = coerce_ms(f, in, errs);
+        else
+            c = coerce(f, in, errs);
         if (c != NULL)
             json_object_set_new(rec, f->name, c);
         else
@@ -1024,7 +1057,7 @@ static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t
 
     /* Defaults, generated values, required fields. */
     for (size_t i = 0; i < k->cnt; i++) {
-        const struct field *f = &k->fields[i];
+        const struct tr_schema3_field *f = &k->fields[i];
         json_t *cur = json_object_get(rec, f->name);
         if (json_object_get(errs, f->name) != NULL)
             continue;
@@ -1039,6 +1072,12 @@ static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t
                 json_object_set_new(rec, f->name, json_integer(now));
             continue;
         }
+        if (f->type == F_CUSTOM && (cur == NULL || json_is_null(cur))) {
+            json_t *c = f->custom(f->name, NULL, NULL, errs);
+            if (c != NULL)
+                json_object_set_new(rec, f->name, c);
+            continue;
+        }
         if (cur == NULL) {
             if (f->dflt != NULL)
                 json_object_set_new(rec, f->name, json_loads(f->dflt, JSON_DECODE_ANY, NULL));
@@ -1047,10 +1086,11 @@ static int validate(const struct kind *k, enum tr_schema_mode mode, const json_t
             cur = json_object_get(rec, f->name);
         }
         if (f->required && json_is_null(cur))
-            err_field(errs, f->name, "required field missing");
+            tr__schema3_err_field(errs, f->name, "required field missing");
     }
 
     k->entity_checks(rec, input, errs);
+    json_decref(prepared);
 
     if (json_object_size(errs) > 0) {
         json_decref(rec);
@@ -1145,9 +1185,9 @@ static void unsupported_protocol(json_t *errs, const char *field, const char *p,
     snprintf(msg, sizeof(msg),
              "protocol '%s' is not supported yet: torii proxies only http and https for now", p);
     if (item)
-        err_item(errs, field, i, msg);
+        tr__schema3_err_item(errs, field, i, msg);
     else
-        err_field(errs, field, msg);
+        tr__schema3_err_field(errs, field, msg);
 }
 
 static void service_checks(json_t *rec, const json_t *input, json_t *errs)
@@ -1157,7 +1197,7 @@ static void service_checks(json_t *rec, const json_t *input, json_t *errs)
     if (proto == NULL || json_object_get(errs, "protocol") != NULL)
         return;
     if (!one_of(proto, kong_protocols)) {
-        err_field(errs, "protocol", kong_protocols_msg);
+        tr__schema3_err_field(errs, "protocol", kong_protocols_msg);
         return;
     }
     if (strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0) {
@@ -1169,8 +1209,9 @@ static void service_checks(json_t *rec, const json_t *input, json_t *errs)
                                                "tls_verify_depth", "ca_certificates", NULL};
         for (const char *const *f = tls_only; *f; f++) {
             if (is_set(rec, *f)) {
-                err_field(errs, *f, "value must be null");
-                err_entity(errs, "failed conditional validation given value of field 'protocol'");
+                tr__schema3_err_field(errs, *f, "value must be null");
+                tr__schema3_err_entity(
+                    errs, "failed conditional validation given value of field 'protocol'");
             }
         }
     }
@@ -1183,7 +1224,7 @@ static void route_checks(json_t *rec, const json_t *input, json_t *errs)
     if (json_object_get(errs, "protocols") != NULL || !json_is_array(protos))
         return;
     if (json_array_size(protos) == 0) {
-        err_field(errs, "protocols", "length must be at least 1");
+        tr__schema3_err_field(errs, "protocols", "length must be at least 1");
         return;
     }
     bool https = false, bad = false;
@@ -1193,7 +1234,7 @@ static void route_checks(json_t *rec, const json_t *input, json_t *errs)
     {
         const char *s = json_string_value(p);
         if (!one_of(s, kong_protocols)) {
-            err_item(errs, "protocols", i, kong_protocols_msg);
+            tr__schema3_err_item(errs, "protocols", i, kong_protocols_msg);
             bad = true;
         } else if (strcmp(s, "http") != 0 && strcmp(s, "https") != 0) {
             unsupported_protocol(errs, "protocols", s, true, i);
@@ -1204,14 +1245,16 @@ static void route_checks(json_t *rec, const json_t *input, json_t *errs)
     if (bad)
         return;
     if (is_set(rec, "sources"))
-        err_field(errs, "sources", "cannot set 'sources' when 'protocols' is 'http' or 'https'");
+        tr__schema3_err_field(errs, "sources",
+                              "cannot set 'sources' when 'protocols' is 'http' or 'https'");
     if (is_set(rec, "destinations"))
-        err_field(errs, "destinations",
-                  "cannot set 'destinations' when 'protocols' is 'http' or 'https'");
+        tr__schema3_err_field(errs, "destinations",
+                              "cannot set 'destinations' when 'protocols' is 'http' or 'https'");
     if (!https && is_set(rec, "snis")) {
-        err_entity(errs, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or "
-                         "'tls_passthrough'");
-        err_field(errs, "snis", "length must be 0");
+        tr__schema3_err_entity(
+            errs, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or "
+                  "'tls_passthrough'");
+        tr__schema3_err_field(errs, "snis", "length must be 0");
     }
     /* As Kong runs an entity check only when none of its fields failed on its own. */
     static const char *const matchers[] = {"methods", "hosts", "headers", "paths", "snis", NULL};
@@ -1222,39 +1265,39 @@ static void route_checks(json_t *rec, const json_t *input, json_t *errs)
     bool any = is_set(rec, "methods") || is_set(rec, "hosts") || is_set(rec, "headers") ||
                is_set(rec, "paths");
     if (https && !any && !is_set(rec, "snis"))
-        err_entity(errs, "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when "
-                         "'protocols' is 'https'");
+        tr__schema3_err_entity(
+            errs, "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when "
+                  "'protocols' is 'https'");
     else if (!https && !any)
-        err_entity(errs,
-                   "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is "
-                   "'http'");
+        tr__schema3_err_entity(
+            errs, "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is "
+                  "'http'");
     const char *ph = json_string_value(json_object_get(rec, "path_handling"));
     if (ph != NULL && strcmp(ph, "v0") != 0 && strcmp(ph, "v1") != 0)
-        err_field(errs, "path_handling", "expected one of: v0, v1");
+        tr__schema3_err_field(errs, "path_handling", "expected one of: v0, v1");
 }
 
-static const struct kind services_kind = {
-    service_fields,
-    TR_ARRAY_SIZE(service_fields),
-    "url",
-    service_checks,
+static const struct tr_schema3_kind services_kind = {
+    .fields = service_fields,
+    .cnt = TR_ARRAY_SIZE(service_fields),
+    .shorthand = "url",
+    .entity_checks = service_checks,
 };
 
-static const struct kind routes_kind = {
-    route_fields,
-    TR_ARRAY_SIZE(route_fields),
-    NULL,
-    route_checks,
+static const struct tr_schema3_kind routes_kind = {
+    .fields = route_fields,
+    .cnt = TR_ARRAY_SIZE(route_fields),
+    .entity_checks = route_checks,
 };
 
 int tr_schema3_service(enum tr_schema_mode mode, const json_t *input, const json_t *existing,
                        long long now, json_t **out, json_t **fields)
 {
-    return validate(&services_kind, mode, input, existing, now, out, fields);
+    return tr__schema3_validate(&services_kind, mode, input, existing, now, out, fields);
 }
 
 int tr_schema3_route(enum tr_schema_mode mode, const json_t *input, const json_t *existing,
                      long long now, json_t **out, json_t **fields)
 {
-    return validate(&routes_kind, mode, input, existing, now, out, fields);
+    return tr__schema3_validate(&routes_kind, mode, input, existing, now, out, fields);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Kong 3.x entities validated with Kong 3's rules and messages: services and routes. Kong 3
+/* Kong 3.x entities validated with Kong 3's rules and messages: services, routes, upstreams
+ * and targets. Kong 3
  * reports errors differently from Kong 0.7 (schema.h): a "fields" object that follows the
  * input's structure ("required field missing" under "host", an array of per-item messages
  * under "paths", entity-wide rules as a list under "@entity"), which admin/errors3.c wraps into
@@ -41,6 +42,29 @@ int tr_schema3_service(enum tr_schema_mode mode, const json_t *input, const json
                        long long now, json_t **out, json_t **fields);
 int tr_schema3_route(enum tr_schema_mode mode, const json_t *input, const json_t *existing,
                      long long now, json_t **out, json_t **fields);
+
+/* Validate an upstream or a target (Kong 3.9's upstreams.lua, targets.lua), same contract.
+ * Upstreams: the algorithm / hash_on shorthands and entity checks of upstreams.lua, and the
+ * healthchecks record with Kong's defaults (a PATCH merges it level by level). Targets: the
+ * target normalised as Kong's DAO does ("host:port", port 8000 by default, IPv4 without
+ * leading zeros, IPv6 expanded in brackets); the upstream is required ({"id": ...}, given by
+ * the path); created_at and updated_at are kept in milliseconds (Kong's targets show seconds
+ * with three decimals; the Admin API converts) and, given in input, are read as seconds. */
+int tr_schema3_upstream(enum tr_schema_mode mode, const json_t *input, const json_t *existing,
+                        long long now, json_t **out, json_t **fields);
+int tr_schema3_target(enum tr_schema_mode mode, const json_t *input, const json_t *existing,
+                      long long now, json_t **out, json_t **fields);
+
+/* An upstream name: a hostname, no IP address, no port ("Invalid name ('x'); ..."). */
+bool tr_schema3_upstream_name_ok(const char *name, char *msg, size_t msg_len);
+/* Kong's format_target: target normalised into out; false when it is not a hostname or an IP
+ * address with an optional port, or out is too small. */
+bool tr_schema3_target_normalize(const char *target, char *out, size_t out_len);
+/* A new healthchecks record holding Kong's defaults. */
+json_t *tr_schema3_healthchecks_defaults(void);
+/* Kong's is_upstream_using_healthcheck: an active interval, or a passive unhealthy threshold,
+ * is not 0 in a stored upstream doc. */
+bool tr_schema3_upstream_healthchecks_on(const json_t *doc);
 
 /* The checks behind them, for tests and later entities. Each returns true, or false with
  * Kong's message in msg. */

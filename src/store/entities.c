@@ -68,6 +68,18 @@ static const struct tr_store_kind kinds[] = {
         .unique = {"name"},
         .fks = {{"service_id", "services", .restrict_delete = true}},
     },
+    {
+        .name = "upstreams",
+        .unique = {"name"},
+        .fks = {{"client_certificate_id", "certificates", .restrict_delete = true}},
+    },
+    /* A target is deleted with its upstream; (upstream, target) is unique. */
+    {
+        .name = "targets",
+        .fks = {{"upstream_id", "upstreams"}},
+        .composite = {"upstream_id", "target"},
+        .composite_field = "target",
+    },
 };
 
 static const char *const kind_names[] = {"apis",
@@ -81,6 +93,8 @@ static const char *const kind_names[] = {"apis",
                                          "oauth2_credentials",
                                          "services",
                                          "routes",
+                                         "upstreams",
+                                         "targets",
                                          NULL};
 
 _Static_assert(TR_ARRAY_SIZE(kind_names) == TR_ARRAY_SIZE(kinds) + 1,

@@ -168,6 +168,27 @@ const struct tr_store_migration tr__sqlite_migrations[] = {
      "CREATE INDEX plugins_service_id ON plugins (service_id);"
      "UPDATE plugins SET ukey = json_array(json_extract(doc, '$.name'),"
      " json_extract(doc, '$.api_id'), json_extract(doc, '$.consumer_id'), NULL, NULL);"},
+    /* Kong 3.x upstreams and their targets (schema/kong3.h has the stored shape). A target
+     * goes with its upstream (ON DELETE CASCADE, as Kong 3's on_delete = "cascade"); a
+     * certificate an upstream presents stays until the upstream lets it go. (upstream_id,
+     * target) is unique, as Kong 3's cache key. */
+    {10, "create_upstreams_targets",
+     "CREATE TABLE upstreams ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " name TEXT UNIQUE,"
+     " client_certificate_id TEXT REFERENCES certificates (id));"
+     "CREATE INDEX upstreams_client_certificate_id ON upstreams (client_certificate_id);"
+     "CREATE TABLE targets ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " upstream_id TEXT REFERENCES upstreams (id) ON DELETE CASCADE,"
+     " ukey TEXT NOT NULL UNIQUE);"
+     "CREATE INDEX targets_upstream_id ON targets (upstream_id);"},
     {0, NULL, NULL},
 };
 

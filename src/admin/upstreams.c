@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/* The Kong 3.x /upstreams endpoints and their targets (kong/api/routes/upstreams.lua): CRUD of
+ * upstreams by id or name, targets under their upstream by id or "host:port", the manual
+ * health overrides (core/health.h) and /upstreams/{u}/health. Field rules are
+ * schema/kong3_upstreams.c's; verbs, pagination and error bodies admin/crud3.c's and
+ * admin/errors3.c's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/crud3.h"
+#include "admin/errors3.h"
+#include "core/err.h"
+#include "core/health.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "core/uuid.h"
+#include "schema/kong3.h"
+#include "store/store.h"
+
+#define TARGET_LEN 400
+
+/* Targets keep milliseconds; Kong shows seconds with three decimals. */
+static void target_shape(json_t *out)
+{
+    static const char *const ts[] = {"created_at", "updated_at", NULL};
+    for (const char *const *f = ts; *f; f++) {
+        json_t *v = json_object_get(out, *f);
+        if (json_is_integer(v))
+            json_object_set_new(out, *f, json_real((double)json_integer_value(v) / 1000.0));
+    }
+}
+
+static const struct tr_admin3_entity upstreams = {
+    .store_name = "upstreams",
+    .name_field = "name",
+    .validate = tr_schema3_upstream,
+    .fks = {{"client_certificate", "client_certificate_id", "certificates", NULL}},
+};
+
+static const struct tr_admin3_entity targets = {
+    .store_name = "targets",
+    .validate = tr_schema3_target,
+    .fks = {{"upstream", "upstream_id", "upstreams", NULL}},
+    .shape = target_shape,
+};
+
+/* Kong's DAO checks an endpoint key before it looks it up: a path naming an upstream by
+ * something that cannot be a name is 400 "invalid unique name". False after answering. */
+static bool upstream_key_ok(struct tr_admin_ctx *ctx, const char *key)
+{
+    char msg[512];
+    if (tr_uuid_is_valid(tr_str_from_cstr(key)) ||
+        tr_schema3_upstream_name_ok(key, msg, sizeof(msg)))
+        return true;
+    json_t *body = tr_admin3_error(TR_ADMIN3_INVALID_UNIQUE_TAG, msg, NULL);
+    json_object_set_new(body, "name", json_string("invalid unique name"));
+    tr_admin_reply(ctx, tr_admin3_code_status(TR_ADMIN3_INVALID_UNIQUE_TAG), body);
+    return false;
+}
+
+/* The upstream of params[0] (new reference), or NULL after answering 400, 404 or a store
+ * error. */
+static json_t *parent_upstream(struct tr_admin_ctx *ctx)
+{
+    if (!upstream_key_ok(ctx, ctx->params[0]))
+        return NULL;
+    json_t *up = NULL;
+    int rc = tr_admin3_find(ctx, &upstreams, ctx->params[0], &up);
+    if (rc == TR_ENOTFOUND)
+        tr_admin3_reply_not_found(ctx);
+    else if (rc != 0)
+        tr_admin_reply_store_error(ctx, rc);
+    return rc == 0 ? up : NULL;
+}
+
+static const char *doc_id(const json_t *doc)
+{
+    return json_string_value(json_object_get(doc, "id"));
+}
+
+/* ---- /upstreams --------------------------------------------------------------------------- */
+
+static void up_list(struct tr_admin_ctx *ctx)
+{
+    tr_admin3_list(ctx, &upstreams, NULL);
+}
+
+static void up_create(struct tr_admin_ctx *ctx)
+{
+    tr_admin3_create(ctx, &upstreams, NULL);
+}
+
+static void up_get(struct tr_admin_ctx *ctx)
+{
+    if (upstream_key_ok(ctx, ctx->params[0]))
+        tr_admin3_get(ctx, &upstreams, ctx->params[0], NULL);
+}
+
+static void up_patch(struct tr_admin_ctx *ctx)
+{
+    if (upstream_key_ok(ctx, ctx->params[0]))
+        tr_admin3_patch(ctx, &upstreams, ctx->params[0], NULL, NULL);
+}
+
+static void up_put(struct tr_admin_ctx *ctx)
+{
+    if (upstream_key_ok(ctx, ctx->params[0]))
+        tr_admin3_upsert(ctx, &upstreams, ctx->params[0], NULL, NULL);
+}
+
+static void up_delete(struct tr_admin_ctx *ctx)
+{
+    if (!upstream_key_ok(ctx, ctx->params[0]))
+        return;
+    json_t *up = NULL;
+    if (tr_admin3_find(ctx, &upstreams, ctx->params[0], &up) != 0) {
+        tr_admin3_delete(ctx, &upstreams, ctx->params[0], NULL);
+        return;
+    }
+    char *id = tr_xstrdup(doc_id(up));
+    json_decref(up);
+    tr_admin3_delete(ctx, &upstreams, id, NULL);
+    /* Its targets went with it (ON DELETE CASCADE); so do their overrides. */
+    json_t *still = NULL;
+    if (tr_store_get(ctx->env->store, "upstreams", "id", id, &still) == TR_ENOTFOUND)
+        tr_health_forget(id, NULL);
+    json_decref(still);
+    free(id);
+}
+
+/* ---- targets ------------------------------------------------------------------------------ */
+
+/* Every target of upstream id (new array), in insertion order, or NULL after answering a store
+ * error. */
+static json_t *targets_of(struct tr_admin_ctx *ctx, const char *upstream_id)
+{
+    json_t *all = json_array();
+    json_t *filter = json_pack("{s:s}", "upstream_id", upstream_id);
+    char *token = NULL;
+    int rc;
+    do {
+        json_t *rows = NULL;
+        size_t total;
+        char *next = NULL;
+        rc = tr_store_list(ctx->env->store, "targets", filter, 1000, token, &rows, &total, &next);
+        free(token);
+        token = next;
+        if (rc != 0)
+            break;
+        json_array_extend(all, rows);
+        json_decref(rows);
+    } while (token != NULL);
+    free(token);
+    json_decref(filter);
+    if (rc != 0) {
+        json_decref(all);
+        tr_admin_reply_store_error(ctx, rc);
+        return NULL;
+    }
+    return all;
+}
+
+/* Kong's page_for_upstream order: newest first (created_at, then id, descending). */
+static int newest_first(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    json_int_t cx = json_integer_value(json_object_get(x, "created_at"));
+    json_int_t cy = json_integer_value(json_object_get(y, "created_at"));
+    if (cx != cy)
+        return cx < cy ? 1 : -1;
+    const char *ix = doc_id(x), *iy = doc_id(y);
+    return -strcmp(ix ? ix : "", iy ? iy : "");
+}
+
+static json_t *sorted_newest_first(json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    json_t **v = tr_xmalloc((n + 1) * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(rows, i);
+    qsort(v, n, sizeof(*v), newest_first);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, v[i]);
+    free(v);
+    return out;
+}
+
+/* The page of rows at ?offset (a decimal position) and ?size: 0 with *start and *size set, or
+ * -1 after answering 400. */
+static int page_args(struct tr_admin_ctx *ctx, size_t *start, size_t *size)
+{
+    if (tr_admin3_parse_size(ctx, size) != 0)
+        return -1;
+    *start = 0;
+    const char *offset = json_string_value(json_object_get(ctx->query, "offset"));
+    if (offset != NULL && offset[0] != '\0') {
+        uint64_t n;
+        if (tr_str_to_u64(tr_str_from_cstr(offset), 1u << 30, &n) != 0) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "'%.400s' is not a valid offset: bad base64 encoding",
+                     offset);
+            tr_admin3_reply(ctx, TR_ADMIN3_INVALID_OFFSET, msg, NULL);
+            return -1;
+        }
+        *start = (size_t)n;
+    }
+    return 0;
+}
+
+/* {"data": rows[start..start+size) through each(), "next", "offset"} into body. */
+static void paged_body(struct tr_admin_ctx *ctx, json_t *body, const json_t *rows, size_t start,
+                       size_t size, json_t *(*each)(struct tr_admin_ctx *, const json_t *, void *),
+                       void *ud)
+{
+    json_t *data = json_array();
+    size_t n = json_array_size(rows);
+    for (size_t i = start; i < n && i - start < size; i++)
+        json_array_append_new(data, each(ctx, json_array_get(rows, i), ud));
+    json_object_set_new(body, "data", data);
+    size_t end = start + json_array_size(data);
+    if (start < n && end < n) {
+        char tok[32], next[1200];
+        snprintf(tok, sizeof(tok), "%zu", end);
+        struct tr_str path = ctx->req->path;
+        if (path.len > 1 && path.ptr[path.len - 1] == '/')
+            path.len--;
+        snprintf(next, sizeof(next), "%.*s?offset=%s", (int)(path.len > 1000 ? 1000 : path.len),
+                 path.ptr, tok);
+        json_object_set_new(body, "next", json_string(next));
+        json_object_set_new(body, "offset", json_string(tok));
+    } else {
+        json_object_set_new(body, "next", json_null());
+    }
+}
+
+static json_t *target_out(struct tr_admin_ctx *ctx, const json_t *doc, void *ud)
+{
+    (void)ctx;
+    (void)ud;
+    return tr_admin3_output(&targets, doc);
+}
+
+static void list_targets(struct tr_admin_ctx *ctx, bool newest)
+{
+    json_t *up = parent_upstream(ctx);
+    if (up == NULL)
+        return;
+    size_t start, size;
+    json_t *rows = NULL;
+    if (page_args(ctx, &start, &size) == 0 && (rows = targets_of(ctx, doc_id(up))) != NULL) {
+        if (newest) {
+            json_t *sorted = sorted_newest_first(rows);
+            json_decref(rows);
+            rows = sorted;
+        }
+        json_t *body = json_object();
+        paged_body(ctx, body, rows, start, size, target_out, NULL);
+        tr_admin_reply(ctx, 200, body);
+    }
+    json_decref(rows);
+    json_decref(up);
+}
+
+static void tg_list(struct tr_admin_ctx *ctx)
+{
+    list_targets(ctx, true);
+}
+
+static void tg_all(struct tr_admin_ctx *ctx)
+{
+    list_targets(ctx, false);
+}
+
+static void tg_create(struct tr_admin_ctx *ctx)
+{
+    json_t *up = parent_upstream(ctx);
+    if (up == NULL)
+        return;
+    json_t *fixed = json_pack("{s:{s:s}}", "upstream", "id", doc_id(up));
+    tr_admin3_create(ctx, &targets, fixed);
+    json_decref(fixed);
+    json_decref(up);
+}
+
+/* The target key of upstream up: an id, or the target exactly as stored ("host:port"). A new
+ * reference, or NULL after answering 404 or a store error. */
+static json_t *find_target(struct tr_admin_ctx *ctx, const json_t *up, const char *key)
+{
+    json_t *doc = NULL;
+    int rc;
+    if (tr_uuid_is_valid(tr_str_from_cstr(key))) {
+        rc = tr_admin3_find(ctx, &targets, key, &doc);
+    } else {
+        json_t *filter = json_pack("{s:s,s:s}", "upstream_id", doc_id(up), "target", key);
+        json_t *rows = NULL;
+        size_t total;
+        char *next = NULL;
+        rc = tr_store_list(ctx->env->store, "targets", filter, 1, NULL, &rows, &total, &next);
+        free(next);
+        json_decref(filter);
+        if (rc == 0) {
+            doc = json_incref(json_array_get(rows, 0));
+            rc = doc ? 0 : TR_ENOTFOUND;
+        }
+        json_decref(rows);
+    }
+    if (rc == 0 && !json_equal(json_object_get(doc, "upstream_id"), json_object_get(up, "id"))) {
+        json_decref(doc);
+        doc = NULL;
+        rc = TR_ENOTFOUND;
+    }
+    if (rc == TR_ENOTFOUND)
+        tr_admin3_reply_not_found(ctx);
+    else if (rc != 0)
+        tr_admin_reply_store_error(ctx, rc);
+    return rc == 0 ? doc : NULL;
+}
+
+/* The upstream and target of params[0] and params[1], or false after answering. */
+static bool target_of_path(struct tr_admin_ctx *ctx, json_t **up, json_t **tg)
+{
+    *tg = NULL;
+    *up = parent_upstream(ctx);
+    if (*up == NULL)
+        return false;
+    *tg = find_target(ctx, *up, ctx->params[1]);
+    if (*tg == NULL) {
+        json_decref(*up);
+        *up = NULL;
+        return false;
+    }
+    return true;
+}
+
+static void tg_get(struct tr_admin_ctx *ctx)
+{
+    json_t *up, *tg;
+    if (!target_of_path(ctx, &up, &tg))
+        return;
+    tr_admin_reply(ctx, 200, tr_admin3_output(&targets, tg));
+    json_decref(tg);
+    json_decref(up);
+}
+
+/* PATCH and PUT: Kong 3.9 updates an existing target with both (update_target_cb). */
+static void tg_update(struct tr_admin_ctx *ctx)
+{
+    json_t *up, *tg;
+    if (!target_of_path(ctx, &up, &tg))
+        return;
+    char *id = tr_xstrdup(doc_id(tg));
+    json_t *must = json_pack("{s:O}", "upstream_id", json_object_get(up, "id"));
+    json_t *fixed = json_pack("{s:{s:O}}", "upstream", "id", json_object_get(up, "id"));
+    tr_admin3_patch(ctx, &targets, id, fixed, must);
+    /* A target renamed leaves its old overrides behind: forget them. */
+    json_t *now = NULL;
+    if (tr_store_get(ctx->env->store, "targets", "id", id, &now) == 0 &&
+        !json_equal(json_object_get(now, "target"), json_object_get(tg, "target")))
+        tr_health_forget(doc_id(up), json_string_value(json_object_get(tg, "target")));
+    json_decref(now);
+    json_decref(fixed);
+    json_decref(must);
+    free(id);
+    json_decref(tg);
+    json_decref(up);
+}
+
+static void tg_delete(struct tr_admin_ctx *ctx)
+{
+    json_t *up, *tg;
+    if (!target_of_path(ctx, &up, &tg))
+        return;
+    json_t *must = json_pack("{s:O}", "upstream_id", json_object_get(up, "id"));
+    tr_admin3_delete(ctx, &targets, doc_id(tg), must);
+    json_t *still = NULL;
+    if (tr_store_get(ctx->env->store, "targets", "id", doc_id(tg), &still) == TR_ENOTFOUND)
+        tr_health_forget(doc_id(up), json_string_value(json_object_get(tg, "target")));
+    json_decref(still);
+    json_decref(must);
+    json_decref(tg);
+    json_decref(up);
+}
+
+/* ---- health overrides --------------------------------------------------------------------- */
+
+/* Kong's post_health reads an address as ip[:port], port 8000 when absent (as a target's). */
+static bool normalize_address(const char *address, char *out, size_t len)
+{
+    char norm[TARGET_LEN];
+    if (!tr_schema3_target_normalize(address, norm, sizeof(norm)))
+        return false;
+    /* Only addresses: a name is not one. */
+    char c = norm[0];
+    if (!(c == '[' || (c >= '0' && c <= '9')))
+        return false;
+    snprintf(out, len, "%s", norm);
+    return true;
+}
+
+static void set_health(struct tr_admin_ctx *ctx, bool healthy, bool with_address)
+{
+    json_t *up, *tg;
+    if (!target_of_path(ctx, &up, &tg))
+        return;
+    char addr[TARGET_LEN];
+    if (with_address && !normalize_address(ctx->params[2], addr, sizeof(addr))) {
+        tr_admin_reply(ctx, 400, json_pack("{s:s}", "message", "invalid address"));
+    } else {
+        int rc = tr_health_set(doc_id(up), json_string_value(json_object_get(tg, "target")),
+                               with_address ? addr : NULL, healthy);
+        if (rc == 0)
+            tr_admin_reply(ctx, 204, NULL);
+        else
+            tr_admin_reply(ctx, 400,
+                           json_pack("{s:s}", "message", "too many health overrides on this node"));
+    }
+    json_decref(tg);
+    json_decref(up);
+}
+
+static void tg_healthy(struct tr_admin_ctx *ctx)
+{
+    set_health(ctx, true, false);
+}
+
+static void tg_unhealthy(struct tr_admin_ctx *ctx)
+{
+    set_health(ctx, false, false);
+}
+
+static void addr_healthy(struct tr_admin_ctx *ctx)
+{
+    set_health(ctx, true, true);
+}
+
+static void addr_unhealthy(struct tr_admin_ctx *ctx)
+{
+    set_health(ctx, false, true);
+}
+
+/* ---- /upstreams/{u}/health ---------------------------------------------------------------- */
+
+struct health_ctx {
+    const json_t *up;
+    bool checks_on;
+};
+
+/* The port after a target's last ':' (targets are stored normalised: it is always there). */
+static json_int_t port_of(const char *colon)
+{
+    uint64_t p = 0;
+    if (colon == NULL || tr_str_to_u64(tr_str_from_cstr(colon + 1), 65535, &p) != 0)
+        return 0;
+    return (json_int_t)p;
+}
+
+/* An IP target's one address ("ip", port); a name's addresses are the balancer's to resolve
+ * (none here). */
+static json_t *addresses_of(const struct health_ctx *h, const json_t *tg, const char **health)
+{
+    const char *target = json_string_value(json_object_get(tg, "target"));
+    json_int_t weight = json_integer_value(json_object_get(tg, "weight"));
+    json_t *addrs = json_array();
+    const char *colon = target ? strrchr(target, ':') : NULL;
+    if (colon == NULL)
+        return addrs;
+    char host[TARGET_LEN];
+    size_t hl = (size_t)(colon - target);
+    if (hl >= sizeof(host))
+        return addrs;
+    memcpy(host, target, hl);
+    host[hl] = '\0';
+    bool ip =
+        host[0] == '[' || (host[0] >= '0' && host[0] <= '9' && strspn(host, "0123456789.") == hl);
+    if (!ip)
+        return addrs;
+    if (host[0] == '[') {
+        memmove(host, host + 1, hl);
+        host[hl - 2] = '\0';
+    }
+    enum tr_health_state s = tr_health_get(doc_id(h->up), target, target);
+    const char *name = tr_health_name(s);
+    if (name == NULL)
+        name = h->checks_on && weight > 0 ? "HEALTHY" : "HEALTHCHECKS_OFF";
+    *health = name;
+    json_array_append_new(addrs, json_pack("{s:s,s:I,s:I,s:s}", "ip", host, "port", port_of(colon),
+                                           "weight", weight, "health", name));
+    return addrs;
+}
+
+/* One target with Kong's "health" and "data" (getTargetStatus's shape). */
+static json_t *target_health(struct tr_admin_ctx *ctx, const json_t *tg, void *ud)
+{
+    const struct health_ctx *h = ud;
+    json_t *out = tr_admin3_output(&targets, tg);
+    const char *target = json_string_value(json_object_get(tg, "target"));
+    json_int_t weight = json_integer_value(json_object_get(tg, "weight"));
+    const char *addr_health = NULL;
+    json_t *addrs = addresses_of(h, tg, &addr_health);
+    const char *health = tr_health_name(tr_health_get(doc_id(h->up), target, NULL));
+    if (addr_health != NULL)
+        health = addr_health;
+    if (health == NULL)
+        health = h->checks_on && weight > 0 ? "HEALTHY" : "HEALTHCHECKS_OFF";
+    json_int_t unavailable = strcmp(health, "UNHEALTHY") == 0 ? weight : 0;
+    const char *colon = target ? strrchr(target, ':') : NULL;
+    json_t *host = colon ? json_stringn(target, (size_t)(colon - target)) : json_string("");
+    json_t *data = json_pack("{s:o,s:I,s:s,s:I,s:{s:I,s:I,s:I},s:o}", "host", host, "port",
+                             port_of(colon), "dns", json_array_size(addrs) ? "A" : "not resolved",
+                             "nodeWeight", weight, "weight", "total", weight, "available",
+                             weight - unavailable, "unavailable", unavailable, "addresses", addrs);
+    json_object_set_new(out, "health", json_string(health));
+    json_object_set_new(out, "data", data);
+    (void)ctx;
+    return out;
+}
+
+static void balancer_health(struct tr_admin_ctx *ctx, const struct health_ctx *h, json_t *rows)
+{
+    json_t *hosts = json_array();
+    json_int_t total = 0, unavailable = 0;
+    size_t i;
+    json_t *tg;
+    json_array_foreach(rows, i, tg)
+    {
+        json_t *t = target_health(ctx, tg, (void *)h);
+        json_t *data = json_object_get(t, "data");
+        json_t *w = json_object_get(data, "weight");
+        total += json_integer_value(json_object_get(w, "total"));
+        unavailable += json_integer_value(json_object_get(w, "unavailable"));
+        json_array_append(hosts, data);
+        json_decref(t);
+    }
+    double threshold =
+        json_number_value(json_object_get(json_object_get(h->up, "healthchecks"), "threshold"));
+    bool healthy = total > 0 && (double)(total - unavailable) * 100.0 >= threshold * (double)total;
+    const char *bh = healthy ? "HEALTHY" : "UNHEALTHY";
+    json_t *data = json_pack("{s:s,s:s,s:O,s:{s:b,s:{s:I,s:I,s:I},s:o}}", "health",
+                             h->checks_on ? bh : "HEALTHCHECKS_OFF", "balancer_health", bh, "id",
+                             json_object_get(h->up, "id"), "details", "healthy", healthy, "weight",
+                             "total", total, "available", total - unavailable, "unavailable",
+                             unavailable, "hosts", hosts);
+    tr_admin_reply(ctx, 200,
+                   json_pack("{s:o,s:n,s:s}", "data", data, "next", "node_id", tr_admin_node_id()));
+}
+
+static void up_health(struct tr_admin_ctx *ctx)
+{
+    json_t *up = parent_upstream(ctx);
+    if (up == NULL)
+        return;
+    struct health_ctx h = {up, tr_schema3_upstream_healthchecks_on(up)};
+    json_t *rows = targets_of(ctx, doc_id(up));
+    if (rows != NULL) {
+        json_t *sorted = sorted_newest_first(rows);
+        const json_t *bh = json_object_get(ctx->query, "balancer_health");
+        size_t start, size;
+        if (json_is_string(bh) && strcmp(json_string_value(bh), "1") == 0) {
+            balancer_health(ctx, &h, sorted);
+        } else if (page_args(ctx, &start, &size) == 0) {
+            json_t *body = json_object();
+            paged_body(ctx, body, sorted, start, size, target_health, &h);
+            json_object_set_new(body, "node_id", json_string(tr_admin_node_id()));
+            tr_admin_reply(ctx, 200, body);
+        }
+        json_decref(sorted);
+        json_decref(rows);
+    }
+    json_decref(up);
+}
+
+const struct tr_admin_endpoint tr_admin_upstreams_endpoints[] = {
+    {"/upstreams", .get = up_list, .post = up_create,
+     .help = "list (?size, ?offset, ?tags) or create Kong 3 upstreams"},
+    {"/upstreams/{upstream}", .get = up_get, .put = up_put, .patch = up_patch, .del = up_delete,
+     .help = "read, create-or-replace, update or delete one upstream by id or name"},
+    {"/upstreams/{upstream}/health", .get = up_health,
+     .help = "the targets of an upstream with their health (?balancer_health=1: the upstream's)"},
+    {"/upstreams/{upstream}/targets", .get = tg_list, .post = tg_create,
+     .help = "list the targets of an upstream (newest first), or add one"},
+    {"/upstreams/{upstream}/targets/all", .get = tg_all,
+     .help = "list every target of an upstream, in the order they were added"},
+    {"/upstreams/{upstream}/targets/{target}", .get = tg_get, .put = tg_update, .patch = tg_update,
+     .del = tg_delete, .help = "one target of an upstream, by id or host:port"},
+    {"/upstreams/{upstream}/targets/{target}/healthy", .put = tg_healthy, .post = tg_healthy,
+     .help = "mark a target healthy on this node"},
+    {"/upstreams/{upstream}/targets/{target}/unhealthy", .put = tg_unhealthy, .post = tg_unhealthy,
+     .help = "mark a target unhealthy on this node"},
+    {"/upstreams/{upstream}/targets/{target}/{address}/healthy", .put = addr_healthy,
+     .post = addr_healthy, .help = "mark one address of a target healthy on this node"},
+    {"/upstreams/{upstream}/targets/{target}/{address}/unhealthy", .put = addr_unhealthy,
+     .post = addr_unhealthy, .help = "mark one address of a target unhealthy on this node"},
+};
+const size_t tr_admin_upstreams_endpoints_cnt =
+    sizeof(tr_admin_upstreams_endpoints) / sizeof(tr_admin_upstreams_endpoints[0]);
