@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The Kong 3.x /upstreams endpoints and their targets (kong/api/routes/upstreams.lua): CRUD of
  * upstreams by id or name, targets under their upstream by id or "host:port", the manual
- * health overrides (core/health.h) and /upstreams/{u}/health. Field rules are
+ * health overrides (core/health_override.h) and /upstreams/{u}/health. Field rules are
  * schema/kong3_upstreams.c's; verbs, pagination and error bodies admin/crud3.c's and
  * admin/errors3.c's. */
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "admin/crud3.h"
 #include "admin/errors3.h"
 #include "core/err.h"
-#include "core/health.h"
+#include "core/health_override.h"
 #include "core/mem.h"
 #include "core/str.h"
 #include "core/uuid.h"
@@ -124,7 +124,7 @@ static void up_delete(struct tr_admin_ctx *ctx)
     /* Its targets went with it (ON DELETE CASCADE); so do their overrides. */
     json_t *still = NULL;
     if (tr_store_get(ctx->env->store, "upstreams", "id", id, &still) == TR_ENOTFOUND)
-        tr_health_forget(id, NULL);
+        tr_health_override_forget(id, NULL);
     json_decref(still);
     free(id);
 }
@@ -358,7 +358,7 @@ static void tg_update(struct tr_admin_ctx *ctx)
     json_t *now = NULL;
     if (tr_store_get(ctx->env->store, "targets", "id", id, &now) == 0 &&
         !json_equal(json_object_get(now, "target"), json_object_get(tg, "target")))
-        tr_health_forget(doc_id(up), json_string_value(json_object_get(tg, "target")));
+        tr_health_override_forget(doc_id(up), json_string_value(json_object_get(tg, "target")));
     json_decref(now);
     json_decref(fixed);
     json_decref(must);
@@ -376,7 +376,7 @@ static void tg_delete(struct tr_admin_ctx *ctx)
     tr_admin3_delete(ctx, &targets, doc_id(tg), must);
     json_t *still = NULL;
     if (tr_store_get(ctx->env->store, "targets", "id", doc_id(tg), &still) == TR_ENOTFOUND)
-        tr_health_forget(doc_id(up), json_string_value(json_object_get(tg, "target")));
+        tr_health_override_forget(doc_id(up), json_string_value(json_object_get(tg, "target")));
     json_decref(still);
     json_decref(must);
     json_decref(tg);
@@ -408,8 +408,9 @@ static void set_health(struct tr_admin_ctx *ctx, bool healthy, bool with_address
     if (with_address && !normalize_address(ctx->params[2], addr, sizeof(addr))) {
         tr_admin_reply(ctx, 400, json_pack("{s:s}", "message", "invalid address"));
     } else {
-        int rc = tr_health_set(doc_id(up), json_string_value(json_object_get(tg, "target")),
-                               with_address ? addr : NULL, healthy);
+        int rc =
+            tr_health_override_set(doc_id(up), json_string_value(json_object_get(tg, "target")),
+                                   with_address ? addr : NULL, healthy);
         if (rc == 0)
             tr_admin_reply(ctx, 204, NULL);
         else
@@ -480,8 +481,8 @@ static json_t *addresses_of(const struct health_ctx *h, const json_t *tg, const 
         memmove(host, host + 1, hl);
         host[hl - 2] = '\0';
     }
-    enum tr_health_state s = tr_health_get(doc_id(h->up), target, target);
-    const char *name = tr_health_name(s);
+    enum tr_health_override s = tr_health_override_get(doc_id(h->up), target, target);
+    const char *name = tr_health_override_name(s);
     if (name == NULL)
         name = h->checks_on && weight > 0 ? "HEALTHY" : "HEALTHCHECKS_OFF";
     *health = name;
@@ -499,7 +500,8 @@ static json_t *target_health(struct tr_admin_ctx *ctx, const json_t *tg, void *u
     json_int_t weight = json_integer_value(json_object_get(tg, "weight"));
     const char *addr_health = NULL;
     json_t *addrs = addresses_of(h, tg, &addr_health);
-    const char *health = tr_health_name(tr_health_get(doc_id(h->up), target, NULL));
+    const char *health =
+        tr_health_override_name(tr_health_override_get(doc_id(h->up), target, NULL));
     if (addr_health != NULL)
         health = addr_health;
     if (health == NULL)

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Kong 3.x upstreams and targets (schema/kong3_upstreams.c): names, target normalisation,
  * the healthchecks record (defaults, ranges, PATCH merge), the shorthands and entity checks;
- * and the node's health override table (core/health.c), from several threads. */
+ * and the node's health override table (core/health_override.c), from several threads. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "core/err.h"
-#include "core/health.h"
+#include "core/health_override.h"
 #include "schema/kong3.h"
 
 static json_t *J(const char *text)
@@ -178,40 +178,41 @@ static void test_upstream_rules(void)
 
 static void test_overrides(void)
 {
-    tr_health_reset();
-    TR_CHECK_INT(tr_health_get(UP, "a:80", NULL), TR_HEALTH_UNKNOWN);
-    TR_CHECK_INT(tr_health_set(UP, "a:80", NULL, false), 0);
-    TR_CHECK_INT(tr_health_get(UP, "a:80", NULL), TR_HEALTH_UNHEALTHY);
+    tr_health_override_reset();
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", NULL), TR_OVERRIDE_NONE);
+    TR_CHECK_INT(tr_health_override_set(UP, "a:80", NULL, false), 0);
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", NULL), TR_OVERRIDE_UNHEALTHY);
     /* An address without its own override takes the target's. */
-    TR_CHECK_INT(tr_health_get(UP, "a:80", "10.0.0.1:80"), TR_HEALTH_UNHEALTHY);
-    TR_CHECK_INT(tr_health_set(UP, "a:80", "10.0.0.1:80", true), 0);
-    TR_CHECK_INT(tr_health_get(UP, "a:80", "10.0.0.1:80"), TR_HEALTH_HEALTHY);
-    TR_CHECK_INT(tr_health_get(UP, "a:80", "10.0.0.2:80"), TR_HEALTH_UNHEALTHY);
-    TR_CHECK_INT(tr_health_count(), 2);
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", "10.0.0.1:80"), TR_OVERRIDE_UNHEALTHY);
+    TR_CHECK_INT(tr_health_override_set(UP, "a:80", "10.0.0.1:80", true), 0);
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", "10.0.0.1:80"), TR_OVERRIDE_HEALTHY);
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", "10.0.0.2:80"), TR_OVERRIDE_UNHEALTHY);
+    TR_CHECK_INT(tr_health_override_count(), 2);
     /* A target-wide override replaces the per-address ones. */
-    uint64_t v = tr_health_version();
-    TR_CHECK_INT(tr_health_set(UP, "a:80", NULL, true), 0);
-    TR_CHECK(tr_health_version() > v);
-    TR_CHECK_INT(tr_health_count(), 1);
-    TR_CHECK_INT(tr_health_get(UP, "a:80", "10.0.0.1:80"), TR_HEALTH_HEALTHY);
+    uint64_t v = tr_health_override_version();
+    TR_CHECK_INT(tr_health_override_set(UP, "a:80", NULL, true), 0);
+    TR_CHECK(tr_health_override_version() > v);
+    TR_CHECK_INT(tr_health_override_count(), 1);
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", "10.0.0.1:80"), TR_OVERRIDE_HEALTHY);
     /* Targets are told apart exactly: a:80 is not a:8000. */
-    TR_CHECK_INT(tr_health_get(UP, "a:8000", NULL), TR_HEALTH_UNKNOWN);
-    TR_CHECK_INT(tr_health_set(UP, "b:80", NULL, false), 0);
-    TR_CHECK_INT(tr_health_set("22222222-2222-4222-8222-222222222222", "a:80", NULL, false), 0);
-    tr_health_forget(UP, "a:80");
-    TR_CHECK_INT(tr_health_get(UP, "a:80", NULL), TR_HEALTH_UNKNOWN);
-    TR_CHECK_INT(tr_health_get(UP, "b:80", NULL), TR_HEALTH_UNHEALTHY);
-    tr_health_forget(UP, NULL);
-    TR_CHECK_INT(tr_health_get(UP, "b:80", NULL), TR_HEALTH_UNKNOWN);
-    TR_CHECK_INT(tr_health_count(), 1);
-    TR_CHECK_INT(tr_health_set(NULL, "a", NULL, true), TR_EINVAL);
-    TR_CHECK_INT(tr_health_set(UP, "", NULL, true), TR_EINVAL);
-    TR_CHECK_INT(tr_health_set(UP, "a\x1f", NULL, true), TR_EINVAL);
-    TR_CHECK_STR(tr_health_name(TR_HEALTH_HEALTHY), "HEALTHY");
-    TR_CHECK_STR(tr_health_name(TR_HEALTH_UNHEALTHY), "UNHEALTHY");
-    TR_CHECK(tr_health_name(TR_HEALTH_UNKNOWN) == NULL);
-    tr_health_reset();
-    TR_CHECK_INT(tr_health_count(), 0);
+    TR_CHECK_INT(tr_health_override_get(UP, "a:8000", NULL), TR_OVERRIDE_NONE);
+    TR_CHECK_INT(tr_health_override_set(UP, "b:80", NULL, false), 0);
+    TR_CHECK_INT(
+        tr_health_override_set("22222222-2222-4222-8222-222222222222", "a:80", NULL, false), 0);
+    tr_health_override_forget(UP, "a:80");
+    TR_CHECK_INT(tr_health_override_get(UP, "a:80", NULL), TR_OVERRIDE_NONE);
+    TR_CHECK_INT(tr_health_override_get(UP, "b:80", NULL), TR_OVERRIDE_UNHEALTHY);
+    tr_health_override_forget(UP, NULL);
+    TR_CHECK_INT(tr_health_override_get(UP, "b:80", NULL), TR_OVERRIDE_NONE);
+    TR_CHECK_INT(tr_health_override_count(), 1);
+    TR_CHECK_INT(tr_health_override_set(NULL, "a", NULL, true), TR_EINVAL);
+    TR_CHECK_INT(tr_health_override_set(UP, "", NULL, true), TR_EINVAL);
+    TR_CHECK_INT(tr_health_override_set(UP, "a\x1f", NULL, true), TR_EINVAL);
+    TR_CHECK_STR(tr_health_override_name(TR_OVERRIDE_HEALTHY), "HEALTHY");
+    TR_CHECK_STR(tr_health_override_name(TR_OVERRIDE_UNHEALTHY), "UNHEALTHY");
+    TR_CHECK(tr_health_override_name(TR_OVERRIDE_NONE) == NULL);
+    tr_health_override_reset();
+    TR_CHECK_INT(tr_health_override_count(), 0);
 }
 
 static void *writer(void *arg)
@@ -220,10 +221,10 @@ static void *writer(void *arg)
     int n = *(int *)arg;
     for (int i = 0; i < 2000; i++) {
         snprintf(target, sizeof(target), "t%d:%d", n, i % 50);
-        tr_health_set(UP, target, NULL, (i & 1) != 0);
-        (void)tr_health_get(UP, target, "1.2.3.4:80");
+        tr_health_override_set(UP, target, NULL, (i & 1) != 0);
+        (void)tr_health_override_get(UP, target, "1.2.3.4:80");
         if (i % 97 == 0)
-            tr_health_forget(UP, target);
+            tr_health_override_forget(UP, target);
     }
     return NULL;
 }
@@ -236,8 +237,8 @@ static void test_overrides_threads(void)
         pthread_create(&th[i], NULL, writer, &ids[i]);
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
-    TR_CHECK(tr_health_count() <= 200);
-    tr_health_reset();
+    TR_CHECK(tr_health_override_count() <= 200);
+    tr_health_override_reset();
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The process-wide override table (health.h): a string map from
+/* The process-wide override table (health_override.h): a string map from
  * "<upstream id>\x1f<target>\x1f<address or empty>" to a state, under one mutex. */
-#include "core/health.h"
+#include "core/health_override.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #define SEP '\x1f'
 
 struct entry {
-    enum tr_health_state state;
+    enum tr_health_override state;
     size_t len;
     char key[]; /* the map's key points here */
 };
@@ -86,13 +86,14 @@ static void drop_prefix_locked(const char *prefix, size_t len, bool skip_exact)
     free(w.found);
 }
 
-int tr_health_set(const char *upstream_id, const char *target, const char *address, bool healthy)
+int tr_health_override_set(const char *upstream_id, const char *target, const char *address,
+                           bool healthy)
 {
     size_t len;
     char *k = make_key(upstream_id, target, address, &len);
     if (k == NULL)
         return TR_EINVAL;
-    enum tr_health_state s = healthy ? TR_HEALTH_HEALTHY : TR_HEALTH_UNHEALTHY;
+    enum tr_health_override s = healthy ? TR_OVERRIDE_HEALTHY : TR_OVERRIDE_UNHEALTHY;
     int rc = 0;
     pthread_mutex_lock(&lock);
     init_locked();
@@ -117,12 +118,13 @@ int tr_health_set(const char *upstream_id, const char *target, const char *addre
     return rc;
 }
 
-enum tr_health_state tr_health_get(const char *upstream_id, const char *target, const char *address)
+enum tr_health_override tr_health_override_get(const char *upstream_id, const char *target,
+                                               const char *address)
 {
     size_t len, tlen;
     char *k = make_key(upstream_id, target, address, &len);
     char *tk = address ? make_key(upstream_id, target, NULL, &tlen) : NULL;
-    enum tr_health_state s = TR_HEALTH_UNKNOWN;
+    enum tr_health_override s = TR_OVERRIDE_NONE;
     if (k == NULL) {
         free(tk);
         return s;
@@ -141,7 +143,7 @@ enum tr_health_state tr_health_get(const char *upstream_id, const char *target, 
     return s;
 }
 
-void tr_health_forget(const char *upstream_id, const char *target)
+void tr_health_override_forget(const char *upstream_id, const char *target)
 {
     size_t len;
     char *k;
@@ -164,7 +166,7 @@ void tr_health_forget(const char *upstream_id, const char *target)
     free(k);
 }
 
-uint64_t tr_health_version(void)
+uint64_t tr_health_override_version(void)
 {
     pthread_mutex_lock(&lock);
     uint64_t v = version;
@@ -172,7 +174,7 @@ uint64_t tr_health_version(void)
     return v;
 }
 
-size_t tr_health_count(void)
+size_t tr_health_override_count(void)
 {
     pthread_mutex_lock(&lock);
     size_t n = ready ? map.cnt : 0;
@@ -187,7 +189,7 @@ static void free_entry(void *ud, struct tr_str key, void *value)
     free(value);
 }
 
-void tr_health_reset(void)
+void tr_health_override_reset(void)
 {
     pthread_mutex_lock(&lock);
     if (ready) {
@@ -199,14 +201,14 @@ void tr_health_reset(void)
     pthread_mutex_unlock(&lock);
 }
 
-const char *tr_health_name(enum tr_health_state s)
+const char *tr_health_override_name(enum tr_health_override s)
 {
     switch (s) {
-    case TR_HEALTH_HEALTHY:
+    case TR_OVERRIDE_HEALTHY:
         return "HEALTHY";
-    case TR_HEALTH_UNHEALTHY:
+    case TR_OVERRIDE_UNHEALTHY:
         return "UNHEALTHY";
-    case TR_HEALTH_UNKNOWN:
+    case TR_OVERRIDE_NONE:
         break;
     }
     return NULL;

@@ -6,17 +6,17 @@
  * (a mutex; every call is short). Keys are the upstream's id, the target as Kong normalises
  * it ("host:port", schema/kong3.h's tr_schema3_target_normalize) and, for one address of a
  * target that resolves to several, that address ("ip:port"). */
-#ifndef TR_CORE_HEALTH_H
-#define TR_CORE_HEALTH_H
+#ifndef TR_CORE_HEALTH_OVERRIDE_H
+#define TR_CORE_HEALTH_OVERRIDE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum tr_health_state {
-    TR_HEALTH_UNKNOWN = 0, /* no override: the health checks (or nothing) decide */
-    TR_HEALTH_HEALTHY = 1,
-    TR_HEALTH_UNHEALTHY = 2,
+enum tr_health_override {
+    TR_OVERRIDE_NONE = 0, /* no override: the health checks (or nothing) decide */
+    TR_OVERRIDE_HEALTHY = 1,
+    TR_OVERRIDE_UNHEALTHY = 2,
 };
 
 /* Most overrides the table holds; a set past it answers TR_ENOMEM. */
@@ -26,25 +26,26 @@ enum tr_health_state {
  * per-address overrides of the target are dropped, as Kong's set_all_target_statuses_for_
  * hostname overrides them); else that address only. Returns 0, TR_EINVAL (a NULL or empty
  * id or target) or TR_ENOMEM (table full). */
-int tr_health_set(const char *upstream_id, const char *target, const char *address, bool healthy);
+int tr_health_override_set(const char *upstream_id, const char *target, const char *address,
+                           bool healthy);
 
 /* The override of an address of a target (address non-NULL: its own override, else the
  * target's), or of the target itself (address NULL). */
-enum tr_health_state tr_health_get(const char *upstream_id, const char *target,
-                                   const char *address);
+enum tr_health_override tr_health_override_get(const char *upstream_id, const char *target,
+                                               const char *address);
 
 /* Forget the overrides of one target (every address of it), or of every target of an upstream
  * (target NULL): called when they are deleted. */
-void tr_health_forget(const char *upstream_id, const char *target);
+void tr_health_override_forget(const char *upstream_id, const char *target);
 
 /* A counter bumped by every change, so a reader can tell that its copy is stale. */
-uint64_t tr_health_version(void);
+uint64_t tr_health_override_version(void);
 
 /* Overrides held, and forget them all (tests). */
-size_t tr_health_count(void);
-void tr_health_reset(void);
+size_t tr_health_override_count(void);
+void tr_health_override_reset(void);
 
 /* "HEALTHY", "UNHEALTHY" or NULL (unknown): Kong's words. */
-const char *tr_health_name(enum tr_health_state s);
+const char *tr_health_override_name(enum tr_health_override s);
 
 #endif
