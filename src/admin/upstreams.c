@@ -161,28 +161,33 @@ static json_t *targets_of(struct tr_admin_ctx *ctx, const char *upstream_id)
     return all;
 }
 
-/* Kong's page_for_upstream order: newest first (created_at, then id, descending). */
+/* Kong's page_for_upstream order: newest first. Kong breaks created_at ties (one millisecond)
+ * by id, which is random; here the later-added row comes first, so the order is stable. */
+struct row_pos {
+    json_t *row;
+    size_t pos; /* in the store's insertion order */
+};
+
 static int newest_first(const void *a, const void *b)
 {
-    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-    json_int_t cx = json_integer_value(json_object_get(x, "created_at"));
-    json_int_t cy = json_integer_value(json_object_get(y, "created_at"));
+    const struct row_pos *x = a, *y = b;
+    json_int_t cx = json_integer_value(json_object_get(x->row, "created_at"));
+    json_int_t cy = json_integer_value(json_object_get(y->row, "created_at"));
     if (cx != cy)
         return cx < cy ? 1 : -1;
-    const char *ix = doc_id(x), *iy = doc_id(y);
-    return -strcmp(ix ? ix : "", iy ? iy : "");
+    return x->pos < y->pos ? 1 : x->pos > y->pos ? -1 : 0;
 }
 
 static json_t *sorted_newest_first(json_t *rows)
 {
     size_t n = json_array_size(rows);
-    json_t **v = tr_xmalloc((n + 1) * sizeof(*v));
+    struct row_pos *v = tr_xmalloc((n + 1) * sizeof(*v));
     for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(rows, i);
+        v[i] = (struct row_pos){json_array_get(rows, i), i};
     qsort(v, n, sizeof(*v), newest_first);
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append(out, v[i]);
+        json_array_append(out, v[i].row);
     free(v);
     return out;
 }
