@@ -5,6 +5,7 @@ stream big bodies to a sink without keeping them."""
 
 import json
 import socket
+import ssl
 import time
 
 
@@ -311,3 +312,29 @@ def send_and_read(port, data, timeout=5.0, method="GET", close_wait=1.5):
         return r, closed, bytes(extra)
     finally:
         c.close()
+
+
+def tls_get(port, target, host, server_hostname=None):
+    """GET target over TLS (certificate not checked; server_hostname is the SNI, None for
+    none) on a connection closed after it. Returns (status, {lower name: value}, body)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname=server_hostname)
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                   % (target, host)).encode())
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        s.close()
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    hdrs = {k.strip().lower(): v.strip() for k, _, v in
+            (ln.partition(":") for ln in lines[1:])}
+    return int(lines[0].split()[1]), hdrs, body

@@ -25,14 +25,12 @@ Not ported (skipped below, or left out when a whole describe is about it):
 """
 
 import json
-import socket
-import ssl
 
 import pytest
 
 from harness import hvals
 from kong3_path_cases import PATH_HANDLING_CASES
-from rawhttp import one_request, send_and_read
+from rawhttp import one_request, send_and_read, tls_get
 
 SPEC = "spec/02-integration/05-proxy/02-router_spec.lua"
 NO_ROUTE = {"message": "no Route matched with those values"}
@@ -73,30 +71,6 @@ def echoed(t, target, host="svc.test", method="GET", headers=(), status=200):
     r = call(t, target, host, method, headers)
     assert r.status == status, (target, r.status, r.body)
     return r.json()
-
-
-def tls_get(port, target, host, server_hostname=None):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s = ctx.wrap_socket(raw, server_hostname=server_hostname)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
-                   % (target, host)).encode())
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    finally:
-        s.close()
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    hdrs = {k.strip().lower(): v.strip() for k, _, v in
-            (ln.partition(":") for ln in lines[1:])}
-    return int(lines[0].split()[1]), hdrs, body
 
 
 # ---- no routes match -----------------------------------------------------------------------

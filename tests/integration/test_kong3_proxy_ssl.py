@@ -14,14 +14,13 @@ Not ported (skipped below):
 """
 
 import json
-import socket
 import ssl
 
 import pytest
 
 from test_tls import TLSUpstream, make_cert, served_cn
 from upstreams import UpstreamServer
-from rawhttp import one_request
+from rawhttp import one_request, tls_get
 
 SPEC = "spec/02-integration/05-proxy/06-ssl_spec.lua"
 
@@ -116,35 +115,13 @@ def test_other_trusted_ip_x_forwarded_proto_426(termination):
     assert r.status == 426
 
 
-def tls_request(port, host, server_hostname=None, path="/"):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s = ctx.wrap_socket(raw, server_hostname=server_hostname)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
-                   % (path, host)).encode())
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    finally:
-        s.close()
-    head, _, body = buf.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
-
-
 def test_global_ssl_without_sni(torii_factory, echo):
     """spec: describe "global SSL", it "fallbacks on the default proxy SSL certificate when SNI
     is not provided by client"."""
     t = torii_factory(ssl_port=True)
     route(t.admin, service(t.admin, echo.url, "global-cert"), protocols=["https"],
           hosts=["global.com"])
-    status, body = tls_request(t.ssl_port, "global.com", server_hostname=None,
-                               path="/status/200")
+    status, _, body = tls_get(t.ssl_port, "/status/200", "global.com", server_hostname=None)
     assert status == 200, body
     assert json.loads(body)["target"] == "/status/200"
 
@@ -203,13 +180,13 @@ def test_upstream_sni_with_preserve_host(torii_factory, sni_upstream):
     for host, want in (("ssl3.com", "ssl3.com"), ("no-sni.com", "localhost"),
                        ("nil-sni.com", None)):
         before = len(sni_upstream.server_names)
-        status, body = tls_request(t.ssl_port, host, server_hostname="localhost")
+        status, _, body = tls_get(t.ssl_port, "/", host, server_hostname="localhost")
         assert status == 200, (host, status, body)
         assert sni_upstream.server_names[before:] == [want], (host, sni_upstream.server_names)
     # torii: an upstream connection made for one preserved name is pooled under that name:
     # every request reaches the upstream on a connection whose SNI is its own Host.
     for host in ("other.ssl3.com", "ssl3.com", "other.ssl3.com", "ssl3.com", "no-sni.com"):
-        status, body = tls_request(t.ssl_port, host, server_hostname="localhost")
+        status, _, body = tls_get(t.ssl_port, "/", host, server_hostname="localhost")
         assert status == 200, (host, status, body)
         d = json.loads(body)
         want = host if host != "no-sni.com" else "localhost"

@@ -9,14 +9,12 @@ Cases marked "spec:" come from Kong 3.9's spec/02-integration/05-proxy/02-router
 spec/fixtures/router_path_handling_tests.lua."""
 
 import json
-import socket
-import ssl
 
 import pytest
 
 from harness import hvals
 from kong3_path_cases import PATH_HANDLING_CASES
-from rawhttp import one_request
+from rawhttp import one_request, tls_get
 
 NO_ROUTE = {"message": "no Route matched with those values"}
 
@@ -250,30 +248,6 @@ def test_https_route_reached_over_tls(torii_factory, echo):
     status, hdrs, body = tls_get(t.ssl_port, "/secure/x", "svc.test")
     assert status == 200, body
     assert json.loads(body)["target"] == "/x"
-
-
-def tls_get(port, target, host, server_hostname=None):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s = ctx.wrap_socket(raw, server_hostname=server_hostname)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
-                   % (target, host)).encode())
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    finally:
-        s.close()
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    hdrs = {k.strip().lower(): v.strip() for k, _, v in
-            (ln.partition(":") for ln in lines[1:])}
-    return int(lines[0].split()[1]), hdrs, body
 
 
 def test_sni_route(torii_factory, echo):
