@@ -85,6 +85,109 @@ def cmd_db_seed(args):
     return 0
 
 
+def route_filler(i):
+    """The i-th filler Kong 3 route, as (kind, value): a third exact hosts, a third /svcN/v1
+    prefixes, the last third /bench/vN prefixes (siblings of the match) and, for i % 9 == 2 below
+    9,000, 1,000 regex paths. The regexes' literal prefixes vary; a quarter share /bench (/bench/v,
+    which /bench/ok does not start with) and 10 of them (j % 100 == 99) have the literal prefix
+    /bench/, so the router runs them, and sees them fail, on every /bench/ok request."""
+    k = i % 3
+    if k == 0:
+        return "host", "h%d.bench.test" % i
+    if k == 1:
+        return "path", "/svc%d/v1" % i
+    if i % 9 == 2 and i < 9000:
+        j = i // 9
+        if j % 100 == 99:
+            return "regex", "~/bench/[a-z]+/%d$" % j
+        return "regex", ("~/bench/v[0-9]+/item/%d" % j, "~/api/%d/users/[0-9]+$" % j,
+                         "~/svc%d/v[12]/orders/(?<id>[0-9]+)" % j,
+                         "~/static/%d/[a-z]+\\.png" % j)[j % 4]
+    return "path", "/bench/v%d" % i
+
+
+def cmd_routes_seed(args):
+    """routes-seed DB TOTAL: copy the three template routes (tpl-host, tpl-path, tpl-regex, made
+    through the Admin API while the node ran) into filler rows until the routes table holds TOTAL
+    rows, in one transaction, with the node stopped. Prints the rows added and the seconds."""
+    db, total = args[0], int(args[1])
+    c = sqlite3.connect(db)
+    cols = [r[1] for r in c.execute("PRAGMA table_info(routes)")]
+    tpl = {}
+    for row in c.execute("SELECT * FROM routes WHERE name IN ('tpl-host', 'tpl-path', 'tpl-regex')"):
+        tpl[row[cols.index("name")]] = dict(zip(cols, row))
+    if set(tpl) != {"tpl-host", "tpl-path", "tpl-regex"}:
+        sys.stderr.write("routes-seed: template routes not found\n")
+        return 1
+    have = c.execute("SELECT count(*) FROM routes").fetchone()[0]
+    start = c.execute("SELECT count(*) FROM routes WHERE name LIKE 'filler-%'").fetchone()[0]
+    t0 = time.monotonic()
+    ins = [col for col in cols if col != "seq"]
+    sql = "INSERT INTO routes (%s) VALUES (%s)" % (", ".join(ins), ", ".join("?" * len(ins)))
+    add = max(0, total - have)
+    with c:
+        for i in range(start, start + add):
+            kind, value = route_filler(i)
+            row = dict(tpl["tpl-" + kind])
+            doc = json.loads(row["doc"])
+            row["id"] = doc["id"] = str(uuid.uuid4())
+            row["name"] = doc["name"] = "filler-%d" % i
+            if kind == "host":
+                doc["hosts"] = [value]
+            else:
+                doc["paths"] = [value]
+            row["doc"] = json.dumps(doc, separators=(",", ":"))
+            c.execute(sql, [row[col] for col in ins])
+    c.close()
+    print("%d %.3f" % (add, time.monotonic() - t0))
+    return 0
+
+
+def pct(xs, p):
+    """Nearest-rank percentile (p99 of 20 samples is the largest)."""
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(-(-p * len(s) // 100)) - 1))
+    return s[k]
+
+
+def cmd_route_writes(args):
+    """route-writes ADMIN_PORT SERVICE N TAG: POST N routes (paths /wr/TAG/k) to /routes, then
+    PATCH each one's paths, one keep-alive connection, each timed until its 2xx. Prints JSON."""
+    port, svc, n, tag = int(args[0]), args[1], int(args[2]), args[3]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    hdr = {"Content-Type": "application/json"}
+    posts, patches, ids = [], [], []
+    for k in range(n):
+        body = json.dumps({"name": "wr-%s-%d" % (tag, k), "paths": ["/wr/%s/%d" % (tag, k)],
+                           "service": {"name": svc}})
+        t0 = time.monotonic()
+        conn.request("POST", "/routes", body, hdr)
+        r = conn.getresponse()
+        data = r.read()
+        posts.append((time.monotonic() - t0) * 1000)
+        if r.status != 201:
+            sys.stderr.write("route-writes: POST answered %d %s\n" % (r.status, data[:200]))
+            return 1
+        ids.append(json.loads(data)["id"])
+    for k, rid in enumerate(ids):
+        body = json.dumps({"paths": ["/wr/%s/%d/p" % (tag, k)]})
+        t0 = time.monotonic()
+        conn.request("PATCH", "/routes/" + rid, body, hdr)
+        r = conn.getresponse()
+        data = r.read()
+        patches.append((time.monotonic() - t0) * 1000)
+        if r.status != 200:
+            sys.stderr.write("route-writes: PATCH answered %d %s\n" % (r.status, data[:200]))
+            return 1
+
+    def summary(xs):
+        return {"median": round(statistics.median(xs), 1), "p99": round(pct(xs, 99), 1),
+                "min": round(min(xs), 1)}
+
+    print(json.dumps({"writes": n, "post_ms": summary(posts), "patch_ms": summary(patches)}))
+    return 0
+
+
 def http_get(port, path, timeout=1.0, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -267,6 +370,11 @@ def cmd_report(args):
 
     if rows.get("torii-10k", {}).get("rps") and rows.get("torii", {}).get("rps"):
         extras["torii_10k_vs_torii"] = round(rows["torii-10k"]["rps"] / rows["torii"]["rps"], 3)
+    if rows.get("torii-route", {}).get("rps") and rows.get("torii", {}).get("rps"):
+        extras["torii_route_vs_torii"] = round(rows["torii-route"]["rps"] / rows["torii"]["rps"], 3)
+    if rows.get("torii-10k-routes", {}).get("rps") and rows.get("torii-route", {}).get("rps"):
+        extras["torii_10k_routes_vs_torii_route"] = round(
+            rows["torii-10k-routes"]["rps"] / rows["torii-route"]["rps"], 3)
     env = meta["env"]
     print()
     for k in ("date", "cpu", "kernel", "nginx", "wrk", "torii", "layout", "load", "tls"):
@@ -310,10 +418,11 @@ def cmd_report(args):
 
 def main():
     if len(sys.argv) < 2:
-        sys.stderr.write("usage: tool.py admin-bulk|db-seed|ready|switch|report ARGS...\n")
+        sys.stderr.write("usage: tool.py admin-bulk|db-seed|routes-seed|route-writes|ready|switch|report ARGS...\n")
         return 2
-    cmds = {"admin-bulk": cmd_admin_bulk, "db-seed": cmd_db_seed, "ready": cmd_ready,
-            "switch": cmd_switch, "report": cmd_report}
+    cmds = {"admin-bulk": cmd_admin_bulk, "db-seed": cmd_db_seed, "routes-seed": cmd_routes_seed,
+            "route-writes": cmd_route_writes, "ready": cmd_ready, "switch": cmd_switch,
+            "report": cmd_report}
     fn = cmds.get(sys.argv[1])
     if fn is None:
         sys.stderr.write("unknown command %s\n" % sys.argv[1])
