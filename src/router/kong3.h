@@ -17,6 +17,8 @@ struct tr__k3;
  * longer); for "a.*" name is "a." (the host must start with it and be longer). */
 enum tr__k3_host_kind { TR__K3_EXACT, TR__K3_ENDS, TR__K3_STARTS };
 
+struct tr__re; /* regex_cache.h */
+
 struct tr__k3_host {
     char *name; /* owned, lower-case */
     uint32_t len;
@@ -29,7 +31,8 @@ struct tr__k3_host {
 struct tr__k3_path {
     char *str; /* owned: the plain prefix, or the regex without '~' */
     uint32_t len;
-    void *re;            /* owned pcre2_code, or NULL for a plain prefix */
+    void *re;              /* pcre2_code held by re_ref, or NULL for a plain prefix */
+    struct tr__re *re_ref; /* one reference to the shared compiled regex (regex_cache.h) */
     uint32_t lit_len;    /* regex: length of the literal prefix (its bytes are str's first ones) */
     uint32_t num_groups; /* regex: capture groups reported, group 0 included, at most
                             TR_ROUTER_MAX_CAPTURES */
@@ -40,7 +43,8 @@ struct tr__k3_path {
 struct tr__k3_value {
     char *str; /* owned, lower-case (plain) or the regex source */
     uint32_t len;
-    void *re; /* owned pcre2_code (case-insensitive, unanchored), or NULL */
+    void *re;              /* pcre2_code (case-insensitive, unanchored) held by re_ref, or NULL */
+    struct tr__re *re_ref; /* one reference to the shared compiled regex (regex_cache.h) */
 };
 
 struct tr__k3_header {

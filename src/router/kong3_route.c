@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "router/regex_cache.h"
 
 /* RFC 1035 §2.3.4 bounds a name; Kong's schema rejects longer hosts too. */
 #define HOST_MAX 255
@@ -142,15 +143,17 @@ static uint32_t literal_prefix(const char *re, size_t len)
     return (uint32_t)i;
 }
 
-/* Compile pattern; on failure the message quotes shown (the regex as the user wrote it), in
- * the words of typedefs.lua validate_path_with_regexes. */
+/* Compile pattern, or take the code compiled for an earlier router (regex_cache.c): *ref gets
+ * the reference, the pcre2_code is returned. On failure the message quotes shown (the regex as
+ * the user wrote it), in the words of typedefs.lua validate_path_with_regexes. */
 static void *compile_regex(const char *field, const char *pattern, size_t len, const char *shown,
-                           uint32_t options, char *err, size_t err_cap)
+                           uint32_t options, struct tr__re **ref, char *err, size_t err_cap)
 {
-    int code;
-    PCRE2_SIZE offset;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, options, &code, &offset, NULL);
-    if (re == NULL) {
+    int code = 0;
+    size_t offset = 0;
+    void *re = NULL;
+    *ref = tr__re_get(pattern, len, options, &re, &code, &offset);
+    if (*ref == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof(msg));
         fail(err, err_cap,
@@ -158,8 +161,6 @@ static void *compile_regex(const char *field, const char *pattern, size_t len, c
              shown, (const char *)msg, shown);
         return NULL;
     }
-    /* Without JIT (not built in, or out of executable memory) the interpreter still works. */
-    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     return re;
 }
 
@@ -203,7 +204,7 @@ static int parse_path(const char *in, struct tr__k3_path *p, char *err, size_t e
     anchored[0] = '^';
     memcpy(anchored + 1, src, src_len);
     anchored[src_len + 1] = '\0';
-    p->re = compile_regex("paths", anchored, src_len + 1, src, 0, err, err_cap);
+    p->re = compile_regex("paths", anchored, src_len + 1, src, 0, &p->re_ref, err, err_cap);
     free(anchored);
     if (p->re == NULL)
         return TR_EINVAL;
@@ -242,8 +243,8 @@ static int parse_header(const struct tr_route_header *in, struct tr__k3_header *
         size_t vlen = strlen(v);
         struct tr__k3_value *out = &h->values[h->num_values++];
         if (vlen >= 2 && v[0] == '~' && v[1] == '*') {
-            out->re =
-                compile_regex("headers", v + 2, vlen - 2, v + 2, PCRE2_CASELESS, err, err_cap);
+            out->re = compile_regex("headers", v + 2, vlen - 2, v + 2, PCRE2_CASELESS, &out->re_ref,
+                                    err, err_cap);
             if (out->re == NULL)
                 return TR_EINVAL;
             out->str = tr_str_dup((struct tr_str){v + 2, vlen - 2});
@@ -389,14 +390,14 @@ void tr__k3_route_free(struct tr__k3_route *rt)
     for (uint32_t i = 0; i < rt->num_paths; i++) {
         free(rt->paths[i].str);
         free(rt->paths[i].names);
-        pcre2_code_free(rt->paths[i].re);
+        tr__re_put(rt->paths[i].re_ref);
     }
     free(rt->paths);
     for (uint32_t i = 0; i < rt->num_headers; i++) {
         struct tr__k3_header *h = &rt->headers[i];
         for (uint32_t j = 0; j < h->num_values; j++) {
             free(h->values[j].str);
-            pcre2_code_free(h->values[j].re);
+            tr__re_put(h->values[j].re_ref);
         }
         free(h->values);
         free(h->name);

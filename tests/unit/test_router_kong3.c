@@ -14,6 +14,7 @@
 #include "check.h"
 #include "core/err.h"
 #include "http/url.h"
+#include "router/regex_cache.h"
 #include "router/upstream_path.h"
 
 #define MAXV 6
@@ -1176,6 +1177,51 @@ static void test_threads(void)
     tr_router_free(r);
 }
 
+/* A router built while another still serves takes the other's compiled regexes (keyed by the
+ * pattern and its options) instead of compiling them again; they go with their last router. */
+static void test_shared_regexes(void)
+{
+    static const struct rdef a[] = {
+        {.paths = {"~/users/(?<id>\\d+)$"}},
+        {.paths = {"/h"}, .headers = {{"x-v", {"~*^v[0-9]$"}}}},
+        {.hosts = {"a.test"}, .paths = {"~/users/(?<id>\\d+)$"}},
+    };
+    static const struct rdef b[] = {
+        {.paths = {"~/users/(?<id>\\d+)$"}},
+        {.paths = {"/h"}, .headers = {{"x-v", {"~*^v[0-9]$"}}}},
+        {.hosts = {"a.test"}, .paths = {"~/users/(?<id>\\d+)$"}},
+        {.paths = {"~/other/\\d+"}},
+        /* the same text as a path regex and as a header regex: two options, two entries */
+        {.headers = {{"x-w", {"~*/other/\\d+"}}}},
+    };
+    size_t base = tr__re_cache_count();
+    struct tr_router *ra = build(a, 3);
+    TR_CHECK_INT(tr__re_cache_count(), base + 2);
+    struct tr_router *rb = build(b, 5);
+    TR_CHECK_INT(tr__re_cache_count(), base + 4);
+    tr_router_free(ra);
+    TR_CHECK_INT(tr__re_cache_count(), base + 4);
+    /* rb's regexes, compiled for ra, outlive it: matches, captures and names still work */
+    TR_CHECK_INT(run(rb, &(struct qdef){.path = "/users/42", .host = "a.test"}), 3);
+    TR_CHECK_INT(res.num_captures, 2);
+    TR_CHECK_INT(res.captures[2], 7);
+    TR_CHECK_INT(res.captures[3], 9);
+    TR_CHECK_INT(res.num_names, 1);
+    TR_CHECK_STR(res.names[0].name, "id");
+    TR_CHECK_INT(run(rb, &(struct qdef){.path = "/h", .headers = {"x-v: V7"}}), 2);
+    TR_CHECK_INT(run(rb, &(struct qdef){.path = "/other/1"}), 4);
+    TR_CHECK_INT(run(rb, &(struct qdef){.path = "/", .headers = {"x-w: a/OTHER/1"}}), 5);
+    /* a regex that does not compile leaves nothing behind */
+    struct tr_router *rc = tr_router_new();
+    char err[256];
+    TR_CHECK(add(rc, &(struct rdef){.paths = {"~/users/("}}, ID(1), err, sizeof(err)) != 0);
+    TR_CHECK(add(rc, &(struct rdef){.paths = {"~/other/\\d+"}}, ID(2), err, sizeof(err)) == 0);
+    TR_CHECK_INT(tr__re_cache_count(), base + 4);
+    tr_router_free(rc);
+    tr_router_free(rb);
+    TR_CHECK_INT(tr__re_cache_count(), base);
+}
+
 int main(void)
 {
     test_tables();
@@ -1186,5 +1232,6 @@ int main(void)
     test_upstream_paths();
     test_threads();
     test_strip();
+    test_shared_regexes();
     return TR_CHECK_DONE();
 }
