@@ -53,6 +53,7 @@ struct tr__k3 {
     uint32_t *path_lens; /* owned; distinct key lengths in paths, ascending */
     size_t num_path_lens;
     uint32_t rest_first, rest_cnt; /* ranks of the routes filed under no key */
+    bool any_hosts;                /* some route sets hosts: the request's Host is looked at */
     pcre2_match_context *mctx;     /* owned; read-only once compiled */
 };
 
@@ -202,6 +203,7 @@ void tr__k3_compile(struct tr__k3 *k)
         num_host_pairs += k->vars[i].rt->num_hosts;
         num_path_pairs += k->vars[i].num_paths;
     }
+    k->any_hosts = num_host_pairs > 0;
 
     struct pair *hp = tr_xcalloc(num_host_pairs + 1, sizeof(*hp));
     struct pair *pp = tr_xcalloc(num_path_pairs + 1, sizeof(*pp));
@@ -474,6 +476,16 @@ static bool variant_matches(const struct tr__k3 *k, const struct tr__k3_variant 
     return true;
 }
 
+/* Copy a match into res: the fields before the captures, the groups reported, the names (not
+ * the whole capture array, most of which a match leaves unused). */
+static void take_result(struct tr_router_result *res, const struct tr_router_result *m)
+{
+    memcpy(res, m, offsetof(struct tr_router_result, captures));
+    memcpy(res->captures, m->captures, 2 * (size_t)m->num_captures * sizeof(m->captures[0]));
+    res->names = m->names;
+    res->num_names = m->num_names;
+}
+
 /* Try one candidate list in rank order, stopping at *best or at the first full match. */
 static void scan(const struct tr__k3 *k, uint32_t first, uint32_t cnt,
                  const struct tr_router_request *req, const struct req_host *h, uint32_t *best,
@@ -486,7 +498,7 @@ static void scan(const struct tr__k3 *k, uint32_t first, uint32_t cnt,
             return;
         if (variant_matches(k, &k->vars[rank], req, h, &tmp)) {
             *best = rank;
-            *res = tmp;
+            take_result(res, &tmp);
             return;
         }
     }
@@ -505,7 +517,11 @@ bool tr__k3_match(const struct tr__k3 *k, const struct tr_router_request *req,
         r.method = (struct tr_str){"", 0};
     req = &r;
     struct req_host h;
-    prepare_host(req, &h);
+    h.len = 0;
+    h.port = (int32_t)req->port;
+    h.raw = (struct tr_str){NULL, 0};
+    if (k->any_hosts) /* only routes with hosts read it */
+        prepare_host(req, &h);
     uint32_t best = NO_RANK;
 
     if (h.len > 0 && k->hosts.cap > 0) {
