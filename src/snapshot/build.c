@@ -296,9 +296,11 @@ const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_s
 static void build_chains(struct tr_snapshot *snap)
 {
     size_t np = tr_plugin_count();
+    bool any[TR_PLUGIN_MAX] = {false}; /* a plugin with no instance at all is no step */
     tr_strmap_init(&snap->instances);
     for (size_t i = 0; i < snap->plugins.cnt; i++) {
         struct tr_plugin_instance *in = &snap->plugins.items[i];
+        any[in->plugin_index] = true;
         char key[256];
         size_t n = instance_key(key, sizeof(key), in->plugin_index, in->consumer_id,
                                 instance_scope(snap, in));
@@ -311,6 +313,8 @@ static void build_chains(struct tr_snapshot *snap)
         struct tr_route *r = &snap->routes[ri];
         r->chain = tr_xcalloc(np ? np : 1, sizeof(*r->chain));
         for (size_t pi = 0; pi < np; pi++) {
+            if (!any[pi])
+                continue;
             const struct tr_plugin_instance *base = NULL;
             size_t s = 0;
             for (; s < r->num_scopes && base == NULL; s++)
