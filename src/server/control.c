@@ -23,6 +23,7 @@
 #include "plugins/rl_cluster.h"
 #include "proxy/hashpool.h"
 #include "proxy/proxy.h"
+#include "snapshot/kong3.h"
 #include "snapshot/snapshot.h"
 #include "server/dbwait.h"
 #include "server/listen.h"
@@ -42,6 +43,7 @@ struct control {
     uv_signal_t sig_term, sig_int, sig_hup;
     bool stopping;
     struct tr_snap_identity *identity; /* the identity part of the current snapshot */
+    struct tr_k3_config k3;            /* Kong 3 services and routes, patched per write */
 };
 
 void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
@@ -49,10 +51,11 @@ void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long le
     snprintf(buf, len, "%s/torii.pid", conf->prefix);
 }
 
-/* Build and publish a snapshot with the current identity part. Returns 0 or TR_EDB. */
+/* Build and publish a snapshot with the current identity part and Kong 3 entities. Returns 0
+ * or TR_EDB. */
 static int rebuild_snapshot(struct control *ctl)
 {
-    struct tr_snapshot *snap = tr_snapshot_build(ctl->store, ctl->identity);
+    struct tr_snapshot *snap = tr_snapshot_build(ctl->store, ctl->identity, &ctl->k3);
     if (snap == NULL)
         return TR_EDB; /* logged by the builder */
     tr_snapshot_publish(snap);
@@ -68,6 +71,8 @@ static void on_admin_change(void *ud, const char *entity, const char *id, json_t
         tr_snap_identity_unref(ctl->identity);
         ctl->identity = next;
     }
+    /* A service or route write patches the Kong 3 rows kept here (no re-read of every row). */
+    tr_snap_k3_apply(&ctl->k3, entity, id, doc);
     if (rebuild_snapshot(ctl) != 0)
         tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
 }
@@ -138,6 +143,13 @@ static void on_reload_signal(uv_signal_t *s, int signum)
     } else {
         tr_log_error("reload: cannot read consumers and credentials; keeping the current ones");
     }
+    struct tr_k3_config fresh_k3;
+    if (tr_snap_k3_load(ctl->store, &fresh_k3) == 0) {
+        tr_snap_k3_free(&ctl->k3);
+        ctl->k3 = fresh_k3;
+    } else {
+        tr_log_error("reload: cannot read services and routes; keeping the current ones");
+    }
     if (rebuild_snapshot(ctl) != 0)
         tr_log_error("reload: snapshot rebuild failed; the proxy keeps the previous one");
 }
@@ -196,7 +208,8 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         goto out_store;
     }
     ctl.identity = tr_snap_identity_load(ctl.store);
-    if (ctl.identity == NULL || rebuild_snapshot(&ctl) != 0) {
+    if (ctl.identity == NULL || tr_snap_k3_load(ctl.store, &ctl.k3) != 0 ||
+        rebuild_snapshot(&ctl) != 0) {
         tr_log_error("cannot build the configuration from the database");
         goto out_store;
     }
@@ -308,6 +321,7 @@ out_loop:
 out_store:
     tr_rl_cluster_stop(); /* after the workers: what they counted last is written */
     tr_snap_identity_unref(ctl.identity);
+    tr_snap_k3_free(&ctl.k3);
     tr_store_close(ctl.store); /* after the workers and the flusher: no session is out */
     return status;
 }

@@ -328,33 +328,29 @@ static void build_chains(struct tr_snapshot *snap)
     }
 }
 
-static struct tr_snapshot *build_failed(struct tr_snapshot *snap, struct tr_k3_config *k3,
-                                        const char *what)
+static struct tr_snapshot *build_failed(struct tr_snapshot *snap, const char *what)
 {
     if (what)
         tr_log_error("snapshot: cannot read %s from the store", what);
-    tr_snap_k3_free(k3);
     tr_snapshot_unref(snap);
     return NULL;
 }
 
-struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity)
+struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity,
+                                      const struct tr_k3_config *k3)
 {
     struct tr_snapshot *snap = tr_xcalloc(1, sizeof(*snap));
-    struct tr_k3_config k3 = {0};
     atomic_init(&snap->refs, 1);
     tr_snap_identity_ref(identity);
     snap->identity = identity;
     if (tr_store_foreach(store, "apis", on_api, snap) != 0)
-        return build_failed(snap, &k3, "apis");
-    if (tr_snap_k3_load(store, &k3) != 0)
-        return build_failed(snap, &k3, "services and routes");
-    tr__snap_kong3_services(snap, &k3);
+        return build_failed(snap, "apis");
+    tr__snap_kong3_services(snap, k3);
     if (tr_store_foreach(store, "plugins", on_plugin, snap) != 0)
-        return build_failed(snap, &k3, "plugins");
+        return build_failed(snap, "plugins");
     /* The services array is final now: routes may point into it, and the router into the
      * routes array. */
-    snap->routes = tr_xcalloc(snap->apis.cnt * 2 + k3.route_cnt + 1, sizeof(*snap->routes));
+    snap->routes = tr_xcalloc(snap->apis.cnt * 2 + k3->route_cnt + 1, sizeof(*snap->routes));
     snap->router = tr_router_new();
     compile_api_routes(snap);
     for (size_t i = 0; i < snap->num_routes; i++) {
@@ -362,12 +358,11 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_ide
         if (tr_router_add(snap->router, r->host, r->path, r) != 0)
             tr_log_warn("snapshot: api %s cannot be routed", r->api_name ? r->api_name : r->id);
     }
-    tr__snap_kong3_routes(snap, &k3);
-    tr_snap_k3_free(&k3);
+    tr__snap_kong3_routes(snap, k3);
     build_chains(snap);
     tr_router_compile(snap->router);
     if (tr_snapshot_build_certs(store, snap) != 0)
-        return build_failed(snap, &k3, NULL);
+        return build_failed(snap, NULL);
     tr__snap_kong3_client_certs(snap);
     return snap;
 }

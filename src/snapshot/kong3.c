@@ -54,11 +54,8 @@ static void strs_free(struct tr_k3_strs *s)
     s->cnt = 0;
 }
 
-static int on_service(json_t *doc, void *ud)
+static void service_parse(const json_t *doc, struct tr_k3_service *s)
 {
-    struct tr_k3_config *c = ud;
-    c->services = tr_xrealloc(c->services, (c->service_cnt + 1) * sizeof(*c->services));
-    struct tr_k3_service *s = &c->services[c->service_cnt++];
     memset(s, 0, sizeof(*s));
     s->id = str_or_null(doc, "id");
     s->name = str_or_null(doc, "name");
@@ -77,14 +74,18 @@ static int on_service(json_t *doc, void *ud)
     s->client_certificate_id = str_or_null(doc, "client_certificate_id");
     strs_of(json_object_get(doc, "ca_certificates"), &s->ca_certificates);
     strs_of(json_object_get(doc, "tags"), &s->tags);
+}
+
+static int on_service(json_t *doc, void *ud)
+{
+    struct tr_k3_config *c = ud;
+    c->services = tr_xrealloc(c->services, (c->service_cnt + 1) * sizeof(*c->services));
+    service_parse(doc, &c->services[c->service_cnt++]);
     return 0;
 }
 
-static int on_route(json_t *doc, void *ud)
+static void route_parse(const json_t *doc, struct tr_k3_route *r)
 {
-    struct tr_k3_config *c = ud;
-    c->routes = tr_xrealloc(c->routes, (c->route_cnt + 1) * sizeof(*c->routes));
-    struct tr_k3_route *r = &c->routes[c->route_cnt++];
     memset(r, 0, sizeof(*r));
     r->id = str_or_null(doc, "id");
     r->name = str_or_null(doc, "name");
@@ -117,6 +118,13 @@ static int on_route(json_t *doc, void *ud)
     r->path_handling_v1 = ph != NULL && strcmp(ph, "v1") == 0;
     const json_t *ca = json_object_get(doc, "created_at");
     r->created_at = json_is_integer(ca) ? (long long)json_integer_value(ca) : 0;
+}
+
+static int on_route(json_t *doc, void *ud)
+{
+    struct tr_k3_config *c = ud;
+    c->routes = tr_xrealloc(c->routes, (c->route_cnt + 1) * sizeof(*c->routes));
+    route_parse(doc, &c->routes[c->route_cnt++]);
     return 0;
 }
 
@@ -140,36 +148,78 @@ const struct tr_k3_service *tr_snap_k3_service(const struct tr_k3_config *c, con
     return NULL;
 }
 
+static void service_free(struct tr_k3_service *s)
+{
+    free(s->id);
+    free(s->name);
+    free(s->protocol);
+    free(s->host);
+    free(s->path);
+    free(s->client_certificate_id);
+    strs_free(&s->ca_certificates);
+    strs_free(&s->tags);
+}
+
+static void route_free(struct tr_k3_route *r)
+{
+    free(r->id);
+    free(r->name);
+    free(r->service_id);
+    strs_free(&r->protocols);
+    strs_free(&r->methods);
+    strs_free(&r->hosts);
+    strs_free(&r->paths);
+    strs_free(&r->snis);
+    strs_free(&r->tags);
+    for (size_t j = 0; j < r->header_cnt; j++) {
+        free(r->headers[j].name);
+        strs_free(&r->headers[j].values);
+    }
+    free(r->headers);
+}
+
+/* In the array arr of cnt rows (each with an id): replace the row id with doc, append it when
+ * absent, or remove it when doc is NULL. parse fills a row from doc, drop frees one. */
+#define APPLY_ROW(arr, cnt, id, doc, parse, drop)                                                  \
+    do {                                                                                           \
+        size_t i_ = 0;                                                                             \
+        while (i_ < (cnt) && ((arr)[i_].id == NULL || strcmp((arr)[i_].id, (id)) != 0))            \
+            i_++;                                                                                  \
+        if (i_ < (cnt))                                                                            \
+            drop(&(arr)[i_]);                                                                      \
+        if ((doc) == NULL) {                                                                       \
+            if (i_ < (cnt)) {                                                                      \
+                memmove(&(arr)[i_], &(arr)[i_ + 1], ((cnt)-i_ - 1) * sizeof(*(arr)));              \
+                (cnt)--;                                                                           \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        if (i_ == (cnt)) {                                                                         \
+            (arr) = tr_xrealloc((arr), ((cnt) + 1) * sizeof(*(arr)));                              \
+            (cnt)++;                                                                               \
+        }                                                                                          \
+        parse((doc), &(arr)[i_]);                                                                  \
+    } while (0)
+
+bool tr_snap_k3_apply(struct tr_k3_config *c, const char *entity, const char *id, const json_t *doc)
+{
+    if (entity == NULL || id == NULL)
+        return false;
+    if (strcmp(entity, "services") == 0)
+        APPLY_ROW(c->services, c->service_cnt, id, doc, service_parse, service_free);
+    else if (strcmp(entity, "routes") == 0)
+        APPLY_ROW(c->routes, c->route_cnt, id, doc, route_parse, route_free);
+    else
+        return false;
+    return true;
+}
+
 void tr_snap_k3_free(struct tr_k3_config *c)
 {
-    for (size_t i = 0; i < c->service_cnt; i++) {
-        struct tr_k3_service *s = &c->services[i];
-        free(s->id);
-        free(s->name);
-        free(s->protocol);
-        free(s->host);
-        free(s->path);
-        free(s->client_certificate_id);
-        strs_free(&s->ca_certificates);
-        strs_free(&s->tags);
-    }
-    for (size_t i = 0; i < c->route_cnt; i++) {
-        struct tr_k3_route *r = &c->routes[i];
-        free(r->id);
-        free(r->name);
-        free(r->service_id);
-        strs_free(&r->protocols);
-        strs_free(&r->methods);
-        strs_free(&r->hosts);
-        strs_free(&r->paths);
-        strs_free(&r->snis);
-        strs_free(&r->tags);
-        for (size_t j = 0; j < r->header_cnt; j++) {
-            free(r->headers[j].name);
-            strs_free(&r->headers[j].values);
-        }
-        free(r->headers);
-    }
+    for (size_t i = 0; i < c->service_cnt; i++)
+        service_free(&c->services[i]);
+    for (size_t i = 0; i < c->route_cnt; i++)
+        route_free(&c->routes[i]);
     free(c->services);
     free(c->routes);
     memset(c, 0, sizeof(*c));

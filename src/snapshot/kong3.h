@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct tr_store;
 
 /* A list of owned strings. */
@@ -62,6 +64,13 @@ struct tr_k3_config {
 /* Read every service and route, in insertion order, into *out (zeroed first). Returns 0, or
  * TR_EDB (then *out is empty). Free with tr_snap_k3_free. */
 int tr_snap_k3_load(struct tr_store *store, struct tr_k3_config *out);
+
+/* Patch c after one admin write: entity "services" or "routes", the row's id and its stored
+ * doc (NULL: deleted). An updated row keeps its place, a new one goes last, so c stays in
+ * insertion order as a fresh load would have it. Returns false (c untouched) for other
+ * entities. O(rows) pointer moves at worst, no store access. */
+bool tr_snap_k3_apply(struct tr_k3_config *c, const char *entity, const char *id,
+                      const json_t *doc);
 
 /* The service of id in c, or NULL. */
 const struct tr_k3_service *tr_snap_k3_service(const struct tr_k3_config *c, const char *id);

@@ -23,6 +23,7 @@
 #include "plugins/registry.h"
 #include "snapshot/identity.h"
 
+struct tr_k3_config;
 struct tr_router;
 struct tr_store;
 struct tr_tls_certs;
@@ -148,10 +149,13 @@ struct tr_snapshot {
     struct tr_arena arena; /* strings and keys the indexes point to */
 };
 
-/* Build a snapshot from the apis and plugins in store, with identity (consumers and
- * credentials; a reference is taken). Returns NULL and logs on a store error. The new snapshot
- * has one reference, owned by the caller. */
-struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity);
+/* Build a snapshot from the apis, plugins and certificates in store, with identity (consumers
+ * and credentials; a reference is taken) and k3 (Kong 3 services and routes, read; the control
+ * thread keeps it and patches it per write, as it does identity, so a write does not re-read
+ * every route). Returns NULL and logs on a store error. The new snapshot has one reference,
+ * owned by the caller. */
+struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_identity *identity,
+                                      const struct tr_k3_config *k3);
 
 /* The consumer-scoped instance of the plugin at plugin_index for consumer_id in scope (one of
  * a route's scopes; "" is the instance for every route), or NULL. */

@@ -9,10 +9,13 @@ Cases marked "spec:" come from Kong 3.9's spec/02-integration/05-proxy/02-router
 spec/fixtures/router_path_handling_tests.lua."""
 
 import json
+import os
+import sqlite3
+import subprocess
 
 import pytest
 
-from harness import hvals
+from harness import SLOW, TORII_BIN, hvals, wait_for
 from kong3_path_cases import PATH_HANDLING_CASES
 from rawhttp import one_request, tls_get
 
@@ -436,3 +439,21 @@ def test_request_buffering(torii_factory, echo):
     r = one_request(t.proxy_port, "POST", "/buf", headers=te, body=chunked(big, 16384))
     assert r.status == 200
     assert r.json()["chunked"] is True and r.json()["body_length"] == len(big)
+
+
+def test_routes_changed_in_the_database_are_read_on_reload(torii, admin, echo):
+    """Admin writes patch the routes the node keeps; a change made behind the Admin API (the
+    database edited directly) is read on `torii reload`."""
+    s = service(admin, echo)
+    r = route(admin, s, name="r", paths=["/before"])
+    assert call(torii, "/before").status == 200
+    with sqlite3.connect(str(torii.db_path)) as db:
+        doc = json.loads(db.execute("SELECT doc FROM routes WHERE id = ?",
+                                    (r["id"],)).fetchone()[0])
+        doc["paths"] = ["/after"]
+        db.execute("UPDATE routes SET doc = ? WHERE id = ?", (json.dumps(doc), r["id"]))
+    rc = subprocess.run([TORII_BIN, "reload"], env=dict(os.environ, **torii.env()),
+                        capture_output=True, timeout=30)
+    assert rc.returncode == 0, rc.stderr
+    assert wait_for(lambda: call(torii, "/after").status == 200, timeout=10 * SLOW)
+    assert call(torii, "/before").status == 404
