@@ -180,7 +180,9 @@ def assert_failed_as_configured(node, path, tolerant):
     t0 = time.monotonic()
     r = get(node, path)
     took = time.monotonic() - t0
-    assert took < TIMEOUT_MS / 1000.0 + 1.0 * SLOW, took
+    # Not a speed check: the request must not wait much past redis_timeout (a loaded machine
+    # running the suite in parallel gets a wide margin).
+    assert took < TIMEOUT_MS / 1000.0 + 5.0 * SLOW, took
     if tolerant:
         assert r.status == 200, r
         assert r.header("X-RateLimit-Limit-Minute") is None
