@@ -153,6 +153,8 @@ static const struct conf_key keys[] = {
      .max = 256, .help = "Most header fields in a request, else 431"},
     {.name = "max_connections", .type = KT_INT, FIELD(max_connections), .def = "16384",
      .min = 0, .max = 10000000, .help = "Client connections per node; 0 = unlimited"},
+    {.name = "allow_debug_header", .type = KT_BOOL, FIELD(allow_debug_header), .def = "off",
+     .help = "A request with Kong-Debug gets Kong-Route-Id/-Name, Kong-Service-Id/-Name"},
     {.name = "request_buffer_size", .type = KT_SIZE, FIELD(request_buffer_size), .def = "1m",
      .min = 0, .max = 1024ull * 1024 * 1024,
      .help = "Kong 3 routes with request_buffering: body bytes read before going upstream"},

@@ -59,6 +59,7 @@ struct tr_conf {
     uint32_t max_headers;              /* fields (100) -> 431 */
     uint32_t max_connections;          /* per node, 0 = unlimited (16384) */
     uint64_t admin_max_body;           /* bytes (10485760) -> 413 */
+    bool allow_debug_header;           /* Kong-Debug: name the route and service (off) */
     uint64_t request_buffer_size;      /* request_buffering: body bytes held (1048576) */
 
     /* Upstream side. */

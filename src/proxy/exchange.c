@@ -368,6 +368,29 @@ static void refuse_plain_http(struct tr_exchange *ex, const struct tr_http_reque
     tr__respond_redirect(c, status, host, req->target, false);
 }
 
+/* Kong 3's allow_debug_header: a request carrying Kong-Debug (any value) learns which route
+ * and service answered it (router/utils.lua add_debug_headers). */
+static void add_debug_headers(struct tr_exchange *ex, const struct tr_http_request *req)
+{
+    if (!ex->w->conf->allow_debug_header)
+        return;
+    bool asked = false;
+    for (size_t i = 0; i < req->num_headers && !asked; i++)
+        asked = tr_str_ieq(req->headers[i].name, TR_STR_LIT("Kong-Debug"));
+    if (!asked)
+        return;
+    const char *values[4] = {
+        ex->route->id, ex->route->kong3 ? ex->route->name : ex->route->api_name,
+        ex->service ? ex->service->id : NULL, ex->service ? ex->service->name : NULL};
+    static const char *const names[4] = {"Kong-Route-Id", "Kong-Route-Name", "Kong-Service-Id",
+                                         "Kong-Service-Name"};
+    for (size_t i = 0; i < 4; i++) {
+        if (values[i])
+            tr_ctx_add_response_header(&ex->ctx, tr_str_from_cstr(names[i]),
+                                       tr_str_from_cstr(values[i]));
+    }
+}
+
 /* Keep what plugins may read of a regex match (Kong's uri_captures). */
 static void keep_captures(struct tr_exchange *ex, const struct tr_router_result *m)
 {
@@ -455,6 +478,7 @@ static bool route_request(struct tr_exchange *ex, const struct tr_http_request *
         return false;
     }
     keep_captures(ex, &match);
+    add_debug_headers(ex, req);
     if (upstream_path(ex, &match) != 0) {
         fail(ex, TR_EINTERNAL);
         return false;

@@ -18,7 +18,6 @@ Not ported (skipped below, or left out when a whole describe is about it):
 - "slash handling" with path_handling v1: Kong runs only v0 for traditional_compatible (it
   treats v1 as v0); torii honours v1 as written (docs/admin-api.md), and
   test_proxy3_routes.py runs the v1 rows.
-- "disable allow_debug_header config": Kong's debug_header, torii has none.
 - The expressions flavour's describes (query matching, route.priority).
 - Kong's "with buffering [on]" repetition and the worker_consistency strict/eventual
   repetition: torii has neither setting, each case runs once.
@@ -602,9 +601,42 @@ def test_startup_route_with_special_escape(torii, admin, echo):
     assert r.status == 503 and r.json() == NO_SERVICE
 
 
-@pytest.mark.skip(reason="Kong's debug_header (allow_debug_header): torii has none")
-def test_disable_allow_debug_header():
-    """spec: describe "disable allow_debug_header config"."""
+def test_disable_allow_debug_header(torii, admin, echo):
+    """spec: describe "disable allow_debug_header config": off (the default), a Kong-Debug
+    request gets no Kong-Route-* / Kong-Service-* headers."""
+    svc = ok(admin.post("/services", json={"name": "dbg", "url": echo.url}), 201)
+    ok(admin.post("/routes", json={"methods": ["GET"], "protocols": ["http"],
+                                   "strip_path": False, "service": {"id": svc["id"]}}), 201)
+    for _ in range(20):
+        r = call(torii, "/get", headers=[("Kong-Debug", "1")])
+        assert r.status == 200
+        for name in ("Kong-Route-Id", "Kong-Route-Name", "Kong-Service-Id",
+                     "Kong-Service-Name"):
+            assert r.header(name) is None, name
+
+
+def test_allow_debug_header_on(torii_factory, echo):
+    """allow_debug_header on (Kong's router/utils.lua add_debug_headers): a request carrying
+    Kong-Debug learns the matched route's and service's ids and names, on a proxied answer and
+    on one a plugin gives; without the header, nothing."""
+    t = torii_factory(settings={"allow_debug_header": "on"})
+    svc = ok(t.admin.post("/services", json={"name": "dbg-svc", "url": echo.url}), 201)
+    named = ok(t.admin.post("/routes", json={"name": "dbg-route", "paths": ["/named"],
+                                             "service": {"id": svc["id"]}}), 201)
+    anon = ok(t.admin.post("/routes", json={"paths": ["/anon"],
+                                            "service": {"id": svc["id"]}}), 201)
+    r = call(t, "/named", headers=[("Kong-Debug", "1")])
+    assert r.status == 200
+    assert r.header("Kong-Route-Id") == named["id"]
+    assert r.header("Kong-Route-Name") == "dbg-route"
+    assert r.header("Kong-Service-Id") == svc["id"]
+    assert r.header("Kong-Service-Name") == "dbg-svc"
+    r = call(t, "/anon", headers=[("Kong-Debug", "0")])
+    assert r.header("Kong-Route-Id") == anon["id"] and r.header("Kong-Route-Name") is None
+    assert call(t, "/named").header("Kong-Route-Id") is None
+    ok(t.admin.post("/routes/%s/plugins" % named["id"], json={"name": "key-auth"}), 201)
+    r = call(t, "/named", headers=[("Kong-Debug", "1")])
+    assert r.status == 401 and r.header("Kong-Route-Name") == "dbg-route"
 
 
 @pytest.mark.skip(reason="grpc/grpcs: torii refuses these protocols (docs/admin-api.md)")

@@ -746,14 +746,14 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 41);
+    TR_CHECK_INT(col.cnt, 42);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
     TR_CHECK_STR(col.keys[10], "password_hash_threads");
     TR_CHECK_STR(col.keys[11], "password_hash_queue");
-    TR_CHECK_STR(col.keys[38], "escaped_slashes");
-    TR_CHECK_STR(col.keys[39], "plugins");
-    TR_CHECK_STR(col.keys[40], "database_wait");
+    TR_CHECK_STR(col.keys[39], "escaped_slashes");
+    TR_CHECK_STR(col.keys[40], "plugins");
+    TR_CHECK_STR(col.keys[41], "database_wait");
     tr_conf_free(&c);
 }
 
