@@ -622,20 +622,28 @@ bool tr__schema3_parse_int(const json_t *v, long long *out)
     return false;
 }
 
+json_t *tr__schema3_split_list(const char *s)
+{
+    json_t *arr = json_array();
+    struct tr_str rest = tr_str_from_cstr(s), item;
+    while (tr_str_next_item(&rest, ',', &item)) {
+        item = tr_str_trim(item);
+        if (item.len)
+            json_array_append_new(arr, json_stringn(item.ptr, item.len));
+    }
+    return arr;
+}
+
 /* A list value from input: an array of strings, or a string split on commas (forms). Returns
  * a new array, or NULL after recording the error. */
 static json_t *coerce_list(const struct tr_schema3_field *f, const json_t *v, json_t *errs)
 {
     char msg[MSG_LEN];
-    json_t *arr = json_array();
+    json_t *arr = NULL;
     if (json_is_string(v)) {
-        struct tr_str rest = tr_str_from_cstr(json_string_value(v)), item;
-        while (tr_str_next_item(&rest, ',', &item)) {
-            item = tr_str_trim(item);
-            if (item.len)
-                json_array_append_new(arr, json_stringn(item.ptr, item.len));
-        }
+        arr = tr__schema3_split_list(json_string_value(v));
     } else if (json_is_array(v)) {
+        arr = json_array();
         size_t i;
         json_t *it;
         json_array_foreach(v, i, it)
@@ -739,15 +747,11 @@ static json_t *coerce_headers(const char *field, const json_t *v, json_t *errs, 
             bad = true;
             continue;
         }
-        json_t *arr = json_array();
+        json_t *arr = NULL;
         if (json_is_string(vals)) {
-            struct tr_str rest = tr_str_from_cstr(json_string_value(vals)), item;
-            while (tr_str_next_item(&rest, ',', &item)) {
-                item = tr_str_trim(item);
-                if (item.len)
-                    json_array_append_new(arr, json_stringn(item.ptr, item.len));
-            }
+            arr = tr__schema3_split_list(json_string_value(vals));
         } else if (json_is_array(vals)) {
+            arr = json_array();
             size_t i;
             json_t *it;
             json_array_foreach(vals, i, it)
@@ -762,6 +766,7 @@ static json_t *coerce_headers(const char *field, const json_t *v, json_t *errs, 
                 json_array_append(arr, it);
             }
         } else {
+            arr = json_array();
             tr__schema3_err_sub(errs, field, k, "expected an array");
             bad = true;
         }

@@ -75,6 +75,10 @@ void tr__schema3_err_item(json_t *errs, const char *f, size_t i, const char *msg
 void tr__schema3_err_sub(json_t *errs, const char *f, const char *sub, const char *msg);
 void tr__schema3_err_entity(json_t *errs, const char *msg);
 
+/* A form's list value ("a, b,c"): a new array of its non-empty, trimmed, comma-separated
+ * items. */
+json_t *tr__schema3_split_list(const char *s);
+
 /* An integer from a JSON integer, an integral real or a decimal string (forms). */
 bool tr__schema3_parse_int(const json_t *v, long long *out);
 

@@ -511,18 +511,13 @@ static json_t *hc_leaf(const struct hc_field *f, const json_t *v, json_t *errs)
         return json_incref((json_t *)v);
     }
     case HC_STATUSES: {
-        json_t *arr = json_array();
+        json_t *arr = NULL;
         if (json_is_string(v)) {
-            struct tr_str rest = tr_str_from_cstr(json_string_value(v)), item;
-            while (tr_str_next_item(&rest, ',', &item)) {
-                item = tr_str_trim(item);
-                if (item.len)
-                    json_array_append_new(arr, json_stringn(item.ptr, item.len));
-            }
+            arr = tr__schema3_split_list(json_string_value(v));
         } else if (json_is_array(v)) {
+            arr = json_array();
             json_array_extend(arr, (json_t *)v);
         } else {
-            json_decref(arr);
             tr__schema3_err_field(errs, f->name, "expected an array");
             return NULL;
         }
