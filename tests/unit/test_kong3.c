@@ -11,38 +11,18 @@
 
 #include "admin/errors3.h"
 #include "check.h"
+#include "schema3_check.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "snapshot/kong3.h"
 #include "store/store.h"
-
-static json_t *J(const char *text)
-{
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (v == NULL)
-        fprintf(stderr, "bad test JSON: %s (%s)\n", text, e.text);
-    return v;
-}
 
 /* The fields object of validating input (JSON text) as JSON text (malloc'ed), or NULL when
  * it validated; *out gets the doc when out is not NULL. */
 static char *errs(bool route, enum tr_schema_mode mode, const char *input, const json_t *existing,
                   json_t **out)
 {
-    json_t *in = J(input), *doc = NULL, *fields = NULL;
-    int rc = route ? tr_schema3_route(mode, in, existing, 1000, &doc, &fields)
-                   : tr_schema3_service(mode, in, existing, 1000, &doc, &fields);
-    json_decref(in);
-    char *text = NULL;
-    if (rc != 0)
-        text = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(fields);
-    if (out != NULL)
-        *out = doc;
-    else
-        json_decref(doc);
-    return text;
+    return schema3_errs(route ? tr_schema3_route : tr_schema3_service, mode, input, existing, out);
 }
 
 #define CHECK_ERRS(route, input, expected)                                                         \

@@ -7,35 +7,18 @@
 #include <string.h>
 
 #include "check.h"
+#include "schema3_check.h"
 #include "core/err.h"
 #include "core/health_override.h"
 #include "schema/kong3.h"
-
-static json_t *J(const char *text)
-{
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (v == NULL)
-        fprintf(stderr, "bad test JSON: %s (%s)\n", text, e.text);
-    return v;
-}
 
 /* Validate (upstream or target) input over existing: the fields object as sorted JSON text
  * (malloc'ed), or NULL when valid (then *out, if asked, gets the doc). */
 static char *run(bool target, enum tr_schema_mode mode, const char *input, const json_t *existing,
                  json_t **out)
 {
-    json_t *in = J(input), *doc = NULL, *fields = NULL;
-    int rc = target ? tr_schema3_target(mode, in, existing, 1000, &doc, &fields)
-                    : tr_schema3_upstream(mode, in, existing, 1000, &doc, &fields);
-    json_decref(in);
-    char *text = rc != 0 ? json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(fields);
-    if (out != NULL)
-        *out = doc;
-    else
-        json_decref(doc);
-    return text;
+    return schema3_errs(target ? tr_schema3_target : tr_schema3_upstream, mode, input, existing,
+                        out);
 }
 
 #define CHECK_UP(input, expected)                                                                  \
