@@ -13,11 +13,12 @@ allowed() {
     store) echo "core schema" ;;
     router) echo "core http" ;;
     balancer) echo "core" ;;
+    dns) echo "core" ;;
     plugins) echo "core http schema store" ;;
-    snapshot) echo "core http schema store router plugins" ;;
-    proxy) echo "core http schema store router plugins snapshot" ;;
-    admin) echo "core http schema store router plugins snapshot" ;;
-    server) echo "core http schema store router plugins snapshot proxy admin" ;;
+    snapshot) echo "core http schema store router plugins balancer dns" ;;
+    proxy) echo "core http schema store router plugins snapshot balancer" ;;
+    admin) echo "core http schema store router plugins snapshot balancer" ;;
+    server) echo "core http schema store router plugins snapshot proxy admin balancer" ;;
     main) echo "server core" ;;
     *) echo "" ;;
     esac

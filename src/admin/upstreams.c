@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "admin/crud3.h"
+#include "balancer/balancer.h"
 #include "admin/errors3.h"
 #include "core/err.h"
 #include "core/health_override.h"
@@ -16,6 +17,7 @@
 #include "core/str.h"
 #include "core/uuid.h"
 #include "schema/kong3.h"
+#include "snapshot/snapshot.h"
 #include "store/store.h"
 
 #define TARGET_LEN 400
@@ -161,8 +163,10 @@ static json_t *targets_of(struct tr_admin_ctx *ctx, const char *upstream_id)
     return all;
 }
 
-/* Kong's page_for_upstream order: newest first. Kong breaks created_at ties (one millisecond)
- * by id, which is random; here the later-added row comes first, so the order is stable. */
+/* Kong's page_for_upstream order: newest first (by created_at; Kong breaks ties, one
+ * millisecond, by id, which is random). Here the store's insertion order decides: the same
+ * order whenever the clock moves forward, and stable when two rows share a millisecond or the
+ * wall clock stepped back between them. */
 struct row_pos {
     json_t *row;
     size_t pos; /* in the store's insertion order */
@@ -171,10 +175,6 @@ struct row_pos {
 static int newest_first(const void *a, const void *b)
 {
     const struct row_pos *x = a, *y = b;
-    json_int_t cx = json_integer_value(json_object_get(x->row, "created_at"));
-    json_int_t cy = json_integer_value(json_object_get(y->row, "created_at"));
-    if (cx != cy)
-        return cx < cy ? 1 : -1;
     return x->pos < y->pos ? 1 : x->pos > y->pos ? -1 : 0;
 }
 
@@ -404,6 +404,31 @@ static bool normalize_address(const char *address, char *out, size_t len)
     return true;
 }
 
+/* Set the addresses the node balances for target (or the one address) healthy or unhealthy at
+ * once, for every worker: they read the same peers (balancer/health.h). The override recorded
+ * beside it gives the same state to an address that appears later (a name resolving anew). */
+static void set_peers(const char *upstream_id, const char *target, const char *address,
+                      bool healthy)
+{
+    struct tr_health_registry *reg = tr_snapshot_health_registry();
+    if (address == NULL) {
+        tr_health_set_target(reg, upstream_id, target, healthy);
+        return;
+    }
+    /* The peers of the published snapshot's balancer: held alive by it while we look. */
+    struct tr_snapshot *snap = tr_snapshot_acquire();
+    const struct tr_upstream *u = snap ? tr_snapshot_upstream(snap, upstream_id) : NULL;
+    for (size_t i = 0; u && u->balancer && i < tr_balancer_count(u->balancer); i++) {
+        const struct tr_lb_address *a = tr_balancer_address(u->balancer, i);
+        bool v6 = strchr(a->host, ':') != NULL;
+        char text[TARGET_LEN];
+        snprintf(text, sizeof(text), "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
+        if (strcmp(a->target, target) == 0 && strcmp(text, address) == 0)
+            tr_peer_set_healthy(a->peer, healthy);
+    }
+    tr_snapshot_unref(snap);
+}
+
 static void set_health(struct tr_admin_ctx *ctx, bool healthy, bool with_address)
 {
     json_t *up, *tg;
@@ -413,9 +438,10 @@ static void set_health(struct tr_admin_ctx *ctx, bool healthy, bool with_address
     if (with_address && !normalize_address(ctx->params[2], addr, sizeof(addr))) {
         tr_admin_reply(ctx, 400, json_pack("{s:s}", "message", "invalid address"));
     } else {
-        int rc =
-            tr_health_override_set(doc_id(up), json_string_value(json_object_get(tg, "target")),
-                                   with_address ? addr : NULL, healthy);
+        const char *target = json_string_value(json_object_get(tg, "target"));
+        int rc = tr_health_override_set(doc_id(up), target, with_address ? addr : NULL, healthy);
+        if (rc == 0)
+            set_peers(doc_id(up), target, with_address ? addr : NULL, healthy);
         if (rc == 0)
             tr_admin_reply(ctx, 204, NULL);
         else
@@ -448,9 +474,12 @@ static void addr_unhealthy(struct tr_admin_ctx *ctx)
 
 /* ---- /upstreams/{u}/health ---------------------------------------------------------------- */
 
+/* What /health reads: the upstream's balancer in the published snapshot (its addresses and
+ * their health in the node's registry). */
 struct health_ctx {
     const json_t *up;
     bool checks_on;
+    const struct tr_balancer *b; /* NULL: no balancer (no target could be balanced) */
 };
 
 /* The port after a target's last ':' (targets are stored normalised: it is always there). */
@@ -462,37 +491,25 @@ static json_int_t port_of(const char *colon)
     return (json_int_t)p;
 }
 
-/* An IP target's one address ("ip", port); a name's addresses are the balancer's to resolve
- * (none here). */
-static json_t *addresses_of(const struct health_ctx *h, const json_t *tg, const char **health)
+/* The addresses of target in the balancer (Kong's getTargetStatus addresses, with the health
+ * word of get_upstream_health), and their total and unavailable weight. */
+static json_t *addresses_of(const struct health_ctx *h, const char *target, json_int_t *total,
+                            json_int_t *unavailable)
 {
-    const char *target = json_string_value(json_object_get(tg, "target"));
-    json_int_t weight = json_integer_value(json_object_get(tg, "weight"));
     json_t *addrs = json_array();
-    const char *colon = target ? strrchr(target, ':') : NULL;
-    if (colon == NULL)
-        return addrs;
-    char host[TARGET_LEN];
-    size_t hl = (size_t)(colon - target);
-    if (hl >= sizeof(host))
-        return addrs;
-    memcpy(host, target, hl);
-    host[hl] = '\0';
-    bool ip =
-        host[0] == '[' || (host[0] >= '0' && host[0] <= '9' && strspn(host, "0123456789.") == hl);
-    if (!ip)
-        return addrs;
-    if (host[0] == '[') {
-        memmove(host, host + 1, hl);
-        host[hl - 2] = '\0';
+    *total = *unavailable = 0;
+    for (size_t i = 0; h->b != NULL && target != NULL && i < tr_balancer_count(h->b); i++) {
+        const struct tr_lb_address *a = tr_balancer_address(h->b, i);
+        if (strcmp(a->target, target) != 0)
+            continue;
+        *total += a->weight;
+        if (!tr_balancer_address_available(h->b, a))
+            *unavailable += a->weight;
+        json_array_append_new(
+            addrs, json_pack("{s:s,s:I,s:I,s:s}", "ip", a->host, "port", (json_int_t)a->port,
+                             "weight", (json_int_t)a->weight, "health",
+                             tr_lb_health_name(tr_balancer_address_health(h->b, a))));
     }
-    enum tr_health_override s = tr_health_override_get(doc_id(h->up), target, target);
-    const char *name = tr_health_override_name(s);
-    if (name == NULL)
-        name = h->checks_on && weight > 0 ? "HEALTHY" : "HEALTHCHECKS_OFF";
-    *health = name;
-    json_array_append_new(addrs, json_pack("{s:s,s:I,s:I,s:s}", "ip", host, "port", port_of(colon),
-                                           "weight", weight, "health", name));
     return addrs;
 }
 
@@ -503,22 +520,17 @@ static json_t *target_health(struct tr_admin_ctx *ctx, const json_t *tg, void *u
     json_t *out = tr_admin3_output(&targets, tg);
     const char *target = json_string_value(json_object_get(tg, "target"));
     json_int_t weight = json_integer_value(json_object_get(tg, "weight"));
-    const char *addr_health = NULL;
-    json_t *addrs = addresses_of(h, tg, &addr_health);
-    const char *health =
-        tr_health_override_name(tr_health_override_get(doc_id(h->up), target, NULL));
-    if (addr_health != NULL)
-        health = addr_health;
-    if (health == NULL)
-        health = h->checks_on && weight > 0 ? "HEALTHY" : "HEALTHCHECKS_OFF";
-    json_int_t unavailable = strcmp(health, "UNHEALTHY") == 0 ? weight : 0;
+    json_int_t total, unavailable;
+    json_t *addrs = addresses_of(h, target, &total, &unavailable);
+    enum tr_lb_health health =
+        h->b && target ? tr_balancer_target_health(h->b, target) : TR_LB_DNS_ERROR;
     const char *colon = target ? strrchr(target, ':') : NULL;
     json_t *host = colon ? json_stringn(target, (size_t)(colon - target)) : json_string("");
     json_t *data = json_pack("{s:o,s:I,s:s,s:I,s:{s:I,s:I,s:I},s:o}", "host", host, "port",
                              port_of(colon), "dns", json_array_size(addrs) ? "A" : "not resolved",
-                             "nodeWeight", weight, "weight", "total", weight, "available",
-                             weight - unavailable, "unavailable", unavailable, "addresses", addrs);
-    json_object_set_new(out, "health", json_string(health));
+                             "nodeWeight", weight, "weight", "total", total, "available",
+                             total - unavailable, "unavailable", unavailable, "addresses", addrs);
+    json_object_set_new(out, "health", json_string(tr_lb_health_name(health)));
     json_object_set_new(out, "data", data);
     (void)ctx;
     return out;
@@ -540,9 +552,7 @@ static void balancer_health(struct tr_admin_ctx *ctx, const struct health_ctx *h
         json_array_append(hosts, data);
         json_decref(t);
     }
-    double threshold =
-        json_number_value(json_object_get(json_object_get(h->up, "healthchecks"), "threshold"));
-    bool healthy = total > 0 && (double)(total - unavailable) * 100.0 >= threshold * (double)total;
+    bool healthy = h->b != NULL && tr_balancer_healthy(h->b);
     const char *bh = healthy ? "HEALTHY" : "UNHEALTHY";
     json_t *data = json_pack("{s:s,s:s,s:O,s:{s:b,s:{s:I,s:I,s:I},s:o}}", "health",
                              h->checks_on ? bh : "HEALTHCHECKS_OFF", "balancer_health", bh, "id",
@@ -558,7 +568,9 @@ static void up_health(struct tr_admin_ctx *ctx)
     json_t *up = parent_upstream(ctx);
     if (up == NULL)
         return;
-    struct health_ctx h = {up, tr_schema3_upstream_healthchecks_on(up)};
+    struct tr_snapshot *snap = tr_snapshot_acquire();
+    const struct tr_upstream *u = snap ? tr_snapshot_upstream(snap, doc_id(up)) : NULL;
+    struct health_ctx h = {up, tr_schema3_upstream_healthchecks_on(up), u ? u->balancer : NULL};
     json_t *rows = targets_of(ctx, doc_id(up));
     if (rows != NULL) {
         json_t *sorted = sorted_newest_first(rows);
@@ -575,6 +587,7 @@ static void up_health(struct tr_admin_ctx *ctx)
         json_decref(sorted);
         json_decref(rows);
     }
+    tr_snapshot_unref(snap);
     json_decref(up);
 }
 

@@ -203,6 +203,7 @@ int tr_balancer_new(struct tr_health_registry *reg, const struct tr_lb_spec *spe
         a->weight = s->weight;
         a->target = tr_xstrdup(s->target ? s->target : "");
         a->index = (uint32_t)i;
+        a->fresh = created[i];
         b->total_weight += s->weight;
     }
     if (b->algorithm == TR_LB_ROUND_ROBIN)

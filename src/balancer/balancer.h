@@ -65,6 +65,7 @@ struct tr_lb_address {
     uint32_t weight;    /* */
     const char *target; /* owned by the balancer */
     uint32_t index;     /* in the balancer, the spec's order */
+    bool fresh;         /* its peer was created by this build (no state from before) */
     struct tr_peer *peer;
 };
 

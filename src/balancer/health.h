@@ -91,6 +91,10 @@ struct tr_peer {
     atomic_uint_least64_t ewma_at;   /* when it was last updated, ms; 0: never */
     struct tr_spinlock ewma_lock;    /* serialises updates of the pair */
 
+    /* active checks: the prober's own (control thread only) */
+    uint64_t probe_due_ms; /* when the next probe is due (monotonic ms; 0: at once) */
+    bool probing;          /* a probe is in flight */
+
     /* registry */
     unsigned refs; /* under the registry's mutex */
     struct tr_peer *next;

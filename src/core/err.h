@@ -14,8 +14,9 @@
 /* XX(symbol, value, status, message). Status 0: not an answer (TR_EAGAIN asks for more input,
  * TR_EOF tells a socket's owner the peer closed). EDNS and EDBUNAVAIL are Kong 3's wording
  * (the proxy's DNS failure and /status/ready's 503). EBUSY is the password-hash queue being
- * full (proxy/hashpool.h), the only busy condition torii has. ENOROUTE is Kong 0.7's 404 and
- * ENOMATCH Kong 3's (proxy/respond.c picks one by what the node has). */
+ * full (proxy/hashpool.h), the only busy condition torii has. ENOPEER is Kong's answer when an
+ * upstream's balancer has no address to give (all unhealthy, none, or weight 0). ENOROUTE is Kong
+ * 0.7's 404 and ENOMATCH Kong 3's (proxy/respond.c picks one by what the node has). */
 #define TR_ERR_MAP(XX)                                                                             \
     XX(EAGAIN, -1, 0, "Need more data")                                                            \
     XX(EBADREQ, -2, 400, "Bad request")                                                            \
@@ -55,7 +56,8 @@
     XX(EPLUGINEXISTS, -34, 409, "Plugin configuration already exists")                             \
     XX(EHTTPSONLY, -35, 426, "Please use HTTPS protocol")                                          \
     XX(ENOMATCH, -36, 404, "no Route matched with those values")                                   \
-    XX(ENOSERVICE, -37, 503, "no Service found with those values")
+    XX(ENOSERVICE, -37, 503, "no Service found with those values")                                 \
+    XX(ENOPEER, -38, 503, "failure to get a peer from the ring-balancer")
 
 enum tr_err {
 #define TR_ERR_ENUM(sym, val, status, msg) TR_##sym = (val),

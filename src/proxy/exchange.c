@@ -56,6 +56,7 @@ static void drop_upstream(struct tr_exchange *ex, bool reusable)
 void tr__exchange_free(struct tr_exchange *ex)
 {
     drop_upstream(ex, false);
+    tr__balance_done(ex, false);
     if (ex->status == 0)
         ex->status = 499; /* client went away before an answer (nginx's convention) */
     if (ex->route)
@@ -221,6 +222,14 @@ static void after_access(struct tr_exchange *ex, int rc)
          * nowhere to go. */
         fail(ex, TR_ENOSERVICE);
         return;
+    }
+    if (ex->service->upstream) {
+        int prc = tr__balance_pick(ex); /* the head carries the pick's Host */
+        if (prc < 0) {
+            ex->upstream_error = "no peer";
+            fail(ex, prc);
+            return;
+        }
     }
     ex->up_head = tr__forward_request_head(ex, ex->upath, &ex->up_head_len);
     if (ex->up_head == NULL) {
@@ -533,8 +542,10 @@ static void upstream_ready(struct tr_exchange *ex, struct tr_upconn *up);
  * proxy_ssl_name $upstream_host does. NULL otherwise. */
 static const char *upstream_sni(struct tr_exchange *ex)
 {
-    if (!ex->service->tls || !ex->route->kong3 || !ex->route->preserve_host)
+    if (!ex->service->tls)
         return NULL;
+    if (!ex->route->kong3 || !ex->route->preserve_host)
+        return tr__balance_sni(ex); /* a balanced service: the pick's name; else NULL */
     struct tr_str h = tr_url_host_without_port(ex->rv.host);
     if (h.len >= 2 && h.ptr[0] == '[' && h.ptr[h.len - 1] == ']')
         h = (struct tr_str){h.ptr + 1, h.len - 2}; /* an address: no SNI is sent for it */
@@ -550,14 +561,37 @@ static void get_upstream(struct tr_exchange *ex, bool fresh_only)
     struct tr_upconn *up = NULL;
     const char *sni = upstream_sni(ex);
     if (!fresh_only)
-        up = tr__upstream_take_idle(ex->w, ex->service, sni, &upstream_cbs, ex);
+        up = tr__upstream_take_idle(ex->w, ex->service, sni, ex->lb_addr, &upstream_cbs, ex);
     if (up != NULL) {
         copy_addr(ex, up->key);
         upstream_ready(ex, up);
         return;
     }
     ex->attempts++;
-    ex->up = tr__upstream_connect(ex->w, ex->service, sni, &upstream_cbs, ex);
+    ex->up = tr__upstream_connect(ex->w, ex->service, sni, ex->lb_addr, &upstream_cbs, ex);
+}
+
+/* Before a retry to a balanced service: the next address, and a head with its Host. False
+ * when the exchange failed (no address left to try, or the head could not be built). */
+static bool pick_next(struct tr_exchange *ex)
+{
+    if (ex->service->upstream == NULL)
+        return true;
+    int rc = tr__balance_pick(ex);
+    if (rc < 0) {
+        ex->upstream_error = "no peer";
+        fail(ex, rc);
+        return false;
+    }
+    if (rc == 1) {
+        free(ex->up_head);
+        ex->up_head = tr__forward_request_head(ex, ex->upath, &ex->up_head_len);
+        if (ex->up_head == NULL) {
+            fail(ex, TR_EINTERNAL); /* logged by forward.c */
+            return false;
+        }
+    }
+    return true;
 }
 
 void tr__exchange_connect(struct tr_exchange *ex)
@@ -802,6 +836,7 @@ static void response_complete(struct tr_exchange *ex, bool reusable)
         tr__client_write(ex->c, &b, 1);
     }
     ex->res_done = true;
+    tr__balance_done(ex, true);
     if (ex->up)
         drop_upstream(ex, reusable && ex->res_keep_alive && ex->req_done &&
                               ex->up->sock.in.len == 0 && !ex->w->draining);
@@ -957,6 +992,7 @@ static void on_response_head(struct tr_exchange *ex)
         ex->res_keep_alive = res->keep_alive;
         ex->t_upstream_head = tr_clock_mono_us();
         ex->status = res->status;
+        tr__balance_report(ex, TR_TRY_STATUS, (unsigned)res->status);
         if (res->status == 101) {
             if (!ws_upgrade_accepted(ex, res)) {
                 ex->upstream_error = "unexpected 101";
@@ -1057,10 +1093,14 @@ static void on_upstream_eof(void *ud, struct tr_upconn *up)
         bool reused = up->requests > 1;
         bool truncated = up->sock.in.len > 0;
         drop_upstream(ex, false);
+        if (!reused)
+            tr__balance_report(ex, TR_TRY_TCP_FAILURE, 0);
         if (can_retry(ex, reused)) {
             /* Closed or reset before any response byte (P10): an idempotent request goes to a
-             * fresh connection. A pooled connection that died while idle does not use up one
-             * of the service's retries. */
+             * fresh connection (of another address, when balanced). A pooled connection that
+             * died while idle does not use up one of the service's retries. */
+            if (!reused && !pick_next(ex))
+                return;
             get_upstream(ex, true);
             return;
         }
@@ -1086,10 +1126,15 @@ static void on_upstream_connect(void *ud, struct tr_upconn *up, int err)
         return;
     }
     ex->up = NULL; /* gone */
-    /* P10: a failed connect is tried again on a fresh connection, up to the service's
-     * retries; a name that did not resolve will not resolve on a retry either. */
+    if (err != TR_EDNS)
+        tr__balance_report(ex, err == TR_EUPSTREAM_TIMEOUT ? TR_TRY_TIMEOUT : TR_TRY_TCP_FAILURE,
+                           0);
+    /* P10: a failed connect is tried again on a fresh connection (of another address, when
+     * balanced), up to the service's retries; a name that did not resolve will not resolve on
+     * a retry either. */
     if (ex->attempts <= ex->service->retries && err != TR_EDNS) {
-        get_upstream(ex, true);
+        if (pick_next(ex))
+            get_upstream(ex, true);
         return;
     }
     upstream_failed(ex, err);
@@ -1100,6 +1145,7 @@ static void on_upstream_error(void *ud, struct tr_upconn *up, int err)
     struct tr_exchange *ex = ud;
     (void)up;
     ex->up = NULL; /* gone */
+    tr__balance_report(ex, TR_TRY_TIMEOUT, 0);
     upstream_failed(ex, err);
 }
 

@@ -170,6 +170,8 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         tr_http_writer_field(&o, TR_STR_LIT("Host"), host_edit->value);
     else if (route->preserve_host && req->host.len)
         tr_http_writer_field(&o, TR_STR_LIT("Host"), req->host);
+    else if (ex->lb_host)
+        tr_http_writer_field(&o, TR_STR_LIT("Host"), tr_str_from_cstr(ex->lb_host));
     else
         tr_http_writer_field(&o, TR_STR_LIT("Host"), tr_str_from_cstr(route->service->host_header));
 

@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "balancer/balancer.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/list.h"
@@ -152,7 +153,9 @@ struct tr_upconn {
     char *key;           /* owned pool key (the service's pool_key, then "|sni=" and sni) */
     char *sni;           /* owned TLS server name when it is not the service's host, or NULL */
     char addr[64];       /* "ip:port" once connecting */
+    uint16_t port;       /* the port dialled */
     bool connected, closing, sock_open;
+    bool unpooled;     /* its key did not fit: never pooled */
     int fail_err;      /* a connect failure to report from the timer (tr__upstream_connect) */
     unsigned handles;  /* timer, socket and a pending name lookup, until each is done */
     unsigned requests; /* requests sent on this connection */
@@ -211,6 +214,16 @@ struct tr_exchange {
     size_t up_head_len;
     struct tr_upconn *up;
     unsigned attempts;
+
+    /* A service balanced over an upstream (balance.c): the address of the current try (picked,
+     * not released yet), the addresses tried, the hash key (computed once), the Host the head
+     * carries for the pick (arena), and when the try began (monotonic us). */
+    const struct tr_lb_address *lb_addr;
+    struct tr_lb_tried lb_tried;
+    struct tr_str lb_key;
+    bool lb_keyed;
+    char *lb_host;
+    uint64_t t_try_start;
 
     struct tr_req_view rv;    /* the request, kept (arena) */
     struct tr_body_read body; /* a body read for a plugin (tr_ctx_read_body) */
@@ -274,16 +287,18 @@ void tr__body_free(struct tr_exchange *ex);
  * service's pool_key. cbs (static) and ud are the user's (see struct tr_upstream_cbs). */
 /* sni, for an https service, is the TLS server name to send (and verify) instead of the
  * service's host (NULL: the host); connections made for another name are never shared. */
+/* addr, for a service balanced over an upstream, is the address the balancer picked (dialled
+ * instead of the service's host; its connections are pooled apart); NULL otherwise. */
 /* An idle pooled connection for svc, now ud's and ready for a request; NULL when none. */
 struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                         const char *sni, const struct tr_upstream_cbs *cbs,
-                                         void *ud);
-/* A new connection for ud: resolves svc's host, connects under svc's connect timeout and, for
- * an https service, runs the TLS handshake (offering the worker's last session for the pool
- * key); cbs->on_connect reports the end. Never NULL. */
+                                         const char *sni, const struct tr_lb_address *addr,
+                                         const struct tr_upstream_cbs *cbs, void *ud);
+/* A new connection for ud: resolves svc's host (or takes addr), connects under svc's connect
+ * timeout and, for an https service, runs the TLS handshake (offering the worker's last
+ * session for the pool key); cbs->on_connect reports the end. Never NULL. */
 struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                       const char *sni, const struct tr_upstream_cbs *cbs,
-                                       void *ud);
+                                       const char *sni, const struct tr_lb_address *addr,
+                                       const struct tr_upstream_cbs *cbs, void *ud);
 int tr__upstream_write(struct tr_upconn *up, const uv_buf_t *bufs, unsigned nbufs);
 /* Read (again), and (timeout_ms > 0) start the read timeout. */
 void tr__upstream_start_reading(struct tr_upconn *up, uint32_t timeout_ms);
@@ -293,6 +308,23 @@ void tr__upstream_stop_reading(struct tr_upconn *up);
 void tr__upstream_release(struct tr_upconn *up, bool reusable);
 void tr__upstream_close_idle(struct tr_proxy_worker *w, bool all);
 void tr__upstream_arm_timer(struct tr_upconn *up, uint32_t timeout_ms);
+
+/* balance.c: a request to a service whose host names an upstream. */
+/* Pick the address of the next try (releasing the last one's): 1 when the Host for it differs
+ * from the last try's (the head must be built again), 0 when not, TR_ENOPEER when the
+ * balancer has no address to give. */
+int tr__balance_pick(struct tr_exchange *ex);
+/* The TLS name for the pick (the Host without port; NULL when not balanced). */
+const char *tr__balance_sni(const struct tr_exchange *ex);
+/* How a try ended, for the upstream's passive health checks. */
+enum tr_balance_outcome {
+    TR_TRY_TCP_FAILURE, /* refused, reset or closed before a response */
+    TR_TRY_TIMEOUT,     /* connect or read timeout */
+    TR_TRY_STATUS,      /* a response head with status (0: an invalid one) */
+};
+void tr__balance_report(struct tr_exchange *ex, enum tr_balance_outcome outcome, unsigned status);
+/* The try is over (answered: its response was relayed, its time counts for latency). */
+void tr__balance_done(struct tr_exchange *ex, bool answered);
 
 /* forward.c: the heads torii sends, all written through http/writer.h. Each returns a head
  * (free()) and its length, or NULL when a field torii built (a plugin header, an identity

@@ -17,11 +17,13 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "balancer/balancer.h"
 #include "http/tls.h"
 #include "snapshot/snapshot.h"
 
 /* A response head and the body bytes read with it must fit (P9). */
 #define UP_BUF_MAX (128 * 1024)
+#define UP_KEY_MAX 768 /* a pool key: the service's, an SNI and an address */
 
 static const struct tr_sock_cbs up_sock_cbs;
 
@@ -177,7 +179,7 @@ static int start_connect(struct tr_upconn *up, const struct sockaddr *sa)
     else
         uv_ip6_name((const struct sockaddr_in6 *)sa, up->addr, sizeof(up->addr));
     size_t l = strlen(up->addr);
-    snprintf(up->addr + l, sizeof(up->addr) - l, ":%u", up->svc->url.port);
+    snprintf(up->addr + l, sizeof(up->addr) - l, ":%u", up->port);
     int rc = tr_sock_init(&up->sock, up->w->loop, &up_sock_cbs, up, UP_BUF_MAX);
     up->sock_open = true;
     up->handles++;
@@ -212,30 +214,35 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     up_unref(up);
 }
 
-/* Whether key is the pool key of svc's connections for sni (see tr__upstream_connect). */
-static bool key_is(const char *key, const struct tr_service *svc, const char *sni)
+/* The pool key of svc's connections for sni to addr (see tr__upstream_connect) into buf;
+ * false when it does not fit (such a connection is never pooled nor shared). */
+static bool pool_key(char *buf, size_t len, const struct tr_service *svc, const char *sni,
+                     const struct tr_lb_address *addr)
 {
-    size_t n = strlen(svc->pool_key);
-    if (strncmp(key, svc->pool_key, n) != 0)
-        return false;
-    if (sni == NULL)
-        return key[n] == '\0';
-    return strncmp(key + n, "|sni=", 5) == 0 && strcmp(key + n + 5, sni) == 0;
+    const char *sep = sni ? "|sni=" : "", *name = sni ? sni : "";
+    int n =
+        addr ? snprintf(buf, len, "%s%s%s|@%s:%u", svc->pool_key, sep, name, addr->host, addr->port)
+             : snprintf(buf, len, "%s%s%s", svc->pool_key, sep, name);
+    return n > 0 && (size_t)n < len;
 }
 
 struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                       const char *sni, const struct tr_upstream_cbs *cbs, void *ud)
+                                       const char *sni, const struct tr_lb_address *addr,
+                                       const struct tr_upstream_cbs *cbs, void *ud)
 {
     struct tr_upconn *up = tr_xcalloc(1, sizeof(*up));
     up->w = w;
-    if (sni != NULL) {
-        size_t n = strlen(svc->pool_key) + strlen(sni) + 6;
-        up->key = tr_xmalloc(n);
-        snprintf(up->key, n, "%s|sni=%s", svc->pool_key, sni);
-        up->sni = tr_xstrdup(sni);
+    char key[UP_KEY_MAX];
+    if (pool_key(key, sizeof(key), svc, sni, addr)) {
+        up->key = tr_xstrdup(key);
     } else {
-        up->key = tr_xstrdup(svc->pool_key);
+        up->key = tr_xstrdup("|unpooled");
+        up->unpooled = true;
     }
+    if (sni != NULL)
+        up->sni = tr_xstrdup(sni);
+    else if (addr != NULL)
+        up->sni = tr_xstrdup(addr->host); /* an address sends no name (tls.c) */
     tr_list_init(&up->link);
     uv_timer_init(w->loop, &up->timer);
     up->timer.data = up;
@@ -244,22 +251,29 @@ struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct t
     tr__upstream_arm_timer(up, svc->connect_timeout_ms);
 
     char host[256];
-    host_of(svc, host, sizeof(host));
+    uint16_t port = svc->url.port;
+    if (addr != NULL) {
+        snprintf(host, sizeof(host), "%s", addr->host);
+        port = addr->port;
+    } else {
+        host_of(svc, host, sizeof(host));
+    }
+    up->port = port;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    if (uv_ip4_addr(host, svc->url.port, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, svc->url.port, (struct sockaddr_in6 *)&ss) == 0) {
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
         int rc = start_connect(up, (struct sockaddr *)&ss);
         if (rc != 0)
             fail_soon(up, rc);
         return up;
     }
-    char port[8];
-    snprintf(port, sizeof(port), "%u", svc->url.port);
+    char service[8];
+    snprintf(service, sizeof(service), "%u", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     up->gai.data = up;
     up->handles++;
-    if (uv_getaddrinfo(w->loop, &up->gai, on_resolved, host, port, &hints) != 0) {
+    if (uv_getaddrinfo(w->loop, &up->gai, on_resolved, host, service, &hints) != 0) {
         up->handles--;
         fail_soon(up, TR_EDNS);
     }
@@ -267,12 +281,15 @@ struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct t
 }
 
 struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
-                                         const char *sni, const struct tr_upstream_cbs *cbs,
-                                         void *ud)
+                                         const char *sni, const struct tr_lb_address *addr,
+                                         const struct tr_upstream_cbs *cbs, void *ud)
 {
+    char key[UP_KEY_MAX];
+    if (!pool_key(key, sizeof(key), svc, sni, addr))
+        return NULL;
     for (struct tr_list *it = w->idle_upstreams.prev; it != &w->idle_upstreams; it = it->prev) {
         struct tr_upconn *up = TR_LIST_ENTRY(it, struct tr_upconn, link);
-        if (!key_is(up->key, svc, sni))
+        if (strcmp(up->key, key) != 0)
             continue;
         tr_list_remove(&up->link);
         w->num_idle_upstreams--;
@@ -378,7 +395,7 @@ void tr__upstream_release(struct tr_upconn *up, bool reusable)
 {
     struct tr_proxy_worker *w = up->w;
     detach(up);
-    if (!reusable || up->closing || !up->connected || w->draining ||
+    if (!reusable || up->closing || !up->connected || w->draining || up->unpooled ||
         w->conf->upstream_keepalive == 0 || up->requests >= w->conf->upstream_keepalive_requests) {
         up_close(up);
         return;

@@ -27,6 +27,7 @@
 #include "snapshot/snapshot.h"
 #include "server/dbwait.h"
 #include "server/listen.h"
+#include "server/prober.h"
 #include "server/rlimit.h"
 #include "server/workers.h"
 #include "store/store.h"
@@ -39,6 +40,7 @@ struct control {
     struct tr_workers *workers;
     struct tr_hashpool *hashpool; /* password hashes of every worker (owned) */
     struct tr_admin_server *admin;
+    struct tr_prober *prober; /* active health checks */
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
     bool stopping;
@@ -110,6 +112,8 @@ static void begin_stop(struct control *ctl)
         tr_admin_server_stop(ctl->admin);
         ctl->admin = NULL;
     }
+    tr_prober_stop(ctl->prober);
+    ctl->prober = NULL;
     tr_workers_stop(ctl->workers, ctl->conf->drain_timeout_ms);
 }
 
@@ -289,6 +293,10 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         (void)w;
         close(ready_fd);
     }
+
+    /* Active health checks: one prober for the node, on this loop (after the node said it
+     * serves: nothing it does delays that). */
+    ctl.prober = tr_prober_start(&ctl.loop, conf);
 
     uv_run(&ctl.loop, UV_RUN_DEFAULT);
     /* The loop ends once signals and admin handles are closed; workers drain on their own. */

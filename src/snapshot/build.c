@@ -346,6 +346,8 @@ struct tr_snapshot *tr_snapshot_build(struct tr_store *store, struct tr_snap_ide
     if (tr_store_foreach(store, "apis", on_api, snap) != 0)
         return build_failed(snap, "apis");
     tr__snap_kong3_services(snap, k3);
+    tr__snap_upstreams(snap, k3);
+    tr__snap_link_upstreams(snap);
     if (tr_store_foreach(store, "plugins", on_plugin, snap) != 0)
         return build_failed(snap, "plugins");
     /* The services array is final now: routes may point into it, and the router into the
@@ -387,6 +389,9 @@ void tr_snapshot_unref(struct tr_snapshot *snap)
     for (size_t i = 0; i < snap->services.cnt; i++)
         tr__snap_free_service(&snap->services.items[i]);
     tr_vector_free(&snap->services);
+    for (size_t i = 0; i < snap->upstreams.cnt; i++)
+        tr__snap_free_upstream(&snap->upstreams.items[i]);
+    tr_vector_free(&snap->upstreams);
     for (size_t i = 0; i < snap->apis.cnt; i++)
         free_api(&snap->apis.items[i]);
     tr_vector_free(&snap->apis);

@@ -25,4 +25,13 @@ void tr__snap_kong3_routes(struct tr_snapshot *snap, const struct tr_k3_config *
  * snap->certs is built. */
 void tr__snap_kong3_client_certs(struct tr_snapshot *snap);
 
+/* build_upstreams.c: compile k3's upstreams into snap->upstreams (sharing the published
+ * snapshot's balancer of an upstream that did not change); then, once every service is in
+ * snap->services, point each service whose host names an upstream at it. */
+void tr__snap_upstreams(struct tr_snapshot *snap, const struct tr_k3_config *k3);
+void tr__snap_link_upstreams(struct tr_snapshot *snap);
+void tr__snap_free_upstream(struct tr_upstream *u);
+/* Free the node's health registry (tr_snapshot_shutdown, once no balancer is left). */
+void tr__snap_registry_free(void);
+
 #endif

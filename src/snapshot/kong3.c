@@ -128,11 +128,23 @@ static int on_route(json_t *doc, void *ud)
     return 0;
 }
 
+static int on_doc(json_t *doc, void *ud)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    if (id != NULL)
+        json_object_set(ud, id, doc);
+    return 0;
+}
+
 int tr_snap_k3_load(struct tr_store *store, struct tr_k3_config *out)
 {
     memset(out, 0, sizeof(*out));
+    out->upstreams = json_object();
+    out->targets = json_object();
     if (tr_store_foreach(store, "services", on_service, out) != 0 ||
-        tr_store_foreach(store, "routes", on_route, out) != 0) {
+        tr_store_foreach(store, "routes", on_route, out) != 0 ||
+        tr_store_foreach(store, "upstreams", on_doc, out->upstreams) != 0 ||
+        tr_store_foreach(store, "targets", on_doc, out->targets) != 0) {
         tr_snap_k3_free(out);
         return TR_EDB;
     }
@@ -201,6 +213,31 @@ static void route_free(struct tr_k3_route *r)
         parse((doc), &(arr)[i_]);                                                                  \
     } while (0)
 
+/* An upstream or target row: replaced in place (jansson keeps an updated key where it was),
+ * added last, or removed with, for an upstream, its targets. */
+static void apply_doc(struct tr_k3_config *c, const char *entity, const char *id, const json_t *doc)
+{
+    bool ups = strcmp(entity, "upstreams") == 0;
+    json_t *rows = ups ? c->upstreams : c->targets;
+    if (rows == NULL)
+        return;
+    if (doc != NULL) {
+        json_object_set(rows, id, (json_t *)doc);
+        return;
+    }
+    json_object_del(rows, id);
+    if (!ups || c->targets == NULL)
+        return;
+    const char *tid;
+    json_t *tg, *tmp;
+    json_object_foreach_safe(c->targets, tmp, tid, tg)
+    {
+        const char *uid = json_string_value(json_object_get(tg, "upstream_id"));
+        if (uid != NULL && strcmp(uid, id) == 0)
+            json_object_del(c->targets, tid);
+    }
+}
+
 bool tr_snap_k3_apply(struct tr_k3_config *c, const char *entity, const char *id, const json_t *doc)
 {
     if (entity == NULL || id == NULL)
@@ -209,6 +246,8 @@ bool tr_snap_k3_apply(struct tr_k3_config *c, const char *entity, const char *id
         APPLY_ROW(c->services, c->service_cnt, id, doc, service_parse, service_free);
     else if (strcmp(entity, "routes") == 0)
         APPLY_ROW(c->routes, c->route_cnt, id, doc, route_parse, route_free);
+    else if (strcmp(entity, "upstreams") == 0 || strcmp(entity, "targets") == 0)
+        apply_doc(c, entity, id, doc);
     else
         return false;
     return true;
@@ -222,5 +261,7 @@ void tr_snap_k3_free(struct tr_k3_config *c)
         route_free(&c->routes[i]);
     free(c->services);
     free(c->routes);
+    json_decref(c->upstreams);
+    json_decref(c->targets);
     memset(c, 0, sizeof(*c));
 }

@@ -59,14 +59,19 @@ struct tr_k3_config {
     size_t service_cnt;
     struct tr_k3_route *routes;
     size_t route_cnt;
+    /* Upstreams and targets as stored (objects: id -> doc, in insertion order); the balancer
+     * builder (build_upstreams.c) reads them. */
+    json_t *upstreams;
+    json_t *targets;
 };
 
-/* Read every service and route, in insertion order, into *out (zeroed first). Returns 0, or
- * TR_EDB (then *out is empty). Free with tr_snap_k3_free. */
+/* Read every service, route, upstream and target, in insertion order, into *out (zeroed first).
+ * Returns 0, or TR_EDB (then *out is empty). Free with tr_snap_k3_free. */
 int tr_snap_k3_load(struct tr_store *store, struct tr_k3_config *out);
 
-/* Patch c after one admin write: entity "services" or "routes", the row's id and its stored
- * doc (NULL: deleted). An updated row keeps its place, a new one goes last, so c stays in
+/* Patch c after one admin write: entity "services", "routes", "upstreams" or "targets", the
+ * row's id and its stored doc (NULL: deleted; a deleted upstream takes its targets along, as
+ * the store's cascade does). An updated row keeps its place, a new one goes last, so c stays in
  * insertion order as a fresh load would have it. Returns false (c untouched) for other
  * entities. O(rows) pointer moves at worst, no store access. */
 bool tr_snap_k3_apply(struct tr_k3_config *c, const char *entity, const char *id,

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "snapshot/build.h"
+
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tr_snapshot *current;      /* guarded by current_lock; one reference held */
 static _Atomic uint64_t current_version; /* version of current; 0 before the first publish */
@@ -45,4 +47,6 @@ void tr_snapshot_shutdown(void)
     atomic_store_explicit(&current_version, 0, memory_order_release);
     pthread_mutex_unlock(&current_lock);
     tr_snapshot_unref(old);
+    /* The last snapshot held the last balancers: the registry is empty now. */
+    tr__snap_registry_free();
 }

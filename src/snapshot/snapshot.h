@@ -23,6 +23,8 @@
 #include "plugins/registry.h"
 #include "snapshot/identity.h"
 
+struct tr_balancer;
+struct tr_health_registry;
 struct tr_k3_config;
 struct tr_router;
 struct tr_store;
@@ -59,6 +61,45 @@ struct tr_chain_entry {
  * to two routes, one per condition, because an api matches when EITHER its request_host or its
  * request_path does (design.md). The proxy reads only routes and services. */
 
+/* Where a consistent-hashing key comes from (Kong's hash_on / hash_fallback). */
+enum tr_hash_on {
+    TR_HASH_NONE = 0,
+    TR_HASH_CONSUMER,    /* the consumer's id, else the credential's */
+    TR_HASH_IP,          /* the client address */
+    TR_HASH_HEADER,      /* a request header (every value, joined with ", ") */
+    TR_HASH_COOKIE,      /* a cookie; torii sets one when the request has none */
+    TR_HASH_PATH,        /* the normalized path */
+    TR_HASH_QUERY_ARG,   /* a query argument (several values: sorted, joined with ",") */
+    TR_HASH_URI_CAPTURE, /* a named or numbered capture of the route's regex path */
+};
+
+struct tr_hash_source {
+    enum tr_hash_on on;
+    char *name; /* owned; the header, cookie, argument or capture name; NULL otherwise */
+};
+
+/* Kong's healthchecks.active: what the prober sends (proxy/prober.c). */
+struct tr_active_check {
+    enum { TR_PROBE_TCP, TR_PROBE_HTTP, TR_PROBE_HTTPS } type;
+    uint32_t timeout_ms;
+    uint32_t concurrency;
+    char *http_path;  /* owned */
+    char *https_sni;  /* owned; NULL: the target's host when it is a name */
+    bool verify_cert; /* https_verify_certificate */
+    char *headers;    /* owned; "Name: value\r\n" lines, or NULL */
+};
+
+/* A Kong 3 /upstreams entity: a name services use as their host, and the balancer over its
+ * targets' addresses. */
+struct tr_upstream {
+    char *id, *name;               /* owned */
+    char *host_header;             /* owned; Host sent upstream instead of the target's, or NULL */
+    struct tr_hash_source hash[2]; /* hash_on, then hash_fallback */
+    char *cookie_path;             /* owned; hash_on_cookie_path */
+    struct tr_active_check active; /* used when the health conf has an active interval */
+    struct tr_balancer *balancer;  /* reference; shared with the snapshots that did not change it */
+};
+
 /* Where requests go. All strings owned by the snapshot. */
 struct tr_service {
     char *id;       /* for a compiled api: the api's id */
@@ -78,6 +119,9 @@ struct tr_service {
     uint32_t send_timeout_ms;
     uint32_t read_timeout_ms;
     uint32_t retries;
+    /* The upstream the host names (Kong: a service host matching an upstream's name is balanced
+     * over its targets), borrowed from the same snapshot; NULL: the host itself is dialled. */
+    const struct tr_upstream *upstream;
 };
 
 /* The most consumer-scoped plugin lookups a route makes (Kong 3: route+service, route,
@@ -129,11 +173,12 @@ struct tr_api {
 
 struct tr_snapshot {
     _Atomic unsigned refs;
-    uint64_t version;                      /* increases with every publish */
-    struct tr_router *router;              /* owned; matches routes */
-    TR_VECTOR(struct tr_api) apis;         /* owned: the legacy entities */
-    TR_VECTOR(struct tr_service) services; /* owned */
-    struct tr_route *routes;               /* owned array: the apis' routes, then Kong 3's */
+    uint64_t version;                        /* increases with every publish */
+    struct tr_router *router;                /* owned; matches routes */
+    TR_VECTOR(struct tr_api) apis;           /* owned: the legacy entities */
+    TR_VECTOR(struct tr_service) services;   /* owned */
+    TR_VECTOR(struct tr_upstream) upstreams; /* owned */
+    struct tr_route *routes;                 /* owned array: the apis' routes, then Kong 3's */
     size_t num_routes;
     size_t num_kong3_routes;    /* Kong 3 routes in the router: a request matching nothing then
                                    gets Kong 3's 404 instead of Kong 0.7's */
@@ -163,6 +208,14 @@ const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_s
                                                                size_t plugin_index,
                                                                const char *consumer_id,
                                                                const char *scope);
+
+/* The node's health registry (balancer/health.h): the health, load and latency of every
+ * upstream address, shared by the balancers of every snapshot. Created by the first build that
+ * has an upstream; tr_snapshot_shutdown frees it. */
+struct tr_health_registry *tr_snapshot_health_registry(void);
+
+/* The upstream of snap by id or name, or NULL. */
+const struct tr_upstream *tr_snapshot_upstream(const struct tr_snapshot *snap, const char *key);
 
 /* Compile the certificates and snis of store into snap->certs (certs.c). Returns 0 or TR_EDB;
  * unusable rows are logged and skipped. */

@@ -417,7 +417,7 @@ def test_flips_the_target_status(admin, mode):
 
 def test_post_is_accepted_as_put(admin):
     """torii: POST .../healthy and .../unhealthy (Kong 2.x's verb) work as PUT."""
-    up = add_upstream(admin)
+    up = passive_checks_upstream(admin)
     t = add_target(admin, up, "127.0.0.1:9")
     assert admin.post("/upstreams/%s/targets/%s/unhealthy" % (up["name"], t["id"])) \
         .status_code == 204
@@ -427,7 +427,7 @@ def test_post_is_accepted_as_put(admin):
 def test_address_overrides(admin):
     """torii: /targets/{t}/{address}/healthy|unhealthy overrides one address (port 8000 when
     the address has none); a later target-wide override replaces it."""
-    up = add_upstream(admin)
+    up = passive_checks_upstream(admin)
     t = add_target(admin, up, "127.0.0.1")
     base = "/upstreams/%s/targets/%s/" % (up["name"], t["target"])
     assert admin.put(base + "127.0.0.1/unhealthy").status_code == 204
@@ -445,7 +445,8 @@ def test_address_overrides(admin):
 
 def test_health_shape_with_healthchecks_off(node, admin):
     """/upstreams/{upstream}/health/ GET with healthchecks off: returns HEALTHCHECKS_OFF for
-    targets that resolve (IP targets; names are the balancer's to resolve)"""
+    targets that resolve, DNS_ERROR for a name that does not (Kong's page_for_upstream_with_
+    health: a target missing from the balancer)"""
     up = add_upstream(admin)
     made = [add_target(admin, up, "127.0.0.1:8%d" % i, weight=10) for i in range(1, 5)]
     node_id = ok(admin.get("/"))["node_id"]
@@ -461,9 +462,9 @@ def test_health_shape_with_healthchecks_off(node, admin):
             assert data["host"] == "127.0.0.1" and data["nodeWeight"] == 10
             assert data["weight"] == {"total": 10, "available": 10, "unavailable": 0}
             assert [a["health"] for a in data["addresses"]] == ["HEALTHCHECKS_OFF"]
-    name = add_target(admin, up, "name.test:80")
+    name = add_target(admin, up, "name.invalid:80")
     d = ok(admin.get("/upstreams/%s/health" % up["name"]))["data"][0]
-    assert d["id"] == name["id"] and d["health"] == "HEALTHCHECKS_OFF"
+    assert d["id"] == name["id"] and d["health"] == "DNS_ERROR"
     assert d["data"]["addresses"] == []
 
 

@@ -131,6 +131,8 @@ static void test_kong_texts(void)
     TR_CHECK_STR(tr_err_message(TR_EUPSTREAM_TIMEOUT), "The upstream server is timing out");
     TR_CHECK_STR(tr_err_message(TR_ENOROUTE), "API not found with these values");
     TR_CHECK_STR(tr_err_message(TR_EPLUGINEXISTS), "Plugin configuration already exists");
+    TR_CHECK_STR(tr_err_message(TR_ENOPEER), "failure to get a peer from the ring-balancer");
+    TR_CHECK_INT(tr_err_status(TR_ENOPEER), 503);
 }
 
 int main(void)
