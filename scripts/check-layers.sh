@@ -18,7 +18,7 @@ allowed() {
     snapshot) echo "core http schema store router plugins balancer dns" ;;
     proxy) echo "core http schema store router plugins snapshot balancer" ;;
     admin) echo "core http schema store router plugins snapshot balancer" ;;
-    server) echo "core http schema store router plugins snapshot proxy admin balancer" ;;
+    server) echo "core http schema store router plugins snapshot proxy admin balancer dns" ;;
     main) echo "server core" ;;
     *) echo "" ;;
     esac

@@ -69,6 +69,7 @@ static int check_token(struct tr_str value, char *why, size_t why_len);
 static int check_cidrs(struct tr_str value, char *why, size_t why_len);
 static int check_origins(struct tr_str value, char *why, size_t why_len);
 static int check_plugins(struct tr_str value, char *why, size_t why_len);
+static int check_dns_servers(struct tr_str value, char *why, size_t why_len);
 
 static const char *const database_choices[] = {"sqlite", NULL};
 /* Same order as enum tr_log_level. */
@@ -204,6 +205,20 @@ static const struct conf_key keys[] = {
     {.name = "database_wait", .type = KT_DURATION, FIELD(database_wait_ms), .def = "60s",
      .min = 0, .max = DAY_MS,
      .help = "How long a starting node retries opening its database; 0 = give up at once"},
+
+    {.name = "dns_resolver", .type = KT_STRING, .flags = KF_EMPTY, FIELD(dns_resolver),
+     .def = "", .check = check_dns_servers,
+     .help = "DNS servers for upstream names, ip[:port] comma-separated; empty = "
+             "/etc/resolv.conf's"},
+    {.name = "dns_hostsfile", .type = KT_STRING, .flags = KF_EMPTY, FIELD(dns_hostsfile),
+     .def = "/etc/hosts", .help = "Hosts file answered before any DNS query; empty = none"},
+    {.name = "dns_stale_ttl", .type = KT_INT, FIELD(dns_stale_ttl), .def = "3600", .min = 0,
+     .max = 604800,
+     .help = "Seconds an answer is still used past its TTL while the DNS server fails"},
+    {.name = "dns_not_found_ttl", .type = KT_INT, FIELD(dns_not_found_ttl), .def = "30",
+     .min = 0, .max = 604800, .help = "Seconds a name that does not exist is not asked again"},
+    {.name = "dns_error_ttl", .type = KT_INT, FIELD(dns_error_ttl), .def = "1", .min = 0,
+     .max = 604800, .help = "Seconds before a query the server failed is tried again"},
 };
 /* clang-format on */
 
@@ -431,6 +446,47 @@ static int check_origins(struct tr_str value, char *why, size_t why_len)
     struct tr_origin_list l;
     int rc = tr_origin_list_parse(value, &l, why, why_len);
     tr_origin_list_free(&l);
+    return rc;
+}
+
+/* dns_resolver: addresses, each with an optional port (1.2.3.4, 1.2.3.4:53, [::1]:53). */
+static int check_dns_servers(struct tr_str value, char *why, size_t why_len)
+{
+    char *text = tr_str_dup(value), *save = NULL;
+    int rc = 0;
+    for (char *s = strtok_r(text, ", ", &save); s && rc == 0; s = strtok_r(NULL, ", ", &save)) {
+        char host[64];
+        unsigned char bin[16];
+        const char *port = NULL;
+        if (s[0] == '[') {
+            char *rb = strchr(s, ']');
+            size_t hl = rb ? (size_t)(rb - s - 1) : 0;
+            if (rb == NULL || hl >= sizeof(host) || (rb[1] != '\0' && rb[1] != ':')) {
+                rc = TR_EINVAL;
+                break;
+            }
+            memcpy(host, s + 1, hl);
+            host[hl] = '\0';
+            port = rb[1] == ':' ? rb + 2 : NULL;
+        } else {
+            char *colon = strchr(s, ':');
+            size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+            if (hl >= sizeof(host)) {
+                rc = TR_EINVAL;
+                break;
+            }
+            memcpy(host, s, hl);
+            host[hl] = '\0';
+            port = colon ? colon + 1 : NULL;
+        }
+        uint64_t p = 0;
+        if ((inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1) ||
+            (port && (tr_str_to_u64(tr_str_from_cstr(port), 65535, &p) != 0 || p == 0)))
+            rc = TR_EINVAL;
+    }
+    if (rc != 0)
+        snprintf(why, why_len, "expected IP addresses with an optional port (1.2.3.4:53)");
+    free(text);
     return rc;
 }
 

@@ -79,6 +79,13 @@ struct tr_conf {
     uint32_t database_wait_ms;   /* how long a starting node retries its database (60000) */
     bool escaped_slashes_reject; /* escaped_slashes = keep | reject (keep) */
     char *plugins;               /* owned; plugins loaded: "bundled", "off" or a name list */
+
+    /* DNS of upstream target names and service hosts (dns/resolver.h). */
+    char *dns_resolver;         /* owned; "ip[:port],..."; "" = /etc/resolv.conf's servers */
+    char *dns_hostsfile;        /* owned; answered before DNS ("/etc/hosts"); "" = none */
+    uint32_t dns_stale_ttl;     /* s an answer is kept past its TTL when the server fails (3600) */
+    uint32_t dns_not_found_ttl; /* s a name that does not exist is kept (30) */
+    uint32_t dns_error_ttl;     /* s before a failed query is tried again (1) */
 };
 
 /* The check of the `plugins` setting (names must be plugins compiled in). core/ names no

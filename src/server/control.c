@@ -28,6 +28,7 @@
 #include "server/dbwait.h"
 #include "server/listen.h"
 #include "server/prober.h"
+#include "dns/resolver.h"
 #include "server/rlimit.h"
 #include "server/workers.h"
 #include "store/store.h"
@@ -40,7 +41,8 @@ struct control {
     struct tr_workers *workers;
     struct tr_hashpool *hashpool; /* password hashes of every worker (owned) */
     struct tr_admin_server *admin;
-    struct tr_prober *prober; /* active health checks */
+    struct tr_prober *prober;     /* active health checks */
+    struct tr_resolver *resolver; /* DNS of upstream and service names */
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
     bool stopping;
@@ -79,6 +81,36 @@ static void on_admin_change(void *ud, const char *entity, const char *id, json_t
         tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
+/* The resolver learned a different answer for a name the snapshot uses. */
+static void on_dns_change(void *ud)
+{
+    struct control *ctl = ud;
+    if (!ctl->stopping && rebuild_snapshot(ctl) != 0)
+        tr_log_error("control: snapshot rebuild after a DNS change failed");
+}
+
+/* The node's resolver on the control loop; the snapshot is built again with it (the first one
+ * was built before the loop existed, from the hosts file alone). */
+static void start_resolver(struct control *ctl)
+{
+    char err[256];
+    struct tr_resolver_opts o = {
+        .servers = ctl->conf->dns_resolver,
+        .hostsfile = ctl->conf->dns_hostsfile,
+        .stale_ttl = ctl->conf->dns_stale_ttl,
+        .not_found_ttl = ctl->conf->dns_not_found_ttl,
+        .error_ttl = ctl->conf->dns_error_ttl,
+    };
+    ctl->resolver = tr_resolver_new(&ctl->loop, &o, on_dns_change, ctl, err, sizeof(err));
+    if (ctl->resolver == NULL) {
+        tr_log_error("%s: names are resolved by the system's resolver only", err);
+        return;
+    }
+    tr_snapshot_set_resolver(ctl->resolver);
+    if (rebuild_snapshot(ctl) != 0)
+        tr_log_error("control: snapshot rebuild with the resolver failed");
+}
+
 static json_t *server_status(void *ud)
 {
     struct control *ctl = ud;
@@ -114,6 +146,9 @@ static void begin_stop(struct control *ctl)
     }
     tr_prober_stop(ctl->prober);
     ctl->prober = NULL;
+    tr_snapshot_set_resolver(NULL);
+    tr_resolver_stop(ctl->resolver);
+    ctl->resolver = NULL;
     tr_workers_stop(ctl->workers, ctl->conf->drain_timeout_ms);
 }
 
@@ -233,6 +268,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
+    start_resolver(&ctl);
     if (tr_proxy_tls_init(conf, err, sizeof(err)) != 0) {
         tr_log_error("tls: %s", err);
         goto out_loop;
@@ -319,6 +355,8 @@ out_loop:
         uv_close((uv_handle_t *)&ctl.sig_term, NULL);
         uv_close((uv_handle_t *)&ctl.sig_int, NULL);
         uv_close((uv_handle_t *)&ctl.sig_hup, NULL);
+        tr_snapshot_set_resolver(NULL);
+        tr_resolver_stop(ctl.resolver);
         uv_run(&ctl.loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&ctl.loop);

@@ -98,6 +98,7 @@ void tr__snap_free_service(struct tr_service *svc)
     free(svc->host_header);
     free(svc->pool_key);
     free(svc->client_cert_id);
+    free(svc->resolved);
 }
 
 static void free_route(struct tr_route *r)

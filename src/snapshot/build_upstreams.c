@@ -17,11 +17,15 @@
 #include "core/log.h"
 #include "core/clock.h"
 #include "core/mem.h"
-#include "dns/hosts.h"
-
-#define TR_HOSTS_FILE "/etc/hosts"
+#include "dns/resolver.h"
 
 static struct tr_health_registry *registry;
+static struct tr_resolver *resolver;
+
+void tr_snapshot_set_resolver(struct tr_resolver *r)
+{
+    resolver = r;
+}
 
 struct tr_health_registry *tr_snapshot_health_registry(void)
 {
@@ -262,9 +266,40 @@ static void addr_list_free(struct addr_list *l)
     free(l->items);
 }
 
+#define MAX_ANSWER 64
+
+/* The addresses of name from the node's resolver (the hosts file first), each with port and
+ * weight; an SRV answer gives its own port and weight (0 counts as 1) and its target names are
+ * resolved in turn. Returns the state of the name's own answer. */
+static enum tr_dns_state resolve(const char *name, uint16_t port, uint32_t weight,
+                                 const char *target, struct addr_list *out)
+{
+    struct tr_dns_record recs[MAX_ANSWER];
+    size_t n;
+    enum tr_dns_state st = tr_resolver_get(resolver, name, recs, MAX_ANSWER, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (st == TR_DNS_ADDRESSES) {
+            add_address(out, recs[i].name, port, weight, target);
+            continue;
+        }
+        uint32_t w = recs[i].weight ? recs[i].weight : 1;
+        if (is_ip(recs[i].name)) {
+            add_address(out, recs[i].name, recs[i].port, w, target);
+            continue;
+        }
+        struct tr_dns_record sub[MAX_ANSWER];
+        size_t sn;
+        if (tr_resolver_get(resolver, recs[i].name, sub, MAX_ANSWER, &sn) == TR_DNS_ADDRESSES) {
+            for (size_t j = 0; j < sn; j++)
+                add_address(out, sub[j].name, recs[i].port, w, target);
+        }
+    }
+    return st;
+}
+
 /* The addresses of every target of upstream id, in the order the targets were added: an IP
- * target is its own address; a name gives the addresses the node's resolver knows for it
- * (none until it has answered). */
+ * target is its own address; a name gives the addresses the resolver knows for it (none yet:
+ * the target shows DNS_ERROR and its traffic goes to the others until the answer comes). */
 static void addresses_of(const struct tr_k3_config *k3, const char *id, struct addr_list *out)
 {
     const char *tid;
@@ -281,16 +316,10 @@ static void addresses_of(const struct tr_k3_config *k3, const char *id, struct a
         uint16_t port;
         if (!split_target(target, host, sizeof(host), &port))
             continue;
-        if (is_ip(host)) {
+        if (is_ip(host))
             add_address(out, host, port, weight, target);
-            continue;
-        }
-        /* A name: the hosts file first, as Kong's resolver; a name it does not list has no
-         * address (the target shows DNS_ERROR, its traffic goes to the others). */
-        char addrs[16][TR_HOSTS_ADDR_LEN];
-        size_t n = tr_hosts_lookup(TR_HOSTS_FILE, host, addrs, TR_ARRAY_SIZE(addrs));
-        for (size_t i = 0; i < n; i++)
-            add_address(out, addrs[i], port, weight, target);
+        else
+            resolve(host, port, weight, target, out);
         (void)tid;
     }
 }
@@ -376,6 +405,7 @@ static void compile_upstream(struct tr_snapshot *snap, const struct tr_k3_config
 
 void tr__snap_upstreams(struct tr_snapshot *snap, const struct tr_k3_config *k3)
 {
+    tr_resolver_begin(resolver); /* names this build does not ask for are forgotten */
     if (k3->upstreams == NULL || json_object_size(k3->upstreams) == 0)
         return;
     struct tr_snapshot *prev = tr_snapshot_acquire();
@@ -399,10 +429,33 @@ const struct tr_upstream *tr_snapshot_upstream(const struct tr_snapshot *snap, c
     return NULL;
 }
 
+/* A service dialling a host name: the addresses the resolver knows (its answer's port for an
+ * SRV record, else the service's). */
+static void resolve_service(struct tr_service *svc)
+{
+    char host[256];
+    if (svc->url.host.len == 0 || svc->url.host.len >= sizeof(host) || svc->url.is_ipv6)
+        return;
+    memcpy(host, svc->url.host.ptr, svc->url.host.len);
+    host[svc->url.host.len] = '\0';
+    if (is_ip(host))
+        return;
+    struct addr_list addrs = {0};
+    enum tr_dns_state st = resolve(host, svc->url.port, 1, host, &addrs);
+    svc->unresolvable = st == TR_DNS_NOT_FOUND;
+    if (addrs.cnt > 0) {
+        svc->resolved = tr_xcalloc(addrs.cnt, sizeof(*svc->resolved));
+        for (size_t i = 0; i < addrs.cnt; i++) {
+            snprintf(svc->resolved[i].ip, sizeof(svc->resolved[i].ip), "%s", addrs.items[i].host);
+            svc->resolved[i].port = addrs.items[i].port;
+        }
+        svc->num_resolved = addrs.cnt;
+    }
+    addr_list_free(&addrs);
+}
+
 void tr__snap_link_upstreams(struct tr_snapshot *snap)
 {
-    if (snap->upstreams.cnt == 0)
-        return;
     struct tr_strmap names;
     tr_strmap_init(&names);
     for (size_t i = 0; i < snap->upstreams.cnt; i++) {
@@ -411,7 +464,9 @@ void tr__snap_link_upstreams(struct tr_snapshot *snap)
     }
     for (size_t i = 0; i < snap->services.cnt; i++) {
         struct tr_service *svc = &snap->services.items[i];
-        svc->upstream = tr_strmap_get(&names, svc->url.host);
+        svc->upstream = snap->upstreams.cnt ? tr_strmap_get(&names, svc->url.host) : NULL;
+        if (svc->upstream == NULL)
+            resolve_service(svc);
     }
     tr_strmap_free(&names);
 }

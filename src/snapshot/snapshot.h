@@ -122,6 +122,18 @@ struct tr_service {
     /* The upstream the host names (Kong: a service host matching an upstream's name is balanced
      * over its targets), borrowed from the same snapshot; NULL: the host itself is dialled. */
     const struct tr_upstream *upstream;
+    /* Otherwise, a host name's addresses as the node's resolver knew them at build (owned,
+     * tried in turn); none: not known yet (the worker asks the system's resolver), or
+     * unresolvable when the name does not exist (503 at once). */
+    struct tr_resolved_addr *resolved;
+    size_t num_resolved;
+    _Atomic unsigned resolved_next; /* the next one to dial (the one mutable field) */
+    bool unresolvable;
+};
+
+struct tr_resolved_addr {
+    char ip[46];
+    uint16_t port;
 };
 
 /* The most consumer-scoped plugin lookups a route makes (Kong 3: route+service, route,
@@ -213,6 +225,11 @@ const struct tr_plugin_instance *tr_snapshot_consumer_instance(const struct tr_s
  * upstream address, shared by the balancers of every snapshot. Created by the first build that
  * has an upstream; tr_snapshot_shutdown frees it. */
 struct tr_health_registry *tr_snapshot_health_registry(void);
+
+/* The node's resolver (dns/resolver.h), whose cache the builder reads for names; NULL: the
+ * hosts file only. Control thread; set before the first build. */
+struct tr_resolver;
+void tr_snapshot_set_resolver(struct tr_resolver *r);
 
 /* The upstream of snap by id or name, or NULL. */
 const struct tr_upstream *tr_snapshot_upstream(const struct tr_snapshot *snap, const char *key);

@@ -746,7 +746,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 42);
+    TR_CHECK_INT(col.cnt, 47);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
     TR_CHECK_STR(col.keys[10], "password_hash_threads");
@@ -754,7 +754,16 @@ static void test_dump(void)
     TR_CHECK_STR(col.keys[39], "escaped_slashes");
     TR_CHECK_STR(col.keys[40], "plugins");
     TR_CHECK_STR(col.keys[41], "database_wait");
+    TR_CHECK_STR(col.keys[42], "dns_resolver");
+    TR_CHECK_STR(col.keys[46], "dns_error_ttl");
+    TR_CHECK_STR(c.dns_hostsfile, "/etc/hosts");
+    TR_CHECK_INT(c.dns_stale_ttl, 3600);
+    TR_CHECK_INT(c.dns_not_found_ttl, 30);
     tr_conf_free(&c);
+    TR_CHECK_INT(parse("dns_resolver = 127.0.0.1:5353, [::1]:53,10.0.0.1\n", &c), 0);
+    tr_conf_free(&c);
+    TR_CHECK_INT(parse("dns_resolver = ns1.example:53\n", &c), TR_EINVAL);
+    TR_CHECK_INT(parse("dns_resolver = 127.0.0.1:0\n", &c), TR_EINVAL);
 }
 
 /* Read a file of the source tree, found from this file's own path. */

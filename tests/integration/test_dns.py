@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: MIT
+"""Names through the node's resolver, against the tests' own DNS server (dnsserver.py) set as
+`dns_resolver`: target names and service hosts resolve asynchronously on the control thread,
+SRV records give ports and weights, an answer expires with its TTL, a failing server leaves the
+last answer in use (dns_stale_ttl), a name that does not exist is 503 "name resolution failed"
+for a service and DNS_ERROR for a target. Counts, never timings."""
+
+import pytest
+
+from dnsserver import DNSServer
+from harness import wait_for
+from lbutil import hit, named_behaviour, service_to, tally, target_health, upstream
+
+NAME_FAILED = {"message": "name resolution failed"}
+
+
+@pytest.fixture
+def dns():
+    s = DNSServer()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def node(torii_factory, dns):
+    return torii_factory(settings={"dns_resolver": dns.address, "dns_hostsfile": "",
+                                   "dns_error_ttl": "1", "dns_not_found_ttl": "1"})
+
+
+@pytest.fixture
+def servers(upstream_factory):
+    state = {}
+    return {n: upstream_factory(named_behaviour(n, state), n) for n in "ab"}
+
+
+def name_target(admin, up, name, port=80, weight=100):
+    r = admin.post("/upstreams/%s/targets" % up["name"],
+                   json={"target": "%s:%d" % (name, port), "weight": weight})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_target_name_resolves_through_the_server(node, dns, servers):
+    dns.set("app.test", ("A", 60, "127.0.0.1"))
+    admin = node.admin
+    up = upstream(admin)
+    t = name_target(admin, up, "app.test", servers["a"].port)
+    service_to(admin, up)
+    assert wait_for(lambda: hit(node).status_code == 200, timeout=10)
+    assert tally(node, 4) == {"a": 4}
+    assert target_health(admin, up)[t["target"]] == "HEALTHCHECKS_OFF"
+    addrs = admin.get("/upstreams/%s/health" % up["name"]).json()["data"][0]["data"]
+    assert addrs["addresses"] == [{"ip": "127.0.0.1", "port": servers["a"].port,
+                                   "weight": 100, "health": "HEALTHCHECKS_OFF"}]
+
+
+def test_srv_records_give_ports_and_weights(node, dns, servers):
+    """SRV answers: each record's port and weight (Kong's SRV targets), the record's target
+    name resolved in turn."""
+    dns.set("node.test", ("A", 60, "127.0.0.1"))
+    dns.set("_http.svc.test", ("SRV", 60, (10, servers["a"].port, "node.test")),
+            ("SRV", 60, (30, servers["b"].port, "node.test")))
+    admin = node.admin
+    up = upstream(admin)
+    name_target(admin, up, "_http.svc.test")
+    service_to(admin, up)
+    assert wait_for(lambda: hit(node).status_code == 200, timeout=10)
+    assert tally(node, 80) == {"a": 20, "b": 60}
+
+
+def plain_service(admin, name, port):
+    """A service whose host is <name>.test (no upstream of that name), routed at /<name>."""
+    s = admin.post("/services", json={"name": name, "host": name + ".test", "port": port})
+    assert s.status_code == 201, s.text
+    r = admin.post("/routes", json={"paths": ["/" + name], "service": {"name": name}})
+    assert r.status_code == 201, r.text
+
+
+def balanced_by_srv(node, dns, name, port):
+    """An upstream whose one target is name, an SRV record (TTL 1) to port on node.test; its
+    service answers once the resolver has the answer."""
+    dns.set("node.test", ("A", 60, "127.0.0.1"))
+    dns.set(name, ("SRV", 1, (1, port, "node.test")))
+    up = upstream(node.admin)
+    name_target(node.admin, up, name)
+    service_to(node.admin, up)
+    assert wait_for(lambda: hit(node).status_code == 200, timeout=10)
+
+
+def test_an_answer_expires_with_its_ttl(node, dns, servers):
+    """TTL 1: when the record changes, traffic follows it once the answer expired, and the
+    name is asked again (not on every request)."""
+    balanced_by_srv(node, dns, "_http.moving.test", servers["a"].port)
+    assert tally(node, 3) == {"a": 3}
+    dns.set("_http.moving.test", ("SRV", 1, (1, servers["b"].port, "node.test")))
+    assert wait_for(lambda: hit(node).json()["server"] == "b", timeout=10)
+    asked = dns.asked("_http.moving.test", "SRV")
+    assert 2 <= asked < 30
+
+
+def test_a_failing_server_keeps_the_stale_answer(node, dns, servers):
+    balanced_by_srv(node, dns, "_http.stale.test", servers["a"].port)
+    before = dns.asked("_http.stale.test")
+    dns.servfail = True
+    # The TTL runs out and the refresh fails, more than once: the answer stays in use.
+    assert wait_for(lambda: dns.asked("_http.stale.test") >= before + 2, timeout=10)
+    assert tally(node, 5) == {"a": 5}
+    dns.stop()
+    assert tally(node, 5) == {"a": 5}
+
+
+def test_a_name_that_does_not_exist(node, dns, servers):
+    """A service host that does not resolve: 503 with Kong's message; a target name that does
+    not: DNS_ERROR, its traffic goes to the other targets."""
+    admin = node.admin
+    plain_service(admin, "gone", servers["a"].port)
+    assert wait_for(lambda: hit(node, "/gone").status_code == 503, timeout=10)
+    assert hit(node, "/gone").json() == NAME_FAILED
+    up = upstream(admin)
+    missing = name_target(admin, up, "missing.test")
+    r = admin.post("/upstreams/%s/targets" % up["name"],
+                   json={"target": "127.0.0.1:%d" % servers["b"].port})
+    assert r.status_code == 201
+    service_to(admin, up)
+    assert wait_for(lambda: target_health(admin, up)[missing["target"]] == "DNS_ERROR",
+                    timeout=10)
+    assert tally(node, 4) == {"b": 4}
+    # The name appears: after not_found_ttl it is asked again and gets traffic.
+    dns.set("missing.test", ("A", 60, "127.0.0.1"))
+    r = admin.patch("/upstreams/%s/targets/%s" % (up["name"], missing["id"]),
+                    json={"target": "missing.test:%d" % servers["a"].port})
+    assert r.status_code == 200, r.text
+    assert wait_for(lambda: hit(node).json()["server"] == "a", timeout=10)
+
+
+def test_service_host_resolves_through_the_server(node, dns, servers):
+    """A service host name (no upstream of that name) is dialled at the address the resolver
+    gave, with the service's port."""
+    dns.set("plain.test", ("A", 60, "127.0.0.1"))
+    plain_service(node.admin, "plain", servers["a"].port)
+    assert wait_for(lambda: hit(node, "/plain").status_code == 200, timeout=10)
+    assert hit(node, "/plain").json()["server"] == "a"
+    assert dns.asked("plain.test", "A") >= 1
