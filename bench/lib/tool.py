@@ -375,6 +375,10 @@ def cmd_report(args):
     if rows.get("torii-10k-routes", {}).get("rps") and rows.get("torii-route", {}).get("rps"):
         extras["torii_10k_routes_vs_torii_route"] = round(
             rows["torii-10k-routes"]["rps"] / rows["torii-route"]["rps"], 3)
+    for num, den, key in (("torii-lb4", "torii-lb1", "torii_lb4_vs_lb1"),
+                          ("torii-lb4-active", "torii-lb4", "torii_lb4_active_vs_lb4")):
+        if rows.get(num, {}).get("rps") and rows.get(den, {}).get("rps"):
+            extras[key] = round(rows[num]["rps"] / rows[den]["rps"], 3)
     env = meta["env"]
     print()
     for k in ("date", "cpu", "kernel", "nginx", "wrk", "torii", "layout", "load", "tls"):
