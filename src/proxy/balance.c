@@ -101,7 +101,8 @@ static bool query_value(struct tr_ctx *ctx, const char *name, struct tr_str *out
         }
         len += vals[n++].len + 1;
     }
-    if (n == 0)
+    /* One empty value ("?a=") is no value, as Kong reads it; among several it counts. */
+    if (n == 0 || (n == 1 && vals[0].len == 0))
         return false;
     if (n == 1) {
         *out = vals[0];
@@ -178,11 +179,15 @@ static bool source_value(struct tr_exchange *ex, const struct tr_upstream *u,
 static void hash_key(struct tr_exchange *ex, const struct tr_upstream *u)
 {
     ex->lb_key = TR_STR_NULL;
-    for (size_t i = 0; i < 2 && u->hash[i].on != TR_HASH_NONE; i++) {
-        if (source_value(ex, u, &u->hash[i], &ex->lb_key))
-            return;
-    }
-    ex->lb_key = TR_STR_NULL;
+    if (u->hash[0].on == TR_HASH_NONE)
+        return;
+    bool found = false;
+    for (size_t i = 0; i < 2 && !found && u->hash[i].on != TR_HASH_NONE; i++)
+        found = source_value(ex, u, &u->hash[i], &ex->lb_key);
+    if (!found)
+        ex->lb_key = TR_STR_NULL;
+    tr_log_debug("upstream %s: trying to get peer with value to hash: [%.*s]", u->name,
+                 (int)ex->lb_key.len, ex->lb_key.ptr ? ex->lb_key.ptr : "");
 }
 
 /* Kong's balancer_data.hostname: the upstream's host_header, else the picked target's host;
