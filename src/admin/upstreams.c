@@ -421,9 +421,11 @@ static void set_peers(const char *upstream_id, const char *target, const char *a
     for (size_t i = 0; u && u->balancer && i < tr_balancer_count(u->balancer); i++) {
         const struct tr_lb_address *a = tr_balancer_address(u->balancer, i);
         bool v6 = strchr(a->host, ':') != NULL;
-        char text[TARGET_LEN];
+        char text[TARGET_LEN], norm[TARGET_LEN];
         snprintf(text, sizeof(text), "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
-        if (strcmp(a->target, target) == 0 && strcmp(text, address) == 0)
+        /* address came normalised (IPv6 expanded): compare like with like */
+        if (strcmp(a->target, target) == 0 &&
+            tr_schema3_target_normalize(text, norm, sizeof(norm)) && strcmp(norm, address) == 0)
             tr_peer_set_healthy(a->peer, healthy);
     }
     tr_snapshot_unref(snap);

@@ -143,6 +143,8 @@ struct tr_upconn {
     uv_timer_t timer;    /* connect, read and idle timeouts */
     uv_connect_t connect_req;
     uv_getaddrinfo_t gai;
+    uv_timer_t dns_wait; /* while the service's name waits for the node's resolver */
+    uint64_t dns_seen;   /* the snapshot version last looked at */
     struct tr_proxy_worker *w;
     /* The user, while in use (all NULL when pooled): its service (borrowed: the user keeps
      * the snapshot), its callbacks and its pointer. */
@@ -156,6 +158,7 @@ struct tr_upconn {
     uint16_t port;       /* the port dialled */
     bool connected, closing, sock_open;
     bool unpooled;     /* its key did not fit: never pooled */
+    bool dns_waiting;  /* dns_wait is initialised (closed with the connection) */
     int fail_err;      /* a connect failure to report from the timer (tr__upstream_connect) */
     unsigned handles;  /* timer, socket and a pending name lookup, until each is done */
     unsigned requests; /* requests sent on this connection */

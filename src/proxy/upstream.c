@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Upstream connections: connect to a service (DNS through the loop's thread pool, the connect
- * timeout, the TLS handshake of an https service), the read timeout, and the per-worker
- * keep-alive pool keyed by the service's pool key (most recently used first). A connection has
- * one user at a time and reports to it through the callbacks the user gave (struct
- * tr_upstream_cbs); what the bytes mean, and whether a failed connect is tried again, is the
- * user's business. */
+/* Upstream connections: connect to a service (to an address the balancer picked or the node's
+ * resolver put in the snapshot, after waiting for one it is still asking, or, without a
+ * resolver, one the system's gives through the loop's thread pool), the connect timeout, the
+ * TLS handshake of an https service, the read timeout, and the per-worker keep-alive pool
+ * keyed by the service's pool key (most recently used first). A connection has one user at a
+ * time and reports to it through the callbacks the user gave (struct tr_upstream_cbs); what the
+ * bytes mean, and whether a failed connect is tried again, is the user's business. */
 #include "proxy/internal.h"
 
 #include <arpa/inet.h>
@@ -59,6 +60,8 @@ static void up_close(struct tr_upconn *up)
     uv_timer_stop(&up->timer);
     if (up->sock_open)
         tr_sock_close(&up->sock, on_up_sock_closed);
+    if (up->dns_waiting)
+        uv_close((uv_handle_t *)&up->dns_wait, on_up_closed);
     uv_close((uv_handle_t *)&up->timer, on_up_closed);
 }
 
@@ -214,6 +217,68 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     up_unref(up);
 }
 
+#define DNS_WAIT_POLL_MS 5
+
+/* Connect to host:port (an address), or report the failure from the timer. */
+static void connect_to(struct tr_upconn *up, const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    up->port = port;
+    int rc = TR_EUPSTREAM_REFUSED;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0)
+        rc = start_connect(up, (struct sockaddr *)&ss);
+    if (rc != 0)
+        fail_soon(up, rc);
+}
+
+/* The service's name was being asked when its snapshot was built: look at each newer
+ * snapshot (the control thread publishes one when the answer comes) until it knows. The
+ * connect timeout bounds the wait; the resolver's own (2 s) ends it sooner with an answer or
+ * a failure. */
+static void on_dns_wait(uv_timer_t *t)
+{
+    struct tr_upconn *up = t->data;
+    uint64_t v = tr_snapshot_current_version();
+    if (up->closing || up->ud == NULL || v == up->dns_seen)
+        return;
+    up->dns_seen = v;
+    struct tr_snapshot *snap = tr_snapshot_acquire();
+    const struct tr_service *s = snap ? tr_snapshot_service(snap, up->svc->id) : NULL;
+    if (s != NULL && s->dns_pending) {
+        tr_snapshot_unref(snap);
+        return;
+    }
+    uv_timer_stop(&up->dns_wait);
+    char host[64] = "";
+    uint16_t port = 0;
+    if (s != NULL && s->num_resolved > 0) {
+        struct tr_service *ms = (struct tr_service *)s;
+        unsigned i = atomic_fetch_add_explicit(&ms->resolved_next, 1, memory_order_relaxed);
+        snprintf(host, sizeof(host), "%s", s->resolved[i % s->num_resolved].ip);
+        port = s->resolved[i % s->num_resolved].port;
+    }
+    tr_snapshot_unref(snap);
+    if (port == 0) {
+        /* It does not resolve (or the service went away meanwhile). */
+        tr_log_info("upstream %s: name resolution failed", up->key);
+        connect_failed(up, TR_EDNS);
+        return;
+    }
+    connect_to(up, host, port);
+}
+
+static void wait_for_dns(struct tr_upconn *up)
+{
+    uv_timer_init(up->w->loop, &up->dns_wait);
+    up->dns_wait.data = up;
+    up->dns_waiting = true;
+    up->handles++;
+    up->dns_seen = 0;
+    uv_timer_start(&up->dns_wait, on_dns_wait, 0, DNS_WAIT_POLL_MS);
+}
+
 /* The pool key of svc's connections for sni to addr (see tr__upstream_connect) into buf;
  * false when it does not fit (such a connection is never pooled nor shared). */
 static bool pool_key(char *buf, size_t len, const struct tr_service *svc, const char *sni,
@@ -265,6 +330,9 @@ struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct t
         port = ra->port;
     } else if (svc->unresolvable) {
         fail_soon(up, TR_EDNS); /* the name does not exist: Kong's 503 */
+        return up;
+    } else if (svc->dns_pending) {
+        wait_for_dns(up);
         return up;
     } else {
         host_of(svc, host, sizeof(host)); /* not known yet: the system's resolver */

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "dns/resolver.h"
+#include "schema/kong3.h"
 
 static struct tr_health_registry *registry;
 static struct tr_resolver *resolver;
@@ -336,10 +337,13 @@ static void apply_overrides(struct tr_balancer *b, const char *upstream_id)
         const struct tr_lb_address *a = tr_balancer_address(b, i);
         if (!a->fresh)
             continue;
-        char addr[300];
+        char addr[300], norm[300];
         bool v6 = strchr(a->host, ':') != NULL;
         snprintf(addr, sizeof(addr), "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
-        enum tr_health_override o = tr_health_override_get(upstream_id, a->target, addr);
+        /* Overrides are keyed as the Admin API normalises an address (IPv6 expanded). */
+        if (!tr_schema3_target_normalize(addr, norm, sizeof(norm)))
+            continue;
+        enum tr_health_override o = tr_health_override_get(upstream_id, a->target, norm);
         if (o != TR_OVERRIDE_NONE)
             tr_peer_set_healthy(a->peer, o == TR_OVERRIDE_HEALTHY);
     }
@@ -419,6 +423,15 @@ void tr__snap_upstreams(struct tr_snapshot *snap, const struct tr_k3_config *k3)
     tr_snapshot_unref(prev);
 }
 
+const struct tr_service *tr_snapshot_service(const struct tr_snapshot *snap, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < snap->services.cnt; i++) {
+        if (strcmp(snap->services.items[i].id, id) == 0)
+            return &snap->services.items[i];
+    }
+    return NULL;
+}
+
 const struct tr_upstream *tr_snapshot_upstream(const struct tr_snapshot *snap, const char *key)
 {
     for (size_t i = 0; key != NULL && i < snap->upstreams.cnt; i++) {
@@ -442,7 +455,11 @@ static void resolve_service(struct tr_service *svc)
         return;
     struct addr_list addrs = {0};
     enum tr_dns_state st = resolve(host, svc->url.port, 1, host, &addrs);
-    svc->unresolvable = st == TR_DNS_NOT_FOUND;
+    if (resolver != NULL) {
+        /* SRV targets still being asked count as pending too. */
+        svc->dns_pending = st == TR_DNS_PENDING || (st == TR_DNS_SRV && addrs.cnt == 0);
+        svc->unresolvable = st == TR_DNS_NOT_FOUND || st == TR_DNS_ERROR;
+    }
     if (addrs.cnt > 0) {
         svc->resolved = tr_xcalloc(addrs.cnt, sizeof(*svc->resolved));
         for (size_t i = 0; i < addrs.cnt; i++) {

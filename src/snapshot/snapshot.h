@@ -123,11 +123,14 @@ struct tr_service {
      * over its targets), borrowed from the same snapshot; NULL: the host itself is dialled. */
     const struct tr_upstream *upstream;
     /* Otherwise, a host name's addresses as the node's resolver knew them at build (owned,
-     * tried in turn); none: not known yet (the worker asks the system's resolver), or
-     * unresolvable when the name does not exist (503 at once). */
+     * tried in turn). Without any: dns_pending when the resolver is asking (a connect waits
+     * for the snapshot that has the answer), unresolvable when the name does not exist or the
+     * server failed with no answer to keep (503), neither when there is no resolver (the
+     * worker asks the system's, through the thread pool). */
     struct tr_resolved_addr *resolved;
     size_t num_resolved;
     _Atomic unsigned resolved_next; /* the next one to dial (the one mutable field) */
+    bool dns_pending;
     bool unresolvable;
 };
 
@@ -230,6 +233,9 @@ struct tr_health_registry *tr_snapshot_health_registry(void);
  * hosts file only. Control thread; set before the first build. */
 struct tr_resolver;
 void tr_snapshot_set_resolver(struct tr_resolver *r);
+
+/* The service of snap by id, or NULL (a scan: for the rare connect that waits on DNS). */
+const struct tr_service *tr_snapshot_service(const struct tr_snapshot *snap, const char *id);
 
 /* The upstream of snap by id or name, or NULL. */
 const struct tr_upstream *tr_snapshot_upstream(const struct tr_snapshot *snap, const char *key);

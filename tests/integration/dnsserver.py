@@ -2,8 +2,8 @@
 """A tiny authoritative DNS server for the tests: UDP on 127.0.0.1 (ephemeral port), answering
 A, AAAA and SRV questions from a zone the test edits while it runs. A name missing from the
 zone is NXDOMAIN; a name without records of the asked type is an empty answer (NODATA).
-`servfail = True` answers SERVFAIL to everything; `stop()` closes the socket (queries then
-meet a closed port). Every question is counted, for TTL assertions."""
+`servfail = True` answers SERVFAIL to everything, `silent = True` nothing at all; `stop()`
+closes the socket (queries then meet a closed port). Every question is counted, for TTL assertions."""
 
 import socket
 import struct
@@ -24,6 +24,7 @@ class DNSServer:
     def __init__(self):
         self.zone = {}          # name -> list of (type, ttl, value); SRV value (weight, port, target)
         self.servfail = False
+        self.silent = False     # read questions, answer none (a server that never replies)
         self.questions = []     # (name, type name)
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -63,7 +64,7 @@ class DNSServer:
             except OSError:
                 return
             reply = self._answer(data)
-            if reply:
+            if reply and not self.silent:
                 try:
                     self.sock.sendto(reply, peer)
                 except OSError:

@@ -305,3 +305,22 @@ def test_active_tcp_checks_find_a_dead_port(torii, farm):
                     timeout=10)
     assert target_health(admin, up)[live["target"]] == "HEALTHY"
     assert tally(torii, 6) == {"a": 6}
+
+
+def test_a_retry_carries_the_next_targets_host(torii, farm):
+    """05-recreate-request_spec.lua: a retry that lands on another target sends that target's
+    Host (here the first target refuses; Kong's case times out, which torii does not retry:
+    security profile F-03). preserve_host keeps the client's Host on every try."""
+    servers, _ = farm
+    admin = torii.admin
+    up = upstream(admin)
+    target(admin, up, free_port(), host="localhost")
+    target(admin, up, servers["a"].port)
+    service_to(admin, up, retries=1)
+    for _ in range(4):  # round-robin: every other request starts on the refusing target
+        r = hit(torii)
+        assert r.status_code == 200 and r.json()["host"] == "127.0.0.1:%d" % servers["a"].port
+    service_to(admin, up, path="/kept", retries=1, preserve_host=True, hosts=["test.test"])
+    for _ in range(4):
+        r = hit(torii, "/kept", headers={"Host": "test.test"})
+        assert r.status_code == 200 and r.json()["host"] == "test.test"

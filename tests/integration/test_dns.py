@@ -5,6 +5,8 @@ SRV records give ports and weights, an answer expires with its TTL, a failing se
 last answer in use (dns_stale_ttl), a name that does not exist is 503 "name resolution failed"
 for a service and DNS_ERROR for a target. Counts, never timings."""
 
+import threading
+
 import pytest
 
 from dnsserver import DNSServer
@@ -114,8 +116,8 @@ def test_a_name_that_does_not_exist(node, dns, servers):
     not: DNS_ERROR, its traffic goes to the other targets."""
     admin = node.admin
     plain_service(admin, "gone", servers["a"].port)
-    assert wait_for(lambda: hit(node, "/gone").status_code == 503, timeout=10)
-    assert hit(node, "/gone").json() == NAME_FAILED
+    r = hit(node, "/gone")  # at once: the request waits for the resolver's NXDOMAIN
+    assert r.status_code == 503 and r.json() == NAME_FAILED
     up = upstream(admin)
     missing = name_target(admin, up, "missing.test")
     r = admin.post("/upstreams/%s/targets" % up["name"],
@@ -138,6 +140,23 @@ def test_service_host_resolves_through_the_server(node, dns, servers):
     gave, with the service's port."""
     dns.set("plain.test", ("A", 60, "127.0.0.1"))
     plain_service(node.admin, "plain", servers["a"].port)
-    assert wait_for(lambda: hit(node, "/plain").status_code == 200, timeout=10)
-    assert hit(node, "/plain").json()["server"] == "a"
+    # The first request, right after the write, waits for the answer rather than failing.
+    r = hit(node, "/plain")
+    assert r.status_code == 200 and r.json()["server"] == "a"
     assert dns.asked("plain.test", "A") >= 1
+
+
+def test_a_server_that_never_answers(node, dns, servers):
+    """Security profile F-09: a name the resolver never answers is 503 once its queries time
+    out (two tries of 1 s), and the node keeps serving other routes meanwhile."""
+    dns.set("fine.test", ("A", 60, "127.0.0.1"))
+    plain_service(node.admin, "fine", servers["a"].port)
+    assert hit(node, "/fine").status_code == 200
+    dns.silent = True
+    plain_service(node.admin, "mute", servers["a"].port)
+    results = []
+    t = threading.Thread(target=lambda: results.append(hit(node, "/mute", timeout=20)))
+    t.start()
+    assert hit(node, "/fine").json()["server"] == "a"  # served while the other waits
+    t.join(20)
+    assert results and results[0].status_code == 503 and results[0].json() == NAME_FAILED
