@@ -324,3 +324,49 @@ def test_a_retry_carries_the_next_targets_host(torii, farm):
     for _ in range(4):
         r = hit(torii, "/kept", headers={"Host": "test.test"})
         assert r.status_code == 200 and r.json()["host"] == "test.test"
+
+
+def test_latency_prefers_the_fast_target(torii, upstream_factory):
+    """07-latency_spec.lua "balances by latency": once each target has answered, the one that
+    answers 50 ms slower gets only a small share (its average decays back over 10 s, so it is
+    still tried now and then)."""
+    state = {}
+
+    def slow(conn):
+        while not conn.stopped():
+            req = conn.read_request(idle=30.0)
+            if req is None:
+                return
+            threading.Event().wait(0.05)
+            body = b'{"server": "slow"}'
+            conn.send(_response(200, "OK", [("Content-Length", str(len(body)))], body))
+
+    s = upstream_factory(slow, "slow")
+    f = upstream_factory(named_behaviour("fast", state), "fast")
+    admin = torii.admin
+    up = upstream(admin, algorithm="latency")
+    target(admin, up, s.port)
+    target(admin, up, f.port)
+    service_to(admin, up)
+    tally(torii, 6)  # both answer at least once
+    counts = tally(torii, 30)
+    assert counts.get("fast", 0) >= 24, counts
+
+
+def test_threshold_makes_the_balancer_unhealthy(torii, farm):
+    """healthchecks.threshold: with less than that share of the weight available, the
+    upstream has no peer at all (Kong's balancer health), and /health says so."""
+    servers, _ = farm
+    admin = torii.admin
+    up = upstream(admin, healthchecks={"threshold": 60,
+                                       "passive": {"unhealthy": {"http_failures": 1}}})
+    ts = [target(admin, up, servers[n].port) for n in "ab"]
+    service_to(admin, up)
+    assert hit(torii).status_code == 200
+    assert admin.put("/upstreams/%s/targets/%s/unhealthy"
+                     % (up["name"], ts[0]["id"])).status_code == 204
+    r = hit(torii)
+    assert r.status_code == 503 and r.json() == NOPEER
+    j = admin.get("/upstreams/%s/health?balancer_health=1" % up["name"]).json()["data"]
+    assert j["health"] == "UNHEALTHY" and j["details"]["weight"] == {
+        "total": 200, "available": 100, "unavailable": 100}
