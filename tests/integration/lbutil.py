@@ -30,6 +30,19 @@ def named_behaviour(name, state):
     return run
 
 
+def held_behaviour(name, hold):
+    """Like named_behaviour, but each request is held by hold() before its answer."""
+
+    def run(conn):
+        while not conn.stopped():
+            if conn.read_request(idle=30.0) is None:
+                return
+            hold()
+            body = json.dumps({"server": name}).encode()
+            conn.send(_response(200, "OK", [("Content-Length", str(len(body)))], body))
+    return run
+
+
 def upstream(admin, **fields):
     fields.setdefault("name", "u-" + uuid.uuid4().hex[:10])
     r = admin.post("/upstreams", json=fields)

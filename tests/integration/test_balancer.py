@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from harness import free_port, wait_for
-from lbutil import NOPEER, hit, named_behaviour, service_to, tally, target, target_health, upstream
-from upstreams import _response
+from lbutil import (NOPEER, held_behaviour, hit, named_behaviour, service_to, tally, target,
+                    target_health, upstream)
 
 @pytest.fixture
 def farm(upstream_factory):
@@ -119,17 +119,7 @@ def test_least_connections_prefers_the_idle_target(torii, upstream_factory):
     (02-least-connections_spec.lua)."""
     gate = threading.Event()
     state = {}
-
-    def slow(conn):
-        while not conn.stopped():
-            req = conn.read_request(idle=30.0)
-            if req is None:
-                return
-            gate.wait(10)
-            body = b'{"server": "a"}'
-            conn.send(_response(200, "OK", [("Content-Length", str(len(body)))], body))
-
-    a = upstream_factory(slow, "a")
+    a = upstream_factory(held_behaviour("a", lambda: gate.wait(10)), "a")
     b = upstream_factory(named_behaviour("b", state), "b")
     admin = torii.admin
     up = upstream(admin, algorithm="least-connections")
@@ -331,17 +321,7 @@ def test_latency_prefers_the_fast_target(torii, upstream_factory):
     answers 50 ms slower gets only a small share (its average decays back over 10 s, so it is
     still tried now and then)."""
     state = {}
-
-    def slow(conn):
-        while not conn.stopped():
-            req = conn.read_request(idle=30.0)
-            if req is None:
-                return
-            threading.Event().wait(0.05)
-            body = b'{"server": "slow"}'
-            conn.send(_response(200, "OK", [("Content-Length", str(len(body)))], body))
-
-    s = upstream_factory(slow, "slow")
+    s = upstream_factory(held_behaviour("slow", lambda: threading.Event().wait(0.05)), "slow")
     f = upstream_factory(named_behaviour("fast", state), "fast")
     admin = torii.admin
     up = upstream(admin, algorithm="latency")
