@@ -10,6 +10,7 @@
 
 #include "balancer/ring.h"
 #include "core/err.h"
+#include "core/intmath.h"
 #include "core/mem.h"
 #include "core/spinlock.h"
 
@@ -135,23 +136,13 @@ static void latency_slow_start(struct tr_balancer *b, const bool *created, uint6
     }
 }
 
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-    while (b) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 /* One cycle of the smooth weighted round-robin over every address of weight > 0: sum(weights) /
  * gcd(weights) picks. Skipped when the cycle or its computation would be large. */
 static void rr_cycle_build(struct tr_balancer *b)
 {
     uint64_t g = 0;
     for (size_t i = 0; i < b->num; i++)
-        g = gcd(g, b->addrs[i].weight);
+        g = tr_gcd(g, b->addrs[i].weight);
     if (g == 0)
         return;
     uint64_t len = b->total_weight / g;

@@ -20,7 +20,6 @@
 
 #define TICK_MS 100
 #define MAX_RECORDS 64 /* records kept per name */
-#define MIN_TTL_S 1    /* a TTL of 0 is asked again after this */
 
 enum stage { STAGE_SRV, STAGE_A, STAGE_AAAA, STAGE_DONE };
 
@@ -155,8 +154,7 @@ static void answered(struct entry *e, enum tr_dns_state state, struct tr_dns_rec
         if (state == TR_DNS_NOT_FOUND)
             tr_log_warn("dns: %s does not resolve (asked again in %u s)", e->name, ttl);
     }
-    if (ttl < MIN_TTL_S)
-        ttl = MIN_TTL_S;
+    /* TTL 0: asked again at the next tick (Kong asks on every request). */
     e->expires_ms = now + (uint64_t)ttl * 1000;
     e->stale_until_ms = e->expires_ms + (uint64_t)r->opts.stale_ttl * 1000;
     e->querying = false;
@@ -204,6 +202,7 @@ static size_t parse(const unsigned char *abuf, int alen, int type, struct tr_dns
         } else if (type == ns_t_aaaa && ns_rr_rdlen(rr) == 16) {
             inet_ntop(AF_INET6, rd, rec->name, sizeof(rec->name));
         } else if (type == ns_t_srv && ns_rr_rdlen(rr) > 6) {
+            rec->priority = (uint16_t)(rd[0] << 8 | rd[1]);
             rec->weight = (uint16_t)(rd[2] << 8 | rd[3]);
             rec->port = (uint16_t)(rd[4] << 8 | rd[5]);
             if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), rd + 6, rec->name,
@@ -217,7 +216,18 @@ static size_t parse(const unsigned char *abuf, int alen, int type, struct tr_dns
             *ttl = ns_rr_ttl(rr);
         n++;
     }
-    return n;
+    if (type != ns_t_srv || n < 2)
+        return n;
+    /* SRV: only the lowest priority value is used (Kong's balancer). */
+    uint16_t low = UINT16_MAX;
+    for (size_t i = 0; i < n; i++)
+        low = out[i].priority < low ? out[i].priority : low;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].priority == low)
+            out[kept++] = out[i];
+    }
+    return kept;
 }
 
 static void query_stage(struct entry *e);

@@ -4,8 +4,9 @@
  * name missing from the cache, or whose answer expired, is queried in the background and the
  * owner hears (on_change) when an answer differs from what the cache held, to rebuild the
  * snapshot. Kong's rules: the hosts file first, then SRV, then A, then AAAA; the record's TTL is
- * honoured; when the server fails, the last answer is kept for stale_ttl seconds; a name that
- * does not exist is asked again after not_found_ttl, a failed query after error_ttl. */
+ * honoured (0: asked again at the next tick, 100 ms, Kong's "on every request"); when the server
+ * fails, the last answer is kept for stale_ttl seconds; a name that does not exist is asked again
+ * after not_found_ttl, a failed query after error_ttl. */
 #ifndef TR_DNS_RESOLVER_H
 #define TR_DNS_RESOLVER_H
 
@@ -31,6 +32,7 @@ struct tr_dns_record {
     char name[256];
     uint16_t port;
     uint16_t weight;
+    uint16_t priority; /* SRV: only the lowest priority's records are kept */
 };
 
 enum tr_dns_state {

@@ -556,19 +556,37 @@ static const char *upstream_sni(struct tr_exchange *ex)
 
 /* A connection to the service: an idle one from the pool (unless fresh_only), else a new one,
  * which counts as an attempt (P10: retries are counted in connect attempts). */
+/* A service host the node's resolver answered: its next address (each try takes the next),
+ * dialled and pooled as such; an https service still names its host in TLS. */
+static const struct tr_lb_address *resolved_address(struct tr_exchange *ex,
+                                                    struct tr_lb_address *out, const char **sni)
+{
+    struct tr_service *svc = (struct tr_service *)ex->service; /* resolved_next only */
+    unsigned i = atomic_fetch_add_explicit(&svc->resolved_next, 1, memory_order_relaxed);
+    const struct tr_resolved_addr *ra = &svc->resolved[i % svc->num_resolved];
+    *out = (struct tr_lb_address){.host = ra->ip, .port = ra->port};
+    if (*sni == NULL && svc->tls)
+        *sni = tr_arena_strndup(&ex->ctx.arena, svc->url.host.ptr, svc->url.host.len);
+    return out;
+}
+
 static void get_upstream(struct tr_exchange *ex, bool fresh_only)
 {
     struct tr_upconn *up = NULL;
     const char *sni = upstream_sni(ex);
+    const struct tr_lb_address *addr = ex->lb_addr;
+    struct tr_lb_address dns;
+    if (addr == NULL && ex->service->num_resolved > 0)
+        addr = resolved_address(ex, &dns, &sni);
     if (!fresh_only)
-        up = tr__upstream_take_idle(ex->w, ex->service, sni, ex->lb_addr, &upstream_cbs, ex);
+        up = tr__upstream_take_idle(ex->w, ex->service, sni, addr, &upstream_cbs, ex);
     if (up != NULL) {
         copy_addr(ex, up->key);
         upstream_ready(ex, up);
         return;
     }
     ex->attempts++;
-    ex->up = tr__upstream_connect(ex->w, ex->service, sni, ex->lb_addr, &upstream_cbs, ex);
+    ex->up = tr__upstream_connect(ex->w, ex->service, sni, addr, &upstream_cbs, ex);
 }
 
 /* Before a retry to a balanced service: the next address, and a head with its Host. False

@@ -290,8 +290,9 @@ void tr__body_free(struct tr_exchange *ex);
  * service's pool_key. cbs (static) and ud are the user's (see struct tr_upstream_cbs). */
 /* sni, for an https service, is the TLS server name to send (and verify) instead of the
  * service's host (NULL: the host); connections made for another name are never shared. */
-/* addr, for a service balanced over an upstream, is the address the balancer picked (dialled
- * instead of the service's host; its connections are pooled apart); NULL otherwise. */
+/* addr, for a service balanced over an upstream, is the address the balancer picked, for a
+ * host the node's resolver answered one of its addresses (dialled instead of the service's
+ * host; its connections are pooled apart); NULL otherwise. */
 /* An idle pooled connection for svc, now ud's and ready for a request; NULL when none. */
 struct tr_upconn *tr__upstream_take_idle(struct tr_proxy_worker *w, const struct tr_service *svc,
                                          const char *sni, const struct tr_lb_address *addr,

@@ -320,14 +320,6 @@ struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct t
     if (addr != NULL) {
         snprintf(host, sizeof(host), "%s", addr->host);
         port = addr->port;
-    } else if (svc->num_resolved > 0) {
-        /* The node's resolver knew the name at build: its addresses in turn (a retry takes
-         * the next one). resolved_next is the snapshot's one mutable counter. */
-        struct tr_service *msvc = (struct tr_service *)svc;
-        unsigned i = atomic_fetch_add_explicit(&msvc->resolved_next, 1, memory_order_relaxed);
-        const struct tr_resolved_addr *ra = &svc->resolved[i % svc->num_resolved];
-        snprintf(host, sizeof(host), "%s", ra->ip);
-        port = ra->port;
     } else if (svc->unresolvable) {
         fail_soon(up, TR_EDNS); /* the name does not exist: Kong's 503 */
         return up;

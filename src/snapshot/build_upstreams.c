@@ -14,6 +14,7 @@
 
 #include "balancer/balancer.h"
 #include "core/health_override.h"
+#include "core/intmath.h"
 #include "core/log.h"
 #include "core/clock.h"
 #include "core/mem.h"
@@ -442,6 +443,36 @@ const struct tr_upstream *tr_snapshot_upstream(const struct tr_snapshot *snap, c
     return NULL;
 }
 
+#define RESOLVED_MAX 256 /* entries of a service's address list */
+
+/* The service's address list, each address as many times as its weight asks (SRV weights;
+ * A and AAAA records all weigh 1), reduced by their common divisor and scaled down to fit
+ * RESOLVED_MAX entries, every address keeping at least one. Dialled in turn, that honours
+ * the weights. */
+static void list_in_proportion(struct tr_service *svc, const struct addr_list *addrs)
+{
+    uint64_t g = 0;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < addrs->cnt; i++)
+        g = tr_gcd(addrs->items[i].weight ? addrs->items[i].weight : 1, g);
+    for (size_t i = 0; i < addrs->cnt; i++)
+        sum += (addrs->items[i].weight ? addrs->items[i].weight : 1) / g;
+    double scale = sum > RESOLVED_MAX ? (double)RESOLVED_MAX / (double)sum : 1.0;
+    size_t cap = addrs->cnt > RESOLVED_MAX ? addrs->cnt : RESOLVED_MAX;
+    svc->resolved = tr_xcalloc(cap, sizeof(*svc->resolved));
+    for (size_t i = 0; i < addrs->cnt && svc->num_resolved < cap; i++) {
+        uint32_t w = addrs->items[i].weight ? addrs->items[i].weight : 1;
+        size_t times = (size_t)((double)(w / g) * scale);
+        if (times == 0)
+            times = 1;
+        for (size_t k = 0; k < times && svc->num_resolved < cap; k++) {
+            struct tr_resolved_addr *ra = &svc->resolved[svc->num_resolved++];
+            snprintf(ra->ip, sizeof(ra->ip), "%s", addrs->items[i].host);
+            ra->port = addrs->items[i].port;
+        }
+    }
+}
+
 /* A service dialling a host name: the addresses the resolver knows (its answer's port for an
  * SRV record, else the service's). */
 static void resolve_service(struct tr_service *svc)
@@ -460,14 +491,8 @@ static void resolve_service(struct tr_service *svc)
         svc->dns_pending = st == TR_DNS_PENDING || (st == TR_DNS_SRV && addrs.cnt == 0);
         svc->unresolvable = st == TR_DNS_NOT_FOUND || st == TR_DNS_ERROR;
     }
-    if (addrs.cnt > 0) {
-        svc->resolved = tr_xcalloc(addrs.cnt, sizeof(*svc->resolved));
-        for (size_t i = 0; i < addrs.cnt; i++) {
-            snprintf(svc->resolved[i].ip, sizeof(svc->resolved[i].ip), "%s", addrs.items[i].host);
-            svc->resolved[i].port = addrs.items[i].port;
-        }
-        svc->num_resolved = addrs.cnt;
-    }
+    if (addrs.cnt > 0)
+        list_in_proportion(svc, &addrs);
     addr_list_free(&addrs);
 }
 

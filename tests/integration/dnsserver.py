@@ -37,7 +37,8 @@ class DNSServer:
         self.thread.start()
 
     def set(self, name, *records):
-        """Replace name's records: ("A", ttl, "1.2.3.4"), ("SRV", ttl, (weight, port, target))."""
+        """Replace name's records: ("A", ttl, "1.2.3.4"), ("SRV", ttl, (weight, port, target)),
+        or ("SRV", ttl, (weight, port, target, priority)) (priority 0 otherwise)."""
         with self.lock:
             self.zone[name.lower()] = list(records)
 
@@ -107,8 +108,9 @@ class DNSServer:
             elif rtype == "AAAA":
                 rdata = socket.inet_pton(socket.AF_INET6, value)
             else:
-                weight, port, target = value
-                rdata = struct.pack("!HHH", 0, weight, port) + encode_name(target)
+                weight, port, target = value[:3]
+                priority = value[3] if len(value) > 3 else 0
+                rdata = struct.pack("!HHH", priority, weight, port) + encode_name(target)
             answers += struct.pack("!HHHIH", 0xC00C, qtype, 1, ttl, len(rdata)) + rdata
             count += 1
         return struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, count, 0, 0) + question + answers

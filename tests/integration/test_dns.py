@@ -160,3 +160,45 @@ def test_a_server_that_never_answers(node, dns, servers):
     assert hit(node, "/fine").json()["server"] == "a"  # served while the other waits
     t.join(20)
     assert results and results[0].status_code == 503 and results[0].json() == NAME_FAILED
+
+
+def test_srv_lowest_priority_only(node, dns, servers):
+    """Only the SRV records of the lowest priority value are used (Kong)."""
+    dns.set("node.test", ("A", 60, "127.0.0.1"))
+    dns.set("_http.prio.test", ("SRV", 60, (10, servers["a"].port, "node.test", 1)),
+            ("SRV", 60, (90, servers["b"].port, "node.test", 2)))
+    up = upstream(node.admin)
+    name_target(node.admin, up, "_http.prio.test")
+    service_to(node.admin, up)
+    assert wait_for(lambda: hit(node).status_code == 200, timeout=10)
+    assert tally(node, 10) == {"a": 10}
+
+
+def test_service_host_srv_weights(node, dns, servers):
+    """DNS-only balancing: a service host with SRV records spreads requests by their weights
+    (and ports), with no upstream entity."""
+    dns.set("node.test", ("A", 60, "127.0.0.1"))
+    dns.set("weighted.test", ("SRV", 60, (1, servers["a"].port, "node.test")),
+            ("SRV", 60, (3, servers["b"].port, "node.test")))
+    plain_service(node.admin, "weighted", 1)
+    counts = {}
+    for _ in range(40):
+        r = hit(node, "/weighted")
+        assert r.status_code == 200, r.text
+        counts[r.json()["server"]] = counts.get(r.json()["server"], 0) + 1
+    assert counts == {"a": 10, "b": 30}
+
+
+def test_ttl_zero_is_asked_again_at_once(node, dns, servers):
+    """TTL 0: the name is asked again all the time (Kong: on every request), so a change
+    shows within moments, with no expiry to wait for."""
+    dns.set("node.test", ("A", 60, "127.0.0.1"))
+    dns.set("_http.zero.test", ("SRV", 0, (1, servers["a"].port, "node.test")))
+    up = upstream(node.admin)
+    name_target(node.admin, up, "_http.zero.test")
+    service_to(node.admin, up)
+    assert wait_for(lambda: hit(node).status_code == 200, timeout=10)
+    assert tally(node, 3) == {"a": 3}
+    dns.set("_http.zero.test", ("SRV", 0, (1, servers["b"].port, "node.test")))
+    assert wait_for(lambda: hit(node).json()["server"] == "b", timeout=5)
+    assert dns.asked("_http.zero.test", "SRV") >= 2
