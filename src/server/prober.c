@@ -227,7 +227,9 @@ static void on_probe_connected(uv_connect_t *req, int status)
         const char *colon = strrchr(pr->a->target, ':');
         size_t nl = colon ? (size_t)(colon - pr->a->target) : strlen(pr->a->target);
         snprintf(name, sizeof(name), "%.*s", (int)nl, pr->a->target);
-        struct tr_tls_client_opts opts = {.verify = ac->verify_cert, .verify_depth = -1};
+        /* The upstream's client_certificate goes with its probes too, as Kong's. */
+        struct tr_tls_client_opts opts = {
+            .verify = ac->verify_cert, .verify_depth = -1, .cert = pr->u->client_cert};
         struct tr_tls_conn *tls =
             tr_tls_conn_client(pr->p->tls, ac->https_sni ? ac->https_sni : name, &opts, NULL, pr);
         tr_sock_read_start(&pr->sock);

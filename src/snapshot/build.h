@@ -21,8 +21,8 @@ const char *tr__snap_scope(struct tr_snapshot *snap, const char *kind, const cha
  * each with snap->router. */
 void tr__snap_kong3_services(struct tr_snapshot *snap, const struct tr_k3_config *k3);
 void tr__snap_kong3_routes(struct tr_snapshot *snap, const struct tr_k3_config *k3);
-/* build_kong3.c: point each service's tls_opts.cert at its client certificate, once
- * snap->certs is built. */
+/* build_kong3.c: point each service's tls_opts.cert (and each upstream's client_cert, for its
+ * https probes) at its client certificate, once snap->certs is built. */
 void tr__snap_kong3_client_certs(struct tr_snapshot *snap);
 
 /* build_upstreams.c: compile k3's upstreams into snap->upstreams (sharing the published

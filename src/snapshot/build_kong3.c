@@ -55,6 +55,11 @@ void tr__snap_kong3_services(struct tr_snapshot *snap, const struct tr_k3_config
 
 void tr__snap_kong3_client_certs(struct tr_snapshot *snap)
 {
+    for (size_t i = 0; i < snap->upstreams.cnt; i++) {
+        struct tr_upstream *u = &snap->upstreams.items[i];
+        if (u->client_cert_id != NULL)
+            u->client_cert = tr_tls_certs_by_id(snap->certs, u->client_cert_id);
+    }
     for (size_t i = 0; i < snap->services.cnt; i++) {
         struct tr_service *svc = &snap->services.items[i];
         if (svc->client_cert_id == NULL)

@@ -380,6 +380,7 @@ static void compile_upstream(struct tr_snapshot *snap, const struct tr_k3_config
     u->id = tr_xstrdup(id);
     u->name = tr_xstrdup(name);
     u->host_header = dup_at(doc, "host_header");
+    u->client_cert_id = dup_at(doc, "client_certificate_id");
     hash_of(doc, false, &u->hash[0]);
     hash_of(doc, true, &u->hash[1]);
     u->cookie_path =
@@ -496,6 +497,18 @@ static void resolve_service(struct tr_service *svc)
     addr_list_free(&addrs);
 }
 
+/* Kong's fallback_upstream_client_cert: a service without a client_certificate presents its
+ * upstream's. The certificate is part of the pool key, derived again with it. */
+static void use_upstream_cert(struct tr_service *svc)
+{
+    svc->client_cert_id = tr_xstrdup(svc->upstream->client_cert_id);
+    free(svc->host_header);
+    free(svc->pool_key);
+    svc->host_header = svc->pool_key = NULL;
+    if (tr__snap_service_url(svc) != 0)
+        tr_log_error("snapshot: service %s: its URL no longer parses", svc->id);
+}
+
 void tr__snap_link_upstreams(struct tr_snapshot *snap)
 {
     struct tr_strmap names;
@@ -509,6 +522,8 @@ void tr__snap_link_upstreams(struct tr_snapshot *snap)
         svc->upstream = snap->upstreams.cnt ? tr_strmap_get(&names, svc->url.host) : NULL;
         if (svc->upstream == NULL)
             resolve_service(svc);
+        else if (svc->client_cert_id == NULL && svc->upstream->client_cert_id != NULL)
+            use_upstream_cert(svc);
     }
     tr_strmap_free(&names);
 }
@@ -521,6 +536,7 @@ void tr__snap_free_upstream(struct tr_upstream *u)
     free(u->hash[0].name);
     free(u->hash[1].name);
     free(u->cookie_path);
+    free(u->client_cert_id);
     free(u->active.http_path);
     free(u->active.https_sni);
     free(u->active.headers);

@@ -96,8 +96,10 @@ struct tr_upstream {
     char *host_header;             /* owned; Host sent upstream instead of the target's, or NULL */
     struct tr_hash_source hash[2]; /* hash_on, then hash_fallback */
     char *cookie_path;             /* owned; hash_on_cookie_path */
-    struct tr_active_check active; /* used when the health conf has an active interval */
-    struct tr_balancer *balancer;  /* reference; shared with the snapshots that did not change it */
+    char *client_cert_id;          /* owned; client_certificate, for services without one */
+    const struct tr_tls_cert *client_cert; /* it, resolved (borrowed from certs), or NULL */
+    struct tr_active_check active;         /* used when the health conf has an active interval */
+    struct tr_balancer *balancer; /* reference; shared with the snapshots that did not change it */
 };
 
 /* Where requests go. All strings owned by the snapshot. */

@@ -7,6 +7,7 @@ import ssl
 
 import pytest
 
+from harness import wait_for
 from rawhttp import one_request
 from test_tls import TLSUpstream, make_cert
 
@@ -79,5 +80,41 @@ def test_client_certificate(torii_factory, certs, tmp_path):
         assert r.json()["target"] == "/x"
         assert one_request(t.proxy_port, "GET", "/without").status == 502
         assert one_request(t.proxy_port, "GET", "/with").status == 200
+    finally:
+        up.stop()
+
+
+def test_upstream_client_certificate_and_https_probes(torii_factory, certs, tmp_path):
+    """A service balanced over an upstream presents the upstream's client_certificate when it
+    has none of its own (Kong's fallback_upstream_client_cert); active https probes reach the
+    same upstream over TLS (https_verify_certificate off: the node does not trust its CA)."""
+    crt, key, _ = certs
+    client_crt, client_key = make_cert(tmp_path, "client.test")
+    up = TLSUpstream(crt, key)
+    up.ctx.verify_mode = ssl.CERT_REQUIRED
+    up.ctx.load_verify_locations(str(client_crt))
+    try:
+        t = torii_factory()
+        cert = t.admin.post("/certificates", json={"cert": client_crt.read_text(),
+                                                   "key": client_key.read_text()})
+        assert cert.status_code == 201, cert.text
+        u = t.admin.post("/upstreams", json={
+            "name": "tls-up", "client_certificate": {"id": cert.json()["id"]},
+            "healthchecks": {"active": {"type": "https", "https_verify_certificate": False,
+                                        "http_path": "/probe",
+                                        "healthy": {"interval": 1, "successes": 1},
+                                        "unhealthy": {"interval": 1, "tcp_failures": 1}}}})
+        assert u.status_code == 201, u.text
+        r = t.admin.post("/upstreams/tls-up/targets", json={"target": "127.0.0.1:%d" % up.port})
+        assert r.status_code == 201, r.text
+        s = t.admin.post("/services", json={"protocol": "https", "host": "tls-up", "retries": 0})
+        assert s.status_code == 201, s.text
+        r = t.admin.post("/routes", json={"paths": ["/lb"], "service": {"id": s.json()["id"]}})
+        assert r.status_code == 201, r.text
+        r = one_request(t.proxy_port, "GET", "/lb/x")
+        assert r.status == 200, r.body
+        assert wait_for(lambda: any(q.target == "/probe" for q in up.requests), timeout=10)
+        health = t.admin.get("/upstreams/tls-up/health").json()["data"][0]["health"]
+        assert health == "HEALTHY"
     finally:
         up.stop()
