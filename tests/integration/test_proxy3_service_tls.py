@@ -60,18 +60,24 @@ def test_tls_verify_with_the_right_ca(torii_factory, certs):
         up.stop()
 
 
-def test_client_certificate(torii_factory, certs, tmp_path):
-    """An upstream requiring a client certificate: the service's client_certificate is
-    presented; a service without one is refused by the upstream (502)."""
+def mtls_upstream(certs, tmp_path):
+    """A TLS upstream that requires a client certificate, and that certificate's /certificates
+    body."""
     crt, key, _ = certs
     client_crt, client_key = make_cert(tmp_path, "client.test")
     up = TLSUpstream(crt, key)
     up.ctx.verify_mode = ssl.CERT_REQUIRED
     up.ctx.load_verify_locations(str(client_crt))
+    return up, {"cert": client_crt.read_text(), "key": client_key.read_text()}
+
+
+def test_client_certificate(torii_factory, certs, tmp_path):
+    """An upstream requiring a client certificate: the service's client_certificate is
+    presented; a service without one is refused by the upstream (502)."""
+    up, client = mtls_upstream(certs, tmp_path)
     try:
         t = torii_factory()
-        cert = t.admin.post("/certificates", json={"cert": client_crt.read_text(),
-                                                   "key": client_key.read_text()})
+        cert = t.admin.post("/certificates", json=client)
         assert cert.status_code == 201, cert.text
         add_service_route(t.admin, up, "/with", client_certificate={"id": cert.json()["id"]})
         add_service_route(t.admin, up, "/without")
@@ -88,15 +94,10 @@ def test_upstream_client_certificate_and_https_probes(torii_factory, certs, tmp_
     """A service balanced over an upstream presents the upstream's client_certificate when it
     has none of its own (Kong's fallback_upstream_client_cert); active https probes reach the
     same upstream over TLS (https_verify_certificate off: the node does not trust its CA)."""
-    crt, key, _ = certs
-    client_crt, client_key = make_cert(tmp_path, "client.test")
-    up = TLSUpstream(crt, key)
-    up.ctx.verify_mode = ssl.CERT_REQUIRED
-    up.ctx.load_verify_locations(str(client_crt))
+    up, client = mtls_upstream(certs, tmp_path)
     try:
         t = torii_factory()
-        cert = t.admin.post("/certificates", json={"cert": client_crt.read_text(),
-                                                   "key": client_key.read_text()})
+        cert = t.admin.post("/certificates", json=client)
         assert cert.status_code == 201, cert.text
         u = t.admin.post("/upstreams", json={
             "name": "tls-up", "client_certificate": {"id": cert.json()["id"]},
