@@ -554,8 +554,6 @@ static const char *upstream_sni(struct tr_exchange *ex)
     return tr_arena_strndup(&ex->ctx.arena, h.ptr, h.len);
 }
 
-/* A connection to the service: an idle one from the pool (unless fresh_only), else a new one,
- * which counts as an attempt (P10: retries are counted in connect attempts). */
 /* A service host the node's resolver answered: its next address (each try takes the next),
  * dialled and pooled as such; an https service still names its host in TLS. */
 static const struct tr_lb_address *resolved_address(struct tr_exchange *ex,
@@ -570,6 +568,8 @@ static const struct tr_lb_address *resolved_address(struct tr_exchange *ex,
     return out;
 }
 
+/* A connection to the service: an idle one from the pool (unless fresh_only), else a new one,
+ * which counts as an attempt (P10: retries are counted in connect attempts). */
 static void get_upstream(struct tr_exchange *ex, bool fresh_only)
 {
     struct tr_upconn *up = NULL;

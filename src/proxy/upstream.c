@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balancer/balancer.h"
 #include "core/clock.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "balancer/balancer.h"
 #include "http/tls.h"
 #include "snapshot/snapshot.h"
 
@@ -219,18 +219,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 #define DNS_WAIT_POLL_MS 5
 
-/* Connect to host:port (an address), or report the failure from the timer. */
-static void connect_to(struct tr_upconn *up, const char *host, uint16_t port)
+/* Connect to host:port when host is an address (a failure is reported from the timer); false
+ * when it is a name. */
+static bool connect_to(struct tr_upconn *up, const char *host, uint16_t port)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+        return false;
     up->port = port;
-    int rc = TR_EUPSTREAM_REFUSED;
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0)
-        rc = start_connect(up, (struct sockaddr *)&ss);
+    int rc = start_connect(up, (struct sockaddr *)&ss);
     if (rc != 0)
         fail_soon(up, rc);
+    return true;
 }
 
 /* The service's name was being asked when its snapshot was built: look at each newer
@@ -266,7 +268,8 @@ static void on_dns_wait(uv_timer_t *t)
         connect_failed(up, TR_EDNS);
         return;
     }
-    connect_to(up, host, port);
+    if (!connect_to(up, host, port))
+        connect_failed(up, TR_EUPSTREAM_REFUSED); /* the resolver gives addresses only */
 }
 
 static void wait_for_dns(struct tr_upconn *up)
@@ -315,30 +318,26 @@ struct tr_upconn *tr__upstream_connect(struct tr_proxy_worker *w, const struct t
     attach(up, svc, cbs, ud);
     tr__upstream_arm_timer(up, svc->connect_timeout_ms);
 
-    char host[256];
-    uint16_t port = svc->url.port;
     if (addr != NULL) {
-        snprintf(host, sizeof(host), "%s", addr->host);
-        port = addr->port;
-    } else if (svc->unresolvable) {
+        if (!connect_to(up, addr->host, addr->port))
+            fail_soon(up, TR_EUPSTREAM_REFUSED); /* addresses only, by construction */
+        return up;
+    }
+    if (svc->unresolvable) {
         fail_soon(up, TR_EDNS); /* the name does not exist: Kong's 503 */
         return up;
-    } else if (svc->dns_pending) {
+    }
+    if (svc->dns_pending) {
         wait_for_dns(up);
         return up;
-    } else {
-        host_of(svc, host, sizeof(host)); /* not known yet: the system's resolver */
     }
-    up->port = port;
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
-        int rc = start_connect(up, (struct sockaddr *)&ss);
-        if (rc != 0)
-            fail_soon(up, rc);
+    char host[256];
+    uint16_t port = svc->url.port;
+    host_of(svc, host, sizeof(host));
+    if (connect_to(up, host, port))
         return up;
-    }
+    /* A name, and no resolver of the node's to ask: the system's, on the thread pool. */
+    up->port = port;
     char service[8];
     snprintf(service, sizeof(service), "%u", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
