@@ -114,6 +114,10 @@ static const struct ck_case cases[] = {
     {"bare cr after size", "5\rhello\r\n0\r\n\r\n", BADC, NULL, 0},
     {"bare lf after data", "5\r\nhello\n0\r\n\r\n", BADC, NULL, 0},
     {"data then cr cr", "5\r\nhello\r\r\n0\r\n\r\n", BADC, NULL, 0},
+    /* The byte after the data must be CR: a decoder that takes any byte there reads these as
+     * complete (a smuggling class). */
+    {"other byte then lf after data", "3\r\nabcX\n0\r\n\r\n", BADC, NULL, 0},
+    {"lf lf after data", "3\r\nabc\n\n0\r\n\r\n", BADC, NULL, 0},
     {"data then nothing", "5\r\nhello0\r\n\r\n", BADC, NULL, 0},
     {"short data", "5\r\nhell\r\n0\r\n\r\n", BADC, NULL, 0},
     {"bare lf at end", "0\r\n\n", BADC, NULL, 0},
