@@ -42,6 +42,10 @@ int main(void)
     struct tr_http_header two[] = {hdr("x-forwarded-for", "198.51.100.7"), hdr("Accept", "*/*"),
                                    hdr("X-Forwarded-For", "127.0.0.1")};
     TR_CHECK_STR(client(&t, "127.0.0.1", two, 3, &tr), "198.51.100.7");
+    /* Fields in order, walked from the right: the last field's address, not the first's. */
+    struct tr_http_header fields[] = {hdr("X-Forwarded-For", "203.0.113.9"),
+                                      hdr("X-Forwarded-For", "198.51.100.7")};
+    TR_CHECK_STR(client(&t, "127.0.0.1", fields, 2, &tr), "198.51.100.7");
     /* Junk stops the walk: the last trusted address is the client. */
     struct tr_http_header junk[] = {hdr("X-Forwarded-For", "198.51.100.7, junk")};
     TR_CHECK_STR(client(&t, "127.0.0.1", junk, 1, &tr), "127.0.0.1");
