@@ -22,6 +22,7 @@
 #include "core/mem.h"
 #include "plugins/auth.h"
 #include "plugins/plugin.h"
+#include "plugins/verify_cache.h"
 #include "schema/schema.h"
 
 #define ENTITY "basicauth_credentials"
@@ -152,7 +153,6 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 
 /* ---- per-worker caches of verifications ------------------------------------------------- */
 
-#define CACHE_SLOTS 1024u
 #define CACHE_TTL_MS (120u * 1000u) /* a success */
 /* A failure: long enough that a client retrying the same wrong password (a broken script, or
  * a flood of one guess) never reaches the hash threads again, short enough that the table
@@ -160,17 +160,12 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 #define FAIL_TTL_MS (30u * 1000u)
 
 /* Keyed by SHA-256(credential id, stored hash, password): a changed password (new hash) or a
- * deleted credential (no longer found) can never hit. */
-struct verified {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    uint64_t expires_ms; /* 0: empty */
-};
-
-/* Direct-mapped tables, one for successes and one for failures, so a flood of wrong
+ * deleted credential (no longer found) can never hit. Direct-mapped tables
+ * (plugins/verify_cache.h), one for successes and one for failures, so a flood of wrong
  * passwords can evict only other failures, never a valid client's success. */
 struct cache {
-    struct verified ok[CACHE_SLOTS];
-    struct verified failed[CACHE_SLOTS];
+    struct tr_verified ok[TR_VERIFY_CACHE_SLOTS];
+    struct tr_verified failed[TR_VERIFY_CACHE_SLOTS];
 };
 
 static void cache_key(struct tr_ctx *ctx, const struct tr_credential *cred, const char *stored,
@@ -186,25 +181,14 @@ static void cache_key(struct tr_ctx *ctx, const struct tr_credential *cred, cons
     OPENSSL_cleanse(buf, id_len + st_len + pass.len);
 }
 
-static struct verified *cache_slot(struct verified *table, const unsigned char *digest)
+static bool cache_has(struct tr_verified *table, const unsigned char *digest)
 {
-    uint32_t h = (uint32_t)digest[0] | (uint32_t)digest[1] << 8 | (uint32_t)digest[2] << 16 |
-                 (uint32_t)digest[3] << 24;
-    return &table[h % CACHE_SLOTS];
+    return tr_verify_cache_has(table, digest, tr_clock_mono_ms());
 }
 
-static bool cache_has(struct verified *table, const unsigned char *digest)
+static void cache_put(struct tr_verified *table, const unsigned char *digest, uint64_t ttl_ms)
 {
-    const struct verified *v = cache_slot(table, digest);
-    return v->expires_ms > tr_clock_mono_ms() &&
-           CRYPTO_memcmp(v->digest, digest, SHA256_DIGEST_LENGTH) == 0;
-}
-
-static void cache_put(struct verified *table, const unsigned char *digest, uint64_t ttl_ms)
-{
-    struct verified *v = cache_slot(table, digest);
-    memcpy(v->digest, digest, SHA256_DIGEST_LENGTH);
-    v->expires_ms = tr_clock_mono_ms() + ttl_ms;
+    tr_verify_cache_put(table, digest, tr_clock_mono_ms() + ttl_ms);
 }
 
 static struct cache *worker_cache(struct tr_ctx *ctx)
