@@ -47,7 +47,8 @@ def test_e05_slowloris_head(torii_factory, echo):
         c.close()
     assert took is not None, "slowloris connection still open after 8 s"
     assert LOW <= took <= HIGH, took
-    assert got == b"" or got.startswith(b"HTTP/1.1 408"), got[:200]
+    # docs/behaviour.md: a head that started and did not finish in time gets 408, then a close.
+    assert got.startswith(b"HTTP/1.1 408"), got[:200]
     assert_silent(echo)
 
 
@@ -74,7 +75,8 @@ def test_e07_stalled_body(torii_factory, echo):
         c.close()
     assert took is not None, "stalled body connection still open after 8 s"
     assert LOW <= took <= HIGH, took
-    assert got == b"" or got.startswith(b"HTTP/1.1 408"), got[:200]
+    # docs/behaviour.md: a body that stops arriving before any answer gets 408, then a close.
+    assert got.startswith(b"HTTP/1.1 408"), got[:200]
     time.sleep(0.2)
     assert echo.requests == []
 
