@@ -321,8 +321,11 @@ static void parse_head(struct tr_client *c)
     set_state(c, TR_CLIENT_BUSY);
     disarm(c);
     c->requests++;
-    if (c->requests >= c->w->conf->keepalive_requests || c->w->draining)
-        c->close_after = true; /* announced in this response's head */
+    /* The last request the connection takes (keepalive_timeout 0 keeps none idle): announced
+     * in this response's head. */
+    if (c->requests >= c->w->conf->keepalive_requests || c->w->draining ||
+        c->w->conf->keepalive_timeout_ms == 0)
+        c->close_after = true;
     tr__exchange_start(c, &c->req);
     /* The exchange copied what it needs from the head: drop it from the buffer (unless the
      * exchange already ended with a close and the buffer was discarded). */

@@ -192,9 +192,10 @@ static void respond_from_plugin(struct tr_exchange *ex)
     }
     uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl),
                      uv_buf_init((char *)ctx->exit_body.ptr, (unsigned)ctx->exit_body.len)};
-    tr__client_write(c, b, ex->is_head ? 1 : 2);
+    bool bodyless = ex->is_head || ctx->exit_status == 204; /* RFC 9110 §6.4.1 */
+    tr__client_write(c, b, bodyless ? 1 : 2);
     free(head);
-    ex->bytes_sent = ex->is_head ? 0 : ctx->exit_body.len;
+    ex->bytes_sent = bodyless ? 0 : ctx->exit_body.len;
     finish(ex);
 }
 

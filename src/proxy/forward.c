@@ -289,8 +289,11 @@ char *tr__forward_plugin_answer_head(struct tr_exchange *ex, bool close, size_t 
     tr_http_writer_cstr(&o, "\r\nDate: ");
     tr_http_writer_cstr(&o, ex->w->date);
     tr_http_writer_raw(&o, "\r\n", 2);
-    tr_http_writer_field(&o, TR_STR_LIT("Content-Type"), ctx->exit_ctype);
-    tr_http_writer_field_u64(&o, "Content-Length", ctx->exit_body.len);
+    /* RFC 9110 §8.6: no Content-Length in a 204 (nor a body: the caller sends none). */
+    if (ctx->exit_status != 204) {
+        tr_http_writer_field(&o, TR_STR_LIT("Content-Type"), ctx->exit_ctype);
+        tr_http_writer_field_u64(&o, "Content-Length", ctx->exit_body.len);
+    }
     put_plugin_headers(&o, ctx);
     if (close)
         tr_http_writer_cstr(&o, "Connection: close\r\n");

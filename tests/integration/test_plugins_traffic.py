@@ -543,3 +543,18 @@ def test_termination_after_other_plugins(n):
                 ("ip-restriction", {"deny": ["127.0.0.1"]}))
     r = get(n.port, p)
     assert r.status == 403 and r.json() == IP_DENIED
+
+
+def test_termination_204_has_no_length_nor_body(n):
+    """RFC 9110 §8.6 and §6.4.1: a 204 carries no Content-Length and no body, and the
+    connection stays usable for the next request."""
+    p = new_api(n, ("request-termination", {"status_code": 204, "message": "ignored"}))
+    c = RawConn(n.port)
+    try:
+        for _ in range(2):
+            r = c.request("GET", p, host="svc.test")
+            assert r.status == 204 and r.body == b""
+            assert r.header("content-length") is None
+    finally:
+        c.close()
+    assert_silent(n.echo)

@@ -162,3 +162,19 @@ def test_max_connections(torii_factory, echo):
     finally:
         for c in conns:
             c.close()
+
+
+def test_keepalive_timeout_zero_announces_the_close(torii_factory, echo):
+    """keepalive_timeout = 0 keeps no connection idle: the answer says Connection: close, then
+    the connection closes."""
+    t = torii_factory({"keepalive_timeout": "0"})
+    t.admin.add_api(name="pub", upstream_url=echo.url, request_path="/public")
+    c = t.raw()
+    try:
+        r = c.request("GET", "/public/a")
+        assert r.status == 200
+        assert (r.header("connection") or "").lower() == "close"
+        took, _ = watch_close(c, 5 * SLOW)
+        assert took is not None
+    finally:
+        c.close()
