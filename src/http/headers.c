@@ -5,6 +5,7 @@
 #include "http/headers.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct hdr_row {
     const char *name; /* lower-case, '-' as separator */
@@ -30,32 +31,25 @@ static const struct hdr_row rows[] = {
     ROW("x-real-ip", TR_HDR_GATEWAY),
     ROW("connection", TR_HDR_HOP_BY_HOP),
     ROW("keep-alive", TR_HDR_HOP_BY_HOP),
-    ROW("x-consumer-id", TR_HDR_GATEWAY),
     ROW("content-length", TR_HDR_FRAMING),
     ROW("http2-settings", TR_HDR_HOP_BY_HOP),
     ROW("proxy-connection", TR_HDR_HOP_BY_HOP),
     ROW("transfer-encoding", TR_HDR_FRAMING),
-    ROW("x-consumer-groups", TR_HDR_GATEWAY),
     ROW("proxy-authenticate", TR_HDR_HOP_BY_HOP),
-    ROW("x-consumer-username", TR_HDR_GATEWAY),
     ROW("x-anonymous-consumer", TR_HDR_GATEWAY),
-    ROW("x-consumer-custom-id", TR_HDR_GATEWAY),
     ROW("x-credential-username", TR_HDR_GATEWAY),
-    ROW("x-authenticated-scope", TR_HDR_GATEWAY),
-    ROW("x-authenticated-groups", TR_HDR_GATEWAY),
-    ROW("x-authenticated-userid", TR_HDR_GATEWAY),
     ROW("x-credential-identifier", TR_HDR_GATEWAY),
 };
 
 #define MAX_LEN 23
 
 /* by_len[n] = index of the first row of length n; by_len[n + 1] ends the run. */
-static const unsigned char by_len[MAX_LEN + 2] = {
-    0, 0,  0,  1,  1,  2,  3,  3,  5,  5,  7,  9,  9, /* lengths 0..12 */
-    9, 10, 12, 12, 13, 15, 16, 17, 19, 21, 23, 24,    /* lengths 13..24 */
-};
+static const unsigned char by_len[MAX_LEN + 2] = {0, 0, 0,  1,  1,  2,  3,  3,  5,  5,  7,  9, 9,
+                                                  9, 9, 11, 11, 12, 13, 14, 14, 15, 16, 16, 17};
 
-static const char x_forwarded[] = "x-forwarded-";
+/* P6: every field under these prefixes belongs to the gateway (what it derives, and the
+ * identity headers of docs/plugins.md: a client's X-Consumer-Foo never reaches the upstream). */
+static const char *const gateway_prefixes[] = {"x-forwarded-", "x-consumer-", "x-authenticated-"};
 
 /* Fold case, and for gateway-owned names read '_' as '-' (P6). */
 static inline char fold(char c, bool underscore)
@@ -83,9 +77,10 @@ unsigned tr_http_header_flags(struct tr_str name)
                 return rows[i].flags;
         }
     }
-    /* P6: every X-Forwarded-* field belongs to the gateway. */
-    if (name.len >= sizeof(x_forwarded) - 1 &&
-        match(name.ptr, x_forwarded, sizeof(x_forwarded) - 1, true))
-        return TR_HDR_GATEWAY;
+    for (size_t i = 0; i < sizeof(gateway_prefixes) / sizeof(gateway_prefixes[0]); i++) {
+        size_t n = strlen(gateway_prefixes[i]);
+        if (name.len >= n && match(name.ptr, gateway_prefixes[i], n, true))
+            return TR_HDR_GATEWAY;
+    }
     return 0;
 }

@@ -71,6 +71,9 @@ def test_p6_identity_headers_dropped(cat):
                ("x-consumer_groups", "gold2"),
                ("X_Forwarded_For", "198.51.100.1"),
                ("X_Real_IP", "198.51.100.1"),
+               # Every X-Consumer-* and X-Authenticated-* (docs/plugins.md), not a fixed list.
+               ("X-Consumer-Foo", "alice"),
+               ("X-Authenticated-Anything", "admin"),
                ("X_Custom_Thing", "kept")]
     _, d = echoed(cat, headers=spoofed)
     names = [k.lower().replace("_", "-") for k, _ in d["headers"]]

@@ -788,7 +788,11 @@ static void test_header_flags(void)
         {"", 0},
         {"T", 0},
         {"Hostx", 0},
-        {"X-Consumer-IDs", 0},
+        {"X-Consumer-IDs", TR_HDR_GATEWAY}, /* every X-Consumer-* (docs/plugins.md) */
+        {"X-Consumer-Foo", TR_HDR_GATEWAY},
+        {"x_authenticated_anything", TR_HDR_GATEWAY},
+        {"X-Consumer", 0},
+        {"X-Authenticated", 0},
         {"X-Credential-Identifiers", 0},
         {"Accept", 0},
     };
