@@ -115,6 +115,7 @@ def test_a11_chunk_longer_than_size(cat):
     b"3\r\nabcX\r\n0\r\n\r\n",
     b"3\r\nabcX\n0\r\n\r\n",  # the byte after the data must be CR
     b"3\r\nabc\n\n0\r\n\r\n",
+    b"3\r\nabc\rZ0\r\n\r\n",  # and the byte after that CR must be LF
 ])
 def test_a12_chunk_size_syntax(cat, body):
     r, closed, extra = send_and_read(cat.port, b"POST /public/a HTTP/1.1\r\n" + H +

@@ -118,6 +118,8 @@ static const struct ck_case cases[] = {
      * complete (a smuggling class). */
     {"other byte then lf after data", "3\r\nabcX\n0\r\n\r\n", BADC, NULL, 0},
     {"lf lf after data", "3\r\nabc\n\n0\r\n\r\n", BADC, NULL, 0},
+    /* ... and the byte after that CR must be LF. */
+    {"cr then other byte after data", "3\r\nabc\rZ0\r\n\r\n", BADC, NULL, 0},
     {"data then nothing", "5\r\nhello0\r\n\r\n", BADC, NULL, 0},
     {"short data", "5\r\nhell\r\n0\r\n\r\n", BADC, NULL, 0},
     {"bare lf at end", "0\r\n\n", BADC, NULL, 0},
