@@ -24,9 +24,10 @@ def node_fixture(name):
     return node
 
 
-def wipe(admin):
-    """Delete every route, then every service (routes hold services)."""
-    for kind in ("routes", "services"):
+def wipe(admin, kinds=("routes", "services")):
+    """Delete every row of each kind in turn: by default every route, then every service
+    (routes hold services); ("upstreams",) takes their targets along."""
+    for kind in kinds:
         while True:
             r = admin.get("/%s?size=1000" % kind)
             assert r.status_code == 200, r.text

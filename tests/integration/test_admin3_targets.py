@@ -12,25 +12,16 @@ import uuid
 
 import pytest
 
-from kong3 import BODY_MODES, node_fixture, ok, send
+from kong3 import BODY_MODES, node_fixture, ok, send, wipe
 
 node = node_fixture("k3targets")
 
 WEIGHT_MAX = 65535
 
 
-def wipe_upstreams(admin):
-    while True:
-        rows = ok(admin.get("/upstreams?size=1000"))["data"]
-        if not rows:
-            return
-        for row in rows:
-            assert admin.delete("/upstreams/" + row["id"]).status_code == 204
-
-
 @pytest.fixture
 def admin(node):
-    wipe_upstreams(node.admin)
+    wipe(node.admin, ("upstreams",))
     return node.admin
 
 

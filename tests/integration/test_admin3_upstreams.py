@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from kong3 import BODY_MODES, add_service, node_fixture, ok, schema_error, send
+from kong3 import BODY_MODES, add_service, node_fixture, ok, schema_error, send, wipe
 from test_tls import make_cert
 
 node = node_fixture("k3upstreams")
@@ -49,18 +49,9 @@ DEFAULT_HEALTHCHECKS = {
 }
 
 
-def wipe_upstreams(admin):
-    while True:
-        rows = ok(admin.get("/upstreams?size=1000"))["data"]
-        if not rows:
-            return
-        for row in rows:
-            assert admin.delete("/upstreams/" + row["id"]).status_code == 204
-
-
 @pytest.fixture
 def admin(node):
-    wipe_upstreams(node.admin)
+    wipe(node.admin, ("upstreams",))
     return node.admin
 
 
