@@ -32,6 +32,7 @@ gateway-prefixes~src/http/headers.c~"x-forwarded-", "x-consumer-", "x-authentica
 hop-by-hop-request~src/proxy/forward.c~            if (!(ex->upgrade && tr_str_ieq(h->name, TR_STR_LIT("Upgrade"))))<NL>                continue;~            if (0)<NL>                continue;~tests/integration/test_proxy_headers.py
 head-timeout-408~src/proxy/client.c~            c->close_after = true;<NL>            tr__respond_error(c, TR_ETIMEOUT, true);~            close_client(c);~tests/integration/test_timeouts.py -k e05
 balancer-skip-unhealthy~src/balancer/balancer.c~    if (a->weight == 0 || !tr_peer_available(a->peer, &b->health))~    if (a->weight == 0)~unit test_balancer
+log-escape~src/core/logfile.c~bool plain = ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';~bool plain = ch >= 0x20;~unit test_logfile
 no-content-204~src/proxy/forward.c~    if (ctx->exit_status != 204) {~    if (1) {~tests/integration/test_plugins_traffic.py -k 204
 EOF
 }

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "core/logfile.h"
 #include "core/mem.h"
 #include "core/origin.h"
 #include "http/parser.h"
@@ -39,6 +40,7 @@ struct tr_admin_server {
     size_t num_listeners;
     struct tr_list conns;
     struct tr_origin_list gui_origins; /* owned; admin_gui_origins, parsed once */
+    struct tr_logfile *access_log;     /* owned; admin_access_log, NULL when off */
 };
 
 /* What the request's Origin header says about the page that sent it (P11). */
@@ -57,12 +59,14 @@ struct admin_conn {
     bool loopback_listener;
     bool closing;
     bool close_after;
+    bool have_req; /* req holds the parsed request being answered (for the access log) */
     unsigned handles;
     unsigned pending_writes;
     struct tr_http_request req;
     enum origin_verdict origin; /* of the request being answered */
     struct tr_str cors_origin;  /* borrowed from in until the request is consumed: the Origin
                                    echoed in Access-Control-Allow-Origin; empty = no CORS headers */
+    char peer[64];              /* the client's address, for the access log */
 };
 
 static void on_conn_closed(uv_handle_t *h)
@@ -114,9 +118,46 @@ static void format_cors(const struct admin_conn *c, char *buf, size_t len)
                  (int)c->cors_origin.len, c->cors_origin.ptr);
 }
 
+/* One line in nginx's "combined" format, as Kong's admin_access_log writes, except that the
+ * query string is left out (it is not needed to audit who changed what, and a filter value
+ * there may be a key). A request that could not be parsed logs "-" as its request line. */
+static void log_answer(struct admin_conn *c, int status, size_t body_bytes)
+{
+    struct tr_logfile *log = c->srv->access_log;
+    if (log == NULL)
+        return;
+    char when[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    char request[600] = "-", referer[260] = "-", agent[260] = "-";
+    if (c->have_req) {
+        const struct tr_http_request *req = &c->req;
+        char method[40], path[520];
+        tr_logfile_escape(method, sizeof(method), req->method.ptr, req->method.len);
+        tr_logfile_escape(path, sizeof(path), req->path.ptr, req->path.len);
+        snprintf(request, sizeof(request), "%s %s HTTP/1.%d", method, path, req->minor_version);
+        const struct tr_http_header *h =
+            tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("Referer"));
+        if (h != NULL)
+            tr_logfile_escape(referer, sizeof(referer), h->value.ptr, h->value.len);
+        h = tr_http_find_header(req->headers, req->num_headers, TR_STR_LIT("User-Agent"));
+        if (h != NULL)
+            tr_logfile_escape(agent, sizeof(agent), h->value.ptr, h->value.len);
+    }
+    char line[1400];
+    int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %zu \"%s\" \"%s\"", c->peer, when,
+                     request, status, body_bytes, referer, agent);
+    if (n > 0)
+        tr_logfile_append(log, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    tr_logfile_flush(log); /* a few answers a second at most: no tick needed */
+}
+
 static void send_response(struct admin_conn *c, int status, const char *extra_headers,
                           const char *body, size_t body_len, bool head_only)
 {
+    log_answer(c, status, head_only || !body ? 0 : body_len);
     char head[2048];
     char date[40];
     char cors[512];
@@ -357,9 +398,11 @@ static bool process_one(struct admin_conn *c)
     const struct tr_conf *conf = c->srv->conf;
     c->origin = ORIGIN_ABSENT;
     c->cors_origin = TR_STR_NULL;
+    c->have_req = false;
     int rc = tr_http_parse_request(c->in.ptr, c->in.len, NULL, &c->req);
     if (rc == TR_EAGAIN)
         return false;
+    c->have_req = rc >= 0;
     if (rc < 0) {
         c->close_after = true;
         send_error(c, rc, NULL, false);
@@ -422,6 +465,7 @@ static bool process_one(struct admin_conn *c)
         return false;
     handle_request(c, req, body);
     c->cors_origin = TR_STR_NULL; /* it points into the bytes moved below */
+    c->have_req = false;
     tr_buf_consume(&c->in, consumed);
     return true;
 }
@@ -489,6 +533,11 @@ static void on_connection(uv_stream_t *listener, int status)
         if ((uv_stream_t *)&srv->listeners[i] == listener)
             c->loopback_listener = srv->loopback[i];
     }
+    struct sockaddr_storage ss;
+    int ss_len = sizeof(ss);
+    snprintf(c->peer, sizeof(c->peer), "-");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &ss_len) == 0)
+        uv_ip_name((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
     tr_buf_init(&c->in, (size_t)srv->conf->admin_max_body + 64 * 1024);
     uv_timer_start(&c->timer, on_timeout, ADMIN_IDLE_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -512,6 +561,16 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
         free(srv);
         return NULL;
     }
+    const char *log_path = conf->admin_access_log;
+    if (log_path && log_path[0] != '\0' && strcmp(log_path, "off") != 0) {
+        srv->access_log = tr_logfile_open(log_path);
+        if (srv->access_log == NULL) {
+            snprintf(err, err_len, "cannot open admin_access_log '%s'", log_path);
+            tr_origin_list_free(&srv->gui_origins);
+            free(srv);
+            return NULL;
+        }
+    }
     for (size_t i = 0; i < num_fds && i < TR_CONF_MAX_LISTEN; i++) {
         /* A duplicate: libuv owns (and closes) it; the node keeps its own copy. */
         int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
@@ -534,6 +593,7 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
 
 static void free_server(struct tr_admin_server *srv)
 {
+    tr_logfile_close(srv->access_log);
     tr_origin_list_free(&srv->gui_origins);
     free(srv);
 }

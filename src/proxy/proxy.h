@@ -19,7 +19,7 @@ struct tr_hashpool;
 struct tr_hashpool_port;
 struct tr_snapshot;
 struct tr_store;
-struct tr_access_log;
+struct tr_logfile;
 struct tr_http_response;
 
 /* Counters for GET /status; written by the owning worker only, read by the control thread. */
@@ -49,7 +49,7 @@ struct tr_proxy_worker {
     struct tr_list clients;        /* all client connections */
     struct tr_list idle_upstreams; /* keep-alive pool, most recently used at the tail */
     unsigned num_idle_upstreams;
-    struct tr_access_log *access_log; /* owned; NULL when off */
+    struct tr_logfile *access_log; /* owned; NULL when off */
     struct tr_proxy_counters counters;
     bool draining;                        /* stop: answer with Connection: close, close idle ones */
     uv_timer_t tick;                      /* 1 s housekeeping: date, log flush, idle pool sweep */

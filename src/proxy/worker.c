@@ -10,9 +10,9 @@
 
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/logfile.h"
 #include "core/mem.h"
 #include "http/parser.h"
-#include "proxy/access_log.h"
 #include "proxy/hashpool.h"
 #include "proxy/internal.h"
 #include "snapshot/snapshot.h"
@@ -31,7 +31,7 @@ static void on_tick(uv_timer_t *t)
     struct tr_proxy_worker *w = t->data;
     update_dates(w);
     if (w->access_log)
-        tr_access_log_flush(w->access_log);
+        tr_logfile_flush(w->access_log);
 }
 
 int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struct tr_conf *conf,
@@ -47,7 +47,7 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
     w->res_scratch = tr_xmalloc(sizeof(*w->res_scratch));
     if (conf->proxy_access_log && strcmp(conf->proxy_access_log, "off") != 0 &&
         conf->proxy_access_log[0] != '\0') {
-        w->access_log = tr_access_log_open(conf->proxy_access_log);
+        w->access_log = tr_logfile_open(conf->proxy_access_log);
         if (w->access_log == NULL)
             return TR_EIO;
     }
@@ -88,7 +88,7 @@ void tr_proxy_worker_fini(struct tr_proxy_worker *w)
     tr__upstream_close_idle(w, true);
     uv_timer_stop(&w->tick);
     uv_close((uv_handle_t *)&w->tick, NULL);
-    tr_access_log_close(w->access_log);
+    tr_logfile_close(w->access_log);
     w->access_log = NULL;
     free(w->res_scratch);
     w->res_scratch = NULL;

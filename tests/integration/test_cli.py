@@ -176,6 +176,44 @@ def test_access_log_default_and_off(torii_factory, echo):
     assert not any("quiet" in ln for ln in t2.access_log_lines())
 
 
+def test_admin_access_log(torii_factory):
+    """admin_access_log (off by default) gets one line per Admin API answer in nginx's combined
+    format, the query left out, client-sent quotes escaped; the proxy's log gets none."""
+    t = torii_factory({"admin_access_log": "logs/admin.log"})
+    log = t.prefix / "logs" / "admin.log"
+    assert one_request(t.admin_port, "GET", "/apis?size=1&name=x", host="localhost",
+                       headers=[("User-Agent", 'ua "quoted"'),
+                                ("Referer", "http://r/")]).status == 200
+    assert one_request(t.admin_port, "POST", "/apis", host="localhost", body=b"name=a",
+                       headers=[("Content-Type", "application/x-www-form-urlencoded")]).status == 400
+    c = RawConn(t.admin_port, timeout=2 * SLOW)
+    c.send(b"GET /apis HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n")
+    assert c.read_response().status == 400
+    c.close()
+
+    def logged():  # the harness's own readiness probes (GET /status) aside
+        lines = log.read_text().splitlines() if log.exists() else []
+        lines = [ln for ln in lines if "/status" not in ln]
+        return lines if len(lines) >= 3 else None
+    lines = wait_for(logged, 5 * SLOW)
+    assert lines and len(lines) == 3, lines
+    pat = re.compile(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
+                     r'"([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$')
+    m = [pat.match(ln) for ln in lines]
+    assert all(m), lines
+    assert m[0].groups()[:2] == ("GET /apis HTTP/1.1", "200")
+    assert int(m[0].group(3)) > 0
+    assert m[0].group(4) == "http://r/" and m[0].group(5) == "ua \\x22quoted\\x22"
+    assert m[1].groups()[:2] == ("POST /apis HTTP/1.1", "400")
+    assert m[2].groups()[:2] == ("-", "400")
+    assert not any("/apis" in ln for ln in t.access_log_lines())
+    # off (the default): no file, and still no line in the proxy's log
+    t2 = torii_factory()
+    assert one_request(t2.admin_port, "GET", "/apis", host="localhost").status == 200
+    assert not (t2.prefix / "logs" / "admin.log").exists()
+    assert not any("/apis" in ln for ln in t2.access_log_lines())
+
+
 def test_admin_routes_not_on_proxy_port(torii):
     """G-02: the proxy answers admin paths with its own 404."""
     for path in ("/apis", "/status", "/consumers"):
