@@ -4,13 +4,13 @@
 # tests fail). Run it before calling a security-relevant change done:
 #
 #     scripts/mutants.sh            # every mutant
-#     scripts/mutants.sh realip     # those whose name contains "realip"
+#     scripts/mutants.sh realip acl # those whose name contains "realip" or "acl"
 #
 # Not part of `make test` (it rebuilds once per mutant: a few minutes). Prints a table and
 # exits 1 when a mutant survived. The tree itself is never touched.
 set -eu
 cd "$(dirname "$0")/.."
-filter=${1:-}
+filters=("$@")
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/torii-mutants.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
@@ -33,6 +33,18 @@ hop-by-hop-request~src/proxy/forward.c~            if (!(ex->upgrade && tr_str_i
 head-timeout-408~src/proxy/client.c~            c->close_after = true;<NL>            tr__respond_error(c, TR_ETIMEOUT, true);~            close_client(c);~tests/integration/test_timeouts.py -k e05
 balancer-skip-unhealthy~src/balancer/balancer.c~    if (a->weight == 0 || !tr_peer_available(a->peer, &b->health))~    if (a->weight == 0)~unit test_balancer
 log-escape~src/core/logfile.c~bool plain = ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';~bool plain = ch >= 0x20;~unit test_logfile
+cors-private-network~src/plugins/cors.c~    if (c->private_network &&<NL>~    if (1 &&<NL>~tests/integration/test_plugins_traffic.py -k private_network
+upstream-root-slash~src/http/url.c~    if (up.len > 0 && up.ptr[up.len - 1] == '/')<NL>        up.len--;~~tests/integration/test_kong07_proxy_resolver.py -k strip
+tls-trailing-wildcard~src/http/tls.c~                if (last[1] != '\0') {~                if (0) {~tests/integration/test_plugin_ssl.py -k wildcard
+router-exact-before-wildcard~src/router/router.c~    for (int pass = 0; pass < 2; pass++) {~    for (int pass = 1; pass >= 0; pass--) {~unit test_router
+router-deepest-path~src/router/router.c~            if (r->node_route[node] != NO_ROUTE) {~            if (r->node_route[node] != NO_ROUTE && best == NO_ROUTE) {~unit test_router
+key-auth-no-key~src/plugins/key_auth.c~    if (key.len == 0)<NL>        return tr_auth_fail~    if (key.len == 0 && 0)<NL>        return tr_auth_fail~tests/integration/test_kong07_key_auth.py tests/integration/test_plugins_auth.py -k key
+basic-auth-verify~src/plugins/basic_auth.c~    return argon2id_verify(phc, password, len) == ARGON2_OK;~    return argon2id_verify(phc, password, len) != ARGON2_VERIFY_MISMATCH;~unit test_basic_auth
+oauth2-client-secret~src/plugins/oauth2_endpoint.c~    bool ok = secret_eq(ca.secret, want ? want : "\x01 no client") && app && ca.secret;~    bool ok = app && ca.secret;~tests/integration/test_plugin_oauth2.py tests/integration/test_kong07_oauth2.py
+oauth2-provision-key~src/plugins/oauth2_endpoint.c~    if (!secret_eq(p.v[P_PROVISION_KEY], conf->provision_key))~    if (0)~tests/integration/test_plugin_oauth2.py tests/integration/test_kong07_oauth2.py
+acl-group-exact~src/plugins/acl.c~            if (strcmp(g->items[i], c->groups[j]) == 0)~            if (strncmp(g->items[i], c->groups[j], strlen(c->groups[j])) == 0)~tests/integration/test_kong07_acl.py tests/integration/test_plugins_auth.py
+rate-limit-cap~src/plugins/counters.c~    if (hit->count < limit) {~    if (hit->count <= limit) {~tests/integration/test_kong07_rate_limiting.py tests/integration/test_plugins_rate_limiting.py
+size-limit-boundary~src/plugins/request_size_limiting.c~len > c->limit) {~len > c->limit + 1) {~tests/integration/test_kong07_request_size_limiting.py tests/integration/test_plugins_traffic.py -k size
 no-content-204~src/proxy/forward.c~    if (ctx->exit_status != 204) {~    if (1) {~tests/integration/test_plugins_traffic.py -k 204
 EOF
 }
@@ -42,7 +54,13 @@ survived=0
 printf '%-26s %-34s %s\n' mutant file result
 while IFS='~' read -r name file text repl test; do
     [ -z "$name" ] && continue
-    case "$name" in *"$filter"*) ;; *) continue ;; esac
+    if [ ${#filters[@]} -gt 0 ]; then
+        wanted=false
+        for f in "${filters[@]}"; do
+            case "$name" in *"$f"*) wanted=true ;; esac
+        done
+        $wanted || continue
+    fi
     cp "$scratch/$file" "$scratch/$file.orig"
     if ! python3 - "$scratch/$file" "$text" "$repl" <<'PY'; then
 import sys

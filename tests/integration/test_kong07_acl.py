@@ -112,6 +112,21 @@ def test_at_least_one_acl_in_blacklist(acl):
     denied(proxy(acl, "acl6.com", "/get?apikey=apikey125"))
 
 
+def test_groups_compare_whole_names(acl):
+    """A group matches only a listed name exactly: "administrators", "admi" and "Admin" are not
+    "admin" (a prefix or case-blind compare would let them through a whitelist and past a
+    blacklist)."""
+    add_consumer(acl, username="near_admin")
+    assert acl.admin.post("/consumers/near_admin/key-auth/",
+                          data={"key": "near-admin-key"}).status_code == 201
+    for group in ("administrators", "admi", "Admin"):
+        assert acl.admin.post("/consumers/near_admin/acls/",
+                              data={"group": group}).status_code == 201
+    denied(proxy(acl, "acl2.com", "/get?apikey=near-admin-key"))  # whitelist admin
+    d = seen(proxy(acl, "acl3.com", "/get?apikey=near-admin-key"))  # blacklist admin
+    assert hdr(d, "x-consumer-groups") == ["administrators, admi, Admin"]
+
+
 def test_real_world_usage(acl):
     """spec/plugins/acl/access_spec.lua@0.8.3: "#ci should not fail" (0.7.0: "should not
     fail"): ten apis, each with its own whitelisted group added to the consumer in turn, all

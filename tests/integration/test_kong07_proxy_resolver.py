@@ -345,6 +345,15 @@ def test_strip_no_trailing_slash_upstream_single_path(k):
     assert d["target"] == "/request?hello=world"
 
 
+def test_strip_upstream_root_never_doubles_slash(k):
+    """An upstream_url ending in "/" with strip_request_path: the stripped rest is appended
+    after that one "/", never as "//" (which some upstreams read as another resource)."""
+    for sent, want in (("/test-trailing-slash4", "/"), ("/test-trailing-slash4/", "/"),
+                       ("/test-trailing-slash4/a/b", "/a/b"),
+                       ("/test-trailing-slash4/a/?x=1", "/a/?x=1")):
+        assert upstream(proxy_get(k, sent))["target"] == want, sent
+
+
 def test_strip_keeps_final_slash(k):
     """resolver_spec.lua@0.8.3: "should add a trailing slash when strip_path is enabled and
     the request has a final slash"."""

@@ -55,6 +55,8 @@ def test_sni_serves_plugin_cert_exact_and_wildcard(node, echo, tmp_path):
     w_crt, w_key = make_cert(tmp_path, "wild.ssl", ["DNS:*.wild.ssl"], kind="rsa")
     adm.add_api(name="one", upstream_url=echo.url, request_host="ssl.test")
     adm.add_api(name="wild", upstream_url=echo.url, request_host="*.wild.ssl")
+    t_crt, t_key = make_cert(tmp_path, "trail.ssl")
+    adm.add_api(name="trail", upstream_url=echo.url, request_host="trail.*")
     adm.add_api(name="path", upstream_url=echo.url, request_path="/p")
     port = node.ssl_port
     assert served_cn(port, "ssl.test") == "localhost"
@@ -62,11 +64,17 @@ def test_sni_serves_plugin_cert_exact_and_wildcard(node, echo, tmp_path):
     assert r.status_code == 201, r.text
     one = r.json()
     assert add_ssl(adm, "wild", w_crt, w_key).status_code == 201
+    assert add_ssl(adm, "trail", t_crt, t_key).status_code == 201
     # a plugin on an api without request_host only has only_https
     assert add_ssl(adm, "path", crt, key).status_code == 201
     assert served_cn(port, "ssl.test") == "ssl.test"
     assert served_cn(port, "SSL.TEST") == "ssl.test"
     assert served_cn(port, "a.wild.ssl") == "wild.ssl"
+    assert served_cn(port, "wild.ssl") == "localhost"  # "*." needs a label before it
+    # a trailing wildcard, as routing reads it: one last label
+    assert served_cn(port, "trail.example") == "trail.ssl"
+    assert served_cn(port, "TRAIL.io") == "trail.ssl"
+    assert served_cn(port, "xtrail.example") == "localhost"
     assert served_cn(port, "other.test") == "localhost"
     assert served_cn(port) == "localhost"
     code, body, err = curl("--cacert", str(crt), "--resolve", "ssl.test:%d:127.0.0.1" % port,

@@ -389,6 +389,27 @@ def test_cors_preflight_exact_origin(n):
     assert_silent(n.echo)
 
 
+def test_cors_private_network(n):
+    """Kong 3.9 spec/03-plugins/13-cors/01-access_spec.lua "support private-network": with
+    private_network, a preflight that asks (the value "true") gets
+    Access-Control-Allow-Private-Network: true; without the option, or without the ask, none."""
+    ask = [("Access-Control-Request-Private-Network", "true")]
+    on = new_api(n, ("cors", {"origins": ["allowed-domain.test"], "private_network": True}))
+    r = preflight(n.port, on, "allowed-domain.test", method="PUT", headers=ask)
+    assert r.status == 200, r
+    assert r.header_all("access-control-allow-private-network") == ["true"]
+    for other in ([], [("Access-Control-Request-Private-Network", "false")],
+                  [("Access-Control-Request-Private-Network", "yes")]):
+        r = preflight(n.port, on, "allowed-domain.test", method="PUT", headers=other)
+        assert r.status == 200 and not r.has("access-control-allow-private-network"), (other, r)
+    # An actual request is not a preflight: never the header.
+    r = get(n.port, on, headers=[("Origin", "allowed-domain.test")] + ask)
+    assert r.status == 200 and not r.has("access-control-allow-private-network"), r
+    off = new_api(n, ("cors", {"origins": ["allowed-domain.test"]}))
+    r = preflight(n.port, off, "allowed-domain.test", method="PUT", headers=ask)
+    assert r.status == 200 and not r.has("access-control-allow-private-network"), r
+
+
 def test_cors_actual_requests(n):
     p = new_api(n, ("cors", {"origins": ["https://a.test"],
                              "exposed_headers": ["X-Total", "X-Page"]}))
