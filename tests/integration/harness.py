@@ -505,8 +505,21 @@ def hvals(desc, name):
     return [v for k, v in desc["headers"] if k.lower() == name]
 
 
+def away_from_boundary(period, margin):
+    """Sleep until at least margin seconds remain in the current window of period seconds (a
+    rate-limiting window: UTC-aligned, so the minute guard also covers the hour, day...).
+    A test that counts requests against a limit calls it first, so no window rolls over (and
+    the count starts again) in the middle of it."""
+    left = period - (time.time() % period)
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
 def wait_for(pred, timeout=5.0, step=0.02):
-    deadline = time.monotonic() + timeout
+    """Poll pred until it returns something true (returned) or timeout seconds pass (then its
+    last value). timeout is for the normal build: it is multiplied by SLOW here, so that no
+    caller forgets the sanitizer build's slower clock."""
+    deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:
         v = pred()
         if v:

@@ -130,7 +130,7 @@ def test_kill9_during_write_burst(torii_factory):
         whole_group = rnd % 2 == 1
         with Burst(t.admin.base, "r%d" % rnd) as burst:
             # Let the burst get going, then kill while writes are in flight.
-            assert wait_for(lambda: burst.acked >= 3, timeout=10 * SLOW), \
+            assert wait_for(lambda: burst.acked >= 3, timeout=10), \
                 "round %d: no write was acknowledged" % rnd
             time.sleep(rng.uniform(0.05, 0.3) * SLOW)
             if whole_group:
@@ -148,7 +148,7 @@ def test_kill9_during_write_burst(torii_factory):
             t.restart()
         else:
             assert t.alive(), "the master died with its worker"
-            assert wait_for(lambda: serving(t.admin), timeout=10 * SLOW), \
+            assert wait_for(lambda: serving(t.admin), timeout=10), \
                 "round %d: the node did not come back" % rnd
         check_acknowledged(t.admin, burst, rnd)
         everything.created.update(burst.created)

@@ -24,11 +24,11 @@ def test_waits_for_database_directory(torii_factory, echo, tmp_path):
     t = torii_factory({"sqlite_path": str(later / "torii.db")}, start=False)
     t.start(wait=False)
     # Not ready while the directory is missing, and it says why, attempt after attempt.
-    assert wait_for(lambda: ready_status(t) == 503, timeout=10 * SLOW), t.stderr_tail()
+    assert wait_for(lambda: ready_status(t) == 503, timeout=10), t.stderr_tail()
     r = t.admin.get("/apis")
     assert r.status_code == 503 and r.json() == {"message": "failed to connect to database"}
     assert wait_for(lambda: len(re.findall(r"attempt \d+, retrying", t.stderr_text())) >= 3,
-                    timeout=10 * SLOW), t.stderr_tail()
+                    timeout=10), t.stderr_tail()
     assert t.alive()
     later.mkdir()
     t.wait_ready()
@@ -72,8 +72,8 @@ def test_waits_for_a_locked_database(torii_factory, tmp_path):
         t.start(wait=False)
         # The store's own busy timeout runs out first; then the node waits, answering 503.
         assert wait_for(lambda: "locked" in t.stderr_text() and "retrying" in t.stderr_text(),
-                        timeout=20 * SLOW), t.stderr_tail()
-        assert wait_for(lambda: ready_status(t) == 503, timeout=10 * SLOW), t.stderr_tail()
+                        timeout=20), t.stderr_tail()
+        assert wait_for(lambda: ready_status(t) == 503, timeout=10), t.stderr_tail()
         assert t.alive()
     finally:
         holder.execute("ROLLBACK")

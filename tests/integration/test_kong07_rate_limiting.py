@@ -10,6 +10,7 @@ Redis server that cannot be reached (0.7 dropped its Cassandra table)."""
 
 import pytest
 
+from harness import SLOW, away_from_boundary
 from kong07 import (BODY_MODES, add_api, add_consumer, add_cred, add_plugin, free_port_rl,
                     proxy, seen, skip_table, start, stop, write)
 
@@ -22,6 +23,12 @@ SKIPPED = [
      "Kong's DAO internals (dropped in 0.8.3); torii's counters have no Admin API"),
 ]
 test_skipped_spec_case = skip_table(SKIPPED)
+
+
+@pytest.fixture(autouse=True)
+def same_minute():
+    """Each test counts against minute (and hour) limits: none may cross a minute's end."""
+    away_from_boundary(60, 5 * SLOW)
 
 
 @pytest.fixture(scope="module")

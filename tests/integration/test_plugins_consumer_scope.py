@@ -7,6 +7,7 @@ is deleted or disabled, and for an anonymous consumer."""
 
 import pytest
 
+from harness import SLOW, away_from_boundary
 from rawhttp import one_request
 
 KEYS = {"alice": "alice-scope-key", "bob": "bob-scope-key", "carol": "carol-scope-key",
@@ -106,6 +107,7 @@ def test_request_termination_precedence(scoped):
 
 def test_rate_limiting_precedence(scoped):
     a, people, port = scoped
+    away_from_boundary(60, 5 * SLOW)
     add(a, "rate-limiting", minute=100)
     add(a, "rate-limiting", api="a", minute=50)
     add(a, "rate-limiting", consumer=people["alice"], minute=20)

@@ -18,7 +18,7 @@ import types
 
 import pytest
 
-from harness import SLOW, Torii, finish_torii, free_port, wait_for
+from harness import SLOW, Torii, away_from_boundary, finish_torii, free_port, wait_for
 from rawhttp import one_request
 from upstreams import UpstreamServer, echo_behaviour
 
@@ -73,13 +73,6 @@ def new_api(node, *plugins, admin=None, name=None):
         ok(admin.post("/apis/%s/plugins" % name, json={"name": pname, "config": conf}),
            "add plugin " + pname)
     return "/" + name
-
-
-def away_from_boundary(period, margin):
-    """Sleep until at least margin seconds remain in the current window of period seconds."""
-    left = period - (time.time() % period)
-    if left < margin:
-        time.sleep(left + 0.05)
 
 
 def statuses(port, target, n, headers=()):

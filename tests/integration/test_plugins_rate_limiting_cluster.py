@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from harness import Torii, finish_torii, wait_for
+from harness import Torii, away_from_boundary, finish_torii, wait_for
 from rawhttp import one_request
 from upstreams import UpstreamServer, echo_behaviour
 
@@ -33,13 +33,6 @@ def get(port, target, headers=()):
 
 def statuses(port, target, n, headers=()):
     return [get(port, target, headers).status for _ in range(n)]
-
-
-def away_from_boundary(period, margin):
-    """Sleep until at least margin seconds remain in the current window of period seconds."""
-    left = period - (time.time() % period)
-    if left < margin:
-        time.sleep(left + 0.05)
 
 
 def stored(db_path, plugin_id, period):

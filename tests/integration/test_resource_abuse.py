@@ -65,7 +65,7 @@ class Control:
     def __enter__(self):
         self.thread.start()
         # It must be answering before the abuse starts.
-        assert wait_for(lambda: self.latencies or self.failures, timeout=10 * SLOW)
+        assert wait_for(lambda: self.latencies or self.failures, timeout=10)
         return self
 
     def __exit__(self, *exc):
@@ -123,7 +123,7 @@ def test_10k_idle_connections(torii_factory, echo):
                 s.settimeout(10 * SLOW)
                 s.connect(("127.0.0.1", t.proxy_port))
                 socks.append(s)
-            assert wait_for(lambda: active(t) >= IDLE_CONNECTIONS, timeout=30 * SLOW), \
+            assert wait_for(lambda: active(t) >= IDLE_CONNECTIONS, timeout=30), \
                 "torii holds %d connections, not %d" % (active(t), IDLE_CONNECTIONS)
             rss1 = t.rss_kb()
             # Idle connections are still usable, first, middle and last.
@@ -147,7 +147,7 @@ def test_10k_idle_connections(torii_factory, echo):
         for s in socks:
             s.close()
         socks = []
-        assert wait_for(lambda: active(t) < 10, timeout=30 * SLOW), active(t)
+        assert wait_for(lambda: active(t) < 10, timeout=30), active(t)
     finally:
         for s in socks:
             s.close()
@@ -206,7 +206,7 @@ def test_flood_beyond_max_connections(torii_factory, echo):
                 s.close()
             flood = []
             # Once the flood is gone, new connections are served again.
-            assert wait_for(lambda: active(t) <= 12, timeout=10 * SLOW), active(t)
+            assert wait_for(lambda: active(t) <= 12, timeout=10), active(t)
             r = one_request(t.proxy_port, "GET", "/e/after")
             assert r.status == 200
         ctl.check("flood of 400 connections over max_connections=%d" % cap)

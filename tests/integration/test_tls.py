@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import free_port, hvals, run_cli
+from harness import SLOW, free_port, hvals, run_cli
 from upstreams import UpstreamServer, echo_behaviour
 
 
@@ -241,7 +241,7 @@ def test_stalled_handshake_times_out_others_served(torii_factory, echo):
         assert garbage.recv(100) == b""
     assert stalled.recv(100) == b""       # closed by the handshake timeout
     elapsed = time.monotonic() - start
-    assert 0.5 < elapsed < 4.0
+    assert 0.5 < elapsed < 4.0 * SLOW
     code, _, err = curl("-k", "https://127.0.0.1:%d/e/after" % t.ssl_port)
     assert code == 200, err
 

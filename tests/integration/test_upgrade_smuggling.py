@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from harness import SLOW, hvals, wait_for
+from harness import hvals, wait_for
 from rawhttp import RawConn
 from upstreams import respond_behaviour, websocket_echo_behaviour, ws_accept, ws_frame, ws_parse
 
@@ -98,7 +98,7 @@ def expect_502_and_close(torii, up, request):
         assert b"smuggled" not in rest and not r.has("X-Smuggled"), rest
     finally:
         c.close()
-    assert wait_for(lambda: up.peer_closed, 3 * SLOW), "torii kept the upstream connection"
+    assert wait_for(lambda: up.peer_closed, 3), "torii kept the upstream connection"
 
 
 @pytest.mark.parametrize("label,extra,method", NOT_WEBSOCKET[:4] + NOT_WEBSOCKET[9:10],
