@@ -334,16 +334,16 @@ def test_h03_basic_auth_parsing(node):
                   basic("alice", "wrong"), basic("alice", ALICE_PW + " "),
                   basic("ALICE", ALICE_PW)):
         r = get(node.port, p, (("Authorization", value),))
-        assert r.status in (401, 431), (value[:40], r)
-        if r.status == 401:
-            assert r.header("www-authenticate") == 'Basic realm="torii"'
-            bodies.append(r.body)
+        assert r.status == 401, (value[:40], r)  # the 6000-byte one fits max_header_line
+        assert r.header("www-authenticate") == 'Basic realm="torii"'
+        bodies.append(r.body)
     # unknown user and wrong password answer alike
     assert bodies[-4] == bodies[-3] == bodies[-1] == b'{"message":"Invalid authentication credentials"}'
-    for value in (basic("alice", ALICE_PW), "basic " + basic("alice", ALICE_PW)[6:],
-                  basic("carol", "pa:ss")):
+    for value, who in ((basic("alice", ALICE_PW), "alice"),
+                       ("basic " + basic("alice", ALICE_PW)[6:], "alice"),
+                       (basic("carol", "pa:ss"), "carol")):
         d = seen(get(node.port, p, (("Authorization", value),)))
-        assert hvals(d, "x-consumer-username") in (["alice"], ["carol"])
+        assert hvals(d, "x-consumer-username") == [who]
         assert hvals(d, "authorization") == [value]  # not hidden by default
     d = seen(get(node.port, p, (("Authorization", basic("alice", ALICE_PW)),)))
     assert hvals(d, "x-consumer-id") == [node.alice["id"]]

@@ -198,7 +198,7 @@ def test_upstream_url_path_join(torii, admin, echo):
                   strip_request_path=True)
     assert echoed(torii, "/j/x?k=v")["target"] == "/base/j/x?k=v"
     assert echoed(torii, "/js/x")["target"] == "/base/x"
-    assert echoed(torii, "/js")["target"] in ("/base", "/base/")
+    assert echoed(torii, "/js")["target"] == "/base"  # Kong 0.7 drops the trailing "/"
 
 
 def test_change_visible_on_next_request(torii, admin, echo):
