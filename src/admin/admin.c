@@ -10,6 +10,7 @@
 
 #include "admin/body.h"
 #include "admin/crud.h"
+#include "admin/dbless.h"
 #include "admin/routes.h"
 #include "core/err.h"
 
@@ -19,8 +20,9 @@ static bool has_body(struct tr_str method)
            tr_str_eq(method, TR_STR_LIT("PATCH"));
 }
 
-void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *req,
-                     struct tr_admin_response *res)
+/* Route and run one request whose query and body are decoded by decode (or given). */
+static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *req,
+                     struct tr_admin_response *res, const json_t *doc)
 {
     char msg[256];
     struct tr_admin_ctx ctx = {.env = env, .req = req, .res = res};
@@ -43,10 +45,15 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
         tr_admin_reply_error(&ctx, never ? TR_EMETHOD : TR_ENOTFOUND);
         return;
     }
+    ctx.endpoint = ep;
     tr_admin_handler_fn handler = tr_admin_route_handler(ep, req->method);
     if (handler == NULL) {
         res->allow = tr_admin_route_allow(ep);
         tr_admin_reply_error(&ctx, TR_EMETHOD);
+        goto out;
+    }
+    if (tr_admin_dbless_refuses(env, ep, req->method)) {
+        tr_admin_reply_dbless_write(&ctx);
         goto out;
     }
     int rc = tr_admin_form_decode(req->query, &ctx.query, msg, sizeof(msg));
@@ -56,8 +63,14 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
         tr_admin_reply_detail(&ctx, rc, msg);
         goto out;
     }
-    if (has_body(req->method)) {
+    if (doc != NULL) {
+        ctx.body = json_deep_copy(doc);
+    } else if (has_body(req->method)) {
         rc = tr_admin_body_decode(req->content_type, req->body, &ctx.body, msg, sizeof(msg));
+        if (rc != 0 && strcmp(ep->path, "/config") == 0) {
+            ctx.body = json_object(); /* YAML, or JSON its handler reads raw */
+            rc = 0;
+        }
         if (rc != 0) {
             tr_admin_reply_detail(&ctx, rc, msg);
             goto out;
@@ -76,10 +89,27 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
         goto out;
     }
     handler(&ctx);
-    if (res->status == 0 || (res->body == NULL && res->status != 204))
+    if (res->status == 0 || (res->body == NULL && res->status != 204 && res->status != 304))
         tr_admin_reply_error(&ctx, TR_EINTERNAL);
 out:
     json_decref(ctx.query);
     json_decref(ctx.body);
     tr_admin_route_params_free(ctx.params, &ctx.param_cnt);
+}
+
+void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *req,
+                     struct tr_admin_response *res)
+{
+    dispatch(env, req, res, NULL);
+}
+
+void tr_admin_handle_doc(struct tr_admin_env *env, const char *method, const char *path,
+                         const json_t *body, struct tr_admin_response *res)
+{
+    struct tr_admin_request req = {
+        .method = tr_str_from_cstr(method),
+        .path = tr_str_from_cstr(path),
+        .content_type = TR_STR_LIT("application/json"),
+    };
+    dispatch(env, &req, res, body);
 }

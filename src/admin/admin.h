@@ -29,6 +29,16 @@ struct tr_admin_env {
      * total_requests). May be NULL. */
     json_t *(*server_status)(void *ud);
     void *ud;
+    /* DB-less mode (database = off): entity writes answer 405 (admin/dbless.c); the
+     * configuration changes only through POST /config. */
+    bool read_only;
+    /* DB-less: apply a declarative document (POST /config) and answer; NULL when the node
+     * cannot (no DB-less mode). Fills status and body (new) as tr_admin_handle does. */
+    void (*apply_config)(void *ud, const json_t *doc, const char *hash, bool flatten, int *status,
+                         json_t **body);
+    /* DB-less: the running configuration's hash (32 hex digits; zeros when empty), kept by
+     * the caller; NULL otherwise. */
+    const char *config_hash;
 };
 
 struct tr_admin_request {
@@ -50,5 +60,10 @@ struct tr_admin_response {
  * every other fixed failure from the error table, core/err.h). */
 void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *req,
                      struct tr_admin_response *res);
+
+/* The same for a body already decoded (the declarative loader's writes): body is an object,
+ * borrowed (a copy is handed to the handler); no query string. */
+void tr_admin_handle_doc(struct tr_admin_env *env, const char *method, const char *path,
+                         const json_t *body, struct tr_admin_response *res);
 
 #endif

@@ -28,6 +28,7 @@ struct tr_admin_ctx {
      * owned by tr_admin_handle. */
     char *params[TR_ADMIN_MAX_PARAMS];
     size_t param_cnt;
+    const struct tr_admin_endpoint *endpoint; /* the row that matched the path */
 };
 
 typedef void (*tr_admin_handler_fn)(struct tr_admin_ctx *ctx);
@@ -117,6 +118,8 @@ void tr_admin_crud_delete(struct tr_admin_ctx *ctx, const struct tr_admin_entity
 bool tr__admin_internal_target(struct tr_admin_ctx *ctx, const char *host, unsigned port);
 
 /* Endpoint rows of each entity file (routes.c concatenates them). */
+extern const struct tr_admin_endpoint tr_admin_config_endpoints[];
+extern const size_t tr_admin_config_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_node_endpoints[];
 extern const size_t tr_admin_node_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_apis_endpoints[];

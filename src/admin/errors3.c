@@ -25,7 +25,9 @@ static const struct {
     {TR_ADMIN3_INVALID_SIZE, "invalid size", 400},
     {TR_ADMIN3_INVALID_UNIQUE_TAG, "invalid unique tag", 400},
     {TR_ADMIN3_INVALID_OPTIONS, "invalid options", 400},
+    {TR_ADMIN3_OPERATION_UNSUPPORTED, "operation unsupported", 405},
     {TR_ADMIN3_FOREIGN_KEYS_UNRESOLVED, "foreign keys unresolved", 400},
+    {TR_ADMIN3_DECLARATIVE_CONFIG, "invalid declarative configuration", 400},
 };
 
 const char *tr_admin3_code_name(enum tr_admin3_code code)

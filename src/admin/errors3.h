@@ -22,7 +22,9 @@ enum tr_admin3_code {
     TR_ADMIN3_INVALID_SIZE = 9,
     TR_ADMIN3_INVALID_UNIQUE_TAG = 10, /* Kong's "invalid unique tag" */
     TR_ADMIN3_INVALID_OPTIONS = 11,
+    TR_ADMIN3_OPERATION_UNSUPPORTED = 12, /* an entity write in DB-less mode (405) */
     TR_ADMIN3_FOREIGN_KEYS_UNRESOLVED = 13,
+    TR_ADMIN3_DECLARATIVE_CONFIG = 14, /* a declarative configuration that does not load */
 };
 
 /* Kong's name of code ("schema violation"), and the status the Admin API answers it with. */

@@ -138,6 +138,14 @@ static void status(struct tr_admin_ctx *ctx)
     }
     if (tx != NULL)
         tr_store_tx_release(tx);
+    if (env->config_hash != NULL) {
+        /* DB-less, as Kong: the configuration's hash instead of a database block */
+        json_decref(db);
+        tr_admin_reply(
+            ctx, 200,
+            json_pack("{s:o,s:s}", "server", server, "configuration_hash", env->config_hash));
+        return;
+    }
     tr_admin_reply(ctx, 200, json_pack("{s:o,s:o}", "server", server, "database", db));
 }
 

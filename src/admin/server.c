@@ -177,7 +177,7 @@ static void send_response(struct admin_conn *c, int status, const char *extra_he
     }
     char clen[64];
     int cl = 0;
-    if (status != 204)
+    if (status != 204 && status != 304)
         cl = snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
     else
         cl = snprintf(clen, sizeof(clen), "\r\n");

@@ -71,7 +71,7 @@ static int check_origins(struct tr_str value, char *why, size_t why_len);
 static int check_plugins(struct tr_str value, char *why, size_t why_len);
 static int check_dns_servers(struct tr_str value, char *why, size_t why_len);
 
-static const char *const database_choices[] = {"sqlite", NULL};
+static const char *const database_choices[] = {"sqlite", "off", NULL};
 /* Same order as enum tr_log_level. */
 static const char *const log_level_choices[] = {"debug", "info", "notice", "warn",
                                                 "error", "crit", NULL};
@@ -219,6 +219,13 @@ static const struct conf_key keys[] = {
      .min = 0, .max = 604800, .help = "Seconds a name that does not exist is not asked again"},
     {.name = "dns_error_ttl", .type = KT_INT, FIELD(dns_error_ttl), .def = "1", .min = 0,
      .max = 604800, .help = "Seconds before a query the server failed is tried again"},
+
+    {.name = "declarative_config", .type = KT_PATH, .flags = KF_EMPTY,
+     FIELD(declarative_config), .def = "",
+     .help = "With database = off: the declarative file (kong.yml) the node starts from"},
+    {.name = "declarative_config_string", .type = KT_STRING, .flags = KF_EMPTY,
+     FIELD(declarative_config_string), .def = "",
+     .help = "With database = off: the declarative configuration itself, as YAML or JSON text"},
 };
 /* clang-format on */
 

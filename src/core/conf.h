@@ -37,7 +37,7 @@ struct tr_conf {
     bool admin_allow_remote;       /* P11: admin_listen may be non-loopback (off) */
     char *admin_token;             /* owned; bearer token for the Admin API, "" = none (secret) */
     char *admin_gui_origins; /* owned; origins whose pages may read the Admin API, "" = none */
-    char *database;          /* owned; "sqlite" (only value for now) */
+    char *database;          /* owned; "sqlite", or "off" (DB-less: a declarative file) */
     char *sqlite_path;       /* owned; absolute; the setting's "" gives <prefix>/torii.db */
     int worker_threads;      /* resolved: "auto" gives the number of online CPUs */
     uint32_t password_hash_threads; /* resolved: "auto" gives half the online CPUs, at least 1 */
@@ -86,6 +86,8 @@ struct tr_conf {
     uint32_t dns_stale_ttl;     /* s an answer is kept past its TTL when the server fails (3600) */
     uint32_t dns_not_found_ttl; /* s a name that does not exist is kept (30) */
     uint32_t dns_error_ttl;     /* s before a failed query is tried again (1) */
+    char *declarative_config;   /* owned; absolute, or "" (database = off only) */
+    char *declarative_config_string; /* owned; YAML or JSON text, or "" */
 };
 
 /* The check of the `plugins` setting (names must be plugins compiled in). core/ names no

@@ -2,6 +2,7 @@
 /* UUID v4 generation from OpenSSL's CSPRNG, formatting, and the syntax check. */
 #include "core/uuid.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "core/err.h"
@@ -35,6 +36,42 @@ int tr_uuid_v4(char out[TR_UUID_LEN + 1])
 static bool is_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static uint8_t hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return (uint8_t)(c - '0');
+    return (uint8_t)((c | 0x20) - 'a' + 10);
+}
+
+int tr_uuid_v5(const char *ns, struct tr_str name, char out[TR_UUID_LEN + 1])
+{
+    out[0] = '\0';
+    if (ns == NULL || !tr_uuid_is_valid(tr_str_from_cstr(ns)))
+        return TR_EINVAL;
+    uint8_t nsb[16];
+    for (size_t i = 0, o = 0; i < TR_UUID_LEN; i++) {
+        if (ns[i] == '-')
+            continue;
+        nsb[o / 2] =
+            (uint8_t)((o % 2) ? (nsb[o / 2] | hex_value(ns[i])) : (uint8_t)(hex_value(ns[i]) << 4));
+        o++;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    bool ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
+              EVP_DigestUpdate(c, nsb, sizeof(nsb)) == 1 &&
+              EVP_DigestUpdate(c, name.ptr, name.len) == 1 &&
+              EVP_DigestFinal_ex(c, md, &md_len) == 1;
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        return TR_EINTERNAL;
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* variant 10xx */
+    tr_uuid_format(md, out);
+    return 0;
 }
 
 bool tr_uuid_is_valid(struct tr_str s)

@@ -17,6 +17,11 @@
  * an empty string). */
 int tr_uuid_v4(char out[TR_UUID_LEN + 1]);
 
+/* A name-based (version 5, SHA-1) UUID of name within the namespace UUID ns (text form, either
+ * case), RFC 4122 §4.3: the same name always gives the same id. Returns 0, or TR_EINVAL when
+ * ns is not a UUID (out is then an empty string). */
+int tr_uuid_v5(const char *ns, struct tr_str name, char out[TR_UUID_LEN + 1]);
+
 /* Format 16 raw bytes as lowercase 8-4-4-4-12 text plus NUL into out. */
 void tr_uuid_format(const uint8_t bytes[16], char out[TR_UUID_LEN + 1]);
 

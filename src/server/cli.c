@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Command line: `torii start|stop|reload|upgrade|health|check|migrations|version`, in the spirit of
- * Kong's CLI. Each subcommand is one row of the table at the end. */
+/* Command line: `torii start|stop|reload|upgrade|health|check|migrations|config|version`, in the
+ * spirit of Kong's CLI. Each subcommand is one row of the table at the end. */
 #include "server/cli.h"
 
 #include <errno.h>
@@ -403,6 +403,8 @@ static const struct cli_command commands[] = {
     {"health", cmd_health, "health [-c FILE] [-p PREFIX]        exit 0 when the node answers"},
     {"check", cmd_check, "check [FILE]                        validate a settings file"},
     {"migrations", cmd_migrations, "migrations [up|list] [-c FILE]      upgrade the schema"},
+    {"config", tr_cli_config,
+     "config parse|db_import|db_export|init [FILE] [-c FILE]  declarative configuration"},
     {"version", cmd_version, "version                             print the version"},
 };
 

@@ -25,6 +25,7 @@
 #include "proxy/proxy.h"
 #include "snapshot/kong3.h"
 #include "snapshot/snapshot.h"
+#include "server/dbless.h"
 #include "server/dbwait.h"
 #include "server/listen.h"
 #include "server/prober.h"
@@ -48,6 +49,7 @@ struct control {
     bool stopping;
     struct tr_snap_identity *identity; /* the identity part of the current snapshot */
     struct tr_k3_config k3;            /* Kong 3 services and routes, patched per write */
+    char config_hash[33];              /* DB-less: the running configuration's hash */
 };
 
 void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
@@ -157,6 +159,18 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     begin_stop(s->data);
 }
 
+static void reload_configuration(struct control *ctl);
+
+/* POST /config in DB-less mode (admin.h: apply_config). */
+static void apply_config(void *ud, const json_t *doc, const char *hash, bool flatten, int *status,
+                         json_t **body)
+{
+    struct control *ctl = ud;
+    tr_dbless_apply(ctl->conf, &ctl->env, doc, hash, flatten, ctl->config_hash, status, body);
+    if (*status == 201)
+        reload_configuration(ctl);
+}
+
 static void on_reload_signal(uv_signal_t *s, int signum)
 {
     struct control *ctl = s->data;
@@ -174,7 +188,16 @@ static void on_reload_signal(uv_signal_t *s, int signum)
         }
         tr_conf_free(&fresh);
     }
-    /* Re-read everything: the database may have been changed behind the Admin API. */
+    /* DB-less with a file: the file is the configuration (Kong re-reads it too). */
+    if (tr_dbless_has_source(ctl->conf) &&
+        tr_dbless_boot(ctl->conf, &ctl->env, ctl->config_hash) != 0)
+        tr_log_error("reload: the declarative configuration stays as it was");
+    reload_configuration(ctl);
+}
+
+/* Re-read everything from the store into the snapshot. */
+static void reload_configuration(struct control *ctl)
+{
     struct tr_snap_identity *fresh_identity = tr_snap_identity_load(ctl->store);
     if (fresh_identity) {
         tr_snap_identity_unref(ctl->identity);
@@ -246,6 +269,12 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         tr_log_error("plugins: %s", err);
         goto out_store;
     }
+    memcpy(ctl.config_hash, "00000000000000000000000000000000", 33);
+    if (tr_dbless_on(conf)) {
+        struct tr_admin_env boot = {.store = ctl.store, .conf = conf};
+        if (tr_dbless_boot(conf, &boot, ctl.config_hash) != 0)
+            goto out_store;
+    }
     ctl.identity = tr_snap_identity_load(ctl.store);
     if (ctl.identity == NULL || tr_snap_k3_load(ctl.store, &ctl.k3) != 0 ||
         rebuild_snapshot(&ctl) != 0) {
@@ -301,6 +330,9 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         .on_change = on_admin_change,
         .server_status = server_status,
         .ud = &ctl,
+        .read_only = tr_dbless_on(conf),
+        .apply_config = tr_dbless_on(conf) ? apply_config : NULL,
+        .config_hash = tr_dbless_on(conf) ? ctl.config_hash : NULL,
     };
     ctl.admin = tr_admin_server_start(&ctl.loop, conf, &ctl.env, socks->admin,
                                       socks->admin_loopback, socks->num_admin, err, sizeof(err));

@@ -72,6 +72,10 @@ struct tr_store_ops {
     int (*count)(struct tr_store *s, const char *entity, size_t *out);
     int (*for_each)(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
                     void *ud);
+    int (*batch_begin)(struct tr_store *s);
+    int (*batch_commit)(struct tr_store *s);
+    void (*batch_rollback)(struct tr_store *s);
+    int (*batch_clear)(struct tr_store *s);
 
     /* ---- runtime sessions (store.h, runtime.h); acquire and release from any thread */
     struct tr_store_tx *(*tx_acquire)(struct tr_store *s);

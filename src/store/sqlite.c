@@ -59,6 +59,7 @@ struct sqlite_store {
     struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
     sqlite3_stmt *begin, *commit, *rollback;
     struct tr_sqlite_pool *runtime; /* owned; runtime sessions */
+    bool batch;                     /* inside tr_store_batch_begin: writes do not commit */
 };
 
 static struct sqlite_store *to_sqlite(struct tr_store *base)
@@ -547,6 +548,10 @@ static int write_entity(struct sqlite_store *s, const char *entity, json_t *doc,
         rc = TR_ENOMEM;
         goto out;
     }
+    if (s->batch) {
+        rc = write_rows(s, ki, doc, json_string_value(id), update, text, ukey, conflict_field);
+        goto out;
+    }
     rc = tx_begin(s);
     if (rc < 0)
         goto out;
@@ -582,14 +587,14 @@ static int sqlite_delete(struct tr_store *base, const char *entity, const char *
 
     if (id == NULL || tr_store_kind_find(entity, &ki) == NULL)
         return TR_EINVAL;
-    rc = tx_begin(s);
+    rc = s->batch ? 0 : tx_begin(s);
     if (rc < 0)
         return rc;
     st = op_stmt(s, ki, OP_DELETE);
     if (st == NULL || sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
         done(st);
-        tx_rollback(s);
-        return TR_EDB;
+        rc = TR_EDB;
+        goto fail;
     }
     /* Dependants go through ON DELETE CASCADE inside this same statement; a restricting
      * foreign key that still has a child makes it fail. */
@@ -599,15 +604,68 @@ static int sqlite_delete(struct tr_store *base, const char *entity, const char *
         else
             rc = db_fail(s, "delete");
         done(st);
-        tx_rollback(s);
-        return rc;
+        goto fail;
     }
     done(st);
     if (sqlite3_changes(s->db) == 0) {
-        tx_rollback(s);
-        return TR_ENOTFOUND;
+        rc = TR_ENOTFOUND;
+        goto fail;
     }
+    return s->batch ? 0 : tx_commit(s);
+fail:
+    if (!s->batch)
+        tx_rollback(s);
+    return rc;
+}
+
+/* ---- batches (store.h) ---------------------------------------------------------------------- */
+
+static int sqlite_batch_begin(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    if (s->batch)
+        return TR_EINVAL;
+    int rc = tx_begin(s);
+    if (rc == 0)
+        s->batch = true;
+    return rc;
+}
+
+static int sqlite_batch_commit(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    if (!s->batch)
+        return TR_EINVAL;
+    s->batch = false;
+    /* A foreign key still dangling (checked here, deferred by batch_clear) fails the commit,
+     * which then rolls back. */
     return tx_commit(s);
+}
+
+static void sqlite_batch_rollback(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    if (!s->batch)
+        return;
+    s->batch = false;
+    tx_rollback(s);
+}
+
+static int sqlite_batch_clear(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    if (!s->batch)
+        return TR_EINVAL;
+    /* Until the commit: the rows are gone before their replacements arrive. */
+    if (sqlite3_exec(s->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s, "defer foreign keys");
+    for (size_t i = 0; i < tr_store_kind_count(); i++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DELETE FROM %s", tr_store_kind_at(i)->name);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            return db_fail(s, "clear");
+    }
+    return 0;
 }
 
 /* Parse a stored doc; NULL (logged) when it is not JSON, which the CHECK should prevent. */
@@ -1096,7 +1154,11 @@ fail:
 /* sqlite_path, or <prefix>/torii.db when it is empty (conf.c makes both absolute). */
 static void sqlite_location(const struct tr_conf *conf, char *buf, size_t len)
 {
-    if (conf->sqlite_path != NULL && conf->sqlite_path[0] != '\0')
+    /* DB-less (database = off): the node's own copy of the declarative configuration, as
+     * Kong keeps its LMDB under the prefix; never the operator's database file. */
+    if (conf->database != NULL && strcmp(conf->database, "off") == 0)
+        snprintf(buf, len, "%s/dbless.db", conf->prefix != NULL ? conf->prefix : ".");
+    else if (conf->sqlite_path != NULL && conf->sqlite_path[0] != '\0')
         snprintf(buf, len, "%s", conf->sqlite_path);
     else
         snprintf(buf, len, "%s/torii.db", conf->prefix != NULL ? conf->prefix : ".");
@@ -1141,6 +1203,10 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .list = sqlite_list,
     .count = sqlite_count,
     .for_each = sqlite_foreach,
+    .batch_begin = sqlite_batch_begin,
+    .batch_commit = sqlite_batch_commit,
+    .batch_rollback = sqlite_batch_rollback,
+    .batch_clear = sqlite_batch_clear,
 
     .tx_acquire = sqlite_tx_acquire,
     .tx_release = tr__sqlite_tx_release,

@@ -20,6 +20,9 @@ static const struct tr_store_ops *const backends[] = {
 static const struct tr_store_ops *backend_of(const struct tr_conf *conf)
 {
     const char *name = conf->database != NULL ? conf->database : "sqlite";
+    /* DB-less keeps the applied configuration in a SQLite file of its own (sqlite.c) */
+    if (strcmp(name, "off") == 0)
+        name = "sqlite";
     for (size_t i = 0; i < TR_ARRAY_SIZE(backends); i++) {
         if (strcmp(backends[i]->name, name) == 0)
             return backends[i];
@@ -127,6 +130,27 @@ int tr_store_count(struct tr_store *s, const char *entity, size_t *out)
 {
     *out = 0;
     return s != NULL ? s->ops->count(s, entity, out) : TR_EINVAL;
+}
+
+int tr_store_batch_begin(struct tr_store *s)
+{
+    return s != NULL ? s->ops->batch_begin(s) : TR_EINVAL;
+}
+
+int tr_store_batch_commit(struct tr_store *s)
+{
+    return s != NULL ? s->ops->batch_commit(s) : TR_EINVAL;
+}
+
+void tr_store_batch_rollback(struct tr_store *s)
+{
+    if (s != NULL)
+        s->ops->batch_rollback(s);
+}
+
+int tr_store_batch_clear(struct tr_store *s)
+{
+    return s != NULL ? s->ops->batch_clear(s) : TR_EINVAL;
 }
 
 int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),

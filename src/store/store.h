@@ -108,6 +108,19 @@ int tr_store_count(struct tr_store *s, const char *entity, size_t *out);
 int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
                      void *ud);
 
+/* A batch: every insert, update and delete between begin and commit is one transaction,
+ * committed (fsync'ed) once by commit, or undone by rollback; a failed write inside a batch
+ * leaves the batch open for the caller to roll back. Reads inside see the batch's writes. For
+ * the declarative loader (a whole file, all or nothing) on the control thread; batches do not
+ * nest. begin: 0, TR_EINVAL (already in one) or TR_EDB. */
+int tr_store_batch_begin(struct tr_store *s);
+int tr_store_batch_commit(struct tr_store *s);
+void tr_store_batch_rollback(struct tr_store *s);
+/* Inside a batch: delete every entity row (and the runtime rows that hang from them). Foreign
+ * keys are checked at commit, so the order of what follows does not matter within the batch.
+ * Returns 0, TR_EINVAL (no batch) or TR_EDB. */
+int tr_store_batch_clear(struct tr_store *s);
+
 /* Names of every entity table, NULL-terminated (for /status row counts). */
 const char *const *tr_store_entities(void);
 

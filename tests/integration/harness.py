@@ -326,6 +326,11 @@ class Torii:
             self.wait_ready()
         return self
 
+    def reload(self):
+        """`torii reload` against this node (settings and configuration re-read)."""
+        p = run_cli(["reload"], env=self.env())
+        assert p.returncode == 0, p.stderr
+
     def wait_ready(self, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout
         token = self.settings.get("admin_token")

@@ -258,7 +258,8 @@ static void test_file_errors(void)
     CHECK_ERR("admin_max_body = 99999999999999999g", "expected a size");
     CHECK_ERR("log_level = verbose", "invalid value for 'log_level': 'verbose' (expected debug, "
                                      "info, notice, warn, error or crit)");
-    CHECK_ERR("database = postgres", "invalid value for 'database': 'postgres' (expected sqlite)");
+    CHECK_ERR("database = postgres",
+              "invalid value for 'database': 'postgres' (expected sqlite or off)");
     CHECK_ERR("escaped_slashes = drop", "(expected keep or reject)");
     CHECK_ERR("proxy_listen = 0.0.0.0:80 foo", "invalid value for 'proxy_listen': '0.0.0.0:80 "
                                                "foo' (unknown flag 'foo'");
@@ -746,7 +747,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 47);
+    TR_CHECK_INT(col.cnt, 49);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
     TR_CHECK_STR(col.keys[10], "password_hash_threads");
@@ -756,6 +757,8 @@ static void test_dump(void)
     TR_CHECK_STR(col.keys[41], "database_wait");
     TR_CHECK_STR(col.keys[42], "dns_resolver");
     TR_CHECK_STR(col.keys[46], "dns_error_ttl");
+    TR_CHECK_STR(col.keys[47], "declarative_config");
+    TR_CHECK_STR(col.keys[48], "declarative_config_string");
     TR_CHECK_STR(c.dns_hostsfile, "/etc/hosts");
     TR_CHECK_INT(c.dns_stale_ttl, 3600);
     TR_CHECK_INT(c.dns_not_found_ttl, 30);

@@ -8,6 +8,7 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "core/uuid.h"
 #include "http/form.h"
 
 /* The items of list, joined with '|' (empty items show as nothing between bars). */
@@ -79,8 +80,24 @@ static void test_pct_strict(void)
     TR_CHECK(memcmp(out, "a%zz ", 5) == 0);
 }
 
+/* RFC 4122 name-based ids: the vectors Python's uuid.uuid5 gives. */
+static void test_uuid_v5(void)
+{
+    char out[TR_UUID_LEN + 1];
+    TR_CHECK(tr_uuid_v5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", TR_STR_LIT("python.org"), out) ==
+             0);
+    TR_CHECK(strcmp(out, "886313e1-3b8a-5372-9b90-0c9aee199e5d") == 0);
+    TR_CHECK(tr_uuid_v5("6BA7B811-9DAD-11D1-80B4-00C04FD430C8", TR_STR_LIT("http://a/"), out) == 0);
+    char again[TR_UUID_LEN + 1];
+    TR_CHECK(tr_uuid_v5("6ba7b811-9dad-11d1-80b4-00c04fd430c8", TR_STR_LIT("http://a/"), again) ==
+             0);
+    TR_CHECK(strcmp(out, again) == 0 && out[14] == '5');
+    TR_CHECK(tr_uuid_v5("not-a-uuid", TR_STR_LIT("x"), out) == TR_EINVAL && out[0] == '\0');
+}
+
 int main(void)
 {
+    test_uuid_v5();
     test_next_item();
     test_hash();
     test_pct_strict();

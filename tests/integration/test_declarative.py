@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: MIT
+"""Declarative configuration (issue 17): DB-less mode (database = off) started from a kong.yml,
+its Admin API (reads work, writes answer 405), POST /config (201, 400 with Kong's error body,
+304 with check_hash, the old configuration kept on any error), GET /config and the
+configuration hash in /status. Cases ported from Kong 3.9's
+spec/02-integration/04-admin_api/15-off_spec.lua are named after their `it(...)`."""
+
+from harness import start_must_fail, wait_for
+from rawhttp import one_request
+
+# Kong's stable ids (uuid5 of the name in the kind's namespace), as Kong's specs show them.
+MY_SERVICE_ID = "0855b320-0dd2-547d-891d-601e9b38647f"
+MY_ROUTE_ID = "481a9539-f49c-51b6-b2e2-fe99ee68866c"
+MY_USER_ID = "4b1b701d-de2b-5588-9aa2-3b97061d9f52"
+EMPTY_HASH = "0" * 32
+
+FILE = """\
+_format_version: "3.0"
+_comment: the walkthrough's gateway, in git
+services:
+- name: my-service
+  url: %(echo)s
+  routes:
+  - name: my-route
+    paths: [/my]
+  plugins:
+  - name: key-auth
+consumers:
+- username: my-user
+  keyauth_credentials:
+  - key: my-key
+apis:
+- name: legacy
+  upstream_url: %(echo)s
+  request_path: /legacy
+  strip_request_path: true
+"""
+
+
+def dbless(torii_factory, tmp_path, text=None, **settings):
+    s = {"database": "off"}
+    if text is not None:
+        f = tmp_path / "kong.yml"
+        f.write_text(text)
+        s["declarative_config"] = str(f)
+    s.update(settings)
+    return torii_factory(s)
+
+
+def get(t, path, headers=()):
+    return one_request(t.proxy_port, "GET", path, host="svc.test", headers=headers)
+
+
+def test_starts_from_the_file_and_serves_it(torii_factory, tmp_path, echo):
+    t = dbless(torii_factory, tmp_path, FILE % {"echo": echo.url})
+    assert get(t, "/my/x").status == 401  # key-auth nested in the service
+    r = get(t, "/my/x", headers=[("apikey", "my-key")])
+    assert r.status == 200, r
+    assert r.json()["target"] == "/x"
+    assert get(t, "/legacy/y").json()["target"] == "/y"
+    # Kong's stable ids: the same file gives the same ids on every node
+    assert t.admin.get("/services/my-service").json()["id"] == MY_SERVICE_ID
+    assert t.admin.get("/routes/my-route").json()["id"] == MY_ROUTE_ID
+    assert t.admin.get("/consumers/my-user").json()["id"] == MY_USER_ID
+    st = t.admin.get("/status").json()
+    assert len(st["configuration_hash"]) == 32 and st["configuration_hash"] != EMPTY_HASH
+    assert "database" not in st
+
+
+def test_reads_work_writes_answer_405(torii_factory, tmp_path, echo):
+    """15-off_spec.lua: "doesn't allow to creates a route", "returns HTTP 405 on invalid
+    method" (both /routes and /routes/{route})."""
+    t = dbless(torii_factory, tmp_path, FILE % {"echo": echo.url})
+    a = t.admin
+    for path in ("/services", "/routes", "/consumers", "/plugins", "/apis", "/upstreams",
+                 "/consumers/my-user/key-auth", "/services/my-service/routes", "/tags"):
+        assert a.get(path).status_code == 200, path
+    assert [s["name"] for s in a.get("/services?size=1").json()["data"]] == ["my-service"]
+    r = a.post("/routes", json={"protocols": ["http"], "hosts": ["my.route.test"],
+                                "service": {"id": MY_SERVICE_ID}})
+    assert r.status_code == 405
+    assert r.json() == {"code": 12, "name": "operation unsupported",
+                        "message": "cannot create 'routes' entities when not using a database"}
+    for method in ("DELETE", "PUT", "PATCH"):
+        r = a.request(method, "/routes", json={"paths": ["/"]})
+        assert r.status_code == 405 and r.json() == {"message": "Method not allowed"}, method
+    r = a.put("/routes/" + MY_ROUTE_ID, json={"paths": ["/"]})
+    assert r.status_code == 405
+    assert r.json()["message"] == \
+        "cannot create or update 'routes' entities when not using a database"
+    r = a.patch("/services/my-service", json={"retries": 1})
+    assert r.status_code == 405 and r.json()["message"] == \
+        "cannot update 'services' entities by 'name' when not using a database"
+    r = a.delete("/consumers/" + MY_USER_ID)
+    assert r.status_code == 405 and r.json()["message"] == \
+        "cannot remove 'consumers' entities when not using a database"
+    r = a.post("/consumers/my-user/key-auth", json={"key": "other"})
+    assert r.status_code == 405 and r.json()["message"] == \
+        "cannot create 'keyauth_credentials' entities when not using a database"
+    # nothing changed
+    assert a.get("/consumers/my-user/key-auth").json()["data"][0]["key"] == "my-key"
+
+
+def test_empty_node_then_post_config(torii_factory, tmp_path, echo):
+    """15-off_spec.lua: "accepts configuration as a YAML string under `config` JSON key" and
+    "returns 304 if checking hash and configuration is identical"; an empty node has the zero
+    hash."""
+    t = dbless(torii_factory, tmp_path)
+    assert t.admin.get("/status").json()["configuration_hash"] == EMPTY_HASH
+    assert get(t, "/my/x").status == 404
+    text = FILE % {"echo": echo.url}
+    r = t.admin.post("/config?check_hash=1", json={"config": text})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["services"][MY_SERVICE_ID]["name"] == "my-service"
+    assert body["routes"][MY_ROUTE_ID]["service"] == {"id": MY_SERVICE_ID}
+    h = t.admin.get("/status").json()["configuration_hash"]
+    assert h != EMPTY_HASH
+    assert get(t, "/my/x", headers=[("apikey", "my-key")]).status == 200
+    r = t.admin.post("/config?check_hash=1", json={"config": text})
+    assert r.status_code == 304 and r.content == b""
+    # the raw YAML body and a JSON document are taken too
+    r = t.admin.post("/config", data=text, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 201, r.text
+    doc = {"_format_version": "3.0", "services": [{"name": "only", "url": echo.url,
+                                                    "routes": [{"paths": ["/only"]}]}]}
+    r = t.admin.post("/config", json=doc)
+    assert r.status_code == 201, r.text
+    assert get(t, "/only/z").json()["target"] == "/z"
+    assert get(t, "/my/x", headers=[("apikey", "my-key")]).status == 404  # replaced
+    assert [s["name"] for s in t.admin.get("/services").json()["data"]] == ["only"]
+
+
+def test_post_config_errors_keep_the_old_configuration(torii_factory, tmp_path, echo):
+    """15-off_spec.lua: "returns 400 on an invalid config string", "returns 400 on a
+    validation error", "... endpoint key uniqueness error", "returns 400 when given no
+    input"."""
+    t = dbless(torii_factory, tmp_path, FILE % {"echo": echo.url})
+    before = t.admin.get("/status").json()["configuration_hash"]
+    r = t.admin.post("/config", json={"config": "bobby tables"})
+    assert r.status_code == 400
+    assert r.json() == {
+        "code": 14, "name": "invalid declarative configuration",
+        "fields": {"error": "failed parsing declarative configuration: expected an object"},
+        "message": "declarative config is invalid: {error=\"failed parsing declarative "
+                   "configuration: expected an object\"}"}
+    r = t.admin.post("/config", json={"config": '_format_version: "1.1"\nservices:\n- port: -12\n'})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == 14
+    assert body["fields"]["services"][0]["port"] == "value should be between 0 and 65535"
+    assert body["message"].startswith("declarative config is invalid: {services={{")
+    dup = '_format_version: "3.0"\nservices:\n- name: foo\n  host: a.test\n' \
+          '- name: foo\n  host: b.test\n'
+    r = t.admin.post("/config", json={"config": dup})
+    assert r.status_code == 400
+    assert r.json()["fields"] == {"services": [None, "uniqueness violation: 'services' entity "
+                                               "with name set to 'foo' already declared"]}
+    assert r.json()["message"] == (
+        "declarative config is invalid: {services={[2]=\"uniqueness violation: 'services' "
+        "entity with name set to 'foo' already declared\"}}")
+    r = t.admin.post("/config")
+    assert r.status_code == 400 and r.json() == {"message": "expected a declarative configuration"}
+    # a nested error, a dangling reference and an unknown key, all in one answer
+    bad = {"_format_version": "3.0", "abnormal_extra_field": 1,
+           "services": [{"name": "a", "url": echo.url},
+                        {"name": "b", "url": echo.url,
+                         "routes": [{"name": "r", "paths": ["/ok", "bad"]}]}],
+           "plugins": [{"name": "cors", "service": "nowhere"}]}
+    r = t.admin.post("/config", json=bad)
+    assert r.status_code == 400
+    f = r.json()["fields"]
+    assert f["abnormal_extra_field"] == "unknown field"
+    assert f["services"][0] is None
+    assert f["services"][1]["routes"][0]["paths"][0] is None
+    assert f["services"][1]["routes"][0]["paths"][1]
+    assert f["plugins"] == [["invalid reference 'service: nowhere' (no such entry in "
+                             "'services')"]]
+    # flatten_errors: one item per entity; what no entity owns stays in fields
+    r = t.admin.post("/config?flatten_errors=1", json=bad)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["fields"] == {"abnormal_extra_field": "unknown field"}
+    items = {i["entity_type"]: i for i in body["flattened_errors"]}
+    assert set(items) == {"route", "plugin"}
+    assert items["route"]["entity_name"] == "r"
+    assert items["route"]["errors"][0]["field"] == "paths.2"
+    assert items["plugin"]["errors"] == [{"type": "entity", "message": "invalid reference "
+                                          "'service: nowhere' (no such entry in 'services')"}]
+    # every refusal left the running configuration alone
+    assert t.admin.get("/status").json()["configuration_hash"] == before
+    assert get(t, "/my/x", headers=[("apikey", "my-key")]).status == 200
+
+
+def test_get_config_returns_the_running_configuration(torii_factory, tmp_path, echo):
+    """15-off_spec.lua: "returns back the configuration"; secrets stay out (P11, G-04)."""
+    t = dbless(torii_factory, tmp_path, FILE % {"echo": echo.url})
+    r = t.admin.get("/config")
+    assert r.status_code == 200
+    text = r.json()["config"]
+    assert text.startswith('_format_version: "3.0"\n_transform: false\n')
+    # what GET /config returns can be posted back as it is
+    r = t.admin.post("/config", json={"config": text})
+    assert r.status_code == 201, r.text
+    assert t.admin.get("/services/my-service").json()["id"] == MY_SERVICE_ID
+    assert get(t, "/my/x", headers=[("apikey", "my-key")]).status == 200
+
+
+def test_config_endpoint_needs_dbless(torii):
+    for method in ("GET", "POST"):
+        r = torii.admin.request(method, "/config")
+        assert r.status_code == 400
+        assert r.json() == {"message": "this endpoint is only available when Kong is "
+                                       "configured to not use a database"}
+
+
+def test_config_survives_restart_and_reload(torii_factory, tmp_path, echo):
+    """Without a file, what POST /config applied is served again after a restart; with a
+    file, `torii reload` re-reads it."""
+    t = dbless(torii_factory, tmp_path)
+    r = t.admin.post("/config", json={"config": FILE % {"echo": echo.url}})
+    assert r.status_code == 201
+    h = t.admin.get("/status").json()["configuration_hash"]
+    t.restart()
+    assert t.admin.get("/status").json()["configuration_hash"] == h
+    assert get(t, "/my/x", headers=[("apikey", "my-key")]).status == 200
+
+    f = tmp_path / "reload.yml"
+    f.write_text(FILE % {"echo": echo.url})
+    t2 = torii_factory({"database": "off", "declarative_config": str(f)})
+    assert get(t2, "/legacy/a").status == 200
+    f.write_text('_format_version: "3.0"\napis:\n- name: moved\n  upstream_url: %s\n'
+                 '  request_path: /moved\n' % echo.url)
+    t2.reload()
+    assert wait_for(lambda: get(t2, "/moved/a").status == 200, 5)
+    assert get(t2, "/legacy/a").status == 404
+
+
+def test_bad_file_stops_the_start(tmp_path):
+    f = tmp_path / "bad.yml"
+    f.write_text('_format_version: "3.0"\nservices:\n- name: x\n  port: 99999\n')
+    out = start_must_fail(tmp_path, {"TORII_DATABASE": "off",
+                                     "TORII_DECLARATIVE_CONFIG": str(f)})
+    assert "error parsing declarative config file %s:" % f in out
+    assert "in 'port': value should be between 0 and 65535" in out
+    f.write_text('_format_version: "3.0"\nservices: [\n')
+    out = start_must_fail(tmp_path, {"TORII_DATABASE": "off",
+                                     "TORII_DECLARATIVE_CONFIG": str(f)})
+    assert "failed parsing declarative configuration: line 3" in out
