@@ -129,13 +129,15 @@ static size_t kind_index(const struct tr_decl_kind *k)
     return 0;
 }
 
-/* An error of entity e (value stolen): in the tree, and as a flattened item. */
-static void entity_error(struct loader *l, struct ent *e, const char *at, json_t *value)
+/* An error of entity e (value stolen): in the tree, and as a flattened item. With skip, e
+ * is not written (a duplicate, a dangling reference: its write could only add noise); else
+ * it still is, so that the Admin API's checks name its other problems in the same answer. */
+static void entity_error(struct loader *l, struct ent *e, const char *at, json_t *value, bool skip)
 {
     json_array_append_new(l->flattened,
                           tr__decl_flat_item(e->kind->singular, e->input, e->id, value));
     tr__decl_err_put(l->fields, &e->path, at, value);
-    e->failed = true;
+    e->failed = e->failed || skip;
 }
 
 static void path_error(struct loader *l, const struct tr_decl_path *p, const char *msg)
@@ -218,7 +220,6 @@ static void add_children(struct loader *l, long ei)
             json_t *err = json_pack("{s:s}", child,
                                     json_is_array(list) ? "nested too deep" : "expected an array");
             tr__decl_err_put(l->fields, &at, NULL, err);
-            l->ents[ei].failed = true;
             continue;
         }
         p.key[p.depth] = child;
@@ -288,7 +289,7 @@ static long add_entity(struct loader *l, const struct tr_decl_kind *k, json_t *i
         json_object_set_new(e->body, parent_fk->field,
                             json_pack("{s:s}", "id", l->ents[parent].id));
     if (errs != NULL)
-        entity_error(l, e, NULL, errs);
+        entity_error(l, e, NULL, errs, false);
     add_children(l, ei);
     return ei;
 }
@@ -308,7 +309,7 @@ static void check_unique(struct loader *l)
                          "uniqueness violation: '%s' entity with primary key set to '%s' already "
                          "declared",
                          e->kind->name, e->id);
-                entity_error(l, e, NULL, json_string(msg));
+                entity_error(l, e, NULL, json_string(msg), true);
             } else {
                 tr_strmap_put(&l->by_id[ki], tr_str_from_cstr(e->id), (void *)(uintptr_t)(i + 1));
             }
@@ -321,7 +322,7 @@ static void check_unique(struct loader *l)
                          "uniqueness violation: '%s' entity with %s set to '%.200s' already "
                          "declared",
                          e->kind->name, ekf, json_string_value(ek));
-                entity_error(l, e, NULL, json_string(msg));
+                entity_error(l, e, NULL, json_string(msg), true);
             } else {
                 tr_strmap_put(&l->by_key[ki], tr_str_from_cstr(json_string_value(ek)),
                               (void *)(uintptr_t)(i + 1));
@@ -395,7 +396,7 @@ static void resolve_refs(struct loader *l, struct ent *e)
         const char *at = json_is_string(ek)      ? json_string_value(ek)
                          : json_is_string(given) ? json_string_value(given)
                                                  : NULL;
-        entity_error(l, e, at, json_pack("[s]", msg));
+        entity_error(l, e, at, json_pack("[s]", msg), true);
     }
 }
 
@@ -493,7 +494,7 @@ static void write_entity(struct loader *l, struct ent *e)
     struct tr_admin_response res;
     tr_admin_handle_doc(l->env, method, path, e->body, &res);
     if (res.status >= 300)
-        entity_error(l, e, NULL, answer_errors(res.body, res.status));
+        entity_error(l, e, NULL, answer_errors(res.body, res.status), true);
     json_decref(res.body);
 }
 

@@ -267,7 +267,19 @@ const size_t tr_admin_services_endpoints_cnt =
 /* ---- /tags -------------------------------------------------------------------------------- */
 
 /* Kinds listed by /tags, in this order. */
-static const char *const tagged_kinds[] = {"services", "routes", "upstreams", "targets", NULL};
+static const char *const tagged_kinds[] = {"services",
+                                           "routes",
+                                           "upstreams",
+                                           "targets",
+                                           "consumers",
+                                           "plugins",
+                                           "certificates",
+                                           "snis",
+                                           "keyauth_credentials",
+                                           "basicauth_credentials",
+                                           "acls",
+                                           "oauth2_credentials",
+                                           NULL};
 
 struct tag_walk {
     const char *kind;

@@ -202,6 +202,7 @@ static int check_group_name(json_t *rec, const char *name, char *msg, size_t msg
 static const struct tr_schema_field cred_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "consumer_id",
      .type = TR_SCHEMA_UUID,
      .flags = TR_SCHEMA_REQUIRED,

@@ -352,6 +352,7 @@ static int before_store(json_t *doc, char *err, size_t err_len)
 static const struct tr_schema_field cred_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "consumer_id",
      .type = TR_SCHEMA_UUID,
      .flags = TR_SCHEMA_REQUIRED,

@@ -318,6 +318,7 @@ static json_t *gen_key(const json_t *rec)
 static const struct tr_schema_field cred_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "consumer_id",
      .type = TR_SCHEMA_UUID,
      .flags = TR_SCHEMA_REQUIRED,

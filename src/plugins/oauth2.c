@@ -529,6 +529,7 @@ static const char *const client_types[] = {"confidential", "public", NULL};
 static const struct tr_schema_field app_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "consumer_id",
      .type = TR_SCHEMA_UUID,
      .flags = TR_SCHEMA_REQUIRED,

@@ -9,6 +9,7 @@
 static const struct tr_schema_field cert_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "cert",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_TEXT,
@@ -36,6 +37,7 @@ static const struct tr_schema_field sni_fields[] = {
      .flags = TR_SCHEMA_REQUIRED,
      .help = "the certificate served for this name (shown as certificate.id)"},
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
 };
 
 const struct tr_schema tr_schema_snis = {

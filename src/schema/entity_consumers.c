@@ -19,6 +19,7 @@ static json_t *entity_check(const json_t *rec, const json_t *input, enum tr_sche
 static const struct tr_schema_field fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "username",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_UNIQUE,

@@ -9,6 +9,7 @@
 static const struct tr_schema_field fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
+    TR_SCHEMA_FIELD_TAGS,
     {.name = "name",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_IMMUTABLE,

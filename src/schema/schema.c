@@ -16,6 +16,7 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "core/uuid.h"
+#include "schema/kong3.h"
 
 #define MSG_LEN 512
 #define KEY_LEN 256
@@ -637,6 +638,23 @@ json_t *tr_schema_gen_uuid(const json_t *rec)
     if (tr_uuid_v4(id) != 0)
         return NULL;
     return json_string(id);
+}
+
+int tr_schema_check_tags(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *tags = json_object_get(rec, name);
+    if (json_array_size(tags) > TR_SCHEMA3_MAX_ITEMS) {
+        snprintf(msg, msg_len, "length must be at most %d", TR_SCHEMA3_MAX_ITEMS);
+        return TR_EINVAL;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        if (!tr_schema3_tag_ok(json_string_value(t), json_string_length(t), msg, msg_len))
+            return TR_EINVAL;
+    }
+    return 0;
 }
 
 json_t *tr_schema_gen_created_at(const json_t *rec)

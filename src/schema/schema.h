@@ -125,6 +125,14 @@ struct tr_schema_field {
         .name = "id", .type = TR_SCHEMA_UUID, .flags = TR_SCHEMA_IMMUTABLE | TR_SCHEMA_UNIQUE,     \
         .gen = tr_schema_gen_uuid, .help = "generated UUID"                                        \
     }
+/* Kong 1.1+'s tags on the entities Kong 3 still has (consumers, plugins, credentials,
+ * certificates, snis): a list of at most 256 strings, each printable ASCII but ',' and '/',
+ * or UTF-8 (Kong 3's typedef). */
+#define TR_SCHEMA_FIELD_TAGS                                                                       \
+    {                                                                                              \
+        .name = "tags", .type = TR_SCHEMA_ARRAY, .check = tr_schema_check_tags,                    \
+        .help = "tags: strings to find the entity by (/tags)"                                      \
+    }
 #define TR_SCHEMA_FIELD_CREATED_AT                                                                 \
     {                                                                                              \
         .name = "created_at", .type = TR_SCHEMA_TIMESTAMP, .flags = TR_SCHEMA_IMMUTABLE,           \
@@ -172,6 +180,8 @@ json_t *tr_schema_at_least_one(const json_t *rec, const json_t *input, enum tr_s
 /* Helpers for entity schemas: a new v4 UUID string, and now as whole seconds x 1000. */
 json_t *tr_schema_gen_uuid(const json_t *rec);
 json_t *tr_schema_gen_created_at(const json_t *rec);
+/* The check of TR_SCHEMA_FIELD_TAGS. */
+int tr_schema_check_tags(json_t *rec, const char *name, char *msg, size_t msg_len);
 
 /* Fill the bound members of out (a zeroed struct) from rec, a record validated against schema
  * (borrowed; NULL reads as {}). A field rec does not hold takes the row's constant default

@@ -5,6 +5,8 @@ its Admin API (reads work, writes answer 405), POST /config (201, 400 with Kong'
 configuration hash in /status. Cases ported from Kong 3.9's
 spec/02-integration/04-admin_api/15-off_spec.lua are named after their `it(...)`."""
 
+import json
+
 from harness import start_must_fail, wait_for
 from rawhttp import one_request
 
@@ -247,3 +249,71 @@ def test_bad_file_stops_the_start(tmp_path):
     out = start_must_fail(tmp_path, {"TORII_DATABASE": "off",
                                      "TORII_DECLARATIVE_CONFIG": str(f)})
     assert "failed parsing declarative configuration: line 3" in out
+
+
+def versioned(v, echo_url):
+    """A configuration whose /stable answers its version (from the gateway itself), plus a
+    route only this version has."""
+    return ('_format_version: "3.0"\nservices:\n- name: s\n  url: %s\n  routes:\n'
+            '  - name: stable\n    paths: [/stable]\n    plugins:\n'
+            '    - name: request-termination\n      config: {status_code: 200, message: "%s"}\n'
+            '  - name: only-%s\n    paths: [/only-%s]\n' % (echo_url, v, v, v))
+
+
+def test_post_config_under_load_loses_nothing(torii_factory, tmp_path, echo):
+    """Clients hammering the proxy while POST /config swaps the whole configuration ten times:
+    no error, every answer is one version's, and an answer after a 201 is the new version."""
+    import threading
+    t = dbless(torii_factory, tmp_path, versioned("A", echo.url))
+    stop = threading.Event()
+    seen, bad = [], []
+
+    def hammer():
+        from rawhttp import RawConn
+        c = RawConn(t.proxy_port, timeout=10)
+        try:
+            while not stop.is_set():
+                r = c.request("GET", "/stable", host="svc.test")
+                if r.status != 200:
+                    bad.append(r.status)
+                else:
+                    seen.append(r.json()["message"])
+        except OSError as e:
+            bad.append(repr(e))
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for th in threads:
+        th.start()
+    try:
+        for i in range(10):
+            v = "B" if i % 2 == 0 else "A"
+            r = t.admin.post("/config", json={"config": versioned(v, echo.url)})
+            assert r.status_code == 201, r.text
+            assert get(t, "/stable").json()["message"] == v
+            assert get(t, "/only-%s/x" % v).status == 200
+            assert get(t, "/only-%s/x" % ("A" if v == "B" else "B")).status == 404
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(10)
+    assert bad == []
+    assert set(seen) == {"A", "B"} and len(seen) > 10
+
+
+def test_tags_on_every_kind(torii_factory, tmp_path, echo):
+    """decK selects by tags: they are kept on every kind and listed by /tags."""
+    text = ('_format_version: "3.0"\nservices:\n- name: s\n  url: %s\n  tags: [team-a]\n'
+            '  plugins:\n  - name: cors\n    tags: [team-a]\nconsumers:\n- username: u\n'
+            '  tags: [team-a, vip]\n  keyauth_credentials:\n  - key: k\n    tags: [team-a]\n'
+            '  acls:\n  - group: g\n    tags: [team-a]\n' % echo.url)
+    t = dbless(torii_factory, tmp_path, text)
+    rows = t.admin.get("/tags/team-a").json()["data"]
+    assert sorted(r["entity_name"] for r in rows) == [
+        "acls", "consumers", "keyauth_credentials", "plugins", "services"]
+    assert t.admin.get("/consumers/u").json()["tags"] == ["team-a", "vip"]
+    bad = '_format_version: "3.0"\nconsumers:\n- username: w\n  tags: ["a,b"]\n'
+    r = t.admin.post("/config", json={"config": bad})
+    assert r.status_code == 400
+    assert "invalid tag 'a,b'" in json.dumps(r.json()["fields"])
