@@ -20,12 +20,12 @@ static bool has_body(struct tr_str method)
            tr_str_eq(method, TR_STR_LIT("PATCH"));
 }
 
-/* Route and run one request whose query and body are decoded by decode (or given). */
+/* Route and run one request; doc (stolen, may be NULL) is its body already decoded. */
 static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *req,
-                     struct tr_admin_response *res, const json_t *doc)
+                     struct tr_admin_response *res, json_t *doc)
 {
     char msg[256];
-    struct tr_admin_ctx ctx = {.env = env, .req = req, .res = res};
+    struct tr_admin_ctx ctx = {.env = env, .req = req, .res = res, .body = doc};
     res->status = 0;
     res->body = NULL;
     res->allow = NULL;
@@ -33,7 +33,7 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
     if (env->store == NULL) {
         /* A node still waiting for its database (database_wait): nothing can be answered. */
         tr_admin_reply_error(&ctx, TR_EDBUNAVAIL);
-        return;
+        goto out;
     }
     const struct tr_admin_endpoint *ep =
         tr_admin_route_match(req->path, ctx.params, &ctx.param_cnt);
@@ -43,7 +43,7 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
         bool never = tr_str_eq(req->method, TR_STR_LIT("TRACE")) ||
                      tr_str_eq(req->method, TR_STR_LIT("CONNECT"));
         tr_admin_reply_error(&ctx, never ? TR_EMETHOD : TR_ENOTFOUND);
-        return;
+        goto out;
     }
     ctx.endpoint = ep;
     tr_admin_handler_fn handler = tr_admin_route_handler(ep, req->method);
@@ -63,8 +63,8 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
         tr_admin_reply_detail(&ctx, rc, msg);
         goto out;
     }
-    if (doc != NULL) {
-        ctx.body = json_deep_copy(doc);
+    if (ctx.body != NULL) {
+        /* decoded already (tr_admin_handle_doc) */
     } else if (has_body(req->method)) {
         rc = tr_admin_body_decode(req->content_type, req->body, &ctx.body, msg, sizeof(msg));
         if (rc != 0 && strcmp(ep->path, "/config") == 0) {
@@ -104,7 +104,7 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
 }
 
 void tr_admin_handle_doc(struct tr_admin_env *env, const char *method, const char *path,
-                         const json_t *body, struct tr_admin_response *res)
+                         json_t *body, struct tr_admin_response *res)
 {
     struct tr_admin_request req = {
         .method = tr_str_from_cstr(method),

@@ -62,8 +62,8 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
                      struct tr_admin_response *res);
 
 /* The same for a body already decoded (the declarative loader's writes): body is an object,
- * borrowed (a copy is handed to the handler); no query string. */
+ * stolen (the handler may change it); no query string. */
 void tr_admin_handle_doc(struct tr_admin_env *env, const char *method, const char *path,
-                         const json_t *body, struct tr_admin_response *res);
+                         json_t *body, struct tr_admin_response *res);
 
 #endif

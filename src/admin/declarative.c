@@ -25,24 +25,39 @@
 
 int tr_declarative_parse_text(const char *text, size_t len, json_t **doc, char *err, size_t err_len)
 {
+    return tr_declarative_parse_text_lines(text, len, doc, NULL, err, err_len);
+}
+
+int tr_declarative_parse_text_lines(const char *text, size_t len, json_t **doc,
+                                    struct tr_yaml_lines **lines, char *err, size_t err_len)
+{
     char why[400];
     *doc = NULL;
+    if (lines != NULL)
+        *lines = NULL;
     if (len > TR_DECLARATIVE_MAX_BYTES) {
         snprintf(err, err_len, "failed parsing declarative configuration: larger than %u bytes",
                  TR_DECLARATIVE_MAX_BYTES);
         return TR_EINVAL;
     }
     json_t *v = NULL;
-    if (tr_yaml_parse(text, len, &v, why, sizeof(why)) != 0) {
+    struct tr_yaml_lines *ls = NULL;
+    int rc = lines ? tr_yaml_parse_lines(text, len, &v, &ls, why, sizeof(why))
+                   : tr_yaml_parse(text, len, &v, why, sizeof(why));
+    if (rc != 0) {
         snprintf(err, err_len, "failed parsing declarative configuration: %s", why);
-        return TR_EINVAL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
+    } else if (!json_is_object(v)) {
         snprintf(err, err_len, "failed parsing declarative configuration: expected an object");
+        rc = TR_EINVAL;
+    }
+    if (rc != 0) {
+        json_decref(v);
+        tr_yaml_lines_free(ls);
         return TR_EINVAL;
     }
     *doc = v;
+    if (lines != NULL)
+        *lines = ls;
     return 0;
 }
 
@@ -115,9 +130,12 @@ struct loader {
     struct ent *ents;
     size_t cnt, cap;
     json_t *fields;    /* the errors tree */
+    json_t *written;   /* the Admin API's answers by kind and id, or NULL when not wanted */
+    bool legacy_paths; /* _format_version 1.1 or 2.1: route paths are migrated to 3.0's */
     json_t *flattened; /* flattened_errors items */
     /* per kind: id -> ent index + 1, endpoint key -> ent index + 1 */
     struct tr_strmap by_id[16], by_key[16];
+    char ns[16][TR_UUID_LEN + 1]; /* per kind: uuid5(ROOT_NS, kind name), Kong's namespace */
 };
 
 static size_t kind_index(const struct tr_decl_kind *k)
@@ -148,13 +166,12 @@ static void path_error(struct loader *l, const struct tr_decl_path *p, const cha
 /* Kong's stable id: uuid5(uuid5(ROOT_NS, kind), key), the key being the endpoint key's value,
  * else the cache key "<kind>:*:<field values>" (a nested item's parent reference is the
  * parent's id). No key: a random id. */
-static void stable_id(const struct tr_decl_kind *k, const json_t *in, const struct ent *parent,
-                      const struct tr_decl_fk *parent_fk, char out[TR_UUID_LEN + 1])
+static void stable_id(const char *ns, const struct tr_decl_kind *k, const json_t *in,
+                      const struct ent *parent, const struct tr_decl_fk *parent_fk,
+                      char out[TR_UUID_LEN + 1])
 {
-    char ns[TR_UUID_LEN + 1];
     const json_t *ek = k->endpoint_key ? json_object_get(in, k->endpoint_key) : NULL;
-    if (!k->random_id && json_is_string(ek) &&
-        tr_uuid_v5(ROOT_NS, tr_str_from_cstr(k->name), ns) == 0) {
+    if (!k->random_id && json_is_string(ek)) {
         tr_uuid_v5(ns, tr_str_from_cstr(json_string_value(ek)), out);
         return;
     }
@@ -186,13 +203,32 @@ static void stable_id(const struct tr_decl_kind *k, const json_t *in, const stru
         if (ok && api_ref != NULL && strcmp(k->name, "plugins") == 0 && n > 0 &&
             (size_t)n < sizeof(key))
             n += snprintf(key + n, sizeof(key) - (size_t)n, ":api=%s", api_ref);
-        if (ok && n > 0 && (size_t)n < sizeof(key) &&
-            tr_uuid_v5(ROOT_NS, tr_str_from_cstr(k->name), ns) == 0) {
+        if (ok && n > 0 && (size_t)n < sizeof(key)) {
             tr_uuid_v5(ns, (struct tr_str){key, (size_t)n}, out);
             return;
         }
     }
     tr_uuid_v4(out);
+}
+
+/* Kong's migration of a 1.1 / 2.1 file's route paths (migrate_path_280_300.lua): a path of
+ * plain characters stays a prefix, any other was a regex then and says so now with "~". */
+static void migrate_paths(json_t *paths)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(paths, i, p)
+    {
+        const char *s = json_string_value(p);
+        if (s == NULL || s[0] == '~')
+            continue;
+        bool plain = true;
+        for (const char *c = s; *c && plain; c++)
+            plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9') || strchr(".-_~/%", *c) != NULL;
+        if (!plain)
+            json_array_set_new(paths, i, json_sprintf("~%s", s));
+    }
 }
 
 static bool is_meta(const char *key)
@@ -280,7 +316,8 @@ static long add_entity(struct loader *l, const struct tr_decl_kind *k, json_t *i
             e->id[i] = tr_ascii_lower(json_string_value(given)[i]);
         e->id[TR_UUID_LEN] = '\0';
     } else if (given == NULL) {
-        stable_id(k, in, parent >= 0 ? &l->ents[parent] : NULL, parent_fk, e->id);
+        stable_id(l->ns[kind_index(k)], k, in, parent >= 0 ? &l->ents[parent] : NULL, parent_fk,
+                  e->id);
     }
     /* else: a malformed id, left for the Admin API to name */
     if (e->id[0] != '\0')
@@ -288,6 +325,8 @@ static long add_entity(struct loader *l, const struct tr_decl_kind *k, json_t *i
     if (parent_fk != NULL)
         json_object_set_new(e->body, parent_fk->field,
                             json_pack("{s:s}", "id", l->ents[parent].id));
+    if (l->legacy_paths && strcmp(k->name, "routes") == 0)
+        migrate_paths(json_object_get(e->body, "paths"));
     if (errs != NULL)
         entity_error(l, e, NULL, errs, false);
     add_children(l, ei);
@@ -493,8 +532,17 @@ static void write_entity(struct loader *l, struct ent *e)
     route_of(l, e, &method, path, sizeof(path));
     struct tr_admin_response res;
     tr_admin_handle_doc(l->env, method, path, e->body, &res);
-    if (res.status >= 300)
+    e->body = NULL; /* the handler had it */
+    if (res.status >= 300) {
         entity_error(l, e, NULL, answer_errors(res.body, res.status), true);
+    } else if (l->written != NULL && json_is_object(res.body)) {
+        json_t *by_id = json_object_get(l->written, e->kind->name);
+        if (by_id == NULL) {
+            by_id = json_object();
+            json_object_set_new(l->written, e->kind->name, by_id);
+        }
+        json_object_set(by_id, e->id, res.body);
+    }
     json_decref(res.body);
 }
 
@@ -507,8 +555,9 @@ static void check_top(struct loader *l, const json_t *doc)
         tr__decl_err_top(l->fields, "_format_version", json_string("required field missing"));
     else if (!json_is_string(fv))
         tr__decl_err_top(l->fields, "_format_version", json_string("expected a string"));
-    else if (strcmp(json_string_value(fv), "3.0") != 0 &&
-             strcmp(json_string_value(fv), "2.1") != 0 && strcmp(json_string_value(fv), "1.1") != 0)
+    else if (strcmp(json_string_value(fv), "1.1") == 0 || strcmp(json_string_value(fv), "2.1") == 0)
+        l->legacy_paths = true;
+    else if (strcmp(json_string_value(fv), "3.0") != 0)
         tr__decl_err_top(l->fields, "_format_version",
                          json_string("expected one of: 1.1, 2.1, 3.0"));
     const json_t *tf = json_object_get(doc, "_transform");
@@ -525,8 +574,10 @@ static void check_top(struct loader *l, const json_t *doc)
 int tr_declarative_load(struct tr_admin_env *env, const json_t *doc, enum tr_declarative_mode mode,
                         struct tr_declarative_result *res)
 {
+    bool want = res->want_entities;
     memset(res, 0, sizeof(*res));
     struct loader *l = tr_xcalloc(1, sizeof(*l));
+    l->written = want ? json_object() : NULL;
     l->env = env;
     l->mode = mode;
     l->fields = json_object();
@@ -534,6 +585,7 @@ int tr_declarative_load(struct tr_admin_env *env, const json_t *doc, enum tr_dec
     for (size_t i = 0; i < tr_decl_kind_count(); i++) {
         tr_strmap_init(&l->by_id[i]);
         tr_strmap_init(&l->by_key[i]);
+        tr_uuid_v5(ROOT_NS, tr_str_from_cstr(tr_decl_kind_at(i)->name), l->ns[i]);
     }
     check_top(l, doc);
     const char *key;
@@ -595,6 +647,8 @@ int tr_declarative_load(struct tr_admin_env *env, const json_t *doc, enum tr_dec
         rc = TR_EINVAL;
     if (rc == 0) {
         res->entities = l->cnt;
+        res->written = l->written;
+        l->written = NULL;
         json_decref(l->fields);
         json_decref(l->flattened);
     } else {
@@ -607,6 +661,7 @@ int tr_declarative_load(struct tr_admin_env *env, const json_t *doc, enum tr_dec
         tr_strmap_free(&l->by_id[i]);
         tr_strmap_free(&l->by_key[i]);
     }
+    json_decref(l->written);
     free(l->ents);
     free(l);
     return rc;
@@ -616,5 +671,6 @@ void tr_declarative_result_free(struct tr_declarative_result *res)
 {
     json_decref(res->fields);
     json_decref(res->flattened);
-    res->fields = res->flattened = NULL;
+    json_decref(res->written);
+    res->fields = res->flattened = res->written = NULL;
 }

@@ -18,6 +18,8 @@
 
 #include "admin/admin.h"
 
+struct tr_yaml_lines;
+
 /* The largest declarative text torii reads (a file, a POST /config body). */
 #define TR_DECLARATIVE_MAX_BYTES (32u << 20)
 /* Kong's hash of "no configuration". */
@@ -29,9 +31,11 @@ enum tr_declarative_mode {
 };
 
 struct tr_declarative_result {
-    size_t entities;   /* entities written */
-    json_t *fields;    /* new; Kong's nested error fields (NULL on success) */
-    json_t *flattened; /* new; Kong's flattened_errors list (NULL on success) */
+    bool want_entities; /* set by the caller: collect the entities as the Admin API shows them */
+    size_t entities;    /* entities written */
+    json_t *written;    /* new, with want_entities: {"<kind>": {"<id>": entity}} (POST /config) */
+    json_t *fields;     /* new; Kong's nested error fields (NULL on success) */
+    json_t *flattened;  /* new; Kong's flattened_errors list (NULL on success) */
 };
 
 /* Text (YAML or JSON) into a document: 0 with a new value in *doc, or TR_EINVAL with Kong's
@@ -39,6 +43,10 @@ struct tr_declarative_result {
  * is "expected an object"). */
 int tr_declarative_parse_text(const char *text, size_t len, json_t **doc, char *err,
                               size_t err_len);
+/* The same, also keeping where each mapping starts (*lines new, or NULL on error; free with
+ * tr_yaml_lines_free), for tr_declarative_error_text. */
+int tr_declarative_parse_text_lines(const char *text, size_t len, json_t **doc,
+                                    struct tr_yaml_lines **lines, char *err, size_t err_len);
 
 /* The whole file at path (NUL-terminated, malloc'ed, *len bytes), or NULL with errno (EFBIG
  * past TR_DECLARATIVE_MAX_BYTES). */
@@ -53,8 +61,8 @@ void tr_declarative_hash_doc(const json_t *doc, char out[33]);
 /* Check doc and write its entities through env's handlers, in one store batch: committed
  * when every entity was accepted, rolled back otherwise. env->on_change is not called (the
  * caller rebuilds once). Returns 0; TR_EINVAL with res->fields and res->flattened set; or
- * another TR_E* (store failure). res is filled either way; free it with
- * tr_declarative_result_free. */
+ * another TR_E* (store failure). res is filled either way (set res->want_entities before);
+ * free it with tr_declarative_result_free. */
 int tr_declarative_load(struct tr_admin_env *env, const json_t *doc, enum tr_declarative_mode mode,
                         struct tr_declarative_result *res);
 void tr_declarative_result_free(struct tr_declarative_result *res);
@@ -64,8 +72,10 @@ void tr_declarative_result_free(struct tr_declarative_result *res);
  * with flattened (borrowed, may be NULL) also "flattened_errors". */
 json_t *tr_declarative_error_body(const json_t *fields, const json_t *flattened);
 /* The errors as the CLI prints them (Kong's pretty_print_error): "in 'services':\n  - in entry
- * 1 of 'services':\n    in 'host': expected a string". malloc'ed. */
-char *tr_declarative_error_text(const json_t *fields);
+ * 1 of 'services' (line 3):\n    in 'host': expected a string". doc and lines (both may be
+ * NULL) give each entry the line where it starts. malloc'ed. */
+char *tr_declarative_error_text(const json_t *fields, const json_t *doc,
+                                const struct tr_yaml_lines *lines);
 
 /* The whole store as a declarative document (new): `_format_version` "3.0", `_transform`
  * false (stored passwords are digests), every entity kind torii has in dependency order,

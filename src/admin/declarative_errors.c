@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/uuid.h"
+#include "core/yaml.h"
 
 /* ---- the fields tree ------------------------------------------------------------------------- */
 
@@ -335,7 +336,8 @@ json_t *tr_declarative_error_body(const json_t *fields, const json_t *flattened)
 
 /* ---- the CLI's text: pretty_print_error ------------------------------------------------------ */
 
-static void pretty_walk(struct tr_buf *b, const json_t *v, int indent, const char *parent_key)
+static void pretty_walk(struct tr_buf *b, const json_t *v, int indent, const char *parent_key,
+                        const json_t *src, const struct tr_yaml_lines *lines)
 {
     char line[600];
     if (json_is_array(v)) {
@@ -345,17 +347,20 @@ static void pretty_walk(struct tr_buf *b, const json_t *v, int indent, const cha
         {
             if (json_is_null(c))
                 continue;
-            snprintf(line, sizeof(line), "%*s- in entry %zu of '%s'", indent, "", i + 1,
-                     parent_key);
+            const json_t *item = json_is_array(src) ? json_array_get(src, i) : NULL;
+            size_t at = tr_yaml_line_of(lines, item);
+            int n = snprintf(line, sizeof(line), "%*s- in entry %zu of '%s'", indent, "", i + 1,
+                             parent_key);
+            if (at > 0 && n > 0 && (size_t)n < sizeof(line))
+                snprintf(line + n, sizeof(line) - (size_t)n, " (line %zu)", at);
+            put_s(b, line);
             if (json_is_string(c)) {
-                put_s(b, line);
                 put_s(b, ": ");
                 put_s(b, json_string_value(c));
                 put_s(b, "\n");
             } else {
-                put_s(b, line);
                 put_s(b, ":\n");
-                pretty_walk(b, c, indent + 2, parent_key);
+                pretty_walk(b, c, indent + 2, parent_key, item, lines);
             }
         }
         return;
@@ -372,17 +377,19 @@ static void pretty_walk(struct tr_buf *b, const json_t *v, int indent, const cha
             put_s(b, "\n");
         } else {
             put_s(b, ":\n");
-            pretty_walk(b, c2, indent + 2, keys[i]);
+            pretty_walk(b, c2, indent + 2, keys[i],
+                        json_is_object(src) ? json_object_get(src, keys[i]) : NULL, lines);
         }
     }
     free(keys);
 }
 
-char *tr_declarative_error_text(const json_t *fields)
+char *tr_declarative_error_text(const json_t *fields, const json_t *doc,
+                                const struct tr_yaml_lines *lines)
 {
     struct tr_buf b;
     tr_buf_init(&b, SIZE_MAX);
-    pretty_walk(&b, fields, 0, "");
+    pretty_walk(&b, fields, 0, "", doc, lines);
     if (b.len > 0 && b.ptr[b.len - 1] == '\n')
         b.len--;
     put(&b, "", 1);

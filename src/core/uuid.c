@@ -2,6 +2,8 @@
 /* UUID v4 generation from OpenSSL's CSPRNG, formatting, and the syntax check. */
 #include "core/uuid.h"
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -45,6 +47,13 @@ static uint8_t hex_value(char c)
     return (uint8_t)((c | 0x20) - 'a' + 10);
 }
 
+static EVP_MD *fetched_sha1;
+
+static void fetch_sha1(void)
+{
+    fetched_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL); /* kept for the process's life */
+}
+
 int tr_uuid_v5(const char *ns, struct tr_str name, char out[TR_UUID_LEN + 1])
 {
     out[0] = '\0';
@@ -58,10 +67,15 @@ int tr_uuid_v5(const char *ns, struct tr_str name, char out[TR_UUID_LEN + 1])
             (uint8_t)((o % 2) ? (nsb[o / 2] | hex_value(ns[i])) : (uint8_t)(hex_value(ns[i]) << 4));
         o++;
     }
+    /* SHA-1 fetched once: OpenSSL 3 looks the algorithm up on every implicit use, which
+     * costs more than hashing an id (a declarative file makes tens of thousands). */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha1);
+    const EVP_MD *sha1 = fetched_sha1;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    bool ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
+    bool ok = c != NULL && sha1 != NULL && EVP_DigestInit_ex(c, sha1, NULL) == 1 &&
               EVP_DigestUpdate(c, nsb, sizeof(nsb)) == 1 &&
               EVP_DigestUpdate(c, name.ptr, name.len) == 1 &&
               EVP_DigestFinal_ex(c, md, &md_len) == 1;

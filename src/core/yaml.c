@@ -124,6 +124,16 @@ struct anchor {
     json_t *value;
 };
 
+struct line_mark {
+    const json_t *node;
+    size_t line;
+};
+
+struct tr_yaml_lines {
+    struct line_mark *marks; /* sorted by node once parsed */
+    size_t cnt, cap;
+};
+
 struct builder {
     struct frame stack[TR_YAML_MAX_DEPTH];
     size_t depth;
@@ -134,6 +144,7 @@ struct builder {
     size_t nodes;
     char *err;
     size_t err_len;
+    struct tr_yaml_lines *lines; /* NULL when not wanted */
 };
 
 static int fail(struct builder *b, const yaml_mark_t *m, const char *what)
@@ -256,6 +267,14 @@ static int open_collection(struct builder *b, const yaml_mark_t *m, json_t *v,
         .value = v,
         .anchor = anchor ? tr_xstrdup((const char *)anchor) : NULL,
     };
+    struct tr_yaml_lines *ls = b->lines;
+    if (ls != NULL && json_is_object(v)) {
+        if (ls->cnt == ls->cap) {
+            ls->cap = ls->cap ? ls->cap * 2 : 64;
+            ls->marks = tr_xrealloc(ls->marks, ls->cap * sizeof(*ls->marks));
+        }
+        ls->marks[ls->cnt++] = (struct line_mark){v, m->line + 1};
+    }
     return 0;
 }
 
@@ -366,7 +385,8 @@ static void builder_free(struct builder *b)
     free(b->anchors);
 }
 
-static int parse_yaml(const char *text, size_t len, json_t **out, char *err, size_t err_len)
+static int parse_yaml(const char *text, size_t len, json_t **out, char *err, size_t err_len,
+                      struct tr_yaml_lines *lines)
 {
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
@@ -377,6 +397,7 @@ static int parse_yaml(const char *text, size_t len, json_t **out, char *err, siz
     struct builder *b = tr_xcalloc(1, sizeof(*b));
     b->err = err;
     b->err_len = err_len;
+    b->lines = lines;
     int rc = 0;
     for (;;) {
         yaml_event_t ev;
@@ -403,13 +424,55 @@ static int parse_yaml(const char *text, size_t len, json_t **out, char *err, siz
     return rc;
 }
 
-int tr_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len)
+/* Text whose first non-blank byte opens a JSON object or array. */
+static bool looks_json(const char *text, size_t len)
 {
-    *out = NULL;
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
         i++;
-    if (i < len && (text[i] == '{' || text[i] == '[')) {
+    return i < len && (text[i] == '{' || text[i] == '[');
+}
+
+static int by_node(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct line_mark *)a)->node;
+    uintptr_t y = (uintptr_t)((const struct line_mark *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+size_t tr_yaml_line_of(const struct tr_yaml_lines *lines, const json_t *v)
+{
+    if (lines == NULL || v == NULL)
+        return 0;
+    struct line_mark key = {v, 0};
+    const struct line_mark *hit =
+        bsearch(&key, lines->marks, lines->cnt, sizeof(*lines->marks), by_node);
+    return hit ? hit->line : 0;
+}
+
+void tr_yaml_lines_free(struct tr_yaml_lines *lines)
+{
+    if (lines != NULL) {
+        free(lines->marks);
+        free(lines);
+    }
+}
+
+int tr_yaml_parse_lines(const char *text, size_t len, json_t **out, struct tr_yaml_lines **lines,
+                        char *err, size_t err_len)
+{
+    *lines = tr_xcalloc(1, sizeof(**lines));
+    *out = NULL;
+    int rc = looks_json(text, len) ? tr_yaml_parse(text, len, out, err, err_len)
+                                   : parse_yaml(text, len, out, err, err_len, *lines);
+    qsort((*lines)->marks, (*lines)->cnt, sizeof(*(*lines)->marks), by_node);
+    return rc;
+}
+
+int tr_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    if (looks_json(text, len)) {
         json_error_t je;
         json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
         if (v != NULL) {
@@ -419,12 +482,12 @@ int tr_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t 
         /* Perhaps YAML's flow style ({a: b}); if that fails too, the JSON error is the one
          * that helps. */
         char ignored[8];
-        if (parse_yaml(text, len, out, ignored, sizeof(ignored)) == 0)
+        if (parse_yaml(text, len, out, ignored, sizeof(ignored), NULL) == 0)
             return 0;
         snprintf(err, err_len, "line %d, column %d: %s", je.line, je.column, je.text);
         return TR_EINVAL;
     }
-    return parse_yaml(text, len, out, err, err_len);
+    return parse_yaml(text, len, out, err, err_len, NULL);
 }
 
 /* ---- emitting ------------------------------------------------------------------------------ */

@@ -21,6 +21,17 @@
  * (1-based) in err. An empty document gives JSON null. */
 int tr_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len);
 
+/* Where each mapping of a parsed document starts (for messages that name a line). */
+struct tr_yaml_lines;
+
+/* tr_yaml_parse that also records, in *lines (new; free with tr_yaml_lines_free), the line
+ * of every mapping of the document (not of alias copies; none for JSON text). */
+int tr_yaml_parse_lines(const char *text, size_t len, json_t **out, struct tr_yaml_lines **lines,
+                        char *err, size_t err_len);
+/* The 1-based line where the mapping v starts, or 0 when unknown (lines may be NULL). */
+size_t tr_yaml_line_of(const struct tr_yaml_lines *lines, const json_t *v);
+void tr_yaml_lines_free(struct tr_yaml_lines *lines);
+
 /* v as a YAML block document (malloc'ed, NUL-terminated, ending in a newline), object members
  * in their order; strings that would read back as another type are quoted, multi-line ones
  * written as literal blocks. NULL on a value YAML cannot hold (NaN) or out of memory. */

@@ -74,7 +74,8 @@ static int load_file(const struct tr_conf *conf, struct tr_store *store, const c
         return fail("cannot read %s: %s", file, strerror(errno));
     char err[700];
     json_t *doc = NULL;
-    if (tr_declarative_parse_text(text, len, &doc, err, sizeof(err)) != 0) {
+    struct tr_yaml_lines *lines = NULL;
+    if (tr_declarative_parse_text_lines(text, len, &doc, &lines, err, sizeof(err)) != 0) {
         free(text);
         return fail("Failed parsing:\n%s", err);
     }
@@ -82,10 +83,9 @@ static int load_file(const struct tr_conf *conf, struct tr_store *store, const c
     struct tr_admin_env env = {.store = store, .conf = conf};
     struct tr_declarative_result res;
     int rc = tr_declarative_load(&env, doc, mode, &res);
-    json_decref(doc);
     int status = 0;
     if (rc == TR_EINVAL) {
-        char *why = tr_declarative_error_text(res.fields);
+        char *why = tr_declarative_error_text(res.fields, doc, lines);
         status = fail("Failed parsing:\n%s", why);
         free(why);
     } else if (rc != 0) {
@@ -94,6 +94,8 @@ static int load_file(const struct tr_conf *conf, struct tr_store *store, const c
         printf("%zu entities\n", res.entities);
     }
     tr_declarative_result_free(&res);
+    tr_yaml_lines_free(lines);
+    json_decref(doc);
     return status;
 }
 

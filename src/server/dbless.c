@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/yaml.h"
 
 bool tr_dbless_on(const struct tr_conf *conf)
 {
@@ -86,12 +87,13 @@ int tr_dbless_boot(const struct tr_conf *conf, struct tr_admin_env *env, char ha
     const char *src = from_string ? s : text;
     char err[600];
     json_t *doc = NULL;
-    int rc = tr_declarative_parse_text(src, len, &doc, err, sizeof(err));
+    struct tr_yaml_lines *lines = NULL;
+    int rc = tr_declarative_parse_text_lines(src, len, &doc, &lines, err, sizeof(err));
     struct tr_declarative_result res = {0};
     if (rc == 0)
         rc = tr_declarative_load(env, doc, TR_DECLARATIVE_REPLACE, &res);
     if (rc != 0) {
-        char *why = res.fields ? tr_declarative_error_text(res.fields) : NULL;
+        char *why = res.fields ? tr_declarative_error_text(res.fields, doc, lines) : NULL;
         if (from_string)
             tr_log_error("error parsing declarative string:\n%s", why ? why : err);
         else
@@ -107,47 +109,17 @@ int tr_dbless_boot(const struct tr_conf *conf, struct tr_admin_env *env, char ha
                       from_string ? "declarative_config_string" : file);
     }
     tr_declarative_result_free(&res);
+    tr_yaml_lines_free(lines);
     json_decref(doc);
     free(text);
     return rc == 0 ? 0 : -1;
 }
 
-/* Kong's 201 body: {"<kind>": {"<id>": entity}}, references as {"id": ...}. */
-static json_t *entities_body(struct tr_store *store)
-{
-    json_t *doc = tr_declarative_export(store, false);
-    json_t *out = json_object();
-    const char *kind;
-    json_t *rows;
-    json_object_foreach(doc, kind, rows)
-    {
-        if (!json_is_array(rows))
-            continue;
-        json_t *by_id = json_object();
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row)
-        {
-            static const char *const refs[] = {"service",  "route",       "consumer",
-                                               "upstream", "certificate", "client_certificate",
-                                               "api"};
-            for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
-                json_t *v = json_object_get(row, refs[r]);
-                if (json_is_string(v))
-                    json_object_set_new(row, refs[r], json_pack("{s:O}", "id", v));
-            }
-            json_object_set(by_id, json_string_value(json_object_get(row, "id")), row);
-        }
-        json_object_set_new(out, kind, by_id);
-    }
-    json_decref(doc);
-    return out;
-}
-
 void tr_dbless_apply(const struct tr_conf *conf, struct tr_admin_env *env, const json_t *doc,
                      const char *hash, bool flatten, char cur_hash[33], int *status, json_t **body)
 {
-    struct tr_declarative_result res;
+    /* Kong's 201 body: the entities by kind and id, as the Admin API shows them */
+    struct tr_declarative_result res = {.want_entities = true};
     int rc = tr_declarative_load(env, doc, TR_DECLARATIVE_REPLACE, &res);
     if (rc == TR_EINVAL) {
         if (flatten) {
@@ -171,7 +143,8 @@ void tr_dbless_apply(const struct tr_conf *conf, struct tr_admin_env *env, const
         cur_hash[32] = '\0';
         save_hash(conf, cur_hash);
         *status = 201;
-        *body = entities_body(env->store);
+        *body = res.written;
+        res.written = NULL;
     }
     tr_declarative_result_free(&res);
 }

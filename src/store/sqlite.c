@@ -625,6 +625,10 @@ static int sqlite_batch_begin(struct tr_store *base)
     struct sqlite_store *s = to_sqlite(base);
     if (s->batch)
         return TR_EINVAL;
+    /* A batch may write tens of thousands of rows: a page cache that holds them keeps SQLite
+     * from spilling pages to the WAL before the commit writes them again (64 MiB at most,
+     * given back at the end of the batch). */
+    sqlite3_exec(s->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
     int rc = tx_begin(s);
     if (rc == 0)
         s->batch = true;
@@ -639,7 +643,10 @@ static int sqlite_batch_commit(struct tr_store *base)
     s->batch = false;
     /* A foreign key still dangling (checked here, deferred by batch_clear) fails the commit,
      * which then rolls back. */
-    return tx_commit(s);
+    int rc = tx_commit(s);
+    sqlite3_exec(s->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
+    sqlite3_db_release_memory(s->db);
+    return rc;
 }
 
 static void sqlite_batch_rollback(struct tr_store *base)
@@ -649,6 +656,8 @@ static void sqlite_batch_rollback(struct tr_store *base)
         return;
     s->batch = false;
     tx_rollback(s);
+    sqlite3_exec(s->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
+    sqlite3_db_release_memory(s->db);
 }
 
 static int sqlite_batch_clear(struct tr_store *base)

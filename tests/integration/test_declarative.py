@@ -317,3 +317,19 @@ def test_tags_on_every_kind(torii_factory, tmp_path, echo):
     r = t.admin.post("/config", json={"config": bad})
     assert r.status_code == 400
     assert "invalid tag 'a,b'" in json.dumps(r.json()["fields"])
+
+
+def test_format_11_route_paths_are_migrated(torii_factory, tmp_path, echo):
+    """A "1.1" / "2.1" file's route paths, as Kong 3 migrates them: a path of plain characters
+    stays a prefix, any other was a regex and gets "~"."""
+    text = ('_format_version: "1.1"\nservices:\n- name: s\n  url: %s\n  routes:\n'
+            '  - name: r\n    paths: [/plain, "/v\\\\d+/items"]\n' % echo.url)
+    t = dbless(torii_factory, tmp_path, text)
+    assert t.admin.get("/routes/r").json()["paths"] == ["/plain", "~/v\\d+/items"]
+    assert get(t, "/v2/items").status == 200
+    assert get(t, "/plain/x").status == 200
+    r = t.admin.post("/config", json={"config": '_format_version: "4.0"\n'})
+    assert r.status_code == 400
+    assert r.json()["fields"] == {"_format_version": "expected one of: 1.1, 2.1, 3.0"}
+    r = t.admin.post("/config", json={"config": 'services: []\n'})
+    assert r.json()["fields"] == {"_format_version": "required field missing"}

@@ -161,7 +161,8 @@ def test_parse_reports_every_problem_with_its_place(tmp_path):
     r = cli(env, "parse", str(f))
     assert r.returncode == 1
     assert r.stderr.startswith("Error: Failed parsing:\n")
-    for want in ("in 'services':", "- in entry 1 of 'services':", "in 'routes': expected an array",
+    for want in ("in 'services':", "- in entry 1 of 'services' (line 3):",
+                 "in 'routes': expected an array",
                  "in 'port': value should be between 0 and 65535"):
         assert want in r.stderr, r.stderr
     f.write_text('_format_version: "3.0"\nservices:\n  - name: x\n bad indent: y\n')

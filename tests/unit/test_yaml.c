@@ -123,8 +123,29 @@ static void test_round_trip(void)
     json_decref(back);
 }
 
+static void test_lines(void)
+{
+    const char *text = "_format_version: \"3.0\"\nservices:\n- name: a\n  host: x\n"
+                       "- name: b\n  routes:\n  - paths: [/p]\n";
+    json_t *v = NULL;
+    struct tr_yaml_lines *lines = NULL;
+    char err[128];
+    TR_CHECK(tr_yaml_parse_lines(text, strlen(text), &v, &lines, err, sizeof(err)) == 0);
+    json_t *svcs = json_object_get(v, "services");
+    TR_CHECK(tr_yaml_line_of(lines, v) == 1);
+    TR_CHECK(tr_yaml_line_of(lines, json_array_get(svcs, 0)) == 3);
+    TR_CHECK(tr_yaml_line_of(lines, json_array_get(svcs, 1)) == 5);
+    json_t *route = json_array_get(json_object_get(json_array_get(svcs, 1), "routes"), 0);
+    TR_CHECK(tr_yaml_line_of(lines, route) == 7);
+    TR_CHECK(tr_yaml_line_of(lines, svcs) == 0); /* sequences are not marked */
+    TR_CHECK(tr_yaml_line_of(NULL, v) == 0);
+    tr_yaml_lines_free(lines);
+    json_decref(v);
+}
+
 int main(void)
 {
+    test_lines();
     test_scalars();
     test_anchors();
     test_errors();
