@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/crud3.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/uuid.h"
@@ -352,8 +353,19 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
     const char *k;
     json_t *v;
 
+    /* ?tags=a,b (all) or a/b (any), as Kong 3's lists: rows are filtered after the store's
+     * page, which then asks for what is still missing (crud3.c does the same). */
+    json_t *tags = NULL;
+    bool and_cond = true;
+    if (tr_admin3_parse_tags(ctx, &tags, &and_cond) != 0) {
+        json_decref(errors);
+        json_decref(filters);
+        return;
+    }
     json_object_foreach(ctx->query, k, v)
     {
+        if (strcmp(k, "tags") == 0 && tags != NULL)
+            continue;
         if (strcmp(k, "size") == 0) {
             uint64_t n;
             const char *s = json_string_value(v);
@@ -394,6 +406,7 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
     }
     if (json_object_size(errors) > 0) {
         json_decref(filters);
+        json_decref(tags);
         tr_admin_reply(ctx, 400, errors);
         return;
     }
@@ -408,15 +421,42 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
     char *next = NULL;
     int rc = tr_store_list(ctx->env->store, e->store_name, json_object_size(all) ? all : NULL, size,
                            offset, &rows, &total, &next);
-    json_decref(all);
-    if (rc == TR_EINVAL) {
-        json_decref(filters);
-        tr_admin_reply(ctx, 400, json_pack("{s:s}", "offset", "offset is not valid"));
-        return;
+    while (rc == 0 && tags != NULL) {
+        json_t *kept = json_array();
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row)
+        {
+            if (tr_admin3_tags_match(row, tags, and_cond))
+                json_array_append(kept, row);
+        }
+        json_decref(rows);
+        rows = kept;
+        if (next == NULL || json_array_size(rows) >= size)
+            break;
+        json_t *more = NULL;
+        char *after = NULL;
+        rc = tr_store_list(ctx->env->store, e->store_name, json_object_size(all) ? all : NULL,
+                           size - json_array_size(rows), next, &more, &total, &after);
+        free(next);
+        next = after;
+        if (rc == 0) {
+            json_array_extend(rows, more);
+            json_decref(more);
+        }
     }
+    if (rc == 0 && tags != NULL)
+        total = json_array_size(rows); /* the rows of this page: the store counts no tags */
+    json_decref(all);
     if (rc != 0) {
         json_decref(filters);
-        tr_admin_reply_store_error(ctx, rc);
+        json_decref(tags);
+        json_decref(rows);
+        free(next);
+        if (rc == TR_EINVAL)
+            tr_admin_reply(ctx, 400, json_pack("{s:s}", "offset", "offset is not valid"));
+        else
+            tr_admin_reply_store_error(ctx, rc);
         return;
     }
     if (e->hidden_fields != NULL) {
@@ -430,9 +470,13 @@ void tr_admin_crud_list(struct tr_admin_ctx *ctx, const struct tr_admin_entity *
     json_t *body = json_object();
     json_object_set_new(body, "data", rows);
     json_object_set_new(body, "total", json_integer((json_int_t)total));
-    if (next != NULL)
+    if (next != NULL) {
+        if (tags != NULL)
+            json_object_set(filters, "tags", json_object_get(ctx->query, "tags"));
         json_object_set_new(body, "next", next_url(ctx, filters, next, size));
+    }
     free(next);
     json_decref(filters);
+    json_decref(tags);
     tr_admin_reply(ctx, 200, body);
 }

@@ -333,3 +333,31 @@ def test_format_11_route_paths_are_migrated(torii_factory, tmp_path, echo):
     assert r.json()["fields"] == {"_format_version": "expected one of: 1.1, 2.1, 3.0"}
     r = t.admin.post("/config", json={"config": 'services: []\n'})
     assert r.json()["fields"] == {"_format_version": "required field missing"}
+
+
+def test_tags_filter_every_list(torii_factory, tmp_path, echo):
+    """decK reads with ?tags=: the Kong 0.7-shaped lists (consumers, plugins, credentials) filter
+    by tags as Kong 3's do, all of them (a,b) or any (a/b), across store pages."""
+    lines = ['_format_version: "3.0"', "consumers:"]
+    for i in range(30):
+        tags = "[team-a, even]" if i % 2 == 0 else "[team-b]"
+        lines.append("- username: c%02d\n  tags: %s\n  keyauth_credentials:\n  - key: k%02d\n"
+                     "    tags: %s" % (i, tags, i, tags))
+    t = dbless(torii_factory, tmp_path, "\n".join(lines) + "\n")
+    a = t.admin
+    got = a.get("/consumers?tags=team-a").json()
+    assert sorted(c["username"] for c in got["data"]) == ["c%02d" % i for i in range(0, 30, 2)]
+    assert a.get("/consumers?tags=team-a,team-b").json()["data"] == []
+    assert len(a.get("/consumers?tags=team-a/team-b").json()["data"]) == 30
+    # pages of 4: every row once, in order, following next
+    seen, url = [], "/consumers?tags=even&size=4"
+    for _ in range(10):
+        body = a.get(url).json()
+        seen += [c["username"] for c in body["data"]]
+        if not body.get("next"):
+            break
+        url = body["next"].split("localhost", 1)[-1].split(":%d" % t.admin_port, 1)[-1]
+    assert seen == ["c%02d" % i for i in range(0, 30, 2)]
+    assert len(a.get("/consumers/c00/key-auth?tags=even").json()["data"]) == 1
+    r = a.get("/consumers?tags=a,b/c")
+    assert r.status_code == 400
