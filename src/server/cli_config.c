@@ -81,7 +81,7 @@ static int load_file(const struct tr_conf *conf, struct tr_store *store, const c
     }
     free(text);
     struct tr_admin_env env = {.store = store, .conf = conf};
-    struct tr_declarative_result res;
+    struct tr_declarative_result res = {0};
     int rc = tr_declarative_load(&env, doc, mode, &res);
     int status = 0;
     if (rc == TR_EINVAL) {
