@@ -60,6 +60,20 @@ static json_t *file_row(const struct tr_decl_kind *k, json_t *doc)
             json_object_set(row, k->fks[f].field, id);
         json_object_del(row, k->fks[f].column);
     }
+    /* Kong 3's shape of the Kong 0.7-stored kinds: an unset field is there, as null */
+    static const char *const nullable[][4] = {
+        {"consumers", "username", "custom_id", "tags"}, {"keyauth_credentials", "tags", NULL, NULL},
+        {"basicauth_credentials", "tags", NULL, NULL},  {"acls", "tags", NULL, NULL},
+        {"certificates", "tags", NULL, NULL},           {"snis", "tags", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++) {
+        if (strcmp(nullable[i][0], k->name) != 0)
+            continue;
+        for (size_t f = 1; f < 4 && nullable[i][f]; f++) {
+            if (json_object_get(row, nullable[i][f]) == NULL)
+                json_object_set_new(row, nullable[i][f], json_null());
+        }
+    }
     if (strcmp(k->name, "targets") == 0) {
         const char *stamps[] = {"created_at", "updated_at"};
         for (size_t i = 0; i < 2; i++) {

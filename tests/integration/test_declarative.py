@@ -7,6 +7,8 @@ spec/02-integration/04-admin_api/15-off_spec.lua are named after their `it(...)`
 
 import json
 
+import pytest
+
 from harness import start_must_fail, wait_for
 from rawhttp import one_request
 
@@ -361,3 +363,65 @@ def test_tags_filter_every_list(torii_factory, tmp_path, echo):
     assert len(a.get("/consumers/c00/key-auth?tags=even").json()["data"]) == 1
     r = a.get("/consumers?tags=a,b/c")
     assert r.status_code == 400
+
+
+# ---- more of 15-off_spec.lua ------------------------------------------------------------------
+
+def test_null_reference_in_yaml(torii_factory, tmp_path):
+    """15-off_spec.lua: "accepts configuration containing null as a YAML string" (the text is
+    indented as a whole, as the spec sends it)."""
+    t = dbless(torii_factory, tmp_path)
+    text = ('            _format_version: "1.1"\n            routes:\n            - paths:\n'
+            '              - "/"\n              service: null\n')
+    r = t.admin.post("/config", json={"config": text})
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("form", ["attached", "separate"])
+def test_certificates_and_snis_related(torii_factory, tmp_path, form):
+    """15-off_spec.lua: "certificates should be auto-related with attach snis" / "... with
+    separate snis from /config response"."""
+    from test_tls import make_cert
+    crt, key = make_cert(tmp_path, "foo.example")
+    cert_id, sni_id = "d83994d2-c24c-4315-b431-ee76b6611dcb", "1c6e83b7-c9ad-40ac-94e8-52f5ee7bde44"
+    cert = {"cert": crt.read_text(), "id": cert_id, "key": key.read_text()}
+    sni = {"name": "foo.example", "id": sni_id}
+    doc = {"_format_version": "1.1", "certificates": [cert]}
+    if form == "attached":
+        cert["snis"] = [sni]
+    else:
+        doc["snis"] = [dict(sni, certificate={"id": cert_id})]
+    t = dbless(torii_factory, tmp_path)
+    r = t.admin.post("/config", json=doc)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["snis"][sni_id]["certificate"]["id"] == body["certificates"][cert_id]["id"]
+    assert "PRIVATE KEY" not in r.text
+
+
+def test_reload_upstreams_twice(torii_factory, tmp_path):
+    """15-off_spec.lua: "can reload upstreams (regression test)"."""
+    config = ('_format_version: "1.1"\nservices:\n- host: foo\n  routes:\n  - paths:\n'
+              '    - "/"\nupstreams:\n- name: "foo"\n  targets:\n  - target: 10.20.30.40\n')
+    t = dbless(torii_factory, tmp_path)
+    for _ in range(2):
+        r = t.admin.post("/config", json={"config": config})
+        assert r.status_code == 201, r.text
+
+
+def test_returns_back_the_configuration(torii_factory, tmp_path):
+    """15-off_spec.lua: "returns back the configuration": a 1.1 file comes back as 3.0, with
+    _transform false and the consumer's unset fields as null."""
+    t = dbless(torii_factory, tmp_path)
+    r = t.admin.post("/config", json={
+        "_format_version": "1.1",
+        "consumers": [{"username": "bobo", "id": "d885e256-1abe-5e24-80b6-8f68fe59ea8e",
+                       "created_at": 1566863706}]})
+    assert r.status_code == 201, r.text
+    text = t.admin.get("/config").json()["config"]
+    assert text.startswith('_format_version: "3.0"\n_transform: false\nconsumers:\n')
+    body = text.split("consumers:\n", 1)[1]
+    assert "- id: d885e256-1abe-5e24-80b6-8f68fe59ea8e\n" in body
+    assert "  created_at: 1566863706\n" in body
+    assert "  username: bobo\n" in body
+    assert "  custom_id: null\n" in body and "  tags: null\n" in body
