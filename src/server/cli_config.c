@@ -71,7 +71,10 @@ static int load_file(const struct tr_conf *conf, struct tr_store *store, const c
     size_t len = 0;
     char *text = tr_declarative_read_file(file, &len);
     if (text == NULL)
-        return fail("cannot read %s: %s", file, strerror(errno));
+        return errno == EFBIG ? fail("Failed parsing:\nfailed parsing declarative configuration: "
+                                     "larger than %u bytes",
+                                     TR_DECLARATIVE_MAX_BYTES)
+                              : fail("cannot read %s: %s", file, strerror(errno));
     char err[700];
     json_t *doc = NULL;
     struct tr_yaml_lines *lines = NULL;

@@ -80,8 +80,12 @@ int tr_dbless_boot(const struct tr_conf *conf, struct tr_admin_env *env, char ha
     size_t len = from_string ? strlen(s) : 0;
     char *text = from_string ? NULL : tr_declarative_read_file(file, &len);
     if (!from_string && text == NULL) {
-        tr_log_error("error parsing declarative config file %s:\ncannot read it: %s", file,
-                     strerror(errno));
+        if (errno == EFBIG)
+            tr_log_error("error parsing declarative config file %s:\nlarger than %u bytes", file,
+                         TR_DECLARATIVE_MAX_BYTES);
+        else
+            tr_log_error("error parsing declarative config file %s:\ncannot read it: %s", file,
+                         strerror(errno));
         return -1;
     }
     const char *src = from_string ? s : text;

@@ -290,3 +290,24 @@ def test_stable_ids_match_kongs(tmp_path, form):
     assert ids["key-auth"] == "6b4f38d1-e026-540b-a5ea-8634739dd2a7"
     if form == "nested":
         assert ids["key-auth:" + svc] == "4a4d9361-8cf7-5304-acb5-d4e8f72ac40b"
+
+
+def test_bounds_refused_cleanly(tmp_path):
+    """A file over the bound (32 MiB) and YAML nested 10,000 deep are refused with a message,
+    never a crash."""
+    env = prefix_env(tmp_path, "p")
+    big = tmp_path / "big.yml"
+    with open(big, "w") as f:
+        f.write('_format_version: "3.0"\n')
+        line = "# " + "x" * 1021 + "\n"
+        for _ in range(33 * 1024):
+            f.write(line)
+    r = cli(env, "parse", str(big))
+    assert r.returncode == 1 and "larger than 33554432 bytes" in r.stderr, r.stderr[:300]
+    deep = tmp_path / "deep.yml"
+    deep.write_text('_format_version: "3.0"\nservices:\n' + "- " * 10000 + "x\n")
+    r = cli(env, "parse", str(deep))
+    assert r.returncode == 1 and "nested deeper than 512 levels" in r.stderr, r.stderr[:300]
+    deep.write_text('{"_format_version": "3.0", "services": ' + "[" * 10000 + "]" * 10000 + "}")
+    r = cli(env, "parse", str(deep))
+    assert r.returncode == 1 and "failed parsing declarative configuration" in r.stderr
