@@ -121,7 +121,8 @@ struct ent {
     char id[TR_UUID_LEN + 1];
     long parent; /* index of the entity it is nested in, or -1 */
     struct tr_decl_path path;
-    bool failed; /* it, or an entity it is nested in, was refused */
+    bool failed;  /* it, or an entity it is nested in, was refused */
+    json_t *flat; /* its item in flattened_errors (borrowed), once it has one */
 };
 
 struct loader {
@@ -134,8 +135,8 @@ struct loader {
     bool legacy_paths; /* _format_version 1.1 or 2.1: route paths are migrated to 3.0's */
     json_t *flattened; /* flattened_errors items */
     /* per kind: id -> ent index + 1, endpoint key -> ent index + 1 */
-    struct tr_strmap by_id[16], by_key[16];
-    char ns[16][TR_UUID_LEN + 1]; /* per kind: uuid5(ROOT_NS, kind name), Kong's namespace */
+    struct tr_strmap by_id[TR_DECL_MAX_KINDS], by_key[TR_DECL_MAX_KINDS];
+    char ns[TR_DECL_MAX_KINDS][TR_UUID_LEN + 1]; /* per kind: uuid5(ROOT_NS, kind), Kong's */
 };
 
 static size_t kind_index(const struct tr_decl_kind *k)
@@ -152,8 +153,14 @@ static size_t kind_index(const struct tr_decl_kind *k)
  * it still is, so that the Admin API's checks name its other problems in the same answer. */
 static void entity_error(struct loader *l, struct ent *e, const char *at, json_t *value, bool skip)
 {
-    json_array_append_new(l->flattened,
-                          tr__decl_flat_item(e->kind->singular, e->input, e->id, value));
+    json_t *item = tr__decl_flat_item(e->kind->singular, e->input, e->id, value);
+    if (e->flat != NULL) { /* one item per entity, its errors together */
+        json_array_extend(json_object_get(e->flat, "errors"), json_object_get(item, "errors"));
+        json_decref(item);
+    } else {
+        json_array_append_new(l->flattened, item);
+        e->flat = item;
+    }
     tr__decl_err_put(l->fields, &e->path, at, value);
     e->failed = e->failed || skip;
 }

@@ -79,6 +79,8 @@ static const struct tr_decl_kind kinds[] = {
      .collection = "/plugins"},
 };
 
+_Static_assert(TR_ARRAY_SIZE(kinds) <= TR_DECL_MAX_KINDS, "raise TR_DECL_MAX_KINDS");
+
 size_t tr_decl_kind_count(void)
 {
     return TR_ARRAY_SIZE(kinds);

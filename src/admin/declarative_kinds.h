@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define TR_DECL_MAX_KINDS 16 /* bounds the loader's per-kind tables */
 #define TR_DECL_MAX_FKS 4
 #define TR_DECL_MAX_CHILDREN 6
 

@@ -425,3 +425,17 @@ def test_returns_back_the_configuration(torii_factory, tmp_path):
     assert "  created_at: 1566863706\n" in body
     assert "  username: bobo\n" in body
     assert "  custom_id: null\n" in body and "  tags: null\n" in body
+
+
+def test_one_flattened_item_per_entity(torii_factory, tmp_path, echo):
+    """A nested route that sets its service (Kong: "value must be null") and has a bad path:
+    one flattened item holding both errors."""
+    t = dbless(torii_factory, tmp_path)
+    doc = {"_format_version": "3.0", "services": [{"name": "s", "url": echo.url, "routes": [
+        {"name": "r", "service": {"id": MY_SERVICE_ID}, "paths": ["bad"]}]}]}
+    r = t.admin.post("/config?flatten_errors=1", json=doc)
+    assert r.status_code == 400, r.text
+    items = r.json()["flattened_errors"]
+    assert [i["entity_name"] for i in items] == ["r"]
+    fields = sorted(e.get("field", "") for e in items[0]["errors"])
+    assert fields == ["paths.1", "service"], items
