@@ -442,7 +442,7 @@ static int by_node(const void *a, const void *b)
 
 size_t tr_yaml_line_of(const struct tr_yaml_lines *lines, const json_t *v)
 {
-    if (lines == NULL || v == NULL)
+    if (lines == NULL || v == NULL || lines->cnt == 0)
         return 0;
     struct line_mark key = {v, 0};
     const struct line_mark *hit =
@@ -465,7 +465,8 @@ int tr_yaml_parse_lines(const char *text, size_t len, json_t **out, struct tr_ya
     *out = NULL;
     int rc = looks_json(text, len) ? tr_yaml_parse(text, len, out, err, err_len)
                                    : parse_yaml(text, len, out, err, err_len, *lines);
-    qsort((*lines)->marks, (*lines)->cnt, sizeof(*(*lines)->marks), by_node);
+    if ((*lines)->cnt > 1)
+        qsort((*lines)->marks, (*lines)->cnt, sizeof(*(*lines)->marks), by_node);
     return rc;
 }
 
