@@ -67,8 +67,8 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
         /* decoded already (tr_admin_handle_doc) */
     } else if (has_body(req->method)) {
         rc = tr_admin_body_decode(req->content_type, req->body, &ctx.body, msg, sizeof(msg));
-        if (rc != 0 && strcmp(ep->path, "/config") == 0) {
-            ctx.body = json_object(); /* YAML, or JSON its handler reads raw */
+        if (rc != 0 && ep->raw_body) {
+            ctx.body = json_object();
             rc = 0;
         }
         if (rc != 0) {

@@ -416,6 +416,11 @@ static bool contains_ci(struct tr_str hay, const char *needle)
     return false;
 }
 
+bool tr_admin_body_is_json(struct tr_str content_type)
+{
+    return contains_ci(content_type, "application/json");
+}
+
 int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t **out, char *msg,
                          size_t msg_len)
 {
@@ -428,7 +433,7 @@ int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t 
         *out = json_object();
         return 0;
     }
-    if (contains_ci(ct, "application/json"))
+    if (tr_admin_body_is_json(ct))
         return json_decode(body, out, msg, msg_len);
     if (tr_str_ieq_cstr(media, "application/x-www-form-urlencoded"))
         return tr_admin_form_decode(body, out, msg, msg_len);

@@ -48,6 +48,9 @@ int tr_admin_form_decode(struct tr_str form, json_t **out, char *msg, size_t msg
 int tr_admin_body_decode(struct tr_str content_type, struct tr_str body, json_t **out, char *msg,
                          size_t msg_len);
 
+/* Does content_type name JSON (the test tr_admin_body_decode makes)? */
+bool tr_admin_body_is_json(struct tr_str content_type);
+
 /* Decoding keeps NUL bytes in values (\u0000, %00) so that the answer can name the field. Does
  * v (a decoded body or query) hold a string with a NUL byte? Then path (path_len bytes, "" on
  * entry) gets its dotted name ("username", "config.origins"). */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin/body.h"
 #include "admin/crud.h"
 #include "admin/declarative.h"
 #include "core/err.h"
@@ -56,16 +57,6 @@ static const json_t *option(struct tr_admin_ctx *ctx, const char *name)
     return v ? v : json_object_get(ctx->body, name);
 }
 
-static bool is_json_body(struct tr_admin_ctx *ctx)
-{
-    struct tr_str ct = ctx->req->content_type;
-    for (size_t i = 0; i + 16 <= ct.len; i++) {
-        if (tr_str_ieq_cstr((struct tr_str){ct.ptr + i, 16}, "application/json"))
-            return true;
-    }
-    return false;
-}
-
 static void config_post(struct tr_admin_ctx *ctx)
 {
     if (!dbless(ctx))
@@ -83,7 +74,7 @@ static void config_post(struct tr_admin_ctx *ctx)
     size_t text_len = 0;
     char hash[33] = "";
     json_t *whole = NULL;
-    if (is_json_body(ctx) && raw.len > 0) {
+    if (tr_admin_body_is_json(ctx->req->content_type) && raw.len > 0) {
         whole = json_loadb(raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL);
         if (json_is_object(whole) && json_object_get(whole, "_format_version") != NULL) {
             doc = json_incref(whole);
@@ -133,7 +124,7 @@ static void config_post(struct tr_admin_ctx *ctx)
 }
 
 const struct tr_admin_endpoint tr_admin_config_endpoints[] = {
-    {"/config", .get = config_get, .post = config_post,
+    {"/config", .get = config_get, .post = config_post, .raw_body = true, .node_state = true,
      .help = "DB-less: the running declarative configuration, or apply a whole new one"},
 };
 const size_t tr_admin_config_endpoints_cnt =

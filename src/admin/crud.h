@@ -40,6 +40,11 @@ struct tr_admin_endpoint {
     const char *path;
     tr_admin_handler_fn get, post, put, patch, del;
     const char *help; /* one line, for docs */
+    /* The handler reads a body the decoder refuses (YAML) from the request itself: such a
+     * body reaches it as {} instead of a 415. */
+    bool raw_body;
+    /* Its writes change the node's state, not the configuration: open in DB-less mode. */
+    bool node_state;
 };
 
 /* How the generic helpers reach one entity kind. */

@@ -9,20 +9,13 @@
 #include "core/mem.h"
 #include "core/uuid.h"
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 bool tr_admin_dbless_refuses(const struct tr_admin_env *env, const struct tr_admin_endpoint *ep,
                              struct tr_str method)
 {
     if (!env->read_only || tr_str_eq(method, TR_STR_LIT("GET")) ||
         tr_str_eq(method, TR_STR_LIT("HEAD")) || tr_str_eq(method, TR_STR_LIT("OPTIONS")))
         return false;
-    return strcmp(ep->path, "/config") != 0 && !ends_with(ep->path, "/healthy") &&
-           !ends_with(ep->path, "/unhealthy");
+    return !ep->node_state;
 }
 
 /* The store's name of a collection segment as the Admin API spells it. */

@@ -607,13 +607,15 @@ const struct tr_admin_endpoint tr_admin_upstreams_endpoints[] = {
     {"/upstreams/{upstream}/targets/{target}", .get = tg_get, .put = tg_update, .patch = tg_update,
      .del = tg_delete, .help = "one target of an upstream, by id or host:port"},
     {"/upstreams/{upstream}/targets/{target}/healthy", .put = tg_healthy, .post = tg_healthy,
-     .help = "mark a target healthy on this node"},
+     .help = "mark a target healthy on this node", .node_state = true},
     {"/upstreams/{upstream}/targets/{target}/unhealthy", .put = tg_unhealthy, .post = tg_unhealthy,
-     .help = "mark a target unhealthy on this node"},
+     .help = "mark a target unhealthy on this node", .node_state = true},
     {"/upstreams/{upstream}/targets/{target}/{address}/healthy", .put = addr_healthy,
-     .post = addr_healthy, .help = "mark one address of a target healthy on this node"},
+     .post = addr_healthy, .help = "mark one address of a target healthy on this node",
+     .node_state = true},
     {"/upstreams/{upstream}/targets/{target}/{address}/unhealthy", .put = addr_unhealthy,
-     .post = addr_unhealthy, .help = "mark one address of a target unhealthy on this node"},
+     .post = addr_unhealthy, .help = "mark one address of a target unhealthy on this node",
+     .node_state = true},
 };
 const size_t tr_admin_upstreams_endpoints_cnt =
     sizeof(tr_admin_upstreams_endpoints) / sizeof(tr_admin_upstreams_endpoints[0]);

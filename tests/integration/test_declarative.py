@@ -439,3 +439,15 @@ def test_one_flattened_item_per_entity(torii_factory, tmp_path, echo):
     assert [i["entity_name"] for i in items] == ["r"]
     fields = sorted(e.get("field", "") for e in items[0]["errors"])
     assert fields == ["paths.1", "service"], items
+
+
+def test_target_health_stays_open(torii_factory, tmp_path):
+    """Marking a target healthy or unhealthy is node state, not configuration: open in DB-less
+    mode, as in Kong."""
+    t = dbless(torii_factory, tmp_path, '_format_version: "3.0"\nupstreams:\n- name: up\n'
+                                        '  targets:\n  - target: 127.0.0.1:9\n')
+    for what in ("unhealthy", "healthy"):
+        r = t.admin.put("/upstreams/up/targets/127.0.0.1:9/" + what)
+        assert r.status_code == 204, (what, r.text)
+    r = t.admin.delete("/upstreams/up/targets/127.0.0.1:9")
+    assert r.status_code == 405
