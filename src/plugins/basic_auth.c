@@ -160,7 +160,7 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 #define FAIL_TTL_MS (30u * 1000u)
 
 /* Keyed by SHA-256(credential id, stored hash, password): a changed password (new hash) or a
- * deleted credential (no longer found) can never hit. Direct-mapped tables
+ * deleted credential (no longer found) can never hit. Set-associative tables
  * (plugins/verify_cache.h), one for successes and one for failures, so a flood of wrong
  * passwords can evict only other failures, never a valid client's success. */
 struct cache {
