@@ -194,6 +194,10 @@ static const struct conf_key keys[] = {
     {.name = "drain_timeout", .type = KT_DURATION, FIELD(drain_timeout_ms), .def = "10s",
      .min = 0, .max = DAY_MS,
      .help = "On stop or reload, how long in-flight requests may finish; 0 = close at once"},
+    {.name = "drain_idle_grace", .type = KT_DURATION, FIELD(drain_idle_grace_ms), .def = "1s",
+     .min = 0, .max = 60000,
+     .help = "During a drain, how long an idle keep-alive connection may still bring a request "
+             "(answered with Connection: close) before it is closed; 0 = close at once"},
     {.name = "escaped_slashes", .type = KT_ENUM, FIELD(escaped_slashes_reject), .def = "keep",
      .choices = escaped_slashes_choices,
      .help = "keep %2F and %5C encoded in paths, or reject them with 400"},

@@ -8,6 +8,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +23,12 @@
 #include "http/tls.h"
 
 #define LINGER_TIMEOUT_MS 2000
-#define DRAIN_IDLE_GRACE_MS 1000
+/* A draining idle connection, closed after its grace: no answer of ours is in flight to
+ * protect, so the lingering read only lets the FIN (and close_notify) go out first. */
+#define DRAIN_LINGER_MS 200
+/* A draining idle connection whose grace ran out while request bytes wait in the kernel: the
+ * read path gets this long to take them (bounded anyway by the drain's end). */
+#define DRAIN_PENDING_RECHECK_MS 20
 
 /* Client connections open on this node, across workers, for max_connections. */
 static _Atomic unsigned node_connections;
@@ -182,7 +190,7 @@ void tr__client_abort(struct tr_client *c)
 /* Response sent with Connection: close. If the client may still be sending (unread body,
  * pipelined bytes), shut our side and read-and-discard until EOF so the kernel does not reset
  * the connection under the response (P2); otherwise close at once. */
-static void finish_close(struct tr_client *c)
+static void finish_close_within(struct tr_client *c, uint64_t linger_ms)
 {
     if (c->sock.eof || c->sock.pending_writes > 0) {
         if (c->sock.pending_writes == 0)
@@ -196,7 +204,12 @@ static void finish_close(struct tr_client *c)
     }
     set_state(c, TR_CLIENT_LINGER);
     tr__client_resume(c);
-    arm(c, TM_LINGER, LINGER_TIMEOUT_MS);
+    arm(c, TM_LINGER, linger_ms);
+}
+
+static void finish_close(struct tr_client *c)
+{
+    finish_close_within(c, LINGER_TIMEOUT_MS);
 }
 
 void tr__client_exchange_done(struct tr_client *c)
@@ -204,7 +217,11 @@ void tr__client_exchange_done(struct tr_client *c)
     c->ex = NULL;
     if (c->state == TR_CLIENT_CLOSING)
         return;
-    if (c->close_after || c->w->draining || c->requests >= c->w->conf->keepalive_requests) {
+    if (c->w->draining)
+        c->w->drain_answered++;
+    /* An answer that said Connection: close (tr__exchange_closes: also every answer whose head
+     * went out during a drain with nothing pipelined behind it) ends the connection. */
+    if (c->close_after || c->requests >= c->w->conf->keepalive_requests) {
         c->close_after = true;
         if (c->sock.pending_writes == 0)
             finish_close(c);
@@ -213,8 +230,28 @@ void tr__client_exchange_done(struct tr_client *c)
     }
     set_state(c, TR_CLIENT_IDLE);
     bool pipelined = c->sock.in.len > 0;
-    arm(c, pipelined ? TM_DEFER : TM_KEEPALIVE, pipelined ? 0 : c->w->conf->keepalive_timeout_ms);
+    /* Kept alive while draining: a pipelined request is answered next; else the answer's head
+     * had gone out before the drain began, and the client gets the grace to send another. */
+    uint32_t idle_ms =
+        c->w->draining ? c->w->conf->drain_idle_grace_ms : c->w->conf->keepalive_timeout_ms;
+    arm(c, pipelined ? TM_DEFER : TM_KEEPALIVE, pipelined ? 0 : idle_ms);
     tr__client_resume(c);
+}
+
+/* A draining idle connection's grace is over. Request bytes already in the kernel are read
+ * and answered first; else the connection ends with a FIN (and close_notify with TLS), never a
+ * reset: a request that crosses it finds the connection closed, not its bytes refused. */
+static void drain_idle(struct tr_client *c)
+{
+    uv_os_fd_t fd;
+    int pending = 0;
+    if (uv_fileno((uv_handle_t *)&c->sock.tcp, &fd) == 0 && ioctl(fd, FIONREAD, &pending) == 0 &&
+        pending > 0) {
+        arm(c, TM_KEEPALIVE, DRAIN_PENDING_RECHECK_MS);
+        return;
+    }
+    c->close_after = true;
+    finish_close_within(c, DRAIN_LINGER_MS);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -230,7 +267,9 @@ static void on_timer(uv_timer_t *t)
         }
         break;
     case TM_KEEPALIVE:
-        if (c->state == TR_CLIENT_IDLE)
+        if (c->state == TR_CLIENT_IDLE && c->w->draining)
+            drain_idle(c);
+        else if (c->state == TR_CLIENT_IDLE)
             close_client(c);
         break;
     case TM_HEAD:
@@ -323,14 +362,15 @@ static void parse_head(struct tr_client *c)
     c->requests++;
     /* The last request the connection takes (keepalive_timeout 0 keeps none idle): announced
      * in this response's head. */
-    if (c->requests >= c->w->conf->keepalive_requests || c->w->draining ||
-        c->w->conf->keepalive_timeout_ms == 0)
+    if (c->requests >= c->w->conf->keepalive_requests || c->w->conf->keepalive_timeout_ms == 0)
         c->close_after = true;
+    c->head_unconsumed = head_len;
     tr__exchange_start(c, &c->req);
     /* The exchange copied what it needs from the head: drop it from the buffer (unless the
      * exchange already ended with a close and the buffer was discarded). */
     if (c->state != TR_CLIENT_CLOSING && c->state != TR_CLIENT_LINGER)
         tr_buf_consume(in, head_len);
+    c->head_unconsumed = 0;
     if (c->ex && c->ex->wants_upstream)
         tr__exchange_connect(c->ex);
     if (c->ex && c->state == TR_CLIENT_BUSY) {
@@ -451,16 +491,20 @@ static const struct tr_sock_cbs client_sock_cbs = {
     .on_drained = on_drained,
 };
 
-static void accept_client(uv_stream_t *listener, bool tls)
+/* A new client: the connection listener has for us (fd -1), or fd, one accepted already. */
+static void accept_client(struct tr_proxy_worker *w, uv_stream_t *listener, int fd, bool tls)
 {
-    struct tr_proxy_worker *w = listener->data;
     struct tr_client *c = tr_xcalloc(1, sizeof(*c));
     size_t in_max =
         (size_t)w->conf->max_header_size + (size_t)w->conf->max_request_line + 64 * 1024;
     int rc = tr_sock_init(&c->sock, w->loop, &client_sock_cbs, c, in_max);
     c->handles = 1;
     /* Accept even when the buffer failed: libuv stops accepting until the connection is. */
-    if (uv_accept(listener, (uv_stream_t *)&c->sock.tcp) != 0 || rc != 0) {
+    int taken =
+        fd >= 0 ? uv_tcp_open(&c->sock.tcp, fd) : uv_accept(listener, (uv_stream_t *)&c->sock.tcp);
+    if (taken != 0 && fd >= 0)
+        close(fd);
+    if (taken != 0 || rc != 0) {
         tr_sock_close(&c->sock, on_sock_closed);
         return;
     }
@@ -505,10 +549,6 @@ static void accept_client(uv_stream_t *listener, bool tls)
         close_client(c);
         return;
     }
-    if (w->draining) {
-        close_client(c);
-        return;
-    }
     if (tls) {
         set_state(c, TR_CLIENT_HANDSHAKE);
         arm(c, TM_HANDSHAKE, w->conf->ssl_handshake_timeout_ms);
@@ -523,7 +563,7 @@ void tr_proxy_on_connection(uv_stream_t *listener, int status)
 {
     if (status < 0)
         return;
-    accept_client(listener, false);
+    accept_client(listener->data, listener, -1, false);
 }
 
 void tr_proxy_on_tls_connection(uv_stream_t *listener, int status)
@@ -539,7 +579,28 @@ void tr_proxy_on_tls_connection(uv_stream_t *listener, int status)
         uv_close((uv_handle_t *)t, (uv_close_cb)free);
         return;
     }
-    accept_client(listener, true);
+    accept_client(listener->data, listener, -1, true);
+}
+
+/* Bound on the connections taken at once from a listener's queue (its backlog is smaller). */
+#define ACCEPT_PENDING_MAX 65536
+
+void tr_proxy_accept_pending(uv_stream_t *listener, bool tls)
+{
+    struct tr_proxy_worker *w = listener->data;
+    uv_os_fd_t lfd;
+    if (uv_fileno((uv_handle_t *)listener, &lfd) != 0)
+        return;
+    for (unsigned i = 0; i < ACCEPT_PENDING_MAX; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return; /* EAGAIN: the queue is empty */
+        if (tls && tr__tls_server() == NULL) {
+            close(fd);
+            continue;
+        }
+        accept_client(w, NULL, fd, tls);
+    }
 }
 
 void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all)
@@ -548,16 +609,34 @@ void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all)
     while (it != &w->clients) {
         struct tr_client *c = TR_LIST_ENTRY(it, struct tr_client, link);
         it = it->next;
-        if (all || c->state == TR_CLIENT_LINGER || c->state == TR_CLIENT_HANDSHAKE) {
+        if (all && c->state == TR_CLIENT_TUNNEL && c->ex) {
+            /* The drain is over: the tunnel ends with a close frame, not a cut. */
+            tr__exchange_tunnel_going_away(c->ex);
+            w->drain_cut_tunnels++;
+            c->close_after = true;
+            finish_close(c);
+        } else if (all) {
+            if (c->state == TR_CLIENT_BUSY || c->state == TR_CLIENT_TUNNEL)
+                w->drain_cut_requests++;
             close_client(c);
         } else if (c->state == TR_CLIENT_IDLE) {
             /* Closing an idle keep-alive connection races with a request the client may be
-             * sending right now. Give it a moment: a request that comes is answered with
-             * Connection: close; a connection that stays silent is closed after the grace. */
-            c->close_after = true;
-            arm(c, TM_KEEPALIVE, DRAIN_IDLE_GRACE_MS);
-        } else {
-            c->close_after = true;
+             * sending right now. Give it a moment (drain_idle_grace): a request that comes is
+             * answered with Connection: close; a silent connection is closed after it. */
+            if (w->conf->drain_idle_grace_ms == 0)
+                drain_idle(c);
+            else
+                arm(c, TM_KEEPALIVE, w->conf->drain_idle_grace_ms);
         }
+        /* Left as they are until the drain ends: a busy connection (its answer says
+         * Connection: close if its head is still to be sent, tr__exchange_closes), a tunnel, a
+         * TLS handshake (its request is answered with close), and a lingering close (it still
+         * protects the answer it follows; its timer ends it). */
     }
+}
+
+void tr__proxy_clients_close_all(struct tr_proxy_worker *w)
+{
+    while (!tr_list_empty(&w->clients))
+        close_client(TR_LIST_ENTRY(w->clients.next, struct tr_client, link));
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "core/clock.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -76,6 +78,16 @@ void tr__exchange_free(struct tr_exchange *ex)
     free_now(ex);
 }
 
+bool tr__exchange_closes(struct tr_exchange *ex)
+{
+    struct tr_client *c = ex->c;
+    bool close = !ex->req_done || !ex->client_keep_alive || ex->res_close_delimited || c == NULL ||
+                 c->close_after || (ex->w->draining && c->sock.in.len <= c->head_unconsumed);
+    if (close && c != NULL)
+        c->close_after = true;
+    return close;
+}
+
 /* The exchange is over (answered or failed): free it and let the client move on. */
 static void finish(struct tr_exchange *ex)
 {
@@ -109,9 +121,9 @@ static void fail(struct tr_exchange *ex, int err)
     }
     ex->status = tr_err_status(err);
     /* A malformed request (400) is never followed by another on the same connection. */
-    bool close = !ex->req_done || !ex->client_keep_alive || ex->status == 400;
-    if (close)
+    if (ex->status == 400)
         c->close_after = true;
+    bool close = tr__exchange_closes(ex);
     tr__respond_error(c, err, close);
     ex->bytes_sent = 0;
     finish(ex);
@@ -181,9 +193,7 @@ static void respond_from_plugin(struct tr_exchange *ex)
     struct tr_client *c = ex->c;
     ex->status = ctx->exit_status;
     tr__phases_header_filter(ctx);
-    bool close = !ex->req_done || !ex->client_keep_alive;
-    if (close)
-        c->close_after = true;
+    bool close = tr__exchange_closes(ex);
     size_t hl;
     char *head = tr__forward_plugin_answer_head(ex, close, &hl);
     if (head == NULL) {
@@ -285,7 +295,7 @@ static struct tr_exchange *new_exchange(struct tr_client *c, const struct tr_htt
     if (ex->upgrade)
         tr_http_websocket_accept(req->ws_key, ex->ws_accept);
     ex->expect_continue = req->expect_continue;
-    ex->client_keep_alive = req->keep_alive && !w->draining && !c->close_after;
+    ex->client_keep_alive = req->keep_alive && !c->close_after;
     ex->req_body = req->body;
     ex->req_remaining = req->content_length;
     tr_http_chunked_init(&ex->req_dec);
@@ -472,9 +482,7 @@ static bool route_request(struct tr_exchange *ex, const struct tr_http_request *
     router_request(ex, req, path, hosts, &rr);
     struct tr_router_result match;
     if (!tr_router_match_request(snap->router, &rr, &match)) {
-        bool close = !ex->req_done || !ex->client_keep_alive;
-        if (close)
-            c->close_after = true;
+        bool close = tr__exchange_closes(ex);
         tr__respond_no_route(c, path, hosts, rr.num_hosts, snap->num_kong3_routes > 0, close);
         finish(ex);
         return false;
@@ -729,6 +737,7 @@ void tr__exchange_on_client_data(struct tr_exchange *ex)
     if (c->state == TR_CLIENT_TUNNEL) {
         if (ex->up && c->sock.in.len > 0) {
             uv_buf_t b = uv_buf_init(c->sock.in.ptr, (unsigned)c->sock.in.len);
+            tr_ws_stream_feed(&ex->ws_to_upstream, b.base, b.len);
             tr__upstream_write(ex->up, &b, 1);
             c->sock.in.len = 0;
             if (tr_sock_queued(&ex->up->sock) > TR_PROXY_QUEUE_HIGH)
@@ -836,11 +845,13 @@ static void start_tunnel(struct tr_exchange *ex, uv_buf_t *head)
     c->state = TR_CLIENT_TUNNEL; /* counted as writing, same as BUSY */
     if (up->sock.in.len > 0) {
         uv_buf_t b = uv_buf_init(up->sock.in.ptr, (unsigned)up->sock.in.len);
+        tr_ws_stream_feed(&ex->ws_to_client, b.base, b.len);
         tr__client_write(c, &b, 1);
         up->sock.in.len = 0;
     }
     if (c->sock.in.len > 0) {
         uv_buf_t b = uv_buf_init(c->sock.in.ptr, (unsigned)c->sock.in.len);
+        tr_ws_stream_feed(&ex->ws_to_upstream, b.base, b.len);
         tr__upstream_write(up, &b, 1);
         c->sock.in.len = 0;
     }
@@ -1067,6 +1078,7 @@ static void relay_upstream_data(struct tr_exchange *ex)
     if (c->state == TR_CLIENT_TUNNEL) {
         struct tr_upconn *up = ex->up;
         uv_buf_t b = uv_buf_init(up->sock.in.ptr, (unsigned)up->sock.in.len);
+        tr_ws_stream_feed(&ex->ws_to_client, b.base, b.len);
         tr__client_write(c, &b, 1);
         up->sock.in.len = 0;
         if (tr_sock_queued(&c->sock) > TR_PROXY_QUEUE_HIGH)
@@ -1092,6 +1104,32 @@ static void on_upstream_data(void *ud, struct tr_upconn *up)
         return;
     }
     tr__upstream_stop_reading(up); /* the client is slow: wait for on_client_drained */
+}
+
+void tr__exchange_tunnel_going_away(struct tr_exchange *ex)
+{
+    static const char reason[] = "going away";
+    uint8_t frame[TR_WS_CLOSE_FRAME_MAX];
+    uint8_t mask[4];
+    if (ex->up && tr_ws_stream_between_frames(&ex->ws_to_upstream) &&
+        RAND_bytes(mask, sizeof(mask)) == 1) {
+        /* torii speaks as the client here: its frame is masked (RFC 6455 §5.3) */
+        uv_buf_t b = uv_buf_init(
+            (char *)frame, (unsigned)tr_ws_close_frame(frame, TR_WS_GOING_AWAY, reason, mask));
+        tr__upstream_write(ex->up, &b, 1);
+    }
+    struct tr_client *c = ex->c;
+    if (c && tr_ws_stream_between_frames(&ex->ws_to_client)) {
+        uv_buf_t b = uv_buf_init(
+            (char *)frame, (unsigned)tr_ws_close_frame(frame, TR_WS_GOING_AWAY, reason, NULL));
+        tr__client_write(c, &b, 1);
+    }
+    ex->status = 101;
+    drop_upstream(ex, false);
+    if (c)
+        c->ex = NULL;
+    ex->c = NULL;
+    tr__exchange_free(ex);
 }
 
 static void on_upstream_eof(void *ud, struct tr_upconn *up)

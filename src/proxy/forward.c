@@ -257,9 +257,7 @@ char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_res
             tr_http_writer_field_u64(&o, "Content-Length", res->content_length);
         else if (ex->res_chunked_out)
             tr_http_writer_cstr(&o, "Transfer-Encoding: chunked\r\n");
-        bool will_close = ex->res_close_delimited || !ex->client_keep_alive || !ex->req_done ||
-                          ex->w->draining || (ex->c && ex->c->close_after);
-        if (will_close)
+        if (tr__exchange_closes(ex))
             tr_http_writer_cstr(&o, "Connection: close\r\n");
         else if (ex->minor_version == 0)
             tr_http_writer_cstr(&o, "Connection: keep-alive\r\n");

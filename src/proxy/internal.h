@@ -17,6 +17,7 @@
 #include "core/list.h"
 #include "core/str.h"
 #include "http/parser.h"
+#include "http/ws_frames.h"
 #include "http/socket.h"
 #include "http/websocket.h"
 #include "plugins/plugin.h"
@@ -110,6 +111,9 @@ struct tr_client {
     bool close_after;  /* close once the current response is written */
     unsigned handles;  /* the socket and the timer, until each is closed */
     unsigned requests; /* requests started on this connection */
+    /* the current request's head, still at the front of sock.in while its exchange starts (an
+     * answer written then must not take it for a pipelined request) */
+    size_t head_unconsumed;
     uint64_t head_start_ms;
     char peer_ip[48];
     uint16_t local_port;
@@ -189,6 +193,9 @@ struct tr_exchange {
     int minor_version;
     bool is_head, idempotent, expect_continue, client_keep_alive;
     bool upgrade; /* a WebSocket handshake is forwarded (the only upgrade torii forwards) */
+    /* Where each direction of a WebSocket tunnel stands among its frames: a close frame may
+     * only go between two (tr__exchange_tunnel_going_away). */
+    struct tr_ws_stream ws_to_client, ws_to_upstream;
     char ws_accept[TR_WS_ACCEPT_LEN + 1]; /* with upgrade: the Sec-WebSocket-Accept wanted */
     struct tr_str prefix; /* the matched path prefix removed from the upstream path (sent as
                              X-Forwarded-Prefix), len 0 when nothing was stripped */
@@ -254,8 +261,12 @@ void tr__client_exchange_done(struct tr_client *c);
 void tr__client_abort(struct tr_client *c);
 void tr__client_pause(struct tr_client *c);
 void tr__client_resume(struct tr_client *c);
-/* Close idle clients (all of them when all) and mark busy ones to close after their answer. */
+/* A drain begins (all false): idle clients get drain_idle_grace to send one more request,
+ * busy ones answer with Connection: close. The drain is over (all true): every client is
+ * closed, a WebSocket tunnel after a close frame (tr__exchange_tunnel_going_away). */
 void tr__proxy_clients_drain(struct tr_proxy_worker *w, bool all);
+/* Close every client connection now. */
+void tr__proxy_clients_close_all(struct tr_proxy_worker *w);
 
 /* exchange.c */
 /* Route a parsed head and prepare the upstream request. The head's bytes must stay in the
@@ -268,6 +279,16 @@ void tr__exchange_resume(struct tr_exchange *ex, int rc);
 void tr__exchange_on_client_data(struct tr_exchange *ex);
 void tr__exchange_on_client_eof(struct tr_exchange *ex);
 void tr__exchange_on_client_drained(struct tr_exchange *ex);
+/* Does the answer whose head is being written end the connection? Decided at that moment, so
+ * a drain that began while the request was in flight still says Connection: close (unless a
+ * request the client pipelined is already waiting: that one is answered too). A yes is
+ * recorded on the client (close_after). */
+bool tr__exchange_closes(struct tr_exchange *ex);
+/* The drain is over and ex is a WebSocket tunnel: send a close frame 1001 "going away" each
+ * way where that direction is between two frames (inside one, that side only sees the
+ * connection end), let the upstream go and free ex. The client connection is the caller's to
+ * close once the frame is written. */
+void tr__exchange_tunnel_going_away(struct tr_exchange *ex);
 void tr__exchange_free(struct tr_exchange *ex);
 /* Fail the exchange with err, a TR_E* code (its error answer, or an abort once the answer
  * began); ex is freed. */

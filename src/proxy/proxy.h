@@ -52,6 +52,9 @@ struct tr_proxy_worker {
     struct tr_logfile *access_log; /* owned; NULL when off */
     struct tr_proxy_counters counters;
     bool draining;                        /* stop: answer with Connection: close, close idle ones */
+    unsigned drain_answered;              /* requests answered since the drain began */
+    unsigned drain_cut_requests;          /* in flight when the drain ran out of time */
+    unsigned drain_cut_tunnels;           /* WebSocket tunnels ended by the drain's end */
     uv_timer_t tick;                      /* 1 s housekeeping: date, log flush, idle pool sweep */
     char date[40];                        /* cached IMF-fixdate for the Date header */
     char log_time[40];                    /* cached access-log timestamp */
@@ -77,6 +80,10 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
  * tr_proxy_tls_init first). */
 void tr_proxy_on_connection(uv_stream_t *listener, int status);
 void tr_proxy_on_tls_connection(uv_stream_t *listener, int status);
+/* Before a draining worker closes listener: take every connection the kernel has already
+ * accepted for it (a client may have sent its request on one), to answer it with Connection:
+ * close rather than let the socket's close reset it. */
+void tr_proxy_accept_pending(uv_stream_t *listener, bool tls);
 
 /* Build the process-wide TLS contexts from conf (once, before the workers start): the server
  * context with the default certificate (ssl_cert / ssl_cert_key, or one generated into
@@ -91,8 +98,11 @@ void tr_proxy_tls_fini(void);
 /* Begin a graceful stop: idle clients and pooled upstreams are closed, busy ones finish their
  * current request and close. */
 void tr_proxy_worker_drain(struct tr_proxy_worker *w);
-/* Close every connection now (drain timeout reached). */
+/* The drain timeout is reached: close every connection now, except WebSocket tunnels, which
+ * get a close frame 1001 "going away" and a lingering close (counted in drain_cut_*). */
 void tr_proxy_worker_abort(struct tr_proxy_worker *w);
+/* Close whatever is still open, lingering tunnels included. */
+void tr_proxy_worker_close_all(struct tr_proxy_worker *w);
 /* True when no client connection is left. */
 bool tr_proxy_worker_is_idle(const struct tr_proxy_worker *w);
 /* Close the worker's own handles (timer) and flush the access log; the loop must then run

@@ -74,6 +74,11 @@ void tr_proxy_worker_abort(struct tr_proxy_worker *w)
     tr__upstream_close_idle(w, true);
 }
 
+void tr_proxy_worker_close_all(struct tr_proxy_worker *w)
+{
+    tr__proxy_clients_close_all(w);
+}
+
 bool tr_proxy_worker_is_idle(const struct tr_proxy_worker *w)
 {
     return tr_list_empty(&w->clients);

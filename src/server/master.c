@@ -302,6 +302,10 @@ static void on_reload(struct master *m)
 /* SIGTERM / SIGINT: the worker drains and exits; a new master still starting stops too. */
 static void on_stop(struct master *m)
 {
+    /* The ports close as the worker takes what the kernel had already accepted and closes its
+     * own copies: a stopping node takes no new connection, and none is left in a queue that
+     * nobody reads. (A new master of an upgrade has its own copies.) */
+    tr_sockets_close(&m->socks);
     kill(m->worker, SIGTERM);
     int st;
     while (waitpid(m->worker, &st, 0) < 0 && errno == EINTR)

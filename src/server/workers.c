@@ -33,8 +33,9 @@ struct worker {
     uv_tcp_t *listeners; /* owned array */
     _Atomic int stop;    /* set by the control thread */
     uint32_t drain_ms;
-    uint64_t drain_deadline;
+    uint64_t drain_start, drain_deadline;
     bool stopping;
+    bool cut; /* the drain ran out of time: what was in flight was cut */
 };
 
 struct tr_workers {
@@ -45,23 +46,50 @@ struct tr_workers {
 static void close_listeners(struct worker *wk)
 {
     for (size_t i = 0; i < wk->num_fds; i++) {
-        if (!uv_is_closing((uv_handle_t *)&wk->listeners[i]))
+        if (!uv_is_closing((uv_handle_t *)&wk->listeners[i])) {
+            tr_proxy_accept_pending((uv_stream_t *)&wk->listeners[i], wk->fd_ssl[i]);
             uv_close((uv_handle_t *)&wk->listeners[i], NULL);
+        }
     }
+}
+
+/* After the drain's end, how long tunnels ended with a close frame may linger (the client's
+ * own close frame, then EOF) before the worker stops waiting for them. */
+#define GOING_AWAY_WAIT_MS 3000
+
+static void drain_done(struct worker *wk)
+{
+    uv_timer_stop(&wk->drain_timer);
+    uv_close((uv_handle_t *)&wk->drain_timer, NULL);
+    uv_close((uv_handle_t *)&wk->wake, NULL);
+    tr_proxy_worker_fini(&wk->proxy);
 }
 
 static void on_drain_check(uv_timer_t *t)
 {
     struct worker *wk = t->data;
-    if (tr_proxy_worker_is_idle(&wk->proxy) || uv_now(&wk->loop) >= wk->drain_deadline) {
-        if (!tr_proxy_worker_is_idle(&wk->proxy)) {
-            tr_log_warn("worker %d: drain timeout, closing remaining connections", wk->id);
-            tr_proxy_worker_abort(&wk->proxy);
-        }
-        uv_timer_stop(t);
-        uv_close((uv_handle_t *)t, NULL);
-        uv_close((uv_handle_t *)&wk->wake, NULL);
-        tr_proxy_worker_fini(&wk->proxy);
+    struct tr_proxy_worker *p = &wk->proxy;
+    uint64_t now = uv_now(&wk->loop);
+    if (tr_proxy_worker_is_idle(p)) {
+        if (!wk->cut)
+            tr_log_notice("worker %d: drained in %llu ms, %u requests answered meanwhile", wk->id,
+                          (unsigned long long)(now - wk->drain_start), p->drain_answered);
+        drain_done(wk);
+        return;
+    }
+    if (!wk->cut && now >= wk->drain_deadline) {
+        /* Past drain_timeout: what is still in flight is cut, and the log says how much. */
+        wk->cut = true;
+        tr_proxy_worker_abort(p);
+        tr_log_warn("worker %d: drain timeout (%u ms): %u requests answered meanwhile, %u cut "
+                    "in flight, %u WebSocket tunnels ended with 1001 going away",
+                    wk->id, wk->drain_ms, p->drain_answered, p->drain_cut_requests,
+                    p->drain_cut_tunnels);
+        return;
+    }
+    if (wk->cut && now >= wk->drain_deadline + GOING_AWAY_WAIT_MS) {
+        tr_proxy_worker_close_all(p);
+        drain_done(wk);
     }
 }
 
@@ -71,9 +99,12 @@ static void on_wake(uv_async_t *a)
     if (!atomic_load(&wk->stop) || wk->stopping)
         return;
     wk->stopping = true;
-    close_listeners(wk);
+    /* Draining first: the connections the listeners still hold are then taken in as draining
+     * ones (answered with Connection: close). */
     tr_proxy_worker_drain(&wk->proxy);
-    wk->drain_deadline = uv_now(&wk->loop) + wk->drain_ms;
+    close_listeners(wk);
+    wk->drain_start = uv_now(&wk->loop);
+    wk->drain_deadline = wk->drain_start + wk->drain_ms;
     uv_timer_init(&wk->loop, &wk->drain_timer);
     wk->drain_timer.data = wk;
     uv_timer_start(&wk->drain_timer, on_drain_check, 0, 50);

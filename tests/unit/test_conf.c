@@ -125,6 +125,7 @@ static void check_defaults(const struct tr_conf *c)
     TR_CHECK_INT(c->upstream_keepalive_timeout_ms, 60000);
     TR_CHECK_INT(c->upstream_keepalive_requests, 10000);
     TR_CHECK_INT(c->drain_timeout_ms, 10000);
+    TR_CHECK_INT(c->drain_idle_grace_ms, 1000);
     TR_CHECK(!c->escaped_slashes_reject);
     TR_CHECK_STR(c->plugins, "bundled");
 }
@@ -747,18 +748,20 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 49);
+    TR_CHECK_INT(col.cnt, 50);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
     TR_CHECK_STR(col.keys[10], "password_hash_threads");
     TR_CHECK_STR(col.keys[11], "password_hash_queue");
-    TR_CHECK_STR(col.keys[39], "escaped_slashes");
-    TR_CHECK_STR(col.keys[40], "plugins");
-    TR_CHECK_STR(col.keys[41], "database_wait");
-    TR_CHECK_STR(col.keys[42], "dns_resolver");
-    TR_CHECK_STR(col.keys[46], "dns_error_ttl");
-    TR_CHECK_STR(col.keys[47], "declarative_config");
-    TR_CHECK_STR(col.keys[48], "declarative_config_string");
+    TR_CHECK_STR(col.keys[38], "drain_timeout");
+    TR_CHECK_STR(col.keys[39], "drain_idle_grace");
+    TR_CHECK_STR(col.keys[40], "escaped_slashes");
+    TR_CHECK_STR(col.keys[41], "plugins");
+    TR_CHECK_STR(col.keys[42], "database_wait");
+    TR_CHECK_STR(col.keys[43], "dns_resolver");
+    TR_CHECK_STR(col.keys[47], "dns_error_ttl");
+    TR_CHECK_STR(col.keys[48], "declarative_config");
+    TR_CHECK_STR(col.keys[49], "declarative_config_string");
     TR_CHECK_STR(c.dns_hostsfile, "/etc/hosts");
     TR_CHECK_INT(c.dns_stale_ttl, 3600);
     TR_CHECK_INT(c.dns_not_found_ttl, 30);
