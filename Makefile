@@ -10,7 +10,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 # gives each worker its own slice of ports); PYTEST_ARGS="-q -x" runs them one by one.
 PYTEST_ARGS ?= -q -x -n auto --dist loadfile
 
-.PHONY: all deps build build-asan run test unit unit-asan integration integration-asan style clean \
+.PHONY: all deps build build-asan run test unit unit-asan integration integration-asan integration-postgres style clean \
 	fuzz fuzz-smoke
 
 all: build
@@ -44,12 +44,17 @@ integration: build
 integration-asan: build-asan
 	TORII_BIN=$(CURDIR)/build-asan/torii TORII_ASAN=1 $(PYTEST) $(PYTEST_ARGS) tests/integration
 
+# The same suite with every node on a PostgreSQL of the test process's own (harness.py).
+integration-postgres: build
+	TORII_BIN=$(CURDIR)/build/torii TORII_TEST_DATABASE=postgres $(PYTEST) $(PYTEST_ARGS) tests/integration
+
 test: deps
 	@$(MAKE) --no-print-directory style
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory integration-postgres
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 fuzz: deps

@@ -70,8 +70,9 @@ static int check_cidrs(struct tr_str value, char *why, size_t why_len);
 static int check_origins(struct tr_str value, char *why, size_t why_len);
 static int check_plugins(struct tr_str value, char *why, size_t why_len);
 static int check_dns_servers(struct tr_str value, char *why, size_t why_len);
+static int check_pg_schema(struct tr_str value, char *why, size_t why_len);
 
-static const char *const database_choices[] = {"sqlite", "off", NULL};
+static const char *const database_choices[] = {"sqlite", "postgres", "off", NULL};
 /* Same order as enum tr_log_level. */
 static const char *const log_level_choices[] = {"debug", "info", "notice", "warn",
                                                 "error", "crit", NULL};
@@ -230,6 +231,30 @@ static const struct conf_key keys[] = {
     {.name = "declarative_config_string", .type = KT_STRING, .flags = KF_EMPTY,
      FIELD(declarative_config_string), .def = "",
      .help = "With database = off: the declarative configuration itself, as YAML or JSON text"},
+
+    /* PostgreSQL (database = postgres), with Kong's names and defaults */
+    {.name = "pg_host", .type = KT_STRING, FIELD(pg_host), .def = "127.0.0.1",
+     .help = "With database = postgres: the server's host name or address"},
+    {.name = "pg_port", .type = KT_INT, FIELD(pg_port), .def = "5432", .min = 1, .max = 65535,
+     .help = "The server's port"},
+    {.name = "pg_timeout", .type = KT_DURATION, FIELD(pg_timeout_ms), .def = "5s", .min = 1,
+     .max = DAY_MS, .help = "Bound of a connection attempt and of every statement"},
+    {.name = "pg_user", .type = KT_STRING, FIELD(pg_user), .def = "kong",
+     .help = "The user torii connects as"},
+    {.name = "pg_password", .type = KT_STRING, .flags = KF_EMPTY | KF_SECRET, FIELD(pg_password),
+     .def = "", .help = "That user's password; empty = none (or ~/.pgpass)"},
+    {.name = "pg_database", .type = KT_STRING, FIELD(pg_database), .def = "kong",
+     .help = "The database torii keeps its tables in"},
+    {.name = "pg_schema", .type = KT_STRING, .flags = KF_EMPTY, FIELD(pg_schema), .def = "",
+     .check = check_pg_schema,
+     .help = "The schema of those tables; empty = the server's search_path"},
+    {.name = "pg_ssl", .type = KT_BOOL, FIELD(pg_ssl), .def = "off",
+     .help = "Connect with TLS (required when on)"},
+    {.name = "pg_ssl_verify", .type = KT_BOOL, FIELD(pg_ssl_verify), .def = "off",
+     .help = "With pg_ssl: verify the server's certificate and host name"},
+    {.name = "pg_max_concurrent_queries", .type = KT_INT, FIELD(pg_max_concurrent_queries),
+     .def = "0", .min = 0, .max = 1000,
+     .help = "Connections one node opens for runtime rows at most; 0 = a few (6)"},
 };
 /* clang-format on */
 
@@ -440,6 +465,19 @@ static int parse_size(struct tr_str s, uint64_t *out)
         return TR_EINVAL;
     *out = v * mult;
     return 0;
+}
+
+/* A plain lower-case SQL identifier: it goes into the connection's search_path as is. */
+static int check_pg_schema(struct tr_str value, char *why, size_t why_len)
+{
+    bool ok = value.len <= 63;
+    for (size_t i = 0; ok && i < value.len; i++) {
+        char c = value.ptr[i];
+        ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    }
+    if (!ok)
+        snprintf(why, why_len, "expected a lower-case identifier ([a-z_][a-z0-9_]*, at most 63)");
+    return ok ? 0 : TR_EINVAL;
 }
 
 static int check_cidrs(struct tr_str value, char *why, size_t why_len)

@@ -89,6 +89,17 @@ struct tr_conf {
     uint32_t dns_error_ttl;     /* s before a failed query is tried again (1) */
     char *declarative_config;   /* owned; absolute, or "" (database = off only) */
     char *declarative_config_string; /* owned; YAML or JSON text, or "" */
+
+    /* PostgreSQL (store/pg_conn.c), Kong's settings */
+    char *pg_host;                      /* owned ("127.0.0.1") */
+    uint32_t pg_port;                   /* 5432 */
+    uint32_t pg_timeout_ms;             /* connect and statement bound (5000) */
+    char *pg_user;                      /* owned ("kong") */
+    char *pg_password;                  /* owned; "" = none */
+    char *pg_database;                  /* owned ("kong") */
+    char *pg_schema;                    /* owned; "" = the server's search_path */
+    bool pg_ssl, pg_ssl_verify;         /* off, off */
+    uint32_t pg_max_concurrent_queries; /* runtime connections at most; 0 = 6 */
 };
 
 /* The check of the `plugins` setting (names must be plugins compiled in). core/ names no

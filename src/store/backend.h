@@ -118,5 +118,6 @@ struct tr_store_ops {
 
 /* The backends of this build (store.c lists them). */
 extern const struct tr_store_ops tr__store_sqlite_ops;
+extern const struct tr_store_ops tr__store_pg_ops;
 
 #endif

@@ -139,3 +139,37 @@ const char *const *tr_store_entities(void)
 {
     return kind_names;
 }
+
+size_t tr_store_kind_columns(const struct tr_store_kind *kind, const char **names)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TR_STORE_MAX_UNIQUE && kind->unique[i] != NULL; i++)
+        names[n++] = kind->unique[i];
+    for (size_t i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
+        if (tr_store_kind_unique_index(kind, kind->fks[i].field) < 0)
+            names[n++] = kind->fks[i].field;
+    }
+    if (kind->composite[0] != NULL)
+        names[n++] = "ukey";
+    return n;
+}
+
+json_t *tr_store_doc_field(json_t *doc, const char *name)
+{
+    json_t *v = json_object_get(doc, name);
+    return json_is_null(v) ? NULL : v;
+}
+
+char *tr_store_composite_key(const struct tr_store_kind *kind, json_t *doc)
+{
+    if (kind->composite[0] == NULL)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < TR_STORE_MAX_COMPOSITE && kind->composite[i] != NULL; i++) {
+        json_t *v = tr_store_doc_field(doc, kind->composite[i]);
+        json_array_append(arr, v != NULL ? v : json_null());
+    }
+    char *key = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return key;
+}

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define TR_STORE_MAX_UNIQUE 4    /* unique fields per kind */
 #define TR_STORE_MAX_FKS 4       /* foreign keys per kind */
 #define TR_STORE_MAX_COMPOSITE 5 /* fields in the composite unique key */
@@ -47,5 +49,19 @@ const struct tr_store_kind *tr_store_kind_find(const char *name, size_t *index);
 /* Index of field among kind's unique fields, or -1 when it is not one ("id" is not): an index,
  * not a TR_E* code. */
 int tr_store_kind_unique_index(const struct tr_store_kind *kind, const char *field);
+
+/* The mirror columns every backend's table of kind has besides id, created_at and doc, in the
+ * order backends bind them: unique fields, then foreign keys not already listed, then "ukey"
+ * for a composite key. Fills names (room for TR_STORE_MAX_COLUMNS) and returns the count. */
+#define TR_STORE_MAX_COLUMNS (TR_STORE_MAX_UNIQUE + TR_STORE_MAX_FKS + 1)
+size_t tr_store_kind_columns(const struct tr_store_kind *kind, const char **names);
+
+/* doc's top-level field name, NULL when absent or null (the store treats both the same). */
+json_t *tr_store_doc_field(json_t *doc, const char *name);
+
+/* The composite key of doc as a compact JSON array of the fields' values (null when absent),
+ * so absent equals absent and no separator can be forged: what the ukey column holds. Owned;
+ * NULL when kind has none. */
+char *tr_store_composite_key(const struct tr_store_kind *kind, json_t *doc);
 
 #endif

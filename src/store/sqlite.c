@@ -24,6 +24,7 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "store/entities.h"
+#include "store/listing.h"
 #include "store/migrations.h"
 #include "store/store.h"
 
@@ -109,19 +110,6 @@ static void sql_around(struct sql *q, const char *head, const char *table, const
     sql_add(q, tail);
 }
 
-static void kind_cols(const struct tr_store_kind *kind, struct cols *c)
-{
-    c->cnt = 0;
-    for (size_t i = 0; i < TR_STORE_MAX_UNIQUE && kind->unique[i] != NULL; i++)
-        c->name[c->cnt++] = kind->unique[i];
-    for (size_t i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
-        if (tr_store_kind_unique_index(kind, kind->fks[i].field) < 0)
-            c->name[c->cnt++] = kind->fks[i].field;
-    }
-    if (kind->composite[0] != NULL)
-        c->name[c->cnt++] = "ukey";
-}
-
 static int db_fail(struct sqlite_store *s, const char *what)
 {
     tr_log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
@@ -165,7 +153,7 @@ static sqlite3_stmt *op_stmt(struct sqlite_store *s, size_t ki, enum op op)
 
     if (*slot != NULL)
         return *slot;
-    kind_cols(kind, &c);
+    c.cnt = tr_store_kind_columns(kind, c.name);
     switch (op) {
     case OP_INSERT:
         sql_add(&q, "INSERT INTO ");
@@ -311,32 +299,6 @@ static int bind_value(sqlite3_stmt *st, int idx, json_t *v)
     }
 }
 
-static json_t *field(json_t *doc, const char *name)
-{
-    json_t *v = json_object_get(doc, name);
-
-    return json_is_null(v) ? NULL : v;
-}
-
-/* The composite key as a compact JSON array of the fields' values (null when absent), so
- * absent equals absent and no separator can be forged. NULL when the kind has none. */
-static char *composite_key(const struct tr_store_kind *kind, json_t *doc)
-{
-    json_t *arr;
-    char *key;
-
-    if (kind->composite[0] == NULL)
-        return NULL;
-    arr = json_array();
-    for (size_t i = 0; i < TR_STORE_MAX_COMPOSITE && kind->composite[i] != NULL; i++) {
-        json_t *v = field(doc, kind->composite[i]);
-        json_array_append(arr, v != NULL ? v : json_null());
-    }
-    key = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return key;
-}
-
 static int tx_begin(struct sqlite_store *s)
 {
     static const struct sql q = {.buf = "BEGIN IMMEDIATE", .len = 15};
@@ -392,7 +354,7 @@ static int constraint_error(struct sqlite_store *s, const struct tr_store_kind *
 
     if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY) {
         for (size_t i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
-            if (field(doc, kind->fks[i].field) != NULL) {
+            if (tr_store_doc_field(doc, kind->fks[i].field) != NULL) {
                 *conflict_field = kind->fks[i].field;
                 break;
             }
@@ -439,7 +401,7 @@ static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char
     }
 
     for (int i = 0; i < TR_STORE_MAX_UNIQUE && kind->unique[i] != NULL; i++) {
-        json_t *v = field(doc, kind->unique[i]);
+        json_t *v = tr_store_doc_field(doc, kind->unique[i]);
         if (v == NULL)
             continue;
         st = has_unique_stmt(s, ki, i);
@@ -474,7 +436,7 @@ static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char
     }
 
     for (int i = 0; i < TR_STORE_MAX_FKS && kind->fks[i].field != NULL; i++) {
-        json_t *v = field(doc, kind->fks[i].field);
+        json_t *v = tr_store_doc_field(doc, kind->fks[i].field);
         if (v == NULL)
             continue;
         st = has_parent_stmt(s, ki, i);
@@ -494,7 +456,7 @@ static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char
     st = op_stmt(s, ki, update ? OP_UPDATE : OP_INSERT);
     if (st == NULL)
         return TR_EDB;
-    kind_cols(kind, &c);
+    c.cnt = tr_store_kind_columns(kind, c.name);
     rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(
@@ -505,7 +467,7 @@ static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char
         if (strcmp(c.name[i], "ukey") == 0)
             rc = sqlite3_bind_text(st, (int)i + 4, ukey, -1, SQLITE_STATIC);
         else
-            rc = bind_value(st, (int)i + 4, field(doc, c.name[i]));
+            rc = bind_value(st, (int)i + 4, tr_store_doc_field(doc, c.name[i]));
     }
     if (rc != SQLITE_OK) {
         done(st);
@@ -543,7 +505,7 @@ static int write_entity(struct sqlite_store *s, const char *entity, json_t *doc,
         return TR_EINVAL;
 
     text = json_dumps(doc, JSON_COMPACT);
-    ukey = composite_key(kind, doc);
+    ukey = tr_store_composite_key(kind, doc);
     if (text == NULL || (kind->composite[0] != NULL && ukey == NULL)) {
         rc = TR_ENOMEM;
         goto out;
@@ -730,97 +692,6 @@ static int sqlite_get(struct tr_store *base, const char *entity, const char *fie
     return rc;
 }
 
-/* Offset tokens are base64url (no padding) of the decimal seq of the last row returned. */
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static char *encode_offset(int64_t seq)
-{
-    char dec[24], *out;
-    size_t n, o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-
-    n = (size_t)snprintf(dec, sizeof(dec), "%" PRId64, seq);
-    out = tr_xmalloc(n * 4 / 3 + 4);
-    for (size_t i = 0; i < n; i++) {
-        acc = (acc << 8) | (unsigned char)dec[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = b64[(acc >> bits) & 63];
-        }
-    }
-    if (bits > 0)
-        out[o++] = b64[(acc << (6 - bits)) & 63];
-    out[o] = '\0';
-    return out;
-}
-
-/* Returns the seq, or -1 for anything that encode_offset could not have produced. */
-static int64_t decode_offset(const char *token)
-{
-    char dec[24];
-    size_t n = strlen(token), o = 0;
-    uint32_t acc = 0;
-    uint64_t seq;
-    int bits = 0;
-
-    if (n == 0 || n > 28 || n % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = token[i] != '\0' ? strchr(b64, token[i]) : NULL;
-        if (p == NULL)
-            return -1;
-        acc = (acc << 6) | (uint32_t)(p - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= sizeof(dec))
-                return -1;
-            dec[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    /* Leftover bits must be zero (canonical encoding). */
-    if ((acc & ((1u << bits) - 1)) != 0)
-        return -1;
-    if (o == 0 || (o > 1 && dec[0] == '0'))
-        return -1;
-    if (tr_str_to_u64((struct tr_str){dec, o}, INT64_MAX, &seq) != 0)
-        return -1;
-    return (int64_t)seq;
-}
-
-static bool is_filter_name(const char *k)
-{
-    if (*k == '\0')
-        return false;
-    for (; *k != '\0'; k++) {
-        char c = *k;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
-            return false;
-    }
-    return true;
-}
-
-/* Compact JSON of the filters after checking names and value types; NULL when invalid. */
-static char *filter_json(json_t *filters)
-{
-    const char *k;
-    json_t *v;
-
-    if (filters == NULL)
-        return tr_xstrdup("{}");
-    if (!json_is_object(filters))
-        return NULL;
-    json_object_foreach(filters, k, v)
-    {
-        if (!is_filter_name(k) || !(json_is_string(v) || json_is_number(v) || json_is_boolean(v)))
-            return NULL;
-    }
-    return json_dumps(filters, JSON_COMPACT);
-}
-
 static int sqlite_list(struct tr_store *base, const char *entity, json_t *filters, size_t size,
                        const char *offset, json_t **rows, size_t *total, char **next_offset)
 {
@@ -838,11 +709,11 @@ static int sqlite_list(struct tr_store *base, const char *entity, json_t *filter
     if (tr_store_kind_find(entity, &ki) == NULL || size < 1 || size > MAX_PAGE)
         return TR_EINVAL;
     if (offset != NULL) {
-        after = decode_offset(offset);
+        after = tr__store_offset_decode(offset);
         if (after < 0)
             return TR_EINVAL;
     }
-    fjson = filter_json(filters);
+    fjson = tr__store_filter_json(filters);
     if (fjson == NULL)
         return TR_EINVAL;
 
@@ -870,7 +741,7 @@ static int sqlite_list(struct tr_store *base, const char *entity, json_t *filter
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *doc;
         if (n == size) {
-            *next_offset = encode_offset(last);
+            *next_offset = tr__store_offset_encode(last);
             break;
         }
         doc = load_doc(st, 1);

@@ -15,6 +15,7 @@
 
 static const struct tr_store_ops *const backends[] = {
     &tr__store_sqlite_ops,
+    &tr__store_pg_ops,
 };
 
 static const struct tr_store_ops *backend_of(const struct tr_conf *conf)

@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+import harness
 from harness import Torii, finish_torii
 from rawhttp import RawConn
 from upstreams import UpstreamServer, echo_behaviour
@@ -16,6 +17,17 @@ from upstreams import UpstreamServer, echo_behaviour
 def pytest_configure(config):
     config.addinivalue_line("markers", "big: moves a large body (1 GiB, 256 MiB under ASan)")
     config.addinivalue_line("markers", "slow: waits on timeouts for a few seconds")
+    config.addinivalue_line("markers", "sqlite_file: reads or writes the node's SQLite file "
+                                       "itself (skipped when the suite runs on PostgreSQL)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if harness.TEST_DATABASE != "postgres":
+        return
+    skip = pytest.mark.skip(reason="inspects the SQLite file; the suite runs on PostgreSQL")
+    for item in items:
+        if "sqlite_file" in item.keywords:
+            item.add_marker(skip)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -241,6 +241,26 @@ class Admin:
         self.s.close()
 
 
+# TORII_TEST_DATABASE=postgres: every node a test starts without naming its database runs on
+# a PostgreSQL of this test process's own (pgserver.py, started at the first such node and
+# stopped at exit), in a database of its own; the same tests then check the PostgreSQL store.
+TEST_DATABASE = os.environ.get("TORII_TEST_DATABASE", "sqlite")
+_pg = {"server": None, "next": 0}
+
+
+def pg_database_settings():
+    """Settings of a fresh database on the test process's PostgreSQL."""
+    if _pg["server"] is None:
+        import atexit
+        import pgserver
+        _pg["server"] = pgserver.PgServer()
+        atexit.register(_pg["server"].destroy)
+    _pg["next"] += 1
+    name = "node_%d_%d" % (os.getpid(), _pg["next"])
+    _pg["server"].create_database(name)
+    return _pg["server"].settings(name)
+
+
 class Torii:
     """One torii node run in the foreground with its own prefix and ports."""
 
@@ -253,6 +273,9 @@ class Torii:
         self.admin_port = free_port()
         self.ssl_port = free_port() if ssl_port else None
         self.settings = dict(BASE_SETTINGS)
+        if TEST_DATABASE == "postgres" and "database" not in (settings or {}) and \
+                config_file is None:
+            self.settings.update(pg_database_settings())
         self.settings.update(settings or {})
         self.config_file = config_file
         self.proc = None

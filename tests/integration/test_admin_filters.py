@@ -90,6 +90,7 @@ def test_basic_auth_password_is_no_filter(world, path, guess):
     refused(world.admin.get(path, params={"password": guess}), "password")
 
 
+@pytest.mark.sqlite_file
 def test_basic_auth_stored_hash_is_no_filter_either(world, torii):
     with sqlite3.connect(torii.db_path) as db:
         row = db.execute("SELECT json_extract(doc, '$.password') FROM basicauth_credentials")

@@ -100,6 +100,7 @@ def test_env_overrides_file(torii_factory, tmp_path, echo):
     c.close()
 
 
+@pytest.mark.sqlite_file
 def test_database_in_prefix(torii):
     assert torii.db_path.exists()
 

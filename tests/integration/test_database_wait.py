@@ -6,6 +6,7 @@ included) until the database opens; then it serves normally. Past database_wait 
 import re
 import sqlite3
 
+import pytest
 import requests
 
 from harness import SLOW, wait_for
@@ -19,6 +20,7 @@ def ready_status(t):
         return None
 
 
+@pytest.mark.sqlite_file
 def test_waits_for_database_directory(torii_factory, echo, tmp_path):
     later = tmp_path / "not-yet"
     t = torii_factory({"sqlite_path": str(later / "torii.db")}, start=False)
@@ -40,6 +42,7 @@ def test_waits_for_database_directory(torii_factory, echo, tmp_path):
     assert r.status == 200 and r.json()["target"] == "/e/x"
 
 
+@pytest.mark.sqlite_file
 def test_gives_up_after_database_wait(torii_factory, tmp_path):
     t = torii_factory({"sqlite_path": str(tmp_path / "never" / "torii.db"),
                        "database_wait": "1s"}, start=False)
@@ -52,6 +55,7 @@ def test_gives_up_after_database_wait(torii_factory, tmp_path):
     assert len(re.findall(r"attempt \d+, retrying", err)) >= 2, err[-2000:]
 
 
+@pytest.mark.sqlite_file
 def test_database_wait_zero_fails_at_once(torii_factory, tmp_path):
     t = torii_factory({"sqlite_path": str(tmp_path / "never" / "torii.db"),
                        "database_wait": "0"}, start=False)
@@ -63,6 +67,7 @@ def test_database_wait_zero_fails_at_once(torii_factory, tmp_path):
     assert "cannot open the database" in err and "retrying" not in err, err[-2000:]
 
 
+@pytest.mark.sqlite_file
 def test_waits_for_a_locked_database(torii_factory, tmp_path):
     db_path = tmp_path / "locked.db"
     holder = sqlite3.connect(str(db_path), isolation_level=None)

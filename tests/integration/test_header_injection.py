@@ -401,6 +401,7 @@ def refused_upstream(v, send, header):
     assert "X-Evil" not in log
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("label,bad", STORED, ids=[s for s, _ in STORED])
 def test_stored_consumer_fields_never_reach_the_upstream(victim, label, bad):
     v = victim
@@ -434,6 +435,7 @@ def test_stored_consumer_fields_never_reach_the_upstream(victim, label, bad):
     refused_upstream(v, keyed, "X-Consumer-Groups")
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("label,bad", STORED[:3] + STORED[4:5], ids=["CR", "LF", "CRLF", "SOH"])
 def test_stored_oauth2_values_never_reach_the_upstream(victim, label, bad):
     v = victim
@@ -459,6 +461,7 @@ def test_stored_oauth2_values_never_reach_the_upstream(victim, label, bad):
     refused_upstream(v, call, "X-Credential-Identifier")
 
 
+@pytest.mark.sqlite_file
 def test_stored_plugin_headers_never_reach_the_client(victim):
     """Response headers built from a stored plugin config (request-termination's content type,
     cors' allowed origin) are refused too: 500 instead of a split response."""
@@ -502,6 +505,7 @@ def test_clean_rows_still_pass(victim):
     assert hvals(d, "X-Consumer-Groups") == ["gold"]
 
 
+@pytest.mark.sqlite_file
 def test_stored_config_without_provision_key_accepts_none(tmp_path):
     """A stored oauth2 config that lost its provision_key (edited by hand, imported) never
     accepts a request that sends none: an empty secret matches nothing."""

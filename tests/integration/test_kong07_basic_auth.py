@@ -173,6 +173,7 @@ def test_api_post_create(ba, api):
     assert ba.admin.delete(api.base + r.json()["id"]).status_code == 204
 
 
+@pytest.mark.sqlite_file
 def test_api_post_encrypts(ba, api):
     """spec/plugins/basic-auth/api_spec.lua@0.7.0: "[SUCCESS] should encrypt a password": the
     password is stored hashed (Argon2id in torii, not 0.7's SHA-1) and never returned."""
@@ -283,6 +284,7 @@ def test_credential_without_password(ba):
 
 # ---- crypto_spec.lua -------------------------------------------------------------------------
 
+@pytest.mark.sqlite_file
 def test_crypto_encrypt(ba):
     """spec/plugins/basic-auth/crypto_spec.lua@0.7.0: "should encrypt": torii's hash is
     Argon2id with a random salt (documented difference), so two credentials with one

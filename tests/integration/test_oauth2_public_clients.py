@@ -37,10 +37,12 @@ def no_secret_anywhere(node, app):
     assert "client_secret" not in r.json()["data"][0]
 
 
+@pytest.mark.sqlite_file
 def test_catalogue_public_app_has_no_secret(node):
     no_secret_anywhere(node, node.spa)
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("how", ["json", "form"])
 def test_create_public_without_secret(node, how):
     body = {"name": "pub-" + how, "redirect_uri": CB, "client_type": "public"}
@@ -63,6 +65,7 @@ def test_create_public_with_a_secret_is_400(node, secret, how):
     assert node.admin.get("/oauth2").json()["total"] == before
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("blank", ["", "   ", None])
 def test_blank_secret_is_no_secret(node, blank):
     """An empty form field or null means "unset", as for every field."""
@@ -72,6 +75,7 @@ def test_blank_secret_is_no_secret(node, blank):
     no_secret_anywhere(node, r.json())
 
 
+@pytest.mark.sqlite_file
 def test_put_public_with_a_secret_is_400(node):
     app = add_app(node.admin, "alice", "put-me", [CB])
     r = node.admin.put("/consumers/alice/oauth2", json={
@@ -84,6 +88,7 @@ def test_put_public_with_a_secret_is_400(node):
     no_secret_anywhere(node, r.json())
 
 
+@pytest.mark.sqlite_file
 def test_patch_to_public_and_back(node):
     a = node.admin
     app = add_app(a, "alice", "flip", [CB])

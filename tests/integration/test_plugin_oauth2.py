@@ -675,6 +675,7 @@ def test_authorize_needs_a_user_and_a_known_client(node):
     assert err(r, 400, "unsupported_response_type")["redirect_uri"].startswith(WEB_CB + "?")
 
 
+@pytest.mark.sqlite_file
 def test_tokens_and_codes_are_stored_hashed(oauth_factory):
     """The database (and its write-ahead log) holds no usable token, refresh token or code:
     neither their text nor their raw bytes."""

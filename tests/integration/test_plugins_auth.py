@@ -392,6 +392,7 @@ def test_basic_auth_password_change_and_delete(node):
     assert get(node.port, p, (("Authorization", basic(user + "x", "second")),)).status == 401
 
 
+@pytest.mark.sqlite_file
 def test_h04_passwords_stored_hashed(node):
     users = []
     for _ in range(2):

@@ -290,6 +290,7 @@ def test_never_exceeds_under_concurrency(node):
 
 # ---- Admin API ------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_file
 def test_admin_validation(node):
     name = "rl%d" % next(_seq)
     node.admin.add_api(name=name, upstream_url=node.echo.url, request_path="/" + name)

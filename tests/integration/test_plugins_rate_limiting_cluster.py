@@ -79,6 +79,7 @@ def new_api(admin, echo, conf, name=None):
     return "/" + name, plugin
 
 
+@pytest.mark.sqlite_file
 def test_counts_headers_and_store(node):
     p, plugin = new_api(node.admin, node.echo, {"minute": 3, "hour": 10})
     away_from_boundary(60, 5)
@@ -98,6 +99,7 @@ def test_counts_headers_and_store(node):
     assert stored(node.torii.db_path, plugin["id"], "hour") == 3
 
 
+@pytest.mark.sqlite_file
 def test_never_exceeds_on_one_node(node):
     """160 requests on fresh connections from 16 threads (spread over both worker threads)
     against minute=50: exactly 50 pass, and E sees exactly 50."""
@@ -141,6 +143,7 @@ def test_window_rollover(node):
     assert r.header("X-RateLimit-Remaining-Second") == "1"
 
 
+@pytest.mark.sqlite_file
 def test_refusal_by_a_shorter_window_keeps_the_longer_quota(node):
     p, plugin = new_api(node.admin, node.echo, {"second": 1, "minute": 3})
     away_from_boundary(60, 8)
@@ -153,6 +156,7 @@ def test_refusal_by_a_shorter_window_keeps_the_longer_quota(node):
     assert wait_for(lambda: stored(node.torii.db_path, plugin["id"], "minute") == 2, timeout=5)
 
 
+@pytest.mark.sqlite_file
 def test_limit_by_header(node):
     p, plugin = new_api(node.admin, node.echo, {"minute": 2, "limit_by": "header",
                                                 "header_name": "X-Client"})
@@ -163,6 +167,7 @@ def test_limit_by_header(node):
     assert wait_for(lambda: stored(node.torii.db_path, plugin["id"], "minute") == 4, timeout=5)
 
 
+@pytest.mark.sqlite_file
 def test_expired_windows_are_deleted(node):
     p, plugin = new_api(node.admin, node.echo, {"second": 5})
     assert get(node.port, p).status == 200
@@ -178,6 +183,7 @@ def test_expired_windows_are_deleted(node):
         db.close()
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("kill", [False, True], ids=["stop", "kill9"])
 def test_counts_survive_a_restart(tmp_path, echo, kill):
     t = Torii(tmp_path / "n")
@@ -199,6 +205,7 @@ def test_counts_survive_a_restart(tmp_path, echo, kill):
         assert not problems, problems
 
 
+@pytest.mark.sqlite_file
 def test_two_nodes_on_one_database(tmp_path, echo):
     """A second node on the same database sees what the first counted."""
     a = Torii(tmp_path / "a")
@@ -229,6 +236,7 @@ def test_two_nodes_on_one_database(tmp_path, echo):
         assert not problems, problems
 
 
+@pytest.mark.sqlite_file
 def test_fault_tolerant_when_the_database_is_locked(node):
     """Another process holds the database's write lock: with fault_tolerant the node keeps
     deciding from what it knows (the limit still holds for its own traffic); without, 500.

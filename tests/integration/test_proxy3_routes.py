@@ -441,6 +441,7 @@ def test_request_buffering(torii_factory, echo):
     assert r.json()["chunked"] is True and r.json()["body_length"] == len(big)
 
 
+@pytest.mark.sqlite_file
 def test_routes_changed_in_the_database_are_read_on_reload(torii, admin, echo):
     """Admin writes patch the routes the node keeps; a change made behind the Admin API (the
     database edited directly) is read on `torii reload`."""

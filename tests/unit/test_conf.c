@@ -259,8 +259,8 @@ static void test_file_errors(void)
     CHECK_ERR("admin_max_body = 99999999999999999g", "expected a size");
     CHECK_ERR("log_level = verbose", "invalid value for 'log_level': 'verbose' (expected debug, "
                                      "info, notice, warn, error or crit)");
-    CHECK_ERR("database = postgres",
-              "invalid value for 'database': 'postgres' (expected sqlite or off)");
+    CHECK_ERR("database = mysql",
+              "invalid value for 'database': 'mysql' (expected sqlite, postgres or off)");
     CHECK_ERR("escaped_slashes = drop", "(expected keep or reject)");
     CHECK_ERR("proxy_listen = 0.0.0.0:80 foo", "invalid value for 'proxy_listen': '0.0.0.0:80 "
                                                "foo' (unknown flag 'foo'");
@@ -748,7 +748,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 50);
+    TR_CHECK_INT(col.cnt, 60);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
     TR_CHECK_STR(col.keys[10], "password_hash_threads");
@@ -762,6 +762,12 @@ static void test_dump(void)
     TR_CHECK_STR(col.keys[47], "dns_error_ttl");
     TR_CHECK_STR(col.keys[48], "declarative_config");
     TR_CHECK_STR(col.keys[49], "declarative_config_string");
+    TR_CHECK_STR(col.keys[50], "pg_host");
+    TR_CHECK_STR(col.keys[55], "pg_database");
+    TR_CHECK_STR(col.keys[59], "pg_max_concurrent_queries");
+    TR_CHECK_STR(c.pg_user, "kong");
+    TR_CHECK_INT(c.pg_port, 5432);
+    TR_CHECK_INT(c.pg_timeout_ms, 5000);
     TR_CHECK_STR(c.dns_hostsfile, "/etc/hosts");
     TR_CHECK_INT(c.dns_stale_ttl, 3600);
     TR_CHECK_INT(c.dns_not_found_ttl, 30);
@@ -769,6 +775,19 @@ static void test_dump(void)
     TR_CHECK_INT(parse("dns_resolver = 127.0.0.1:5353, [::1]:53,10.0.0.1\n", &c), 0);
     tr_conf_free(&c);
     TR_CHECK_INT(parse("dns_resolver = ns1.example:53\n", &c), TR_EINVAL);
+    /* pg_schema goes into the connection's search_path: a plain identifier only */
+    TR_CHECK_INT(parse("pg_schema = torii_1\n", &c), 0);
+    tr_conf_free(&c);
+    TR_CHECK_INT(parse("pg_schema = a b\n", &c), TR_EINVAL);
+    TR_CHECK_INT(parse("pg_schema = x,public\n", &c), TR_EINVAL);
+    TR_CHECK_INT(parse("pg_schema = 1abc\n", &c), TR_EINVAL);
+    TR_CHECK_INT(parse("database = postgres\npg_port = 0\n", &c), TR_EINVAL);
+    /* the password is masked in the dump */
+    TR_CHECK_INT(parse("pg_password = s3cret\n", &c), 0);
+    d = tr_conf_dump(&c);
+    TR_CHECK(strstr(d, "s3cret") == NULL && strstr(d, "\npg_password = ******\n") != NULL);
+    free(d);
+    tr_conf_free(&c);
     TR_CHECK_INT(parse("dns_resolver = 127.0.0.1:0\n", &c), TR_EINVAL);
 }
 
