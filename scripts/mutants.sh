@@ -30,6 +30,7 @@ basic-auth-cache-compare~src/plugins/verify_cache.c~hit |= set[w].expires_ms > n
 basic-auth-cache-victim~src/plugins/verify_cache.c~if (set[w].expires_ms < victim->expires_ms)~if (0)~unit test_verify_cache
 drain-says-close~src/proxy/exchange.c~(ex->w->draining && c->sock.in.len <= c->head_unconsumed)~(false)~tests/integration/test_drain.py
 drain-ws-boundary~src/http/ws_frames.c~return s->payload_left == 0 && s->head_have == 0;~return true;~unit test_ws_frames
+cluster-listen~src/server/cluster_sync.c~    int fd = tr_store_listen(cs->store);~    int fd = -1;~tests/integration/test_cluster.py -k notifications
 ip-restriction-deny~src/plugins/ip_restriction.c~(c->deny.cnt && tr_cidr_list_match(&c->deny, ip))~(c->deny.cnt && !tr_cidr_list_match(&c->deny, ip))~tests/integration/test_kong07_ip_restriction.py
 gateway-prefixes~src/http/headers.c~"x-forwarded-", "x-consumer-", "x-authenticated-"~"x-forwarded-"~unit test_parser
 hop-by-hop-request~src/proxy/forward.c~            if (!(ex->upgrade && tr_str_ieq(h->name, TR_STR_LIT("Upgrade"))))<NL>                continue;~            if (0)<NL>                continue;~tests/integration/test_proxy_headers.py

@@ -42,6 +42,7 @@ enum key_type {
 #define KF_SECRET 0x10   /* shown as ****** by the dump when set */
 #define KF_NAME 0x20     /* enum stored as an owned copy of the choice's name */
 #define KF_HALF 0x40     /* with KF_AUTO: "auto" is half the online CPUs (at least min) */
+#define KF_SECONDS 0x80  /* duration: a bare number is seconds, fractions allowed (Kong's) */
 
 /* Extra validation of a string value: returns 0, or TR_EINVAL with the expectation in why. */
 typedef int (*check_fn)(struct tr_str value, char *why, size_t why_len);
@@ -207,6 +208,10 @@ static const struct conf_key keys[] = {
      .check = check_plugins,
      .help = "Plugins this node loads: bundled (all), off (none), or a comma list of names "
              "(bundled may be one of them)"},
+    {.name = "db_update_frequency", .type = KT_DURATION, .flags = KF_SECONDS,
+     FIELD(db_update_frequency_ms), .def = "5", .min = 10, .max = 3600000,
+     .help = "How often a node looks for changes other nodes made (seconds, as Kong's: 0.5, 5; "
+             "or 500ms); PostgreSQL's notifications usually bring them sooner"},
     {.name = "database_wait", .type = KT_DURATION, FIELD(database_wait_ms), .def = "60s",
      .min = 0, .max = DAY_MS,
      .help = "How long a starting node retries opening its database; 0 = give up at once"},
@@ -443,6 +448,31 @@ static int parse_duration(struct tr_str s, uint64_t *out)
     return 0;
 }
 
+/* Kong's way for some durations: a number of seconds, with up to three decimals ("0.5"). */
+static int parse_seconds(struct tr_str s, uint64_t *out)
+{
+    size_t dot = 0;
+    while (dot < s.len && s.ptr[dot] != '.')
+        dot++;
+    uint64_t whole, frac = 0;
+    struct tr_str w = {s.ptr, dot};
+    if (tr_str_to_u64(w, UINT64_MAX / 1000 - 1, &whole) != 0)
+        return TR_EINVAL;
+    if (dot < s.len) {
+        size_t fl = s.len - dot - 1;
+        if (fl == 0 || fl > 3)
+            return TR_EINVAL;
+        for (size_t i = 0; i < 3; i++) {
+            char c = i < fl ? s.ptr[dot + 1 + i] : '0';
+            if (c < '0' || c > '9')
+                return TR_EINVAL;
+            frac = frac * 10 + (uint64_t)(c - '0');
+        }
+    }
+    *out = whole * 1000 + frac;
+    return 0;
+}
+
 static int parse_size(struct tr_str s, uint64_t *out)
 {
     uint64_t mult = 1, v;
@@ -664,7 +694,10 @@ static int set_value(struct tr_conf *conf, const struct conf_key *k, struct tr_s
         store_uint(conf, k, v);
         return 0;
     case KT_DURATION:
-        if (parse_duration(value, &v) != 0 || v < k->min || v > k->max)
+        if (((k->flags & KF_SECONDS)
+                 ? parse_seconds(value, &v) != 0 && parse_duration(value, &v) != 0
+                 : parse_duration(value, &v) != 0) ||
+            v < k->min || v > k->max)
             goto bad;
         store_uint(conf, k, v);
         return 0;

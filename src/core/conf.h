@@ -77,9 +77,10 @@ struct tr_conf {
 
     uint32_t drain_timeout_ms;    /* graceful stop bound (10000) */
     uint32_t drain_idle_grace_ms; /* a draining idle keep-alive connection may still ask (1000) */
-    uint32_t database_wait_ms;    /* how long a starting node retries its database (60000) */
-    bool escaped_slashes_reject;  /* escaped_slashes = keep | reject (keep) */
-    char *plugins;                /* owned; plugins loaded: "bundled", "off" or a name list */
+    uint32_t db_update_frequency_ms; /* look for other nodes' changes this often (5000) */
+    uint32_t database_wait_ms;       /* how long a starting node retries its database (60000) */
+    bool escaped_slashes_reject;     /* escaped_slashes = keep | reject (keep) */
+    char *plugins;                   /* owned; plugins loaded: "bundled", "off" or a name list */
 
     /* DNS of upstream target names and service hosts (dns/resolver.h). */
     char *dns_resolver;         /* owned; "ip[:port],..."; "" = /etc/resolv.conf's servers */

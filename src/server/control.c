@@ -25,6 +25,7 @@
 #include "proxy/proxy.h"
 #include "snapshot/kong3.h"
 #include "snapshot/snapshot.h"
+#include "server/cluster_sync.h"
 #include "server/dbless.h"
 #include "server/dbwait.h"
 #include "server/listen.h"
@@ -43,6 +44,7 @@ struct control {
     struct tr_hashpool *hashpool; /* password hashes of every worker (owned) */
     struct tr_admin_server *admin;
     struct tr_prober *prober;     /* active health checks */
+    struct tr_cluster_sync *sync; /* other nodes' writes; NULL in DB-less mode */
     struct tr_resolver *resolver; /* DNS of upstream and service names */
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -148,6 +150,8 @@ static void begin_stop(struct control *ctl)
     }
     tr_prober_stop(ctl->prober);
     ctl->prober = NULL;
+    tr_cluster_sync_stop(ctl->sync);
+    ctl->sync = NULL;
     tr_snapshot_set_resolver(NULL);
     tr_resolver_stop(ctl->resolver);
     ctl->resolver = NULL;
@@ -216,6 +220,22 @@ static void reload_configuration(struct control *ctl)
         tr_log_error("reload: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
+/* Another node's write (server/cluster_sync.c): the same path as one of ours. */
+static void on_cluster_change(void *ud, const char *entity, const char *id, json_t *doc)
+{
+    on_admin_change(ud, entity, id, doc);
+}
+
+static void on_cluster_reload(void *ud)
+{
+    reload_configuration(ud);
+}
+
+static const struct tr_cluster_sync_cbs sync_cbs = {
+    .changed = on_cluster_change,
+    .reload = on_cluster_reload,
+};
+
 int tr_control_write_pid_file(const struct tr_conf *conf)
 {
     char path[4096];
@@ -275,6 +295,10 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         if (tr_dbless_boot(conf, &boot, ctl.config_hash) != 0)
             goto out_store;
     }
+    /* Where the cluster events stand, before the first read: a write another node makes
+     * meanwhile is then applied once more rather than missed. */
+    if (!tr_dbless_on(conf))
+        ctl.sync = tr_cluster_sync_new(ctl.store);
     ctl.identity = tr_snap_identity_load(ctl.store);
     if (ctl.identity == NULL || tr_snap_k3_load(ctl.store, &ctl.k3) != 0 ||
         rebuild_snapshot(&ctl) != 0) {
@@ -298,6 +322,8 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
     start_resolver(&ctl);
+    if (ctl.sync != NULL)
+        tr_cluster_sync_start(ctl.sync, &ctl.loop, conf->db_update_frequency_ms, &sync_cbs, &ctl);
     if (tr_proxy_tls_init(conf, err, sizeof(err)) != 0) {
         tr_log_error("tls: %s", err);
         goto out_loop;
@@ -389,6 +415,8 @@ out_loop:
         uv_close((uv_handle_t *)&ctl.sig_hup, NULL);
         tr_snapshot_set_resolver(NULL);
         tr_resolver_stop(ctl.resolver);
+        tr_cluster_sync_stop(ctl.sync);
+        ctl.sync = NULL;
         uv_run(&ctl.loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&ctl.loop);

@@ -20,12 +20,14 @@ struct tr_conf;
 struct tr_oauth2_code;
 struct tr_oauth2_token;
 struct tr_store_counter;
+struct tr_store_event;
 struct tr_store_migration;
 struct tr_store_ops;
 
 /* The first member of a backend's store (the control thread's handle). */
 struct tr_store {
     const struct tr_store_ops *ops;
+    char node[40]; /* tr_store_set_node: recorded with every cluster event a write makes */
 };
 
 /* The first member of a backend's runtime session (store.h: tr_store_tx_acquire). */
@@ -76,6 +78,16 @@ struct tr_store_ops {
     int (*batch_commit)(struct tr_store *s);
     void (*batch_rollback)(struct tr_store *s);
     int (*batch_clear)(struct tr_store *s);
+
+    /* ---- cluster events (store.h); every entity write records its own in its transaction */
+    int (*events)(struct tr_store *s, int64_t after, size_t max,
+                  int (*cb)(const struct tr_store_event *e, void *ud), void *ud, int64_t *last);
+    int (*events_last)(struct tr_store *s, int64_t *last);
+    int (*events_purge)(struct tr_store *s, int64_t before_ms);
+    /* Optional (NULL: the backend has no notifications, nodes only poll). */
+    int (*listen)(struct tr_store *s);
+    int (*listen_read)(struct tr_store *s);
+    void (*listen_close)(struct tr_store *s);
 
     /* ---- runtime sessions (store.h, runtime.h); acquire and release from any thread */
     struct tr_store_tx *(*tx_acquire)(struct tr_store *s);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "core/clock.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -34,6 +35,7 @@ struct pg_store {
     const struct tr_conf *conf; /* borrowed; outlives the store */
     struct tr_pg_pool *runtime; /* owned; runtime sessions */
     bool batch;                 /* inside tr_store_batch_begin: writes do not commit */
+    PGconn *listen;             /* LISTEN torii_events, polled by the control loop; or NULL */
     char where[300];            /* user@host:port/database, for messages */
 };
 
@@ -303,6 +305,32 @@ static int write_rows(struct pg_store *s, const struct tr_store_kind *kind, json
     return rc;
 }
 
+/* The advisory lock a write holds from its cluster event to its commit: events are then numbered
+ * in commit order, so a node that has read up to seq N never finds a smaller one later. */
+#define EVENTS_LOCK "7290412"
+
+/* Inside the write's transaction: the cluster event that tells the other nodes (store.h), and
+ * a notification that wakes their listeners at the commit. */
+static int record_event(struct pg_store *s, const char *entity, const char *id, bool deleted)
+{
+    char at[24];
+    snprintf(at, sizeof(at), "%" PRIu64, tr_clock_wall_ms());
+    const char *values[] = {at, s->base.node, entity, id, deleted ? "1" : "0"};
+    PGresult *res = query(s,
+                          "WITH l AS (SELECT pg_advisory_xact_lock(" EVENTS_LOCK "))"
+                          " INSERT INTO cluster_events (at, node, entity, entity_id, deleted)"
+                          " SELECT $1, $2, $3, $4, $5 FROM l",
+                          5, values);
+    bool ok = ok_or_log(s, res, "cluster event");
+    PQclear(res);
+    if (ok) {
+        res = PQexec(s->conn, "NOTIFY " TR_PG_EVENTS_CHANNEL);
+        ok = ok_or_log(s, res, "cluster event notification");
+        PQclear(res);
+    }
+    return ok ? 0 : TR_EDB;
+}
+
 static int write_entity(struct pg_store *s, const char *entity, json_t *doc, bool update,
                         const char **conflict_field)
 {
@@ -323,8 +351,12 @@ static int write_entity(struct pg_store *s, const char *entity, json_t *doc, boo
         rc = TR_ENOMEM;
     } else if (s->batch) {
         rc = write_rows(s, kind, doc, json_string_value(id), update, text, ukey, conflict_field);
+        if (rc == 0)
+            rc = record_event(s, kind->name, json_string_value(id), false);
     } else if ((rc = tx_begin(s)) == 0) {
         rc = write_rows(s, kind, doc, json_string_value(id), update, text, ukey, conflict_field);
+        if (rc == 0)
+            rc = record_event(s, kind->name, json_string_value(id), false);
         if (rc == 0)
             rc = tx_commit(s);
         else
@@ -368,6 +400,8 @@ static int pg_delete(struct tr_store *base, const char *entity, const char *id)
     else if (strcmp(PQcmdTuples(res), "0") == 0)
         rc = TR_ENOTFOUND;
     PQclear(res);
+    if (rc == 0)
+        rc = record_event(s, kind->name, id, true);
     if (s->batch)
         return rc;
     if (rc == 0)
@@ -423,7 +457,7 @@ static int pg_batch_clear(struct tr_store *base)
         if (tr__pg_exec(s->conn, sql, "clear") != 0)
             return TR_EDB;
     }
-    return 0;
+    return record_event(s, "*", "", true);
 }
 
 /* ---- reads ----------------------------------------------------------------------------------- */
@@ -574,6 +608,105 @@ static int pg_foreach(struct tr_store *base, const char *entity, int (*cb)(json_
     return rc;
 }
 
+/* ---- cluster events (store.h) ---------------------------------------------------------------- */
+
+static int pg_events(struct tr_store *base, int64_t after, size_t max,
+                     int (*cb)(const struct tr_store_event *e, void *ud), void *ud, int64_t *last)
+{
+    struct pg_store *s = to_pg(base);
+    char after_s[24], max_s[24];
+    snprintf(after_s, sizeof(after_s), "%" PRId64, after);
+    snprintf(max_s, sizeof(max_s), "%zu", max);
+    PGresult *res = query(s,
+                          "SELECT seq, node, entity, entity_id, deleted FROM cluster_events"
+                          " WHERE seq > $1 ORDER BY seq LIMIT $2",
+                          2, (const char *[]){after_s, max_s});
+    int rc = ok_or_log(s, res, "cluster events") ? 0 : TR_EDB;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        struct tr_store_event e = {
+            .seq = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+            .node = PQgetvalue(res, i, 1),
+            .entity = PQgetvalue(res, i, 2),
+            .id = PQgetvalue(res, i, 3),
+            .deleted = strcmp(PQgetvalue(res, i, 4), "0") != 0,
+        };
+        *last = e.seq;
+        if (cb(&e, ud) != 0)
+            break;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_events_last(struct tr_store *base, int64_t *last)
+{
+    struct pg_store *s = to_pg(base);
+    PGresult *res = PQexec(s->conn, "SELECT coalesce(max(seq), 0) FROM cluster_events");
+    int rc = ok_or_log(s, res, "cluster events") ? 0 : TR_EDB;
+    *last = rc == 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return rc;
+}
+
+static int pg_events_purge(struct tr_store *base, int64_t before_ms)
+{
+    struct pg_store *s = to_pg(base);
+    char before[24];
+    snprintf(before, sizeof(before), "%" PRId64, before_ms);
+    PGresult *res =
+        query(s, "DELETE FROM cluster_events WHERE at < $1", 1, (const char *[]){before});
+    int rc = ok_or_log(s, res, "cluster events") ? 0 : TR_EDB;
+    PQclear(res);
+    return rc;
+}
+
+static void pg_listen_close(struct tr_store *base)
+{
+    struct pg_store *s = to_pg(base);
+    PQfinish(s->listen);
+    s->listen = NULL;
+}
+
+static int pg_listen(struct tr_store *base)
+{
+    struct pg_store *s = to_pg(base);
+    struct tr_pg_params p;
+    char err[512];
+    pg_listen_close(base);
+    tr__pg_params(s->conf, &p);
+    s->listen = tr__pg_connect(&p, err, sizeof(err));
+    if (s->listen == NULL) {
+        tr_log_warn("cluster: notifications: %s", err);
+        return -1;
+    }
+    if (tr__pg_exec(s->listen, "LISTEN " TR_PG_EVENTS_CHANNEL, "cluster: listen") != 0 ||
+        PQsetnonblocking(s->listen, 1) != 0) {
+        pg_listen_close(base);
+        return -1;
+    }
+    return PQsocket(s->listen);
+}
+
+static int pg_listen_read(struct tr_store *base)
+{
+    struct pg_store *s = to_pg(base);
+    if (s->listen == NULL)
+        return TR_EDB;
+    if (!PQconsumeInput(s->listen) || PQstatus(s->listen) != CONNECTION_OK) {
+        tr_log_warn("cluster: notifications: connection lost: %.*s",
+                    (int)strcspn(PQerrorMessage(s->listen), "\n"), PQerrorMessage(s->listen));
+        pg_listen_close(base);
+        return TR_EDB;
+    }
+    int got = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(s->listen)) != NULL) {
+        got = 1;
+        PQfreemem(n);
+    }
+    return got;
+}
+
 /* ---- the store ------------------------------------------------------------------------------- */
 
 static bool pg_ping(struct tr_store *base)
@@ -619,6 +752,7 @@ static void pg_close(struct tr_store *base)
 {
     struct pg_store *s = to_pg(base);
     tr__pg_pool_free(s->runtime);
+    PQfinish(s->listen);
     PQfinish(s->conn);
     free(s);
 }
@@ -701,6 +835,12 @@ const struct tr_store_ops tr__store_pg_ops = {
     .batch_commit = pg_batch_commit,
     .batch_rollback = pg_batch_rollback,
     .batch_clear = pg_batch_clear,
+    .events = pg_events,
+    .events_last = pg_events_last,
+    .events_purge = pg_events_purge,
+    .listen = pg_listen,
+    .listen_read = pg_listen_read,
+    .listen_close = pg_listen_close,
     .tx_acquire = pg_tx_acquire,
     .tx_release = tr__pg_tx_release,
     .tx_begin = tr__pg_tx_begin,

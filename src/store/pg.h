@@ -22,6 +22,10 @@
 
 struct tr_conf;
 
+/* The channel every write notifies at its commit (after its cluster event): nodes that LISTEN
+ * on it look for new events at once instead of at their next db_update_frequency tick. */
+#define TR_PG_EVENTS_CHANNEL "torii_events"
+
 /* libpq's connection keywords and values, from the pg_* settings (pg_conn.c). */
 #define TR_PG_PARAMS_MAX 16
 struct tr_pg_params {

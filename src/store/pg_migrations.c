@@ -190,6 +190,15 @@ const struct tr_store_migration tr__pg_migrations[] = {
      " upstream_id TEXT REFERENCES upstreams (id) ON DELETE CASCADE DEFERRABLE,"
      " ukey TEXT NOT NULL UNIQUE);"
      "CREATE INDEX targets_upstream_id ON targets (upstream_id);"},
+    {11, "create_cluster_events",
+     "CREATE TABLE cluster_events ("
+     " seq BIGSERIAL PRIMARY KEY,"
+     " at BIGINT NOT NULL,"
+     " node TEXT NOT NULL,"
+     " entity TEXT NOT NULL,"
+     " entity_id TEXT NOT NULL,"
+     " deleted INTEGER NOT NULL);"
+     "CREATE INDEX cluster_events_at ON cluster_events (at);"},
     {0, NULL, NULL},
 };
 

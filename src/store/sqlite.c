@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core/clock.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -59,6 +60,7 @@ struct sqlite_store {
     char *path;               /* owned; the file, for the other connections */
     struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
     sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *event;            /* records a cluster event */
     struct tr_sqlite_pool *runtime; /* owned; runtime sessions */
     bool batch;                     /* inside tr_store_batch_begin: writes do not commit */
 };
@@ -485,6 +487,27 @@ static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char
     return rc;
 }
 
+/* Inside the write's transaction: the cluster event that tells the other nodes (store.h). */
+static int record_event(struct sqlite_store *s, const char *entity, const char *id, bool deleted)
+{
+#define EVENT_SQL                                                                                  \
+    "INSERT INTO cluster_events (at, node, entity, entity_id, deleted) VALUES (?1, ?2, ?3, ?4, "   \
+    "?5)"
+    static const struct sql q = {.buf = EVENT_SQL, .len = sizeof(EVENT_SQL) - 1};
+    sqlite3_stmt *st = prepare(s, &s->event, &q);
+    if (st == NULL || sqlite3_bind_int64(st, 1, (sqlite3_int64)tr_clock_wall_ms()) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, s->base.node, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, entity, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int(st, 5, deleted) != SQLITE_OK) {
+        done(st);
+        return TR_EDB;
+    }
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "cluster event");
+    done(st);
+    return rc;
+}
+
 static int write_entity(struct sqlite_store *s, const char *entity, json_t *doc, bool update,
                         const char **conflict_field)
 {
@@ -512,12 +535,16 @@ static int write_entity(struct sqlite_store *s, const char *entity, json_t *doc,
     }
     if (s->batch) {
         rc = write_rows(s, ki, doc, json_string_value(id), update, text, ukey, conflict_field);
+        if (rc == 0)
+            rc = record_event(s, kind->name, json_string_value(id), false);
         goto out;
     }
     rc = tx_begin(s);
     if (rc < 0)
         goto out;
     rc = write_rows(s, ki, doc, json_string_value(id), update, text, ukey, conflict_field);
+    if (rc == 0)
+        rc = record_event(s, kind->name, json_string_value(id), false);
     if (rc == 0)
         rc = tx_commit(s);
     else
@@ -573,6 +600,9 @@ static int sqlite_delete(struct tr_store *base, const char *entity, const char *
         rc = TR_ENOTFOUND;
         goto fail;
     }
+    rc = record_event(s, tr_store_kind_at(ki)->name, id, true);
+    if (rc < 0)
+        goto fail;
     return s->batch ? 0 : tx_commit(s);
 fail:
     if (!s->batch)
@@ -636,7 +666,7 @@ static int sqlite_batch_clear(struct tr_store *base)
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
             return db_fail(s, "clear");
     }
-    return 0;
+    return record_event(s, "*", "", true);
 }
 
 /* Parse a stored doc; NULL (logged) when it is not JSON, which the CHECK should prevent. */
@@ -830,6 +860,69 @@ out:
     return rc;
 }
 
+/* ---- cluster events (store.h) -----------------------------------------------------------------
+ */
+
+static int sqlite_events(struct tr_store *base, int64_t after, size_t max,
+                         int (*cb)(const struct tr_store_event *e, void *ud), void *ud,
+                         int64_t *last)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT seq, node, entity, entity_id, deleted FROM cluster_events"
+                           " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, after) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return db_fail(s, "cluster events");
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct tr_store_event e = {
+            .seq = sqlite3_column_int64(st, 0),
+            .node = (const char *)sqlite3_column_text(st, 1),
+            .entity = (const char *)sqlite3_column_text(st, 2),
+            .id = (const char *)sqlite3_column_text(st, 3),
+            .deleted = sqlite3_column_int(st, 4) != 0,
+        };
+        *last = e.seq;
+        if (cb(&e, ud) != 0)
+            break;
+    }
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "cluster events");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* One integer from sql (with ?1 = arg when has_arg). */
+static int one_int(struct sqlite_store *s, const char *sql, bool has_arg, int64_t arg, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+                     (!has_arg || sqlite3_bind_int64(st, 1, arg) == SQLITE_OK)
+                 ? sqlite3_step(st)
+                 : SQLITE_ERROR;
+    if (rc == SQLITE_ROW && out != NULL)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "cluster events");
+}
+
+static int sqlite_events_last(struct tr_store *base, int64_t *last)
+{
+    *last = 0;
+    return one_int(to_sqlite(base), "SELECT coalesce(max(seq), 0) FROM cluster_events", false, 0,
+                   last);
+}
+
+static int sqlite_events_purge(struct tr_store *base, int64_t before_ms)
+{
+    return one_int(to_sqlite(base), "DELETE FROM cluster_events WHERE at < ?1", true, before_ms,
+                   NULL);
+}
+
 static bool sqlite_ping(struct tr_store *base)
 {
     struct sqlite_store *s = to_sqlite(base);
@@ -942,6 +1035,7 @@ static void sqlite_close(struct tr_store *base)
         finalize_all(s->kinds[i].has_unique, TR_STORE_MAX_UNIQUE);
         finalize_all(s->kinds[i].has_parent, TR_STORE_MAX_FKS);
     }
+    sqlite3_finalize(s->event);
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
     sqlite3_finalize(s->rollback);
@@ -1087,6 +1181,10 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .batch_commit = sqlite_batch_commit,
     .batch_rollback = sqlite_batch_rollback,
     .batch_clear = sqlite_batch_clear,
+
+    .events = sqlite_events,
+    .events_last = sqlite_events_last,
+    .events_purge = sqlite_events_purge,
 
     .tx_acquire = sqlite_tx_acquire,
     .tx_release = tr__sqlite_tx_release,

@@ -189,6 +189,17 @@ const struct tr_store_migration tr__sqlite_migrations[] = {
      " upstream_id TEXT REFERENCES upstreams (id) ON DELETE CASCADE,"
      " ukey TEXT NOT NULL UNIQUE);"
      "CREATE INDEX targets_upstream_id ON targets (upstream_id);"},
+    /* Cluster events: every entity write records one in its own transaction, so the other
+     * nodes of a shared database learn what changed (store.h, server/cluster_sync.c). */
+    {11, "create_cluster_events",
+     "CREATE TABLE cluster_events ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " at INTEGER NOT NULL,"
+     " node TEXT NOT NULL,"
+     " entity TEXT NOT NULL,"
+     " entity_id TEXT NOT NULL,"
+     " deleted INTEGER NOT NULL);"
+     "CREATE INDEX cluster_events_at ON cluster_events (at);"},
     {0, NULL, NULL},
 };
 

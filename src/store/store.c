@@ -188,3 +188,45 @@ void tr_store_tx_rollback(struct tr_store_tx *tx)
     if (tx != NULL)
         tx->ops->tx_rollback(tx);
 }
+
+void tr_store_set_node(struct tr_store *s, const char *node)
+{
+    if (s != NULL)
+        snprintf(s->node, sizeof(s->node), "%s", node != NULL ? node : "");
+}
+
+int tr_store_events(struct tr_store *s, int64_t after, size_t max,
+                    int (*cb)(const struct tr_store_event *e, void *ud), void *ud, int64_t *last)
+{
+    if (s == NULL || cb == NULL || last == NULL)
+        return TR_EINVAL;
+    return s->ops->events(s, after, max, cb, ud, last);
+}
+
+int tr_store_events_last(struct tr_store *s, int64_t *last)
+{
+    if (s == NULL || last == NULL)
+        return TR_EINVAL;
+    return s->ops->events_last(s, last);
+}
+
+int tr_store_events_purge(struct tr_store *s, int64_t before_ms)
+{
+    return s != NULL ? s->ops->events_purge(s, before_ms) : TR_EINVAL;
+}
+
+int tr_store_listen(struct tr_store *s)
+{
+    return s != NULL && s->ops->listen != NULL ? s->ops->listen(s) : -1;
+}
+
+int tr_store_listen_read(struct tr_store *s)
+{
+    return s != NULL && s->ops->listen_read != NULL ? s->ops->listen_read(s) : TR_EDB;
+}
+
+void tr_store_listen_close(struct tr_store *s)
+{
+    if (s != NULL && s->ops->listen_close != NULL)
+        s->ops->listen_close(s);
+}

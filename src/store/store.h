@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -46,6 +47,39 @@ bool tr_store_ping(struct tr_store *s);
  * "foreign_keys":1,"busy_timeout":5000,"schema_version":N}, in *out. Returns 0, TR_EINVAL
  * (s NULL) or TR_EDB. */
 int tr_store_settings(struct tr_store *s, json_t **out);
+
+/* ---- cluster events: how the nodes of one database learn what the others wrote.
+ * Every entity write (insert, update, delete; a batch's clear as entity "*") records an event
+ * in its own transaction, numbered in commit order, naming the node that wrote it; the other
+ * nodes read the events after the last one they applied (server/cluster_sync.c). */
+struct tr_store_event {
+    int64_t seq;        /* 1, 2, ... in commit order */
+    const char *node;   /* the writer's tr_store_set_node, "" when none was set */
+    const char *entity; /* the kind, or "*": everything may have changed */
+    const char *id;     /* the entity's id, "" for "*" */
+    bool deleted;
+};
+
+/* The node id this process's writes record (at most 39 bytes; set once, before writing). */
+void tr_store_set_node(struct tr_store *s, const char *node);
+/* cb for each event after seq after, in order, at most max of them; *last becomes the seq of
+ * the last one given (unchanged when none). cb returns nonzero to stop. Returns 0 or TR_EDB. */
+int tr_store_events(struct tr_store *s, int64_t after, size_t max,
+                    int (*cb)(const struct tr_store_event *e, void *ud), void *ud, int64_t *last);
+/* The seq of the newest event, 0 when there is none. Returns 0 or TR_EDB. */
+int tr_store_events_last(struct tr_store *s, int64_t *last);
+/* Forget the events recorded before before_ms (wall clock, ms). Returns 0 or TR_EDB. */
+int tr_store_events_purge(struct tr_store *s, int64_t before_ms);
+/* Notifications of new events, where the backend has them (PostgreSQL's LISTEN, on a
+ * connection of its own): the file descriptor to poll for reading, or -1 when there are none
+ * (SQLite: the nodes only look every db_update_frequency) or the connection failed (logged).
+ * Calling it again replaces the connection. */
+int tr_store_listen(struct tr_store *s);
+/* After the descriptor polled readable: 1 when an event was announced, 0 when not, TR_EDB when
+ * the connection is gone (closed: tr_store_listen again later). Never blocks. */
+int tr_store_listen_read(struct tr_store *s);
+/* Close the notification connection (none is fine). */
+void tr_store_listen_close(struct tr_store *s);
 
 /* A runtime session: what reads and writes the rows the node writes while it serves (OAuth2
  * tokens and codes, store/oauth2.h), as opposed to the entities below. The calls on it block,

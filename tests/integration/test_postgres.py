@@ -18,7 +18,7 @@ from harness import SLOW, free_port, run_cli, start_must_fail
 pytestmark = pytest.mark.skipif(not pgserver.available(),
                                 reason="PostgreSQL server binaries not installed")
 
-STEPS = 10  # migration steps this build knows (store/pg_migrations.c)
+STEPS = 11  # migration steps this build knows (store/pg_migrations.c)
 
 
 @pytest.fixture(scope="module")

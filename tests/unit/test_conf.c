@@ -748,7 +748,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 60);
+    TR_CHECK_INT(col.cnt, 61);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[5], "admin_gui_origins");
     TR_CHECK_STR(col.keys[10], "password_hash_threads");
@@ -757,14 +757,15 @@ static void test_dump(void)
     TR_CHECK_STR(col.keys[39], "drain_idle_grace");
     TR_CHECK_STR(col.keys[40], "escaped_slashes");
     TR_CHECK_STR(col.keys[41], "plugins");
-    TR_CHECK_STR(col.keys[42], "database_wait");
-    TR_CHECK_STR(col.keys[43], "dns_resolver");
-    TR_CHECK_STR(col.keys[47], "dns_error_ttl");
-    TR_CHECK_STR(col.keys[48], "declarative_config");
-    TR_CHECK_STR(col.keys[49], "declarative_config_string");
-    TR_CHECK_STR(col.keys[50], "pg_host");
-    TR_CHECK_STR(col.keys[55], "pg_database");
-    TR_CHECK_STR(col.keys[59], "pg_max_concurrent_queries");
+    TR_CHECK_STR(col.keys[42], "db_update_frequency");
+    TR_CHECK_STR(col.keys[43], "database_wait");
+    TR_CHECK_STR(col.keys[44], "dns_resolver");
+    TR_CHECK_STR(col.keys[48], "dns_error_ttl");
+    TR_CHECK_STR(col.keys[49], "declarative_config");
+    TR_CHECK_STR(col.keys[50], "declarative_config_string");
+    TR_CHECK_STR(col.keys[51], "pg_host");
+    TR_CHECK_STR(col.keys[56], "pg_database");
+    TR_CHECK_STR(col.keys[60], "pg_max_concurrent_queries");
     TR_CHECK_STR(c.pg_user, "kong");
     TR_CHECK_INT(c.pg_port, 5432);
     TR_CHECK_INT(c.pg_timeout_ms, 5000);
@@ -775,6 +776,19 @@ static void test_dump(void)
     TR_CHECK_INT(parse("dns_resolver = 127.0.0.1:5353, [::1]:53,10.0.0.1\n", &c), 0);
     tr_conf_free(&c);
     TR_CHECK_INT(parse("dns_resolver = ns1.example:53\n", &c), TR_EINVAL);
+    /* db_update_frequency: seconds as Kong writes them, or a duration */
+    TR_CHECK_INT(parse("", &c), 0);
+    TR_CHECK_INT(c.db_update_frequency_ms, 5000);
+    tr_conf_free(&c);
+    TR_CHECK_INT(parse("db_update_frequency = 0.5\n", &c), 0);
+    TR_CHECK_INT(c.db_update_frequency_ms, 500);
+    tr_conf_free(&c);
+    TR_CHECK_INT(parse("db_update_frequency = 250ms\n", &c), 0);
+    TR_CHECK_INT(c.db_update_frequency_ms, 250);
+    tr_conf_free(&c);
+    TR_CHECK_INT(parse("db_update_frequency = 0.0001\n", &c), TR_EINVAL);
+    TR_CHECK_INT(parse("db_update_frequency = 1.\n", &c), TR_EINVAL);
+    TR_CHECK_INT(parse("db_update_frequency = 0\n", &c), TR_EINVAL);
     /* pg_schema goes into the connection's search_path: a plain identifier only */
     TR_CHECK_INT(parse("pg_schema = torii_1\n", &c), 0);
     tr_conf_free(&c);
