@@ -58,16 +58,21 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
     return 0;
 }
 
-static int load_conf(const struct cli_opts *o, struct tr_conf *conf)
+int tr_cli_load_conf(const char *conf_path, struct tr_conf *conf)
 {
     char err[512];
     memset(conf, 0, sizeof(*conf));
-    int rc = tr_conf_load(conf, o->conf_path, err, sizeof(err));
+    int rc = tr_conf_load(conf, conf_path, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "torii: %s\n", err);
         tr_conf_free(conf);
     }
     return rc;
+}
+
+static int load_conf(const struct cli_opts *o, struct tr_conf *conf)
+{
+    return tr_cli_load_conf(o->conf_path, conf);
 }
 
 static int apply_logging(const struct tr_conf *conf)
@@ -351,37 +356,6 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
-static int cmd_migrations(int argc, char **argv)
-{
-    struct cli_opts o;
-    if (parse_opts(argc, argv, &o) != 0)
-        return 2;
-    const char *what = o.argc > 0 ? o.argv[0] : "up";
-    if (strcmp(what, "up") != 0 && strcmp(what, "list") != 0 && strcmp(what, "status") != 0) {
-        fprintf(stderr, "torii: unknown migrations command '%s' (up, list, status)\n", what);
-        return 2;
-    }
-    struct tr_conf conf;
-    if (load_conf(&o, &conf) != 0)
-        return 1;
-    mkdir(conf.prefix, 0755);
-    char dbpath[4200];
-    tr_store_location(&conf, dbpath, sizeof(dbpath));
-    struct tr_store *store;
-    char err[512];
-    int rc = 1;
-    /* Opening runs pending migrations. */
-    if (tr_store_open(&conf, &store, err, sizeof(err)) != 0) {
-        fprintf(stderr, "torii: cannot open the database '%s': %s\n", dbpath, err);
-    } else {
-        printf("database %s at schema version %d\n", dbpath, tr_store_schema_version(store));
-        tr_store_close(store);
-        rc = 0;
-    }
-    tr_conf_free(&conf);
-    return rc;
-}
-
 static int cmd_version(int argc, char **argv)
 {
     printf("torii %s\n", TR_VERSION);
@@ -402,7 +376,8 @@ static const struct cli_command commands[] = {
      "upgrade [-c FILE] [-p PREFIX]       run the binary now installed, same sockets"},
     {"health", cmd_health, "health [-c FILE] [-p PREFIX]        exit 0 when the node answers"},
     {"check", cmd_check, "check [FILE]                        validate a settings file"},
-    {"migrations", cmd_migrations, "migrations [up|list] [-c FILE]      upgrade the schema"},
+    {"migrations", tr_cli_migrations,
+     "migrations bootstrap|up|finish|list|reset [--yes]  the database schema"},
     {"config", tr_cli_config,
      "config parse|db_import|db_export|init [FILE] [-c FILE]  declarative configuration"},
     {"version", cmd_version, "version                             print the version"},

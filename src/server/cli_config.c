@@ -241,15 +241,11 @@ int tr_cli_config(int argc, char **argv)
     if (file == NULL && strcmp(verb, "db_export") != 0)
         return fail("expected a declarative configuration file; see `torii config`");
     struct tr_conf conf;
-    char err[512];
-    memset(&conf, 0, sizeof(conf));
-    if (tr_conf_load(&conf, conf_path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "torii: %s\n", err);
-        tr_conf_free(&conf);
+    if (tr_cli_load_conf(conf_path, &conf) != 0)
         return 1;
-    }
     tr_log_set_level(TR_LOG_WARN);
     int status;
+    char err[512];
     if (tr_plugin_set_enabled(conf.plugins, err, sizeof(err)) != 0)
         status = fail("plugins: %s", err);
     else if (strcmp(verb, "parse") == 0)

@@ -42,9 +42,16 @@ struct tr_store_counters {
 
 struct tr_store_ops {
     const char *name; /* the `database` setting that picks this backend */
+    /* A node's open runs pending migrations (the embedded SQLite: `make run` takes no step);
+     * else a node refuses a schema that is not this build's, naming the command to run. */
+    bool auto_migrate;
 
     /* ---- the store (store.h) */
-    int (*open)(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len);
+    /* migrate: run pending migrations; else only create the table of applied steps. */
+    int (*open)(const struct tr_conf *conf, bool migrate, struct tr_store **out, char *err,
+                size_t err_len);
+    /* Drop every table the migrations made (`torii migrations reset`). */
+    int (*reset)(struct tr_store *s);
     void (*location)(const struct tr_conf *conf, char *buf, size_t len);
     void (*close)(struct tr_store *s);
     bool (*ping)(struct tr_store *s);

@@ -36,12 +36,44 @@ struct pg_store {
     struct tr_pg_pool *runtime; /* owned; runtime sessions */
     bool batch;                 /* inside tr_store_batch_begin: writes do not commit */
     PGconn *listen;             /* LISTEN torii_events, polled by the control loop; or NULL */
+    uint64_t reset_at;          /* monotonic ms of the last reconnect attempt */
+    bool down_logged;           /* the outage was logged; cleared when connected again */
     char where[300];            /* user@host:port/database, for messages */
 };
 
 static struct pg_store *to_pg(struct tr_store *base)
 {
     return TR_CONTAINER_OF(base, struct pg_store, base);
+}
+
+/* Attempts to reconnect a lost connection, at most this often: during an outage every admin
+ * request and every look for other nodes' writes would otherwise connect again. */
+#define RECONNECT_EVERY_MS 1000
+
+/* Is the control connection usable? A lost one (the server restarted, a network cut) is opened
+ * again, with the same settings, at most every RECONNECT_EVERY_MS; meanwhile calls fail with
+ * TR_EDB and /status says the database is unreachable. */
+static bool usable(struct pg_store *s)
+{
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        return true;
+    uint64_t now = tr_clock_mono_ms();
+    if (s->reset_at != 0 && now - s->reset_at < RECONNECT_EVERY_MS)
+        return false;
+    if (s->batch)
+        return false; /* the batch's transaction died with it: the batch fails and rolls back */
+    s->reset_at = now;
+    PQreset(s->conn);
+    if (PQstatus(s->conn) == CONNECTION_OK) {
+        tr_log_notice("store: connected to PostgreSQL at %s again", s->where);
+        s->down_logged = false;
+        return true;
+    }
+    if (!s->down_logged)
+        tr_log_error("store: lost PostgreSQL at %s: %.*s; trying again every second", s->where,
+                     (int)strcspn(PQerrorMessage(s->conn), "\n"), PQerrorMessage(s->conn));
+    s->down_logged = true;
+    return false;
 }
 
 /* Mirror columns of a kind, in parameter order after $1 id, $2 created_at, $3 doc: unique
@@ -344,6 +376,8 @@ static int write_entity(struct pg_store *s, const char *entity, json_t *doc, boo
         json_string_length(id) == 0 || !json_is_integer(json_object_get(doc, "created_at")))
         return TR_EINVAL;
 
+    if (!usable(s))
+        return TR_EDB;
     char *text = json_dumps(doc, JSON_COMPACT);
     char *ukey = tr_store_composite_key(kind, doc);
     int rc;
@@ -387,6 +421,9 @@ static int pg_delete(struct tr_store *base, const char *entity, const char *id)
     if (id == NULL || kind == NULL ||
         !sqlf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE id = $1", kind->name))
         return TR_EINVAL;
+
+    if (!usable(s))
+        return TR_EDB;
     int rc = s->batch ? 0 : tx_begin(s);
     if (rc < 0)
         return rc;
@@ -417,6 +454,9 @@ static int pg_batch_begin(struct tr_store *base)
     struct pg_store *s = to_pg(base);
     if (s->batch)
         return TR_EINVAL;
+
+    if (!usable(s))
+        return TR_EDB;
     int rc = tx_begin(s);
     if (rc == 0)
         s->batch = true;
@@ -472,6 +512,9 @@ static int pg_get(struct tr_store *base, const char *entity, const char *field_n
     *out = NULL;
     if (kind == NULL || field_name == NULL || value == NULL)
         return TR_EINVAL;
+
+    if (!usable(s))
+        return TR_EDB;
     if (strcmp(field_name, "id") != 0 && tr_store_kind_unique_index(kind, field_name) < 0)
         return TR_EINVAL;
     if (!sqlf(sql, sizeof(sql), "SELECT doc FROM \"%s\" WHERE \"%s\" = $1", kind->name, field_name))
@@ -514,6 +557,10 @@ static int pg_list(struct tr_store *base, const char *entity, json_t *filters, s
     char *fjson = tr__store_filter_json(filters);
     if (fjson == NULL)
         return TR_EINVAL;
+    if (!usable(s)) {
+        free(fjson);
+        return TR_EDB;
+    }
 
     int rc = TR_EDB;
     PGresult *res = NULL;
@@ -572,6 +619,9 @@ static int pg_count(struct tr_store *base, const char *entity, size_t *out)
     *out = 0;
     if (kind == NULL)
         return TR_EINVAL;
+
+    if (!usable(s))
+        return TR_EDB;
     if (!sqlf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"", kind->name))
         return TR_EDB;
     PGresult *res = query(s, sql, 0, NULL);
@@ -590,6 +640,9 @@ static int pg_foreach(struct tr_store *base, const char *entity, int (*cb)(json_
     char sql[SQL_MAX];
     if (kind == NULL || cb == NULL)
         return TR_EINVAL;
+
+    if (!usable(s))
+        return TR_EDB;
     if (!sqlf(sql, sizeof(sql), "SELECT doc FROM \"%s\" ORDER BY seq", kind->name))
         return TR_EDB;
     /* The whole result first: cb may call back into the store on the same connection. */
@@ -614,6 +667,8 @@ static int pg_events(struct tr_store *base, int64_t after, size_t max,
                      int (*cb)(const struct tr_store_event *e, void *ud), void *ud, int64_t *last)
 {
     struct pg_store *s = to_pg(base);
+    if (!usable(s))
+        return TR_EDB;
     char after_s[24], max_s[24];
     snprintf(after_s, sizeof(after_s), "%" PRId64, after);
     snprintf(max_s, sizeof(max_s), "%zu", max);
@@ -641,6 +696,8 @@ static int pg_events(struct tr_store *base, int64_t after, size_t max,
 static int pg_events_last(struct tr_store *base, int64_t *last)
 {
     struct pg_store *s = to_pg(base);
+    if (!usable(s))
+        return TR_EDB;
     PGresult *res = PQexec(s->conn, "SELECT coalesce(max(seq), 0) FROM cluster_events");
     int rc = ok_or_log(s, res, "cluster events") ? 0 : TR_EDB;
     *last = rc == 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
@@ -651,6 +708,8 @@ static int pg_events_last(struct tr_store *base, int64_t *last)
 static int pg_events_purge(struct tr_store *base, int64_t before_ms)
 {
     struct pg_store *s = to_pg(base);
+    if (!usable(s))
+        return TR_EDB;
     char before[24];
     snprintf(before, sizeof(before), "%" PRId64, before_ms);
     PGresult *res =
@@ -712,6 +771,8 @@ static int pg_listen_read(struct tr_store *base)
 static bool pg_ping(struct tr_store *base)
 {
     struct pg_store *s = to_pg(base);
+    if (!usable(s))
+        return false;
     PGresult *res = PQexec(s->conn, "SELECT count(*) FROM schema_migrations");
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
@@ -737,6 +798,8 @@ static int pg_migration_apply(struct tr_store *s, const struct tr_store_migratio
 static int pg_settings(struct tr_store *base, json_t **out)
 {
     struct pg_store *s = to_pg(base);
+    if (!usable(s))
+        return TR_EDB;
     int ver = tr__pg_schema_version(s->conn);
     *out = NULL;
     if (ver < 0)
@@ -763,7 +826,8 @@ static void pg_location(const struct tr_conf *conf, char *buf, size_t len)
              (unsigned)conf->pg_port, conf->pg_database);
 }
 
-static int pg_open(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len)
+static int pg_open(const struct tr_conf *conf, bool migrate, struct tr_store **out, char *err,
+                   size_t err_len)
 {
     char dummy[1];
     struct tr_pg_params p;
@@ -792,7 +856,8 @@ static int pg_open(const struct tr_conf *conf, struct tr_store **out, char *err,
             return TR_EDB;
         }
     }
-    int rc = tr__store_migrations_run(&s->base, err, err_len);
+    int rc = migrate ? tr__store_migrations_run(&s->base, err, err_len)
+                     : tr__pg_migration_setup(conn, err, err_len);
     if (rc < 0) {
         pg_close(&s->base);
         return rc;
@@ -800,6 +865,32 @@ static int pg_open(const struct tr_conf *conf, struct tr_store **out, char *err,
     s->runtime = tr__pg_pool_new(conf, conf->pg_max_concurrent_queries);
     *out = &s->base;
     return 0;
+}
+
+/* Every table the migrations made: entity kinds and the rest. */
+static const char *const other_tables[] = {"oauth2_tokens", "oauth2_authorization_codes",
+                                           "ratelimiting_counters", "cluster_events",
+                                           "schema_migrations"};
+
+static int pg_reset(struct tr_store *base)
+{
+    struct pg_store *s = to_pg(base);
+    if (!usable(s))
+        return TR_EDB;
+    /* One statement: CASCADE takes the foreign keys between them along; only torii's own
+     * tables go, whatever else the database holds. */
+    char sql[1024];
+    size_t n = (size_t)snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS ");
+    for (size_t i = 0; i < tr_store_kind_count() + TR_ARRAY_SIZE(other_tables); i++) {
+        const char *t = i < tr_store_kind_count() ? tr_store_kind_at(i)->name
+                                                  : other_tables[i - tr_store_kind_count()];
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s\"%s\"", i ? ", " : "", t);
+        if (n >= sizeof(sql))
+            return TR_EDB;
+    }
+    if (!sqlf(sql + n, sizeof(sql) - n, " CASCADE"))
+        return TR_EDB;
+    return tr__pg_exec(s->conn, sql, "reset");
 }
 
 static struct tr_store_tx *pg_tx_acquire(struct tr_store *s)
@@ -815,6 +906,7 @@ static int pg_counters_open(struct tr_store *s, unsigned busy_ms, struct tr_stor
 
 const struct tr_store_ops tr__store_pg_ops = {
     .name = "postgres",
+    .auto_migrate = false,
     .open = pg_open,
     .location = pg_location,
     .close = pg_close,
@@ -835,6 +927,7 @@ const struct tr_store_ops tr__store_pg_ops = {
     .batch_commit = pg_batch_commit,
     .batch_rollback = pg_batch_rollback,
     .batch_clear = pg_batch_clear,
+    .reset = pg_reset,
     .events = pg_events,
     .events_last = pg_events_last,
     .events_purge = pg_events_purge,

@@ -61,6 +61,7 @@ struct sqlite_store {
     struct kind_stmts *kinds; /* owned; tr_store_kind_count() entries */
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *event;            /* records a cluster event */
+    bool no_events;                 /* DB-less: one node, its own file, nobody to tell */
     struct tr_sqlite_pool *runtime; /* owned; runtime sessions */
     bool batch;                     /* inside tr_store_batch_begin: writes do not commit */
 };
@@ -490,6 +491,8 @@ static int write_rows(struct sqlite_store *s, size_t ki, json_t *doc, const char
 /* Inside the write's transaction: the cluster event that tells the other nodes (store.h). */
 static int record_event(struct sqlite_store *s, const char *entity, const char *id, bool deleted)
 {
+    if (s->no_events)
+        return 0;
 #define EVENT_SQL                                                                                  \
     "INSERT INTO cluster_events (at, node, entity, entity_id, deleted) VALUES (?1, ?2, ?3, ?4, "   \
     "?5)"
@@ -1049,7 +1052,10 @@ static void sqlite_close(struct tr_store *base)
     free(s);
 }
 
-int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len)
+/* migrate: run pending steps (a node's open, `torii migrations up`); else only make sure the
+ * table of applied steps exists (`torii migrations list`, `reset`). */
+static int open_sqlite(const char *path, bool migrate, struct tr_store **out, char *err,
+                       size_t err_len)
 {
     char dummy[1];
     sqlite3_stmt *st = NULL;
@@ -1111,7 +1117,8 @@ int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, siz
     s->path = tr_xstrdup(path);
     s->kinds = tr_xcalloc(tr_store_kind_count(), sizeof(*s->kinds));
     s->runtime = tr__sqlite_pool_new(path);
-    rc = tr__store_migrations_run(&s->base, err, err_len);
+    rc = migrate ? tr__store_migrations_run(&s->base, err, err_len)
+                 : tr__sqlite_migration_setup(db, err, err_len);
     if (rc < 0) {
         sqlite_close(&s->base);
         return rc;
@@ -1123,6 +1130,11 @@ fail:
     sqlite3_finalize(st);
     sqlite3_close_v2(db);
     return rc;
+}
+
+int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len)
+{
+    return open_sqlite(path, true, out, err, err_len);
 }
 
 /* sqlite_path, or <prefix>/torii.db when it is empty (conf.c makes both absolute). */
@@ -1138,12 +1150,44 @@ static void sqlite_location(const struct tr_conf *conf, char *buf, size_t len)
         snprintf(buf, len, "%s/torii.db", conf->prefix != NULL ? conf->prefix : ".");
 }
 
-static int sqlite_open(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len)
+static int sqlite_open(const struct tr_conf *conf, bool migrate, struct tr_store **out, char *err,
+                       size_t err_len)
 {
     char path[4096];
 
     sqlite_location(conf, path, sizeof(path));
-    return tr_store_open_sqlite(path, out, err, err_len);
+    int rc = open_sqlite(path, migrate, out, err, err_len);
+    if (rc == 0 && conf->database != NULL && strcmp(conf->database, "off") == 0)
+        to_sqlite(*out)->no_events = true;
+    return rc;
+}
+
+/* Every table the migrations made: entity kinds and the rest. */
+static const char *const other_tables[] = {"oauth2_tokens", "oauth2_authorization_codes",
+                                           "ratelimiting_counters", "cluster_events",
+                                           "schema_migrations"};
+
+static int sqlite_reset(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    /* Children first is not needed: foreign keys are off for the drop. */
+    int rc = sqlite3_exec(s->db, "PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < tr_store_kind_count() + TR_ARRAY_SIZE(other_tables);
+         i++) {
+        char sql[128];
+        const char *t = i < tr_store_kind_count() ? tr_store_kind_at(i)->name
+                                                  : other_tables[i - tr_store_kind_count()];
+        snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS \"%s\"", t);
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        db_fail(s, "reset");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : TR_EDB;
 }
 
 static struct tr_store_tx *sqlite_tx_acquire(struct tr_store *s)
@@ -1159,6 +1203,7 @@ static int sqlite_counters_open(struct tr_store *s, unsigned busy_ms,
 
 const struct tr_store_ops tr__store_sqlite_ops = {
     .name = "sqlite",
+    .auto_migrate = true,
     .open = sqlite_open,
     .location = sqlite_location,
     .close = sqlite_close,
@@ -1182,6 +1227,7 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .batch_rollback = sqlite_batch_rollback,
     .batch_clear = sqlite_batch_clear,
 
+    .reset = sqlite_reset,
     .events = sqlite_events,
     .events_last = sqlite_events_last,
     .events_purge = sqlite_events_purge,

@@ -41,7 +41,58 @@ int tr_store_open(const struct tr_conf *conf, struct tr_store **out, char *err, 
             snprintf(err, err_len, "no store backend named '%s' in this build", conf->database);
         return TR_EINVAL;
     }
-    return ops->open(conf, out, err, err_len);
+    int rc = ops->open(conf, ops->auto_migrate, out, err, err_len);
+    if (rc != 0 || ops->auto_migrate)
+        return rc;
+    /* A backend that leaves migrations to the operator (several nodes share it): the schema
+     * must be exactly this build's, and the message names the command that makes it so. */
+    int cur = tr_store_schema_version(*out), latest = tr_store_schema_latest(*out);
+    if (cur == latest)
+        return 0;
+    if (err != NULL && err_len > 0) {
+        if (cur == 0)
+            snprintf(err, err_len, "the database is empty: run 'torii migrations bootstrap'");
+        else if (cur > 0 && cur < latest)
+            snprintf(err, err_len,
+                     "the database schema is at version %d, this build needs %d: run 'torii "
+                     "migrations up'",
+                     cur, latest);
+        else if (cur > latest)
+            snprintf(err, err_len, "database schema version %d is newer than this build knows (%d)",
+                     cur, latest);
+        else
+            snprintf(err, err_len, "cannot read the schema version");
+    }
+    tr_store_close(*out);
+    *out = NULL;
+    return TR_EDB;
+}
+
+int tr_store_open_for_migrations(const struct tr_conf *conf, bool migrate, struct tr_store **out,
+                                 char *err, size_t err_len)
+{
+    const struct tr_store_ops *ops = backend_of(conf);
+    *out = NULL;
+    if (ops == NULL) {
+        if (err != NULL && err_len > 0)
+            snprintf(err, err_len, "no store backend named '%s' in this build", conf->database);
+        return TR_EINVAL;
+    }
+    return ops->open(conf, migrate, out, err, err_len);
+}
+
+int tr_store_reset(struct tr_store *s)
+{
+    return s != NULL ? s->ops->reset(s) : TR_EINVAL;
+}
+
+const char *tr_store_migration_name(struct tr_store *s, int version)
+{
+    for (const struct tr_store_migration *m = s->ops->migrations; m->name != NULL; m++) {
+        if (m->version == version)
+            return m->name;
+    }
+    return NULL;
 }
 
 void tr_store_location(const struct tr_conf *conf, char *buf, size_t len)

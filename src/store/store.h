@@ -17,12 +17,22 @@ struct tr_conf;
 struct tr_store;
 struct tr_store_tx;
 
-/* Open the store that conf's `database` setting names (today only "sqlite": the file
- * sqlite_path, or <prefix>/torii.db when it is empty, with the pragmas of P16: WAL,
- * synchronous=FULL, foreign_keys=ON, busy_timeout 5 s), creating it if needed, and run pending
- * migrations. Returns 0 and sets *out, or a negative TR_E* with a message in err (err may be
- * NULL when err_len is 0); TR_EINVAL for a backend this build does not have. */
+/* Open the store that conf's `database` setting names: "sqlite" (the file sqlite_path, or
+ * <prefix>/torii.db when it is empty, with the pragmas of P16: WAL, synchronous=FULL,
+ * foreign_keys=ON, busy_timeout 5 s), creating it if needed and running pending migrations;
+ * or "postgres", whose schema must already be this build's (`torii migrations`: else TR_EDB
+ * with the command to run in err). Returns 0 and sets *out, or a negative TR_E* with a message in
+ * err (err may be NULL when err_len is 0); TR_EINVAL for a backend this build does not have. */
 int tr_store_open(const struct tr_conf *conf, struct tr_store **out, char *err, size_t err_len);
+
+/* The store for `torii migrations`: opened without running the migrations (migrate false: only
+ * the table of applied steps is made), or running them (migrate true). Same returns. */
+int tr_store_open_for_migrations(const struct tr_conf *conf, bool migrate, struct tr_store **out,
+                                 char *err, size_t err_len);
+/* Drop every table the migrations made (only those). Returns 0 or TR_EDB. */
+int tr_store_reset(struct tr_store *s);
+/* The name of migration step version, or NULL. */
+const char *tr_store_migration_name(struct tr_store *s, int version);
 
 /* Where conf's store lives, for messages (the SQLite file's path), into buf. */
 void tr_store_location(const struct tr_conf *conf, char *buf, size_t len);

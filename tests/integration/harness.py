@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -245,20 +246,56 @@ class Admin:
 # a PostgreSQL of this test process's own (pgserver.py, started at the first such node and
 # stopped at exit), in a database of its own; the same tests then check the PostgreSQL store.
 TEST_DATABASE = os.environ.get("TORII_TEST_DATABASE", "sqlite")
-_pg = {"server": None, "next": 0}
+_pg = {"server": None, "next": 0, "ready": None, "wanted": None}
+
+
+def pg_bootstrap(settings, prefix=None):
+    """`torii migrations bootstrap` on the database settings name (a PostgreSQL node refuses
+    to start on an empty one, as Kong's)."""
+    env = {"TORII_" + k.upper(): str(v) for k, v in settings.items()}
+    with tempfile.TemporaryDirectory(prefix="torii-boot-") as tmp:
+        env["TORII_PREFIX"] = str(prefix or tmp)
+        p = run_cli(["migrations", "bootstrap"], env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p
+
+
+def _pg_maker():
+    """Keep two databases ready, copies of the bootstrapped template, made one at a time
+    (a copy needs its template alone) while the tests run."""
+    srv = _pg["server"]
+    template = "template_%d" % os.getpid()
+    while True:
+        _pg["wanted"].acquire()
+        _pg["next"] += 1
+        name = "node_%d_%d" % (os.getpid(), _pg["next"])
+        try:
+            srv.psql('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, template))
+            _pg["ready"].put(name)
+        except Exception as e:  # the waiting node reports it
+            _pg["ready"].put(e)
 
 
 def pg_database_settings():
-    """Settings of a fresh database on the test process's PostgreSQL."""
+    """Settings of a fresh, bootstrapped database on the test process's PostgreSQL."""
     if _pg["server"] is None:
         import atexit
+        import queue
+        import threading
         import pgserver
-        _pg["server"] = pgserver.PgServer()
-        atexit.register(_pg["server"].destroy)
-    _pg["next"] += 1
-    name = "node_%d_%d" % (os.getpid(), _pg["next"])
-    _pg["server"].create_database(name)
-    return _pg["server"].settings(name)
+        srv = pgserver.PgServer()
+        atexit.register(srv.destroy)
+        # bootstrapped once; every node's database is a copy of it (a file copy in the server,
+        # much cheaper than running the migrations again)
+        srv.create_database("template_%d" % os.getpid())
+        pg_bootstrap(srv.settings("template_%d" % os.getpid()))
+        _pg.update(server=srv, ready=queue.Queue(), wanted=threading.Semaphore(2))
+        threading.Thread(target=_pg_maker, daemon=True, name="pg-databases").start()
+    got = _pg["ready"].get(timeout=60)
+    _pg["wanted"].release()
+    if isinstance(got, Exception):
+        raise got
+    return _pg["server"].settings(got)
 
 
 class Torii:
@@ -269,14 +306,15 @@ class Torii:
         self.workdir = Path(workdir)
         self.prefix = self.workdir / "prefix"
         self.prefix.mkdir(parents=True, exist_ok=True)
-        self.proxy_port = free_port()
-        self.admin_port = free_port()
-        self.ssl_port = free_port() if ssl_port else None
         self.settings = dict(BASE_SETTINGS)
         if TEST_DATABASE == "postgres" and "database" not in (settings or {}) and \
                 config_file is None:
+            # first: a PostgreSQL started now takes its port before this node picks its own
             self.settings.update(pg_database_settings())
         self.settings.update(settings or {})
+        self.proxy_port = free_port()
+        self.admin_port = free_port()
+        self.ssl_port = free_port() if ssl_port else None
         self.config_file = config_file
         self.proc = None
         self.stdout_path = self.workdir / "torii.stdout"

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import pgserver
-from harness import SLOW
+from harness import SLOW, pg_bootstrap
 
 FREQ = 0.5   # db_update_frequency of the nodes (seconds)
 BOUND = 1.5  # K-08: every change is visible on B within this
@@ -36,6 +36,7 @@ def two_nodes(request, torii_factory, tmp_path):
         name = "cluster_%d" % (int(time.time() * 1000) % 10**9)
         pg.create_database(name)
         shared = pg.settings(name)
+        pg_bootstrap(shared)
     settings = dict(shared, db_update_frequency=str(FREQ))
     a = torii_factory(settings)
     b = torii_factory(settings)
@@ -130,6 +131,7 @@ def test_postgres_notifications_carry_writes_to_every_node_at_once(pg, torii_fac
     db_update_frequency (5 s): PostgreSQL's notifications bring it, not the poll."""
     name = "notify_%d" % (int(time.time() * 1000) % 10**9)
     pg.create_database(name)
+    pg_bootstrap(pg.settings(name))
     nodes = [torii_factory(pg.settings(name)) for _ in range(3)]
     up = upstream_factory(name="up")
     took = []

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 import pgserver
-from harness import SLOW, free_port, run_cli, start_must_fail
+from harness import SLOW, free_port, pg_bootstrap, run_cli, start_must_fail, wait_for
 
 pytestmark = pytest.mark.skipif(not pgserver.available(),
                                 reason="PostgreSQL server binaries not installed")
@@ -31,11 +31,19 @@ def pg():
 _dbs = {"next": 0}
 
 
-def fresh_db(pg):
+def fresh_db(pg, bootstrap=True):
     _dbs["next"] += 1
     name = "t_%d" % _dbs["next"]
     pg.create_database(name)
+    if bootstrap:
+        pg_bootstrap(pg.settings(name))
     return name
+
+
+def env_of(settings, **more):
+    env = {"TORII_" + k.upper(): str(v) for k, v in settings.items()}
+    env.update({"TORII_" + k.upper(): str(v) for k, v in more.items()})
+    return env
 
 
 def applied(pg, db, schema="public"):
@@ -43,35 +51,71 @@ def applied(pg, db, schema="public"):
     return [int(x) for x in out.split()]
 
 
-def test_a_node_makes_the_schema_and_serves_from_it(pg, torii_factory):
-    db = fresh_db(pg)
-    t = torii_factory(pg.settings(db))
+def test_an_empty_database_is_bootstrapped_by_the_operator(pg, torii_factory, tmp_path):
+    """As Kong: a node refuses an empty database and names the command; `torii migrations
+    bootstrap` makes the schema (again: nothing to do), then the node serves from it."""
+    db = fresh_db(pg, bootstrap=False)
+    out = start_must_fail(tmp_path, env_of(pg.settings(db), database_wait="0"))
+    assert "the database is empty: run 'torii migrations bootstrap'" in out, out
+    assert applied(pg, db) == []
+    p = pg_bootstrap(pg.settings(db))
+    assert "schema version %d (%d migrations applied)" % (STEPS, STEPS) in p.stdout, p.stdout
+    p = pg_bootstrap(pg.settings(db))
+    assert "already bootstrapped" in p.stdout
     assert applied(pg, db) == list(range(1, STEPS + 1))
+    t = torii_factory(pg.settings(db))
     st = t.admin.get("/status").json()["database"]
     assert st["reachable"] is True
     # what the Admin API wrote is in PostgreSQL's tables
     t.admin.add_consumer(username="pg-bob")
     assert pg.psql("SELECT username FROM consumers", db).strip() == "pg-bob"
-    t.stop()
-    # a second start applies nothing again
-    t2 = torii_factory(pg.settings(db))
-    assert applied(pg, db) == list(range(1, STEPS + 1))
-    assert "migration 1 (create_apis) applied" not in t2.stderr_text()
-    assert t2.admin.get("/consumers/pg-bob").status_code == 200
+    assert "migration 1 (create_apis) applied" not in t.stderr_text()
 
 
-def test_nodes_starting_together_apply_each_step_once(pg, torii_factory):
+def test_a_schema_behind_names_migrations_up(pg, tmp_path):
     db = fresh_db(pg)
-    nodes = [torii_factory(pg.settings(db), start=False) for _ in range(3)]
-    starters = [threading.Thread(target=n.start) for n in nodes]
-    for s in starters:
-        s.start()
-    for s in starters:
-        s.join(60 * SLOW)
-    assert all(n.alive() for n in nodes)
+    pg.psql("DELETE FROM schema_migrations WHERE version = %d" % STEPS, db)
+    pg.psql("DROP TABLE cluster_events", db)
+    out = start_must_fail(tmp_path, env_of(pg.settings(db), database_wait="0"))
+    assert "schema is at version %d, this build needs %d: run 'torii migrations up'" % (
+        STEPS - 1, STEPS) in out, out
+    p = run_cli(["migrations", "list"], env=env_of(pg.settings(db), prefix=tmp_path))
+    assert p.returncode == 0 and "pending" in p.stdout, p.stdout
+    p = run_cli(["migrations", "up"], env=env_of(pg.settings(db), prefix=tmp_path))
+    assert p.returncode == 0 and "(1 migration applied)" in p.stdout, p.stdout
     assert applied(pg, db) == list(range(1, STEPS + 1))
-    logged = sum(n.stderr_text().count("applied") for n in nodes)
-    assert logged == STEPS, logged  # each step by one node only
+
+
+def test_migrations_run_at_once_apply_each_step_once(pg, tmp_path):
+    db = fresh_db(pg, bootstrap=False)
+    outs = []
+
+    def boot():
+        outs.append(run_cli(["migrations", "up"], env=env_of(pg.settings(db), prefix=tmp_path)))
+    runners = [threading.Thread(target=boot) for _ in range(3)]
+    for r in runners:
+        r.start()
+    for r in runners:
+        r.join(60 * SLOW)
+    assert [p.returncode for p in outs] == [0, 0, 0], [p.stderr for p in outs]
+    assert applied(pg, db) == list(range(1, STEPS + 1))
+    # A step applied twice would have failed its CREATE TABLE: all three succeeding, with one
+    # row per step, is each step applied once.
+
+
+def test_reset_needs_yes_and_drops_only_torii_tables(pg, tmp_path):
+    db = fresh_db(pg)
+    pg.psql("CREATE TABLE someone_elses (x int)", db)
+    env = env_of(pg.settings(db), prefix=tmp_path)
+    p = run_cli(["migrations", "reset"], env=env)
+    assert p.returncode == 1 and "--yes" in p.stderr
+    assert applied(pg, db) == list(range(1, STEPS + 1))
+    p = run_cli(["migrations", "reset", "--yes"], env=env)
+    assert p.returncode == 0, p.stderr
+    tables = pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", db).split()
+    assert tables == ["someone_elses"]
+    p = run_cli(["migrations", "finish"], env=env)
+    assert p.returncode == 0 and "no migrations pending" in p.stdout
 
 
 def test_writes_survive_a_restart(pg, torii_factory, echo):
@@ -124,7 +168,8 @@ def test_store_rules_as_on_sqlite(pg, torii_factory):
 
 
 def test_pg_schema_keeps_the_tables_apart(pg, torii_factory):
-    db = fresh_db(pg)
+    db = fresh_db(pg, bootstrap=False)
+    pg_bootstrap(pg.settings(db, pg_schema="gate"))
     t = torii_factory(pg.settings(db, pg_schema="gate"))
     t.admin.add_consumer(username="in-gate")
     assert applied(pg, db, "gate") == list(range(1, STEPS + 1))
@@ -160,10 +205,48 @@ def test_wrong_password_and_unreachable_server_are_named(pg, tmp_path):
 
 def test_migrations_command_reports_the_version(pg, tmp_path):
     db = fresh_db(pg)
-    env = {"TORII_" + k.upper(): v for k, v in pg.settings(db).items()}
-    env["TORII_PREFIX"] = str(tmp_path)
-    p = run_cli(["migrations", "up"], env=env)
+    p = run_cli(["migrations", "list"], env=env_of(pg.settings(db), prefix=tmp_path))
     assert p.returncode == 0, p.stderr
     assert "postgres://%s@127.0.0.1:%d/%s at schema version %d" % (
         pgserver.PG_USER, pg.port, db, STEPS) in p.stdout, p.stdout
-    assert applied(pg, db) == list(range(1, STEPS + 1))
+    assert "create_cluster_events" in p.stdout and "pending" not in p.stdout
+
+
+def test_the_database_down_and_back(torii_factory, echo):
+    """The database stops under a running node: the proxy keeps serving its configuration
+    (keys included), admin writes answer 503 with Kong's message, /status says unreachable;
+    once the database is back the node reconnects by itself and writes work again. Security
+    profile K-09 (the parts without a cache of unseen keys)."""
+    srv = pgserver.PgServer()
+    try:
+        srv.create_database("outage")
+        pg_bootstrap(srv.settings("outage"))
+        t = torii_factory(srv.settings("outage"))
+        a = t.admin
+        a.add_api(name="e", upstream_url=echo.url, request_path="/e")
+        assert a.post("/apis/e/plugins", data={"name": "key-auth"}).status_code == 201
+        a.add_consumer(username="olga")
+        assert a.post("/consumers/olga/key-auth", data={"key": "olga-key"}).status_code == 201
+        url = "http://127.0.0.1:%d/e/x" % t.proxy_port
+        assert requests.get(url, headers={"apikey": "olga-key"}, timeout=10).status_code == 200
+
+        srv.stop()
+        for _ in range(5):
+            assert requests.get(url, headers={"apikey": "olga-key"},
+                                timeout=10).status_code == 200
+            assert requests.get(url, timeout=10).status_code == 401
+        r = a.post("/consumers", data={"username": "during"})
+        assert r.status_code == 503, r.text
+        assert r.json() == {"message": "failed to connect to database"}
+        st = a.get("/status")
+        assert st.status_code == 200 and st.json()["database"]["reachable"] is False
+        assert a.get("/consumers/olga").status_code == 503
+
+        srv.start()
+        assert wait_for(lambda: a.post("/consumers", data={"username": "after"}).status_code
+                        == 201, 20)
+        assert a.get("/status").json()["database"]["reachable"] is True
+        assert a.get("/consumers/during").status_code == 404  # the 503 stored nothing
+        assert "connected to PostgreSQL at" in t.stderr_text()
+    finally:
+        srv.destroy()
