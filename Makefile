@@ -46,12 +46,13 @@ integration-asan: build-asan
 
 # The same suite with every node on a PostgreSQL of the test process's own (harness.py). In
 # `make test`, without the files whose nodes only proxy (the store plays no part there and they
-# are the slow ones: bodies, timeouts, TLS, drains): PG_ONLY_STORE= runs every file.
+# are the slow ones: bodies, timeouts, TLS, drains) and those that start PostgreSQL servers of
+# their own (they ran in the passes above): PG_ONLY_STORE= runs every file.
 PG_ONLY_STORE ?= 1
 PG_PROXY_ONLY = test_streaming test_timeouts test_tls test_drain test_http_framing \
 	test_path_bypass test_proxy_headers test_realip_fields test_resource_abuse test_upgrade \
 	test_upgrade_smuggling test_upstream test_dns test_supervision test_write_contention \
-	test_rate_limiting_redis_replies test_database_wait test_pgserver
+	test_rate_limiting_redis_replies test_database_wait test_pgserver test_postgres test_cluster
 PG_IGNORE = $(if $(PG_ONLY_STORE),$(foreach f,$(PG_PROXY_ONLY),--ignore=tests/integration/$(f).py))
 integration-postgres: build
 	TORII_BIN=$(CURDIR)/build/torii TORII_TEST_DATABASE=postgres $(PYTEST) $(PYTEST_ARGS) \

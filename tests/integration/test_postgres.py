@@ -250,3 +250,52 @@ def test_the_database_down_and_back(torii_factory, echo):
         assert "connected to PostgreSQL at" in t.stderr_text()
     finally:
         srv.destroy()
+
+
+def test_the_database_restarted_under_load_fails_no_proxied_request(torii_factory, echo):
+    """Clients keep asking (with a key) while PostgreSQL stops and starts again: not one
+    proxied request fails, and afterwards the node writes again by itself."""
+    srv = pgserver.PgServer()
+    try:
+        srv.create_database("underload")
+        pg_bootstrap(srv.settings("underload"))
+        t = torii_factory(srv.settings("underload"))
+        a = t.admin
+        a.add_api(name="e", upstream_url=echo.url, request_path="/e")
+        assert a.post("/apis/e/plugins", data={"name": "key-auth"}).status_code == 201
+        a.add_consumer(username="lena")
+        assert a.post("/consumers/lena/key-auth", data={"key": "lena-key"}).status_code == 201
+        url = "http://127.0.0.1:%d/e/x" % t.proxy_port
+        stop = threading.Event()
+        seen = []
+
+        def client():
+            s = requests.Session()
+            while not stop.is_set():
+                try:
+                    seen.append(s.get(url, headers={"apikey": "lena-key"},
+                                      timeout=10).status_code)
+                except requests.RequestException as e:
+                    seen.append(repr(e))
+            s.close()
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for c in clients:
+            c.start()
+        try:
+            assert wait_for(lambda: len(seen) > 50, 10)
+            srv.stop()
+            before = len(seen)
+            assert wait_for(lambda: len(seen) > before + 100, 20)  # served while it is down
+            srv.start()
+            assert wait_for(lambda: a.post("/consumers", data={"username": "back"}).status_code
+                            == 201, 20)
+            after = len(seen)
+            assert wait_for(lambda: len(seen) > after + 50, 10)
+        finally:
+            stop.set()
+            for c in clients:
+                c.join(30 * SLOW)
+        bad = [x for x in seen if x != 200]
+        assert bad == [], bad[:5]
+    finally:
+        srv.destroy()
