@@ -129,6 +129,8 @@ static void look(struct tr_cluster_sync *cs)
             cs->cbs->changed(cs->ud, cs->pending[i].entity, cs->pending[i].id, doc);
             json_decref(doc);
         }
+        if (cs->cnt > 0)
+            cs->cbs->applied(cs->ud);
     }
     clear_pending(cs);
     uint64_t now = tr_clock_mono_ms();

@@ -17,6 +17,8 @@ struct tr_cluster_sync;
 struct tr_cluster_sync_cbs {
     /* entity id changed on another node: doc is its row now, NULL when it is gone */
     void (*changed)(void *ud, const char *entity, const char *id, json_t *doc);
+    /* every change of one look was given to changed: publish them together */
+    void (*applied)(void *ud);
     /* much or everything changed: re-read the whole configuration */
     void (*reload)(void *ud);
 };

@@ -70,9 +70,9 @@ static int rebuild_snapshot(struct control *ctl)
     return 0;
 }
 
-static void on_admin_change(void *ud, const char *entity, const char *id, json_t *doc)
+/* One written row into the parts kept here, without publishing a snapshot. */
+static void patch_parts(struct control *ctl, const char *entity, const char *id, json_t *doc)
 {
-    struct control *ctl = ud;
     /* A consumer or credential write patches the identity part (O(1), see identity.h). */
     struct tr_snap_identity *next = tr_snap_identity_apply(ctl->identity, entity, id, doc);
     if (next) {
@@ -81,8 +81,18 @@ static void on_admin_change(void *ud, const char *entity, const char *id, json_t
     }
     /* A service or route write patches the Kong 3 rows kept here (no re-read of every row). */
     tr_snap_k3_apply(&ctl->k3, entity, id, doc);
+}
+
+static void publish_after_change(struct control *ctl)
+{
     if (rebuild_snapshot(ctl) != 0)
         tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
+}
+
+static void on_admin_change(void *ud, const char *entity, const char *id, json_t *doc)
+{
+    patch_parts(ud, entity, id, doc);
+    publish_after_change(ud);
 }
 
 /* The resolver learned a different answer for a name the snapshot uses. */
@@ -220,10 +230,16 @@ static void reload_configuration(struct control *ctl)
         tr_log_error("reload: snapshot rebuild failed; the proxy keeps the previous one");
 }
 
-/* Another node's write (server/cluster_sync.c): the same path as one of ours. */
+/* Other nodes' writes (server/cluster_sync.c): patched in as ours are, one snapshot after all
+ * of one look. */
 static void on_cluster_change(void *ud, const char *entity, const char *id, json_t *doc)
 {
-    on_admin_change(ud, entity, id, doc);
+    patch_parts(ud, entity, id, doc);
+}
+
+static void on_cluster_changed_all(void *ud)
+{
+    publish_after_change(ud);
 }
 
 static void on_cluster_reload(void *ud)
@@ -233,6 +249,7 @@ static void on_cluster_reload(void *ud)
 
 static const struct tr_cluster_sync_cbs sync_cbs = {
     .changed = on_cluster_change,
+    .applied = on_cluster_changed_all,
     .reload = on_cluster_reload,
 };
 
