@@ -212,6 +212,21 @@ def test_migrations_command_reports_the_version(pg, tmp_path):
     assert "create_cluster_events" in p.stdout and "pending" not in p.stdout
 
 
+def keyed_node(srv, db, user, torii_factory, echo):
+    """A node on a fresh database db of srv with an api /e behind key-auth and user holding
+    the key "<user>-key"; the node and the api's URL."""
+    srv.create_database(db)
+    pg_bootstrap(srv.settings(db))
+    t = torii_factory(srv.settings(db))
+    a = t.admin
+    a.add_api(name="e", upstream_url=echo.url, request_path="/e")
+    assert a.post("/apis/e/plugins", data={"name": "key-auth"}).status_code == 201
+    a.add_consumer(username=user)
+    assert a.post("/consumers/%s/key-auth" % user, data={"key": user + "-key"}).status_code \
+        == 201
+    return t, "http://127.0.0.1:%d/e/x" % t.proxy_port
+
+
 def test_the_database_down_and_back(torii_factory, echo):
     """The database stops under a running node: the proxy keeps serving its configuration
     (keys included), admin writes answer 503 with Kong's message, /status says unreachable;
@@ -219,15 +234,8 @@ def test_the_database_down_and_back(torii_factory, echo):
     profile K-09 (the parts without a cache of unseen keys)."""
     srv = pgserver.PgServer()
     try:
-        srv.create_database("outage")
-        pg_bootstrap(srv.settings("outage"))
-        t = torii_factory(srv.settings("outage"))
+        t, url = keyed_node(srv, "outage", "olga", torii_factory, echo)
         a = t.admin
-        a.add_api(name="e", upstream_url=echo.url, request_path="/e")
-        assert a.post("/apis/e/plugins", data={"name": "key-auth"}).status_code == 201
-        a.add_consumer(username="olga")
-        assert a.post("/consumers/olga/key-auth", data={"key": "olga-key"}).status_code == 201
-        url = "http://127.0.0.1:%d/e/x" % t.proxy_port
         assert requests.get(url, headers={"apikey": "olga-key"}, timeout=10).status_code == 200
 
         srv.stop()
@@ -257,15 +265,8 @@ def test_the_database_restarted_under_load_fails_no_proxied_request(torii_factor
     proxied request fails, and afterwards the node writes again by itself."""
     srv = pgserver.PgServer()
     try:
-        srv.create_database("underload")
-        pg_bootstrap(srv.settings("underload"))
-        t = torii_factory(srv.settings("underload"))
+        t, url = keyed_node(srv, "underload", "lena", torii_factory, echo)
         a = t.admin
-        a.add_api(name="e", upstream_url=echo.url, request_path="/e")
-        assert a.post("/apis/e/plugins", data={"name": "key-auth"}).status_code == 201
-        a.add_consumer(username="lena")
-        assert a.post("/consumers/lena/key-auth", data={"key": "lena-key"}).status_code == 201
-        url = "http://127.0.0.1:%d/e/x" % t.proxy_port
         stop = threading.Event()
         seen = []
 
