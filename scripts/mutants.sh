@@ -52,6 +52,8 @@ size-limit-boundary~src/plugins/request_size_limiting.c~len > c->limit) {~len > 
 declarative-all-or-nothing~src/admin/declarative.c~        ok = rc == 0 && json_object_size(l->fields) == 0;~        ok = rc == 0;~tests/integration/test_declarative_cli.py -k all_or_nothing
 dbless-writes-closed~src/admin/dbless.c~    return strcmp(ep->path, "/config") != 0 && !ends_with~    return false && !ends_with~tests/integration/test_declarative.py -k writes
 no-content-204~src/proxy/forward.c~    if (ctx->exit_status != 204) {~    if (1) {~tests/integration/test_plugins_traffic.py -k 204
+copy-checksum~src/store/copy.c~    if (memcmp(got, sum + 8, TR_SECRET_HEX_LEN) != 0) {~    if (0) {~unit test_store_copy
+copy-writes-refused~src/admin/admin.c~    if (env->serving_copy && tr_admin_is_write(ep, req->method)) {~    if (0) {~tests/integration/test_postgres.py -k local_copy
 EOF
 }
 

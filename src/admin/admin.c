@@ -56,6 +56,13 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
         tr_admin_reply_dbless_write(&ctx);
         goto out;
     }
+    if (env->serving_copy && tr_admin_is_write(ep, req->method)) {
+        tr_admin_reply_detail(&ctx, TR_EDBUNAVAIL,
+                              "the database cannot be reached: this node serves its local copy of "
+                              "the configuration and takes writes again once the database "
+                              "returns");
+        goto out;
+    }
     int rc = tr_admin_form_decode(req->query, &ctx.query, msg, sizeof(msg));
     if (rc != 0) {
         if (strcmp(msg, "Cannot parse form body") == 0)

@@ -39,6 +39,10 @@ struct tr_admin_env {
     /* DB-less: the running configuration's hash (32 hex digits; zeros when empty), kept by
      * the caller; NULL otherwise. */
     const char *config_hash;
+    /* The database could not be opened at start and store is the node's local copy of the
+     * configuration (server/config_copy.h): reads answer from it, writes 503, and /status says
+     * the database is unreachable. */
+    bool serving_copy;
 };
 
 struct tr_admin_request {

@@ -9,13 +9,18 @@
 #include "core/mem.h"
 #include "core/uuid.h"
 
+bool tr_admin_is_write(const struct tr_admin_endpoint *ep, struct tr_str method)
+{
+    if (tr_str_eq(method, TR_STR_LIT("GET")) || tr_str_eq(method, TR_STR_LIT("HEAD")) ||
+        tr_str_eq(method, TR_STR_LIT("OPTIONS")))
+        return false;
+    return !ep->node_state;
+}
+
 bool tr_admin_dbless_refuses(const struct tr_admin_env *env, const struct tr_admin_endpoint *ep,
                              struct tr_str method)
 {
-    if (!env->read_only || tr_str_eq(method, TR_STR_LIT("GET")) ||
-        tr_str_eq(method, TR_STR_LIT("HEAD")) || tr_str_eq(method, TR_STR_LIT("OPTIONS")))
-        return false;
-    return !ep->node_state;
+    return env->read_only && tr_admin_is_write(ep, method);
 }
 
 /* The store's name of a collection segment as the Admin API spells it. */

@@ -11,6 +11,10 @@
 #include "admin/crud.h"
 #include "core/str.h"
 
+/* Does this request write configuration (a method other than GET, HEAD and OPTIONS, on an
+ * endpoint that is not node state)? */
+bool tr_admin_is_write(const struct tr_admin_endpoint *ep, struct tr_str method);
+
 /* Would this request write configuration while env is read-only? */
 bool tr_admin_dbless_refuses(const struct tr_admin_env *env, const struct tr_admin_endpoint *ep,
                              struct tr_str method);

@@ -121,7 +121,7 @@ static void status(struct tr_admin_ctx *ctx)
             json_object_set_new(server, counters[i], json_integer(0));
     }
     json_t *db = json_object();
-    bool up = env->store != NULL && tr_store_ping(env->store);
+    bool up = env->store != NULL && !env->serving_copy && tr_store_ping(env->store);
     json_object_set_new(db, "reachable", json_boolean(up));
     for (const char *const *e = tr_store_entities(); up && *e != NULL; e++) {
         size_t n = 0;
@@ -154,7 +154,7 @@ static void status(struct tr_admin_ctx *ctx)
 static void ready(struct tr_admin_ctx *ctx)
 {
     struct tr_admin_env *env = ctx->env;
-    if (env->store == NULL || !tr_store_ping(env->store)) {
+    if (env->store == NULL || env->serving_copy || !tr_store_ping(env->store)) {
         tr_admin_reply_error(ctx, TR_EDBUNAVAIL);
         return;
     }

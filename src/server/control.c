@@ -26,6 +26,7 @@
 #include "snapshot/kong3.h"
 #include "snapshot/snapshot.h"
 #include "server/cluster_sync.h"
+#include "server/config_copy.h"
 #include "server/dbless.h"
 #include "server/dbwait.h"
 #include "server/listen.h"
@@ -52,6 +53,11 @@ struct control {
     struct tr_snap_identity *identity; /* the identity part of the current snapshot */
     struct tr_k3_config k3;            /* Kong 3 services and routes, patched per write */
     char config_hash[33];              /* DB-less: the running configuration's hash */
+    struct tr_config_copy *copy;       /* the local copy kept up to date; NULL when none */
+    bool from_copy;                    /* store is the local copy: the database was down */
+    bool supervised;                   /* a master process started this one */
+    uv_timer_t rejoin;                 /* from_copy: tries the database again */
+    uint32_t rejoin_ms;                /* the next try's delay */
 };
 
 void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
@@ -85,6 +91,7 @@ static void patch_parts(struct control *ctl, const char *entity, const char *id,
 
 static void publish_after_change(struct control *ctl)
 {
+    tr_config_copy_changed(ctl->copy);
     if (rebuild_snapshot(ctl) != 0)
         tr_log_error("control: snapshot rebuild failed; the proxy keeps the previous one");
 }
@@ -160,12 +167,47 @@ static void begin_stop(struct control *ctl)
     }
     tr_prober_stop(ctl->prober);
     ctl->prober = NULL;
+    if (ctl->from_copy)
+        uv_close((uv_handle_t *)&ctl->rejoin, NULL);
     tr_cluster_sync_stop(ctl->sync);
     ctl->sync = NULL;
     tr_snapshot_set_resolver(NULL);
     tr_resolver_stop(ctl->resolver);
     ctl->resolver = NULL;
     tr_workers_stop(ctl->workers, ctl->conf->drain_timeout_ms);
+}
+
+#define REJOIN_FIRST_MS 1000u
+#define REJOIN_MAX_MS 10000u
+/* After asking for a new worker: still here this much later, the reload did not take. */
+#define REJOIN_AGAIN_MS 30000u
+
+/* Serving the local copy: once the database opens, a new worker process takes over on it (the
+ * master's reload: it serves before this one drains), which is simpler and safer than
+ * swapping the store under running threads. */
+static void on_rejoin(uv_timer_t *t)
+{
+    struct control *ctl = t->data;
+    char err[512];
+    struct tr_store *probe = NULL;
+    if (tr_store_open(ctl->conf, &probe, err, sizeof(err)) != 0) {
+        tr_log_info("the database still cannot be opened: %s (serving the local copy; next try "
+                    "in %u ms)",
+                    err, ctl->rejoin_ms);
+        uv_timer_start(t, on_rejoin, ctl->rejoin_ms, 0);
+        ctl->rejoin_ms = ctl->rejoin_ms * 2 > REJOIN_MAX_MS ? REJOIN_MAX_MS : ctl->rejoin_ms * 2;
+        return;
+    }
+    tr_store_close(probe);
+    if (!ctl->supervised) {
+        tr_log_warn("the database can be opened again: restart torii to serve from it");
+        return;
+    }
+    tr_log_notice("the database can be opened again: a new worker process takes over on it from "
+                  "this one (serving the local copy)");
+    kill(getppid(), SIGHUP);
+    ctl->rejoin_ms = REJOIN_FIRST_MS;
+    uv_timer_start(t, on_rejoin, REJOIN_AGAIN_MS, 0);
 }
 
 static void on_stop_signal(uv_signal_t *s, int signum)
@@ -212,6 +254,7 @@ static void on_reload_signal(uv_signal_t *s, int signum)
 /* Re-read everything from the store into the snapshot. */
 static void reload_configuration(struct control *ctl)
 {
+    tr_config_copy_changed(ctl->copy);
     struct tr_snap_identity *fresh_identity = tr_snap_identity_load(ctl->store);
     if (fresh_identity) {
         tr_snap_identity_unref(ctl->identity);
@@ -299,8 +342,9 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile.
      * Runtime rows (OAuth2 tokens) come from the same store, in sessions the thread pool
      * takes (tr_ctx_offload_store). */
-    if (tr_server_open_store(conf, socks, &ctl.store) != 0)
+    if (tr_server_open_store(conf, socks, &ctl.store, &ctl.from_copy) != 0)
         return 1;
+    ctl.supervised = supervised;
     /* Which plugins this node loads: fixed before the first snapshot and before any worker. */
     if (tr_plugin_set_enabled(conf->plugins, err, sizeof(err)) != 0) {
         tr_log_error("plugins: %s", err);
@@ -314,7 +358,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     }
     /* Where the cluster events stand, before the first read: a write another node makes
      * meanwhile is then applied once more rather than missed. */
-    if (!tr_dbless_on(conf))
+    if (!tr_dbless_on(conf) && !ctl.from_copy)
         ctl.sync = tr_cluster_sync_new(ctl.store);
     ctl.identity = tr_snap_identity_load(ctl.store);
     if (ctl.identity == NULL || tr_snap_k3_load(ctl.store, &ctl.k3) != 0 ||
@@ -322,6 +366,8 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         tr_log_error("cannot build the configuration from the database");
         goto out_store;
     }
+    if (!ctl.from_copy)
+        ctl.copy = tr_config_copy_start(conf);
 
     /* The rate-limiting cluster policy's flusher: its own connection, its own thread. */
     if (tr_rl_cluster_start(ctl.store, err, sizeof(err)) != 0)
@@ -341,6 +387,12 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     start_resolver(&ctl);
     if (ctl.sync != NULL)
         tr_cluster_sync_start(ctl.sync, &ctl.loop, conf->db_update_frequency_ms, &sync_cbs, &ctl);
+    if (ctl.from_copy) {
+        uv_timer_init(&ctl.loop, &ctl.rejoin);
+        ctl.rejoin.data = &ctl;
+        ctl.rejoin_ms = REJOIN_FIRST_MS * 2;
+        uv_timer_start(&ctl.rejoin, on_rejoin, REJOIN_FIRST_MS, 0);
+    }
     if (tr_proxy_tls_init(conf, err, sizeof(err)) != 0) {
         tr_log_error("tls: %s", err);
         goto out_loop;
@@ -376,6 +428,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         .read_only = tr_dbless_on(conf),
         .apply_config = tr_dbless_on(conf) ? apply_config : NULL,
         .config_hash = tr_dbless_on(conf) ? ctl.config_hash : NULL,
+        .serving_copy = ctl.from_copy,
     };
     ctl.admin = tr_admin_server_start(&ctl.loop, conf, &ctl.env, socks->admin,
                                       socks->admin_loopback, socks->num_admin, err, sizeof(err));
@@ -430,6 +483,8 @@ out_loop:
         uv_close((uv_handle_t *)&ctl.sig_term, NULL);
         uv_close((uv_handle_t *)&ctl.sig_int, NULL);
         uv_close((uv_handle_t *)&ctl.sig_hup, NULL);
+        if (ctl.from_copy)
+            uv_close((uv_handle_t *)&ctl.rejoin, NULL);
         tr_snapshot_set_resolver(NULL);
         tr_resolver_stop(ctl.resolver);
         tr_cluster_sync_stop(ctl.sync);
@@ -445,6 +500,11 @@ out_store:
     tr_rl_cluster_stop(); /* after the workers: what they counted last is written */
     tr_snap_identity_unref(ctl.identity);
     tr_snap_k3_free(&ctl.k3);
-    tr_store_close(ctl.store); /* after the workers and the flusher: no session is out */
+    tr_config_copy_stop(ctl.copy);
+    /* after the workers and the flusher: no session is out */
+    if (ctl.from_copy)
+        tr_config_copy_close(conf, ctl.store);
+    else
+        tr_store_close(ctl.store);
     return status;
 }

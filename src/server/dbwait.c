@@ -13,6 +13,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "server/config_copy.h"
 #include "server/listen.h"
 #include "store/store.h"
 
@@ -70,13 +71,21 @@ static void on_retry(uv_timer_t *t)
 }
 
 int tr_server_open_store(const struct tr_conf *conf, const struct tr_sockets *socks,
-                         struct tr_store **store)
+                         struct tr_store **store, bool *from_copy)
 {
     char err[512], path[4096];
     *store = NULL;
+    *from_copy = false;
     if (tr_store_open(conf, store, err, sizeof(err)) == 0)
         return 0;
     tr_store_location(conf, path, sizeof(path));
+    if (tr_config_copy_wanted(conf)) {
+        tr_log_warn("cannot open the database '%s': %s", path, err);
+        if (tr_config_copy_serve(conf, store) == 0) {
+            *from_copy = true;
+            return 0;
+        }
+    }
     if (conf->database_wait_ms == 0) {
         tr_log_error("cannot open the database '%s': %s", path, err);
         return TR_EDBUNAVAIL;

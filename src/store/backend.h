@@ -85,6 +85,7 @@ struct tr_store_ops {
     int (*batch_commit)(struct tr_store *s);
     void (*batch_rollback)(struct tr_store *s);
     int (*batch_clear)(struct tr_store *s);
+    int (*read_begin)(struct tr_store *s);
 
     /* ---- cluster events (store.h); every entity write records its own in its transaction */
     int (*events)(struct tr_store *s, int64_t after, size_t max,

@@ -483,6 +483,20 @@ static void pg_batch_rollback(struct tr_store *base)
     tx_rollback(s);
 }
 
+static int pg_read_begin(struct tr_store *base)
+{
+    struct pg_store *s = to_pg(base);
+    if (s->batch)
+        return TR_EINVAL;
+    if (!usable(s))
+        return TR_EDB;
+    /* One snapshot for every statement of the transaction (READ COMMITTED takes one each). */
+    int rc = tr__pg_exec(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "begin read");
+    if (rc == 0)
+        s->batch = true;
+    return rc;
+}
+
 static int pg_batch_clear(struct tr_store *base)
 {
     struct pg_store *s = to_pg(base);
@@ -927,6 +941,7 @@ const struct tr_store_ops tr__store_pg_ops = {
     .batch_commit = pg_batch_commit,
     .batch_rollback = pg_batch_rollback,
     .batch_clear = pg_batch_clear,
+    .read_begin = pg_read_begin,
     .reset = pg_reset,
     .events = pg_events,
     .events_last = pg_events_last,

@@ -51,11 +51,20 @@ void tr__pg_params(const struct tr_conf *conf, struct tr_pg_params *p)
     p->values[n] = NULL;
 }
 
+/* The server's notices ("relation already exists, skipping") into the log at debug, instead of
+ * libpq's default: straight to stderr, past the log's format and level. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    tr_log_debug("store: PostgreSQL says: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 PGconn *tr__pg_connect(const struct tr_pg_params *p, char *err, size_t err_len)
 {
     PGconn *conn = PQconnectdbParams(p->keys, p->values, 0);
     if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
         PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
+        PQsetNoticeProcessor(conn, on_notice, NULL);
         return conn;
     }
     const char *why = conn != NULL ? PQerrorMessage(conn) : "out of memory";

@@ -64,6 +64,8 @@ struct sqlite_store {
     bool no_events;                 /* DB-less: one node, its own file, nobody to tell */
     struct tr_sqlite_pool *runtime; /* owned; runtime sessions */
     bool batch;                     /* inside tr_store_batch_begin: writes do not commit */
+    bool reading;                   /* the batch is tr_store_read_begin's (query_only on) */
+    bool no_runtime;                /* tr__sqlite_no_runtime: no runtime session */
 };
 
 static struct sqlite_store *to_sqlite(struct tr_store *base)
@@ -636,6 +638,12 @@ static int sqlite_batch_commit(struct tr_store *base)
     if (!s->batch)
         return TR_EINVAL;
     s->batch = false;
+    if (s->reading) {
+        s->reading = false;
+        int rc = tx_commit(s);
+        sqlite3_exec(s->db, "PRAGMA query_only = 0", NULL, NULL, NULL);
+        return rc;
+    }
     /* A foreign key still dangling (checked here, deferred by batch_clear) fails the commit,
      * which then rolls back. */
     int rc = tx_commit(s);
@@ -651,8 +659,28 @@ static void sqlite_batch_rollback(struct tr_store *base)
         return;
     s->batch = false;
     tx_rollback(s);
+    if (s->reading) {
+        s->reading = false;
+        sqlite3_exec(s->db, "PRAGMA query_only = 0", NULL, NULL, NULL);
+        return;
+    }
     sqlite3_exec(s->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
     sqlite3_db_release_memory(s->db);
+}
+
+static int sqlite_read_begin(struct tr_store *base)
+{
+    struct sqlite_store *s = to_sqlite(base);
+    if (s->batch)
+        return TR_EINVAL;
+    /* Deferred: the first read takes the WAL snapshot every later read of the batch sees.
+     * query_only makes a write inside fail, as PostgreSQL's READ ONLY does. */
+    if (sqlite3_exec(s->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s, "begin read");
+    sqlite3_exec(s->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    s->batch = true;
+    s->reading = true;
+    return 0;
 }
 
 static int sqlite_batch_clear(struct tr_store *base)
@@ -1192,7 +1220,13 @@ static int sqlite_reset(struct tr_store *base)
 
 static struct tr_store_tx *sqlite_tx_acquire(struct tr_store *s)
 {
-    return tr__sqlite_tx_acquire(to_sqlite(s)->runtime);
+    struct sqlite_store *ss = to_sqlite(s);
+    return ss->no_runtime ? NULL : tr__sqlite_tx_acquire(ss->runtime);
+}
+
+void tr__sqlite_no_runtime(struct tr_store *s)
+{
+    to_sqlite(s)->no_runtime = true;
 }
 
 static int sqlite_counters_open(struct tr_store *s, unsigned busy_ms,
@@ -1225,6 +1259,7 @@ const struct tr_store_ops tr__store_sqlite_ops = {
     .batch_begin = sqlite_batch_begin,
     .batch_commit = sqlite_batch_commit,
     .batch_rollback = sqlite_batch_rollback,
+    .read_begin = sqlite_read_begin,
     .batch_clear = sqlite_batch_clear,
 
     .reset = sqlite_reset,

@@ -24,6 +24,10 @@ struct tr_sqlite_pool;
  * Returns 0 and sets *out, or a negative TR_E* with a message in err. */
 int tr_store_open_sqlite(const char *path, struct tr_store **out, char *err, size_t err_len);
 
+/* From now on s gives no runtime session (tr_store_tx_acquire answers NULL): the store of a
+ * local copy (copy.h), whose OAuth 2.0 rows live in the database it stands in for. */
+void tr__sqlite_no_runtime(struct tr_store *s);
+
 /* ---- sqlite_migrations.c */
 extern const struct tr_store_migration tr__sqlite_migrations[];
 int tr__sqlite_migration_setup(struct sqlite3 *db, char *err, size_t err_len);

@@ -205,6 +205,11 @@ int tr_store_batch_clear(struct tr_store *s)
     return s != NULL ? s->ops->batch_clear(s) : TR_EINVAL;
 }
 
+int tr_store_read_begin(struct tr_store *s)
+{
+    return s != NULL ? s->ops->read_begin(s) : TR_EINVAL;
+}
+
 int tr_store_foreach(struct tr_store *s, const char *entity, int (*cb)(json_t *doc, void *ud),
                      void *ud)
 {

@@ -164,6 +164,10 @@ void tr_store_batch_rollback(struct tr_store *s);
  * keys are checked at commit, so the order of what follows does not matter within the batch.
  * Returns 0, TR_EINVAL (no batch) or TR_EDB. */
 int tr_store_batch_clear(struct tr_store *s);
+/* A read-only batch: every read until tr_store_batch_rollback sees the database as it was at
+ * the first one (one consistent picture across entities, while other writers go on). Writes
+ * inside fail. Returns 0, TR_EINVAL (already in a batch) or TR_EDB. */
+int tr_store_read_begin(struct tr_store *s);
 
 /* Names of every entity table, NULL-terminated (for /status row counts). */
 const char *const *tr_store_entities(void);

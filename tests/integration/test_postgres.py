@@ -300,3 +300,61 @@ def test_the_database_restarted_under_load_fails_no_proxied_request(torii_factor
         assert bad == [], bad[:5]
     finally:
         srv.destroy()
+
+
+def test_a_node_started_while_the_database_is_down_serves_its_local_copy(torii_factory, echo):
+    """A node on PostgreSQL keeps a copy of its configuration under its prefix (owner-only, as
+    it holds credentials). Started while the database is down it serves that copy at once
+    (keys included) instead of waiting: reads answer from it, writes 503 naming the copy,
+    /status says unreachable. A damaged copy is refused by its checksum and the node waits as
+    one without a copy does. Once the database is back a new worker takes over on it by
+    itself, and the copy's working file goes with the old one."""
+    srv = pgserver.PgServer()
+    try:
+        t, url = keyed_node(srv, "copy", "cora", torii_factory, echo)
+        a = t.admin
+        copy = t.prefix / "config.copy"
+        assert wait_for(lambda: copy.exists() and b"cora-key" in copy.read_bytes(), 10)
+        assert copy.stat().st_mode & 0o777 == 0o600
+        assert t.stop() == 0
+        srv.stop()
+        good = copy.read_bytes()
+
+        damaged = bytearray(good)
+        damaged[-5] ^= 1
+        copy.write_bytes(bytes(damaged))
+        t.settings["database_wait"] = "1s"
+        t.start(wait=False)
+        assert t.proc.wait(30 * SLOW) != 0  # after database_wait
+        assert "checksum does not match" in t.stderr_text()
+
+        copy.write_bytes(good)
+        del t.settings["database_wait"]  # 60 s by default: it is not waited for
+        t.start()
+        assert requests.get(url, headers={"apikey": "cora-key"}, timeout=10).status_code == 200
+        assert requests.get(url, timeout=10).status_code == 401
+        assert a.get("/consumers/cora").json()["username"] == "cora"
+        r = a.post("/consumers", data={"username": "during"})
+        assert r.status_code == 503, r.text
+        assert "local copy" in r.json()["message"]
+        assert a.delete("/consumers/cora").status_code == 503
+        assert a.get("/status").json()["database"]["reachable"] is False
+        assert a.get("/status/ready").status_code == 503
+        assert "serving the configuration of" in t.stderr_text()
+        assert len(list(t.prefix.glob("config.copy.*.db"))) == 1
+
+        srv.start()
+
+        def written():
+            try:  # the admin connection may be the old worker's, closed as it drains
+                return a.post("/consumers", data={"username": "after"}).status_code == 201
+            except requests.ConnectionError:
+                return False
+        assert wait_for(written, 30)
+        assert wait_for(lambda: not list(t.prefix.glob("config.copy.*.db")), 20)
+        assert a.get("/status").json()["database"]["reachable"] is True
+        assert a.get("/consumers/during").status_code == 404  # the 503 stored nothing
+        assert requests.get(url, headers={"apikey": "cora-key"}, timeout=10).status_code == 200
+        assert wait_for(lambda: b'"after"' in copy.read_bytes(), 10)
+    finally:
+        srv.destroy()
