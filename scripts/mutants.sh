@@ -54,6 +54,7 @@ dbless-writes-closed~src/admin/dbless.c~    return strcmp(ep->path, "/config") !
 no-content-204~src/proxy/forward.c~    if (ctx->exit_status != 204) {~    if (1) {~tests/integration/test_plugins_traffic.py -k 204
 copy-checksum~src/store/copy.c~    if (memcmp(got, sum + 8, TR_SECRET_HEX_LEN) != 0) {~    if (0) {~unit test_store_copy
 copy-writes-refused~src/admin/admin.c~    if (env->serving_copy && tr_admin_is_write(ep, req->method)) {~    if (0) {~tests/integration/test_postgres.py -k local_copy
+pg-synchronous-commit~src/store/pg_conn.c~"-c statement_timeout=%u -c synchronous_commit=on"~"-c statement_timeout=%u"~tests/integration/test_postgres.py -k crashing
 EOF
 }
 

@@ -19,9 +19,12 @@ void tr__pg_params(const struct tr_conf *conf, struct tr_pg_params *p)
     snprintf(p->connect_timeout, sizeof(p->connect_timeout), "%u",
              (unsigned)((conf->pg_timeout_ms + 999) / 1000));
     /* Every statement is bounded too; the schema (checked to be a plain identifier) first in
-     * the search path, so the tables are found and created there. */
-    int len = snprintf(p->options, sizeof(p->options), "-c statement_timeout=%u",
-                       (unsigned)conf->pg_timeout_ms);
+     * the search path, so the tables are found and created there. A commit returns once its
+     * WAL is flushed whatever the server's default: an admin write answered 2xx survives a
+     * crash of PostgreSQL (the counters' session turns it off for itself, pg_counters.c). */
+    int len =
+        snprintf(p->options, sizeof(p->options), "-c statement_timeout=%u -c synchronous_commit=on",
+                 (unsigned)conf->pg_timeout_ms);
     if (conf->pg_schema != NULL && conf->pg_schema[0] != '\0')
         snprintf(p->options + len, sizeof(p->options) - (size_t)len, " -c search_path=%s",
                  conf->pg_schema);

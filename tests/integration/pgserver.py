@@ -105,6 +105,15 @@ class PgServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
+    def crash(self):
+        """Immediate shutdown (SIGQUIT to the postmaster): every backend quits at once, nothing
+        is checkpointed, and the next start runs crash recovery from the WAL."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            os.kill(int(f.readline()), signal.SIGQUIT)
+        self.proc.wait(30)
+
     def destroy(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

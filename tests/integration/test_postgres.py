@@ -7,7 +7,10 @@ writes survive a restart, credentials included; Kong 0.7 and Kong 3 entities, fo
 unique fields behave as on SQLite. The whole integration suite also runs on PostgreSQL with
 TORII_TEST_DATABASE=postgres (harness.py)."""
 
+import os
+import subprocess
 import threading
+import time
 
 import pytest
 import requests
@@ -356,5 +359,87 @@ def test_a_node_started_while_the_database_is_down_serves_its_local_copy(torii_f
         assert a.get("/consumers/during").status_code == 404  # the 503 stored nothing
         assert requests.get(url, headers={"apikey": "cora-key"}, timeout=10).status_code == 200
         assert wait_for(lambda: b'"after"' in copy.read_bytes(), 10)
+    finally:
+        srv.destroy()
+
+
+def test_a_statement_timeout_is_an_error_that_stores_nothing(pg, torii_factory, echo):
+    """pg_timeout bounds every statement: a write that waits on a lock another session holds
+    is cancelled after it and answered 500 (Kong's answer to a database error), the reason is
+    logged, nothing is stored, and the node writes again once the lock is gone. The proxy
+    serves meanwhile."""
+    db = fresh_db(pg)
+    t = torii_factory(pg.settings(db, pg_timeout="1s"))
+    a = t.admin
+    a.add_api(name="e", upstream_url=echo.url, request_path="/e")
+    locker = subprocess.Popen(pgserver._as_postgres([
+        os.path.join(pg.bindir, "psql"), "-h", pg.dir, "-p", str(pg.port), "-U",
+        pgserver.PG_USER, "-d", db, "-X", "-q", "-c",
+        "BEGIN; LOCK TABLE consumers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"]),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: pg.psql("SELECT count(*) FROM pg_locks WHERE mode = "
+                                        "'AccessExclusiveLock' AND granted", db).strip() != "0",
+                        10)
+        t0 = time.monotonic()
+        r = a.post("/consumers", data={"username": "waiting"})
+        assert r.status_code == 500, r.text
+        assert r.json() == {"message": "An unexpected error occurred"}
+        assert time.monotonic() - t0 < 4  # cancelled at pg_timeout, not at the lock's end
+        assert "statement timeout" in t.stderr_text()
+        assert requests.get("http://127.0.0.1:%d/e/x" % t.proxy_port,
+                            timeout=10).status_code == 200
+    finally:
+        locker.wait(30)
+    assert a.get("/consumers/waiting").status_code == 404
+    assert a.post("/consumers", data={"username": "later"}).status_code == 201
+
+
+def test_postgres_crashing_mid_write_never_loses_an_acknowledged_write(torii_factory):
+    """Writers create consumers while PostgreSQL crashes (immediate shutdown: the backends die
+    between statements, some between a write and its commit) and comes back through crash
+    recovery: every write answered 201 is stored, every other answer is an error (5xx), and
+    the node writes again by itself."""
+    srv = pgserver.PgServer()
+    try:
+        srv.create_database("crash")
+        pg_bootstrap(srv.settings("crash"))
+        t = torii_factory(srv.settings("crash"))
+        a = t.admin
+        stop = threading.Event()
+        acked, other = [], []
+
+        def writer(w):
+            s = requests.Session()
+            i = 0
+            while not stop.is_set():
+                name = "w%d-%d" % (w, i)
+                i += 1
+                try:
+                    r = s.post(a.url("/consumers"), data={"username": name}, timeout=20)
+                    (acked if r.status_code == 201 else other).append((name, r.status_code))
+                except requests.RequestException as e:
+                    other.append((name, repr(e)))
+            s.close()
+        writers = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for w in writers:
+            w.start()
+        try:
+            assert wait_for(lambda: len(acked) > 30, 10)
+            srv.crash()
+            n = len(other)
+            assert wait_for(lambda: len(other) > n + 3, 10)  # refused while it is down
+            srv.start()
+            n = len(acked)
+            assert wait_for(lambda: len(acked) > n + 30, 30)  # back by itself
+        finally:
+            stop.set()
+            for w in writers:
+                w.join(30 * SLOW)
+        stored = set(srv.psql("SELECT doc::jsonb->>'username' FROM consumers",
+                              "crash").split())
+        lost = [name for name, _ in acked if name not in stored]
+        assert lost == [], lost[:5]
+        assert all(isinstance(c, int) and c >= 500 for _, c in other), other[:5]
     finally:
         srv.destroy()
