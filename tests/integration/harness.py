@@ -270,7 +270,8 @@ def _pg_maker():
         _pg["next"] += 1
         name = "node_%d_%d" % (os.getpid(), _pg["next"])
         try:
-            srv.psql('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, template))
+            # FILE_COPY: a copy of the files, 2-3 times cheaper here than WAL_LOG (PG 15's default)
+            srv.psql('CREATE DATABASE "%s" TEMPLATE "%s" STRATEGY FILE_COPY' % (name, template))
             _pg["ready"].put(name)
         except Exception as e:  # the waiting node reports it
             _pg["ready"].put(e)

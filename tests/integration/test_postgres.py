@@ -11,12 +11,14 @@ import os
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
 import pgserver
-from harness import SLOW, free_port, pg_bootstrap, run_cli, start_must_fail, wait_for
+from harness import (SLOW, TORII_BIN, free_port, pg_bootstrap, run_cli, start_must_fail,
+                     wait_for)
 
 pytestmark = pytest.mark.skipif(not pgserver.available(),
                                 reason="PostgreSQL server binaries not installed")
@@ -119,6 +121,21 @@ def test_reset_needs_yes_and_drops_only_torii_tables(pg, tmp_path):
     assert tables == ["someone_elses"]
     p = run_cli(["migrations", "finish"], env=env)
     assert p.returncode == 0 and "no migrations pending" in p.stdout
+
+
+def test_the_store_unit_tests_pass_on_postgres(pg):
+    """tests/unit/test_store.c's tests of the store interface (CRUD, unique fields, foreign keys
+    and cascades, pagination, filters, migrations, cluster events, a write surviving SIGKILL),
+    run as they are on an empty PostgreSQL database: the binary built beside the node's."""
+    binary = Path(TORII_BIN).parent / "test_store"
+    if not binary.exists():
+        pytest.skip("no test_store beside %s" % TORII_BIN)
+    db = fresh_db(pg)
+    conf = "\n".join("%s = %s" % kv for kv in pg.settings(db).items())
+    p = subprocess.run([str(binary)], env=dict(os.environ, TORII_TEST_STORE_CONF=conf),
+                       capture_output=True, text=True, timeout=120 * SLOW)
+    assert p.returncode == 0, p.stdout + p.stderr[-3000:]
+    assert " 0 failed" in p.stdout + p.stderr
 
 
 def test_writes_survive_a_restart(pg, torii_factory, echo):
