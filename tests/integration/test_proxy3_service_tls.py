@@ -101,8 +101,10 @@ def test_upstream_client_certificate_and_https_probes(torii_factory, certs, tmp_
         assert cert.status_code == 201, cert.text
         u = t.admin.post("/upstreams", json={
             "name": "tls-up", "client_certificate": {"id": cert.json()["id"]},
+            # timeout: a probe's handshake is slow under the sanitizers on a loaded machine,
+            # and a slow probe must not count as the only target's failure
             "healthchecks": {"active": {"type": "https", "https_verify_certificate": False,
-                                        "http_path": "/probe",
+                                        "http_path": "/probe", "timeout": 10,
                                         "healthy": {"interval": 1, "successes": 1},
                                         "unhealthy": {"interval": 1, "tcp_failures": 1}}}})
         assert u.status_code == 201, u.text
