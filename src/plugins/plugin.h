@@ -129,6 +129,16 @@ bool tr_ctx_is_https(const struct tr_ctx *ctx, bool allow_terminated);
 const char *tr_ctx_client_ip(const struct tr_ctx *ctx);
 /* Host header value (may include a port). */
 struct tr_str tr_ctx_host(const struct tr_ctx *ctx);
+/* The connection the request came on: the local address and port the client reached, the
+ * connection's serial number on this node (nginx's $connection) and the requests it carried,
+ * this one included ($connection_requests). */
+struct tr_ctx_connection {
+    const char *local_ip;
+    uint16_t local_port;
+    uint64_t serial;
+    unsigned requests;
+};
+void tr_ctx_connection(const struct tr_ctx *ctx, struct tr_ctx_connection *out);
 
 /* First request header named name (case-insensitive). Returns true and sets *value. */
 bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value);

@@ -32,6 +32,7 @@
 
 /* Client connections open on this node, across workers, for max_connections. */
 static _Atomic unsigned node_connections;
+static _Atomic uint64_t connections_accepted; /* the serial numbers of connections */
 /* Connections this worker thread refused over max_connections since it last said so, and
  * when it did: a flood gets one log line per second per worker, not one per connection. */
 static _Thread_local unsigned cap_refused;
@@ -532,7 +533,12 @@ static void accept_client(struct tr_proxy_worker *w, uv_stream_t *listener, int 
     if (uv_tcp_getsockname(&c->sock.tcp, (struct sockaddr *)&ss, &sl) == 0) {
         c->local_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->local_ip, sizeof(c->local_ip));
+        else
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->local_ip, sizeof(c->local_ip));
     }
+    c->serial = atomic_fetch_add_explicit(&connections_accepted, 1, memory_order_relaxed) + 1;
     uv_tcp_nodelay(&c->sock.tcp, 1);
     c->state = TR_CLIENT_IDLE;
     w->counters.waiting++;

@@ -75,6 +75,17 @@ struct tr_str tr_ctx_host(const struct tr_ctx *ctx)
     return ctx->ex->rv.host;
 }
 
+void tr_ctx_connection(const struct tr_ctx *ctx, struct tr_ctx_connection *out)
+{
+    const struct tr_client *c = ctx->ex->c;
+    *out = (struct tr_ctx_connection){
+        .local_ip = c ? c->local_ip : "",
+        .local_port = c ? c->local_port : 0,
+        .serial = c ? c->serial : 0,
+        .requests = c ? c->requests : 0,
+    };
+}
+
 bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
 {
     const struct tr_http_header *h =

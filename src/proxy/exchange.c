@@ -103,6 +103,8 @@ static void finish(struct tr_exchange *ex)
 }
 
 /* Fail the exchange with status: an error answer if nothing was sent yet, else abort. */
+static void respond_from_plugin(struct tr_exchange *ex);
+
 static void fail(struct tr_exchange *ex, int err)
 {
     struct tr_client *c = ex->c;
@@ -123,6 +125,17 @@ static void fail(struct tr_exchange *ex, int err)
     /* A malformed request (400) is never followed by another on the same connection. */
     if (ex->status == 400)
         c->close_after = true;
+    if (ex->ctx.num_ran > 0 && !ex->error_through_plugins) {
+        /* Plugins that ran see torii's own error answer as Kong's see its error pages: their
+         * header_filter runs, and what they add (correlation-id's echo, CORS) is in the
+         * answer. Once only: a failure while writing that answer is answered plainly. */
+        char body[256];
+        snprintf(body, sizeof(body), "{\"message\":\"%s\"}", tr_err_message(err));
+        ex->error_through_plugins = true;
+        tr_ctx_respond(&ex->ctx, ex->status, body, NULL);
+        respond_from_plugin(ex);
+        return;
+    }
     bool close = tr__exchange_closes(ex);
     tr__respond_error(c, err, close);
     ex->bytes_sent = 0;

@@ -116,8 +116,10 @@ struct tr_client {
     size_t head_unconsumed;
     uint64_t head_start_ms;
     char peer_ip[48];
+    char local_ip[48]; /* the address the client reached */
     uint16_t local_port;
-    struct tr_exchange *ex;     /* current exchange or NULL */
+    uint64_t serial;        /* the connection's number among this node's (nginx's $connection) */
+    struct tr_exchange *ex; /* current exchange or NULL */
     struct tr_http_request req; /* scratch for the head parser */
 };
 
@@ -192,6 +194,7 @@ struct tr_exchange {
     struct tr_str method, path, host;
     int minor_version;
     bool is_head, idempotent, expect_continue, client_keep_alive;
+    bool error_through_plugins; /* fail() answered through the plugins' header_filter */
     bool upgrade; /* a WebSocket handshake is forwarded (the only upgrade torii forwards) */
     /* Where each direction of a WebSocket tunnel stands among its frames: a close frame may
      * only go between two (tr__exchange_tunnel_going_away). */
