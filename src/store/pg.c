@@ -7,6 +7,7 @@
 #include "store/pg.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,10 @@ struct pg_store {
     bool batch;                 /* inside tr_store_batch_begin: writes do not commit */
     PGconn *listen;             /* LISTEN torii_events, polled by the control loop; or NULL */
     uint64_t reset_at;          /* monotonic ms of the last reconnect attempt */
-    bool down_logged;           /* the outage was logged; cleared when connected again */
-    char where[300];            /* user@host:port/database, for messages */
+    bool resetting;             /* a reconnection is in progress (usable()) */
+    PostgresPollingStatusType polling; /* its last PQresetPoll answer */
+    bool down_logged;                  /* the outage was logged; cleared when connected again */
+    char where[300];                   /* user@host:port/database, for messages */
 };
 
 static struct pg_store *to_pg(struct tr_store *base)
@@ -49,31 +52,72 @@ static struct pg_store *to_pg(struct tr_store *base)
 /* Attempts to reconnect a lost connection, at most this often: during an outage every admin
  * request and every look for other nodes' writes would otherwise connect again. */
 #define RECONNECT_EVERY_MS 1000
+/* How long one call may wait for a reconnection in progress: the rest happens over the next
+ * calls, so an unreachable server (packets dropped, no refusal) never holds the control loop
+ * for libpq's whole connect timeout. */
+#define RECONNECT_STEP_MS 50
+
+/* Drive the reconnection in progress for at most RECONNECT_STEP_MS (libpq's non-blocking
+ * PQresetPoll, waiting on its socket with poll). True once connected. */
+static bool reconnect_step(struct pg_store *s, uint64_t now)
+{
+    uint64_t until = now + RECONNECT_STEP_MS;
+    for (;;) {
+        if (s->polling == PGRES_POLLING_OK) {
+            s->resetting = false;
+            tr_log_notice("store: connected to PostgreSQL at %s again", s->where);
+            s->down_logged = false;
+            return true;
+        }
+        if (s->polling == PGRES_POLLING_FAILED) {
+            s->resetting = false;
+            tr_log_debug("store: reconnecting to PostgreSQL at %s: %.*s", s->where,
+                         (int)strcspn(PQerrorMessage(s->conn), "\n"), PQerrorMessage(s->conn));
+            return false;
+        }
+        if (now - s->reset_at >= s->conf->pg_timeout_ms) {
+            s->resetting = false; /* libpq's connect_timeout does not apply to polling */
+            tr_log_debug("store: reconnecting to PostgreSQL at %s: no answer within pg_timeout",
+                         s->where);
+            return false;
+        }
+        if (now >= until)
+            return false; /* still connecting: the next call goes on */
+        struct pollfd pfd = {.fd = PQsocket(s->conn),
+                             .events = s->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int n = pfd.fd >= 0 ? poll(&pfd, 1, (int)(until - now)) : 0;
+        now = tr_clock_mono_ms();
+        if (n > 0)
+            s->polling = PQresetPoll(s->conn);
+        else if (pfd.fd < 0)
+            s->polling = PGRES_POLLING_FAILED;
+    }
+}
 
 /* Is the control connection usable? A lost one (the server restarted, a network cut) is opened
- * again, with the same settings, at most every RECONNECT_EVERY_MS; meanwhile calls fail with
- * TR_EDB and /status says the database is unreachable. */
+ * again, with the same settings, at most every RECONNECT_EVERY_MS, without blocking (above);
+ * meanwhile calls fail with TR_EDB and /status says the database is unreachable. */
 static bool usable(struct pg_store *s)
 {
-    if (PQstatus(s->conn) == CONNECTION_OK)
+    if (!s->resetting && PQstatus(s->conn) == CONNECTION_OK)
         return true;
-    uint64_t now = tr_clock_mono_ms();
-    if (s->reset_at != 0 && now - s->reset_at < RECONNECT_EVERY_MS)
-        return false;
     if (s->batch)
         return false; /* the batch's transaction died with it: the batch fails and rolls back */
-    s->reset_at = now;
-    PQreset(s->conn);
-    if (PQstatus(s->conn) == CONNECTION_OK) {
-        tr_log_notice("store: connected to PostgreSQL at %s again", s->where);
-        s->down_logged = false;
-        return true;
+    uint64_t now = tr_clock_mono_ms();
+    if (!s->resetting) {
+        if (s->reset_at != 0 && now - s->reset_at < RECONNECT_EVERY_MS)
+            return false;
+        s->reset_at = now;
+        if (!s->down_logged)
+            tr_log_error("store: lost PostgreSQL at %s: %.*s; reconnecting every second", s->where,
+                         (int)strcspn(PQerrorMessage(s->conn), "\n"), PQerrorMessage(s->conn));
+        s->down_logged = true;
+        if (!PQresetStart(s->conn))
+            return false;
+        s->resetting = true;
+        s->polling = PGRES_POLLING_WRITING; /* libpq: as if the last poll had said so */
     }
-    if (!s->down_logged)
-        tr_log_error("store: lost PostgreSQL at %s: %.*s; trying again every second", s->where,
-                     (int)strcspn(PQerrorMessage(s->conn), "\n"), PQerrorMessage(s->conn));
-    s->down_logged = true;
-    return false;
+    return reconnect_step(s, now);
 }
 
 /* Mirror columns of a kind, in parameter order after $1 id, $2 created_at, $3 doc: unique
@@ -746,6 +790,10 @@ static int pg_listen(struct tr_store *base)
     struct tr_pg_params p;
     char err[512];
     pg_listen_close(base);
+    /* Only while the control connection works: the server answers, so this connect is quick
+     * (it blocks the control loop, as usable() never does). */
+    if (!usable(s))
+        return -1;
     tr__pg_params(s->conf, &p);
     s->listen = tr__pg_connect(&p, err, sizeof(err));
     if (s->listen == NULL) {

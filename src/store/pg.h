@@ -31,7 +31,7 @@ struct tr_conf;
 struct tr_pg_params {
     const char *keys[TR_PG_PARAMS_MAX + 1]; /* NULL-terminated */
     const char *values[TR_PG_PARAMS_MAX + 1];
-    char port[8], connect_timeout[16], options[320];
+    char port[8], connect_timeout[16], tcp_user_timeout[16], options[320];
     char where[300]; /* "user@host:port/database", for messages (never the password) */
 };
 

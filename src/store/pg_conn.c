@@ -49,6 +49,10 @@ void tr__pg_params(const struct tr_conf *conf, struct tr_pg_params *p)
     ADD("keepalives_idle", "10");
     ADD("keepalives_interval", "5");
     ADD("keepalives_count", "3");
+    /* Sent data unacknowledged this long ends the connection (a server whose packets are
+     * dropped): a query never waits past pg_timeout for a server that is gone. */
+    snprintf(p->tcp_user_timeout, sizeof(p->tcp_user_timeout), "%u", (unsigned)conf->pg_timeout_ms);
+    ADD("tcp_user_timeout", p->tcp_user_timeout);
 #undef ADD
     p->keys[n] = NULL;
     p->values[n] = NULL;

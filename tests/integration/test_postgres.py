@@ -460,3 +460,136 @@ def test_postgres_crashing_mid_write_never_loses_an_acknowledged_write(torii_fac
         assert all(isinstance(c, int) and c >= 500 for _, c in other), other[:5]
     finally:
         srv.destroy()
+
+
+class Blackhole:
+    """A TCP forwarder to PostgreSQL on a port of its own that can go silent: cut() closes
+    every forwarded connection and stops accepting, with the listen queue full, so a new
+    connection waits for an answer that never comes (a server whose packets are dropped);
+    mend() forwards again."""
+
+    def __init__(self, target_port):
+        import selectors
+        import socket
+        self.target = target_port
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.open = threading.Event()
+        self.open.set()
+        self.stopping = False
+        self.pairs, self.fillers = [], []
+        self.lock = threading.Lock()
+        self.sel = selectors
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        import socket
+        self.lsock.settimeout(0.05)
+        while not self.stopping:
+            if not self.open.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                continue
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.pairs.append((c, u))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        import socket
+        a.settimeout(None)
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        import socket
+        self.open.clear()
+        time.sleep(0.1)  # the accepting thread is parked
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for c, u in pairs:
+            for s in (c, u):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+        for _ in range(4):  # the queue full: what comes next is never answered
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(f)
+
+    def mend(self):
+        for f in self.fillers:
+            f.close()
+        self.fillers = []
+        self.open.set()
+
+    def close(self):
+        self.stopping = True
+        self.mend()
+        self.thread.join(5)
+        self.lsock.close()
+        with self.lock:
+            for c, u in self.pairs:
+                c.close()
+                u.close()
+
+
+def test_an_unreachable_database_never_holds_the_admin_api(pg, torii_factory, echo):
+    """PostgreSQL's packets dropped (no refusal, nothing): the node reconnects without waiting
+    for libpq's connect timeout (pg_timeout, 10 s here), so every admin call still answers at
+    once (503, /status unreachable) and the proxy serves; once the network is back the node
+    writes again by itself."""
+    db = fresh_db(pg)
+    hole = Blackhole(pg.port)
+    try:
+        t = torii_factory(pg.settings(db, pg_port=str(hole.port), pg_timeout="10s"))
+        a = t.admin
+        a.add_api(name="e", upstream_url=echo.url, request_path="/e")
+        assert a.post("/consumers", data={"username": "before"}).status_code == 201
+        hole.cut()
+        for i in range(4):
+            t0 = time.monotonic()
+            r = a.post("/consumers", data={"username": "during%d" % i})
+            st = a.get("/status")
+            took = time.monotonic() - t0
+            assert r.status_code == 503, r.text
+            assert st.json()["database"]["reachable"] is False
+            assert took < 4 * SLOW, took  # libpq's blocking connect would take 10 s
+            assert requests.get("http://127.0.0.1:%d/e/x" % t.proxy_port,
+                                timeout=10).status_code == 200
+            time.sleep(0.3)
+        hole.mend()
+        assert wait_for(lambda: a.post("/consumers", data={"username": "after"}).status_code
+                        == 201, 30)
+        assert a.get("/status").json()["database"]["reachable"] is True
+        log = t.stderr_text()
+        assert "lost PostgreSQL at" in log and "reconnecting every second" in log, log[-2000:]
+        assert "connected to PostgreSQL at" in log
+    finally:
+        hole.close()
