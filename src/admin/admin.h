@@ -70,4 +70,8 @@ void tr_admin_handle(struct tr_admin_env *env, const struct tr_admin_request *re
 void tr_admin_handle_doc(struct tr_admin_env *env, const char *method, const char *path,
                          json_t *body, struct tr_admin_response *res);
 
+/* The node's id the Admin API shows (GET /, upstream health): set once at start, before the
+ * Admin API serves (server/node_id.h keeps it under the prefix). */
+void tr_admin_set_node_id(const char *id);
+
 #endif

@@ -85,7 +85,8 @@ extern const size_t tr_admin_tags_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_upstreams_endpoints[];
 extern const size_t tr_admin_upstreams_endpoints_cnt;
 
-/* This node's id (a UUID made once per process), as GET / and /upstreams/{u}/health show. */
+/* This node's id, as GET / and /upstreams/{u}/health show: the one set (server/node_id.h:
+ * kept under the prefix), else a UUID made once per process. */
 const char *tr_admin_node_id(void);
 
 #endif

@@ -62,13 +62,19 @@ static bool store_has(const char *entity)
     return false;
 }
 
+/* The Admin API runs on the control thread only. */
+static char node_id[TR_UUID_LEN + 1];
+
+void tr_admin_set_node_id(const char *id)
+{
+    snprintf(node_id, sizeof(node_id), "%s", id);
+}
+
 const char *tr_admin_node_id(void)
 {
-    /* The Admin API runs on the control thread only. */
-    static char id[TR_UUID_LEN + 1];
-    if (id[0] == '\0' && tr_uuid_v4(id) != 0)
-        snprintf(id, sizeof(id), "00000000-0000-4000-8000-000000000000");
-    return id;
+    if (node_id[0] == '\0' && tr_uuid_v4(node_id) != 0)
+        snprintf(node_id, sizeof(node_id), "00000000-0000-4000-8000-000000000000");
+    return node_id;
 }
 
 static void info(struct tr_admin_ctx *ctx)

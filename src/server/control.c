@@ -30,6 +30,7 @@
 #include "server/dbless.h"
 #include "server/dbwait.h"
 #include "server/listen.h"
+#include "server/node_id.h"
 #include "server/prober.h"
 #include "dns/resolver.h"
 #include "server/rlimit.h"
@@ -339,6 +340,9 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         return 1;
     }
     tr_server_raise_nofile(conf);
+    char node_id[40];
+    tr_node_id_load(conf, node_id, sizeof(node_id));
+    tr_admin_set_node_id(node_id);
     /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile.
      * Runtime rows (OAuth2 tokens) come from the same store, in sessions the thread pool
      * takes (tr_ctx_offload_store). */

@@ -96,3 +96,19 @@ def test_status_ready(torii, admin):
     r = admin.get("/status/ready")
     assert r.status_code == 200, r.text
     assert r.json() == {"message": "ready"}
+
+
+def test_node_id_is_kept_under_the_prefix(torii_factory):
+    """GET /'s node_id is the node's, not the process's: the same after a reload (a new worker
+    process) and a restart, kept in <prefix>/node.id; another prefix is another node."""
+    t = torii_factory()
+    first = t.admin.get("/").json()["node_id"]
+    assert (t.prefix / "node.id").read_text().strip() == first
+    pids = worker_pids(t)
+    t.reload()
+    assert wait_for(lambda: worker_pids(t) and worker_pids(t) != pids, 10)
+    assert wait_for(lambda: t.admin.get("/").json()["node_id"] == first, 10)
+    t.restart()
+    assert t.admin.get("/").json()["node_id"] == first
+    other = torii_factory()
+    assert other.admin.get("/").json()["node_id"] != first
