@@ -56,6 +56,7 @@ copy-checksum~src/store/copy.c~    if (memcmp(got, sum + 8, TR_SECRET_HEX_LEN) !
 copy-writes-refused~src/admin/admin.c~    if (env->serving_copy && tr_admin_is_write(ep, req->method)) {~    if (0) {~tests/integration/test_postgres.py -k local_copy
 pg-synchronous-commit~src/store/pg_conn.c~"-c statement_timeout=%u -c synchronous_commit=on"~"-c statement_timeout=%u"~tests/integration/test_postgres.py -k crashing
 pg-reconnect-blocks~src/store/pg.c~#define RECONNECT_STEP_MS 50~#define RECONNECT_STEP_MS 60000~tests/integration/test_postgres.py -k unreachable_database
+admin-drain-cuts~src/server/control.c~tr_admin_server_stop(ctl->admin, ctl->conf->drain_idle_grace_ms);~tr_admin_server_stop(ctl->admin, 0);~tests/integration/test_supervision.py -k admin_keepalive
 EOF
 }
 

@@ -41,6 +41,7 @@ struct tr_admin_server {
     struct tr_list conns;
     struct tr_origin_list gui_origins; /* owned; admin_gui_origins, parsed once */
     struct tr_logfile *access_log;     /* owned; admin_access_log, NULL when off */
+    bool stopping; /* tr_admin_server_stop: answers say close; freed once all is closed */
 };
 
 /* What the request's Origin header says about the page that sent it (P11). */
@@ -69,12 +70,24 @@ struct admin_conn {
     char peer[64];              /* the client's address, for the access log */
 };
 
+static void free_server(struct tr_admin_server *srv);
+
+/* A stopped server goes once its listeners and connections are closed (from close callbacks:
+ * no caller is still using it then). */
+static void maybe_free(struct tr_admin_server *srv)
+{
+    if (srv->stopping && srv->num_listeners == 0 && tr_list_empty(&srv->conns))
+        free_server(srv);
+}
+
 static void on_conn_closed(uv_handle_t *h)
 {
     struct admin_conn *c = h->data;
     if (--c->handles == 0) {
+        struct tr_admin_server *srv = c->srv;
         tr_buf_free(&c->in);
         free(c);
+        maybe_free(srv);
     }
 }
 
@@ -459,8 +472,8 @@ static bool process_one(struct admin_conn *c)
         body = (struct tr_str){c->in.ptr + head_len, out - head_len};
         consumed = in;
     }
-    if (!req->keep_alive)
-        c->close_after = true;
+    if (!req->keep_alive || c->srv->stopping)
+        c->close_after = true; /* a stopping node answers, then closes */
     if (req->expect_continue && body.len == 0 && req->body != TR_HTTP_BODY_NONE)
         return false;
     handle_request(c, req, body);
@@ -584,7 +597,7 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
             rc = uv_listen((uv_stream_t *)t, 128, on_connection);
         if (rc != 0) {
             snprintf(err, err_len, "cannot listen for the Admin API: %s", uv_strerror(rc));
-            tr_admin_server_stop(srv);
+            tr_admin_server_stop(srv, 0);
             return NULL;
         }
     }
@@ -601,20 +614,29 @@ static void free_server(struct tr_admin_server *srv)
 static void on_server_closed(uv_handle_t *h)
 {
     struct tr_admin_server *srv = h->data;
-    if (--srv->num_listeners == 0)
-        free_server(srv);
+    srv->num_listeners--;
+    maybe_free(srv);
 }
 
-void tr_admin_server_stop(struct tr_admin_server *srv)
+void tr_admin_server_stop(struct tr_admin_server *srv, unsigned grace_ms)
 {
-    while (!tr_list_empty(&srv->conns)) {
-        struct admin_conn *c = TR_LIST_ENTRY(srv->conns.next, struct admin_conn, link);
-        conn_close(c);
+    srv->stopping = true;
+    /* As the proxy's drain: a request on its way is answered (with Connection: close), an idle
+     * keep-alive connection gets grace_ms to send one more, then ends; none is cut at once
+     * under a client that just sent a request on it. */
+    for (struct tr_list *l = srv->conns.next, *next; l != &srv->conns; l = next) {
+        next = l->next;
+        struct admin_conn *c = TR_LIST_ENTRY(l, struct admin_conn, link);
+        if (grace_ms == 0)
+            conn_close(c);
+        else if (c->in.len == 0 && c->pending_writes == 0)
+            uv_timer_start(&c->timer, on_timeout, grace_ms, 0);
     }
-    if (srv->num_listeners == 0) {
-        free_server(srv);
+    size_t n = srv->num_listeners;
+    if (n == 0) {
+        maybe_free(srv);
         return;
     }
-    for (size_t i = 0, n = srv->num_listeners; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         uv_close((uv_handle_t *)&srv->listeners[i], on_server_closed);
 }

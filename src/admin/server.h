@@ -23,7 +23,9 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
                                               const bool *loopback, size_t num_fds, char *err,
                                               size_t err_len);
 
-/* Close listeners and connections; handles finish closing on the next loop run. */
-void tr_admin_server_stop(struct tr_admin_server *srv);
+/* Close the listeners; answer what is on its way with Connection: close; give idle keep-alive
+ * connections grace_ms to send one more request (0: close every connection now). srv is freed
+ * once everything closed, on the loop. */
+void tr_admin_server_stop(struct tr_admin_server *srv, unsigned grace_ms);
 
 #endif

@@ -163,7 +163,7 @@ static void begin_stop(struct control *ctl)
     uv_close((uv_handle_t *)&ctl->sig_int, NULL);
     uv_close((uv_handle_t *)&ctl->sig_hup, NULL);
     if (ctl->admin) {
-        tr_admin_server_stop(ctl->admin);
+        tr_admin_server_stop(ctl->admin, ctl->conf->drain_idle_grace_ms);
         ctl->admin = NULL;
     }
     tr_prober_stop(ctl->prober);

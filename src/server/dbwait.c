@@ -67,7 +67,7 @@ static void on_retry(uv_timer_t *t)
     }
     uv_close((uv_handle_t *)&w->timer, NULL);
     if (w->admin != NULL)
-        tr_admin_server_stop(w->admin);
+        tr_admin_server_stop(w->admin, 0);
 }
 
 int tr_server_open_store(const struct tr_conf *conf, const struct tr_sockets *socks,

@@ -27,31 +27,6 @@
 /* A copy larger than this is refused rather than read (a million rows of 1 KiB). */
 #define BODY_MAX ((size_t)1 << 30)
 
-/* Kinds parents first: a kind comes once every kind its foreign keys name has come. */
-static size_t parents_first(size_t *order)
-{
-    size_t n = tr_store_kind_count(), placed = 0;
-    bool done[64] = {false};
-    if (n > 64)
-        n = 64;
-    for (bool progress = true; placed < n && progress;) {
-        progress = false;
-        for (size_t i = 0; i < n; i++) {
-            const struct tr_store_kind *k = tr_store_kind_at(i);
-            bool ready = !done[i];
-            for (const struct tr_store_fk *fk = k->fks; ready && fk->field != NULL; fk++) {
-                size_t pi;
-                ready = tr_store_kind_find(fk->parent, &pi) == NULL || pi == i || done[pi];
-            }
-            if (ready) {
-                done[i] = progress = true;
-                order[placed++] = i;
-            }
-        }
-    }
-    return placed; /* the kinds' table has no cycle; a kind in one would be left out here */
-}
-
 /* ---- save ------------------------------------------------------------------------------------ */
 
 struct dump {
@@ -143,7 +118,7 @@ int tr_store_copy_save(struct tr_store *from, const char *path, struct tr_store_
         return TR_EDB;
     }
     int schema = tr_store_schema_version(from);
-    size_t order[64], n = parents_first(order);
+    size_t order[64], n = tr_store_kinds_parents_first(order, 64);
     int rc = schema > 0 ? 0 : TR_EDB;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         d.kind = tr_store_kind_at(order[i])->name;

@@ -110,6 +110,27 @@ const struct tr_store_kind *tr_store_kind_at(size_t i)
     return i < TR_ARRAY_SIZE(kinds) ? &kinds[i] : NULL;
 }
 
+size_t tr_store_kinds_parents_first(size_t *order, size_t cap)
+{
+    size_t n = TR_ARRAY_SIZE(kinds), placed = 0;
+    bool done[TR_ARRAY_SIZE(kinds)] = {false};
+    for (bool progress = true; placed < n && placed < cap && progress;) {
+        progress = false;
+        for (size_t i = 0; i < n && placed < cap; i++) {
+            bool ready = !done[i];
+            for (const struct tr_store_fk *fk = kinds[i].fks; ready && fk->field != NULL; fk++) {
+                size_t pi;
+                ready = tr_store_kind_find(fk->parent, &pi) == NULL || pi == i || done[pi];
+            }
+            if (ready) {
+                done[i] = progress = true;
+                order[placed++] = i;
+            }
+        }
+    }
+    return placed;
+}
+
 const struct tr_store_kind *tr_store_kind_find(const char *name, size_t *index)
 {
     if (name == NULL)

@@ -42,6 +42,11 @@ struct tr_store_kind {
 size_t tr_store_kind_count(void);
 const struct tr_store_kind *tr_store_kind_at(size_t i);
 
+/* Kind indexes with parents first: a kind comes once every kind its foreign keys name has
+ * come (a loaded copy inserts in this order, store/copy.c). Fills at most cap and returns the
+ * count (every kind: the table has no cycle). */
+size_t tr_store_kinds_parents_first(size_t *order, size_t cap);
+
 /* The kind named name, or NULL when unknown (name may be NULL). Sets *index when index is
  * not NULL and the kind is found. */
 const struct tr_store_kind *tr_store_kind_find(const char *name, size_t *index);

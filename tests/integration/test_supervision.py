@@ -112,3 +112,23 @@ def test_node_id_is_kept_under_the_prefix(torii_factory):
     assert t.admin.get("/").json()["node_id"] == first
     other = torii_factory()
     assert other.admin.get("/").json()["node_id"] != first
+
+
+def test_admin_keepalive_connection_is_answered_during_a_drain(torii):
+    """A reload drains the old worker's Admin API as its proxy: a client that sends another
+    request on its keep-alive connection within drain_idle_grace is answered (with
+    Connection: close), not cut."""
+    from rawhttp import RawConn
+    c = RawConn(torii.admin_port)
+    host = "127.0.0.1:%d" % torii.admin_port
+    try:
+        r = c.request("GET", "/status", host)
+        assert r.status == 200 and (r.header("connection") or "").lower() != "close"
+        before = torii.stderr_text().count("stopping: draining")
+        torii.reload()
+        assert wait_for(lambda: torii.stderr_text().count("stopping: draining") > before, 10)
+        r = c.request("GET", "/status", host)
+        assert r.status == 200
+        assert (r.header("connection") or "").lower() == "close"
+    finally:
+        c.close()
