@@ -41,7 +41,8 @@ struct tr_admin_server {
     struct tr_list conns;
     struct tr_origin_list gui_origins; /* owned; admin_gui_origins, parsed once */
     struct tr_logfile *access_log;     /* owned; admin_access_log, NULL when off */
-    bool stopping; /* tr_admin_server_stop: answers say close; freed once all is closed */
+    bool stopping;     /* tr_admin_server_stop: answers say close; freed once all is closed */
+    size_t open_conns; /* connections not yet freed (their close callbacks still to come) */
 };
 
 /* What the request's Origin header says about the page that sent it (P11). */
@@ -76,7 +77,7 @@ static void free_server(struct tr_admin_server *srv);
  * no caller is still using it then). */
 static void maybe_free(struct tr_admin_server *srv)
 {
-    if (srv->stopping && srv->num_listeners == 0 && tr_list_empty(&srv->conns))
+    if (srv->stopping && srv->num_listeners == 0 && srv->open_conns == 0)
         free_server(srv);
 }
 
@@ -87,6 +88,7 @@ static void on_conn_closed(uv_handle_t *h)
         struct tr_admin_server *srv = c->srv;
         tr_buf_free(&c->in);
         free(c);
+        srv->open_conns--;
         maybe_free(srv);
     }
 }
@@ -537,6 +539,7 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_timer_init(srv->loop, &c->timer);
     c->timer.data = c;
     c->handles = 2;
+    srv->open_conns++;
     tr_list_push(&srv->conns, &c->link);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
