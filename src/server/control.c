@@ -57,8 +57,12 @@ struct control {
     struct tr_config_copy *copy;       /* the local copy kept up to date; NULL when none */
     bool from_copy;                    /* store is the local copy: the database was down */
     bool supervised;                   /* a master process started this one */
+    pid_t master;                      /* its pid, when supervised */
     uv_timer_t rejoin;                 /* from_copy: tries the database again */
-    uint32_t rejoin_ms;                /* the next try's delay */
+    uv_work_t rejoin_work;             /* the try, on libuv's pool: it may wait pg_timeout */
+    bool rejoin_ok;                    /* its outcome */
+    char rejoin_err[512];
+    uint32_t rejoin_ms; /* the next try's delay */
 };
 
 void tr_control_pid_path(const struct tr_conf *conf, char *buf, unsigned long len)
@@ -185,30 +189,49 @@ static void begin_stop(struct control *ctl)
 
 /* Serving the local copy: once the database opens, a new worker process takes over on it (the
  * master's reload: it serves before this one drains), which is simpler and safer than
- * swapping the store under running threads. */
-static void on_rejoin(uv_timer_t *t)
+ * swapping the store under running threads. The try runs on libuv's pool: an unreachable
+ * server may hold a connect for pg_timeout, never the control loop. */
+static void rejoin_try(uv_work_t *w)
 {
-    struct control *ctl = t->data;
-    char err[512];
+    struct control *ctl = w->data;
     struct tr_store *probe = NULL;
-    if (tr_store_open(ctl->conf, &probe, err, sizeof(err)) != 0) {
+    ctl->rejoin_ok =
+        tr_store_open(ctl->conf, &probe, ctl->rejoin_err, sizeof(ctl->rejoin_err)) == 0;
+    tr_store_close(probe);
+}
+
+static void on_rejoin(uv_timer_t *t);
+
+static void rejoin_tried(uv_work_t *w, int status)
+{
+    struct control *ctl = w->data;
+    if (ctl->stopping || status != 0)
+        return; /* the timer is closed already */
+    if (!ctl->rejoin_ok) {
         tr_log_info("the database still cannot be opened: %s (serving the local copy; next try "
                     "in %u ms)",
-                    err, ctl->rejoin_ms);
-        uv_timer_start(t, on_rejoin, ctl->rejoin_ms, 0);
+                    ctl->rejoin_err, ctl->rejoin_ms);
+        uv_timer_start(&ctl->rejoin, on_rejoin, ctl->rejoin_ms, 0);
         ctl->rejoin_ms = ctl->rejoin_ms * 2 > REJOIN_MAX_MS ? REJOIN_MAX_MS : ctl->rejoin_ms * 2;
         return;
     }
-    tr_store_close(probe);
-    if (!ctl->supervised) {
+    if (!ctl->supervised || getppid() != ctl->master) {
         tr_log_warn("the database can be opened again: restart torii to serve from it");
         return;
     }
     tr_log_notice("the database can be opened again: a new worker process takes over on it from "
                   "this one (serving the local copy)");
-    kill(getppid(), SIGHUP);
+    kill(ctl->master, SIGHUP);
     ctl->rejoin_ms = REJOIN_FIRST_MS;
-    uv_timer_start(t, on_rejoin, REJOIN_AGAIN_MS, 0);
+    uv_timer_start(&ctl->rejoin, on_rejoin, REJOIN_AGAIN_MS, 0);
+}
+
+static void on_rejoin(uv_timer_t *t)
+{
+    struct control *ctl = t->data;
+    ctl->rejoin_work.data = ctl;
+    if (uv_queue_work(&ctl->loop, &ctl->rejoin_work, rejoin_try, rejoin_tried) != 0)
+        uv_timer_start(t, on_rejoin, ctl->rejoin_ms, 0);
 }
 
 static void on_stop_signal(uv_signal_t *s, int signum)
@@ -349,6 +372,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     if (tr_server_open_store(conf, socks, &ctl.store, &ctl.from_copy) != 0)
         return 1;
     ctl.supervised = supervised;
+    ctl.master = supervised ? getppid() : 0;
     /* Which plugins this node loads: fixed before the first snapshot and before any worker. */
     if (tr_plugin_set_enabled(conf->plugins, err, sizeof(err)) != 0) {
         tr_log_error("plugins: %s", err);
