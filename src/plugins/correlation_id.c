@@ -16,7 +16,6 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/uuid.h"
-#include "http/parser.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
 
@@ -42,26 +41,12 @@ struct correlation_state {
 
 static const char *const generators[] = {"uuid", "uuid#counter", "tracker", NULL};
 
-/* The id goes into request and response heads under this name: a token (RFC 9110 §5.1). */
-static int check_header_name(json_t *rec, const char *name, char *msg, size_t msg_len)
-{
-    const char *s = json_string_value(json_object_get(rec, name));
-    if (s != NULL && !tr_http_token_ok(tr_str_from_cstr(s))) {
-        snprintf(msg, msg_len,
-                 "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', "
-                 "and '-'",
-                 s);
-        return TR_EINVAL;
-    }
-    return 0;
-}
-
 static const struct tr_schema_field conf_fields[] = {
     {.name = "header_name",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_REQUIRED,
      .dflt = "\"Kong-Request-ID\"",
-     .check = check_header_name,
+     .check = tr_schema_check_header_name, /* it goes into request and response heads */
      .help = "the header that carries the id",
      TR_SCHEMA_BIND(struct correlation_conf, header_name)},
     {.name = "generator",

@@ -102,9 +102,9 @@ static void finish(struct tr_exchange *ex)
         tr__client_exchange_done(c);
 }
 
-/* Fail the exchange with status: an error answer if nothing was sent yet, else abort. */
 static void respond_from_plugin(struct tr_exchange *ex);
 
+/* Fail the exchange with status: an error answer if nothing was sent yet, else abort. */
 static void fail(struct tr_exchange *ex, int err)
 {
     struct tr_client *c = ex->c;

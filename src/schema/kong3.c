@@ -713,15 +713,7 @@ static bool header_name_ok(const char *k, bool route, char *msg, size_t msg_len)
                  "cannot contain 'host' header, which must be specified in the 'hosts' attribute");
         return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)k[i];
-        if (!(is_alnum(c) || c == '-' || c == '_')) {
-            snprintf(msg, msg_len,
-                     "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'", k);
-            return false;
-        }
-    }
-    return n > 0;
+    return tr_schema_header_name_ok(k, n, msg, msg_len) && n > 0;
 }
 
 static json_t *coerce_headers(const char *field, const json_t *v, json_t *errs, bool route)

@@ -301,16 +301,7 @@ static bool target_check(const char *v, size_t len, char *msg, size_t msg_len)
 /* typedefs.header_name (tools/http.lua's validate_header_name). */
 static bool header_name_check(const char *v, size_t len, char *msg, size_t msg_len)
 {
-    for (size_t i = 0; i < len; i++) {
-        char c = v[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_')) {
-            snprintf(msg, msg_len,
-                     "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'", v);
-            return false;
-        }
-    }
-    return true;
+    return tr_schema_header_name_ok(v, len, msg, msg_len);
 }
 
 /* typedefs.cookie_name (tools/http.lua's validate_cookie_name). */

@@ -640,6 +640,29 @@ json_t *tr_schema_gen_uuid(const json_t *rec)
     return json_string(id);
 }
 
+bool tr_schema_header_name_ok(const char *s, size_t len, char *msg, size_t msg_len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_')) {
+            snprintf(msg, msg_len,
+                     "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'", s);
+            return false;
+        }
+    }
+    return true;
+}
+
+int tr_schema_check_header_name(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *v = json_object_get(rec, name);
+    if (json_is_string(v) &&
+        !tr_schema_header_name_ok(json_string_value(v), json_string_length(v), msg, msg_len))
+        return TR_EINVAL;
+    return 0;
+}
+
 int tr_schema_check_tags(json_t *rec, const char *name, char *msg, size_t msg_len)
 {
     const json_t *tags = json_object_get(rec, name);

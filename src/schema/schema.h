@@ -180,6 +180,10 @@ json_t *tr_schema_at_least_one(const json_t *rec, const json_t *input, enum tr_s
 /* Helpers for entity schemas: a new v4 UUID string, and now as whole seconds x 1000. */
 json_t *tr_schema_gen_uuid(const json_t *rec);
 json_t *tr_schema_gen_created_at(const json_t *rec);
+/* Kong's typedefs.header_name (tools/http.lua's validate_header_name): letters, digits, '-'
+ * and '_'; false with Kong's message in msg. And the same as a field's check. */
+bool tr_schema_header_name_ok(const char *s, size_t len, char *msg, size_t msg_len);
+int tr_schema_check_header_name(json_t *rec, const char *name, char *msg, size_t msg_len);
 /* The check of TR_SCHEMA_FIELD_TAGS. */
 int tr_schema_check_tags(json_t *rec, const char *name, char *msg, size_t msg_len);
 
