@@ -254,8 +254,8 @@ static bool checks_eq(const struct tr_health_checks *a, const struct tr_health_c
            memcmp(a->unhealthy_status, b->unhealthy_status, sizeof(a->unhealthy_status)) == 0 &&
            a->successes == b->successes && a->http_failures == b->http_failures &&
            a->tcp_failures == b->tcp_failures && a->timeouts == b->timeouts &&
-           a->healthy_interval == b->healthy_interval &&
-           a->unhealthy_interval == b->unhealthy_interval;
+           a->healthy_interval_ms == b->healthy_interval_ms &&
+           a->unhealthy_interval_ms == b->unhealthy_interval_ms;
 }
 
 static bool conf_eq(const struct tr_health_conf *a, const struct tr_health_conf *b)

@@ -47,8 +47,8 @@ void tr_health_conf_finish(struct tr_health_conf *c)
 {
     const struct tr_health_checks *a = &c->checks[TR_CHECK_ACTIVE];
     const struct tr_health_checks *p = &c->checks[TR_CHECK_PASSIVE];
-    c->off = !(a->healthy_interval || a->unhealthy_interval || p->tcp_failures || p->timeouts ||
-               p->http_failures);
+    c->off = !(a->healthy_interval_ms || a->unhealthy_interval_ms || p->tcp_failures ||
+               p->timeouts || p->http_failures);
 }
 
 static bool has_status(const uint8_t *bits, unsigned status)

@@ -48,7 +48,8 @@ struct tr_health_checks {
     uint8_t http_failures;                                    /* unhealthy.http_failures */
     uint8_t tcp_failures;                                     /* unhealthy.tcp_failures */
     uint8_t timeouts;                                         /* unhealthy.timeouts */
-    uint32_t healthy_interval, unhealthy_interval;            /* seconds (active only; for `off`) */
+    /* milliseconds (active only; for `off`): Kong takes fractions of a second (0.1) */
+    uint32_t healthy_interval_ms, unhealthy_interval_ms;
 };
 
 /* An upstream's `healthchecks`. */

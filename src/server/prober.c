@@ -286,7 +286,7 @@ static void probe_upstream(struct tr_prober *p, const struct tr_upstream *u, uin
         return;
     const struct tr_health_conf *conf = tr_balancer_health_conf(b);
     const struct tr_health_checks *act = &conf->checks[TR_CHECK_ACTIVE];
-    if (act->healthy_interval == 0 && act->unhealthy_interval == 0)
+    if (act->healthy_interval_ms == 0 && act->unhealthy_interval_ms == 0)
         return;
     unsigned busy = in_flight(p, u);
     for (size_t i = 0; i < tr_balancer_count(b) && busy < u->active.concurrency; i++) {
@@ -295,10 +295,10 @@ static void probe_upstream(struct tr_prober *p, const struct tr_upstream *u, uin
         if (a->weight == 0 || peer->probing)
             continue;
         uint32_t interval =
-            tr_peer_available(peer, conf) ? act->healthy_interval : act->unhealthy_interval;
+            tr_peer_available(peer, conf) ? act->healthy_interval_ms : act->unhealthy_interval_ms;
         if (interval == 0 || now < peer->probe_due_ms)
             continue;
-        peer->probe_due_ms = now + (uint64_t)interval * 1000;
+        peer->probe_due_ms = now + (uint64_t)interval;
         start_probe(p, u, a);
         busy++;
     }

@@ -62,6 +62,20 @@ static long long int_at(const json_t *rec, const char *f, long long dflt)
 
 /* ---- health checks --------------------------------------------------------------------- */
 
+/* A record's `interval` (seconds, fractions allowed: Kong's specs probe every 0.1 s) in
+ * milliseconds; a positive interval is at least 1 ms, so it never reads as "off". */
+static uint32_t interval_ms(const json_t *rec)
+{
+    const json_t *v = json_object_get(rec, "interval");
+    double s = json_is_number(v) ? json_number_value(v) : 0;
+    if (!(s > 0))
+        return 0;
+    if (s > 86400.0 * 49)
+        return UINT32_MAX;
+    uint32_t ms = (uint32_t)(s * 1000 + 0.5);
+    return ms ? ms : 1;
+}
+
 static uint8_t counter_at(const json_t *rec, const char *f)
 {
     long long v = int_at(rec, f, 0);
@@ -96,8 +110,8 @@ static void checks_at(struct tr_health_conf *c, enum tr_health_check check, cons
     k->http_failures = counter_at(u, "http_failures");
     k->tcp_failures = counter_at(u, "tcp_failures");
     k->timeouts = counter_at(u, "timeouts");
-    k->healthy_interval = (uint32_t)int_at(h, "interval", 0);
-    k->unhealthy_interval = (uint32_t)int_at(u, "interval", 0);
+    k->healthy_interval_ms = interval_ms(h);
+    k->unhealthy_interval_ms = interval_ms(u);
 }
 
 static void health_conf_of(const json_t *up, struct tr_health_conf *c)

@@ -38,7 +38,7 @@ static void test_conf(void)
     tr_health_conf_finish(&c);
     TR_CHECK(!c.off);
     tr_health_conf_default(&c);
-    c.checks[TR_CHECK_ACTIVE].unhealthy_interval = 5;
+    c.checks[TR_CHECK_ACTIVE].unhealthy_interval_ms = 5000;
     tr_health_conf_finish(&c);
     TR_CHECK(!c.off);
     tr_health_conf_default(&c);
