@@ -347,7 +347,11 @@ def test_refused_auth_or_select(node, fake_factory, setup, tolerant):
     path = new_api(node, fake.port, fault_tolerant=tolerant, redis_password="pw",
                    redis_database=2)
     assert_failed_as_configured(node, path, tolerant)
-    assert b"AUTH" in fake.names() and b"SELECT" in fake.names()
+    names = fake.names()
+    # AUTH first, and the refused command was read. What the connection carried after a
+    # refused AUTH (the pipelined SELECT and counters, which Redis refuses unauthenticated)
+    # may be cut when torii closes it, so it is not asked for.
+    assert names[0] == b"AUTH" and setup.encode() in names, names
 
 
 def test_a_warning_names_the_bad_reply(node, fake_factory):
