@@ -20,6 +20,13 @@ static bool has_body(struct tr_str method)
            tr_str_eq(method, TR_STR_LIT("PATCH"));
 }
 
+/* The Status API's endpoints: /status, /status/ready and /metrics (Kong's status_listen). */
+static bool on_status_api(const struct tr_admin_endpoint *ep)
+{
+    return strcmp(ep->path, "/status") == 0 || strcmp(ep->path, "/status/ready") == 0 ||
+           strcmp(ep->path, "/metrics") == 0;
+}
+
 /* Route and run one request; doc (stolen, may be NULL) is its body already decoded. */
 static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *req,
                      struct tr_admin_response *res, json_t *doc)
@@ -29,6 +36,9 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
     res->status = 0;
     res->body = NULL;
     res->allow = NULL;
+    res->text = NULL;
+    res->text_len = 0;
+    res->content_type = NULL;
 
     if (env->store == NULL) {
         /* A node still waiting for its database (database_wait): nothing can be answered. */
@@ -37,6 +47,10 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
     }
     const struct tr_admin_endpoint *ep =
         tr_admin_route_match(req->path, ctx.params, &ctx.param_cnt);
+    if (ep != NULL && env->status_only && !on_status_api(ep)) {
+        tr_admin_route_params_free(ctx.params, &ctx.param_cnt);
+        ep = NULL;
+    }
     if (ep == NULL) {
         /* P4: TRACE and CONNECT are refused on every path, known or not (a known path says
          * so with its Allow list below). CONNECT seldom gets here: the parser refuses it. */
@@ -96,7 +110,8 @@ static void dispatch(struct tr_admin_env *env, const struct tr_admin_request *re
         goto out;
     }
     handler(&ctx);
-    if (res->status == 0 || (res->body == NULL && res->status != 204 && res->status != 304))
+    if (res->status == 0 ||
+        (res->body == NULL && res->text == NULL && res->status != 204 && res->status != 304))
         tr_admin_reply_error(&ctx, TR_EINTERNAL);
 out:
     json_decref(ctx.query);

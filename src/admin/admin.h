@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -15,6 +16,7 @@
 
 struct tr_store;
 struct tr_conf;
+struct tr_metrics_out;
 
 struct tr_admin_env {
     struct tr_store *store;     /* borrowed; NULL: every request gets 503 (no database yet) */
@@ -29,6 +31,11 @@ struct tr_admin_env {
      * total_requests). May be NULL. */
     json_t *(*server_status)(void *ud);
     void *ud;
+    /* GET /metrics: add the workers' metric series to out (when not NULL), and say how many
+     * series they refused, the bytes their series take and the bytes they may reach. May be
+     * NULL (no workers: only the node's gauges). */
+    void (*metrics)(void *ud, struct tr_metrics_out *out, uint64_t *refused, uint64_t *bytes,
+                    uint64_t *bound);
     /* DB-less mode (database = off): entity writes answer 405 (admin/dbless.c); the
      * configuration changes only through POST /config. */
     bool read_only;
@@ -43,6 +50,9 @@ struct tr_admin_env {
      * configuration (server/config_copy.h): reads answer from it, writes 503, and /status says
      * the database is unreachable. */
     bool serving_copy;
+    /* The Status API (status_listen): only GET /status, /status/ready and /metrics are
+     * answered (every other path is 404), and no admin_token is asked for. */
+    bool status_only;
 };
 
 struct tr_admin_request {
@@ -58,6 +68,11 @@ struct tr_admin_response {
     int status;
     json_t *body;      /* owned by the caller after return; NULL means no body (204) */
     const char *allow; /* for TR_EMETHOD (405): value of the Allow header, static; else NULL */
+    /* A body that is not JSON (GET /metrics), owned by the caller after return; with it,
+     * body is NULL and content_type (static) names the text's type. */
+    char *text;
+    size_t text_len;
+    const char *content_type;
 };
 
 /* Handle one admin request. Always fills *res (TR_EINTERNAL's 500 on internal errors, and

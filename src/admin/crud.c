@@ -20,6 +20,8 @@
 void tr_admin_reply(struct tr_admin_ctx *ctx, int status, json_t *body)
 {
     json_decref(ctx->res->body);
+    free(ctx->res->text);
+    ctx->res->text = NULL;
     ctx->res->status = status;
     ctx->res->body = body;
 }

@@ -122,11 +122,17 @@ void tr_admin_crud_delete(struct tr_admin_ctx *ctx, const struct tr_admin_entity
  * Kong 3 services refuse such upstreams.) */
 bool tr__admin_internal_target(struct tr_admin_ctx *ctx, const char *host, unsigned port);
 
+/* GET /metrics: kong_upstream_target_health of every target of every upstream (upstreams.c). */
+struct tr_metrics_out;
+void tr__admin_upstream_health_metrics(struct tr_admin_ctx *ctx, struct tr_metrics_out *out);
+
 /* Endpoint rows of each entity file (routes.c concatenates them). */
 extern const struct tr_admin_endpoint tr_admin_config_endpoints[];
 extern const size_t tr_admin_config_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_node_endpoints[];
 extern const size_t tr_admin_node_endpoints_cnt;
+extern const struct tr_admin_endpoint tr_admin_metrics_endpoints[];
+extern const size_t tr_admin_metrics_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_apis_endpoints[];
 extern const size_t tr_admin_apis_endpoints_cnt;
 extern const struct tr_admin_endpoint tr_admin_consumers_endpoints[];

@@ -20,6 +20,7 @@ struct table {
 
 static const struct table tables[] = {
     {tr_admin_node_endpoints, &tr_admin_node_endpoints_cnt},
+    {tr_admin_metrics_endpoints, &tr_admin_metrics_endpoints_cnt},
     {tr_admin_config_endpoints, &tr_admin_config_endpoints_cnt},
     {tr_admin_apis_endpoints, &tr_admin_apis_endpoints_cnt},
     {tr_admin_consumers_endpoints, &tr_admin_consumers_endpoints_cnt},

@@ -169,8 +169,9 @@ static void log_answer(struct admin_conn *c, int status, size_t body_bytes)
     tr_logfile_flush(log); /* a few answers a second at most: no tick needed */
 }
 
-static void send_response(struct admin_conn *c, int status, const char *extra_headers,
-                          const char *body, size_t body_len, bool head_only)
+/* content_type: the body's, NULL for JSON. */
+static void send_typed(struct admin_conn *c, int status, const char *extra_headers,
+                       const char *content_type, const char *body, size_t body_len, bool head_only)
 {
     log_answer(c, status, head_only || !body ? 0 : body_len);
     char head[2048];
@@ -182,10 +183,11 @@ static void send_response(struct admin_conn *c, int status, const char *extra_he
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
     format_cors(c, cors, sizeof(cors));
     int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sServer: torii/" TR_VERSION "\r\n%s",
-                      status, tr_http_status_reason(status), date,
-                      body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-                      c->close_after ? "Connection: close\r\n" : "", cors, extra_headers);
+                      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%sServer: torii/" TR_VERSION "\r\n%s",
+                      status, tr_http_status_reason(status), date, body ? "Content-Type: " : "",
+                      body ? (content_type ? content_type : "application/json; charset=utf-8") : "",
+                      body ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "", cors,
+                      extra_headers);
     if (hl < 0 || (size_t)hl >= sizeof(head)) {
         conn_close(c); /* extra headers are bounded by their callers: never expected */
         return;
@@ -210,6 +212,12 @@ static void send_response(struct admin_conn *c, int status, const char *extra_he
         return;
     }
     c->pending_writes++;
+}
+
+static void send_response(struct admin_conn *c, int status, const char *extra_headers,
+                          const char *body, size_t body_len, bool head_only)
+{
+    send_typed(c, status, extra_headers, NULL, body, body_len, head_only);
 }
 
 static void send_json(struct admin_conn *c, int status, json_t *body, const char *extra,
@@ -347,7 +355,7 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
         answer_preflight(c, req);
         return;
     }
-    if (!token_ok(srv->conf, req)) {
+    if (!srv->env->status_only && !token_ok(srv->conf, req)) {
         send_error(c, TR_EUNAUTHORIZED, "WWW-Authenticate: Bearer realm=\"torii-admin\"\r\n",
                    head_only);
         return;
@@ -367,8 +375,7 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
     }
     if (tr_str_eq(req->path, TR_STR_LIT("/robots.txt"))) {
         static const char robots[] = "User-agent: *\nDisallow: /\n";
-        char extra[] = "";
-        send_response(c, 200, extra, robots, sizeof(robots) - 1, head_only);
+        send_typed(c, 200, "", "text/plain", robots, sizeof(robots) - 1, head_only);
         return;
     }
     const struct tr_http_header *ct =
@@ -386,8 +393,12 @@ static void handle_request(struct admin_conn *c, const struct tr_http_request *r
     char extra[256] = "";
     if (res.allow != NULL)
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", res.allow);
-    send_json(c, res.status, res.body, extra, head_only);
+    if (res.text != NULL)
+        send_typed(c, res.status, extra, res.content_type, res.text, res.text_len, head_only);
+    else
+        send_json(c, res.status, res.body, extra, head_only);
     json_decref(res.body);
+    free(res.text);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
@@ -577,7 +588,8 @@ struct tr_admin_server *tr_admin_server_start(uv_loop_t *loop, const struct tr_c
         free(srv);
         return NULL;
     }
-    const char *log_path = conf->admin_access_log;
+    /* The Status API keeps no access log (Kong's status_access_log is off by default). */
+    const char *log_path = env->status_only ? NULL : conf->admin_access_log;
     if (log_path && log_path[0] != '\0' && strcmp(log_path, "off") != 0) {
         srv->access_log = tr_logfile_open(log_path);
         if (srv->access_log == NULL) {

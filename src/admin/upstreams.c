@@ -13,6 +13,7 @@
 #include "admin/errors3.h"
 #include "core/err.h"
 #include "core/health_override.h"
+#include "core/metrics.h"
 #include "core/mem.h"
 #include "core/str.h"
 #include "core/uuid.h"
@@ -591,6 +592,82 @@ static void up_health(struct tr_admin_ctx *ctx)
     }
     tr_snapshot_unref(snap);
     json_decref(up);
+}
+
+/* ---- kong_upstream_target_health (GET /metrics) -------------------------------------------- */
+
+static const struct tr_metric_family target_health_family = {
+    "kong_upstream_target_health",
+    "Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, "
+    "value is 1 when state is populated.",
+    TR_METRIC_GAUGE, NULL, 0};
+
+struct health_metrics {
+    const struct tr_snapshot *snap;
+    struct tr_metrics_out *out;
+};
+
+/* Kong's four lines for one address of a target: 1 for its state, 0 for the others. */
+static void health_lines(struct tr_metrics_out *out, const char *upstream, const char *target,
+                         const char *address, enum tr_lb_health h)
+{
+    static const struct {
+        const char *name;
+        enum tr_lb_health h;
+    } states[] = {{"healthchecks_off", TR_LB_HEALTHCHECKS_OFF},
+                  {"healthy", TR_LB_HEALTHY},
+                  {"unhealthy", TR_LB_UNHEALTHY},
+                  {"dns_error", TR_LB_DNS_ERROR}};
+    char up[256], tg[320], ad[128], labels[1024];
+    tr_metrics_escape(up, sizeof(up), upstream, strlen(upstream));
+    tr_metrics_escape(tg, sizeof(tg), target, strlen(target));
+    tr_metrics_escape(ad, sizeof(ad), address, strlen(address));
+    for (size_t i = 0; i < TR_ARRAY_SIZE(states); i++) {
+        snprintf(labels, sizeof(labels),
+                 "upstream=\"%s\",target=\"%s\",address=\"%s\",state=\"%s\",subsystem=\"http\"", up,
+                 tg, ad, states[i].name);
+        tr_metrics_out_add(out, &target_health_family, labels, states[i].h == h ? 1 : 0);
+    }
+}
+
+static int target_health_metric(json_t *tg, void *ud)
+{
+    struct health_metrics *m = ud;
+    const char *target = json_string_value(json_object_get(tg, "target"));
+    const char *up_id = json_string_value(json_object_get(json_object_get(tg, "upstream"), "id"));
+    if (up_id == NULL)
+        up_id = json_string_value(json_object_get(tg, "upstream_id"));
+    const struct tr_upstream *u = up_id ? tr_snapshot_upstream(m->snap, up_id) : NULL;
+    if (target == NULL || u == NULL)
+        return 0;
+    const struct tr_balancer *b = u->balancer;
+    bool any = false;
+    char addr[96];
+    for (size_t i = 0; b != NULL && i < tr_balancer_count(b); i++) {
+        const struct tr_lb_address *a = tr_balancer_address(b, i);
+        if (strcmp(a->target, target) != 0)
+            continue;
+        any = true;
+        bool v6 = strchr(a->host, ':') != NULL;
+        snprintf(addr, sizeof(addr), "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "",
+                 (unsigned)a->port);
+        health_lines(m->out, u->name, target, addr, tr_balancer_address_health(b, a));
+    }
+    if (!any)
+        health_lines(m->out, u->name, target, "", TR_LB_DNS_ERROR);
+    return 0;
+}
+
+void tr__admin_upstream_health_metrics(struct tr_admin_ctx *ctx, struct tr_metrics_out *out)
+{
+    struct tr_snapshot *snap = tr_snapshot_acquire();
+    if (snap == NULL || ctx->env->store == NULL) {
+        tr_snapshot_unref(snap);
+        return;
+    }
+    struct health_metrics m = {snap, out};
+    tr_store_foreach(ctx->env->store, "targets", target_health_metric, &m);
+    tr_snapshot_unref(snap);
 }
 
 const struct tr_admin_endpoint tr_admin_upstreams_endpoints[] = {

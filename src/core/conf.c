@@ -95,6 +95,9 @@ static const struct conf_key keys[] = {
     {.name = "admin_listen", .type = KT_LISTEN, FIELD(admin_listen), .def = "127.0.0.1:8001",
      .help = "Addresses of the Admin API, same syntax; a non-loopback address needs "
              "admin_allow_remote = on or an admin_token"},
+    {.name = "status_listen", .type = KT_LISTEN, FIELD(status_listen), .def = "off",
+     .help = "Addresses of the Status API (GET /status, /status/ready, /metrics; read-only, no "
+             "token), same syntax, or off"},
     {.name = "admin_allow_remote", .type = KT_BOOL, FIELD(admin_allow_remote), .def = "off",
      .help = "Allow admin_listen on non-loopback addresses without an admin_token"},
     {.name = "admin_token", .type = KT_STRING, .flags = KF_EMPTY | KF_SECRET, FIELD(admin_token),
@@ -1135,9 +1138,33 @@ static int resolve_paths(struct tr_conf *conf, char *err, size_t err_len)
     return 0;
 }
 
+/* A status_listen address may share no port with the proxy or the Admin API. */
+static int check_status_listeners(const struct tr_conf *conf, char *err, size_t err_len)
+{
+    char a[96], b[96];
+    for (size_t i = 0; i < conf->status_listen.cnt; i++) {
+        const struct tr_listen *sl = &conf->status_listen.items[i];
+        const struct tr_listen_list *others[] = {&conf->proxy_listen, &conf->admin_listen};
+        for (size_t k = 0; k < 2; k++) {
+            for (size_t j = 0; j < others[k]->cnt; j++) {
+                if (!listen_overlap(sl, &others[k]->items[j]))
+                    continue;
+                tr_conf_format_listen(sl, a, sizeof(a));
+                tr_conf_format_listen(&others[k]->items[j], b, sizeof(b));
+                fail(err, err_len, "status_listen address %s overlaps %s address %s", a,
+                     k == 0 ? "proxy_listen" : "admin_listen", b);
+                return TR_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
 static int check_listeners(const struct tr_conf *conf, char *err, size_t err_len)
 {
     char a[96], b[96];
+    if (check_status_listeners(conf, err, err_len) != 0)
+        return TR_EINVAL;
     for (size_t i = 0; i < conf->admin_listen.cnt; i++) {
         const struct tr_listen *al = &conf->admin_listen.items[i];
         for (size_t j = 0; j < conf->proxy_listen.cnt; j++) {

@@ -33,9 +33,10 @@ struct tr_conf {
     char *prefix; /* owned; directory for the database, pid, logs, keys */
     struct tr_listen_list proxy_listen;
     struct tr_listen_list admin_listen;
-    bool allow_internal_upstreams; /* P11: link-local / admin upstream_url hosts (off) */
-    bool admin_allow_remote;       /* P11: admin_listen may be non-loopback (off) */
-    char *admin_token;             /* owned; bearer token for the Admin API, "" = none (secret) */
+    struct tr_listen_list status_listen; /* the Status API (off by default) */
+    bool allow_internal_upstreams;       /* P11: link-local / admin upstream_url hosts (off) */
+    bool admin_allow_remote;             /* P11: admin_listen may be non-loopback (off) */
+    char *admin_token;       /* owned; bearer token for the Admin API, "" = none (secret) */
     char *admin_gui_origins; /* owned; origins whose pages may read the Admin API, "" = none */
     char *database;          /* owned; "sqlite", or "off" (DB-less: a declarative file) */
     char *sqlite_path;       /* owned; absolute; the setting's "" gives <prefix>/torii.db */

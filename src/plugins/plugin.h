@@ -17,6 +17,7 @@
 #include "core/str.h"
 
 struct tr_ctx;
+struct tr_metrics_shard;
 struct tr_schema;
 struct tr_store_tx;
 struct uv_loop_s;
@@ -182,6 +183,11 @@ void tr_ctx_remove_form_arg(struct tr_ctx *ctx, struct tr_str name);
 const char *tr_ctx_route_id(const struct tr_ctx *ctx);
 const char *tr_ctx_service_id(const struct tr_ctx *ctx);
 const char *tr_ctx_service_name(const struct tr_ctx *ctx);
+/* The matched Kong 3 route's name (NULL when unset, or for an api), and the service's host as
+ * its URL names it (an upstream's name, a host name or an address; empty without a service),
+ * borrowed. */
+const char *tr_ctx_route_name(const struct tr_ctx *ctx);
+struct tr_str tr_ctx_service_host(const struct tr_ctx *ctx);
 /* Kong's uri_captures: group (0 is the whole match) or the named group of the regex path of
  * the Kong 3 route that matched, as a slice of the normalized path. Returns false (and an
  * empty *out) when the route matched without a regex, or there is no such group, or it took
@@ -237,6 +243,28 @@ void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct t
 /* Status of the response (0 before it is known). */
 int tr_ctx_response_status(const struct tr_ctx *ctx);
 
+/* ---- the log phase ----------------------------------------------------------------------- */
+
+/* What the log phase knows of the exchange, the numbers of Kong's log serializer. */
+struct tr_ctx_log_facts {
+    int status;             /* the answer's status (499: the client left before one) */
+    uint64_t request_size;  /* bytes read from the client, head and body (nginx's
+                               $request_length) */
+    uint64_t response_size; /* bytes written to the client, head and body ($bytes_sent) */
+    int64_t request_ms;     /* from the request's first byte until now */
+    int64_t upstream_ms;    /* from the request going upstream to the response head; -1 when
+                               nothing came back from an upstream (Kong's latencies.proxy) */
+    int64_t kong_ms;        /* torii's own time: until the request went upstream, or until its
+                               own answer when it never did (Kong's latencies.kong) */
+    bool from_upstream;     /* the client got the upstream's answer (Kong's source "service";
+                               otherwise "kong": a plugin's answer or torii's error) */
+};
+/* Fill *out; meant for the log phase (earlier, the numbers are partial). */
+void tr_ctx_log_facts(const struct tr_ctx *ctx, struct tr_ctx_log_facts *out);
+/* The worker thread's metric shard (core/metrics.h): series counted there are summed over the
+ * node's workers by GET /metrics. Owned by the worker; never NULL during a request. */
+struct tr_metrics_shard *tr_ctx_metrics(struct tr_ctx *ctx);
+
 /* ---- identity ---------------------------------------------------------------------------- */
 
 /* Set the authenticated consumer and credential (either may be NULL for anonymous with only
@@ -283,6 +311,10 @@ void **tr_ctx_worker_slot(struct tr_ctx *ctx);
  * Redis client of rate-limiting). Handles a plugin opens on it are its own: it closes them, at
  * the latest from worker_free (the loop runs once more after worker_free). */
 struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx);
+/* The version of the configuration this request runs on: what the snapshot hands out (routes,
+ * services, consumers, instance configs) keeps its address while this version lives, so a
+ * worker cache keyed on those addresses stays right if it also keys on this number. */
+uint64_t tr_ctx_config_version(const struct tr_ctx *ctx);
 /* Id of the plugin instance running now (its /plugins row id: stable across config changes).
  * Borrowed for the request. */
 const char *tr_ctx_plugin_id(const struct tr_ctx *ctx);

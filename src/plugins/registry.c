@@ -17,6 +17,7 @@ extern const struct tr_plugin tr_plugin_cors;
 extern const struct tr_plugin tr_plugin_ip_restriction;
 extern const struct tr_plugin tr_plugin_key_auth;
 extern const struct tr_plugin tr_plugin_oauth2;
+extern const struct tr_plugin tr_plugin_prometheus;
 extern const struct tr_plugin tr_plugin_rate_limiting;
 extern const struct tr_plugin tr_plugin_request_size_limiting;
 extern const struct tr_plugin tr_plugin_request_termination;
@@ -31,6 +32,7 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_correlation_id,
     &tr_plugin_cors,
     &tr_plugin_ip_restriction,
+    &tr_plugin_prometheus,
     &tr_plugin_request_size_limiting,
     &tr_plugin_request_termination,
     &tr_plugin_rate_limiting,

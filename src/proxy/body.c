@@ -34,6 +34,7 @@ static int collect(struct tr_exchange *ex)
             if (tr_buf_append(&b->data, in->ptr, n) != 0)
                 return TR_ENOMEM;
             tr_buf_consume(in, n);
+            ex->req_bytes_in += n;
             ex->req_remaining -= n;
             if (ex->req_remaining == 0)
                 ex->req_done = true;
@@ -47,6 +48,7 @@ static int collect(struct tr_exchange *ex)
             if (rc == 1 && data.len > 0 && tr_buf_append(&b->data, data.ptr, data.len) != 0)
                 return TR_ENOMEM;
             tr_buf_consume(in, consumed);
+            ex->req_bytes_in += consumed;
             if (rc == 2)
                 ex->req_done = true;
             else if (rc == 0 && consumed == 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "http/form.h"
@@ -153,6 +154,45 @@ const char *tr_ctx_service_id(const struct tr_ctx *ctx)
 const char *tr_ctx_service_name(const struct tr_ctx *ctx)
 {
     return ctx->ex->service ? ctx->ex->service->name : NULL;
+}
+
+const char *tr_ctx_route_name(const struct tr_ctx *ctx)
+{
+    return ctx->ex->route ? ctx->ex->route->name : NULL;
+}
+
+struct tr_str tr_ctx_service_host(const struct tr_ctx *ctx)
+{
+    return ctx->ex->service ? ctx->ex->service->url.host : (struct tr_str){"", 0};
+}
+
+static int64_t ms_between(uint64_t from_us, uint64_t to_us)
+{
+    return (from_us && to_us >= from_us) ? (int64_t)((to_us - from_us) / 1000) : 0;
+}
+
+void tr_ctx_log_facts(const struct tr_ctx *ctx, struct tr_ctx_log_facts *out)
+{
+    const struct tr_exchange *ex = ctx->ex;
+    uint64_t now = tr_clock_mono_us();
+    out->status = ex->status;
+    out->request_size = ex->req_bytes_in;
+    out->response_size = ex->head_bytes_sent + ex->bytes_sent;
+    out->request_ms = ms_between(ex->t_start, now);
+    out->from_upstream = ex->proxied;
+    if (ex->t_upstream_start != 0) {
+        out->kong_ms = ms_between(ex->t_start, ex->t_upstream_start);
+        out->upstream_ms =
+            ex->t_upstream_head ? ms_between(ex->t_upstream_start, ex->t_upstream_head) : -1;
+    } else {
+        out->kong_ms = out->request_ms;
+        out->upstream_ms = -1;
+    }
+}
+
+struct tr_metrics_shard *tr_ctx_metrics(struct tr_ctx *ctx)
+{
+    return ctx->ex->w->metrics;
 }
 
 bool tr_ctx_uri_capture(const struct tr_ctx *ctx, size_t group, struct tr_str *out)
@@ -383,6 +423,11 @@ void **tr_ctx_worker_slot(struct tr_ctx *ctx)
 struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx)
 {
     return ctx->ex->w->loop;
+}
+
+uint64_t tr_ctx_config_version(const struct tr_ctx *ctx)
+{
+    return ctx->ex->hold->snap->version;
 }
 
 const char *tr_ctx_plugin_id(const struct tr_ctx *ctx)

@@ -218,6 +218,7 @@ static void respond_from_plugin(struct tr_exchange *ex)
     bool bodyless = ex->is_head || ctx->exit_status == 204; /* RFC 9110 §6.4.1 */
     tr__client_write(c, b, bodyless ? 1 : 2);
     free(head);
+    ex->head_bytes_sent = hl;
     ex->bytes_sent = bodyless ? 0 : ctx->exit_body.len;
     finish(ex);
 }
@@ -541,6 +542,7 @@ static void start_access(struct tr_exchange *ex, const struct tr_http_request *r
 void tr__exchange_start(struct tr_client *c, const struct tr_http_request *req)
 {
     struct tr_exchange *ex = new_exchange(c, req);
+    ex->req_bytes_in = req->head_len;
     if (check_request(ex, req) && route_request(ex, req))
         start_access(ex, req);
 }
@@ -553,6 +555,8 @@ void tr__exchange_resume(struct tr_exchange *ex, int rc)
     }
     if (rc == TR_PLUGIN_NEXT)
         rc = tr__phases_access(&ex->ctx);
+    else if (rc != TR_PLUGIN_YIELD)
+        tr__phases_collect_rest(&ex->ctx);
     after_access(ex, rc);
 }
 
@@ -688,6 +692,7 @@ static bool relay_request_body(struct tr_exchange *ex)
             }
             ex->req_body_began = true;
             tr_buf_consume(in, n);
+            ex->req_bytes_in += n;
             ex->req_remaining -= n;
             if (ex->req_remaining == 0)
                 ex->req_done = true;
@@ -725,6 +730,7 @@ static bool relay_request_body(struct tr_exchange *ex)
                 ex->req_done = true;
             }
             tr_buf_consume(in, consumed);
+            ex->req_bytes_in += consumed;
             if (rc == 0 && consumed == 0)
                 break;
         }
@@ -962,6 +968,10 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
     }
     for (unsigned i = head ? 1 : 0; i < n; i++)
         ex->bytes_sent += out[i].len;
+    if (head) {
+        ex->head_bytes_sent = out[0].len;
+        ex->proxied = true;
+    }
     if (n && tr__client_write(c, out, n) != 0) {
         fail(ex, TR_EUPSTREAM_BADRESP);
         return;

@@ -250,7 +250,10 @@ struct tr_exchange {
     uint64_t res_remaining;
     struct tr_http_chunked res_dec;
     int status;
-    uint64_t bytes_sent;
+    uint64_t bytes_sent;      /* response body bytes written to the client */
+    uint64_t head_bytes_sent; /* the response head's bytes */
+    uint64_t req_bytes_in;    /* request bytes read from the client: head and body */
+    bool proxied;             /* the client got the upstream's answer (Kong's source "service") */
 
     /* Timing (monotonic microseconds). */
     uint64_t t_start, t_upstream_start, t_upstream_head;
@@ -368,6 +371,10 @@ char *tr__forward_plugin_answer_head(struct tr_exchange *ex, bool close, size_t 
 /* phases.c: run the access phase from ctx->cursor; returns TR_PLUGIN_NEXT when every plugin
  * passed, TR_PLUGIN_EXIT (ctx->exit_status set), TR_PLUGIN_YIELD, or TR_PLUGIN_FAIL. */
 int tr__phases_access(struct tr_ctx *ctx);
+/* Kong's delayed response: once a plugin answered (or failed), the plugins after it in the
+ * chain skip their access phase but are still collected, so their header_filter and log phases
+ * run on that answer (a 401 of key-auth is counted by prometheus and logged by file-log). */
+void tr__phases_collect_rest(struct tr_ctx *ctx);
 void tr__phases_header_filter(struct tr_ctx *ctx);
 void tr__phases_log(struct tr_ctx *ctx);
 /* ctx.c: set up / tear down the context of ex. */

@@ -48,6 +48,16 @@ static void remember(struct tr_ctx *ctx, const struct tr_plugin_instance *in)
     ctx->num_ran++;
 }
 
+void tr__phases_collect_rest(struct tr_ctx *ctx)
+{
+    const struct tr_route *route = ctx->ex->route;
+    while (ctx->cursor < route->chain_len) {
+        const struct tr_plugin_instance *in = resolve(ctx, &route->chain[ctx->cursor++]);
+        if (in != NULL)
+            remember(ctx, in);
+    }
+}
+
 static void buffered(struct tr_ctx *ctx, bool complete)
 {
     (void)complete;
@@ -78,9 +88,11 @@ int tr__phases_access(struct tr_ctx *ctx)
         case TR_PLUGIN_EXIT:
             if (ctx->exit_status == 0)
                 tr_ctx_respond_error(ctx, TR_EINTERNAL);
+            tr__phases_collect_rest(ctx);
             return TR_PLUGIN_EXIT;
         default:
             tr_log_error("plugin %s failed in the access phase", in->plugin->name);
+            tr__phases_collect_rest(ctx);
             return TR_PLUGIN_FAIL;
         }
     }

@@ -45,9 +45,11 @@ struct control {
     struct tr_workers *workers;
     struct tr_hashpool *hashpool; /* password hashes of every worker (owned) */
     struct tr_admin_server *admin;
-    struct tr_prober *prober;     /* active health checks */
-    struct tr_cluster_sync *sync; /* other nodes' writes; NULL in DB-less mode */
-    struct tr_resolver *resolver; /* DNS of upstream and service names */
+    struct tr_admin_server *status; /* status_listen; NULL when off */
+    struct tr_admin_env status_env; /* env with status_only */
+    struct tr_prober *prober;       /* active health checks */
+    struct tr_cluster_sync *sync;   /* other nodes' writes; NULL in DB-less mode */
+    struct tr_resolver *resolver;   /* DNS of upstream and service names */
     struct tr_admin_env env;
     uv_signal_t sig_term, sig_int, sig_hup;
     bool stopping;
@@ -157,6 +159,13 @@ static json_t *server_status(void *ud)
     return server;
 }
 
+static void workers_metrics(void *ud, struct tr_metrics_out *out, uint64_t *refused,
+                            uint64_t *bytes, uint64_t *bound)
+{
+    struct control *ctl = ud;
+    tr_workers_metrics(ctl->workers, out, refused, bytes, bound);
+}
+
 static void begin_stop(struct control *ctl)
 {
     if (ctl->stopping)
@@ -169,6 +178,10 @@ static void begin_stop(struct control *ctl)
     if (ctl->admin) {
         tr_admin_server_stop(ctl->admin, ctl->conf->drain_idle_grace_ms);
         ctl->admin = NULL;
+    }
+    if (ctl->status) {
+        tr_admin_server_stop(ctl->status, ctl->conf->drain_idle_grace_ms);
+        ctl->status = NULL;
     }
     tr_prober_stop(ctl->prober);
     ctl->prober = NULL;
@@ -452,6 +465,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
         .conf = conf,
         .on_change = on_admin_change,
         .server_status = server_status,
+        .metrics = workers_metrics,
         .ud = &ctl,
         .read_only = tr_dbless_on(conf),
         .apply_config = tr_dbless_on(conf) ? apply_config : NULL,
@@ -462,6 +476,20 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
                                       socks->admin_loopback, socks->num_admin, err, sizeof(err));
     if (ctl.admin == NULL && socks->num_admin > 0) {
         tr_log_error("admin_listen: %s", err);
+        tr_workers_stop(ctl.workers, 0);
+        tr_workers_join(ctl.workers);
+        goto out_socks;
+    }
+    ctl.status_env = ctl.env;
+    ctl.status_env.status_only = true;
+    if (socks->num_status > 0)
+        ctl.status =
+            tr_admin_server_start(&ctl.loop, conf, &ctl.status_env, socks->status,
+                                  socks->status_loopback, socks->num_status, err, sizeof(err));
+    if (ctl.status == NULL && socks->num_status > 0) {
+        tr_log_error("status_listen: %s", err);
+        if (ctl.admin)
+            tr_admin_server_stop(ctl.admin, 0);
         tr_workers_stop(ctl.workers, 0);
         tr_workers_join(ctl.workers);
         goto out_socks;

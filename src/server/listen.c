@@ -123,6 +123,18 @@ int tr_sockets_open(struct tr_sockets *s, const struct tr_conf *conf, char *err,
         s->admin_loopback[s->num_admin] = is_loopback_host(l->host);
         s->num_admin++;
     }
+    for (size_t i = 0; i < conf->status_listen.cnt && i < 16; i++) {
+        const struct tr_listen *l = &conf->status_listen.items[i];
+        int fd = tr_listen_open(l, false, msg, sizeof(msg));
+        if (fd < 0) {
+            rc = fd;
+            snprintf(err, err_len, "status_listen: %s", msg);
+            goto fail;
+        }
+        s->status[s->num_status] = fd;
+        s->status_loopback[s->num_status] = is_loopback_host(l->host);
+        s->num_status++;
+    }
     return 0;
 fail:
     tr_sockets_close(s);
@@ -137,6 +149,8 @@ void tr_sockets_close(struct tr_sockets *s)
     }
     for (size_t i = 0; i < s->num_admin; i++)
         close(s->admin[i]);
+    for (size_t i = 0; i < s->num_status; i++)
+        close(s->status[i]);
     free(s->proxy);
     free(s->proxy_ssl);
     memset(s, 0, sizeof(*s));
@@ -144,7 +158,8 @@ void tr_sockets_close(struct tr_sockets *s)
 
 /* ---- binary upgrade ------------------------------------------------------------------------ */
 
-/* Text: "W P A" then W*P proxy fds, P ssl flags, A "fd:loopback" admin entries. */
+/* Text: "W P A" then W*P proxy fds, P ssl flags, A "fd:loopback" admin entries, then (only
+ * when there are status sockets) "S n" and n "fd:loopback" status entries. */
 int tr_sockets_export(const struct tr_sockets *s, char *out, size_t len)
 {
     size_t n = 0;
@@ -170,6 +185,18 @@ int tr_sockets_export(const struct tr_sockets *s, char *out, size_t len)
             return TR_EINVAL;
         n += (size_t)w;
     }
+    if (s->num_status > 0) {
+        w = snprintf(out + n, len - n, " S %zu", s->num_status);
+        if (w < 0 || (size_t)w >= len - n)
+            return TR_EINVAL;
+        n += (size_t)w;
+    }
+    for (size_t i = 0; i < s->num_status; i++) {
+        w = snprintf(out + n, len - n, " %d:%d", s->status[i], s->status_loopback[i] ? 1 : 0);
+        if (w < 0 || (size_t)w >= len - n)
+            return TR_EINVAL;
+        n += (size_t)w;
+    }
     return 0;
 }
 
@@ -186,6 +213,8 @@ void tr_sockets_inheritable(const struct tr_sockets *s)
         set_cloexec(s->proxy[i], false);
     for (size_t i = 0; i < s->num_admin; i++)
         set_cloexec(s->admin[i], false);
+    for (size_t i = 0; i < s->num_status; i++)
+        set_cloexec(s->status[i], false);
 }
 
 /* A number from *p (skipping spaces); false at the end or on garbage. */
@@ -215,6 +244,32 @@ static bool is_listener(long fd, unsigned port)
     unsigned got = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                             : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return got == port;
+}
+
+/* The status entries after the admin ones ("S n fd:lb ..."; absent when there are none). */
+static bool import_status(struct tr_sockets *s, const char **p, const struct tr_conf *conf)
+{
+    size_t want = conf->status_listen.cnt < 16 ? conf->status_listen.cnt : 16;
+    while (**p == ' ')
+        (*p)++;
+    if (**p != 'S')
+        return want == 0 && **p == '\0';
+    (*p)++;
+    long n = 0;
+    if (!next_num(p, &n, 0) || n < 0 || (size_t)n != want)
+        return false;
+    for (size_t i = 0; i < (size_t)n; i++) {
+        long fd = -1, lb = 0;
+        if (!next_num(p, &fd, ':') || **p != ':')
+            return false;
+        (*p)++;
+        if (!next_num(p, &lb, 0) || !is_listener(fd, conf->status_listen.items[i].port))
+            return false;
+        s->status[i] = (int)fd;
+        s->status_loopback[i] = lb != 0;
+        s->num_status++;
+    }
+    return true;
 }
 
 int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_conf *conf, char *err,
@@ -262,6 +317,7 @@ int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_co
             s->num_admin++;
         }
     }
+    ok = ok && import_status(s, &p, conf);
     if (!ok) {
         snprintf(err, err_len, "the inherited sockets do not match the settings");
         free(s->proxy);
@@ -273,5 +329,7 @@ int tr_sockets_import(struct tr_sockets *s, const char *text, const struct tr_co
         set_cloexec(s->proxy[i], true);
     for (size_t i = 0; i < s->num_admin; i++)
         set_cloexec(s->admin[i], true);
+    for (size_t i = 0; i < s->num_status; i++)
+        set_cloexec(s->status[i], true);
     return 0;
 }

@@ -34,6 +34,9 @@ struct tr_sockets {
     int admin[16]; /* owned fds */
     bool admin_loopback[16];
     size_t num_admin;
+    int status[16]; /* owned fds: status_listen */
+    bool status_loopback[16];
+    size_t num_status;
 };
 
 /* Open every socket of conf. An address in use (even by a node that uses SO_REUSEPORT) stops

@@ -16,8 +16,13 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/metrics.h"
 #include "proxy/proxy.h"
 #include "server/listen.h"
+
+/* Distinct label sets a worker counts (Kong's prometheus_metrics dictionary is 5 MB: about as
+ * many); past it new ones are refused and counted in kong_nginx_metric_errors_total. */
+#define WORKER_MAX_SERIES 16384
 
 struct worker {
     int id;
@@ -132,6 +137,8 @@ static int worker_setup(struct worker *wk, struct tr_hashpool *hashpool, struct 
         snprintf(err, err_len, "cannot open proxy_access_log '%s'", wk->conf->proxy_access_log);
         return TR_EIO;
     }
+    /* Freed by tr_workers_join, after the thread: a scrape may read it until then. */
+    wk->proxy.metrics = tr_metrics_shard_new(WORKER_MAX_SERIES);
     wk->listeners = tr_xcalloc(wk->num_fds, sizeof(*wk->listeners));
     for (size_t i = 0; i < wk->num_fds; i++) {
         uv_tcp_t *l = &wk->listeners[i];
@@ -203,12 +210,29 @@ void tr_workers_join(struct tr_workers *ws)
         struct worker *wk = &ws->items[i];
         if (wk->thread)
             pthread_join(wk->thread, NULL);
+        tr_metrics_shard_free(wk->proxy.metrics);
         free(wk->listeners);
         free(wk->fds);
         free(wk->fd_ssl);
     }
     free(ws->items);
     free(ws);
+}
+
+void tr_workers_metrics(struct tr_workers *ws, struct tr_metrics_out *out, uint64_t *refused,
+                        uint64_t *bytes, uint64_t *bound)
+{
+    *refused = *bytes = *bound = 0;
+    for (size_t i = 0; ws != NULL && i < ws->cnt; i++) {
+        const struct tr_metrics_shard *s = ws->items[i].proxy.metrics;
+        if (s == NULL)
+            continue;
+        if (out != NULL)
+            tr_metrics_out_merge(out, s);
+        *refused += tr_metrics_shard_refused(s);
+        *bytes += tr_metrics_shard_bytes(s);
+        *bound += tr_metrics_shard_bound_bytes(s);
+    }
 }
 
 void tr_workers_totals(struct tr_workers *ws, struct tr_workers_totals *out)

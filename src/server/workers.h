@@ -34,4 +34,10 @@ struct tr_workers_totals {
 };
 void tr_workers_totals(struct tr_workers *ws, struct tr_workers_totals *out);
 
+/* Add every worker's metric series to out (when not NULL); the series they refused, the bytes
+ * their series take and may reach. */
+struct tr_metrics_out;
+void tr_workers_metrics(struct tr_workers *ws, struct tr_metrics_out *out, uint64_t *refused,
+                        uint64_t *bytes, uint64_t *bound);
+
 #endif

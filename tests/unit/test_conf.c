@@ -509,6 +509,14 @@ static void test_admin_exposure(void)
     CHECK_ERR("proxy_listen = [::]:9000\nadmin_listen = [::1]:9000", "overlaps");
     TR_CHECK_INT(parse_ok("proxy_listen = 127.0.0.1:9000\nadmin_listen = 127.0.0.2:9000"), 0);
     TR_CHECK_INT(parse_ok("proxy_listen = off\nadmin_listen = 127.0.0.1:8000"), 0);
+
+    /* Nor the Status API with either of them. */
+    CHECK_ERR("status_listen = 127.0.0.1:8001",
+              "status_listen address 127.0.0.1:8001 overlaps admin_listen address "
+              "127.0.0.1:8001");
+    CHECK_ERR("status_listen = 0.0.0.0:8000", "overlaps proxy_listen");
+    TR_CHECK_INT(parse_ok("status_listen = 127.0.0.1:8007"), 0);
+    CHECK_ERR("status_listen = nowhere", "status_listen");
 }
 
 /* admin_gui_origins: kept as written when every item is an origin; anything else stops loading
@@ -748,24 +756,26 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 61);
+    TR_CHECK_INT(col.cnt, 62);
     TR_CHECK_STR(col.keys[0], "prefix");
-    TR_CHECK_STR(col.keys[5], "admin_gui_origins");
-    TR_CHECK_STR(col.keys[10], "password_hash_threads");
-    TR_CHECK_STR(col.keys[11], "password_hash_queue");
-    TR_CHECK_STR(col.keys[38], "drain_timeout");
-    TR_CHECK_STR(col.keys[39], "drain_idle_grace");
-    TR_CHECK_STR(col.keys[40], "escaped_slashes");
-    TR_CHECK_STR(col.keys[41], "plugins");
-    TR_CHECK_STR(col.keys[42], "db_update_frequency");
-    TR_CHECK_STR(col.keys[43], "database_wait");
-    TR_CHECK_STR(col.keys[44], "dns_resolver");
-    TR_CHECK_STR(col.keys[48], "dns_error_ttl");
-    TR_CHECK_STR(col.keys[49], "declarative_config");
-    TR_CHECK_STR(col.keys[50], "declarative_config_string");
-    TR_CHECK_STR(col.keys[51], "pg_host");
-    TR_CHECK_STR(col.keys[56], "pg_database");
-    TR_CHECK_STR(col.keys[60], "pg_max_concurrent_queries");
+    TR_CHECK_STR(col.keys[3], "status_listen");
+    TR_CHECK_INT(c.status_listen.cnt, 0); /* off unless asked (Kong 3.9: 127.0.0.1:8007) */
+    TR_CHECK_STR(col.keys[6], "admin_gui_origins");
+    TR_CHECK_STR(col.keys[11], "password_hash_threads");
+    TR_CHECK_STR(col.keys[12], "password_hash_queue");
+    TR_CHECK_STR(col.keys[39], "drain_timeout");
+    TR_CHECK_STR(col.keys[40], "drain_idle_grace");
+    TR_CHECK_STR(col.keys[41], "escaped_slashes");
+    TR_CHECK_STR(col.keys[42], "plugins");
+    TR_CHECK_STR(col.keys[43], "db_update_frequency");
+    TR_CHECK_STR(col.keys[44], "database_wait");
+    TR_CHECK_STR(col.keys[45], "dns_resolver");
+    TR_CHECK_STR(col.keys[49], "dns_error_ttl");
+    TR_CHECK_STR(col.keys[50], "declarative_config");
+    TR_CHECK_STR(col.keys[51], "declarative_config_string");
+    TR_CHECK_STR(col.keys[52], "pg_host");
+    TR_CHECK_STR(col.keys[57], "pg_database");
+    TR_CHECK_STR(col.keys[61], "pg_max_concurrent_queries");
     TR_CHECK_STR(c.pg_user, "kong");
     TR_CHECK_INT(c.pg_port, 5432);
     TR_CHECK_INT(c.pg_timeout_ms, 5000);
