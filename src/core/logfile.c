@@ -3,6 +3,7 @@
 #include "core/logfile.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,9 +17,23 @@
 
 struct tr_logfile {
     int fd;
+    unsigned long gen; /* tr_logfile_generation when fd was opened */
+    char *path;        /* owned */
     size_t len;
     char buf[LOGFILE_BUF];
 };
+
+static atomic_ulong generation;
+
+void tr_logfile_request_reopen(void)
+{
+    atomic_fetch_add_explicit(&generation, 1, memory_order_relaxed);
+}
+
+unsigned long tr_logfile_generation(void)
+{
+    return atomic_load_explicit(&generation, memory_order_relaxed);
+}
 
 struct tr_logfile *tr_logfile_open(const char *path)
 {
@@ -29,8 +44,27 @@ struct tr_logfile *tr_logfile_open(const char *path)
     }
     struct tr_logfile *log = tr_xmalloc(sizeof(*log));
     log->fd = fd;
+    log->gen = tr_logfile_generation();
+    log->path = tr_xstrdup(path);
     log->len = 0;
     return log;
+}
+
+/* After a reopen request: the buffered lines go to the old file, then the path is opened
+ * again (a rotated file's successor); on failure the old file keeps being written. */
+static void reopen_if_asked(struct tr_logfile *log)
+{
+    unsigned long gen = tr_logfile_generation();
+    if (gen == log->gen)
+        return;
+    log->gen = gen;
+    int fd = open(log->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd == -1) {
+        tr_log_error("access log: cannot reopen %s: %s", log->path, strerror(errno));
+        return;
+    }
+    close(log->fd);
+    log->fd = fd;
 }
 
 void tr_logfile_flush(struct tr_logfile *log)
@@ -46,6 +80,7 @@ void tr_logfile_flush(struct tr_logfile *log)
         off += (size_t)n;
     }
     log->len = 0;
+    reopen_if_asked(log);
 }
 
 void tr_logfile_append(struct tr_logfile *log, const char *line, size_t len)
@@ -65,6 +100,7 @@ void tr_logfile_close(struct tr_logfile *log)
         return;
     tr_logfile_flush(log);
     close(log->fd);
+    free(log->path);
     free(log);
 }
 

@@ -10,6 +10,13 @@
 
 struct tr_logfile;
 
+/* Reopening for log rotation (nginx's USR1; `torii reopen`): tr_logfile_request_reopen bumps a
+ * process-wide generation (any thread, or a signal's callback), and every log object opens its
+ * path again at its next flush once the generation moved. Other writers of files (the file-log
+ * plugin) compare tr_logfile_generation with the one they opened at. */
+void tr_logfile_request_reopen(void);
+unsigned long tr_logfile_generation(void);
+
 /* Open path for appending (created 0640). NULL on error (logged). */
 struct tr_logfile *tr_logfile_open(const char *path);
 /* Append one line (without the newline); a line longer than the buffer is cut. */

@@ -954,6 +954,12 @@ const char *tr_tls_conn_version(const struct tr_tls_conn *t)
     return SSL_get_version(t->ssl);
 }
 
+const char *tr_tls_conn_cipher(const struct tr_tls_conn *t)
+{
+    const char *c = SSL_get_cipher_name(t->ssl);
+    return c ? c : "";
+}
+
 const char *tr_tls_conn_servername(const struct tr_tls_conn *t)
 {
     return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);

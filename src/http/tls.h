@@ -163,6 +163,8 @@ void tr_tls_conn_shutdown(struct tr_tls_conn *t);
 /* The ALPN protocol agreed ("" when none) and the protocol version ("TLSv1.3"). */
 const char *tr_tls_conn_alpn(const struct tr_tls_conn *t, char *buf, size_t len);
 const char *tr_tls_conn_version(const struct tr_tls_conn *t);
+/* The cipher suite agreed, OpenSSL's name ("TLS_AES_256_GCM_SHA384"; "" before the handshake). */
+const char *tr_tls_conn_cipher(const struct tr_tls_conn *t);
 /* The server name the client sent (SNI) on a server-side connection, NULL when none. */
 const char *tr_tls_conn_servername(const struct tr_tls_conn *t);
 /* Was the session resumed? */

@@ -152,11 +152,14 @@ static int correlation_access(struct tr_ctx *ctx, const void *p)
     struct tr_str have;
     if (client_id(ctx, c, &have)) {
         st->id = arena_copy(ctx, have);
-        return TR_PLUGIN_NEXT;
+    } else {
+        st->id = generate(ctx, c);
+        if (st->id != NULL)
+            tr_ctx_set_header(ctx, tr_str_from_cstr(c->header_name), tr_str_from_cstr(st->id));
     }
-    st->id = generate(ctx, c);
+    /* Kong's kong.log.set_serialize_value("correlation_id", id): the logging plugins' field */
     if (st->id != NULL)
-        tr_ctx_set_header(ctx, tr_str_from_cstr(c->header_name), tr_str_from_cstr(st->id));
+        tr_ctx_set_serialize_value(ctx, "correlation_id", json_string(st->id));
     return TR_PLUGIN_NEXT;
 }
 

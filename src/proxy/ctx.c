@@ -24,6 +24,8 @@ void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex)
 void tr__ctx_fini(struct tr_ctx *ctx)
 {
     tr_arena_reset(&ctx->arena);
+    json_decref(ctx->serialize_values);
+    ctx->serialize_values = NULL;
 }
 
 static const struct tr_snapshot *snap_of(const struct tr_ctx *ctx)

@@ -33,6 +33,15 @@ static void copy_addr(struct tr_exchange *ex, const char *addr)
     snprintf(ex->upstream_addr, sizeof(ex->upstream_addr), "%s", addr);
 }
 
+/* The head written (or about to be) to the client, kept (not copied) for the log phase's
+ * serializer; every write of it copies or completes before the call that wrote it returns. */
+static void keep_client_head(struct tr_exchange *ex, char *head, size_t len)
+{
+    free(ex->client_head);
+    ex->client_head = head;
+    ex->head_bytes_sent = len;
+}
+
 static void free_now(struct tr_exchange *ex)
 {
     tr__body_free(ex);
@@ -40,6 +49,7 @@ static void free_now(struct tr_exchange *ex)
     tr__worker_release_hold(ex->w, ex->hold);
     free(ex->meta);
     free(ex->up_head);
+    free(ex->client_head);
     free(ex);
 }
 
@@ -217,7 +227,7 @@ static void respond_from_plugin(struct tr_exchange *ex)
                      uv_buf_init((char *)ctx->exit_body.ptr, (unsigned)ctx->exit_body.len)};
     bool bodyless = ex->is_head || ctx->exit_status == 204; /* RFC 9110 §6.4.1 */
     tr__client_write(c, b, bodyless ? 1 : 2);
-    free(head);
+    keep_client_head(ex, head, hl);
     ex->head_bytes_sent = hl;
     ex->bytes_sent = bodyless ? 0 : ctx->exit_body.len;
     finish(ex);
@@ -1086,8 +1096,8 @@ static void on_response_head(struct tr_exchange *ex)
         tr_buf_consume(in, (size_t)rc);
         uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
         (void)c;
+        keep_client_head(ex, head, hl); /* freed with ex, which the relay may end */
         relay_response_body(ex, &hb);
-        free(head);
         return;
     }
 }

@@ -53,6 +53,8 @@ struct tr_hdr_edit {
 struct tr_ctx {
     struct tr_exchange *ex;
     struct tr_arena arena;
+    char request_id[33];      /* the log serializer's request.id, made on first use */
+    json_t *serialize_values; /* owned; tr_ctx_set_serialize_value's fields (null: remove) */
     struct tr_str norm_path;
     /* The regex captures of the Kong 3 route path that matched (Kong's uri_captures): offsets
      * into norm_path, two per group (group 0 the whole match), SIZE_MAX for a group that took
@@ -252,6 +254,7 @@ struct tr_exchange {
     int status;
     uint64_t bytes_sent;      /* response body bytes written to the client */
     uint64_t head_bytes_sent; /* the response head's bytes */
+    char *client_head;        /* owned; the response head the client got (log serializer) */
     uint64_t req_bytes_in;    /* request bytes read from the client: head and body */
     bool proxied;             /* the client got the upstream's answer (Kong's source "service") */
 

@@ -663,6 +663,15 @@ int tr_schema_check_header_name(json_t *rec, const char *name, char *msg, size_t
     return 0;
 }
 
+int tr_schema_check_no_lua(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *v = json_object_get(rec, name);
+    if (v == NULL || json_is_null(v) || (json_is_object(v) && json_object_size(v) == 0))
+        return 0;
+    snprintf(msg, msg_len, "torii runs no Lua code: custom_fields_by_lua is not supported");
+    return TR_EINVAL;
+}
+
 int tr_schema_check_tags(json_t *rec, const char *name, char *msg, size_t msg_len)
 {
     const json_t *tags = json_object_get(rec, name);

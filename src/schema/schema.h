@@ -180,6 +180,14 @@ json_t *tr_schema_at_least_one(const json_t *rec, const json_t *input, enum tr_s
 /* Helpers for entity schemas: a new v4 UUID string, and now as whole seconds x 1000. */
 json_t *tr_schema_gen_uuid(const json_t *rec);
 json_t *tr_schema_gen_created_at(const json_t *rec);
+/* Kong's custom_fields_by_lua (every logging plugin has it): Lua code torii cannot run. Absent,
+ * null or {} is accepted; anything else is refused with a message saying so, never ignored. */
+int tr_schema_check_no_lua(json_t *rec, const char *name, char *msg, size_t msg_len);
+#define TR_SCHEMA_FIELD_NO_LUA                                                                     \
+    {                                                                                              \
+        .name = "custom_fields_by_lua", .type = TR_SCHEMA_RECORD, .check = tr_schema_check_no_lua, \
+        .help = "Kong's Lua fields: refused (torii runs no Lua)"                                   \
+    }
 /* Kong's typedefs.header_name (tools/http.lua's validate_header_name): letters, digits, '-'
  * and '_'; false with Kong's message in msg. And the same as a field's check. */
 bool tr_schema_header_name_ok(const char *s, size_t len, char *msg, size_t msg_len);

@@ -198,7 +198,7 @@ static int find_node(int argc, char **argv, struct tr_conf *conf, long *pid)
     return 0;
 }
 
-static int signal_node(int argc, char **argv, int signum, bool wait_exit)
+static int signal_node(int argc, char **argv, int signum, bool wait_exit, const char *said)
 {
     struct tr_conf conf;
     long pid;
@@ -222,7 +222,7 @@ static int signal_node(int argc, char **argv, int signum, bool wait_exit)
             printf("torii stopped\n");
         }
     } else {
-        printf("torii reloaded\n");
+        printf("%s\n", said);
     }
     tr_conf_free(&conf);
     return rc;
@@ -230,12 +230,18 @@ static int signal_node(int argc, char **argv, int signum, bool wait_exit)
 
 static int cmd_stop(int argc, char **argv)
 {
-    return signal_node(argc, argv, SIGTERM, true);
+    return signal_node(argc, argv, SIGTERM, true, NULL);
 }
 
 static int cmd_reload(int argc, char **argv)
 {
-    return signal_node(argc, argv, SIGHUP, false);
+    return signal_node(argc, argv, SIGHUP, false, "torii reloaded");
+}
+
+/* SIGUSR1, as nginx -s reopen: log files are opened again (after logrotate moved them). */
+static int cmd_reopen(int argc, char **argv)
+{
+    return signal_node(argc, argv, SIGUSR1, false, "torii reopened its log files");
 }
 
 /* Does pid run (a zombie waiting for its parent does not)? */
@@ -372,6 +378,7 @@ static const struct cli_command commands[] = {
     {"start", cmd_start, "start [-c FILE] [-p PREFIX] [-d]   run a node (foreground unless -d)"},
     {"stop", cmd_stop, "stop [-c FILE] [-p PREFIX]          stop gracefully and wait"},
     {"reload", cmd_reload, "reload [-c FILE] [-p PREFIX]        re-read settings, rebuild"},
+    {"reopen", cmd_reopen, "reopen [-c FILE] [-p PREFIX]        open the log files again"},
     {"upgrade", cmd_upgrade,
      "upgrade [-c FILE] [-p PREFIX]       run the binary now installed, same sockets"},
     {"health", cmd_health, "health [-c FILE] [-p PREFIX]        exit 0 when the node answers"},

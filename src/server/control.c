@@ -19,6 +19,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/logfile.h"
 #include "plugins/registry.h"
 #include "plugins/rl_cluster.h"
 #include "proxy/hashpool.h"
@@ -51,7 +52,7 @@ struct control {
     struct tr_cluster_sync *sync;   /* other nodes' writes; NULL in DB-less mode */
     struct tr_resolver *resolver;   /* DNS of upstream and service names */
     struct tr_admin_env env;
-    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     bool stopping;
     struct tr_snap_identity *identity; /* the identity part of the current snapshot */
     struct tr_k3_config k3;            /* Kong 3 services and routes, patched per write */
@@ -175,6 +176,7 @@ static void begin_stop(struct control *ctl)
     uv_close((uv_handle_t *)&ctl->sig_term, NULL);
     uv_close((uv_handle_t *)&ctl->sig_int, NULL);
     uv_close((uv_handle_t *)&ctl->sig_hup, NULL);
+    uv_close((uv_handle_t *)&ctl->sig_usr1, NULL);
     if (ctl->admin) {
         tr_admin_server_stop(ctl->admin, ctl->conf->drain_idle_grace_ms);
         ctl->admin = NULL;
@@ -262,6 +264,16 @@ static void apply_config(void *ud, const json_t *doc, const char *hash, bool fla
     tr_dbless_apply(ctl->conf, &ctl->env, doc, hash, flatten, ctl->config_hash, status, body);
     if (*status == 201)
         reload_configuration(ctl);
+}
+
+/* SIGUSR1 (`torii reopen`, logrotate): the access logs and file-log's files are opened again
+ * by the threads that write them, at their next write or flush. */
+static void on_reopen_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    tr_log_notice("reopen: log files are opened again");
+    tr_logfile_request_reopen();
 }
 
 static void on_reload_signal(uv_signal_t *s, int signum)
@@ -421,10 +433,12 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     uv_signal_init(&ctl.loop, &ctl.sig_term);
     uv_signal_init(&ctl.loop, &ctl.sig_int);
     uv_signal_init(&ctl.loop, &ctl.sig_hup);
-    ctl.sig_term.data = ctl.sig_int.data = ctl.sig_hup.data = &ctl;
+    uv_signal_init(&ctl.loop, &ctl.sig_usr1);
+    ctl.sig_term.data = ctl.sig_int.data = ctl.sig_hup.data = ctl.sig_usr1.data = &ctl;
     uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&ctl.sig_hup, on_reload_signal, SIGHUP);
+    uv_signal_start(&ctl.sig_usr1, on_reopen_signal, SIGUSR1);
     start_resolver(&ctl);
     if (ctl.sync != NULL)
         tr_cluster_sync_start(ctl.sync, &ctl.loop, conf->db_update_frequency_ms, &sync_cbs, &ctl);
@@ -539,6 +553,7 @@ out_loop:
         uv_close((uv_handle_t *)&ctl.sig_term, NULL);
         uv_close((uv_handle_t *)&ctl.sig_int, NULL);
         uv_close((uv_handle_t *)&ctl.sig_hup, NULL);
+        uv_close((uv_handle_t *)&ctl.sig_usr1, NULL);
         if (ctl.from_copy)
             uv_close((uv_handle_t *)&ctl.rejoin, NULL);
         tr_snapshot_set_resolver(NULL);

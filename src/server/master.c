@@ -20,7 +20,7 @@
 #include "server/control.h"
 #include "server/listen.h"
 
-static volatile sig_atomic_t got_stop, got_reload, got_child, got_upgrade;
+static volatile sig_atomic_t got_stop, got_reload, got_child, got_upgrade, got_reopen;
 
 /* The binary this master runs, as a path (a binary upgrade execs what is there now). */
 static char self_exe[4096];
@@ -40,6 +40,8 @@ static void on_signal(int signum)
         got_child = 1;
     else if (signum == SIGUSR2)
         got_upgrade = 1;
+    else if (signum == SIGUSR1)
+        got_reopen = 1;
 }
 
 static uint64_t now_ms(void)
@@ -70,6 +72,7 @@ static pid_t spawn(struct tr_conf *conf, const char *conf_path, const struct tr_
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the master, which drains the worker */
         signal(SIGHUP, SIG_DFL);
+        signal(SIGUSR1, SIG_IGN); /* until its loop takes it: a reopen must never kill it */
         signal(SIGCHLD, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
@@ -321,7 +324,7 @@ static void on_stop(struct master *m)
 
 static void install_signals(struct master *m)
 {
-    static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2};
+    static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2, SIGUSR1};
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -395,8 +398,14 @@ int tr_master_run(struct tr_conf *conf, const char *conf_path, int ready_fd)
     if (start(&m, &ready_fd) != 0)
         return 1;
     for (;;) {
-        while (!got_stop && !got_reload && !got_child && !got_upgrade)
+        while (!got_stop && !got_reload && !got_child && !got_upgrade && !got_reopen)
             sigsuspend(&m.old);
+        if (got_reopen) {
+            /* SIGUSR1, nginx's "reopen log files" (logrotate): the worker process does it. */
+            got_reopen = 0;
+            if (m.worker > 0)
+                kill(m.worker, SIGUSR1);
+        }
         if (got_upgrade) {
             got_upgrade = 0;
             on_upgrade(&m);

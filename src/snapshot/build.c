@@ -94,6 +94,7 @@ void tr__snap_free_service(struct tr_service *svc)
 {
     free(svc->id);
     free(svc->name);
+    json_decref(svc->doc);
     free(svc->url_text);
     free(svc->host_header);
     free(svc->pool_key);
@@ -105,6 +106,7 @@ static void free_route(struct tr_route *r)
 {
     free(r->id);
     free(r->name);
+    json_decref(r->doc);
     free(r->host);
     free(r->path);
     free(r->chain);

@@ -35,6 +35,7 @@ void tr__snap_kong3_services(struct tr_snapshot *snap, const struct tr_k3_config
         svc->kong3 = true;
         svc->id = tr_xstrdup(s->id);
         svc->name = s->name ? tr_xstrdup(s->name) : NULL;
+        svc->doc = json_incref(s->doc);
         svc->connect_timeout_ms = (uint32_t)s->connect_timeout;
         svc->send_timeout_ms = (uint32_t)s->write_timeout;
         svc->read_timeout_ms = (uint32_t)s->read_timeout;
@@ -152,6 +153,7 @@ void tr__snap_kong3_routes(struct tr_snapshot *snap, const struct tr_k3_config *
         snap->num_kong3_routes++;
         r->id = tr_xstrdup(kr->id);
         r->name = kr->name ? tr_xstrdup(kr->name) : NULL;
+        r->doc = json_incref(kr->doc);
         r->strip_path = kr->strip_path;
         r->preserve_host = kr->preserve_host;
         /* A route for https only; X-Forwarded-Proto from trusted_ips counts (Kong 3 reads

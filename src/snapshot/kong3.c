@@ -74,6 +74,7 @@ static void service_parse(const json_t *doc, struct tr_k3_service *s)
     s->client_certificate_id = str_or_null(doc, "client_certificate_id");
     strs_of(json_object_get(doc, "ca_certificates"), &s->ca_certificates);
     strs_of(json_object_get(doc, "tags"), &s->tags);
+    s->doc = json_incref((json_t *)doc);
 }
 
 static int on_service(json_t *doc, void *ud)
@@ -118,6 +119,7 @@ static void route_parse(const json_t *doc, struct tr_k3_route *r)
     r->path_handling_v1 = ph != NULL && strcmp(ph, "v1") == 0;
     const json_t *ca = json_object_get(doc, "created_at");
     r->created_at = json_is_integer(ca) ? (long long)json_integer_value(ca) : 0;
+    r->doc = json_incref((json_t *)doc);
 }
 
 static int on_route(json_t *doc, void *ud)
@@ -170,6 +172,7 @@ static void service_free(struct tr_k3_service *s)
     free(s->client_certificate_id);
     strs_free(&s->ca_certificates);
     strs_free(&s->tags);
+    json_decref(s->doc);
 }
 
 static void route_free(struct tr_k3_route *r)
@@ -188,6 +191,7 @@ static void route_free(struct tr_k3_route *r)
         strs_free(&r->headers[j].values);
     }
     free(r->headers);
+    json_decref(r->doc);
 }
 
 /* In the array arr of cnt rows (each with an id): replace the row id with doc, append it when

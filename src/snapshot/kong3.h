@@ -33,6 +33,7 @@ struct tr_k3_service {
     char *client_certificate_id; /* NULL when unset */
     struct tr_k3_strs ca_certificates;
     struct tr_k3_strs tags;
+    json_t *doc; /* reference to the row as stored (the log serializer's "service") */
 };
 
 /* One header rule of a route: the name (lower-case) and the values any of which matches. */
@@ -52,6 +53,7 @@ struct tr_k3_route {
     int https_redirect_status_code;
     bool path_handling_v1; /* false: "v0" */
     long long created_at;  /* seconds, for ordering ties as Kong does */
+    json_t *doc;           /* reference to the row as stored (the log serializer's "route") */
 };
 
 struct tr_k3_config {

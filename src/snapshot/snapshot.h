@@ -107,6 +107,7 @@ struct tr_service {
     char *id;       /* for a compiled api: the api's id */
     char *name;     /* NULL when unset; for a compiled api: the api's name */
     bool kong3;     /* a Kong 3 /services entity (else compiled from an api) */
+    json_t *doc;    /* reference; a Kong 3 service as stored (log serializer), or NULL */
     char *url_text; /* owned; the slices of url point into it */
     struct tr_url url;
     bool tls;          /* scheme is https */
@@ -151,6 +152,7 @@ struct tr_resolved_addr {
 struct tr_route {
     char *id;                /* owned; for a compiled api: the api's id (both of its routes) */
     char *name;              /* owned; Kong 3 route's name, NULL when unset or an api */
+    json_t *doc;             /* reference; a Kong 3 route as stored (log serializer), or NULL */
     bool kong3;              /* a Kong 3 /routes entity (else compiled from an api) */
     char *host;              /* owned; NULL for a path route */
     char *path;              /* owned; trailing '/' removed; NULL for a host route */

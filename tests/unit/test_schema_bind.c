@@ -208,6 +208,7 @@ static const char *minimal_config(const char *plugin)
 {
     static const char *const configs[][2] = {
         {"acl", "{\"allow\":[\"gold\"]}"},
+        {"file-log", "{\"path\":\"/tmp/torii-file-log-test.log\"}"},
         {"ip-restriction", "{\"deny\":[\"10.0.0.0/8\"]}"},
         {"rate-limiting", "{\"minute\":5}"},
     };
