@@ -126,13 +126,11 @@ static void file_log_log(struct tr_ctx *ctx, const void *p)
             return;
         }
     }
-    json_t *msg = tr_ctx_log_serialize(ctx);
-    char *text = json_dumps(msg, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(14));
-    json_decref(msg);
+    size_t len;
+    char *text = tr_ctx_log_serialize(ctx, &len);
     if (text == NULL)
         return;
-    size_t len = strlen(text);
-    text[len] = '\n'; /* json_dumps' NUL becomes the line's end: one write for the line */
+    text[len] = '\n'; /* the spare byte: one write for the whole line */
     ssize_t n = write(f->fd, text, len + 1);
     if (n < 0 || (size_t)n != len + 1)
         tr_log_warn("[file-log] could not write to %s: %s", c->path,

@@ -261,12 +261,14 @@ struct tr_ctx_log_facts {
 };
 /* Fill *out; meant for the log phase (earlier, the numbers are partial). */
 void tr_ctx_log_facts(const struct tr_ctx *ctx, struct tr_ctx_log_facts *out);
-/* Kong's log serializer (kong.log.serialize): a new object (the caller owns it) with request
- * {id, uri, url, querystring, method, headers, size, tls}, upstream_uri, upstream_status,
- * response {status, size, headers}, latencies {kong, proxy, request, receive}, tries,
- * authenticated_entity, route, service, consumer, client_ip, started_at, source and
- * workspace_name, as Kong 3.9 fills them (docs/plugins.md). Log phase only. */
-json_t *tr_ctx_log_serialize(struct tr_ctx *ctx);
+/* Kong's log serializer (kong.log.serialize) as compact JSON text ('/' escaped, as Kong's
+ * cjson writes it): request {id, uri, url, querystring, method, headers, size, tls},
+ * upstream_uri, upstream_status, response {status, size, headers}, latencies {kong, proxy,
+ * request, receive}, tries, authenticated_entity, route, service, consumer, client_ip,
+ * started_at, source and workspace_name, as Kong 3.9 fills them (docs/plugins.md). malloc'ed
+ * (the caller frees it) with one spare byte after its len bytes (a newline fits), or NULL past
+ * 16 MiB. Log phase only. */
+char *tr_ctx_log_serialize(struct tr_ctx *ctx, size_t *len);
 /* Kong's kong.log.set_serialize_value(key, value) in "set" mode: the serializer's output gets
  * key (a top-level field) = value (stolen; NULL removes the field). Any phase; values pile up
  * across the request's plugins, the last one set for a key wins (correlation-id sets

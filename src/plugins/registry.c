@@ -15,6 +15,7 @@ extern const struct tr_plugin tr_plugin_basic_auth;
 extern const struct tr_plugin tr_plugin_correlation_id;
 extern const struct tr_plugin tr_plugin_cors;
 extern const struct tr_plugin tr_plugin_file_log;
+extern const struct tr_plugin tr_plugin_http_log;
 extern const struct tr_plugin tr_plugin_ip_restriction;
 extern const struct tr_plugin tr_plugin_key_auth;
 extern const struct tr_plugin tr_plugin_oauth2;
@@ -33,6 +34,7 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_correlation_id,
     &tr_plugin_cors,
     &tr_plugin_file_log,
+    &tr_plugin_http_log,
     &tr_plugin_ip_restriction,
     &tr_plugin_prometheus,
     &tr_plugin_request_size_limiting,

@@ -397,6 +397,9 @@ bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
  * Names are compared decoded, as tr__ctx_find_arg compares them. */
 bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name);
 
+/* serialize.c: free a worker's cache of route and service rows as text. */
+void tr__serialize_cache_free(struct tr_entity_cache *c);
+
 /* respond.c */
 /* worker.c: the worker's hold of the current snapshot, taken by each exchange as it starts (one
  * atomic load when nothing changed) and released when it ends; a hold replaced meanwhile is

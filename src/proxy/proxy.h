@@ -21,6 +21,7 @@ struct tr_snapshot;
 struct tr_store;
 struct tr_logfile;
 struct tr_metrics_shard;
+struct tr_entity_cache;
 struct tr_http_response;
 
 /* Counters for GET /status; written by the owning worker only, read by the control thread. */
@@ -53,6 +54,7 @@ struct tr_proxy_worker {
     struct tr_logfile *access_log; /* owned; NULL when off */
     struct tr_proxy_counters counters;
     struct tr_metrics_shard *metrics;     /* owned; the plugins' series (core/metrics.h) */
+    struct tr_entity_cache *entity_cache; /* owned; route and service rows as log text */
     bool draining;                        /* stop: answer with Connection: close, close idle ones */
     unsigned drain_answered;              /* requests answered since the drain began */
     unsigned drain_cut_requests;          /* in flight when the drain ran out of time */

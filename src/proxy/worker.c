@@ -97,6 +97,8 @@ void tr_proxy_worker_fini(struct tr_proxy_worker *w)
     w->access_log = NULL;
     free(w->res_scratch);
     w->res_scratch = NULL;
+    tr__serialize_cache_free(w->entity_cache);
+    w->entity_cache = NULL;
     tr__tls_sessions_free(w);
     for (size_t i = 0; i < tr_plugin_count() && i < TR_PLUGIN_MAX; i++) {
         const struct tr_plugin *p = tr_plugin_at(i);

@@ -209,6 +209,7 @@ static const char *minimal_config(const char *plugin)
     static const char *const configs[][2] = {
         {"acl", "{\"allow\":[\"gold\"]}"},
         {"file-log", "{\"path\":\"/tmp/torii-file-log-test.log\"}"},
+        {"http-log", "{\"http_endpoint\":\"http://u:p@127.0.0.1:9/log?x=1\"}"},
         {"ip-restriction", "{\"deny\":[\"10.0.0.0/8\"]}"},
         {"rate-limiting", "{\"minute\":5}"},
     };

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/* http-log (Kong 3.9): each request's serialized JSON (tr_ctx_log_serialize) goes into a queue
+ * of the worker (log_queue.h), which sends it to http_endpoint in batches with
+ * http/client.h, off the request's path: a receiver that is down, slow or answers 500 never
+ * delays or fails a proxied request. As Kong:
+ *   - instances with the same endpoint, method, content type, timeout and keepalive share one
+ *     queue per worker, with the queue settings of the instance that made it; headers follow
+ *     the latest config;
+ *   - a batch of max_batch_size 1 is one JSON object, otherwise a JSON array;
+ *   - user:password in the URL becomes Basic authorization, the URL's query is not sent;
+ *   - any status of 300 or more, or no answer, is a failure, retried per queue.*;
+ *   - retry_count, queue_size and flush_timeout are Kong's deprecated settings: the last two
+ *     still set queue.max_batch_size and queue.max_coalescing_delay.
+ * Entries dropped by a full queue are logged and counted in
+ * torii_log_entries_dropped_total{plugin="http-log"} (GET /metrics). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/metrics.h"
+#include "http/client.h"
+#include "http/tls.h"
+#include "plugins/log_queue.h"
+#include "plugins/plugin.h"
+#include "schema/schema.h"
+
+struct http_log_conf {
+    char *http_endpoint, *method, *content_type; /* owned */
+    double timeout, keepalive;                   /* ms */
+    int64_t retry_count, queue_size;             /* deprecated (0: unset) */
+    double flush_timeout;                        /* deprecated (0: unset) */
+    struct tr_log_queue_conf queue;
+    /* derived by conf_parse */
+    char *host; /* owned; without brackets */
+    uint16_t port;
+    bool tls;
+    char *path;         /* owned; "/" at least, no query */
+    char *auth;         /* owned; "Basic <base64(userinfo)>", or NULL */
+    char *headers_text; /* owned; "Name: value\r\n" for each configured header */
+    char *queue_name;   /* owned; what shares a queue */
+};
+
+/* ---- http_endpoint ------------------------------------------------------------------------ */
+
+struct endpoint {
+    char scheme[8];
+    char userinfo[256];
+    char host[256];
+    uint16_t port;
+    char path[2048];
+};
+
+/* Kong's url typedef over LuaSocket's url.parse: scheme://[userinfo@]host[:port][/path][?q][#f].
+ * Returns NULL or the reason it is refused. */
+static const char *parse_endpoint(const char *url, struct endpoint *e)
+{
+    memset(e, 0, sizeof(*e));
+    const char *sep = strstr(url, "://");
+    if (sep == NULL || sep == url)
+        return "missing scheme in url";
+    size_t sl = (size_t)(sep - url);
+    if (sl >= sizeof(e->scheme))
+        return "could not parse url. unsupported scheme";
+    for (size_t i = 0; i < sl; i++)
+        e->scheme[i] = (char)tolower((unsigned char)url[i]);
+    if (strcmp(e->scheme, "http") != 0 && strcmp(e->scheme, "https") != 0)
+        return "could not parse url. scheme must be http or https";
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    const char *hp = auth;
+    if (at != NULL) {
+        size_t ul = (size_t)(at - auth);
+        if (ul >= sizeof(e->userinfo))
+            return "could not parse url. user info too long";
+        memcpy(e->userinfo, auth, ul);
+        hp = at + 1;
+    }
+    size_t hplen = (size_t)(auth + alen - hp);
+    const char *colon = NULL;
+    if (hplen > 0 && hp[0] == '[') {
+        const char *rb = memchr(hp, ']', hplen);
+        if (rb == NULL)
+            return "could not parse url. bad IPv6 address";
+        if ((size_t)(rb - hp - 1) >= sizeof(e->host))
+            return "could not parse url. host too long";
+        memcpy(e->host, hp + 1, (size_t)(rb - hp - 1));
+        colon = rb + 1 < hp + hplen && rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = memchr(hp, ':', hplen);
+        size_t hl = colon ? (size_t)(colon - hp) : hplen;
+        if (hl >= sizeof(e->host))
+            return "could not parse url. host too long";
+        memcpy(e->host, hp, hl);
+    }
+    if (e->host[0] == '\0')
+        return "missing host in url";
+    for (const char *p = e->host; *p; p++) {
+        if (!isalnum((unsigned char)*p) && !strchr(".-_:", *p))
+            return "could not parse url. bad host";
+    }
+    e->port = strcmp(e->scheme, "https") == 0 ? 443 : 80;
+    if (colon != NULL) {
+        const char *ps = colon + 1;
+        size_t pl = (size_t)(auth + alen - ps);
+        unsigned long port = 0;
+        for (size_t i = 0; i < pl; i++) {
+            if (!isdigit((unsigned char)ps[i]) || port > 65535)
+                return "could not parse url. bad port";
+            port = port * 10 + (unsigned long)(ps[i] - '0');
+        }
+        if (pl == 0 || port == 0 || port > 65535)
+            return "could not parse url. bad port";
+        e->port = (uint16_t)port;
+    }
+    const char *path = auth + alen;
+    size_t plen = strcspn(path, "?#");
+    if (plen == 0 || path[0] != '/')
+        snprintf(e->path, sizeof(e->path), "/");
+    else if (plen < sizeof(e->path))
+        memcpy(e->path, path, plen);
+    else
+        return "could not parse url. path too long";
+    for (const char *p = e->path; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return "could not parse url. bad path";
+    }
+    return NULL;
+}
+
+static int check_endpoint(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *v = json_object_get(rec, name);
+    if (!json_is_string(v))
+        return 0;
+    struct endpoint e;
+    const char *why = parse_endpoint(json_string_value(v), &e);
+    if (why == NULL)
+        return 0;
+    snprintf(msg, msg_len, "%s", why);
+    return TR_EINVAL;
+}
+
+/* Kong's headers map: typedefs.header_name keys, not Host, Content-Length or Content-Type,
+ * non-empty string values. */
+static int check_headers(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *h = json_object_get(rec, name);
+    if (h == NULL || json_is_null(h))
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)h, k, v)
+    {
+        static const char *const refused[] = {"Host", "Content-Length", "Content-Type"};
+        for (size_t i = 0; i < TR_ARRAY_SIZE(refused); i++) {
+            if (strcasecmp(k, refused[i]) == 0) {
+                snprintf(msg, msg_len, "cannot contain '%s' header", refused[i]);
+                return TR_EINVAL;
+            }
+        }
+        if (k[0] == '\0') {
+            snprintf(msg, msg_len, "length must be at least 1");
+            return TR_EINVAL;
+        }
+        if (!tr_schema_header_name_ok(k, strlen(k), msg, msg_len))
+            return TR_EINVAL;
+        if (!json_is_string(v)) {
+            snprintf(msg, msg_len, "expected a string");
+            return TR_EINVAL;
+        }
+        if (json_string_length(v) == 0) {
+            snprintf(msg, msg_len, "length must be at least 1");
+            return TR_EINVAL;
+        }
+        for (const char *p = json_string_value(v); *p; p++) {
+            if ((unsigned char)*p < 0x20 && *p != '\t') {
+                snprintf(msg, msg_len, "header values must not contain control characters");
+                return TR_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- schema ------------------------------------------------------------------------------- */
+
+static const char *const methods[] = {"POST", "PUT", "PATCH", NULL};
+static const char *const content_types[] = {"application/json", "application/json; charset=utf-8",
+                                            NULL};
+static int check_concurrency(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *v = json_object_get(rec, name);
+    if (json_is_integer(v) && json_integer_value(v) != 1 && json_integer_value(v) != -1) {
+        snprintf(msg, msg_len, "expected one of: -1, 1");
+        return TR_EINVAL;
+    }
+    return 0;
+}
+
+#define QUEUE_NUMBER(field, dflt_text, lo, hi, help_text)                                          \
+    {                                                                                              \
+        .name = #field, .type = TR_SCHEMA_NUMBER, .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED, \
+        .dflt = dflt_text, .min = lo, .max = hi, .help = help_text,                                \
+        TR_SCHEMA_BIND(struct tr_log_queue_conf, field)                                            \
+    }
+
+static const struct tr_schema_field queue_fields[] = {
+    {.name = "max_batch_size",
+     .type = TR_SCHEMA_INTEGER,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
+     .dflt = "1",
+     .min = 1,
+     .max = 1000000,
+     .help = "entries sent at most in one request",
+     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_batch_size)},
+    QUEUE_NUMBER(max_coalescing_delay, "1", 0, 3600,
+                 "seconds a partial batch waits for more entries"),
+    {.name = "max_entries",
+     .type = TR_SCHEMA_INTEGER,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
+     .dflt = "10000",
+     .min = 1,
+     .max = 1000000,
+     .help = "entries that may wait; past it the oldest are dropped",
+     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_entries)},
+    {.name = "max_bytes",
+     .type = TR_SCHEMA_INTEGER,
+     .help = "bytes that may wait (unset: no bound)",
+     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_bytes)},
+    {.name = "max_retry_time",
+     .type = TR_SCHEMA_NUMBER,
+     .flags = TR_SCHEMA_REQUIRED,
+     .dflt = "60",
+     .help = "seconds a failing batch is retried before it is dropped",
+     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_retry_time)},
+    QUEUE_NUMBER(initial_retry_delay, "0.01", 0, 1000000, "seconds before the first retry"),
+    QUEUE_NUMBER(max_retry_delay, "60", 0, 1000000, "the longest wait between retries"),
+    {.name = "concurrency_limit",
+     .type = TR_SCHEMA_INTEGER,
+     .flags = TR_SCHEMA_REQUIRED,
+     .dflt = "1",
+     .check = check_concurrency,
+     .help = "1: one batch at a time; -1: every entry sent at once",
+     TR_SCHEMA_BIND(struct tr_log_queue_conf, concurrency_limit)},
+};
+
+static const struct tr_schema queue_schema = {
+    .name = "queue",
+    .fields = queue_fields,
+    .cnt = TR_ARRAY_SIZE(queue_fields),
+};
+
+/* Kong's record check: user info in the URL and an Authorization header are one too many. */
+static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t msg_len)
+{
+    (void)mode;
+    const json_t *url = json_object_get(rec, "http_endpoint");
+    const json_t *h = json_object_get(rec, "headers");
+    struct endpoint e;
+    if (!json_is_string(url) || !json_is_object(h) ||
+        parse_endpoint(json_string_value(url), &e) != NULL || e.userinfo[0] == '\0')
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)h, k, v)
+    {
+        if (strcasecmp(k, "authorization") == 0) {
+            snprintf(msg, msg_len,
+                     "specifying both an 'Authorization' header and user info in "
+                     "'http_endpoint' is not allowed");
+            return TR_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static const struct tr_schema_field conf_fields[] = {
+    {.name = "http_endpoint",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_REQUIRED,
+     .check = check_endpoint,
+     .help = "http(s)://[user:password@]host[:port]/path the entries go to",
+     TR_SCHEMA_BIND(struct http_log_conf, http_endpoint)},
+    {.name = "method",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_REQUIRED,
+     .dflt = "\"POST\"",
+     .one_of = methods,
+     .help = "POST, PUT or PATCH",
+     TR_SCHEMA_BIND(struct http_log_conf, method)},
+    {.name = "content_type",
+     .type = TR_SCHEMA_STRING,
+     .flags = TR_SCHEMA_REQUIRED,
+     .dflt = "\"application/json\"",
+     .one_of = content_types,
+     .help = "the Content-Type of the requests",
+     TR_SCHEMA_BIND(struct http_log_conf, content_type)},
+    {.name = "timeout",
+     .type = TR_SCHEMA_NUMBER,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
+     .dflt = "10000",
+     .min = 0,
+     .max = 86400000,
+     .help = "ms for each step of a request (connect, send, read)",
+     TR_SCHEMA_BIND(struct http_log_conf, timeout)},
+    {.name = "keepalive",
+     .type = TR_SCHEMA_NUMBER,
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
+     .dflt = "60000",
+     .min = 0,
+     .max = 86400000,
+     .help = "ms an idle connection to the endpoint is kept",
+     TR_SCHEMA_BIND(struct http_log_conf, keepalive)},
+    {.name = "retry_count",
+     .type = TR_SCHEMA_INTEGER,
+     .help = "deprecated (Kong): use queue.max_retry_time",
+     TR_SCHEMA_BIND(struct http_log_conf, retry_count)},
+    {.name = "queue_size",
+     .type = TR_SCHEMA_INTEGER,
+     .help = "deprecated (Kong): use queue.max_batch_size",
+     TR_SCHEMA_BIND(struct http_log_conf, queue_size)},
+    {.name = "flush_timeout",
+     .type = TR_SCHEMA_NUMBER,
+     .help = "deprecated (Kong): use queue.max_coalescing_delay",
+     TR_SCHEMA_BIND(struct http_log_conf, flush_timeout)},
+    {.name = "headers",
+     .type = TR_SCHEMA_RECORD,
+     .check = check_headers,
+     .help = "headers added to every request (a map of name to value)"},
+    {.name = "queue",
+     .type = TR_SCHEMA_RECORD,
+     .record = &queue_schema,
+     .help = "Kong's queue settings",
+     TR_SCHEMA_BIND(struct http_log_conf, queue)},
+    TR_SCHEMA_FIELD_NO_LUA,
+};
+
+static const struct tr_schema conf_schema = {
+    .name = "http-log",
+    .fields = conf_fields,
+    .cnt = TR_ARRAY_SIZE(conf_fields),
+    .self_check = self_check,
+};
+
+static void conf_free(void *p)
+{
+    struct http_log_conf *c = p;
+    if (c == NULL)
+        return;
+    free(c->host);
+    free(c->path);
+    free(c->auth);
+    free(c->headers_text);
+    free(c->queue_name);
+    tr_schema_free_struct(&conf_schema, p);
+}
+
+static char *basic_auth(const char *userinfo)
+{
+    size_t n = strlen(userinfo);
+    char *out = tr_xmalloc(6 + 4 * ((n + 2) / 3) + 1);
+    memcpy(out, "Basic ", 6);
+    EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)userinfo, (int)n);
+    return out;
+}
+
+static char *headers_text(const json_t *h)
+{
+    size_t cap = 1;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)h, k, v) cap += strlen(k) + json_string_length(v) + 4;
+    char *out = tr_xmalloc(cap);
+    size_t at = 0;
+    json_object_foreach((json_t *)h, k, v)
+    {
+        at += (size_t)snprintf(out + at, cap - at, "%s: %s\r\n", k, json_string_value(v));
+    }
+    out[at] = '\0';
+    return out;
+}
+
+static void *conf_parse(const json_t *config, char *err, size_t err_len)
+{
+    struct http_log_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
+    struct endpoint e;
+    const char *why = c->http_endpoint ? parse_endpoint(c->http_endpoint, &e) : "required";
+    if (why != NULL) {
+        snprintf(err, err_len, "http_endpoint: %s", why);
+        conf_free(c);
+        return NULL;
+    }
+    /* Kong's legacy conversion (Queue.get_plugin_params): values other than the old defaults */
+    if (c->queue_size > 0 && c->queue_size != 1)
+        c->queue.max_batch_size = c->queue_size;
+    if (c->flush_timeout > 0 && c->flush_timeout != 2)
+        c->queue.max_coalescing_delay = c->flush_timeout;
+    c->host = tr_xstrdup(e.host);
+    c->port = e.port;
+    c->tls = strcmp(e.scheme, "https") == 0;
+    c->path = tr_xstrdup(e.path);
+    c->auth = e.userinfo[0] ? basic_auth(e.userinfo) : NULL;
+    const json_t *h = json_object_get(config, "headers");
+    c->headers_text = json_is_object(h) ? headers_text(h) : tr_xstrdup("");
+    size_t nl = strlen(c->http_endpoint) + 128;
+    c->queue_name = tr_xmalloc(nl);
+    snprintf(c->queue_name, nl, "%s:%s:%s:%.17g:%.17g:%lld", c->http_endpoint, c->method,
+             c->content_type, c->timeout, c->keepalive, (long long)c->retry_count);
+    return c;
+}
+
+/* ---- sending ------------------------------------------------------------------------------ */
+
+/* What a queue sends with: a copy of its config's request parts (configs live only as long as
+ * their snapshot; the queue outlives them). Headers follow the latest config that used it. */
+struct sink {
+    struct tr_log_queue *queue;
+    struct worker_logs *owner;
+    char *host, *path, *method, *content_type, *auth, *headers;
+    uint16_t port;
+    bool tls;
+    uint32_t timeout_ms, keepalive_ms;
+    bool single;    /* max_batch_size 1: the body is the entry itself */
+    bool unlimited; /* concurrency_limit -1: a client per batch */
+    struct tr_http_client *client;
+    const void *conf_seen; /* the config whose headers are in use */
+    uint64_t version_seen;
+    uint64_t dropped_counted;
+    struct sink *next;
+};
+
+struct worker_logs {
+    uv_loop_t *loop;
+    struct tr_tls_client *tls; /* made on first https endpoint */
+    struct sink *sinks;
+};
+
+static const struct tr_metric_family dropped_family = {
+    "torii_log_entries_dropped_total",
+    "Log entries dropped by a logging plugin's queue (full, or retries given up)",
+    TR_METRIC_COUNTER, NULL, 0};
+
+static void on_sent(void *ud, int status, const char *err, const char *body)
+{
+    struct tr_log_batch *b = ud;
+    const struct sink *k = tr_log_queue_ud(b->queue);
+    char msg[1024];
+    if (status >= 100 && status < 300) {
+        tr_log_debug("http-log sent data log server, %s:%u HTTP status %d", k->host,
+                     (unsigned)k->port, status);
+        tr_log_batch_done(b, true, NULL);
+        return;
+    }
+    if (status == 0)
+        snprintf(msg, sizeof(msg), "failed request to %s:%u: %s", k->host, (unsigned)k->port,
+                 err ? err : "error");
+    else
+        snprintf(msg, sizeof(msg), "request to %s:%u returned status code %d and body %s", k->host,
+                 (unsigned)k->port, status, body ? body : "");
+    tr_log_batch_done(b, false, msg);
+}
+
+static struct tr_http_client *client_for(struct sink *s, struct tr_log_batch *b)
+{
+    struct tr_tls_client *tls = NULL;
+    if (s->tls) {
+        if (s->owner->tls == NULL) {
+            char err[256];
+            s->owner->tls = tr_tls_client_new(false, NULL, NULL, err, sizeof(err));
+            if (s->owner->tls == NULL)
+                tr_log_error("http-log: no TLS client context: %s", err);
+        }
+        tls = s->owner->tls;
+        if (tls == NULL)
+            return NULL;
+    }
+    if (s->unlimited) {
+        if (b->sender == NULL)
+            b->sender = tr_http_client_new(s->owner->loop, s->host, s->port, tls, s->timeout_ms, 0);
+        return b->sender;
+    }
+    if (s->client == NULL)
+        s->client = tr_http_client_new(s->owner->loop, s->host, s->port, tls, s->timeout_ms,
+                                       s->keepalive_ms);
+    return s->client;
+}
+
+static void send_batch(void *ud, struct tr_log_batch *b)
+{
+    struct sink *s = ud;
+    struct tr_http_client *client = client_for(s, b);
+    if (client == NULL) {
+        tr_log_batch_done(b, false, "no TLS client context");
+        return;
+    }
+    size_t body_len = 0;
+    for (size_t i = 0; i < b->n; i++)
+        body_len += b->lens[i] + 1;
+    char *body = tr_xmalloc(body_len + 2);
+    size_t at = 0;
+    if (s->single && b->n == 1) {
+        memcpy(body, b->entries[0], b->lens[0]);
+        at = b->lens[0];
+    } else {
+        body[at++] = '[';
+        for (size_t i = 0; i < b->n; i++) {
+            if (i)
+                body[at++] = ',';
+            memcpy(body + at, b->entries[i], b->lens[i]);
+            at += b->lens[i];
+        }
+        body[at++] = ']';
+    }
+    bool v6 = strchr(s->host, ':') != NULL;
+    bool default_port = s->port == (s->tls ? 443 : 80);
+    char port[8] = "";
+    if (!default_port)
+        snprintf(port, sizeof(port), ":%u", (unsigned)s->port);
+    size_t hcap = strlen(s->path) + strlen(s->host) + strlen(s->headers) +
+                  (s->auth ? strlen(s->auth) : 0) + 256;
+    char *head = tr_xmalloc(hcap);
+    int hl = snprintf(head, hcap,
+                      "%s %s HTTP/1.1\r\nHost: %s%s%s%s\r\nUser-Agent: torii/" TR_VERSION
+                      "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
+                      s->method, s->path, v6 ? "[" : "", s->host, v6 ? "]" : "", port,
+                      s->content_type, at, s->auth ? "Authorization: " : "", s->auth ? s->auth : "",
+                      s->auth ? "\r\n" : "", s->headers);
+    int rc = tr_http_client_send(client, head, (size_t)hl, body, at, on_sent, b);
+    free(head);
+    free(body);
+    if (rc != 0)
+        tr_log_batch_done(b, false, "a request is in flight");
+}
+
+static void release_batch(void *ud, struct tr_log_batch *b)
+{
+    (void)ud;
+    tr_http_client_free(b->sender);
+    b->sender = NULL;
+}
+
+static void sink_free(struct sink *s)
+{
+    tr_log_queue_free(s->queue);
+    tr_http_client_free(s->client);
+    free(s->host);
+    free(s->path);
+    free(s->method);
+    free(s->content_type);
+    free(s->auth);
+    free(s->headers);
+    free(s);
+}
+
+static struct sink *sink_for(struct worker_logs *w, struct tr_ctx *ctx,
+                             const struct http_log_conf *c)
+{
+    struct sink *s = w->sinks;
+    while (s != NULL && strcmp(tr_log_queue_name(s->queue), c->queue_name) != 0)
+        s = s->next;
+    if (s == NULL) {
+        s = tr_xcalloc(1, sizeof(*s));
+        s->owner = w;
+        s->host = tr_xstrdup(c->host);
+        s->path = tr_xstrdup(c->path);
+        s->method = tr_xstrdup(c->method);
+        s->content_type = tr_xstrdup(c->content_type);
+        s->auth = c->auth ? tr_xstrdup(c->auth) : NULL;
+        s->port = c->port;
+        s->tls = c->tls;
+        s->timeout_ms = (uint32_t)c->timeout;
+        s->keepalive_ms = (uint32_t)c->keepalive;
+        s->single = c->queue.max_batch_size == 1;
+        s->unlimited = c->queue.concurrency_limit < 0;
+        char tag[96];
+        snprintf(tag, sizeof(tag), "http-log plugin %s", tr_ctx_plugin_id(ctx));
+        s->queue =
+            tr_log_queue_new(w->loop, tag, c->queue_name, &c->queue, send_batch, release_batch, s);
+        s->next = w->sinks;
+        w->sinks = s;
+    }
+    uint64_t version = tr_ctx_config_version(ctx);
+    if (s->conf_seen != c || s->version_seen != version) {
+        /* Kong puts a changed config into effect at once: the headers follow it */
+        free(s->headers);
+        s->headers = tr_xstrdup(c->headers_text);
+        s->conf_seen = c;
+        s->version_seen = version;
+    }
+    return s;
+}
+
+static void http_log_log(struct tr_ctx *ctx, const void *p)
+{
+    const struct http_log_conf *c = p;
+    void **slot = tr_ctx_worker_slot(ctx);
+    if (*slot == NULL) {
+        struct worker_logs *w = tr_xcalloc(1, sizeof(*w));
+        w->loop = tr_ctx_loop(ctx);
+        *slot = w;
+    }
+    struct sink *s = sink_for(*slot, ctx, c);
+    size_t len;
+    char *text = tr_ctx_log_serialize(ctx, &len);
+    if (text == NULL)
+        return;
+    if (tr_log_queue_add(s->queue, text, len) != 0)
+        tr_log_error("Failed to enqueue log entry to log server");
+    uint64_t dropped = tr_log_queue_dropped(s->queue);
+    if (dropped > s->dropped_counted) {
+        tr_metrics_add(
+            tr_metrics_series_get(tr_ctx_metrics(ctx), &dropped_family, "plugin=\"http-log\"", 17),
+            dropped - s->dropped_counted);
+        s->dropped_counted = dropped;
+    }
+}
+
+static void worker_free(void *slot)
+{
+    struct worker_logs *w = slot;
+    while (w->sinks != NULL) {
+        struct sink *s = w->sinks;
+        w->sinks = s->next;
+        sink_free(s);
+    }
+    tr_tls_client_free(w->tls);
+    free(w);
+}
+
+/* Priority 12 as Kong. */
+const struct tr_plugin tr_plugin_http_log = {
+    .name = "http-log",
+    .version = "1.0.0",
+    .priority = 12,
+    .schema = &conf_schema,
+    .conf_parse = conf_parse,
+    .conf_free = conf_free,
+    .log = http_log_log,
+    .worker_free = worker_free,
+};
