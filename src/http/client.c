@@ -302,9 +302,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void open_connection(struct tr_http_client *c)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    if (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&ss) == 0) {
+    if (tr_sock_addr_literal(c->host, (uint16_t)c->port, &ss)) {
         connect_to(c, (struct sockaddr *)&ss);
         return;
     }

@@ -357,3 +357,10 @@ void tr_sock_drop_tls(struct tr_sock *s)
     s->tls = NULL;
     uv_close((uv_handle_t *)&s->tls_pump, on_handle_closed);
 }
+
+bool tr_sock_addr_literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
+           uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0;
+}

@@ -98,4 +98,7 @@ int tr_sock_shutdown(struct tr_sock *s);
  * after the input buffer and the TLS state are freed: the owner may free s then. */
 void tr_sock_close(struct tr_sock *s, void (*on_closed)(struct tr_sock *s));
 
+/* host as an IPv4 or IPv6 literal with port, into *ss: true, or false for a name (resolve it). */
+bool tr_sock_addr_literal(const char *host, uint16_t port, struct sockaddr_storage *ss);
+
 #endif

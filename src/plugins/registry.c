@@ -24,6 +24,8 @@ extern const struct tr_plugin tr_plugin_rate_limiting;
 extern const struct tr_plugin tr_plugin_request_size_limiting;
 extern const struct tr_plugin tr_plugin_request_termination;
 extern const struct tr_plugin tr_plugin_ssl;
+extern const struct tr_plugin tr_plugin_tcp_log;
+extern const struct tr_plugin tr_plugin_udp_log;
 
 static const struct tr_plugin *const bundled[] = {
     NULL, /* placeholder so the array is never empty; skipped */
@@ -41,6 +43,8 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_request_termination,
     &tr_plugin_rate_limiting,
     &tr_plugin_ssl,
+    &tr_plugin_tcp_log,
+    &tr_plugin_udp_log,
 };
 
 static const struct tr_plugin *sorted[TR_PLUGIN_MAX];

@@ -210,6 +210,8 @@ static const char *minimal_config(const char *plugin)
         {"acl", "{\"allow\":[\"gold\"]}"},
         {"file-log", "{\"path\":\"/tmp/torii-file-log-test.log\"}"},
         {"http-log", "{\"http_endpoint\":\"http://u:p@127.0.0.1:9/log?x=1\"}"},
+        {"tcp-log", "{\"host\":\"127.0.0.1\",\"port\":9}"},
+        {"udp-log", "{\"host\":\"log.example\",\"port\":9}"},
         {"ip-restriction", "{\"deny\":[\"10.0.0.0/8\"]}"},
         {"rate-limiting", "{\"minute\":5}"},
     };
