@@ -263,6 +263,8 @@ static const struct conf_key keys[] = {
     {.name = "pg_max_concurrent_queries", .type = KT_INT, FIELD(pg_max_concurrent_queries),
      .def = "0", .min = 0, .max = 1000,
      .help = "Connections one node opens for runtime rows at most; 0 = a few (6)"},
+    {.name = "syslog_socket", .type = KT_PATH, FIELD(syslog_socket), .def = "/dev/log",
+     .help = "The system log's socket the syslog plugin writes to"},
 };
 /* clang-format on */
 

@@ -102,6 +102,7 @@ struct tr_conf {
     char *pg_schema;                    /* owned; "" = the server's search_path */
     bool pg_ssl, pg_ssl_verify;         /* off, off */
     uint32_t pg_max_concurrent_queries; /* runtime connections at most; 0 = 6 */
+    char *syslog_socket;                /* owned; the syslog plugin's socket (/dev/log) */
 };
 
 /* The check of the `plugins` setting (names must be plugins compiled in). core/ names no

@@ -16,6 +16,7 @@
 
 #include "core/str.h"
 
+struct tr_conf;
 struct tr_ctx;
 struct tr_metrics_shard;
 struct tr_schema;
@@ -328,6 +329,8 @@ struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx);
  * services, consumers, instance configs) keeps its address while this version lives, so a
  * worker cache keyed on those addresses stays right if it also keys on this number. */
 uint64_t tr_ctx_config_version(const struct tr_ctx *ctx);
+/* The node's settings (core/conf.h), read-only. */
+const struct tr_conf *tr_ctx_conf(const struct tr_ctx *ctx);
 /* Id of the plugin instance running now (its /plugins row id: stable across config changes).
  * Borrowed for the request. */
 const char *tr_ctx_plugin_id(const struct tr_ctx *ctx);

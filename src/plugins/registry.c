@@ -24,6 +24,7 @@ extern const struct tr_plugin tr_plugin_rate_limiting;
 extern const struct tr_plugin tr_plugin_request_size_limiting;
 extern const struct tr_plugin tr_plugin_request_termination;
 extern const struct tr_plugin tr_plugin_ssl;
+extern const struct tr_plugin tr_plugin_syslog;
 extern const struct tr_plugin tr_plugin_tcp_log;
 extern const struct tr_plugin tr_plugin_udp_log;
 
@@ -43,6 +44,7 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_request_termination,
     &tr_plugin_rate_limiting,
     &tr_plugin_ssl,
+    &tr_plugin_syslog,
     &tr_plugin_tcp_log,
     &tr_plugin_udp_log,
 };

@@ -427,6 +427,11 @@ struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx)
     return ctx->ex->w->loop;
 }
 
+const struct tr_conf *tr_ctx_conf(const struct tr_ctx *ctx)
+{
+    return ctx->ex->w->conf;
+}
+
 uint64_t tr_ctx_config_version(const struct tr_ctx *ctx)
 {
     return ctx->ex->hold->snap->version;

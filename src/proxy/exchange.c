@@ -73,6 +73,8 @@ void tr__exchange_free(struct tr_exchange *ex)
         ex->status = 499; /* client went away before an answer (nginx's convention) */
     if (ex->route)
         tr__phases_log(&ex->ctx); /* also tells a yielded plugin to cancel */
+    else if (ex->unrouted)
+        tr__phases_log_unrouted(&ex->ctx);
     tr__access_log_exchange(ex->w, ex);
     if (ex->body.reading) {
         /* The plugin waits on the body, not on work of its own: nothing will resume it. */
@@ -508,6 +510,7 @@ static bool route_request(struct tr_exchange *ex, const struct tr_http_request *
     if (!tr_router_match_request(snap->router, &rr, &match)) {
         bool close = tr__exchange_closes(ex);
         tr__respond_no_route(c, path, hosts, rr.num_hosts, snap->num_kong3_routes > 0, close);
+        ex->unrouted = true;
         finish(ex);
         return false;
     }

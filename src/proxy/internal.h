@@ -257,6 +257,7 @@ struct tr_exchange {
     char *client_head;        /* owned; the response head the client got (log serializer) */
     uint64_t req_bytes_in;    /* request bytes read from the client: head and body */
     bool proxied;             /* the client got the upstream's answer (Kong's source "service") */
+    bool unrouted;            /* answered "no route matched": global plugins log it */
 
     /* Timing (monotonic microseconds). */
     uint64_t t_start, t_upstream_start, t_upstream_head;
@@ -380,6 +381,8 @@ int tr__phases_access(struct tr_ctx *ctx);
 void tr__phases_collect_rest(struct tr_ctx *ctx);
 void tr__phases_header_filter(struct tr_ctx *ctx);
 void tr__phases_log(struct tr_ctx *ctx);
+/* A request no route matched: the log phase of the global instances (Kong logs its 404). */
+void tr__phases_log_unrouted(struct tr_ctx *ctx);
 /* ctx.c: set up / tear down the context of ex. */
 void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex);
 void tr__ctx_fini(struct tr_ctx *ctx);

@@ -135,6 +135,14 @@ void tr__phases_log(struct tr_ctx *ctx)
     }
 }
 
+void tr__phases_log_unrouted(struct tr_ctx *ctx)
+{
+    const struct tr_snapshot *snap = ctx->ex->hold->snap;
+    for (size_t i = 0; i < snap->num_globals; i++)
+        remember(ctx, snap->globals[i]);
+    tr__phases_log(ctx);
+}
+
 void tr_ctx_resume(struct tr_ctx *ctx, int rc)
 {
     ctx->yielded = false;

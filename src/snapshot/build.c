@@ -312,6 +312,11 @@ static void build_chains(struct tr_snapshot *snap)
         if (in->consumer_id)
             snap->has_consumer_plugins[in->plugin_index] = true;
     }
+    for (size_t pi = 0; pi < np && snap->num_globals < TR_PLUGIN_MAX; pi++) {
+        const struct tr_plugin_instance *g = any[pi] ? find_instance(snap, pi, NULL, "") : NULL;
+        if (g != NULL)
+            snap->globals[snap->num_globals++] = g;
+    }
     for (size_t ri = 0; ri < snap->num_routes; ri++) {
         struct tr_route *r = &snap->routes[ri];
         r->chain = tr_xcalloc(np ? np : 1, sizeof(*r->chain));

@@ -207,6 +207,10 @@ struct tr_snapshot {
     /* Every instance by "<plugin index>/<consumer id or empty>/<scope>" (tr_route.scopes). */
     struct tr_strmap instances;
     bool has_consumer_plugins[TR_PLUGIN_MAX];
+    /* The global instances (no route, service, api or consumer), in execution order: what runs
+     * the log phase of a request no route matched (Kong's global plugins log a 404). */
+    const struct tr_plugin_instance *globals[TR_PLUGIN_MAX];
+    size_t num_globals;
 
     struct tr_snap_identity *identity; /* reference: consumers and credentials */
 

@@ -333,3 +333,23 @@ def test_schema_accepts_and_fills_defaults(node):
     assert q["initial_retry_delay"] == 0.01 and q["max_retry_delay"] == 60
     assert q["concurrency_limit"] == 1
     assert node.admin.delete("/plugins/" + r.json()["id"]).status_code == 204
+
+
+def test_executes_successfully_when_route_does_not_exist(torii_factory, receiver):
+    """01-log_spec: a global http-log logs the 404 of a request no route matched, without an
+    error in the log; prometheus records nothing for it."""
+    t = torii_factory()
+    ok(t.admin.post("/plugins", json={"name": "http-log", "config": {
+        "http_endpoint": receiver.url("/post_log/no_route")}}))
+    ok(t.admin.post("/plugins", json={"name": "prometheus",
+                                      "config": {"status_code_metrics": True}}))
+    before = t.stderr_size()
+    r = requests.get("http://127.0.0.1:%d/nonexistant/proxy/path" % t.proxy_port,
+                     headers={"Host": "http_no_exist.test"}, timeout=10, proxies=NO_PROXY)
+    assert r.status_code == 404
+    (e, _, _), = receiver.wait("no_route", 1)
+    assert e["client_ip"] == "127.0.0.1" and e["response"]["status"] == 404
+    assert "route" not in e and "service" not in e and "tries" not in e
+    assert e["upstream_uri"] == "" and e["source"] == "kong"
+    assert "[error]" not in t.stderr_text()[before:]
+    assert "kong_http_requests_total" not in t.admin.get("/metrics").text

@@ -756,7 +756,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 62);
+    TR_CHECK_INT(col.cnt, 63);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[3], "status_listen");
     TR_CHECK_INT(c.status_listen.cnt, 0); /* off unless asked (Kong 3.9: 127.0.0.1:8007) */
@@ -776,6 +776,8 @@ static void test_dump(void)
     TR_CHECK_STR(col.keys[52], "pg_host");
     TR_CHECK_STR(col.keys[57], "pg_database");
     TR_CHECK_STR(col.keys[61], "pg_max_concurrent_queries");
+    TR_CHECK_STR(col.keys[62], "syslog_socket");
+    TR_CHECK_STR(c.syslog_socket, "/dev/log");
     TR_CHECK_STR(c.pg_user, "kong");
     TR_CHECK_INT(c.pg_port, 5432);
     TR_CHECK_INT(c.pg_timeout_ms, 5000);
