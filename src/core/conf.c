@@ -74,6 +74,7 @@ static int check_dns_servers(struct tr_str value, char *why, size_t why_len);
 static int check_pg_schema(struct tr_str value, char *why, size_t why_len);
 
 static const char *const database_choices[] = {"sqlite", "postgres", "off", NULL};
+static const char *const access_log_formats[] = {"kong", "json", NULL};
 /* Same order as enum tr_log_level. */
 static const char *const log_level_choices[] = {"debug", "info", "notice", "warn",
                                                 "error", "crit", NULL};
@@ -131,6 +132,9 @@ static const struct conf_key keys[] = {
     {.name = "proxy_access_log", .type = KT_PATH, .flags = KF_OFF | KF_PREFIXED,
      FIELD(proxy_access_log), .def = "logs/access.log",
      .help = "Access log of the proxy, or off"},
+    {.name = "proxy_access_log_format", .type = KT_ENUM, FIELD(proxy_access_log_format),
+     .def = "kong", .choices = access_log_formats,
+     .help = "kong: Kong's kong_log_format line (and torii's timings); json: one JSON object"},
     {.name = "proxy_error_log", .type = KT_PATH, .flags = KF_OFF | KF_EMPTY | KF_PREFIXED,
      FIELD(proxy_error_log), .def = "", .help = "Error log; empty = standard error; off"},
     {.name = "admin_access_log", .type = KT_PATH, .flags = KF_OFF | KF_PREFIXED,

@@ -45,6 +45,7 @@ struct tr_conf {
     uint32_t password_hash_queue;   /* password checks that may wait for a hash thread (32) */
     int log_level;                  /* enum tr_log_level */
     char *proxy_access_log;         /* owned; absolute path, or "off" */
+    int proxy_access_log_format;    /* 0: Kong's kong_log_format line, 1: JSON */
     char *proxy_error_log;          /* owned; absolute path, "off", or "" meaning stderr */
     char *admin_access_log;         /* owned; absolute path, or "off" */
 

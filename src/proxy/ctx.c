@@ -427,6 +427,27 @@ struct uv_loop_s *tr_ctx_loop(struct tr_ctx *ctx)
     return ctx->ex->w->loop;
 }
 
+/* splitmix64: a bijection, so (key, counter) never gives one value twice for a worker. */
+static uint64_t mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+const char *tr__ctx_request_id(struct tr_ctx *ctx)
+{
+    if (ctx->request_id[0] == '\0') {
+        struct tr_proxy_worker *w = ctx->ex->w;
+        uint64_t n = w->rid_next++;
+        snprintf(ctx->request_id, sizeof(ctx->request_id), "%016llx%016llx",
+                 (unsigned long long)mix(w->rid_seed[0] ^ n),
+                 (unsigned long long)mix(w->rid_seed[1] + n));
+    }
+    return ctx->request_id;
+}
+
 const struct tr_conf *tr_ctx_conf(const struct tr_ctx *ctx)
 {
     return ctx->ex->w->conf;

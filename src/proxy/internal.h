@@ -383,6 +383,9 @@ void tr__phases_header_filter(struct tr_ctx *ctx);
 void tr__phases_log(struct tr_ctx *ctx);
 /* A request no route matched: the log phase of the global instances (Kong logs its 404). */
 void tr__phases_log_unrouted(struct tr_ctx *ctx);
+/* ctx.c: the request's id, 32 hex digits (Kong's $kong_request_id), made on first use from
+ * the worker's random key and counter: unique, cheap, not a secret. */
+const char *tr__ctx_request_id(struct tr_ctx *ctx);
 /* ctx.c: set up / tear down the context of ex. */
 void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex);
 void tr__ctx_fini(struct tr_ctx *ctx);
@@ -449,6 +452,6 @@ bool tr__realip_compute(const struct tr_cidr_list *trusted, const char *peer,
 const struct tr_cidr_list *tr__trusted_ips(void);
 
 /* access_log.c */
-void tr__access_log_exchange(struct tr_proxy_worker *w, const struct tr_exchange *ex);
+void tr__access_log_exchange(struct tr_proxy_worker *w, struct tr_exchange *ex);
 
 #endif

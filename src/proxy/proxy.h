@@ -55,6 +55,8 @@ struct tr_proxy_worker {
     struct tr_proxy_counters counters;
     struct tr_metrics_shard *metrics;     /* owned; the plugins' series (core/metrics.h) */
     struct tr_entity_cache *entity_cache; /* owned; route and service rows as log text */
+    uint64_t rid_seed[2];                 /* request ids: a random key per worker ... */
+    uint64_t rid_next;                    /* ... and a counter (tr__ctx_request_id) */
     bool draining;                        /* stop: answer with Connection: close, close idle ones */
     unsigned drain_answered;              /* requests answered since the drain began */
     unsigned drain_cut_requests;          /* in flight when the drain ran out of time */

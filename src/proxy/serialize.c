@@ -14,7 +14,6 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
-#include "core/secret.h"
 #include "http/form.h"
 #include "http/tls.h"
 #include "http/url.h"
@@ -323,14 +322,6 @@ void tr__serialize_cache_free(struct tr_entity_cache *c)
 
 /* ---- the object --------------------------------------------------------------------------- */
 
-/* The request's id: 32 hex digits, made once (Kong's request.id). */
-static const char *request_id(struct tr_ctx *ctx)
-{
-    if (ctx->request_id[0] == '\0' && tr_secret_hex(ctx->request_id, 16) != 0)
-        ctx->request_id[0] = '\0';
-    return ctx->request_id;
-}
-
 static void request_object(struct out *o, struct tr_ctx *ctx, const struct tr_ctx_log_facts *f)
 {
     struct tr_exchange *ex = ctx->ex;
@@ -338,7 +329,7 @@ static void request_object(struct out *o, struct tr_ctx *ctx, const struct tr_ct
     bool first = true;
     raw(o, "{", 1);
     key(o, &first, "id");
-    cstr(o, request_id(ctx));
+    cstr(o, tr__ctx_request_id(ctx));
     key(o, &first, "uri");
     str(o, ex->path);
     /* Kong's url: scheme://$host:$server_port$request_uri ($host lower-case, without port) */

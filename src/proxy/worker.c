@@ -11,6 +11,9 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/logfile.h"
+#include <sys/random.h>
+
+#include "core/clock.h"
 #include "core/mem.h"
 #include "http/parser.h"
 #include "proxy/hashpool.h"
@@ -56,6 +59,8 @@ int tr_proxy_worker_init(struct tr_proxy_worker *w, uv_loop_t *loop, const struc
     uv_timer_start(&w->tick, on_tick, 1000, 1000);
     uv_unref((uv_handle_t *)&w->tick);
     w->hash_port = tr_hashpool_port_open(hashpool, loop);
+    if (getrandom(w->rid_seed, sizeof(w->rid_seed), 0) != (ssize_t)sizeof(w->rid_seed))
+        w->rid_seed[0] = (uint64_t)(uintptr_t)w ^ tr_clock_mono_us(); /* never expected */
     w->store = store;
     return 0;
 }
