@@ -26,6 +26,7 @@
 #include "core/metrics.h"
 #include "http/client.h"
 #include "http/tls.h"
+#include "plugins/log_common.h"
 #include "plugins/log_queue.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -302,22 +303,10 @@ static const struct tr_schema_field conf_fields[] = {
      .one_of = content_types,
      .help = "the Content-Type of the requests",
      TR_SCHEMA_BIND(struct http_log_conf, content_type)},
-    {.name = "timeout",
-     .type = TR_SCHEMA_NUMBER,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
-     .dflt = "10000",
-     .min = 0,
-     .max = 86400000,
-     .help = "ms for each step of a request (connect, send, read)",
-     TR_SCHEMA_BIND(struct http_log_conf, timeout)},
-    {.name = "keepalive",
-     .type = TR_SCHEMA_NUMBER,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
-     .dflt = "60000",
-     .min = 0,
-     .max = 86400000,
-     .help = "ms an idle connection to the endpoint is kept",
-     TR_SCHEMA_BIND(struct http_log_conf, keepalive)},
+    TR_LOG_MS_ROW(struct http_log_conf, timeout, "10000",
+                  "ms for each step of a request (connect, send, read)"),
+    TR_LOG_MS_ROW(struct http_log_conf, keepalive, "60000",
+                  "ms an idle connection to the endpoint is kept"),
     {.name = "retry_count",
      .type = TR_SCHEMA_INTEGER,
      .help = "deprecated (Kong): use queue.max_retry_time",

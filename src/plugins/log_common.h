@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the logging plugins that send to a host and port (tcp-log, udp-log) share: Kong's host
- * rule for the destination and the two schema rows. */
+/* Schema rows the logging plugins share: the destination of tcp-log and udp-log (Kong's host
+ * rule and the port), and the timeout and keepalive durations (also http-log's). */
 #ifndef TR_PLUGINS_LOG_COMMON_H
 #define TR_PLUGINS_LOG_COMMON_H
 
@@ -26,6 +26,15 @@ int tr_log_check_host(json_t *rec, const char *name, char *msg, size_t msg_len);
         .name = "port", .type = TR_SCHEMA_INTEGER,                                                 \
         .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED, .min = 0, .max = 65535,                   \
         .help = "its port", TR_SCHEMA_BIND(conf_type, port)                                        \
+    }
+
+/* A required duration in ms (0..24 h) bound to conf_type's double member, default dflt (JSON
+ * text): the timeout and keepalive rows of Kong's logging plugins. */
+#define TR_LOG_MS_ROW(conf_type, member, dflt_text, help_text)                                     \
+    {                                                                                              \
+        .name = #member, .type = TR_SCHEMA_NUMBER,                                                 \
+        .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED, .dflt = dflt_text, .min = 0,              \
+        .max = 86400000, .help = help_text, TR_SCHEMA_BIND(conf_type, member)                      \
     }
 
 #endif

@@ -26,14 +26,8 @@ struct udp_log_conf {
 
 static const struct tr_schema_field conf_fields[] = {
     TR_LOG_DEST_ROWS(struct udp_log_conf, "datagrams"),
-    {.name = "timeout",
-     .type = TR_SCHEMA_NUMBER,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
-     .dflt = "10000",
-     .min = 0,
-     .max = 86400000,
-     .help = "ms (Kong's setting; a datagram is sent without waiting)",
-     TR_SCHEMA_BIND(struct udp_log_conf, timeout)},
+    TR_LOG_MS_ROW(struct udp_log_conf, timeout, "10000",
+                  "ms (Kong's setting; a datagram is sent without waiting)"),
     TR_SCHEMA_FIELD_NO_LUA,
 };
 
