@@ -45,6 +45,8 @@ struct tr_http_client {
     void *ud;
     /* its response */
     struct tr_http_response *res;
+    bool in_done;      /* done is running: a free asked for now waits until it returns */
+    bool free_pending; /* tr_http_client_free was called from done */
     bool head_done;
     uint64_t remaining;
     struct tr_http_chunked dec;
@@ -78,7 +80,10 @@ static void arm(struct tr_http_client *c, uint32_t ms, uv_timer_cb cb)
 }
 
 /* The request ends: done once, the client is free for the next one. */
-static void finish(struct tr_http_client *c, int status, const char *err)
+static void client_release(struct tr_http_client *c);
+
+/* The request ends: done once. Returns false when done freed the client (c is gone). */
+static bool finish(struct tr_http_client *c, int status, const char *err)
 {
     uv_timer_stop(c->timer);
     free(c->out);
@@ -87,8 +92,16 @@ static void finish(struct tr_http_client *c, int status, const char *err)
     c->body[c->body_len] = '\0';
     tr_http_client_done done = c->done;
     c->done = NULL;
-    if (done != NULL)
-        done(c->ud, status, err, c->body);
+    if (done == NULL)
+        return true;
+    c->in_done = true;
+    done(c->ud, status, err, c->body);
+    c->in_done = false;
+    if (c->free_pending) {
+        client_release(c);
+        return false;
+    }
+    return true;
 }
 
 static void fail(struct tr_http_client *c, const char *err)
@@ -134,8 +147,7 @@ static void complete(struct tr_http_client *c)
 {
     int status = c->res->status;
     if (c->res->keep_alive && c->keepalive_ms > 0 && c->conn->sock.in.len == 0) {
-        finish(c, status, NULL);
-        if (!c->busy && c->conn != NULL)
+        if (finish(c, status, NULL) && !c->busy && c->conn != NULL)
             arm(c, c->keepalive_ms, on_keepalive_end);
         return;
     }
@@ -370,10 +382,8 @@ static void on_timer_closed(uv_handle_t *h)
     free(h);
 }
 
-void tr_http_client_free(struct tr_http_client *c)
+static void client_release(struct tr_http_client *c)
 {
-    if (c == NULL)
-        return;
     if (c->gai != NULL)
         c->gai->data = NULL; /* on_resolved frees it */
     drop_conn(c);
@@ -382,4 +392,15 @@ void tr_http_client_free(struct tr_http_client *c)
     free(c->res);
     free(c->host);
     free(c);
+}
+
+void tr_http_client_free(struct tr_http_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->in_done) {
+        c->free_pending = true; /* freed once done returns */
+        return;
+    }
+    client_release(c);
 }

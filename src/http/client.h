@@ -39,8 +39,9 @@ bool tr_http_client_busy(const struct tr_http_client *c);
 int tr_http_client_send(struct tr_http_client *c, const char *head, size_t head_len,
                         const char *body, size_t body_len, tr_http_client_done done, void *ud);
 
-/* Close and free; a request in flight ends without its done. The handles finish closing on
- * the loop's next turns. */
+/* Close and free; a request in flight ends without its done. May be called from done (the
+ * client is then freed once done returns). The handles finish closing on the loop's next
+ * turns. */
 void tr_http_client_free(struct tr_http_client *c);
 
 #endif
