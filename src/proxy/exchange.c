@@ -230,7 +230,6 @@ static void respond_from_plugin(struct tr_exchange *ex)
     bool bodyless = ex->is_head || ctx->exit_status == 204; /* RFC 9110 §6.4.1 */
     tr__client_write(c, b, bodyless ? 1 : 2);
     keep_client_head(ex, head, hl);
-    ex->head_bytes_sent = hl;
     ex->bytes_sent = bodyless ? 0 : ctx->exit_body.len;
     finish(ex);
 }
