@@ -348,11 +348,6 @@ struct tr_http_client *tr_http_client_new(uv_loop_t *loop, const char *host, uin
     return c;
 }
 
-bool tr_http_client_busy(const struct tr_http_client *c)
-{
-    return c->busy;
-}
-
 int tr_http_client_send(struct tr_http_client *c, const char *head, size_t head_len,
                         const char *body, size_t body_len, tr_http_client_done done, void *ud)
 {

@@ -29,9 +29,6 @@ struct tr_http_client *tr_http_client_new(uv_loop_t *loop, const char *host, uin
                                           struct tr_tls_client *tls_ctx, uint32_t timeout_ms,
                                           uint32_t keepalive_ms);
 
-/* Is a request in flight? */
-bool tr_http_client_busy(const struct tr_http_client *c);
-
 /* Send head (the request line and fields, ending with the blank line) and body, both copied;
  * done runs once: from a libuv callback, or before this returns when the request cannot even
  * start (no connection could be begun). Returns 0, or TR_EBUSY while a request is in flight

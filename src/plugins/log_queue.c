@@ -316,11 +316,6 @@ uint64_t tr_log_queue_dropped(const struct tr_log_queue *q)
     return q->dropped;
 }
 
-size_t tr_log_queue_waiting(const struct tr_log_queue *q)
-{
-    return q->cnt + q->inflight_cnt;
-}
-
 void tr_log_queue_free(struct tr_log_queue *q)
 {
     if (q == NULL)

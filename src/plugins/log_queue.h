@@ -57,8 +57,6 @@ const char *tr_log_queue_name(const struct tr_log_queue *q);
 void *tr_log_queue_ud(const struct tr_log_queue *q);
 /* Entries dropped so far (a full queue, retries given up). */
 uint64_t tr_log_queue_dropped(const struct tr_log_queue *q);
-/* Entries waiting and batches in flight. */
-size_t tr_log_queue_waiting(const struct tr_log_queue *q);
 /* Free the queue; waiting entries are dropped, a batch in flight is abandoned (its done is
  * then ignored) and released. The timers close on the loop's next turns. */
 void tr_log_queue_free(struct tr_log_queue *q);
