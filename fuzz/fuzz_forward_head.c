@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conf.h"
 #include "core/log.h"
 #include "http/headers.h"
 #include "http/parser.h"
@@ -205,6 +206,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tr_proxy_worker w;
     memset(&w, 0, sizeof(w));
     memcpy(w.date, "Mon, 07 Dec 2026 08:00:00 GMT", 30);
+    /* Kong's default headers and headers_upstream */
+    static const struct tr_conf conf = {
+        .headers_mask = TR_HEADERS_VIA | TR_HEADERS_SERVER | TR_HEADERS_UPSTREAM_LATENCY |
+                        TR_HEADERS_PROXY_LATENCY | TR_HEADERS_RESPONSE_LATENCY |
+                        TR_HEADERS_REQUEST_ID,
+        .headers_upstream_mask = TR_HEADERS_REQUEST_ID,
+    };
+    w.conf = &conf;
     struct tr_client c;
     memset(&c, 0, sizeof(c));
     memcpy(c.peer_ip, "127.0.0.1", 10);

@@ -72,6 +72,8 @@ static int check_origins(struct tr_str value, char *why, size_t why_len);
 static int check_plugins(struct tr_str value, char *why, size_t why_len);
 static int check_dns_servers(struct tr_str value, char *why, size_t why_len);
 static int check_pg_schema(struct tr_str value, char *why, size_t why_len);
+static int check_headers(struct tr_str value, char *why, size_t why_len);
+static int check_headers_upstream(struct tr_str value, char *why, size_t why_len);
 
 static const char *const database_choices[] = {"sqlite", "postgres", "off", NULL};
 static const char *const access_log_formats[] = {"kong", "json", NULL};
@@ -269,6 +271,14 @@ static const struct conf_key keys[] = {
      .help = "Connections one node opens for runtime rows at most; 0 = a few (6)"},
     {.name = "syslog_socket", .type = KT_PATH, FIELD(syslog_socket), .def = "/dev/log",
      .help = "The system log's socket the syslog plugin writes to"},
+    {.name = "headers", .type = KT_STRING, FIELD(headers),
+     .def = "server_tokens, latency_tokens, X-Kong-Request-Id", .check = check_headers,
+     .help = "Headers torii adds to answers (Kong's names: server_tokens, latency_tokens, Via, "
+             "Server, X-Kong-Upstream-Latency, X-Kong-Proxy-Latency, X-Kong-Response-Latency, "
+             "X-Kong-Upstream-Status, X-Kong-Request-Id), comma-separated, or off"},
+    {.name = "headers_upstream", .type = KT_STRING, FIELD(headers_upstream),
+     .def = "X-Kong-Request-Id", .check = check_headers_upstream,
+     .help = "Headers torii adds to requests sent upstream: X-Kong-Request-Id, or off"},
 };
 /* clang-format on */
 
@@ -594,6 +604,77 @@ static int check_plugins(struct tr_str value, char *why, size_t why_len)
     int rc = plugins_check(text, why, why_len);
     free(text);
     return rc;
+}
+
+/* Kong's headers / headers_upstream lists: names (any case) into TR_HEADERS_* bits. */
+static int header_tokens(struct tr_str value, bool upstream, unsigned *mask, char *why,
+                         size_t why_len)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+        bool upstream;
+    } words[] = {
+        {"server_tokens", TR_HEADERS_VIA | TR_HEADERS_SERVER, false},
+        {"latency_tokens",
+         TR_HEADERS_UPSTREAM_LATENCY | TR_HEADERS_PROXY_LATENCY | TR_HEADERS_RESPONSE_LATENCY,
+         false},
+        {"Via", TR_HEADERS_VIA, false},
+        {"Server", TR_HEADERS_SERVER, false},
+        {"X-Kong-Upstream-Latency", TR_HEADERS_UPSTREAM_LATENCY, false},
+        {"X-Kong-Proxy-Latency", TR_HEADERS_PROXY_LATENCY, false},
+        {"X-Kong-Response-Latency", TR_HEADERS_RESPONSE_LATENCY, false},
+        {"X-Kong-Upstream-Status", TR_HEADERS_UPSTREAM_STATUS, false},
+        {"X-Kong-Request-Id", TR_HEADERS_REQUEST_ID, true},
+    };
+    *mask = 0;
+    bool off = false;
+    size_t items = 0;
+    while (value.len) {
+        const char *comma = memchr(value.ptr, ',', value.len);
+        struct tr_str item = {value.ptr, comma ? (size_t)(comma - value.ptr) : value.len};
+        value.len -= comma ? item.len + 1 : item.len;
+        value.ptr += comma ? item.len + 1 : item.len;
+        item = tr_str_trim(item);
+        if (item.len == 0)
+            continue;
+        items++;
+        if (tr_str_ieq(item, TR_STR_LIT("off"))) {
+            off = true;
+            continue;
+        }
+        size_t k = 0;
+        while (k < TR_ARRAY_SIZE(words) && !(tr_str_ieq(item, tr_str_from_cstr(words[k].name)) &&
+                                             (!upstream || words[k].upstream)))
+            k++;
+        if (k == TR_ARRAY_SIZE(words)) {
+            snprintf(why, why_len, "%s",
+                     upstream ? "expected X-Kong-Request-Id, or off"
+                              : "expected a list of server_tokens, latency_tokens, Via, Server, "
+                                "X-Kong-Upstream-Latency, X-Kong-Proxy-Latency, "
+                                "X-Kong-Response-Latency, X-Kong-Upstream-Status, "
+                                "X-Kong-Request-Id, or off");
+            return TR_EINVAL;
+        }
+        *mask |= words[k].bits;
+    }
+    if (off && items > 1) {
+        snprintf(why, why_len, "off cannot be mixed with other values");
+        return TR_EINVAL;
+    }
+    return 0;
+}
+
+static int check_headers(struct tr_str value, char *why, size_t why_len)
+{
+    unsigned mask;
+    return header_tokens(value, false, &mask, why, why_len);
+}
+
+static int check_headers_upstream(struct tr_str value, char *why, size_t why_len)
+{
+    unsigned mask;
+    return header_tokens(value, true, &mask, why, why_len);
 }
 
 static int check_token(struct tr_str value, char *why, size_t why_len)
@@ -1207,6 +1288,10 @@ static int load(struct tr_conf *conf, const char *buf, size_t len, const char *n
         tr_conf_free(conf);
         return TR_EINVAL;
     }
+    char why[8];
+    header_tokens(tr_str_from_cstr(conf->headers), false, &conf->headers_mask, why, sizeof(why));
+    header_tokens(tr_str_from_cstr(conf->headers_upstream), true, &conf->headers_upstream_mask, why,
+                  sizeof(why));
     return 0;
 }
 

@@ -104,7 +104,20 @@ struct tr_conf {
     bool pg_ssl, pg_ssl_verify;         /* off, off */
     uint32_t pg_max_concurrent_queries; /* runtime connections at most; 0 = 6 */
     char *syslog_socket;                /* owned; the syslog plugin's socket (/dev/log) */
+    /* Kong's headers and headers_upstream: the settings as given (owned), and what they turn
+     * on (TR_HEADERS_* bits). */
+    char *headers, *headers_upstream;
+    unsigned headers_mask, headers_upstream_mask;
 };
+
+/* What `headers` / `headers_upstream` turn on. */
+#define TR_HEADERS_VIA 0x01u              /* Via on proxied answers (server_tokens) */
+#define TR_HEADERS_SERVER 0x02u           /* Server on torii's own answers (server_tokens) */
+#define TR_HEADERS_UPSTREAM_LATENCY 0x04u /* X-Kong-Upstream-Latency (latency_tokens) */
+#define TR_HEADERS_PROXY_LATENCY 0x08u    /* X-Kong-Proxy-Latency (latency_tokens) */
+#define TR_HEADERS_RESPONSE_LATENCY 0x10u /* X-Kong-Response-Latency (latency_tokens) */
+#define TR_HEADERS_UPSTREAM_STATUS 0x20u  /* X-Kong-Upstream-Status (asked for by name) */
+#define TR_HEADERS_REQUEST_ID 0x40u       /* X-Kong-Request-Id */
 
 /* The check of the `plugins` setting (names must be plugins compiled in). core/ names no
  * plugin: the program registers tr_plugin_check_list (plugins/registry.h) before loading

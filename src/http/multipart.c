@@ -134,6 +134,7 @@ int tr_multipart_next(struct tr_multipart *m, struct tr_str *name, struct tr_str
         return TR_EBADREQ;
     *name = part_name(head);
     *value = (struct tr_str){body.ptr + content, next - content};
+    m->head = head;
     m->pos = next + m->dlen;
     m->last_start = m->part_start;
     m->part_start = next;

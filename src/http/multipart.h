@@ -15,9 +15,10 @@
 
 struct tr_multipart {
     struct tr_str body;
-    size_t pos;        /* where the next part's headers start */
-    size_t part_start; /* where the next part's delimiter starts (its CRLF, if any) */
-    size_t last_start; /* where the part last read began */
+    size_t pos;         /* where the next part's headers start */
+    size_t part_start;  /* where the next part's delimiter starts (its CRLF, if any) */
+    size_t last_start;  /* where the part last read began */
+    struct tr_str head; /* the header lines of the part last read (no final CRLF) */
     char delim[TR_MULTIPART_BOUNDARY_MAX + 5]; /* CRLF "--" boundary */
     size_t dlen;
     bool done;

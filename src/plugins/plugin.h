@@ -77,6 +77,10 @@ struct tr_plugin {
     int (*rewrite)(struct tr_ctx *ctx, const void *conf);
     int (*access)(struct tr_ctx *ctx, const void *conf);
     void (*header_filter)(struct tr_ctx *ctx, const void *conf);
+    /* The whole response body, for a plugin whose header_filter called tr_ctx_buffer_response
+     * (body is the upstream's, decoded from its framing, or a plugin answer's, or what an
+     * earlier body_filter set); it may replace it with tr_ctx_set_response_body. */
+    void (*body_filter)(struct tr_ctx *ctx, const void *conf, struct tr_str body);
     void (*log)(struct tr_ctx *ctx, const void *conf);
     /* Called when a request dies while this plugin yielded (client gone, timeout). */
     void (*cancel)(struct tr_ctx *ctx, const void *conf);
@@ -167,7 +171,8 @@ void tr_ctx_read_body(struct tr_ctx *ctx, size_t max,
                       void (*done)(struct tr_ctx *ctx, bool complete));
 /* The whole body (empty when there is none): true once it is known, else false. */
 bool tr_ctx_body(const struct tr_ctx *ctx, struct tr_str *body);
-/* Replace the body sent upstream (only once the whole body was read). Copied. */
+/* Replace the body sent upstream (once the whole body was read, or when the request has
+ * none: it then gets one). Copied. */
 void tr_ctx_set_body(struct tr_ctx *ctx, struct tr_str body);
 /* Is the body a form (Content-Type application/x-www-form-urlencoded)? */
 bool tr_ctx_is_form_body(const struct tr_ctx *ctx);
@@ -203,6 +208,27 @@ const char *tr_ctx_api_id(const struct tr_ctx *ctx);
 
 /* Remove every request header named name (case-insensitive) before the request goes upstream. */
 void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name);
+/* Add a value to a header sent upstream, after the values it already has (the client's and
+ * the ones plugins set): Kong's kong.service.request.add_header. Copied; checked as below. */
+void tr_ctx_add_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
+/* The nth (0: the first) value of request header name as the upstream would get it now: the
+ * client's values unless a plugin set or removed the header, then the values plugins set or
+ * added, then torii's identity headers (X-Consumer-*, X-Credential-Identifier). What Kong's
+ * kong.request.get_header sees after earlier plugins changed the request. */
+bool tr_ctx_upstream_header_nth(const struct tr_ctx *ctx, struct tr_str name, size_t nth,
+                                struct tr_str *value);
+/* The method sent upstream (Kong's set_method). Copied. */
+void tr_ctx_set_method(struct tr_ctx *ctx, struct tr_str method);
+/* The path sent upstream instead of the one routing made (Kong's set_path), query excluded.
+ * Copied; bytes a request-target cannot carry ('?', '#', spaces, controls, non-ASCII) are
+ * percent-encoded. */
+void tr_ctx_set_upstream_path(struct tr_ctx *ctx, struct tr_str path);
+/* The query sent upstream (Kong's set_raw_query; no '?'; empty: none), replacing the client's
+ * and what tr_ctx_remove_query_arg removed. Copied, encoded as tr_ctx_set_upstream_path. */
+void tr_ctx_set_upstream_query(struct tr_ctx *ctx, struct tr_str query);
+/* The query the upstream would get now (raw, no '?'): the client's minus removed arguments, or
+ * what a plugin set. */
+struct tr_str tr_ctx_upstream_query(struct tr_ctx *ctx);
 /* Set (replace) a header sent upstream. name and value are copied. Checked where the head is
  * written (a token name, no control byte but HTAB in the value), like the X-Consumer-* headers
  * torii derives from stored rows: a bad one fails the request with 500 and nothing reaches the
@@ -241,6 +267,24 @@ void tr_ctx_respond_error(struct tr_ctx *ctx, int err);
  * with 500 and a log line naming the header, so a value taken from config or a stored row can
  * never split a response. */
 void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
+/* Set a response header (replacing every value the upstream or an earlier plugin gave it), or
+ * remove it, from header_filter: Kong's kong.response.set_header and clear_header. Copied,
+ * checked as above; framing fields stay torii's. */
+void tr_ctx_set_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value);
+void tr_ctx_remove_response_header(struct tr_ctx *ctx, struct tr_str name);
+/* The nth (0: the first) value of response header name as the client would get it now (the
+ * upstream's or the plugin answer's, with the plugins' edits), from header_filter. */
+bool tr_ctx_response_header_nth(const struct tr_ctx *ctx, struct tr_str name, size_t nth,
+                                struct tr_str *value);
+/* From header_filter: have this plugin's body_filter called with the whole response body.
+ * The head then waits for the body, which goes out with its Content-Length; a body larger
+ * than TR_PLUGIN_RESPONSE_BUFFER_MAX stops being buffered: what was held and the rest stream
+ * as they come and body_filter is not called (logged). No effect on responses without a body
+ * (HEAD, 204, 304). */
+#define TR_PLUGIN_RESPONSE_BUFFER_MAX (8u * 1024 * 1024)
+void tr_ctx_buffer_response(struct tr_ctx *ctx);
+/* From body_filter: the response body the client gets instead. Copied. */
+void tr_ctx_set_response_body(struct tr_ctx *ctx, struct tr_str body);
 /* Status of the response (0 before it is known). */
 int tr_ctx_response_status(const struct tr_ctx *ctx);
 

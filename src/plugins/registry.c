@@ -23,6 +23,8 @@ extern const struct tr_plugin tr_plugin_prometheus;
 extern const struct tr_plugin tr_plugin_rate_limiting;
 extern const struct tr_plugin tr_plugin_request_size_limiting;
 extern const struct tr_plugin tr_plugin_request_termination;
+extern const struct tr_plugin tr_plugin_request_transformer;
+extern const struct tr_plugin tr_plugin_response_transformer;
 extern const struct tr_plugin tr_plugin_ssl;
 extern const struct tr_plugin tr_plugin_syslog;
 extern const struct tr_plugin tr_plugin_tcp_log;
@@ -42,6 +44,8 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_prometheus,
     &tr_plugin_request_size_limiting,
     &tr_plugin_request_termination,
+    &tr_plugin_request_transformer,
+    &tr_plugin_response_transformer,
     &tr_plugin_rate_limiting,
     &tr_plugin_ssl,
     &tr_plugin_syslog,

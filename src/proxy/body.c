@@ -175,8 +175,11 @@ bool tr_ctx_body(const struct tr_ctx *ctx, struct tr_str *body)
 void tr_ctx_set_body(struct tr_ctx *ctx, struct tr_str body)
 {
     struct tr_body_read *b = &ctx->ex->body;
-    if (!b->complete)
-        return;
+    if (!b->complete) {
+        if (!ctx->ex->req_done || b->kept)
+            return;         /* the body is still coming */
+        b->complete = true; /* a request without a body gets one */
+    }
     /* A new buffer: body may point into the old one, which stays when memory runs out. */
     struct tr_buf nb;
     tr_buf_init(&nb, SIZE_MAX);

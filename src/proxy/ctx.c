@@ -231,16 +231,135 @@ static struct tr_str copy(struct tr_ctx *ctx, struct tr_str s)
     return (struct tr_str){tr_arena_strndup(&ctx->arena, s.ptr, s.len), s.len};
 }
 
+/* A set or remove of name ends every earlier edit of it: they become removes. */
+static void end_edits(struct tr_ctx *ctx, struct tr_str name)
+{
+    for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
+        struct tr_hdr_edit *e = &ctx->req_edits.items[i];
+        if (!e->remove && tr_str_ieq(e->name, name))
+            *e = (struct tr_hdr_edit){e->name, TR_STR_NULL, true, false};
+    }
+}
+
+static void push_edit(struct tr_ctx *ctx, struct tr_str name, struct tr_str value, bool remove,
+                      bool append)
+{
+    if (!append)
+        end_edits(ctx, name);
+    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->req_edits);
+    *e = (struct tr_hdr_edit){copy(ctx, name), remove ? TR_STR_NULL : copy(ctx, value), remove,
+                              append};
+}
+
 void tr_ctx_remove_header(struct tr_ctx *ctx, struct tr_str name)
 {
-    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->req_edits);
-    *e = (struct tr_hdr_edit){copy(ctx, name), TR_STR_NULL, true};
+    push_edit(ctx, name, TR_STR_NULL, true, false);
 }
 
 void tr_ctx_set_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
 {
-    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->req_edits);
-    *e = (struct tr_hdr_edit){copy(ctx, name), copy(ctx, value), false};
+    push_edit(ctx, name, value, false, false);
+}
+
+void tr_ctx_add_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
+{
+    push_edit(ctx, name, value, false, true);
+}
+
+struct nth_search {
+    struct tr_str name, found;
+    size_t nth;
+    bool done;
+};
+
+static void nth_identity(void *ud, const char *name, struct tr_str value)
+{
+    struct nth_search *q = ud;
+    if (!q->done && tr_str_ieq(tr_str_from_cstr(name), q->name) && q->nth-- == 0) {
+        q->found = value;
+        q->done = true;
+    }
+}
+
+bool tr_ctx_upstream_header_nth(const struct tr_ctx *ctx, struct tr_str name, size_t nth,
+                                struct tr_str *value)
+{
+    bool edited = tr__ctx_header_edited(ctx, name);
+    if (!edited) {
+        const struct tr_req_view *rv = &ctx->ex->rv;
+        for (size_t i = 0; i < rv->num_headers; i++) {
+            if (tr_str_ieq(rv->headers[i].name, name) && nth-- == 0) {
+                *value = rv->headers[i].value;
+                return true;
+            }
+        }
+    }
+    for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
+        const struct tr_hdr_edit *e = &ctx->req_edits.items[i];
+        if (!e->remove && tr_str_ieq(e->name, name) && nth-- == 0) {
+            *value = e->value;
+            return true;
+        }
+    }
+    if (edited)
+        return false;
+    struct nth_search q = {.name = name, .nth = nth};
+    tr__ctx_identity_headers(ctx, nth_identity, &q);
+    if (q.done)
+        *value = q.found;
+    return q.done;
+}
+
+void tr_ctx_set_method(struct tr_ctx *ctx, struct tr_str method)
+{
+    ctx->up_method = copy(ctx, method);
+}
+
+/* s with every byte a request-target cannot carry as is (not VCHAR, '#', and `also`)
+ * percent-encoded; '%' is kept (the value may be encoded already). */
+static struct tr_str target_part(struct tr_ctx *ctx, struct tr_str s, char also)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = tr_arena_alloc(&ctx->arena, s.len * 3 + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '#' || (also && ch == (unsigned char)also)) {
+            out[n++] = '%';
+            out[n++] = hex[ch >> 4];
+            out[n++] = hex[ch & 15];
+        } else {
+            out[n++] = (char)ch;
+        }
+    }
+    out[n] = '\0';
+    return (struct tr_str){out, n};
+}
+
+void tr_ctx_set_upstream_path(struct tr_ctx *ctx, struct tr_str path)
+{
+    ctx->ex->upath = target_part(ctx, path, '?');
+}
+
+void tr_ctx_set_upstream_query(struct tr_ctx *ctx, struct tr_str query)
+{
+    ctx->up_query = target_part(ctx, query, 0);
+    ctx->up_query_set = true;
+}
+
+struct tr_str tr_ctx_upstream_query(struct tr_ctx *ctx)
+{
+    const struct tr_req_view *rv = &ctx->ex->rv;
+    if (ctx->up_query_set)
+        return ctx->up_query;
+    if (!rv->has_query)
+        return TR_STR_LIT("");
+    if (ctx->removed_args.cnt == 0)
+        return rv->query;
+    char *out = tr_arena_alloc(&ctx->arena, rv->query.len + 1);
+    size_t n = tr_form_remove(rv->query, ctx->removed_args.items, ctx->removed_args.cnt, out, NULL);
+    out[n] = '\0';
+    return (struct tr_str){out, n};
 }
 
 void tr_ctx_remove_query_arg(struct tr_ctx *ctx, struct tr_str name)
@@ -260,18 +379,8 @@ void tr_ctx_set_body_limit(struct tr_ctx *ctx, uint64_t bytes)
 bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name)
 {
     for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
-        if (tr_str_ieq(ctx->req_edits.items[i].name, name))
-            return true;
-    }
-    return false;
-}
-
-bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name)
-{
-    /* Decoded exactly as tr__ctx_find_arg decodes it: a credential found under "api%6Bey" is
-     * removed under that spelling and every other one. */
-    for (size_t i = 0; i < ctx->removed_args.cnt; i++) {
-        if (tr_form_key_eq(raw_name, ctx->removed_args.items[i]))
+        const struct tr_hdr_edit *e = &ctx->req_edits.items[i];
+        if (!e->append && tr_str_ieq(e->name, name))
             return true;
     }
     return false;
@@ -296,10 +405,88 @@ void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message)
     json_decref(j);
 }
 
+static void push_response_edit(struct tr_ctx *ctx, struct tr_str name, struct tr_str value,
+                               bool remove, bool append)
+{
+    if (!append) {
+        for (size_t i = 0; i < ctx->res_adds.cnt; i++) {
+            struct tr_hdr_edit *e = &ctx->res_adds.items[i];
+            if (!e->remove && tr_str_ieq(e->name, name))
+                *e = (struct tr_hdr_edit){e->name, TR_STR_NULL, true, false};
+        }
+    }
+    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->res_adds);
+    *e = (struct tr_hdr_edit){copy(ctx, name), remove ? TR_STR_NULL : copy(ctx, value), remove,
+                              append};
+}
+
 void tr_ctx_add_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
 {
-    struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->res_adds);
-    *e = (struct tr_hdr_edit){copy(ctx, name), copy(ctx, value), false};
+    push_response_edit(ctx, name, value, false, true);
+}
+
+void tr_ctx_set_response_header(struct tr_ctx *ctx, struct tr_str name, struct tr_str value)
+{
+    push_response_edit(ctx, name, value, false, false);
+}
+
+void tr_ctx_remove_response_header(struct tr_ctx *ctx, struct tr_str name)
+{
+    push_response_edit(ctx, name, TR_STR_NULL, true, false);
+}
+
+bool tr__ctx_response_header_removed(const struct tr_ctx *ctx, struct tr_str name)
+{
+    for (size_t i = 0; i < ctx->res_adds.cnt; i++) {
+        const struct tr_hdr_edit *e = &ctx->res_adds.items[i];
+        if (!e->append && tr_str_ieq(e->name, name))
+            return true;
+    }
+    return false;
+}
+
+bool tr_ctx_response_header_nth(const struct tr_ctx *ctx, struct tr_str name, size_t nth,
+                                struct tr_str *value)
+{
+    if (!tr__ctx_response_header_removed(ctx, name)) {
+        if (ctx->res) {
+            for (size_t i = 0; i < ctx->res->num_headers; i++) {
+                const struct tr_http_header *h = &ctx->res->headers[i];
+                if (tr_str_ieq(h->name, name) && nth-- == 0) {
+                    *value = h->value;
+                    return true;
+                }
+            }
+        } else if (ctx->exit_status && tr_str_ieq(name, TR_STR_LIT("Content-Type")) && nth-- == 0) {
+            *value = ctx->exit_ctype;
+            return true;
+        }
+    }
+    for (size_t i = 0; i < ctx->res_adds.cnt; i++) {
+        const struct tr_hdr_edit *e = &ctx->res_adds.items[i];
+        if (!e->remove && tr_str_ieq(e->name, name) && nth-- == 0) {
+            *value = e->value;
+            return true;
+        }
+    }
+    return false;
+}
+
+void tr_ctx_buffer_response(struct tr_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->num_ran; i++) {
+        if (ctx->ran[i] == ctx->current)
+            ctx->body_filters |= (uint64_t)1 << i;
+    }
+}
+
+void tr_ctx_set_response_body(struct tr_ctx *ctx, struct tr_str body)
+{
+    char *p = tr_arena_alloc(&ctx->arena, body.len + 1);
+    memcpy(p, body.ptr, body.len);
+    p[body.len] = '\0';
+    ctx->res_body_out = (struct tr_str){p, body.len};
+    ctx->res_body_set = true;
 }
 
 int tr_ctx_response_status(const struct tr_ctx *ctx)

@@ -50,6 +50,7 @@ static void free_now(struct tr_exchange *ex)
     free(ex->meta);
     free(ex->up_head);
     free(ex->client_head);
+    tr_buf_free(&ex->res_held);
     free(ex);
 }
 
@@ -218,6 +219,9 @@ static void respond_from_plugin(struct tr_exchange *ex)
     struct tr_client *c = ex->c;
     ex->status = ctx->exit_status;
     tr__phases_header_filter(ctx);
+    bool bodyless = ex->is_head || ctx->exit_status == 204; /* RFC 9110 §6.4.1 */
+    if (ctx->body_filters && !bodyless)
+        ctx->exit_body = tr__phases_body_filter(ctx, ctx->exit_body);
     bool close = tr__exchange_closes(ex);
     size_t hl;
     char *head = tr__forward_plugin_answer_head(ex, close, &hl);
@@ -227,7 +231,6 @@ static void respond_from_plugin(struct tr_exchange *ex)
     }
     uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl),
                      uv_buf_init((char *)ctx->exit_body.ptr, (unsigned)ctx->exit_body.len)};
-    bool bodyless = ex->is_head || ctx->exit_status == 204; /* RFC 9110 §6.4.1 */
     tr__client_write(c, b, bodyless ? 1 : 2);
     keep_client_head(ex, head, hl);
     ex->bytes_sent = bodyless ? 0 : ctx->exit_body.len;
@@ -253,6 +256,8 @@ static void after_access(struct tr_exchange *ex, int rc)
         fail(ex, TR_EINTERNAL);
         return;
     }
+    if (ex->ctx.up_method.len) /* a plugin changed it (retries follow the new method) */
+        ex->idempotent = method_is_idempotent(ex->ctx.up_method);
     if (ex->service == NULL) {
         /* A Kong 3 route without a service: its plugins ran (one may answer), but there is
          * nowhere to go. */
@@ -653,6 +658,7 @@ static bool pick_next(struct tr_exchange *ex)
 void tr__exchange_connect(struct tr_exchange *ex)
 {
     ex->wants_upstream = false;
+    ex->t_connect_start = tr_clock_mono_us();
     get_upstream(ex, false);
 }
 
@@ -890,8 +896,12 @@ static void start_tunnel(struct tr_exchange *ex, uv_buf_t *head)
     tr__client_resume(c);
 }
 
+static bool send_filtered(struct tr_exchange *ex);
+
 static void response_complete(struct tr_exchange *ex, bool reusable)
 {
+    if (ex->res_holding && !send_filtered(ex))
+        return;
     if (ex->res_chunked_out) {
         uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
         tr__client_write(ex->c, &b, 1);
@@ -904,73 +914,47 @@ static void response_complete(struct tr_exchange *ex, bool reusable)
     finish(ex);
 }
 
-/* Send the client the response bytes now in the upstream's input (after the head), with
- * framing. */
-static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
+/* Decode the body bytes at the front of the upstream's input: up to max pieces of body data
+ * (slices of the input) in pieces[0..*n), *used the input bytes they took, *complete at the
+ * body's end. False on an invalid chunked body (the pieces before it are good). */
+static bool take_body(struct tr_exchange *ex, struct tr_str *pieces, unsigned max, unsigned *n,
+                      size_t *used, bool *complete)
 {
-    struct tr_upconn *up = ex->up;
-    struct tr_client *c = ex->c;
-    struct tr_buf *in = &up->sock.in;
-    uv_buf_t out[16];
-    char sizes[8][24];
-    unsigned n = 0, ns = 0;
-    size_t used = 0;
-    bool complete = false;
-    if (head)
-        out[n++] = *head;
-
+    struct tr_buf *in = &ex->up->sock.in;
+    *n = 0;
+    *used = 0;
+    *complete = false;
     switch (ex->res_body) {
     case TR_HTTP_BODY_NONE:
-        complete = true;
+        *complete = true;
         break;
     case TR_HTTP_BODY_LENGTH: {
         size_t k = in->len < ex->res_remaining ? in->len : (size_t)ex->res_remaining;
         if (k)
-            out[n++] = uv_buf_init(in->ptr, (unsigned)k);
-        used = k;
+            pieces[(*n)++] = (struct tr_str){in->ptr, k};
+        *used = k;
         ex->res_remaining -= k;
-        complete = ex->res_remaining == 0;
+        *complete = ex->res_remaining == 0;
         break;
     }
     case TR_HTTP_BODY_EOF:
-        if (in->len) {
-            if (ex->res_chunked_out) {
-                int sl = snprintf(sizes[ns], sizeof(sizes[ns]), "%zx\r\n", in->len);
-                out[n++] = uv_buf_init(sizes[ns++], (unsigned)sl);
-            }
-            out[n++] = uv_buf_init(in->ptr, (unsigned)in->len);
-            if (ex->res_chunked_out)
-                out[n++] = uv_buf_init("\r\n", 2);
-        }
-        used = in->len;
+        if (in->len)
+            pieces[(*n)++] = (struct tr_str){in->ptr, in->len};
+        *used = in->len;
         break;
     case TR_HTTP_BODY_CHUNKED:
-        while (used < in->len && n + 3 <= TR_ARRAY_SIZE(out) && ns < TR_ARRAY_SIZE(sizes)) {
+        while (*used < in->len && *n < max) {
             size_t consumed = 0;
             struct tr_str data;
-            int rc = tr_http_chunked_parse(&ex->res_dec, in->ptr + used, in->len - used, &consumed,
-                                           &data);
-            if (rc < 0) {
-                ex->upstream_error = "invalid chunked response";
-                if (n)
-                    tr__client_write(c, out, n);
-                if (head)
-                    ex->res_started = true;
-                fail(ex, TR_EUPSTREAM_BADRESP);
-                return;
-            }
-            if (rc == 1 && data.len) {
-                if (ex->res_chunked_out) {
-                    int sl = snprintf(sizes[ns], sizeof(sizes[ns]), "%zx\r\n", data.len);
-                    out[n++] = uv_buf_init(sizes[ns++], (unsigned)sl);
-                }
-                out[n++] = uv_buf_init((char *)data.ptr, (unsigned)data.len);
-                if (ex->res_chunked_out)
-                    out[n++] = uv_buf_init("\r\n", 2);
-            }
-            used += consumed;
+            int rc = tr_http_chunked_parse(&ex->res_dec, in->ptr + *used, in->len - *used,
+                                           &consumed, &data);
+            if (rc < 0)
+                return false;
+            if (rc == 1 && data.len)
+                pieces[(*n)++] = data;
+            *used += consumed;
             if (rc == 2) {
-                complete = true;
+                *complete = true;
                 break;
             }
             if (rc == 0)
@@ -978,26 +962,197 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
         }
         break;
     }
-    for (unsigned i = head ? 1 : 0; i < n; i++)
-        ex->bytes_sent += out[i].len;
+    return true;
+}
+
+static void hold_response_body(struct tr_exchange *ex);
+
+/* Write head (may be NULL) and body pieces to the client, framed as the response goes out
+ * (chunks when res_chunked_out). Returns tr__client_write's result. */
+static int write_pieces(struct tr_exchange *ex, const uv_buf_t *head, const struct tr_str *pieces,
+                        unsigned np)
+{
+    uv_buf_t out[1 + 3 * 8];
+    char sizes[8][24];
+    unsigned n = 0;
+    if (head)
+        out[n++] = *head;
+    for (unsigned i = 0; i < np && i < 8; i++) {
+        if (ex->res_chunked_out) {
+            int sl = snprintf(sizes[i], sizeof(sizes[i]), "%zx\r\n", pieces[i].len);
+            out[n++] = uv_buf_init(sizes[i], (unsigned)sl);
+            ex->bytes_sent += (unsigned)sl + 2;
+        }
+        out[n++] = uv_buf_init((char *)pieces[i].ptr, (unsigned)pieces[i].len);
+        ex->bytes_sent += pieces[i].len;
+        if (ex->res_chunked_out)
+            out[n++] = uv_buf_init("\r\n", 2);
+    }
     if (head) {
-        ex->head_bytes_sent = out[0].len;
+        ex->head_bytes_sent = head->len;
         ex->proxied = true;
     }
-    if (n && tr__client_write(c, out, n) != 0) {
+    return n ? tr__client_write(ex->c, out, n) : 0;
+}
+
+/* Send the client the response bytes now in the upstream's input (after the head), with
+ * framing. */
+static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
+{
+    if (ex->res_holding) {
+        hold_response_body(ex);
+        return;
+    }
+    struct tr_upconn *up = ex->up;
+    struct tr_buf *in = &up->sock.in;
+    struct tr_str pieces[8];
+    unsigned np;
+    size_t used;
+    bool complete;
+    bool valid = take_body(ex, pieces, TR_ARRAY_SIZE(pieces), &np, &used, &complete);
+    int wrc = write_pieces(ex, head, pieces, np);
+    if (head)
+        ex->res_started = true;
+    if (!valid) {
+        ex->upstream_error = "invalid chunked response";
         fail(ex, TR_EUPSTREAM_BADRESP);
         return;
     }
-    if (head)
-        ex->res_started = true;
+    if (wrc != 0) {
+        fail(ex, TR_EUPSTREAM_BADRESP);
+        return;
+    }
     tr_buf_consume(in, used);
     if (complete) {
         /* P9: bytes after the end of a response: the connection is not reused. */
         response_complete(ex, in->len == 0);
         return;
     }
-    if (tr_sock_queued(&c->sock) > TR_PROXY_QUEUE_HIGH)
+    if (tr_sock_queued(&ex->c->sock) > TR_PROXY_QUEUE_HIGH)
         tr__upstream_stop_reading(up);
+}
+
+/* ---- a response body held for the plugins' body_filter ---------------------------------- */
+
+/* Keep the response head (parsed in the worker's scratch, its bytes about to be consumed) in
+ * the arena while the body is held. */
+static void keep_response_head(struct tr_exchange *ex, const struct tr_http_response *res)
+{
+    struct tr_arena *a = &ex->ctx.arena;
+    struct tr_http_response *kept = tr_arena_alloc(a, sizeof(*kept));
+    *kept = *res;
+    kept->reason =
+        (struct tr_str){tr_arena_strndup(a, res->reason.ptr, res->reason.len), res->reason.len};
+    for (size_t i = 0; i < res->num_headers; i++) {
+        const struct tr_http_header *h = &res->headers[i];
+        kept->headers[i].name =
+            (struct tr_str){tr_arena_strndup(a, h->name.ptr, h->name.len), h->name.len};
+        kept->headers[i].value =
+            (struct tr_str){tr_arena_strndup(a, h->value.ptr, h->value.len), h->value.len};
+    }
+    ex->res_kept = kept;
+}
+
+/* The held response goes out: res's head, body, then pieces; the held bytes are let go. False
+ * when ex failed. */
+static bool send_kept_head(struct tr_exchange *ex, const struct tr_http_response *res,
+                           struct tr_str body, const struct tr_str *pieces, unsigned np)
+{
+    ex->res_holding = false;
+    size_t hl;
+    char *head = tr__forward_response_head(ex, res, &hl);
+    if (head == NULL) {
+        fail(ex, TR_EINTERNAL); /* logged by forward.c */
+        return false;
+    }
+    keep_client_head(ex, head, hl);
+    uv_buf_t hb = uv_buf_init(head, (unsigned)hl);
+    int rc = write_pieces(ex, &hb, &body, body.len ? 1 : 0);
+    if (rc == 0 && np)
+        rc = write_pieces(ex, NULL, pieces, np);
+    ex->res_started = true;
+    tr_buf_free(&ex->res_held);
+    if (rc != 0) {
+        fail(ex, TR_EUPSTREAM_BADRESP);
+        return false;
+    }
+    return true;
+}
+
+/* The body passed the bound: the head and what was held go out as they are, followed by
+ * pieces; from then on the response streams. False when ex failed. */
+static bool send_held(struct tr_exchange *ex, const struct tr_str *pieces, unsigned np)
+{
+    tr_log_warn("%.*s %.*s: response body over %u bytes: sent as it came, not filtered by the "
+                "plugins that asked for it",
+                (int)ex->method.len, ex->method.ptr, (int)ex->path.len, ex->path.ptr,
+                (unsigned)TR_PLUGIN_RESPONSE_BUFFER_MAX);
+    struct tr_str held = {ex->res_held.ptr, ex->res_held.len};
+    return send_kept_head(ex, ex->res_kept, held, pieces, np);
+}
+
+/* The whole body is held: the plugins' body_filter run, then the head (with the final
+ * Content-Length) and the body go out. False when ex failed. */
+static bool send_filtered(struct tr_exchange *ex)
+{
+    struct tr_str body = {ex->res_held.ptr ? ex->res_held.ptr : "", ex->res_held.len};
+    body = tr__phases_body_filter(&ex->ctx, body);
+    struct tr_http_response *res = ex->res_kept;
+    res->body = TR_HTTP_BODY_LENGTH;
+    res->content_length = body.len;
+    ex->res_body = TR_HTTP_BODY_LENGTH;
+    ex->res_chunked_out = false;
+    ex->res_close_delimited = false;
+    return send_kept_head(ex, res, body, NULL, 0);
+}
+
+/* Move the body bytes of the upstream's input into ex->res_held. */
+static void hold_response_body(struct tr_exchange *ex)
+{
+    struct tr_buf *in = &ex->up->sock.in;
+    for (;;) {
+        struct tr_str pieces[8];
+        unsigned np;
+        size_t used;
+        bool complete;
+        bool valid = take_body(ex, pieces, TR_ARRAY_SIZE(pieces), &np, &used, &complete);
+        size_t total = 0;
+        for (unsigned i = 0; i < np; i++)
+            total += pieces[i].len;
+        if (ex->res_held.len + total > TR_PLUGIN_RESPONSE_BUFFER_MAX) {
+            if (!send_held(ex, pieces, np))
+                return;
+            if (!valid) {
+                ex->upstream_error = "invalid chunked response";
+                fail(ex, TR_EUPSTREAM_BADRESP);
+                return;
+            }
+            tr_buf_consume(in, used);
+            if (complete)
+                response_complete(ex, in->len == 0);
+            else
+                relay_response_body(ex, NULL);
+            return;
+        }
+        for (unsigned i = 0; i < np; i++) {
+            if (tr_buf_append(&ex->res_held, pieces[i].ptr, pieces[i].len) != 0) {
+                fail(ex, TR_EINTERNAL);
+                return;
+            }
+        }
+        tr_buf_consume(in, used);
+        if (!valid) {
+            ex->upstream_error = "invalid chunked response";
+            fail(ex, TR_EUPSTREAM_BADRESP);
+            return;
+        }
+        if (complete) {
+            response_complete(ex, in->len == 0);
+            return;
+        }
+        if (used == 0)
+            return;
+    }
 }
 
 /* P9: a 101 is accepted only in answer to the WebSocket handshake torii forwarded, naming
@@ -1088,7 +1243,18 @@ static void on_response_head(struct tr_exchange *ex)
             else
                 ex->res_close_delimited = true;
         }
+        ex->ctx.res = res;
         tr__phases_header_filter(&ex->ctx);
+        ex->ctx.res = NULL;
+        if (ex->ctx.body_filters && ex->res_body != TR_HTTP_BODY_NONE) {
+            /* A plugin wants the whole body: the head waits for it. */
+            keep_response_head(ex, res);
+            tr_buf_consume(in, (size_t)rc);
+            tr_buf_init(&ex->res_held, TR_PLUGIN_RESPONSE_BUFFER_MAX);
+            ex->res_holding = true;
+            hold_response_body(ex);
+            return;
+        }
         size_t hl;
         char *head = tr__forward_response_head(ex, res, &hl);
         if (head == NULL) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/conf.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/headers.h"
@@ -37,20 +38,72 @@ static bool has_connection_options(const struct tr_http_header *hs, size_t n)
     return false;
 }
 
-static void put_named(void *ud, const char *name, struct tr_str value)
+struct identity_put {
+    struct tr_http_writer *o;
+    const struct tr_ctx *ctx;
+};
+
+/* An identity header, unless a plugin set or removed that header since (request-transformer
+ * renaming X-Consumer-Username). */
+static void put_identity(void *ud, const char *name, struct tr_str value)
 {
-    tr_http_writer_field(ud, tr_str_from_cstr(name), value);
+    struct identity_put *p = ud;
+    struct tr_str n = tr_str_from_cstr(name);
+    if (p->ctx->req_edits.cnt == 0 || !tr__ctx_header_edited(p->ctx, n))
+        tr_http_writer_field(p->o, n, value);
+}
+
+static unsigned ms_between(uint64_t from_us, uint64_t to_us)
+{
+    return to_us > from_us ? (unsigned)((to_us - from_us) / 1000) : 0;
+}
+
+static bool is_request_id(struct tr_str name)
+{
+    return tr_str_ieq(name, TR_STR_LIT("X-Kong-Request-Id"));
 }
 
 /* Response headers plugins added: checked, their values may come from config or stored rows.
- * Framing stays torii's (P1.8): a plugin's Content-Length or Transfer-Encoding is dropped. */
-static void put_plugin_headers(struct tr_http_writer *o, const struct tr_ctx *ctx)
+ * Framing stays torii's (P1.8): a plugin's Content-Length or Transfer-Encoding is dropped, and
+ * so is its X-Kong-Request-Id when torii sends its own (as Kong overwrites it). */
+static void put_plugin_headers(struct tr_http_writer *o, const struct tr_exchange *ex)
 {
+    const struct tr_ctx *ctx = &ex->ctx;
+    bool own_id = ex->w->conf->headers_mask & TR_HEADERS_REQUEST_ID;
     for (size_t i = 0; i < ctx->res_adds.cnt; i++) {
         const struct tr_hdr_edit *e = &ctx->res_adds.items[i];
-        if (!(tr_http_header_flags(e->name) & TR_HDR_FRAMING))
+        if (!e->remove && !(tr_http_header_flags(e->name) & TR_HDR_FRAMING) &&
+            !(own_id && is_request_id(e->name)))
             tr_http_writer_field(o, e->name, e->value);
     }
+}
+
+/* The latency headers of latency_tokens (and X-Kong-Request-Id) that end a head: a request
+ * that went upstream (proxied, or failed there) gets the upstream and proxy latencies, one
+ * torii answered before that gets X-Kong-Response-Latency, as Kong. */
+void tr__forward_tokens(struct tr_http_writer *o, struct tr_exchange *ex)
+{
+    unsigned mask = ex->w->conf->headers_mask;
+    uint64_t now = tr_clock_mono_us();
+    /* a connect that failed counts as going upstream too (Kong's balancer phase ran) */
+    uint64_t went = ex->t_upstream_start ? ex->t_upstream_start : ex->t_connect_start;
+    if (went) {
+        unsigned up_ms = ms_between(went, ex->t_upstream_head ? ex->t_upstream_head : now);
+        unsigned proxy_ms = ms_between(ex->t_start, went);
+        if (mask & TR_HEADERS_UPSTREAM_LATENCY) {
+            tr_http_writer_field_u64(o, "X-Kong-Upstream-Latency", up_ms);
+            tr_http_writer_field_u64(o, "X-Torii-Upstream-Latency", up_ms);
+        }
+        if (mask & TR_HEADERS_PROXY_LATENCY) {
+            tr_http_writer_field_u64(o, "X-Kong-Proxy-Latency", proxy_ms);
+            tr_http_writer_field_u64(o, "X-Torii-Proxy-Latency", proxy_ms);
+        }
+    } else if (mask & TR_HEADERS_RESPONSE_LATENCY) {
+        tr_http_writer_field_u64(o, "X-Kong-Response-Latency", ms_between(ex->t_start, now));
+    }
+    if (mask & TR_HEADERS_REQUEST_ID)
+        tr_http_writer_field(o, TR_STR_LIT("X-Kong-Request-Id"),
+                             tr_str_from_cstr(tr__ctx_request_id(&ex->ctx)));
 }
 
 /* A plugin's Host for the upstream request (the last one set), or NULL: it replaces the Host
@@ -88,34 +141,23 @@ static char *finish_head(struct tr_http_writer *o, const struct tr_exchange *ex,
     return head;
 }
 
-/* The query sent upstream: as received, minus arguments a plugin removed (hide_credentials).
- * The client's query passed the parser's request-target check. */
-static void put_query(struct tr_http_writer *o, const struct tr_exchange *ex)
+/* The query sent upstream: as received, minus arguments a plugin removed (hide_credentials),
+ * or the one a plugin set. The client's query passed the parser's request-target check; a
+ * plugin's was encoded by tr_ctx_set_upstream_query. */
+static void put_query(struct tr_http_writer *o, struct tr_exchange *ex)
 {
-    const struct tr_req_view *rv = &ex->rv;
-    if (!rv->has_query)
-        return;
-    if (ex->ctx.removed_args.cnt == 0) {
-        tr_http_writer_raw(o, "?", 1);
-        tr_http_writer_str(o, rv->query);
+    const struct tr_ctx *ctx = &ex->ctx;
+    if (!ctx->up_query_set && ctx->removed_args.cnt == 0) {
+        if (ex->rv.has_query) {
+            tr_http_writer_raw(o, "?", 1);
+            tr_http_writer_str(o, ex->rv.query);
+        }
         return;
     }
-    bool first = true;
-    struct tr_str q = rv->query;
-    size_t i = 0;
-    while (i < q.len) {
-        size_t end = i;
-        while (end < q.len && q.ptr[end] != '&')
-            end++;
-        struct tr_str pair = {q.ptr + i, end - i};
-        const char *eq = memchr(pair.ptr, '=', pair.len);
-        struct tr_str key = {pair.ptr, eq ? (size_t)(eq - pair.ptr) : pair.len};
-        if (pair.len > 0 && !tr__ctx_arg_removed(&ex->ctx, key)) {
-            tr_http_writer_raw(o, first ? "?" : "&", 1);
-            tr_http_writer_str(o, pair);
-            first = false;
-        }
-        i = end + 1;
+    struct tr_str q = tr_ctx_upstream_query(&ex->ctx);
+    if (q.len) {
+        tr_http_writer_raw(o, "?", 1);
+        tr_http_writer_str(o, q);
     }
 }
 
@@ -160,7 +202,7 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
     struct tr_http_writer o;
     tr_http_writer_init(&o, 512 + req->target.len + req->num_headers * 48);
 
-    tr_http_writer_str(&o, req->method);
+    tr_http_writer_str(&o, ctx->up_method.len ? ctx->up_method : req->method);
     tr_http_writer_raw(&o, " ", 1);
     tr_http_writer_target(&o, upstream_path);
     put_query(&o, ex);
@@ -176,6 +218,7 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         tr_http_writer_field(&o, TR_STR_LIT("Host"), tr_str_from_cstr(route->service->host_header));
 
     bool check_conn = has_connection_options(req->headers, req->num_headers);
+    bool send_id = ex->w->conf->headers_upstream_mask & TR_HEADERS_REQUEST_ID;
     for (size_t i = 0; i < req->num_headers; i++) {
         const struct tr_http_header *h = &req->headers[i];
         unsigned flags = tr_http_header_flags(h->name);
@@ -191,14 +234,21 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
         }
         if (ctx->req_edits.cnt && tr__ctx_header_edited(ctx, h->name))
             continue;
+        if (send_id && is_request_id(h->name))
+            continue; /* torii's id replaces the client's, as Kong's does */
         tr_http_writer_parsed(&o, h);
     }
+    if (send_id)
+        tr_http_writer_field(&o, TR_STR_LIT("X-Kong-Request-Id"),
+                             tr_str_from_cstr(tr__ctx_request_id(&ex->ctx)));
     for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
         const struct tr_hdr_edit *e = &ctx->req_edits.items[i];
-        if (!e->remove && !(tr_http_header_flags(e->name) & (TR_HDR_FRAMING | TR_HDR_HOST)))
+        if (!e->remove && !(tr_http_header_flags(e->name) & (TR_HDR_FRAMING | TR_HDR_HOST)) &&
+            !(send_id && is_request_id(e->name)))
             tr_http_writer_field(&o, e->name, e->value);
     }
-    tr__ctx_identity_headers(ctx, put_named, &o);
+    struct identity_put ip = {&o, ctx};
+    tr__ctx_identity_headers(ctx, put_identity, &ip);
     if (ex->upgrade)
         tr_http_writer_cstr(&o, "Connection: upgrade\r\n");
     put_forwarded(&o, ex);
@@ -211,11 +261,6 @@ char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_pa
     else if (req->body == TR_HTTP_BODY_CHUNKED)
         tr_http_writer_cstr(&o, "Transfer-Encoding: chunked\r\n");
     return finish_head(&o, ex, len);
-}
-
-static unsigned ms_between(uint64_t from_us, uint64_t to_us)
-{
-    return to_us > from_us ? (unsigned)((to_us - from_us) / 1000) : 0;
 }
 
 char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_response *res,
@@ -248,6 +293,10 @@ char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_res
             continue;
         }
     keep:
+        if (ex->ctx.res_adds.cnt && tr__ctx_response_header_removed(&ex->ctx, h->name))
+            continue;
+        if ((ex->w->conf->headers_mask & TR_HEADERS_REQUEST_ID) && is_request_id(h->name))
+            continue; /* torii's id replaces the upstream's */
         tr_http_writer_parsed(&o, h);
     }
     if (upgrade) {
@@ -262,16 +311,13 @@ char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_res
         else if (ex->minor_version == 0)
             tr_http_writer_cstr(&o, "Connection: keep-alive\r\n");
     }
-    put_plugin_headers(&o, &ex->ctx);
-    uint64_t now = tr_clock_mono_us();
-    tr_http_writer_cstr(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");
-    unsigned up_ms =
-        ms_between(ex->t_upstream_start, ex->t_upstream_head ? ex->t_upstream_head : now);
-    unsigned proxy_ms = ms_between(ex->t_start, ex->t_upstream_start);
-    static const char *const latency[] = {"X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency",
-                                          "X-Torii-Upstream-Latency", "X-Torii-Proxy-Latency"};
-    for (size_t i = 0; i < 4; i++)
-        tr_http_writer_field_u64(&o, latency[i], (i % 2) ? proxy_ms : up_ms);
+    put_plugin_headers(&o, ex);
+    unsigned mask = ex->w->conf->headers_mask;
+    if (mask & TR_HEADERS_VIA)
+        tr_http_writer_cstr(&o, "Via: 1.1 torii/" TR_VERSION "\r\n");
+    if (mask & TR_HEADERS_UPSTREAM_STATUS)
+        tr_http_writer_field_u64(&o, "X-Kong-Upstream-Status", (uint64_t)res->status);
+    tr__forward_tokens(&o, ex);
     return finish_head(&o, ex, len);
 }
 
@@ -289,12 +335,15 @@ char *tr__forward_plugin_answer_head(struct tr_exchange *ex, bool close, size_t 
     tr_http_writer_raw(&o, "\r\n", 2);
     /* RFC 9110 §8.6: no Content-Length in a 204 (nor a body: the caller sends none). */
     if (ctx->exit_status != 204) {
-        tr_http_writer_field(&o, TR_STR_LIT("Content-Type"), ctx->exit_ctype);
+        if (!tr__ctx_response_header_removed(ctx, TR_STR_LIT("Content-Type")))
+            tr_http_writer_field(&o, TR_STR_LIT("Content-Type"), ctx->exit_ctype);
         tr_http_writer_field_u64(&o, "Content-Length", ctx->exit_body.len);
     }
-    put_plugin_headers(&o, ctx);
+    put_plugin_headers(&o, ex);
     if (close)
         tr_http_writer_cstr(&o, "Connection: close\r\n");
-    tr_http_writer_cstr(&o, "Server: torii/" TR_VERSION "\r\n");
+    if (ex->w->conf->headers_mask & TR_HEADERS_SERVER)
+        tr_http_writer_cstr(&o, "Server: torii/" TR_VERSION "\r\n");
+    tr__forward_tokens(&o, ex);
     return finish_head(&o, ex, len);
 }

@@ -43,10 +43,13 @@ struct tr_req_view {
     uint64_t content_length;
 };
 
-/* A header edit or addition made by a plugin. */
+/* A header edit made by a plugin: set (replaces every earlier value), append (after the values
+ * already there) or remove. A later set or remove of the same name turns the earlier edits
+ * into removes, so only live values are ever written. */
 struct tr_hdr_edit {
     struct tr_str name, value;
     bool remove;
+    bool append;
 };
 
 /* The plugin-facing request context (plugins/plugin.h), embedded in the exchange. */
@@ -70,7 +73,18 @@ struct tr_ctx {
     bool anonymous;
     TR_VECTOR(struct tr_hdr_edit) req_edits; /* arena; upstream request header edits */
     TR_VECTOR(struct tr_str) removed_args;   /* arena; query arguments removed */
-    TR_VECTOR(struct tr_hdr_edit) res_adds;  /* arena; response headers added */
+    TR_VECTOR(struct tr_hdr_edit) res_adds;  /* arena; response header edits */
+    /* Upstream request line edits (len 0 / false: as routing made it). */
+    struct tr_str up_method; /* arena */
+    struct tr_str up_query;  /* arena; with up_query_set, replaces the query (removed_args too) */
+    bool up_query_set;
+    /* The upstream response head while header_filter runs (the worker's scratch), else NULL. */
+    const struct tr_http_response *res;
+    /* Plugins (bits over ran[]) that asked for the whole response body (body_filter), and the
+     * body a body_filter set. */
+    uint64_t body_filters;
+    struct tr_str res_body_out; /* arena */
+    bool res_body_set;
     /* A plugin's own answer. */
     int exit_status;
     struct tr_str exit_body, exit_ctype;
@@ -257,10 +271,15 @@ struct tr_exchange {
     char *client_head;        /* owned; the response head the client got (log serializer) */
     uint64_t req_bytes_in;    /* request bytes read from the client: head and body */
     bool proxied;             /* the client got the upstream's answer (Kong's source "service") */
-    bool unrouted;            /* answered "no route matched": global plugins log it */
+    /* A body held for the plugins' body_filter: the head (arena copy) waits for it. */
+    bool res_holding;
+    struct tr_buf res_held;
+    struct tr_http_response *res_kept;
+    bool unrouted; /* answered "no route matched": global plugins log it */
 
     /* Timing (monotonic microseconds). */
     uint64_t t_start, t_upstream_start, t_upstream_head;
+    uint64_t t_connect_start; /* the first try to reach the upstream began (0: never) */
     const char *upstream_error; /* for the access log */
     char upstream_addr[64];
 };
@@ -368,6 +387,11 @@ void tr__balance_done(struct tr_exchange *ex, bool answered);
 char *tr__forward_request_head(struct tr_exchange *ex, struct tr_str upstream_path, size_t *len);
 char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_response *res,
                                 size_t *len);
+/* The headers of the `headers` setting that end every answer to ex: the upstream and proxy
+ * latencies once the request went upstream (proxied, or failed there), else
+ * X-Kong-Response-Latency; then X-Kong-Request-Id. */
+struct tr_http_writer;
+void tr__forward_tokens(struct tr_http_writer *o, struct tr_exchange *ex);
 /* The head of a plugin's own answer (tr_ctx_respond): status, Date, Content-Type, length, the
  * plugin's response headers, Connection: close when close, Server. */
 char *tr__forward_plugin_answer_head(struct tr_exchange *ex, bool close, size_t *len);
@@ -380,6 +404,10 @@ int tr__phases_access(struct tr_ctx *ctx);
  * run on that answer (a 401 of key-auth is counted by prometheus and logged by file-log). */
 void tr__phases_collect_rest(struct tr_ctx *ctx);
 void tr__phases_header_filter(struct tr_ctx *ctx);
+/* The body_filter of the plugins that asked for the body (tr_ctx_buffer_response), in order,
+ * each on what the one before set: returns the body for the client (borrowed: body itself,
+ * or arena memory). */
+struct tr_str tr__phases_body_filter(struct tr_ctx *ctx, struct tr_str body);
 void tr__phases_log(struct tr_ctx *ctx);
 /* A request no route matched: the log phase of the global instances (Kong logs its 404). */
 void tr__phases_log_unrouted(struct tr_ctx *ctx);
@@ -393,15 +421,14 @@ void tr__ctx_fini(struct tr_ctx *ctx);
 void tr__ctx_identity_headers(const struct tr_ctx *ctx,
                               void (*put)(void *ud, const char *name, struct tr_str value),
                               void *ud);
-/* Is request header name removed or replaced by a plugin? */
+/* Is request header name removed or replaced by a plugin (its client values dropped)? */
 bool tr__ctx_header_edited(const struct tr_ctx *ctx, struct tr_str name);
+/* Is response header name removed or replaced by a plugin (the upstream's values dropped)? */
+bool tr__ctx_response_header_removed(const struct tr_ctx *ctx, struct tr_str name);
 /* First value of argument name in raw form text (query or form body), decoded into the
  * arena. */
 bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
                       struct tr_str *value);
-/* Was a query argument whose key is raw_name (still encoded, as sent) removed by a plugin?
- * Names are compared decoded, as tr__ctx_find_arg compares them. */
-bool tr__ctx_arg_removed(const struct tr_ctx *ctx, struct tr_str raw_name);
 
 /* serialize.c: free a worker's cache of route and service rows as text. */
 void tr__serialize_cache_free(struct tr_entity_cache *c);

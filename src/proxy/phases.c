@@ -120,6 +120,21 @@ void tr__phases_header_filter(struct tr_ctx *ctx)
     }
 }
 
+struct tr_str tr__phases_body_filter(struct tr_ctx *ctx, struct tr_str body)
+{
+    for (size_t i = 0; i < ctx->num_ran; i++) {
+        const struct tr_plugin_instance *in = ctx->ran[i];
+        if (!(ctx->body_filters & ((uint64_t)1 << i)) || in->plugin->body_filter == NULL)
+            continue;
+        ctx->current = in;
+        ctx->res_body_set = false;
+        in->plugin->body_filter(ctx, in->conf, body);
+        if (ctx->res_body_set)
+            body = ctx->res_body_out;
+    }
+    return body;
+}
+
 void tr__phases_log(struct tr_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->num_ran; i++) {

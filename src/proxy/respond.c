@@ -10,27 +10,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conf.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "http/status.h"
 #include "http/url.h"
+#include "http/writer.h"
 
 /* status, body (may be empty), extra header lines (constant text, may be ""), close. */
 static void respond_json(struct tr_client *c, int status, const char *body, size_t blen,
                          const char *extra, bool close)
 {
-    char head[512];
     bool head_only = c->ex && c->ex->is_head;
-    int hl =
-        snprintf(head, sizeof(head),
-                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json; "
-                 "charset=utf-8\r\nContent-Length: %zu\r\n%s%sServer: torii/" TR_VERSION "\r\n\r\n",
-                 status, tr_http_status_reason(status), c->w->date, blen, extra,
-                 close ? "Connection: close\r\n" : "");
+    struct tr_http_writer o;
+    tr_http_writer_init(&o, 384 + strlen(extra)); /* a redirect's Location carries the target */
+    tr_http_writer_cstr(&o, "HTTP/1.1 ");
+    tr_http_writer_u64(&o, (uint64_t)status);
+    tr_http_writer_raw(&o, " ", 1);
+    tr_http_writer_cstr(&o, tr_http_status_reason(status));
+    tr_http_writer_cstr(&o, "\r\nDate: ");
+    tr_http_writer_cstr(&o, c->w->date);
+    tr_http_writer_cstr(&o, "\r\nContent-Type: application/json; charset=utf-8\r\n");
+    tr_http_writer_field_u64(&o, "Content-Length", blen);
+    tr_http_writer_cstr(&o, extra);
+    if (close)
+        tr_http_writer_cstr(&o, "Connection: close\r\n");
+    if (c->w->conf->headers_mask & TR_HEADERS_SERVER)
+        tr_http_writer_cstr(&o, "Server: torii/" TR_VERSION "\r\n");
+    if (c->ex)
+        tr__forward_tokens(&o, c->ex);
+    size_t hl;
+    char *head = tr_http_writer_finish(&o, &hl);
+    if (head == NULL) { /* nothing torii writes here can be refused */
+        tr__client_abort(c);
+        return;
+    }
     uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)body, (unsigned)blen)};
     if (c->ex)
         c->ex->status = status;
     tr__client_write(c, b, head_only || blen == 0 ? 1 : 2);
+    free(head);
 }
 
 void tr__respond_error(struct tr_client *c, int err, bool close)

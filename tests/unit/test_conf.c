@@ -262,6 +262,20 @@ static void test_file_errors(void)
     CHECK_ERR("database = mysql",
               "invalid value for 'database': 'mysql' (expected sqlite, postgres or off)");
     CHECK_ERR("escaped_slashes = drop", "(expected keep or reject)");
+    CHECK_ERR("headers = via, X-Powered-By", "'headers'");
+    CHECK_ERR("headers = off, via", "off cannot be mixed");
+    CHECK_ERR("headers_upstream = Via", "expected X-Kong-Request-Id, or off");
+    {
+        struct tr_conf h = {0};
+        TR_CHECK_INT(parse("headers = off\nheaders_upstream = off\n", &h), 0);
+        TR_CHECK_INT(h.headers_mask, 0);
+        TR_CHECK_INT(h.headers_upstream_mask, 0);
+        tr_conf_free(&h);
+        TR_CHECK_INT(parse("headers = server_tokens, x-kong-upstream-status\n", &h), 0);
+        TR_CHECK_INT(h.headers_mask,
+                     TR_HEADERS_VIA | TR_HEADERS_SERVER | TR_HEADERS_UPSTREAM_STATUS);
+        tr_conf_free(&h);
+    }
     CHECK_ERR("proxy_listen = 0.0.0.0:80 foo", "invalid value for 'proxy_listen': '0.0.0.0:80 "
                                                "foo' (unknown flag 'foo'");
     CHECK_ERR("admin_token = short", "invalid value for 'admin_token': 'short' (expected empty, or "
@@ -640,13 +654,13 @@ static void test_env(void)
 
 struct collect {
     int cnt;
-    char keys[64][64];
+    char keys[80][64];
 };
 
 static void on_key(const char *key, const char *value, void *ud)
 {
     struct collect *col = ud;
-    if (col->cnt < 64)
+    if (col->cnt < 80)
         snprintf(col->keys[col->cnt], sizeof(col->keys[0]), "%s", key);
     col->cnt++;
 }
@@ -756,7 +770,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 64);
+    TR_CHECK_INT(col.cnt, 66);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[3], "status_listen");
     TR_CHECK_INT(c.status_listen.cnt, 0); /* off unless asked (Kong 3.9: 127.0.0.1:8007) */
@@ -778,6 +792,12 @@ static void test_dump(void)
     TR_CHECK_STR(col.keys[62], "pg_max_concurrent_queries");
     TR_CHECK_STR(col.keys[63], "syslog_socket");
     TR_CHECK_STR(c.syslog_socket, "/dev/log");
+    TR_CHECK_STR(col.keys[64], "headers");
+    TR_CHECK_STR(col.keys[65], "headers_upstream");
+    TR_CHECK_INT(c.headers_mask, TR_HEADERS_VIA | TR_HEADERS_SERVER | TR_HEADERS_UPSTREAM_LATENCY |
+                                     TR_HEADERS_PROXY_LATENCY | TR_HEADERS_RESPONSE_LATENCY |
+                                     TR_HEADERS_REQUEST_ID);
+    TR_CHECK_INT(c.headers_upstream_mask, TR_HEADERS_REQUEST_ID);
     TR_CHECK_STR(c.pg_user, "kong");
     TR_CHECK_INT(c.pg_port, 5432);
     TR_CHECK_INT(c.pg_timeout_ms, 5000);
@@ -871,7 +891,7 @@ static void test_default_file(void)
 
     struct collect col = {0};
     tr_conf_foreach(&c2, on_key, &col);
-    for (int i = 0; i < col.cnt && i < 64; i++) {
+    for (int i = 0; i < col.cnt && i < 80; i++) {
         char needle[80];
         snprintf(needle, sizeof(needle), "\n#%s = ", col.keys[i]);
         if (strstr(text, needle) == NULL) {
