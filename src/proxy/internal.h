@@ -279,7 +279,7 @@ struct tr_exchange {
 
     /* Timing (monotonic microseconds). */
     uint64_t t_start, t_upstream_start, t_upstream_head;
-    uint64_t t_connect_start; /* the first try to reach the upstream began (0: never) */
+    uint64_t t_connect_start;   /* the first try to reach the upstream began (0: never) */
     const char *upstream_error; /* for the access log */
     char upstream_addr[64];
 };
