@@ -23,9 +23,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/metrics.h"
-#include "http/client.h"
-#include "http/tls.h"
+#include "plugins/http_sink.h"
 #include "plugins/log_common.h"
 #include "plugins/log_queue.h"
 #include "plugins/plugin.h"
@@ -407,94 +405,18 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 
 /* ---- sending ------------------------------------------------------------------------------ */
 
-/* What a queue sends with: a copy of its config's request parts (configs live only as long as
- * their snapshot; the queue outlives them). Headers follow the latest config that used it. */
-struct sink {
-    struct tr_log_queue *queue;
-    struct worker_logs *owner;
-    char *host, *path, *method, *content_type, *auth, *headers;
-    uint16_t port;
-    bool tls;
-    uint32_t timeout_ms, keepalive_ms;
-    bool single;    /* max_batch_size 1: the body is the entry itself */
-    bool unlimited; /* concurrency_limit -1: a client per batch */
-    struct tr_http_client *client;
-    const void *conf_seen; /* the config whose headers are in use */
-    uint64_t version_seen;
-    uint64_t dropped_counted;
-    struct sink *next;
-};
-
-struct worker_logs {
-    uv_loop_t *loop;
-    struct tr_tls_client *tls; /* made on first https endpoint */
-    struct sink *sinks;
-};
-
-static const struct tr_metric_family dropped_family = {
-    "torii_log_entries_dropped_total",
-    "Log entries dropped by a logging plugin's queue (full, or retries given up)",
-    TR_METRIC_COUNTER, NULL, 0};
-
-static void on_sent(void *ud, int status, const char *err, const char *body)
+/* A batch of max_batch_size 1 is the JSON object itself, otherwise a JSON array. */
+static char *batch_body(const struct tr_log_batch *b, bool single, const char *extra,
+                        size_t extra_len, size_t *len)
 {
-    struct tr_log_batch *b = ud;
-    const struct sink *k = tr_log_queue_ud(b->queue);
-    char msg[1024];
-    if (status >= 100 && status < 300) {
-        tr_log_debug("http-log sent data log server, %s:%u HTTP status %d", k->host,
-                     (unsigned)k->port, status);
-        tr_log_batch_done(b, true, NULL);
-        return;
-    }
-    if (status == 0)
-        snprintf(msg, sizeof(msg), "failed request to %s:%u: %s", k->host, (unsigned)k->port,
-                 err ? err : "error");
-    else
-        snprintf(msg, sizeof(msg), "request to %s:%u returned status code %d and body %s", k->host,
-                 (unsigned)k->port, status, body ? body : "");
-    tr_log_batch_done(b, false, msg);
-}
-
-static struct tr_http_client *client_for(struct sink *s, struct tr_log_batch *b)
-{
-    struct tr_tls_client *tls = NULL;
-    if (s->tls) {
-        if (s->owner->tls == NULL) {
-            char err[256];
-            s->owner->tls = tr_tls_client_new(false, NULL, NULL, err, sizeof(err));
-            if (s->owner->tls == NULL)
-                tr_log_error("http-log: no TLS client context: %s", err);
-        }
-        tls = s->owner->tls;
-        if (tls == NULL)
-            return NULL;
-    }
-    if (s->unlimited) {
-        if (b->sender == NULL)
-            b->sender = tr_http_client_new(s->owner->loop, s->host, s->port, tls, s->timeout_ms, 0);
-        return b->sender;
-    }
-    if (s->client == NULL)
-        s->client = tr_http_client_new(s->owner->loop, s->host, s->port, tls, s->timeout_ms,
-                                       s->keepalive_ms);
-    return s->client;
-}
-
-static void send_batch(void *ud, struct tr_log_batch *b)
-{
-    struct sink *s = ud;
-    struct tr_http_client *client = client_for(s, b);
-    if (client == NULL) {
-        tr_log_batch_done(b, false, "no TLS client context");
-        return;
-    }
+    (void)extra;
+    (void)extra_len;
     size_t body_len = 0;
     for (size_t i = 0; i < b->n; i++)
         body_len += b->lens[i] + 1;
     char *body = tr_xmalloc(body_len + 2);
     size_t at = 0;
-    if (s->single && b->n == 1) {
+    if (single && b->n == 1) {
         memcpy(body, b->entries[0], b->lens[0]);
         at = b->lens[0];
     } else {
@@ -507,120 +429,34 @@ static void send_batch(void *ud, struct tr_log_batch *b)
         }
         body[at++] = ']';
     }
-    bool v6 = strchr(s->host, ':') != NULL;
-    bool default_port = s->port == (s->tls ? 443 : 80);
-    char port[8] = "";
-    if (!default_port)
-        snprintf(port, sizeof(port), ":%u", (unsigned)s->port);
-    size_t hcap = strlen(s->path) + strlen(s->host) + strlen(s->headers) +
-                  (s->auth ? strlen(s->auth) : 0) + 256;
-    char *head = tr_xmalloc(hcap);
-    int hl = snprintf(head, hcap,
-                      "%s %s HTTP/1.1\r\nHost: %s%s%s%s\r\nUser-Agent: torii/" TR_VERSION
-                      "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
-                      s->method, s->path, v6 ? "[" : "", s->host, v6 ? "]" : "", port,
-                      s->content_type, at, s->auth ? "Authorization: " : "", s->auth ? s->auth : "",
-                      s->auth ? "\r\n" : "", s->headers);
-    int rc = tr_http_client_send(client, head, (size_t)hl, body, at, on_sent, b);
-    free(head);
-    free(body);
-    if (rc != 0)
-        tr_log_batch_done(b, false, "a request is in flight");
-}
-
-static void release_batch(void *ud, struct tr_log_batch *b)
-{
-    (void)ud;
-    tr_http_client_free(b->sender);
-    b->sender = NULL;
-}
-
-static void sink_free(struct sink *s)
-{
-    tr_log_queue_free(s->queue);
-    tr_http_client_free(s->client);
-    free(s->host);
-    free(s->path);
-    free(s->method);
-    free(s->content_type);
-    free(s->auth);
-    free(s->headers);
-    free(s);
-}
-
-static struct sink *sink_for(struct worker_logs *w, struct tr_ctx *ctx,
-                             const struct http_log_conf *c)
-{
-    struct sink *s = w->sinks;
-    while (s != NULL && strcmp(tr_log_queue_name(s->queue), c->queue_name) != 0)
-        s = s->next;
-    if (s == NULL) {
-        s = tr_xcalloc(1, sizeof(*s));
-        s->owner = w;
-        s->host = tr_xstrdup(c->host);
-        s->path = tr_xstrdup(c->path);
-        s->method = tr_xstrdup(c->method);
-        s->content_type = tr_xstrdup(c->content_type);
-        s->auth = c->auth ? tr_xstrdup(c->auth) : NULL;
-        s->port = c->port;
-        s->tls = c->tls;
-        s->timeout_ms = (uint32_t)c->timeout;
-        s->keepalive_ms = (uint32_t)c->keepalive;
-        s->single = c->queue.max_batch_size == 1;
-        s->unlimited = c->queue.concurrency_limit < 0;
-        char tag[96];
-        snprintf(tag, sizeof(tag), "http-log plugin %s", tr_ctx_plugin_id(ctx));
-        s->queue =
-            tr_log_queue_new(w->loop, tag, c->queue_name, &c->queue, send_batch, release_batch, s);
-        s->next = w->sinks;
-        w->sinks = s;
-    }
-    uint64_t version = tr_ctx_config_version(ctx);
-    if (s->conf_seen != c || s->version_seen != version) {
-        /* Kong puts a changed config into effect at once: the headers follow it */
-        free(s->headers);
-        s->headers = tr_xstrdup(c->headers_text);
-        s->conf_seen = c;
-        s->version_seen = version;
-    }
-    return s;
+    *len = at;
+    return body;
 }
 
 static void http_log_log(struct tr_ctx *ctx, const void *p)
 {
     const struct http_log_conf *c = p;
-    void **slot = tr_ctx_worker_slot(ctx);
-    if (*slot == NULL) {
-        struct worker_logs *w = tr_xcalloc(1, sizeof(*w));
-        w->loop = tr_ctx_loop(ctx);
-        *slot = w;
-    }
-    struct sink *s = sink_for(*slot, ctx, c);
     size_t len;
     char *text = tr_ctx_log_serialize(ctx, &len);
     if (text == NULL)
         return;
-    if (tr_log_queue_add(s->queue, text, len) != 0)
-        tr_log_error("Failed to enqueue log entry to log server");
-    uint64_t dropped = tr_log_queue_dropped(s->queue);
-    if (dropped > s->dropped_counted) {
-        tr_metrics_add(
-            tr_metrics_series_get(tr_ctx_metrics(ctx), &dropped_family, "plugin=\"http-log\"", 17),
-            dropped - s->dropped_counted);
-        s->dropped_counted = dropped;
-    }
-}
-
-static void worker_free(void *slot)
-{
-    struct worker_logs *w = slot;
-    while (w->sinks != NULL) {
-        struct sink *s = w->sinks;
-        w->sinks = s->next;
-        sink_free(s);
-    }
-    tr_tls_client_free(w->tls);
-    free(w);
+    struct tr_http_sink_target t = {
+        .plugin = "http-log",
+        .queue_name = c->queue_name,
+        .host = c->host,
+        .path = c->path,
+        .method = c->method,
+        .content_type = c->content_type,
+        .auth = c->auth,
+        .port = c->port,
+        .tls = c->tls,
+        .timeout_ms = (uint32_t)c->timeout,
+        .keepalive_ms = (uint32_t)c->keepalive,
+        .queue = &c->queue,
+        .headers_text = c->headers_text,
+        .body = batch_body,
+    };
+    tr_http_sink_add(ctx, &t, c, text, len);
 }
 
 /* Priority 12 as Kong. */
@@ -632,5 +468,5 @@ const struct tr_plugin tr_plugin_http_log = {
     .conf_parse = conf_parse,
     .conf_free = conf_free,
     .log = http_log_log,
-    .worker_free = worker_free,
+    .worker_free = tr_http_sink_worker_free,
 };
