@@ -334,11 +334,13 @@ static int merge(json_t *dst, json_t *src)
     return 0;
 }
 
-/* A new object with the dotted keys of obj nested, at every level of objects (not inside
- * arrays, as Kong's normalize_nested_params): Kong 0.7 read {"config.minute": 20} as
- * {"config": {"minute": 20}}, so a JSON body may use either shape, or both at once. A key with
- * an empty segment or deeper than TR_ADMIN_FORM_MAX_DEPTH stays literal, as in forms. NULL,
- * with msg naming the top-level key's first segment, when two keys give one field two values. */
+/* A new object with the dotted keys of obj (the body's top level) nested: Kong 0.7 read
+ * {"config.minute": 20} as {"config": {"minute": 20}}, so a JSON body may use either shape, or
+ * both at once. Keys inside a nested object stay as sent: they may be a map's keys with dots
+ * in them (opentelemetry's {"resource_attributes": {"service.name": ...}}), as Kong 3 reads a
+ * JSON body. A key with an empty segment or deeper than TR_ADMIN_FORM_MAX_DEPTH stays literal,
+ * as in forms. NULL, with msg naming the top-level key's first segment, when two keys give one
+ * field two values. */
 static json_t *nest_dotted(json_t *obj, char *msg, size_t msg_len)
 {
     json_t *res = json_object();
@@ -357,7 +359,7 @@ static json_t *nest_dotted(json_t *obj, char *msg, size_t msg_len)
         }
         if (literal)
             first = klen;
-        json_t *val = json_is_object(v) ? nest_dotted(v, msg, msg_len) : json_incref(v);
+        json_t *val = json_is_object(v) ? json_deep_copy(v) : json_incref(v);
         json_t *parent = res;
         size_t start = 0;
         for (size_t i = 0; val != NULL && !literal && i < klen; i++) {

@@ -74,6 +74,8 @@ static int check_dns_servers(struct tr_str value, char *why, size_t why_len);
 static int check_pg_schema(struct tr_str value, char *why, size_t why_len);
 static int check_headers(struct tr_str value, char *why, size_t why_len);
 static int check_headers_upstream(struct tr_str value, char *why, size_t why_len);
+static int check_tracing(struct tr_str value, char *why, size_t why_len);
+static int check_rate(struct tr_str value, char *why, size_t why_len);
 
 static const char *const database_choices[] = {"sqlite", "postgres", "off", NULL};
 static const char *const access_log_formats[] = {"kong", "json", NULL};
@@ -279,6 +281,14 @@ static const struct conf_key keys[] = {
     {.name = "headers_upstream", .type = KT_STRING, FIELD(headers_upstream),
      .def = "X-Kong-Request-Id", .check = check_headers_upstream,
      .help = "Headers torii adds to requests sent upstream: X-Kong-Request-Id, or off"},
+    {.name = "tracing_instrumentations", .type = KT_STRING, FIELD(tracing_instrumentations),
+     .def = "off", .check = check_tracing,
+     .help = "Spans recorded for each request (for the opentelemetry plugin): off, all, or a "
+             "list of request, router, balancer, plugin_rewrite, plugin_access, "
+             "plugin_header_filter, db_query, http_client, dns_query"},
+    {.name = "tracing_sampling_rate", .type = KT_STRING, FIELD(tracing_sampling_rate),
+     .def = "0.01", .check = check_rate,
+     .help = "Share of traces sampled (0..1) unless a plugin sets its own"},
 };
 /* clang-format on */
 
@@ -606,6 +616,21 @@ static int check_plugins(struct tr_str value, char *why, size_t why_len)
     return rc;
 }
 
+/* The next non-empty item of a comma-separated list, trimmed; false at its end. */
+static bool next_item(struct tr_str *list, struct tr_str *item)
+{
+    while (list->len) {
+        const char *comma = memchr(list->ptr, ',', list->len);
+        struct tr_str it = {list->ptr, comma ? (size_t)(comma - list->ptr) : list->len};
+        list->len -= comma ? it.len + 1 : it.len;
+        list->ptr += comma ? it.len + 1 : it.len;
+        *item = tr_str_trim(it);
+        if (item->len)
+            return true;
+    }
+    return false;
+}
+
 /* Kong's headers / headers_upstream lists: names (any case) into TR_HEADERS_* bits. */
 static int header_tokens(struct tr_str value, bool upstream, unsigned *mask, char *why,
                          size_t why_len)
@@ -630,14 +655,8 @@ static int header_tokens(struct tr_str value, bool upstream, unsigned *mask, cha
     *mask = 0;
     bool off = false;
     size_t items = 0;
-    while (value.len) {
-        const char *comma = memchr(value.ptr, ',', value.len);
-        struct tr_str item = {value.ptr, comma ? (size_t)(comma - value.ptr) : value.len};
-        value.len -= comma ? item.len + 1 : item.len;
-        value.ptr += comma ? item.len + 1 : item.len;
-        item = tr_str_trim(item);
-        if (item.len == 0)
-            continue;
+    struct tr_str item;
+    while (next_item(&value, &item)) {
         items++;
         if (tr_str_ieq(item, TR_STR_LIT("off"))) {
             off = true;
@@ -675,6 +694,80 @@ static int check_headers_upstream(struct tr_str value, char *why, size_t why_len
 {
     unsigned mask;
     return header_tokens(value, true, &mask, why, why_len);
+}
+
+/* Kong's tracing_instrumentations: off alone, all, or names. */
+static int tracing_tokens(struct tr_str value, unsigned *mask, char *why, size_t why_len)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } words[] = {
+        {"all", ~0u},
+        {"request", 0},
+        {"router", TR_TRACE_ROUTER},
+        {"balancer", TR_TRACE_BALANCER},
+        {"plugin_rewrite", TR_TRACE_PLUGIN_REWRITE},
+        {"plugin_access", TR_TRACE_PLUGIN_ACCESS},
+        {"plugin_header_filter", TR_TRACE_PLUGIN_HEADER_FILTER},
+        {"db_query", TR_TRACE_DB_QUERY},
+        {"http_client", TR_TRACE_HTTP_CLIENT},
+        {"dns_query", TR_TRACE_DNS_QUERY},
+    };
+    *mask = 0;
+    bool off = false;
+    size_t items = 0;
+    struct tr_str item;
+    while (next_item(&value, &item)) {
+        items++;
+        if (tr_str_eq(item, TR_STR_LIT("off"))) {
+            off = true;
+            continue;
+        }
+        size_t k = 0;
+        while (k < TR_ARRAY_SIZE(words) && !tr_str_eq(item, tr_str_from_cstr(words[k].name)))
+            k++;
+        if (k == TR_ARRAY_SIZE(words)) {
+            snprintf(why, why_len, "invalid tracing type: %.*s", (int)item.len, item.ptr);
+            return TR_EINVAL;
+        }
+        *mask |= words[k].bits | TR_TRACE_REQUEST;
+    }
+    if (off && items > 1) {
+        snprintf(why, why_len, "invalid tracing types: off, other types are mutually exclusive");
+        return TR_EINVAL;
+    }
+    return 0;
+}
+
+static int check_tracing(struct tr_str value, char *why, size_t why_len)
+{
+    unsigned mask;
+    return tracing_tokens(value, &mask, why, why_len);
+}
+
+static bool parse_rate(struct tr_str value, double *out)
+{
+    char buf[32];
+    if (value.len == 0 || value.len >= sizeof(buf))
+        return false;
+    memcpy(buf, value.ptr, value.len);
+    buf[value.len] = '\0';
+    char *end;
+    double d = strtod(buf, &end);
+    if (*end != '\0' || !(d >= 0 && d <= 1))
+        return false;
+    *out = d;
+    return true;
+}
+
+static int check_rate(struct tr_str value, char *why, size_t why_len)
+{
+    double d;
+    if (parse_rate(value, &d))
+        return 0;
+    snprintf(why, why_len, "tracing_sampling_rate must be between 0 and 1");
+    return TR_EINVAL;
 }
 
 static int check_token(struct tr_str value, char *why, size_t why_len)
@@ -1292,6 +1385,9 @@ static int load(struct tr_conf *conf, const char *buf, size_t len, const char *n
     header_tokens(tr_str_from_cstr(conf->headers), false, &conf->headers_mask, why, sizeof(why));
     header_tokens(tr_str_from_cstr(conf->headers_upstream), true, &conf->headers_upstream_mask, why,
                   sizeof(why));
+    tracing_tokens(tr_str_from_cstr(conf->tracing_instrumentations), &conf->tracing_mask, why,
+                   sizeof(why));
+    parse_rate(tr_str_from_cstr(conf->tracing_sampling_rate), &conf->tracing_rate);
     return 0;
 }
 
@@ -1459,4 +1555,16 @@ void tr_conf_free(struct tr_conf *conf)
             set_str(conf, &keys[i], NULL);
     }
     memset(conf, 0, sizeof(*conf));
+}
+
+static char node_id[40];
+
+void tr_conf_set_node_id(const char *id)
+{
+    snprintf(node_id, sizeof(node_id), "%s", id);
+}
+
+const char *tr_conf_node_id(void)
+{
+    return node_id;
 }

@@ -108,7 +108,30 @@ struct tr_conf {
      * on (TR_HEADERS_* bits). */
     char *headers, *headers_upstream;
     unsigned headers_mask, headers_upstream_mask;
+    /* Kong's tracing_instrumentations (the setting, owned, and its TR_TRACE_* bits; 0: off)
+     * and tracing_sampling_rate (the setting, owned, and its value 0..1). */
+    char *tracing_instrumentations;
+    unsigned tracing_mask;
+    char *tracing_sampling_rate;
+    double tracing_rate;
 };
+
+/* What tracing_instrumentations turns on (spans of a request; see docs/plugins.md). */
+#define TR_TRACE_REQUEST 0x01u /* the root span "kong" (any value but off) */
+#define TR_TRACE_ROUTER 0x02u
+#define TR_TRACE_BALANCER 0x04u
+#define TR_TRACE_PLUGIN_REWRITE 0x08u
+#define TR_TRACE_PLUGIN_ACCESS 0x10u
+#define TR_TRACE_PLUGIN_HEADER_FILTER 0x20u
+#define TR_TRACE_DB_QUERY 0x40u    /* no span: torii queries no database on a request's path */
+#define TR_TRACE_HTTP_CLIENT 0x80u /* no span: no plugin makes HTTP calls on a request's path */
+#define TR_TRACE_DNS_QUERY 0x100u  /* no span: names are resolved off the request's path */
+
+/* The node's id (server/node_id.h), a constant of the process set once at start before any
+ * worker or config snapshot exists; "" before. What plugins report it as (opentelemetry's
+ * service.instance.id). */
+void tr_conf_set_node_id(const char *id);
+const char *tr_conf_node_id(void);
 
 /* What `headers` / `headers_upstream` turn on. */
 #define TR_HEADERS_VIA 0x01u              /* Via on proxied answers (server_tokens) */

@@ -13,7 +13,6 @@
  *     still set queue.max_batch_size and queue.max_coalescing_delay.
  * Entries dropped by a full queue are logged and counted in
  * torii_log_entries_dropped_total{plugin="http-log"} (GET /metrics). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,101 +44,13 @@ struct http_log_conf {
     char *queue_name;   /* owned; what shares a queue */
 };
 
-/* ---- http_endpoint ------------------------------------------------------------------------ */
-
-struct endpoint {
-    char scheme[8];
-    char userinfo[256];
-    char host[256];
-    uint16_t port;
-    char path[2048];
-};
-
-/* Kong's url typedef over LuaSocket's url.parse: scheme://[userinfo@]host[:port][/path][?q][#f].
- * Returns NULL or the reason it is refused. */
-static const char *parse_endpoint(const char *url, struct endpoint *e)
-{
-    memset(e, 0, sizeof(*e));
-    const char *sep = strstr(url, "://");
-    if (sep == NULL || sep == url)
-        return "missing scheme in url";
-    size_t sl = (size_t)(sep - url);
-    if (sl >= sizeof(e->scheme))
-        return "could not parse url. unsupported scheme";
-    for (size_t i = 0; i < sl; i++)
-        e->scheme[i] = (char)tolower((unsigned char)url[i]);
-    if (strcmp(e->scheme, "http") != 0 && strcmp(e->scheme, "https") != 0)
-        return "could not parse url. scheme must be http or https";
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = memchr(auth, '@', alen);
-    const char *hp = auth;
-    if (at != NULL) {
-        size_t ul = (size_t)(at - auth);
-        if (ul >= sizeof(e->userinfo))
-            return "could not parse url. user info too long";
-        memcpy(e->userinfo, auth, ul);
-        hp = at + 1;
-    }
-    size_t hplen = (size_t)(auth + alen - hp);
-    const char *colon = NULL;
-    if (hplen > 0 && hp[0] == '[') {
-        const char *rb = memchr(hp, ']', hplen);
-        if (rb == NULL)
-            return "could not parse url. bad IPv6 address";
-        if ((size_t)(rb - hp - 1) >= sizeof(e->host))
-            return "could not parse url. host too long";
-        memcpy(e->host, hp + 1, (size_t)(rb - hp - 1));
-        colon = rb + 1 < hp + hplen && rb[1] == ':' ? rb + 1 : NULL;
-    } else {
-        colon = memchr(hp, ':', hplen);
-        size_t hl = colon ? (size_t)(colon - hp) : hplen;
-        if (hl >= sizeof(e->host))
-            return "could not parse url. host too long";
-        memcpy(e->host, hp, hl);
-    }
-    if (e->host[0] == '\0')
-        return "missing host in url";
-    for (const char *p = e->host; *p; p++) {
-        if (!isalnum((unsigned char)*p) && !strchr(".-_:", *p))
-            return "could not parse url. bad host";
-    }
-    e->port = strcmp(e->scheme, "https") == 0 ? 443 : 80;
-    if (colon != NULL) {
-        const char *ps = colon + 1;
-        size_t pl = (size_t)(auth + alen - ps);
-        unsigned long port = 0;
-        for (size_t i = 0; i < pl; i++) {
-            if (!isdigit((unsigned char)ps[i]) || port > 65535)
-                return "could not parse url. bad port";
-            port = port * 10 + (unsigned long)(ps[i] - '0');
-        }
-        if (pl == 0 || port == 0 || port > 65535)
-            return "could not parse url. bad port";
-        e->port = (uint16_t)port;
-    }
-    const char *path = auth + alen;
-    size_t plen = strcspn(path, "?#");
-    if (plen == 0 || path[0] != '/')
-        snprintf(e->path, sizeof(e->path), "/");
-    else if (plen < sizeof(e->path))
-        memcpy(e->path, path, plen);
-    else
-        return "could not parse url. path too long";
-    for (const char *p = e->path; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return "could not parse url. bad path";
-    }
-    return NULL;
-}
-
 static int check_endpoint(json_t *rec, const char *name, char *msg, size_t msg_len)
 {
     const json_t *v = json_object_get(rec, name);
     if (!json_is_string(v))
         return 0;
-    struct endpoint e;
-    const char *why = parse_endpoint(json_string_value(v), &e);
+    struct tr_http_endpoint e;
+    const char *why = tr_http_endpoint_parse(json_string_value(v), &e);
     if (why == NULL)
         return 0;
     snprintf(msg, msg_len, "%s", why);
@@ -193,62 +104,7 @@ static int check_headers(json_t *rec, const char *name, char *msg, size_t msg_le
 static const char *const methods[] = {"POST", "PUT", "PATCH", NULL};
 static const char *const content_types[] = {"application/json", "application/json; charset=utf-8",
                                             NULL};
-static int check_concurrency(json_t *rec, const char *name, char *msg, size_t msg_len)
-{
-    const json_t *v = json_object_get(rec, name);
-    if (json_is_integer(v) && json_integer_value(v) != 1 && json_integer_value(v) != -1) {
-        snprintf(msg, msg_len, "expected one of: -1, 1");
-        return TR_EINVAL;
-    }
-    return 0;
-}
-
-#define QUEUE_NUMBER(field, dflt_text, lo, hi, help_text)                                          \
-    {                                                                                              \
-        .name = #field, .type = TR_SCHEMA_NUMBER, .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED, \
-        .dflt = dflt_text, .min = lo, .max = hi, .help = help_text,                                \
-        TR_SCHEMA_BIND(struct tr_log_queue_conf, field)                                            \
-    }
-
-static const struct tr_schema_field queue_fields[] = {
-    {.name = "max_batch_size",
-     .type = TR_SCHEMA_INTEGER,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
-     .dflt = "1",
-     .min = 1,
-     .max = 1000000,
-     .help = "entries sent at most in one request",
-     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_batch_size)},
-    QUEUE_NUMBER(max_coalescing_delay, "1", 0, 3600,
-                 "seconds a partial batch waits for more entries"),
-    {.name = "max_entries",
-     .type = TR_SCHEMA_INTEGER,
-     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,
-     .dflt = "10000",
-     .min = 1,
-     .max = 1000000,
-     .help = "entries that may wait; past it the oldest are dropped",
-     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_entries)},
-    {.name = "max_bytes",
-     .type = TR_SCHEMA_INTEGER,
-     .help = "bytes that may wait (unset: no bound)",
-     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_bytes)},
-    {.name = "max_retry_time",
-     .type = TR_SCHEMA_NUMBER,
-     .flags = TR_SCHEMA_REQUIRED,
-     .dflt = "60",
-     .help = "seconds a failing batch is retried before it is dropped",
-     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_retry_time)},
-    QUEUE_NUMBER(initial_retry_delay, "0.01", 0, 1000000, "seconds before the first retry"),
-    QUEUE_NUMBER(max_retry_delay, "60", 0, 1000000, "the longest wait between retries"),
-    {.name = "concurrency_limit",
-     .type = TR_SCHEMA_INTEGER,
-     .flags = TR_SCHEMA_REQUIRED,
-     .dflt = "1",
-     .check = check_concurrency,
-     .help = "1: one batch at a time; -1: every entry sent at once",
-     TR_SCHEMA_BIND(struct tr_log_queue_conf, concurrency_limit)},
-};
+static const struct tr_schema_field queue_fields[] = {TR_LOG_QUEUE_FIELDS("1")};
 
 static const struct tr_schema queue_schema = {
     .name = "queue",
@@ -262,9 +118,9 @@ static int self_check(json_t *rec, enum tr_schema_mode mode, char *msg, size_t m
     (void)mode;
     const json_t *url = json_object_get(rec, "http_endpoint");
     const json_t *h = json_object_get(rec, "headers");
-    struct endpoint e;
+    struct tr_http_endpoint e;
     if (!json_is_string(url) || !json_is_object(h) ||
-        parse_endpoint(json_string_value(url), &e) != NULL || e.userinfo[0] == '\0')
+        tr_http_endpoint_parse(json_string_value(url), &e) != NULL || e.userinfo[0] == '\0')
         return 0;
     const char *k;
     json_t *v;
@@ -377,8 +233,8 @@ static char *headers_text(const json_t *h)
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     struct http_log_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
-    struct endpoint e;
-    const char *why = c->http_endpoint ? parse_endpoint(c->http_endpoint, &e) : "required";
+    struct tr_http_endpoint e;
+    const char *why = c->http_endpoint ? tr_http_endpoint_parse(c->http_endpoint, &e) : "required";
     if (why != NULL) {
         snprintf(err, err_len, "http_endpoint: %s", why);
         conf_free(c);

@@ -2,6 +2,7 @@
 /* Sinks of records sent over HTTP (http_sink.h): one per destination and worker. */
 #include "plugins/http_sink.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,4 +227,82 @@ void tr_http_sink_worker_free(void *slot)
     }
     tr_tls_client_free(w->tls);
     free(w);
+}
+
+/* ---- endpoints ---------------------------------------------------------------------------- */
+
+const char *tr_http_endpoint_parse(const char *url, struct tr_http_endpoint *e)
+{
+    memset(e, 0, sizeof(*e));
+    const char *sep = strstr(url, "://");
+    if (sep == NULL || sep == url)
+        return "missing scheme in url";
+    size_t sl = (size_t)(sep - url);
+    if (sl >= sizeof(e->scheme))
+        return "could not parse url. unsupported scheme";
+    for (size_t i = 0; i < sl; i++)
+        e->scheme[i] = (char)tolower((unsigned char)url[i]);
+    if (strcmp(e->scheme, "http") != 0 && strcmp(e->scheme, "https") != 0)
+        return "could not parse url. scheme must be http or https";
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    const char *hp = auth;
+    if (at != NULL) {
+        size_t ul = (size_t)(at - auth);
+        if (ul >= sizeof(e->userinfo))
+            return "could not parse url. user info too long";
+        memcpy(e->userinfo, auth, ul);
+        hp = at + 1;
+    }
+    size_t hplen = (size_t)(auth + alen - hp);
+    const char *colon = NULL;
+    if (hplen > 0 && hp[0] == '[') {
+        const char *rb = memchr(hp, ']', hplen);
+        if (rb == NULL)
+            return "could not parse url. bad IPv6 address";
+        if ((size_t)(rb - hp - 1) >= sizeof(e->host))
+            return "could not parse url. host too long";
+        memcpy(e->host, hp + 1, (size_t)(rb - hp - 1));
+        colon = rb + 1 < hp + hplen && rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = memchr(hp, ':', hplen);
+        size_t hl = colon ? (size_t)(colon - hp) : hplen;
+        if (hl >= sizeof(e->host))
+            return "could not parse url. host too long";
+        memcpy(e->host, hp, hl);
+    }
+    if (e->host[0] == '\0')
+        return "missing host in url";
+    for (const char *p = e->host; *p; p++) {
+        if (!isalnum((unsigned char)*p) && !strchr(".-_:", *p))
+            return "could not parse url. bad host";
+    }
+    e->port = strcmp(e->scheme, "https") == 0 ? 443 : 80;
+    if (colon != NULL) {
+        const char *ps = colon + 1;
+        size_t pl = (size_t)(auth + alen - ps);
+        unsigned long port = 0;
+        for (size_t i = 0; i < pl; i++) {
+            if (!isdigit((unsigned char)ps[i]) || port > 65535)
+                return "could not parse url. bad port";
+            port = port * 10 + (unsigned long)(ps[i] - '0');
+        }
+        if (pl == 0 || port == 0 || port > 65535)
+            return "could not parse url. bad port";
+        e->port = (uint16_t)port;
+    }
+    const char *path = auth + alen;
+    size_t plen = strcspn(path, "?#");
+    if (plen == 0 || path[0] != '/')
+        snprintf(e->path, sizeof(e->path), "/");
+    else if (plen < sizeof(e->path))
+        memcpy(e->path, path, plen);
+    else
+        return "could not parse url. path too long";
+    for (const char *p = e->path; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return "could not parse url. bad path";
+    }
+    return NULL;
 }

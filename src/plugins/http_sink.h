@@ -17,6 +17,19 @@
 
 struct tr_ctx;
 
+/* An http(s) URL of a receiver. */
+struct tr_http_endpoint {
+    char scheme[8];
+    char userinfo[256];
+    char host[256]; /* without brackets */
+    uint16_t port;
+    char path[2048]; /* "/" at least, no query */
+};
+
+/* Kong's url typedef over LuaSocket's url.parse: scheme://[userinfo@]host[:port][/path][?q][#f],
+ * http or https. Returns NULL, or the reason it is refused (Kong's words). */
+const char *tr_http_endpoint_parse(const char *url, struct tr_http_endpoint *e);
+
 /* A batch's body from its entries: malloc'ed, its length in *len. single: the queue sends
  * one entry per batch (max_batch_size 1); extra: the sink's copy of the config's extra bytes. */
 typedef char *(*tr_http_sink_body_fn)(const struct tr_log_batch *b, bool single, const char *extra,

@@ -334,3 +334,13 @@ void tr_log_queue_free(struct tr_log_queue *q)
     free(q->name);
     free(q);
 }
+
+int tr_log_queue_check_concurrency(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    const json_t *v = json_object_get(rec, name);
+    if (json_is_integer(v) && json_integer_value(v) != 1 && json_integer_value(v) != -1) {
+        snprintf(msg, msg_len, "expected one of: -1, 1");
+        return TR_EINVAL;
+    }
+    return 0;
+}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 struct tr_log_queue_conf {
@@ -25,6 +26,58 @@ struct tr_log_queue_conf {
     double max_retry_time, initial_retry_delay, max_retry_delay; /* seconds */
     int64_t concurrency_limit;                                   /* 1 or -1 */
 };
+
+/* Kong's typedefs.queue as schema rows of a "queue" record (schema/schema.h), bound to
+ * struct tr_log_queue_conf; batch is max_batch_size's default as JSON text ("1" for the
+ * logging plugins, "200" for opentelemetry). */
+#define TR_LOG_QUEUE_NUMBER(field, dflt_text, lo, hi, help_text)                                   \
+    {                                                                                              \
+        .name = #field, .type = TR_SCHEMA_NUMBER, .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED, \
+        .dflt = dflt_text, .min = lo, .max = hi, .help = help_text,                                \
+        TR_SCHEMA_BIND(struct tr_log_queue_conf, field)                                            \
+    }
+#define TR_LOG_QUEUE_FIELDS(batch)                                                                 \
+    {.name = "max_batch_size",                                                                     \
+     .type = TR_SCHEMA_INTEGER,                                                                    \
+     .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,                                              \
+     .dflt = batch,                                                                                \
+     .min = 1,                                                                                     \
+     .max = 1000000,                                                                               \
+     .help = "entries sent at most in one request",                                                \
+     TR_SCHEMA_BIND(struct tr_log_queue_conf, max_batch_size)},                                    \
+        TR_LOG_QUEUE_NUMBER(max_coalescing_delay, "1", 0, 3600,                                    \
+                            "seconds a partial batch waits for more entries"),                     \
+        {.name = "max_entries",                                                                    \
+         .type = TR_SCHEMA_INTEGER,                                                                \
+         .flags = TR_SCHEMA_REQUIRED | TR_SCHEMA_BOUNDED,                                          \
+         .dflt = "10000",                                                                          \
+         .min = 1,                                                                                 \
+         .max = 1000000,                                                                           \
+         .help = "entries that may wait; past it the oldest are dropped",                          \
+         TR_SCHEMA_BIND(struct tr_log_queue_conf, max_entries)},                                   \
+        {.name = "max_bytes",                                                                      \
+         .type = TR_SCHEMA_INTEGER,                                                                \
+         .help = "bytes that may wait (unset: no bound)",                                          \
+         TR_SCHEMA_BIND(struct tr_log_queue_conf, max_bytes)},                                     \
+        {.name = "max_retry_time",                                                                 \
+         .type = TR_SCHEMA_NUMBER,                                                                 \
+         .flags = TR_SCHEMA_REQUIRED,                                                              \
+         .dflt = "60",                                                                             \
+         .help = "seconds a failing batch is retried before it is dropped",                        \
+         TR_SCHEMA_BIND(struct tr_log_queue_conf, max_retry_time)},                                \
+        TR_LOG_QUEUE_NUMBER(initial_retry_delay, "0.01", 0, 1000000,                               \
+                            "seconds before the first retry"),                                     \
+        TR_LOG_QUEUE_NUMBER(max_retry_delay, "60", 0, 1000000,                                     \
+                            "the longest wait between retries"),                                   \
+    {                                                                                              \
+        .name = "concurrency_limit", .type = TR_SCHEMA_INTEGER, .flags = TR_SCHEMA_REQUIRED,       \
+        .dflt = "1", .check = tr_log_queue_check_concurrency,                                      \
+        .help = "1: one batch at a time; -1: every entry sent at once",                            \
+        TR_SCHEMA_BIND(struct tr_log_queue_conf, concurrency_limit)                                \
+    }
+
+/* The concurrency_limit row's check: 1 or -1 ("expected one of: -1, 1"). */
+int tr_log_queue_check_concurrency(json_t *rec, const char *name, char *msg, size_t msg_len);
 
 struct tr_log_queue;
 

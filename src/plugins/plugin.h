@@ -323,6 +323,55 @@ void tr_ctx_set_serialize_value(struct tr_ctx *ctx, const char *key, json_t *val
  * node's workers by GET /metrics. Owned by the worker; never NULL during a request. */
 struct tr_metrics_shard *tr_ctx_metrics(struct tr_ctx *ctx);
 
+/* ---- tracing ----------------------------------------------------------------------------- */
+
+/* The spans torii records for a request when tracing_instrumentations is not off (Kong's
+ * instrumentation: the root "kong", "kong.router", "kong.balancer" per try, and
+ * "kong.<phase>.plugin.<name>"), for a plugin to export (opentelemetry). Times are Unix ns. */
+enum tr_span_kind { TR_SPAN_INTERNAL = 1, TR_SPAN_SERVER = 2, TR_SPAN_CLIENT = 3 };
+
+struct tr_span_attr {
+    const char *key; /* static */
+    char type;       /* 's' string, 'i' integer, 'd' double, 'b' boolean */
+    const char *s;   /* arena, or static */
+    int64_t i;
+    double d;
+    bool b;
+};
+
+#define TR_SPAN_MAX_ATTRS 12
+
+struct tr_span {
+    uint8_t id[8];
+    int parent; /* index of the parent span, or -1 for the root */
+    enum tr_span_kind kind;
+    bool error;        /* status ERROR */
+    const char *name;  /* arena, or static */
+    const char *event; /* an "exception" event's message, or NULL */
+    uint64_t event_ns; /* when it happened */
+    uint64_t start_ns, end_ns;
+    struct tr_span_attr attrs[TR_SPAN_MAX_ATTRS];
+    unsigned num_attrs;
+};
+
+struct tr_trace {
+    bool recording;       /* tracing_instrumentations is not off */
+    uint8_t trace_id[16]; /* the request's trace (a plugin may take the incoming one) */
+    uint8_t root_parent[8];
+    bool has_root_parent;  /* the root's parent: the span id the client's headers named */
+    bool sampled;          /* the decision for this trace (a plugin's sampler sets it) */
+    struct tr_span *spans; /* arena; spans[0] is the root */
+    size_t num, cap;
+    int balancer; /* the span of the try that answered (made before going
+                     upstream, so its id can be propagated), or -1 */
+};
+
+/* The request's trace: NULL when tracing_instrumentations is off. Spans are complete in the
+ * log phase (the root's end and its http.* attributes are set before the log phase runs). */
+struct tr_trace *tr_ctx_trace(struct tr_ctx *ctx);
+/* 8 bytes for a new span or trace id, unpredictable without the worker's secret key (never 0). */
+void tr_ctx_random_id(struct tr_ctx *ctx, uint8_t out[8]);
+
 /* ---- identity ---------------------------------------------------------------------------- */
 
 /* Set the authenticated consumer and credential (either may be NULL for anonymous with only

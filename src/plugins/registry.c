@@ -19,6 +19,7 @@ extern const struct tr_plugin tr_plugin_http_log;
 extern const struct tr_plugin tr_plugin_ip_restriction;
 extern const struct tr_plugin tr_plugin_key_auth;
 extern const struct tr_plugin tr_plugin_oauth2;
+extern const struct tr_plugin tr_plugin_opentelemetry;
 extern const struct tr_plugin tr_plugin_prometheus;
 extern const struct tr_plugin tr_plugin_rate_limiting;
 extern const struct tr_plugin tr_plugin_request_size_limiting;
@@ -35,6 +36,7 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_basic_auth,
     &tr_plugin_key_auth,
     &tr_plugin_oauth2,
+    &tr_plugin_opentelemetry,
     &tr_plugin_acl,
     &tr_plugin_correlation_id,
     &tr_plugin_cors,

@@ -266,6 +266,7 @@ const char *tr__balance_sni(const struct tr_exchange *ex)
 
 void tr__balance_report(struct tr_exchange *ex, enum tr_balance_outcome outcome, unsigned status)
 {
+    tr__trace_try_end(ex, outcome, status);
     const struct tr_lb_address *a = ex->lb_addr;
     if (a == NULL)
         return;

@@ -19,6 +19,8 @@ void tr__ctx_init(struct tr_ctx *ctx, struct tr_exchange *ex)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->ex = ex;
+    ctx->plugin_span = -1;
+    ctx->trace.balancer = -1;
 }
 
 void tr__ctx_fini(struct tr_ctx *ctx)
@@ -633,6 +635,22 @@ const char *tr__ctx_request_id(struct tr_ctx *ctx)
                  (unsigned long long)mix(w->rid_seed[1] + n));
     }
     return ctx->request_id;
+}
+
+void tr_ctx_random_id(struct tr_ctx *ctx, uint8_t out[8])
+{
+    struct tr_proxy_worker *w = ctx->ex->w;
+    uint64_t v;
+    do
+        v = mix(w->rid_seed[1] ^ mix(w->rid_seed[0] + w->rid_next++));
+    while (v == 0);
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+struct tr_trace *tr_ctx_trace(struct tr_ctx *ctx)
+{
+    return ctx->trace.recording ? &ctx->trace : NULL;
 }
 
 const struct tr_conf *tr_ctx_conf(const struct tr_ctx *ctx)

@@ -72,6 +72,7 @@ void tr__exchange_free(struct tr_exchange *ex)
     tr__balance_done(ex, false);
     if (ex->status == 0)
         ex->status = 499; /* client went away before an answer (nginx's convention) */
+    tr__trace_request_end(ex);
     if (ex->route)
         tr__phases_log(&ex->ctx); /* also tells a yielded plugin to cancel */
     else if (ex->unrouted)
@@ -301,6 +302,8 @@ static struct tr_exchange *new_exchange(struct tr_client *c, const struct tr_htt
     ex->w = w;
     c->ex = ex;
     tr__ctx_init(&ex->ctx, ex);
+    if (w->conf->tracing_mask)
+        tr__trace_request_begin(&ex->ctx);
     ex->t_start = tr_clock_mono_us();
     w->counters.requests++;
 
@@ -511,7 +514,10 @@ static bool route_request(struct tr_exchange *ex, const struct tr_http_request *
     struct tr_router_request rr;
     router_request(ex, req, path, hosts, &rr);
     struct tr_router_result match;
-    if (!tr_router_match_request(snap->router, &rr, &match)) {
+    int span = tr__trace_span_begin(&ex->ctx, TR_TRACE_ROUTER, "kong.router", TR_SPAN_INTERNAL);
+    bool matched = tr_router_match_request(snap->router, &rr, &match);
+    tr__trace_span_end(&ex->ctx, span, !matched, NULL);
+    if (!matched) {
         bool close = tr__exchange_closes(ex);
         tr__respond_no_route(c, path, hosts, rr.num_hosts, snap->num_kong3_routes > 0, close);
         ex->unrouted = true;
@@ -542,6 +548,8 @@ static void start_access(struct tr_exchange *ex, const struct tr_http_request *r
     keep_request(ex, req, c->sock.in.ptr);
     ex->may_send_continue = ex->expect_continue && !ex->req_done && c->sock.in.len == req->head_len;
     ex->starting = true;
+    /* Kong makes the balancer span before the plugins run: its id is what they propagate */
+    tr__trace_balancer_prepare(&ex->ctx);
     int rc = tr__phases_access(&ex->ctx);
     if (rc == TR_PLUGIN_YIELD) {
         /* A plugin waits (on work, or on the body: the client feeds it through
@@ -621,6 +629,7 @@ static void get_upstream(struct tr_exchange *ex, bool fresh_only)
     struct tr_lb_address dns;
     if (addr == NULL && ex->service->num_resolved > 0)
         addr = resolved_address(ex, &dns, &sni);
+    tr__trace_try_begin(ex);
     if (!fresh_only)
         up = tr__upstream_take_idle(ex->w, ex->service, sni, addr, &upstream_cbs, ex);
     if (up != NULL) {

@@ -97,6 +97,12 @@ struct tr_ctx {
     bool yielded;
     bool buffering; /* the route's request_buffering read has started */
     bool access_done;
+    /* Tracing (trace.c): the request's spans, the plugin span open across a yield, the try
+     * being made (its start, Unix ns) and the tries made. */
+    struct tr_trace trace;
+    int plugin_span;
+    uint64_t try_start_ns;
+    unsigned tries;
 };
 
 /* Back-pressure: stop reading a source when its sink has this much queued, resume below LOW. */
@@ -429,6 +435,22 @@ bool tr__ctx_response_header_removed(const struct tr_ctx *ctx, struct tr_str nam
  * arena. */
 bool tr__ctx_find_arg(struct tr_ctx *ctx, struct tr_str raw, struct tr_str name,
                       struct tr_str *value);
+
+/* trace.c: the spans of a request (when tracing_instrumentations is not off). Each call is a
+ * no-op when the request records nothing, or the instrumentation (TR_TRACE_*) is off. */
+void tr__trace_request_begin(struct tr_ctx *ctx);
+/* A span (name copied) under the root; its index, or -1 when not recorded. */
+int tr__trace_span_begin(struct tr_ctx *ctx, unsigned instrumentation, const char *name,
+                         enum tr_span_kind kind);
+void tr__trace_span_end(struct tr_ctx *ctx, int span, bool error, const char *message);
+/* The balancer span, made before going upstream (its id is what a plugin propagates). */
+void tr__trace_balancer_prepare(struct tr_ctx *ctx);
+/* A try begins; a try ends (outcome as tr__balance_report's; a failed try gets a span of its
+ * own, the one that answered fills the prepared span). */
+void tr__trace_try_begin(struct tr_exchange *ex);
+void tr__trace_try_end(struct tr_exchange *ex, enum tr_balance_outcome outcome, unsigned status);
+/* Before the log phase: the root's end and attributes, the answering try's span. */
+void tr__trace_request_end(struct tr_exchange *ex);
 
 /* serialize.c: free a worker's cache of route and service rows as text. */
 void tr__serialize_cache_free(struct tr_entity_cache *c);

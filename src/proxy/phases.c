@@ -58,6 +58,17 @@ void tr__phases_collect_rest(struct tr_ctx *ctx)
     }
 }
 
+/* Kong's "kong.<phase>.plugin.<name>" span around a plugin's callback (-1: not recorded). */
+static int plugin_span(struct tr_ctx *ctx, unsigned instrumentation, const char *phase,
+                       const struct tr_plugin_instance *in)
+{
+    if (!ctx->trace.recording)
+        return -1;
+    char name[128];
+    snprintf(name, sizeof(name), "kong.%s.plugin.%s", phase, in->plugin->name);
+    return tr__trace_span_begin(ctx, instrumentation, name, TR_SPAN_INTERNAL);
+}
+
 static void buffered(struct tr_ctx *ctx, bool complete)
 {
     (void)complete;
@@ -75,10 +86,20 @@ int tr__phases_access(struct tr_ctx *ctx)
         remember(ctx, in);
         ctx->current = in;
         int rc = TR_PLUGIN_NEXT;
-        if (in->plugin->rewrite)
+        if (in->plugin->rewrite) {
+            int span = plugin_span(ctx, TR_TRACE_PLUGIN_REWRITE, "rewrite", in);
             rc = in->plugin->rewrite(ctx, in->conf);
-        if (rc == TR_PLUGIN_NEXT && in->plugin->access)
+            tr__trace_span_end(ctx, span, rc == TR_PLUGIN_FAIL, NULL);
+        }
+        if (rc == TR_PLUGIN_NEXT && in->plugin->access) {
+            int span = plugin_span(ctx, TR_TRACE_PLUGIN_ACCESS, "access", in);
             rc = in->plugin->access(ctx, in->conf);
+            if (rc == TR_PLUGIN_YIELD)
+                ctx->plugin_span = span; /* ends when the plugin resumes */
+            else
+                tr__trace_span_end(ctx, span, rc == TR_PLUGIN_FAIL,
+                                   rc == TR_PLUGIN_FAIL ? "the plugin failed" : NULL);
+        }
         switch (rc) {
         case TR_PLUGIN_NEXT:
             continue;
@@ -115,7 +136,9 @@ void tr__phases_header_filter(struct tr_ctx *ctx)
         const struct tr_plugin_instance *in = ctx->ran[i];
         if (in->plugin->header_filter) {
             ctx->current = in;
+            int span = plugin_span(ctx, TR_TRACE_PLUGIN_HEADER_FILTER, "header_filter", in);
             in->plugin->header_filter(ctx, in->conf);
+            tr__trace_span_end(ctx, span, false, NULL);
         }
     }
 }
@@ -161,5 +184,10 @@ void tr__phases_log_unrouted(struct tr_ctx *ctx)
 void tr_ctx_resume(struct tr_ctx *ctx, int rc)
 {
     ctx->yielded = false;
+    if (ctx->plugin_span >= 0) {
+        tr__trace_span_end(ctx, ctx->plugin_span, rc == TR_PLUGIN_FAIL,
+                           rc == TR_PLUGIN_FAIL ? "the plugin failed" : NULL);
+        ctx->plugin_span = -1;
+    }
     tr__exchange_resume(ctx->ex, rc);
 }

@@ -391,6 +391,7 @@ int tr_control_run(struct tr_conf *conf, const char *conf_path, int ready_fd,
     char node_id[40];
     tr_node_id_load(conf, node_id, sizeof(node_id));
     tr_admin_set_node_id(node_id);
+    tr_conf_set_node_id(node_id);
     /* Waits (database_wait) when the database cannot be opened yet; 503 on admin meanwhile.
      * Runtime rows (OAuth2 tokens) come from the same store, in sessions the thread pool
      * takes (tr_ctx_offload_store). */

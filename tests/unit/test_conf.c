@@ -265,6 +265,20 @@ static void test_file_errors(void)
     CHECK_ERR("headers = via, X-Powered-By", "'headers'");
     CHECK_ERR("headers = off, via", "off cannot be mixed");
     CHECK_ERR("headers_upstream = Via", "expected X-Kong-Request-Id, or off");
+    CHECK_ERR("tracing_instrumentations = request, sql", "invalid tracing type: sql");
+    CHECK_ERR("tracing_instrumentations = off, request",
+              "invalid tracing types: off, other types are mutually exclusive");
+    CHECK_ERR("tracing_sampling_rate = 1.5", "tracing_sampling_rate must be between 0 and 1");
+    {
+        struct tr_conf tc = {0};
+        TR_CHECK_INT(parse("tracing_instrumentations = router, balancer\n"
+                           "tracing_sampling_rate = 1\n",
+                           &tc),
+                     0);
+        TR_CHECK_INT(tc.tracing_mask, TR_TRACE_REQUEST | TR_TRACE_ROUTER | TR_TRACE_BALANCER);
+        TR_CHECK(tc.tracing_rate == 1.0);
+        tr_conf_free(&tc);
+    }
     {
         struct tr_conf h = {0};
         TR_CHECK_INT(parse("headers = off\nheaders_upstream = off\n", &h), 0);
@@ -770,7 +784,7 @@ static void test_dump(void)
     struct collect col = {0};
     TR_CHECK_INT(parse("", &c), 0);
     tr_conf_foreach(&c, on_key, &col);
-    TR_CHECK_INT(col.cnt, 66);
+    TR_CHECK_INT(col.cnt, 68);
     TR_CHECK_STR(col.keys[0], "prefix");
     TR_CHECK_STR(col.keys[3], "status_listen");
     TR_CHECK_INT(c.status_listen.cnt, 0); /* off unless asked (Kong 3.9: 127.0.0.1:8007) */
@@ -794,6 +808,10 @@ static void test_dump(void)
     TR_CHECK_STR(c.syslog_socket, "/dev/log");
     TR_CHECK_STR(col.keys[64], "headers");
     TR_CHECK_STR(col.keys[65], "headers_upstream");
+    TR_CHECK_STR(col.keys[66], "tracing_instrumentations");
+    TR_CHECK_STR(col.keys[67], "tracing_sampling_rate");
+    TR_CHECK_INT(c.tracing_mask, 0);
+    TR_CHECK(c.tracing_rate == 0.01);
     TR_CHECK_INT(c.headers_mask, TR_HEADERS_VIA | TR_HEADERS_SERVER | TR_HEADERS_UPSTREAM_LATENCY |
                                      TR_HEADERS_PROXY_LATENCY | TR_HEADERS_RESPONSE_LATENCY |
                                      TR_HEADERS_REQUEST_ID);

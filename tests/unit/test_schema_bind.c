@@ -214,6 +214,10 @@ static const char *minimal_config(const char *plugin)
         {"udp-log", "{\"host\":\"log.example\",\"port\":9}"},
         {"ip-restriction", "{\"deny\":[\"10.0.0.0/8\"]}"},
         {"rate-limiting", "{\"minute\":5}"},
+        {"opentelemetry", "{\"traces_endpoint\":\"http://127.0.0.1:9/v1/traces\","
+                          "\"resource_attributes\":{\"service.name\":\"edge\"},"
+                          "\"propagation\":{\"extract\":[\"b3\"],\"inject\":[\"preserve\"],"
+                          "\"clear\":[\"x-b3-sampled\"]}}"},
     };
     for (size_t i = 0; i < TR_ARRAY_SIZE(configs); i++) {
         if (strcmp(configs[i][0], plugin) == 0)
