@@ -12,6 +12,7 @@
 
 extern const struct tr_plugin tr_plugin_acl;
 extern const struct tr_plugin tr_plugin_basic_auth;
+extern const struct tr_plugin tr_plugin_bot_detection;
 extern const struct tr_plugin tr_plugin_correlation_id;
 extern const struct tr_plugin tr_plugin_cors;
 extern const struct tr_plugin tr_plugin_file_log;
@@ -34,6 +35,7 @@ extern const struct tr_plugin tr_plugin_udp_log;
 static const struct tr_plugin *const bundled[] = {
     NULL, /* placeholder so the array is never empty; skipped */
     &tr_plugin_basic_auth,
+    &tr_plugin_bot_detection,
     &tr_plugin_key_auth,
     &tr_plugin_oauth2,
     &tr_plugin_opentelemetry,
