@@ -7,6 +7,7 @@ PKGS="build-essential cmake pkg-config clang clang-format-14 libclang-rt-14-dev
 libuv1-dev libssl-dev openssl libjansson-dev libsqlite3-dev sqlite3 libpq-dev libhiredis-dev
 libpcre2-dev libyaml-dev libargon2-dev libc-ares-dev redis-server postgresql
 python3 python3-pytest python3-pytest-xdist python3-requests python3-oauthlib python3-requests-oauthlib faketime
+python3-jwt python3-cryptography
 curl procps prometheus"
 
 missing=""

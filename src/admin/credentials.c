@@ -301,6 +301,11 @@ static void list_acls(struct tr_admin_ctx *ctx)
     list_all(ctx, "acls");
 }
 
+static void list_jwts(struct tr_admin_ctx *ctx)
+{
+    list_all(ctx, "jwt");
+}
+
 /* {kind} is a credential path of a loaded plugin (e.g. key-auth, keyauth, basic-auth, acls);
  * any other segment is 404. */
 const struct tr_admin_endpoint tr_admin_credentials_endpoints[] = {
@@ -312,6 +317,7 @@ const struct tr_admin_endpoint tr_admin_credentials_endpoints[] = {
     {"/key-auths", .get = list_key_auths, .help = "every key-auth credential"},
     {"/basic-auths", .get = list_basic_auths, .help = "every basic-auth credential"},
     {"/acls", .get = list_acls, .help = "every acl group membership"},
+    {"/jwts", .get = list_jwts, .help = "every jwt credential"},
 };
 const size_t tr_admin_credentials_endpoints_cnt =
     sizeof(tr_admin_credentials_endpoints) / sizeof(tr_admin_credentials_endpoints[0]);

@@ -30,6 +30,7 @@ static const char *entity_of_segment(const char *seg, size_t len)
         {"key-auth", "keyauth_credentials"},
         {"basic-auth", "basicauth_credentials"},
         {"oauth2", "oauth2_credentials"},
+        {"jwt", "jwt_secrets"},
         {"service", "services"},
     };
     for (size_t i = 0; i < TR_ARRAY_SIZE(names); i++) {

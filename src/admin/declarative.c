@@ -483,6 +483,8 @@ static const char *credential_segment(const char *kind)
         return "basic-auth";
     if (strcmp(kind, "oauth2_credentials") == 0)
         return "oauth2";
+    if (strcmp(kind, "jwt_secrets") == 0)
+        return "jwt";
     return "acls";
 }
 

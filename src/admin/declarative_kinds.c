@@ -48,7 +48,7 @@ static const struct tr_decl_kind kinds[] = {
      .singular = "consumer",
      .endpoint_key = "username",
      .children = {"plugins", "keyauth_credentials", "basicauth_credentials", "acls",
-                  "oauth2_credentials"},
+                  "oauth2_credentials", "jwt_secrets"},
      .collection = "/consumers"},
     {.name = "keyauth_credentials",
      .singular = "keyauth_credential",
@@ -63,6 +63,7 @@ static const struct tr_decl_kind kinds[] = {
      .singular = "oauth2_credential",
      .random_id = true,
      .fks = {CONSUMER_FK}},
+    {.name = "jwt_secrets", .singular = "jwt_secret", .cache_key = {"key"}, .fks = {CONSUMER_FK}},
     /* torii's extension: Kong 0.7's apis, so the walkthrough's configuration fits a file */
     {.name = "apis",
      .singular = "api",

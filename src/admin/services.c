@@ -279,6 +279,7 @@ static const char *const tagged_kinds[] = {"services",
                                            "basicauth_credentials",
                                            "acls",
                                            "oauth2_credentials",
+                                           "jwt_secrets",
                                            NULL};
 
 struct tag_walk {

@@ -2,6 +2,8 @@
 /* Helpers shared by the authentication plugins: the anonymous fallback and the busy answer. */
 #include "plugins/auth.h"
 
+#include <openssl/rand.h>
+
 #include "core/err.h"
 #include "core/log.h"
 
@@ -38,4 +40,20 @@ int tr_auth_busy(struct tr_ctx *ctx)
 bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous)
 {
     return anonymous != NULL && tr_ctx_credential(ctx) != NULL;
+}
+
+json_t *tr_auth_gen_key(const json_t *rec)
+{
+    (void)rec;
+    unsigned char raw[16];
+    if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
+        return NULL;
+    static const char hex[] = "0123456789abcdef";
+    char out[2 * sizeof(raw) + 1];
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof(raw)] = '\0';
+    return json_string(out);
 }

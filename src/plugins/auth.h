@@ -41,6 +41,10 @@ int tr_auth_fail(struct tr_ctx *ctx, const char *anonymous, int status, const ch
  * checked, and a client must not lose its identity to somebody else's flood. */
 int tr_auth_busy(struct tr_ctx *ctx);
 
+/* A credential's generated key or secret: 128 random bits from the CSPRNG as 32 lowercase hex
+ * characters (Kong's random_string). A schema row's gen. */
+json_t *tr_auth_gen_key(const json_t *rec);
+
 /* True when an earlier auth plugin already authenticated a credential and this one has an
  * anonymous fallback: several auth plugins with `anonymous` act as a logical OR (Kong). */
 bool tr_auth_already_done(const struct tr_ctx *ctx, const char *anonymous);

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "core/err.h"
 #include "core/mem.h"
 #include "http/form.h"
@@ -299,22 +297,6 @@ static int key_auth_access(struct tr_ctx *ctx, const void *p)
 
 /* ---- the keyauth_credentials kind ---------------------------------------------------------- */
 
-/* 128 random bits from the CSPRNG as 32 lowercase hex characters (Kong's key format). */
-static json_t *gen_key(const json_t *rec)
-{
-    unsigned char raw[16];
-    if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
-        return NULL;
-    static const char hex[] = "0123456789abcdef";
-    char out[2 * sizeof(raw) + 1];
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[2 * sizeof(raw)] = '\0';
-    return json_string(out);
-}
-
 static const struct tr_schema_field cred_fields[] = {
     TR_SCHEMA_FIELD_ID,
     TR_SCHEMA_FIELD_CREATED_AT,
@@ -328,7 +310,7 @@ static const struct tr_schema_field cred_fields[] = {
     {.name = "key",
      .type = TR_SCHEMA_STRING,
      .flags = TR_SCHEMA_UNIQUE | TR_SCHEMA_NO_CLEAR,
-     .gen = gen_key,
+     .gen = tr_auth_gen_key,
      .help = "the API key; 32 random hex characters when not given"},
 };
 

@@ -18,6 +18,7 @@ extern const struct tr_plugin tr_plugin_cors;
 extern const struct tr_plugin tr_plugin_file_log;
 extern const struct tr_plugin tr_plugin_http_log;
 extern const struct tr_plugin tr_plugin_ip_restriction;
+extern const struct tr_plugin tr_plugin_jwt;
 extern const struct tr_plugin tr_plugin_key_auth;
 extern const struct tr_plugin tr_plugin_oauth2;
 extern const struct tr_plugin tr_plugin_opentelemetry;
@@ -45,6 +46,7 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_file_log,
     &tr_plugin_http_log,
     &tr_plugin_ip_restriction,
+    &tr_plugin_jwt,
     &tr_plugin_prometheus,
     &tr_plugin_request_size_limiting,
     &tr_plugin_request_termination,

@@ -57,6 +57,11 @@ static const struct tr_store_kind kinds[] = {
         .unique = {"client_id"},
         .fks = {{"consumer_id", "consumers"}},
     },
+    {
+        .name = "jwt_secrets",
+        .unique = {"key"},
+        .fks = {{"consumer_id", "consumers"}},
+    },
     /* Kong 3.x: deleting a certificate a service uses, or a service a route uses, is refused. */
     {
         .name = "services",
@@ -91,6 +96,7 @@ static const char *const kind_names[] = {"apis",
                                          "basicauth_credentials",
                                          "acls",
                                          "oauth2_credentials",
+                                         "jwt_secrets",
                                          "services",
                                          "routes",
                                          "upstreams",

@@ -199,6 +199,15 @@ const struct tr_store_migration tr__pg_migrations[] = {
      " entity_id TEXT NOT NULL,"
      " deleted INTEGER NOT NULL);"
      "CREATE INDEX cluster_events_at ON cluster_events (at);"},
+    {12, "create_jwt_secrets",
+     "CREATE TABLE jwt_secrets ("
+     " seq BIGSERIAL PRIMARY KEY,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at BIGINT NOT NULL,"
+     " doc TEXT NOT NULL,"
+     " key TEXT UNIQUE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE DEFERRABLE);"
+     "CREATE INDEX jwt_secrets_consumer_id ON jwt_secrets (consumer_id);"},
     {0, NULL, NULL},
 };
 

@@ -200,6 +200,16 @@ const struct tr_store_migration tr__sqlite_migrations[] = {
      " entity_id TEXT NOT NULL,"
      " deleted INTEGER NOT NULL);"
      "CREATE INDEX cluster_events_at ON cluster_events (at);"},
+    /* The jwt plugin's credentials (Kong's jwt_secrets): key is unique, as its cache key. */
+    {12, "create_jwt_secrets",
+     "CREATE TABLE jwt_secrets ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " key TEXT UNIQUE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE);"
+     "CREATE INDEX jwt_secrets_consumer_id ON jwt_secrets (consumer_id);"},
     {0, NULL, NULL},
 };
 

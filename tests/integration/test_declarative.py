@@ -451,3 +451,23 @@ def test_target_health_stays_open(torii_factory, tmp_path):
         assert r.status_code == 204, (what, r.text)
     r = t.admin.delete("/upstreams/up/targets/127.0.0.1:9")
     assert r.status_code == 405
+
+
+def test_jwt_secrets_in_a_file(torii_factory, tmp_path, echo):
+    """A consumer's jwt_secrets (the jwt plugin's credentials) load from a file and
+    authenticate; GET /consumers/{c}/jwt and /jwts read them."""
+    import jwt as pyjwt
+
+    text = ("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes:\n"
+            "  - name: r\n    paths: [/j]\n  plugins:\n  - name: jwt\nconsumers:\n"
+            "- username: u\n  jwt_secrets:\n  - key: file-key\n    secret: file-secret\n"
+            % echo.url)
+    t = dbless(torii_factory, tmp_path, text)
+    assert get(t, "/j").status == 401
+    tok = pyjwt.encode({"iss": "file-key"}, "file-secret", algorithm="HS256")
+    r = get(t, "/j", headers=[("Authorization", "Bearer " + tok)])
+    assert r.status == 200, r
+    assert [c["key"] for c in t.admin.get("/consumers/u/jwt").json()["data"]] == ["file-key"]
+    assert [c["key"] for c in t.admin.get("/jwts").json()["data"]] == ["file-key"]
+    exported = t.admin.get("/config").json()["config"]
+    assert "jwt_secrets" in exported
