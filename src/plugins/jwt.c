@@ -30,6 +30,7 @@
 #include "core/mem.h"
 #include "http/form.h"
 #include "plugins/auth.h"
+#include "plugins/jwt_token.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
 
@@ -49,34 +50,6 @@ struct jwt_conf {
 
 /* ---- algorithms --------------------------------------------------------------------------- */
 
-enum alg_family { HMAC_ALG, RSA_ALG, PSS_ALG, EC_ALG, ED_ALG };
-
-struct alg {
-    const char *name;
-    enum alg_family family;
-    const char *digest; /* OpenSSL name; NULL for EdDSA */
-    size_t ec_size;     /* EC: bytes of r and of s */
-};
-
-static const struct alg algs[] = {
-    {"HS256", HMAC_ALG, "SHA256", 0}, {"HS384", HMAC_ALG, "SHA384", 0},
-    {"HS512", HMAC_ALG, "SHA512", 0}, {"RS256", RSA_ALG, "SHA256", 0},
-    {"RS384", RSA_ALG, "SHA384", 0},  {"RS512", RSA_ALG, "SHA512", 0},
-    {"ES256", EC_ALG, "SHA256", 32},  {"ES384", EC_ALG, "SHA384", 48},
-    {"ES512", EC_ALG, "SHA512", 66},  {"PS256", PSS_ALG, "SHA256", 0},
-    {"PS384", PSS_ALG, "SHA384", 0},  {"PS512", PSS_ALG, "SHA512", 0},
-    {"EdDSA", ED_ALG, NULL, 0},
-};
-
-static const struct alg *alg_named(const char *name)
-{
-    for (size_t i = 0; name && i < TR_ARRAY_SIZE(algs); i++) {
-        if (strcmp(algs[i].name, name) == 0)
-            return &algs[i];
-    }
-    return NULL;
-}
-
 static EVP_PKEY *parse_public_key(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -91,7 +64,7 @@ static EVP_PKEY *parse_public_key(const char *pem)
     return key;
 }
 
-static bool verify_hmac(const struct alg *a, struct tr_str data, struct tr_str sig,
+static bool verify_hmac(const struct tr_jwt_alg *a, struct tr_str data, struct tr_str sig,
                         struct tr_str secret)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -103,7 +76,7 @@ static bool verify_hmac(const struct alg *a, struct tr_str data, struct tr_str s
 }
 
 /* JWS's r || s (RFC 7518 §3.4) as the DER ECDSA-Sig-Value OpenSSL verifies. */
-static unsigned char *ecdsa_der(const struct alg *a, struct tr_str sig, size_t *len)
+static unsigned char *ecdsa_der(const struct tr_jwt_alg *a, struct tr_str sig, size_t *len)
 {
     if (sig.len != 2 * a->ec_size)
         return NULL;
@@ -124,13 +97,15 @@ static unsigned char *ecdsa_der(const struct alg *a, struct tr_str sig, size_t *
     return der;
 }
 
-static bool verify_pkey(const struct alg *a, EVP_PKEY *key, struct tr_str data, struct tr_str sig)
+static bool verify_pkey(const struct tr_jwt_alg *a, EVP_PKEY *key, struct tr_str data,
+                        struct tr_str sig)
 {
     int type = EVP_PKEY_get_base_id(key);
-    bool ok_type = (a->family == EC_ALG && type == EVP_PKEY_EC) ||
-                   (a->family == ED_ALG && (type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448)) ||
-                   ((a->family == RSA_ALG || a->family == PSS_ALG) &&
-                    (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS));
+    bool ok_type =
+        (a->family == TR_JWT_EC && type == EVP_PKEY_EC) ||
+        (a->family == TR_JWT_ED && (type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448)) ||
+        ((a->family == TR_JWT_RSA || a->family == TR_JWT_PSS) &&
+         (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS));
     if (!ok_type) /* an HS token against an RS key, or any other mix: never verified */
         return false;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -140,7 +115,7 @@ static bool verify_pkey(const struct alg *a, EVP_PKEY *key, struct tr_str data, 
     size_t der_len = 0;
     const unsigned char *s = (const unsigned char *)sig.ptr;
     size_t slen = sig.len;
-    if (a->family == EC_ALG) {
+    if (a->family == TR_JWT_EC) {
         der = ecdsa_der(a, sig, &der_len);
         s = der;
         slen = der_len;
@@ -148,10 +123,10 @@ static bool verify_pkey(const struct alg *a, EVP_PKEY *key, struct tr_str data, 
     if (md && s &&
         EVP_DigestVerifyInit(md, &pctx, a->digest ? EVP_get_digestbyname(a->digest) : NULL, NULL,
                              key) == 1) {
-        if (a->family == PSS_ALG) {
+        if (a->family == TR_JWT_PSS) {
             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO);
-        } else if (a->family == RSA_ALG) {
+        } else if (a->family == TR_JWT_RSA) {
             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING);
         }
         ok = EVP_DigestVerify(md, s, slen, (const unsigned char *)data.ptr, data.len) == 1;
@@ -161,47 +136,7 @@ static bool verify_pkey(const struct alg *a, EVP_PKEY *key, struct tr_str data, 
     return ok;
 }
 
-/* ---- base64url ---------------------------------------------------------------------------- */
-
-/* Decode base64url (padding optional, as Kong pads it) into the request arena; false on a
- * byte outside the alphabet or a bad length. */
-static bool b64url_decode(struct tr_ctx *ctx, struct tr_str in, struct tr_str *out)
-{
-    while (in.len && in.ptr[in.len - 1] == '=')
-        in.len--;
-    if (in.len % 4 == 1)
-        return false;
-    unsigned char *o = tr_ctx_alloc(ctx, in.len * 3 / 4 + 3);
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < in.len; i++) {
-        char c = in.ptr[i];
-        int v = c >= 'A' && c <= 'Z'   ? c - 'A'
-                : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                : c >= '0' && c <= '9' ? c - '0' + 52
-                : c == '-' || c == '+' ? 62
-                : c == '_' || c == '/' ? 63
-                                       : -1;
-        if (v < 0)
-            return false;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    o[n] = '\0';
-    *out = (struct tr_str){(const char *)o, n};
-    return true;
-}
-
 /* ---- the jwt_secrets kind ------------------------------------------------------------------ */
-
-static const char *const alg_names[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
-                                        "RS512", "ES256", "ES384", "ES512", "PS256",
-                                        "PS384", "PS512", "EdDSA", NULL};
 
 /* Kong's conditional: RS*, PS* and EdDSA need rsa_public_key, a key OpenSSL can read. */
 static json_t *cred_entity_check(const json_t *rec, const json_t *input, enum tr_schema_mode mode)
@@ -246,7 +181,7 @@ static const struct tr_schema_field cred_fields[] = {
     {.name = "algorithm",
      .type = TR_SCHEMA_STRING,
      .dflt = "\"HS256\"",
-     .one_of = alg_names,
+     .one_of = tr_jwt_alg_names,
      .help = "the algorithm tokens must be signed with"},
 };
 
@@ -521,34 +456,6 @@ static int bad(struct tr_ctx *ctx, const struct jwt_conf *c, const char *message
     return fail(ctx, c, message, c->www_error, NULL);
 }
 
-/* The three parts of a token (Kong's tokenize: the third holds the rest). */
-static bool split(struct tr_str t, struct tr_str parts[3])
-{
-    const char *d1 = memchr(t.ptr, '.', t.len);
-    if (d1 == NULL)
-        return false;
-    const char *d2 = memchr(d1 + 1, '.', (size_t)(t.ptr + t.len - d1 - 1));
-    if (d2 == NULL)
-        return false;
-    parts[0] = (struct tr_str){t.ptr, (size_t)(d1 - t.ptr)};
-    parts[1] = (struct tr_str){d1 + 1, (size_t)(d2 - d1 - 1)};
-    parts[2] = (struct tr_str){d2 + 1, (size_t)(t.ptr + t.len - d2 - 1)};
-    return true;
-}
-
-static json_t *json_part(struct tr_ctx *ctx, struct tr_str b64)
-{
-    struct tr_str raw;
-    if (!b64url_decode(ctx, b64, &raw))
-        return NULL;
-    json_t *doc = json_loadb(raw.ptr, raw.len, 0, NULL);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
-}
-
 /* claims_to_verify and maximum_expiration: NULL, or Kong's errors object. */
 static json_t *claim_errors(const struct jwt_conf *c, const json_t *claims)
 {
@@ -582,27 +489,20 @@ static json_t *claim_errors(const struct jwt_conf *c, const json_t *claims)
 
 static int verify(struct tr_ctx *ctx, const struct jwt_conf *c, struct tr_str token)
 {
-    struct tr_str parts[3], sig;
-    json_t *header = NULL, *claims = NULL;
+    struct tr_jwt_token t;
+    char msg[320];
     int rc;
-    if (!split(token, parts) || (header = json_part(ctx, parts[0])) == NULL ||
-        (claims = json_part(ctx, parts[1])) == NULL) {
-        rc = bad(ctx, c, "Bad token; invalid JSON");
-        goto out;
+    const char *why = tr_jwt_decode(token, &t);
+    if (why) {
+        snprintf(msg, sizeof(msg), "Bad token; %s", why);
+        return bad(ctx, c, msg);
     }
-    const struct alg *a = alg_named(json_string_value(json_object_get(header, "alg")));
-    if (a == NULL) {
-        rc = bad(ctx, c, "Bad token; invalid alg");
-        goto out;
-    }
-    if (!b64url_decode(ctx, parts[2], &sig)) {
-        rc = bad(ctx, c, "Bad token; invalid signature");
-        goto out;
-    }
+    const json_t *header = t.header, *claims = t.claims;
+    const struct tr_jwt_alg *a = t.alg;
+    struct tr_str sig = {t.signature, t.signature_len};
     const json_t *kv = json_object_get(claims, c->key_claim_name);
     if (kv == NULL || json_is_null(kv) || json_is_false(kv))
         kv = json_object_get(header, c->key_claim_name);
-    char msg[320];
     if (kv == NULL || json_is_null(kv) || json_is_false(kv)) {
         snprintf(msg, sizeof(msg), "No mandatory '%s' in claims", c->key_claim_name);
         rc = bad(ctx, c, msg);
@@ -626,12 +526,19 @@ static int verify(struct tr_ctx *ctx, const struct jwt_conf *c, struct tr_str to
         rc = bad(ctx, c, "Invalid algorithm");
         goto out;
     }
-    struct tr_str data = {token.ptr, parts[0].len + 1 + parts[1].len};
+    struct tr_str data = t.signed_part;
     bool verified;
-    if (a->family == HMAC_ALG) {
+    if (a->family == TR_JWT_HMAC) {
         const char *secret = json_string_value(json_object_get(cred->doc, "secret"));
         struct tr_str s = tr_str_from_cstr(secret ? secret : "");
-        if (secret == NULL || (c->secret_is_base64 && !b64url_decode(ctx, s, &s))) {
+        if (secret && c->secret_is_base64) {
+            char *raw = tr_ctx_alloc(ctx, s.len * 3 / 4 + 3);
+            long n = tr_jwt_b64url_decode(s, raw);
+            s = (struct tr_str){raw, n > 0 ? (size_t)n : 0};
+            if (n < 0)
+                secret = NULL;
+        }
+        if (secret == NULL) {
             rc = bad(ctx, c, "Invalid key/secret");
             goto out;
         }
@@ -664,8 +571,7 @@ static int verify(struct tr_ctx *ctx, const struct jwt_conf *c, struct tr_str to
     tr_ctx_set_credential_identifier(ctx, key);
     rc = TR_PLUGIN_NEXT;
 out:
-    json_decref(header);
-    json_decref(claims);
+    tr_jwt_token_free(&t);
     return rc;
 }
 
