@@ -306,6 +306,11 @@ static void list_jwts(struct tr_admin_ctx *ctx)
     list_all(ctx, "jwt");
 }
 
+static void list_hmac_auths(struct tr_admin_ctx *ctx)
+{
+    list_all(ctx, "hmac-auth");
+}
+
 /* {kind} is a credential path of a loaded plugin (e.g. key-auth, keyauth, basic-auth, acls);
  * any other segment is 404. */
 const struct tr_admin_endpoint tr_admin_credentials_endpoints[] = {
@@ -318,6 +323,7 @@ const struct tr_admin_endpoint tr_admin_credentials_endpoints[] = {
     {"/basic-auths", .get = list_basic_auths, .help = "every basic-auth credential"},
     {"/acls", .get = list_acls, .help = "every acl group membership"},
     {"/jwts", .get = list_jwts, .help = "every jwt credential"},
+    {"/hmac-auths", .get = list_hmac_auths, .help = "every hmac-auth credential"},
 };
 const size_t tr_admin_credentials_endpoints_cnt =
     sizeof(tr_admin_credentials_endpoints) / sizeof(tr_admin_credentials_endpoints[0]);

@@ -27,11 +27,9 @@ bool tr_admin_dbless_refuses(const struct tr_admin_env *env, const struct tr_adm
 static const char *entity_of_segment(const char *seg, size_t len)
 {
     static const char *const names[][2] = {
-        {"key-auth", "keyauth_credentials"},
-        {"basic-auth", "basicauth_credentials"},
-        {"oauth2", "oauth2_credentials"},
-        {"jwt", "jwt_secrets"},
-        {"service", "services"},
+        {"key-auth", "keyauth_credentials"},   {"basic-auth", "basicauth_credentials"},
+        {"oauth2", "oauth2_credentials"},      {"jwt", "jwt_secrets"},
+        {"hmac-auth", "hmacauth_credentials"}, {"service", "services"},
     };
     for (size_t i = 0; i < TR_ARRAY_SIZE(names); i++) {
         if (strlen(names[i][0]) == len && memcmp(seg, names[i][0], len) == 0)

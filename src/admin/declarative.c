@@ -485,6 +485,8 @@ static const char *credential_segment(const char *kind)
         return "oauth2";
     if (strcmp(kind, "jwt_secrets") == 0)
         return "jwt";
+    if (strcmp(kind, "hmacauth_credentials") == 0)
+        return "hmac-auth";
     return "acls";
 }
 

@@ -11,7 +11,7 @@
 
 #define TR_DECL_MAX_KINDS 16 /* bounds the loader's per-kind tables */
 #define TR_DECL_MAX_FKS 4
-#define TR_DECL_MAX_CHILDREN 6
+#define TR_DECL_MAX_CHILDREN 8
 
 struct tr_decl_fk {
     const char *field;  /* as the file writes it: "service" */

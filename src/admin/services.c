@@ -280,6 +280,7 @@ static const char *const tagged_kinds[] = {"services",
                                            "acls",
                                            "oauth2_credentials",
                                            "jwt_secrets",
+                                           "hmacauth_credentials",
                                            NULL};
 
 struct tag_walk {

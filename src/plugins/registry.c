@@ -16,6 +16,7 @@ extern const struct tr_plugin tr_plugin_bot_detection;
 extern const struct tr_plugin tr_plugin_correlation_id;
 extern const struct tr_plugin tr_plugin_cors;
 extern const struct tr_plugin tr_plugin_file_log;
+extern const struct tr_plugin tr_plugin_hmac_auth;
 extern const struct tr_plugin tr_plugin_http_log;
 extern const struct tr_plugin tr_plugin_ip_restriction;
 extern const struct tr_plugin tr_plugin_jwt;
@@ -44,6 +45,7 @@ static const struct tr_plugin *const bundled[] = {
     &tr_plugin_correlation_id,
     &tr_plugin_cors,
     &tr_plugin_file_log,
+    &tr_plugin_hmac_auth,
     &tr_plugin_http_log,
     &tr_plugin_ip_restriction,
     &tr_plugin_jwt,

@@ -91,6 +91,11 @@ void tr_ctx_connection(const struct tr_ctx *ctx, struct tr_ctx_connection *out)
     };
 }
 
+struct tr_str tr_ctx_request_target(const struct tr_ctx *ctx)
+{
+    return ctx->ex->rv.target;
+}
+
 bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
 {
     const struct tr_http_header *h =

@@ -62,6 +62,11 @@ static const struct tr_store_kind kinds[] = {
         .unique = {"key"},
         .fks = {{"consumer_id", "consumers"}},
     },
+    {
+        .name = "hmacauth_credentials",
+        .unique = {"username"},
+        .fks = {{"consumer_id", "consumers"}},
+    },
     /* Kong 3.x: deleting a certificate a service uses, or a service a route uses, is refused. */
     {
         .name = "services",
@@ -97,6 +102,7 @@ static const char *const kind_names[] = {"apis",
                                          "acls",
                                          "oauth2_credentials",
                                          "jwt_secrets",
+                                         "hmacauth_credentials",
                                          "services",
                                          "routes",
                                          "upstreams",

@@ -208,6 +208,15 @@ const struct tr_store_migration tr__pg_migrations[] = {
      " key TEXT UNIQUE,"
      " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE DEFERRABLE);"
      "CREATE INDEX jwt_secrets_consumer_id ON jwt_secrets (consumer_id);"},
+    {13, "create_hmacauth_credentials",
+     "CREATE TABLE hmacauth_credentials ("
+     " seq BIGSERIAL PRIMARY KEY,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at BIGINT NOT NULL,"
+     " doc TEXT NOT NULL,"
+     " username TEXT UNIQUE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE DEFERRABLE);"
+     "CREATE INDEX hmacauth_credentials_consumer_id ON hmacauth_credentials (consumer_id);"},
     {0, NULL, NULL},
 };
 

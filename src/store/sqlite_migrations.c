@@ -210,6 +210,16 @@ const struct tr_store_migration tr__sqlite_migrations[] = {
      " key TEXT UNIQUE,"
      " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE);"
      "CREATE INDEX jwt_secrets_consumer_id ON jwt_secrets (consumer_id);"},
+    /* The hmac-auth plugin's credentials: username is unique, as its cache key. */
+    {13, "create_hmacauth_credentials",
+     "CREATE TABLE hmacauth_credentials ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " username TEXT UNIQUE,"
+     " consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE);"
+     "CREATE INDEX hmacauth_credentials_consumer_id ON hmacauth_credentials (consumer_id);"},
     {0, NULL, NULL},
 };
 

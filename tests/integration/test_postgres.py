@@ -23,7 +23,7 @@ from harness import (SLOW, TORII_BIN, free_port, pg_bootstrap, run_cli, start_mu
 pytestmark = pytest.mark.skipif(not pgserver.available(),
                                 reason="PostgreSQL server binaries not installed")
 
-STEPS = 12  # migration steps this build knows (store/pg_migrations.c)
+STEPS = 13  # migration steps this build knows (store/pg_migrations.c)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_an_empty_database_is_bootstrapped_by_the_operator(pg, torii_factory, tm
 def test_a_schema_behind_names_migrations_up(pg, tmp_path):
     db = fresh_db(pg)
     pg.psql("DELETE FROM schema_migrations WHERE version = %d" % STEPS, db)
-    pg.psql("DROP TABLE jwt_secrets", db)
+    pg.psql("DROP TABLE hmacauth_credentials", db)
     out = start_must_fail(tmp_path, env_of(pg.settings(db), database_wait="0"))
     assert "schema is at version %d, this build needs %d: run 'torii migrations up'" % (
         STEPS - 1, STEPS) in out, out
@@ -229,7 +229,7 @@ def test_migrations_command_reports_the_version(pg, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "postgres://%s@127.0.0.1:%d/%s at schema version %d" % (
         pgserver.PG_USER, pg.port, db, STEPS) in p.stdout, p.stdout
-    assert "create_jwt_secrets" in p.stdout and "pending" not in p.stdout
+    assert "create_hmacauth_credentials" in p.stdout and "pending" not in p.stdout
 
 
 def keyed_node(srv, db, user, torii_factory, echo):
