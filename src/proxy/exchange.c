@@ -135,6 +135,14 @@ static void fail(struct tr_exchange *ex, int err)
         tr__client_abort(c);
         return;
     }
+    if (ex->res_head_parsed) {
+        /* An upstream answer held for a body_filter failed: its header_filter edits and body
+         * filters were for it, not for the error answer (which runs header_filter again). */
+        ex->ctx.res_adds.cnt = 0;
+        ex->ctx.body_filters = 0;
+        ex->res_holding = false;
+        tr_buf_free(&ex->res_held);
+    }
     ex->status = tr_err_status(err);
     /* A malformed request (400) is never followed by another on the same connection. */
     if (ex->status == 400)
@@ -257,8 +265,10 @@ static void after_access(struct tr_exchange *ex, int rc)
         fail(ex, TR_EINTERNAL);
         return;
     }
-    if (ex->ctx.up_method.len) /* a plugin changed it (retries follow the new method) */
+    if (ex->ctx.up_method.len) { /* a plugin changed it (retries follow the new method) */
         ex->idempotent = method_is_idempotent(ex->ctx.up_method);
+        ex->up_is_head = is_method(ex->ctx.up_method, "HEAD");
+    }
     if (ex->service == NULL) {
         /* A Kong 3 route without a service: its plugins ran (one may answer), but there is
          * nowhere to go. */
@@ -1014,31 +1024,40 @@ static void relay_response_body(struct tr_exchange *ex, uv_buf_t *head)
     }
     struct tr_upconn *up = ex->up;
     struct tr_buf *in = &up->sock.in;
-    struct tr_str pieces[8];
-    unsigned np;
-    size_t used;
-    bool complete;
-    bool valid = take_body(ex, pieces, TR_ARRAY_SIZE(pieces), &np, &used, &complete);
-    int wrc = write_pieces(ex, head, pieces, np);
-    if (head)
-        ex->res_started = true;
-    if (!valid) {
-        ex->upstream_error = "invalid chunked response";
-        fail(ex, TR_EUPSTREAM_BADRESP);
-        return;
+    /* Every piece the input holds goes now: a read may bring more chunks than one pass takes,
+     * and nothing calls again until the next read (which may never come). */
+    for (;;) {
+        struct tr_str pieces[8];
+        unsigned np;
+        size_t used;
+        bool complete;
+        bool valid = take_body(ex, pieces, TR_ARRAY_SIZE(pieces), &np, &used, &complete);
+        int wrc = write_pieces(ex, head, pieces, np);
+        if (head)
+            ex->res_started = true;
+        head = NULL;
+        if (!valid) {
+            ex->upstream_error = "invalid chunked response";
+            fail(ex, TR_EUPSTREAM_BADRESP);
+            return;
+        }
+        if (wrc != 0) {
+            fail(ex, TR_EUPSTREAM_BADRESP);
+            return;
+        }
+        tr_buf_consume(in, used);
+        if (complete) {
+            /* P9: bytes after the end of a response: the connection is not reused. */
+            response_complete(ex, in->len == 0);
+            return;
+        }
+        if (tr_sock_queued(&ex->c->sock) > TR_PROXY_QUEUE_HIGH) {
+            tr__upstream_stop_reading(up); /* on_client_drained reads (and relays) again */
+            return;
+        }
+        if (used == 0 || in->len == 0)
+            return;
     }
-    if (wrc != 0) {
-        fail(ex, TR_EUPSTREAM_BADRESP);
-        return;
-    }
-    tr_buf_consume(in, used);
-    if (complete) {
-        /* P9: bytes after the end of a response: the connection is not reused. */
-        response_complete(ex, in->len == 0);
-        return;
-    }
-    if (tr_sock_queued(&ex->c->sock) > TR_PROXY_QUEUE_HIGH)
-        tr__upstream_stop_reading(up);
 }
 
 /* ---- a response body held for the plugins' body_filter ---------------------------------- */
@@ -1195,7 +1214,9 @@ static void on_response_head(struct tr_exchange *ex)
      * only a few facts are kept in the exchange. */
     struct tr_http_response *res = ex->w->res_scratch;
     for (;;) {
-        int rc = tr_http_parse_response(in->ptr, in->len, NULL, ex->is_head, res);
+        /* A HEAD either way has no body: a client's HEAD sent upstream as GET leaves the body
+         * unread (that connection is not reused). */
+        int rc = tr_http_parse_response(in->ptr, in->len, NULL, ex->is_head || ex->up_is_head, res);
         if (rc == TR_EAGAIN)
             return;
         if (rc < 0) {
@@ -1426,8 +1447,11 @@ static const struct tr_upstream_cbs upstream_cbs = {
 
 void tr__exchange_on_client_drained(struct tr_exchange *ex)
 {
-    if (ex->up && ex->res_head_parsed && !ex->res_done)
+    if (ex->up && ex->res_head_parsed && !ex->res_done) {
         tr__upstream_start_reading(ex->up, ex->service->read_timeout_ms);
-    else if (ex->up && ex->c && ex->c->state == TR_CLIENT_TUNNEL)
+        /* what was left in the input when the client fell behind goes now (ex may end) */
+        if (ex->up->sock.in.len > 0)
+            relay_upstream_data(ex);
+    } else if (ex->up && ex->c && ex->c->state == TR_CLIENT_TUNNEL)
         tr__upstream_start_reading(ex->up, ex->service->read_timeout_ms);
 }

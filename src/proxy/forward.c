@@ -280,8 +280,10 @@ char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_res
         const struct tr_http_header *h = &res->headers[i];
         unsigned flags = tr_http_header_flags(h->name);
         if (flags & TR_HDR_FRAMING) {
-            /* HEAD and 304 answers keep the length of the body they describe. */
+            /* HEAD and 304 answers keep the length of the body they describe (not when only
+             * the upstream request was a HEAD: the client gets no body then). */
             if (res->body == TR_HTTP_BODY_NONE && res->status != 204 &&
+                (ex->is_head || !ex->up_is_head) &&
                 tr_str_ieq(h->name, TR_STR_LIT("Content-Length")))
                 goto keep;
             continue;
@@ -304,6 +306,8 @@ char *tr__forward_response_head(struct tr_exchange *ex, const struct tr_http_res
     } else {
         if (ex->res_body == TR_HTTP_BODY_LENGTH)
             tr_http_writer_field_u64(&o, "Content-Length", res->content_length);
+        else if (ex->up_is_head && !ex->is_head && res->status != 204 && res->status != 304)
+            tr_http_writer_cstr(&o, "Content-Length: 0\r\n");
         else if (ex->res_chunked_out)
             tr_http_writer_cstr(&o, "Transfer-Encoding: chunked\r\n");
         if (tr__exchange_closes(ex))

@@ -216,6 +216,7 @@ struct tr_exchange {
     struct tr_str method, path, host;
     int minor_version;
     bool is_head, idempotent, expect_continue, client_keep_alive;
+    bool up_is_head; /* a plugin made the upstream request a HEAD (its answer has no body) */
     bool error_through_plugins; /* fail() answered through the plugins' header_filter */
     bool upgrade; /* a WebSocket handshake is forwarded (the only upgrade torii forwards) */
     /* Where each direction of a WebSocket tunnel stands among its frames: a close frame may

@@ -41,8 +41,14 @@ static void respond_json(struct tr_client *c, int status, const char *body, size
         tr__forward_tokens(&o, c->ex);
     size_t hl;
     char *head = tr_http_writer_finish(&o, &hl);
-    if (head == NULL) { /* nothing torii writes here can be refused */
-        tr__client_abort(c);
+    if (head == NULL) { /* only when memory runs out: a bare answer, and the connection ends */
+        static const char bare[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)bare, sizeof(bare) - 1);
+        c->close_after = true;
+        if (c->ex)
+            c->ex->status = 500;
+        tr__client_write(c, &b, 1);
         return;
     }
     uv_buf_t b[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)body, (unsigned)blen)};

@@ -806,3 +806,21 @@ def test_a_changed_config_applies(node):
     assert wait_for(header_is("1"), timeout=5)
     ok(a.patch("/plugins/" + p["id"], json={"config": {"add": {"headers": ["x-v:2"]}}}), 200)
     assert wait_for(header_is("2"), timeout=5)
+
+
+def test_held_answer_that_fails_gets_the_error_once(node):
+    """A JSON answer held for its body times out before the body is complete: the client gets
+    the 504, which the plugin edits as any answer (its JSON body too, as Kong's error pages go
+    through the plugins), once: not on top of the edits made for the answer that failed."""
+    a = node.admin
+    svc = ok(a.post("/services", json={"url": node.canned.url, "read_timeout": 500}))
+    r = ok(a.post("/routes", json={"hosts": ["held-fails.test"], "service": {"id": svc["id"]}}))
+    ok(a.post("/routes/%s/plugins" % r["id"],
+              json={"name": PLUGIN, "config": {"add": {"headers": ["x-added:yes"],
+                                                        "json": ["extra:1"]}}}))
+    target = node.canned.put("held-fails", b"", [("Content-Type", "application/json"),
+                                                 ("Content-Length", "100")], framing="none")
+    res = one_request(node.torii.proxy_port, "GET", target, host="held-fails.test")
+    assert res.status == 504, res
+    assert res.header_all("x-added") == ["yes"]
+    assert res.json() == {"message": "The upstream server is timing out", "extra": "1"}

@@ -218,6 +218,22 @@ def test_head_with_upstream_body_not_forwarded(torii, upstream_factory):
     assert m.accepts == 2, "the connection that carried a body after HEAD was reused"
 
 
+def test_many_chunks_in_one_read_complete(torii, upstream_factory):
+    """An upstream that sends a response of many small chunks (and its last chunk) in one
+    write, then keeps the connection open: every chunk is relayed at once, not when the next
+    read (which never comes) would have woken the relay."""
+    chunks = b"".join(b"3\r\nabc\r\n" for _ in range(40)) + b"0\r\n\r\n"
+    m = upstream_factory(respond_behaviour(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                           b"\r\n" + chunks, keepalive=True), "K")
+    torii.admin.add_api(name="k", upstream_url=m.url, request_path="/k")
+    c = RawConn(torii.proxy_port, timeout=5.0)
+    try:
+        r = c.request("GET", "/k/x")
+        assert r.status == 200 and r.body == b"abc" * 40, r
+    finally:
+        c.close()
+
+
 def test_websocket_echo(torii, upstream_factory):
     ws = upstream_factory(websocket_echo_behaviour(), "WS")
     torii.admin.add_api(name="ws", upstream_url=ws.url, request_path="/ws")
