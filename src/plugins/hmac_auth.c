@@ -4,7 +4,7 @@
  * request-line", signature="<base64>"'). As Kong:
  *   - the Date or X-Date header must be within clock_skew seconds of now;
  *   - the signing string joins, for each listed header, "name: value" (the first value, name as
- *     listed), "request-line" as "METHOD /target HTTP/1.1", "@request-target" as
+ *     listed), "request-line" as "METHOD /target HTTP/1.x", "@request-target" as
  *     "method /target", and "name:" for an absent header, by "\n";
  *   - its HMAC with the hmacauth_credentials secret of username must equal the signature
  *     (compared in constant time); enforce_headers must all be signed; algorithms bounds the
@@ -14,10 +14,7 @@
  * Kong's answers: 401 "Unauthorized", "HMAC signature cannot be verified, a valid date or
  * x-date header is required for HMAC Authentication", "HMAC signature cannot be verified",
  * "HMAC signature does not match", with WWW-Authenticate: hmac [realm="..."]. */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +24,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
-#include <pcre2.h>
 
 #include "core/err.h"
 #include "core/mem.h"
 #include "plugins/auth.h"
+#include "plugins/hmac_params.h"
 #include "plugins/jwt_token.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -59,23 +56,6 @@ struct hmac_conf {
     char *realm;
     char *www; /* derived: WWW-Authenticate */
 };
-
-/* Kong's regex over the header, compiled once per process. */
-static pcre2_code *params_re;
-static pthread_once_t params_once = PTHREAD_ONCE_INIT;
-
-static void compile_params_re(void)
-{
-    int errcode;
-    PCRE2_SIZE erroff;
-    params_re =
-        pcre2_compile((PCRE2_SPTR) "\\s*[Hh]mac\\s*username=\"(.+)\",\\s*algorithm=\"(.+)\","
-                                   "\\s*headers=\"(.+)\",\\s*signature=\"(.+)\"",
-                      PCRE2_ZERO_TERMINATED, 0, &errcode, &erroff, NULL);
-    if (params_re == NULL) /* a constant: a programming error, caught by any test */
-        abort();
-    (void)pcre2_jit_compile(params_re, PCRE2_JIT_COMPLETE);
-}
 
 /* ---- schema ------------------------------------------------------------------------------- */
 
@@ -164,7 +144,6 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     (void)err;
     (void)err_len;
-    pthread_once(&params_once, compile_params_re);
     struct hmac_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
     size_t n = (c->realm ? strlen(c->realm) : 0) + 32;
     c->www = tr_xmalloc(n);
@@ -203,51 +182,12 @@ static const struct tr_schema cred_schema = {
 
 /* ---- the request -------------------------------------------------------------------------- */
 
-struct params {
-    struct tr_str username, algorithm, headers, signature;
-};
-
-static bool parse_params(struct tr_str v, struct params *p)
-{
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(params_re, NULL);
-    bool ok = md && pcre2_match(params_re, (PCRE2_SPTR)v.ptr, v.len, 0, 0, md, NULL) >= 5;
-    if (ok) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        struct tr_str *out[] = {&p->username, &p->algorithm, &p->headers, &p->signature};
-        for (int i = 0; i < 4; i++)
-            *out[i] =
-                (struct tr_str){v.ptr + ov[2 * (i + 1)], ov[2 * (i + 1) + 1] - ov[2 * (i + 1)]};
-    }
-    pcre2_match_data_free(md);
-    return ok;
-}
-
-/* An HTTP date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) as Unix seconds, or -1. */
-static int64_t http_time(struct tr_str v)
-{
-    char buf[64];
-    if (v.len == 0 || v.len >= sizeof(buf))
-        return -1;
-    memcpy(buf, v.ptr, v.len);
-    buf[v.len] = '\0';
-    static const char *const formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                                          "%a %b %e %H:%M:%S %Y"};
-    for (size_t i = 0; i < TR_ARRAY_SIZE(formats); i++) {
-        struct tm tm;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(buf, formats[i], &tm);
-        if (end != NULL && *end == '\0')
-            return (int64_t)timegm(&tm);
-    }
-    return -1;
-}
-
 static bool date_ok(struct tr_ctx *ctx, const char *name, double skew)
 {
     struct tr_str v;
     if (!tr_ctx_header_nth(ctx, tr_str_from_cstr(name), 0, &v))
         return false;
-    int64_t t = http_time(tr_str_trim(v));
+    int64_t t = tr_http_date_parse(tr_str_trim(v));
     return t >= 0 && fabs((double)time(NULL) - (double)t) <= skew;
 }
 
@@ -290,8 +230,9 @@ static struct tr_str signing_string(struct tr_ctx *ctx, struct tr_str headers)
                 out[at++] = tr_ascii_lower(method.ptr[k]);
             at += (size_t)snprintf(out + at, cap - at, " %.*s", (int)target.len, target.ptr);
         } else if (tr_str_eq(h, TR_STR_LIT("request-line")))
-            at += (size_t)snprintf(out + at, cap - at, "%.*s %.*s HTTP/1.1", (int)method.len,
-                                   method.ptr, (int)target.len, target.ptr);
+            at += (size_t)snprintf(out + at, cap - at, "%.*s %.*s HTTP/1.%d", (int)method.len,
+                                   method.ptr, (int)target.len, target.ptr,
+                                   tr_ctx_http_minor_version(ctx));
         else
             at += (size_t)snprintf(out + at, cap - at, "%.*s:", (int)h.len, h.ptr);
         if (i + 1 < n)
@@ -300,8 +241,8 @@ static struct tr_str signing_string(struct tr_ctx *ctx, struct tr_str headers)
     return (struct tr_str){out, at};
 }
 
-static bool signature_matches(struct tr_ctx *ctx, const struct params *p, const char *secret,
-                              const char *digest)
+static bool signature_matches(struct tr_ctx *ctx, const struct tr_hmac_params *p,
+                              const char *secret, const char *digest)
 {
     struct tr_str s = signing_string(ctx, p->headers);
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -344,13 +285,13 @@ static int authenticate(struct tr_ctx *ctx, const struct hmac_conf *c)
         return fail(ctx, c, "Unauthorized");
     if (!date_ok(ctx, "X-Date", c->clock_skew) && !date_ok(ctx, "Date", c->clock_skew))
         return fail(ctx, c, NO_DATE);
-    struct params p = {0};
-    if (has_proxy && parse_params(proxy_auth, &p)) {
+    struct tr_hmac_params p = {0};
+    if (has_proxy && tr_hmac_params_parse(proxy_auth, &p)) {
         if (c->hide_credentials)
             tr_ctx_remove_header(ctx, TR_STR_LIT("Proxy-Authorization"));
     } else {
         if (has_auth)
-            parse_params(auth, &p);
+            tr_hmac_params_parse(auth, &p);
         if (c->hide_credentials)
             tr_ctx_remove_header(ctx, TR_STR_LIT("Authorization"));
     }

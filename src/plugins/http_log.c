@@ -57,48 +57,6 @@ static int check_endpoint(json_t *rec, const char *name, char *msg, size_t msg_l
     return TR_EINVAL;
 }
 
-/* Kong's headers map: typedefs.header_name keys, not Host, Content-Length or Content-Type,
- * non-empty string values. */
-static int check_headers(json_t *rec, const char *name, char *msg, size_t msg_len)
-{
-    const json_t *h = json_object_get(rec, name);
-    if (h == NULL || json_is_null(h))
-        return 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)h, k, v)
-    {
-        static const char *const refused[] = {"Host", "Content-Length", "Content-Type"};
-        for (size_t i = 0; i < TR_ARRAY_SIZE(refused); i++) {
-            if (strcasecmp(k, refused[i]) == 0) {
-                snprintf(msg, msg_len, "cannot contain '%s' header", refused[i]);
-                return TR_EINVAL;
-            }
-        }
-        if (k[0] == '\0') {
-            snprintf(msg, msg_len, "length must be at least 1");
-            return TR_EINVAL;
-        }
-        if (!tr_schema_header_name_ok(k, strlen(k), msg, msg_len))
-            return TR_EINVAL;
-        if (!json_is_string(v)) {
-            snprintf(msg, msg_len, "expected a string");
-            return TR_EINVAL;
-        }
-        if (json_string_length(v) == 0) {
-            snprintf(msg, msg_len, "length must be at least 1");
-            return TR_EINVAL;
-        }
-        for (const char *p = json_string_value(v); *p; p++) {
-            if ((unsigned char)*p < 0x20 && *p != '\t') {
-                snprintf(msg, msg_len, "header values must not contain control characters");
-                return TR_EINVAL;
-            }
-        }
-    }
-    return 0;
-}
-
 /* ---- schema ------------------------------------------------------------------------------- */
 
 static const char *const methods[] = {"POST", "PUT", "PATCH", NULL};
@@ -175,7 +133,7 @@ static const struct tr_schema_field conf_fields[] = {
      TR_SCHEMA_BIND(struct http_log_conf, flush_timeout)},
     {.name = "headers",
      .type = TR_SCHEMA_RECORD,
-     .check = check_headers,
+     .check = tr_http_sink_check_headers,
      .help = "headers added to every request (a map of name to value)"},
     {.name = "queue",
      .type = TR_SCHEMA_RECORD,
@@ -214,22 +172,6 @@ static char *basic_auth(const char *userinfo)
     return out;
 }
 
-static char *headers_text(const json_t *h)
-{
-    size_t cap = 1;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)h, k, v) cap += strlen(k) + json_string_length(v) + 4;
-    char *out = tr_xmalloc(cap);
-    size_t at = 0;
-    json_object_foreach((json_t *)h, k, v)
-    {
-        at += (size_t)snprintf(out + at, cap - at, "%s: %s\r\n", k, json_string_value(v));
-    }
-    out[at] = '\0';
-    return out;
-}
-
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
 {
     struct http_log_conf *c = tr_schema_parse_new(&conf_schema, config, sizeof(*c));
@@ -251,7 +193,7 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
     c->path = tr_xstrdup(e.path);
     c->auth = e.userinfo[0] ? basic_auth(e.userinfo) : NULL;
     const json_t *h = json_object_get(config, "headers");
-    c->headers_text = json_is_object(h) ? headers_text(h) : tr_xstrdup("");
+    c->headers_text = tr_http_sink_headers_text(h, NULL);
     size_t nl = strlen(c->http_endpoint) + 128;
     c->queue_name = tr_xmalloc(nl);
     snprintf(c->queue_name, nl, "%s:%s:%s:%.17g:%.17g:%lld", c->http_endpoint, c->method,

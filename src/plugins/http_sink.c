@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "http/client.h"
 #include "http/tls.h"
 #include "plugins/plugin.h"
+#include "schema/schema.h"
 
 /* A sink keeps a copy of its target: configs live only as long as their snapshot; the queue
  * outlives them. */
@@ -305,4 +308,76 @@ const char *tr_http_endpoint_parse(const char *url, struct tr_http_endpoint *e)
             return "could not parse url. bad path";
     }
     return NULL;
+}
+
+/* ---- the headers a config adds ------------------------------------------------------------ */
+
+/* A map of header names (typedefs.header_name) to non-empty strings without control bytes,
+ * never Host, Content-Length nor (unless content_type_ok) Content-Type. */
+static int check_headers_map(json_t *rec, const char *name, bool content_type_ok, char *msg,
+                             size_t msg_len)
+{
+    const json_t *h = json_object_get(rec, name);
+    if (h == NULL || json_is_null(h))
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)h, k, v)
+    {
+        static const char *const refused[] = {"Host", "Content-Length", "Content-Type"};
+        for (size_t i = 0; i < TR_ARRAY_SIZE(refused) - (content_type_ok ? 1 : 0); i++) {
+            if (strcasecmp(k, refused[i]) == 0) {
+                snprintf(msg, msg_len, "cannot contain '%s' header", refused[i]);
+                return TR_EINVAL;
+            }
+        }
+        if (k[0] == '\0') {
+            snprintf(msg, msg_len, "length must be at least 1");
+            return TR_EINVAL;
+        }
+        if (!tr_schema_header_name_ok(k, strlen(k), msg, msg_len))
+            return TR_EINVAL;
+        if (!json_is_string(v)) {
+            snprintf(msg, msg_len, "expected a string");
+            return TR_EINVAL;
+        }
+        if (json_string_length(v) == 0) {
+            snprintf(msg, msg_len, "length must be at least 1");
+            return TR_EINVAL;
+        }
+        for (const char *p = json_string_value(v); *p; p++) {
+            if ((unsigned char)*p < 0x20 && *p != '\t') {
+                snprintf(msg, msg_len, "header values must not contain control characters");
+                return TR_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+int tr_http_sink_check_headers(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    return check_headers_map(rec, name, false, msg, msg_len);
+}
+
+int tr_http_sink_check_headers_ct(json_t *rec, const char *name, char *msg, size_t msg_len)
+{
+    return check_headers_map(rec, name, true, msg, msg_len);
+}
+
+char *tr_http_sink_headers_text(const json_t *h, const char *skip)
+{
+    size_t cap = 1;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)h, k, v) cap += strlen(k) + json_string_length(v) + 4;
+    char *out = tr_xmalloc(cap);
+    size_t at = 0;
+    out[0] = '\0';
+    json_object_foreach((json_t *)h, k, v)
+    {
+        if (json_is_string(v) && !(skip && strcmp(k, skip) == 0))
+            at += (size_t)snprintf(out + at, cap - at, "%s: %s\r\n", k, json_string_value(v));
+    }
+    return out;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "plugins/log_queue.h"
 
 struct tr_ctx;
@@ -56,6 +58,14 @@ struct tr_http_sink_target {
  * request's config version, when headers and extra are taken again). */
 void tr_http_sink_add(struct tr_ctx *ctx, const struct tr_http_sink_target *target,
                       const void *conf, char *entry, size_t len);
+/* A config's headers map (http-log's, opentelemetry's): the schema check of a map of header
+ * names to non-empty values without control bytes, never Host, Content-Length nor
+ * Content-Type (the _ct variant lets Content-Type through); and the map as "Name: value\r\n"
+ * lines (malloc'ed; skip: a key left out, or NULL). */
+int tr_http_sink_check_headers(json_t *rec, const char *name, char *msg, size_t msg_len);
+int tr_http_sink_check_headers_ct(json_t *rec, const char *name, char *msg, size_t msg_len);
+char *tr_http_sink_headers_text(const json_t *h, const char *skip);
+
 /* The plugin's worker_free. */
 void tr_http_sink_worker_free(void *slot);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/core_names.h>
@@ -345,7 +346,7 @@ static bool cookie_value(struct tr_str header, const char *name, struct tr_str *
             (struct tr_str){header.ptr, semi ? (size_t)(semi - header.ptr) : header.len});
         header.len -= semi ? (size_t)(semi - header.ptr) + 1 : header.len;
         header.ptr = semi ? semi + 1 : header.ptr;
-        if (pair.len > nl && memcmp(pair.ptr, name, nl) == 0 && pair.ptr[nl] == '=') {
+        if (pair.len > nl && strncasecmp(pair.ptr, name, nl) == 0 && pair.ptr[nl] == '=') {
             *out = (struct tr_str){pair.ptr + nl + 1, pair.len - nl - 1};
             return true;
         }

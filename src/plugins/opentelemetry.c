@@ -83,26 +83,6 @@ static int check_logs_endpoint(json_t *rec, const char *name, char *msg, size_t 
     return 0;
 }
 
-/* A map of header names (Kong's typedefs.header_name) to strings. */
-static int check_headers(json_t *rec, const char *name, char *msg, size_t msg_len)
-{
-    const json_t *h = json_object_get(rec, name);
-    if (h == NULL || json_is_null(h))
-        return 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)h, k, v)
-    {
-        if (!tr_schema_header_name_ok(k, strlen(k), msg, msg_len))
-            return TR_EINVAL;
-        if (!json_is_string(v)) {
-            snprintf(msg, msg_len, "expected a string");
-            return TR_EINVAL;
-        }
-    }
-    return 0;
-}
-
 /* Kong's resource_attributes: a map of strings to non-empty strings. */
 static int check_attributes(json_t *rec, const char *name, char *msg, size_t msg_len)
 {
@@ -220,7 +200,7 @@ static const struct tr_schema_field conf_fields[] = {
      BIND(endpoint)},
     {.name = "headers",
      .type = TR_SCHEMA_RECORD,
-     .check = check_headers,
+     .check = tr_http_sink_check_headers_ct,
      .help = "headers sent with each batch (a map of name to value)"},
     {.name = "resource_attributes",
      .type = TR_SCHEMA_RECORD,
@@ -407,27 +387,13 @@ static void propagation_params(struct otel_conf *c, const json_t *prop)
         c->inject[c->num_inject++] = format_index(ht, false, true);
 }
 
-/* The config's headers as "Name: value\r\n" lines; a Content-Type among them (Kong's exact key)
- * replaces application/x-protobuf. */
+/* The config's headers; a Content-Type among them (Kong's exact key) replaces
+ * application/x-protobuf. */
 static void request_headers(struct otel_conf *c, const json_t *h)
 {
-    size_t cap = 1;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)h, k, v) cap += strlen(k) + json_string_length(v) + 4;
-    char *out = tr_xmalloc(cap);
-    size_t at = 0;
-    out[0] = '\0';
-    json_object_foreach((json_t *)h, k, v)
-    {
-        if (strcmp(k, "Content-Type") == 0 && c->content_type == NULL)
-            c->content_type = tr_xstrdup(json_string_value(v));
-        else
-            at += (size_t)snprintf(out + at, cap - at, "%s: %s\r\n", k, json_string_value(v));
-    }
-    c->headers_text = out;
-    if (c->content_type == NULL)
-        c->content_type = tr_xstrdup("application/x-protobuf");
+    const char *ct = json_string_value(json_object_get(h, "Content-Type"));
+    c->content_type = tr_xstrdup(ct ? ct : "application/x-protobuf");
+    c->headers_text = tr_http_sink_headers_text(h, "Content-Type");
 }
 
 static void *conf_parse(const json_t *config, char *err, size_t err_len)
@@ -670,8 +636,9 @@ static void otel_log(struct tr_ctx *ctx, const void *conf)
         return;
     /* Kong's queue is the instance's ("<id>:traces"); the endpoint is in the name so a
      * changed endpoint gets a queue of its own */
-    char name[512];
-    snprintf(name, sizeof(name), "%s:%s", tr_ctx_plugin_id(ctx), c->queue_name);
+    size_t nl = strlen(tr_ctx_plugin_id(ctx)) + strlen(c->queue_name) + 2;
+    char *name = tr_ctx_alloc(ctx, nl);
+    snprintf(name, nl, "%s:%s", tr_ctx_plugin_id(ctx), c->queue_name);
     uint32_t timeout = (uint32_t)c->connect_timeout;
     if ((uint32_t)c->send_timeout > timeout)
         timeout = (uint32_t)c->send_timeout;

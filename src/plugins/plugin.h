@@ -123,8 +123,10 @@ struct tr_credential {
 struct tr_str tr_ctx_method(const struct tr_ctx *ctx);
 /* Normalized path (what routing saw), without the query. */
 struct tr_str tr_ctx_path(const struct tr_ctx *ctx);
-/* The request-target as the client sent it (path and query, not normalized). */
+/* The request-target as the client sent it (path and query, not normalized), and the minor
+ * version of its HTTP/1.x. */
 struct tr_str tr_ctx_request_target(const struct tr_ctx *ctx);
+int tr_ctx_http_minor_version(const struct tr_ctx *ctx);
 /* Raw query string (no '?'), possibly empty. */
 struct tr_str tr_ctx_raw_query(const struct tr_ctx *ctx);
 /* "http" or "https" as seen by the client. */

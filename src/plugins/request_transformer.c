@@ -18,6 +18,7 @@
 #include "http/form.h"
 #include "plugins/args.h"
 #include "plugins/form_parts.h"
+#include "plugins/json_edit.h"
 #include "plugins/pairs.h"
 #include "plugins/plugin.h"
 #include "plugins/template.h"
@@ -267,8 +268,8 @@ static void *conf_parse(const json_t *config, char *err, size_t err_len)
                 copy[name.len] = '\0';
                 e->name = (struct tr_str){copy, name.len};
                 l->n++;
-                if (value.len == 0)
-                    continue; /* remove lists: names only */
+                if (value.len == 0 || a == A_REMOVE)
+                    continue; /* remove lists: names only (what follows a colon is ignored) */
                 e->value = tr_tpl_compile(value, err, err_len);
                 if (e->value == NULL) {
                     conf_free(c);
@@ -296,16 +297,33 @@ static void *ctx_alloc(void *ud, size_t len)
     return tr_ctx_alloc(ud, len ? len : 1);
 }
 
+/* What templates read: the request, and its query taken once (each lookup walks it). */
+struct env_data {
+    struct tr_ctx *ctx;
+    struct tr_str query;
+    bool query_taken;
+};
+
+static void *env_alloc(void *ud, size_t len)
+{
+    return ctx_alloc(((struct env_data *)ud)->ctx, len);
+}
+
 static bool env_get(void *ud, enum tr_tpl_table table, struct tr_str key, size_t nth,
                     struct tr_str *value, bool *is_true)
 {
-    struct tr_ctx *ctx = ud;
+    struct env_data *d = ud;
+    struct tr_ctx *ctx = d->ctx;
     *is_true = false;
     switch (table) {
     case TR_TPL_HEADERS:
         return tr_ctx_upstream_header_nth(ctx, key, nth, value);
     case TR_TPL_QUERY_PARAMS: {
-        struct tr_str raw = tr_ctx_upstream_query(ctx), k, v;
+        if (!d->query_taken) {
+            d->query = tr_ctx_upstream_query(ctx);
+            d->query_taken = true;
+        }
+        struct tr_str raw = d->query, k, v;
         while (tr_form_next(&raw, &k, &v)) {
             if (!tr_form_key_eq(k, key) || nth-- != 0)
                 continue;
@@ -347,7 +365,8 @@ struct rendered {
 
 static void render_all(struct tr_ctx *ctx, const struct rt_conf *c, struct rendered *out)
 {
-    struct tr_tpl_env env = {env_get, ctx_alloc, ctx};
+    struct env_data d = {.ctx = ctx};
+    struct tr_tpl_env env = {env_get, env_alloc, &d};
     out->v = tr_ctx_alloc(ctx, (c->num_values + 1) * sizeof(*out->v));
     for (int a = 0; a < NUM_ACTIONS; a++) {
         for (int t = 0; t < NUM_TARGETS; t++) {
@@ -516,30 +535,6 @@ static json_t *json_text(struct tr_str s)
     return json_stringn(s.ptr, s.len);
 }
 
-/* Kong's append_value: a string becomes [old, new], an array grows, anything else is [new]. */
-static void json_append(json_t *obj, const char *key, json_t *value)
-{
-    json_t *old = json_object_get(obj, key);
-    if (json_is_array(old)) {
-        json_array_append_new(old, value);
-    } else if (json_is_string(old)) {
-        json_t *arr = json_array();
-        json_array_append(arr, old);
-        json_array_append_new(arr, value);
-        json_object_set_new(obj, key, arr);
-    } else {
-        json_t *arr = json_array();
-        json_array_append_new(arr, value);
-        json_object_set_new(obj, key, arr);
-    }
-}
-
-/* Lua truthiness of a member: absent and false are false (JSON null is cjson.null: true). */
-static bool member_truthy(const json_t *v)
-{
-    return v != NULL && !json_is_false(v);
-}
-
 static bool transform_json(struct tr_ctx *ctx, const struct rt_conf *c, const struct rendered *r,
                            struct tr_str body, struct tr_str *out)
 {
@@ -569,7 +564,7 @@ static bool transform_json(struct tr_ctx *ctx, const struct rt_conf *c, const st
         l = &c->lists[A_REPLACE][T_BODY];
         for (size_t i = 0; i < l->n; i++) {
             const char *name = l->items[i].name.ptr;
-            if (member_truthy(json_object_get(doc, name))) {
+            if (tr_json_member_truthy(json_object_get(doc, name))) {
                 json_object_set_new(doc, name, json_text(value_of(c, r, A_REPLACE, T_BODY, i)));
                 changed = true;
             }
@@ -578,17 +573,17 @@ static bool transform_json(struct tr_ctx *ctx, const struct rt_conf *c, const st
     l = &c->lists[A_ADD][T_BODY];
     for (size_t i = 0; i < l->n; i++) {
         const char *name = l->items[i].name.ptr;
-        if (!member_truthy(json_object_get(doc, name))) {
+        if (!tr_json_member_truthy(json_object_get(doc, name))) {
             json_object_set_new(doc, name, json_text(value_of(c, r, A_ADD, T_BODY, i)));
             changed = true;
         }
     }
     l = &c->lists[A_APPEND][T_BODY];
     for (size_t i = 0; i < l->n; i++, changed = true)
-        json_append(doc, l->items[i].name.ptr, json_text(value_of(c, r, A_APPEND, T_BODY, i)));
+        tr_json_append_value(doc, l->items[i].name.ptr,
+                             json_text(value_of(c, r, A_APPEND, T_BODY, i)));
     if (changed) {
-        /* cjson's output: compact, '/' escaped, 14 significant digits */
-        char *text = json_dumps(doc, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(14));
+        char *text = json_dumps(doc, TR_JSON_EDIT_DUMP_FLAGS);
         if (text) {
             size_t n = strlen(text);
             char *copy = tr_ctx_alloc(ctx, n + 1);
@@ -702,7 +697,8 @@ static void transform_uri(struct tr_ctx *ctx, const struct rt_conf *c)
 {
     if (c->uri == NULL)
         return;
-    struct tr_tpl_env env = {env_get, ctx_alloc, ctx};
+    struct env_data d = {.ctx = ctx};
+    struct tr_tpl_env env = {env_get, env_alloc, &d};
     struct tr_str path = tr_tpl_render(c->uri, &env);
     if (path.len)
         tr_ctx_set_upstream_path(ctx, path);

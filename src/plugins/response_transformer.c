@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "plugins/json_edit.h"
 #include "plugins/pairs.h"
 #include "plugins/plugin.h"
 #include "schema/schema.h"
@@ -368,12 +369,6 @@ static json_t *json_value(const struct entry *e)
     return json_stringn(s.ptr, s.len);
 }
 
-/* Lua truthiness of a member: absent and false are false (JSON null is cjson.null: true). */
-static bool member_truthy(const json_t *v)
-{
-    return v != NULL && !json_is_false(v);
-}
-
 static void body_filter(struct tr_ctx *ctx, const void *conf, struct tr_str body)
 {
     const struct rsp_conf *c = conf;
@@ -399,7 +394,7 @@ static void body_filter(struct tr_ctx *ctx, const void *conf, struct tr_str body
     l = &c->lists[A_REPLACE][T_JSON];
     for (size_t i = 0; i < l->n; i++) {
         json_t *v = json_value(&l->items[i]);
-        if (v && member_truthy(json_object_get(doc, l->items[i].name)))
+        if (v && tr_json_member_truthy(json_object_get(doc, l->items[i].name)))
             json_object_set_new(doc, l->items[i].name, v);
         else
             json_decref(v);
@@ -407,7 +402,7 @@ static void body_filter(struct tr_ctx *ctx, const void *conf, struct tr_str body
     l = &c->lists[A_ADD][T_JSON];
     for (size_t i = 0; i < l->n; i++) {
         json_t *v = json_value(&l->items[i]);
-        if (v && !member_truthy(json_object_get(doc, l->items[i].name)))
+        if (v && !tr_json_member_truthy(json_object_get(doc, l->items[i].name)))
             json_object_set_new(doc, l->items[i].name, v);
         else
             json_decref(v);
@@ -417,21 +412,9 @@ static void body_filter(struct tr_ctx *ctx, const void *conf, struct tr_str body
         json_t *v = json_value(&l->items[i]);
         if (v == NULL)
             continue;
-        /* Kong's append_value: a string becomes [old, new], an array grows, anything else is
-         * replaced by [new] */
-        json_t *old = json_object_get(doc, l->items[i].name);
-        if (json_is_array(old)) {
-            json_array_append_new(old, v);
-        } else {
-            json_t *arr = json_array();
-            if (json_is_string(old))
-                json_array_append(arr, old);
-            json_array_append_new(arr, v);
-            json_object_set_new(doc, l->items[i].name, arr);
-        }
+        tr_json_append_value(doc, l->items[i].name, v);
     }
-    /* cjson's output: compact, '/' escaped, 14 significant digits */
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(14));
+    char *text = json_dumps(doc, TR_JSON_EDIT_DUMP_FLAGS);
     json_decref(doc);
     if (text == NULL)
         return;

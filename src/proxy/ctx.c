@@ -96,6 +96,11 @@ struct tr_str tr_ctx_request_target(const struct tr_ctx *ctx)
     return ctx->ex->rv.target;
 }
 
+int tr_ctx_http_minor_version(const struct tr_ctx *ctx)
+{
+    return ctx->ex->minor_version;
+}
+
 bool tr_ctx_header(const struct tr_ctx *ctx, struct tr_str name, struct tr_str *value)
 {
     const struct tr_http_header *h =
@@ -238,11 +243,11 @@ static struct tr_str copy(struct tr_ctx *ctx, struct tr_str s)
     return (struct tr_str){tr_arena_strndup(&ctx->arena, s.ptr, s.len), s.len};
 }
 
-/* A set or remove of name ends every earlier edit of it: they become removes. */
-static void end_edits(struct tr_ctx *ctx, struct tr_str name)
+/* A set or remove of name ends every earlier edit of it in items: they become removes. */
+static void end_edits(struct tr_hdr_edit *items, size_t cnt, struct tr_str name)
 {
-    for (size_t i = 0; i < ctx->req_edits.cnt; i++) {
-        struct tr_hdr_edit *e = &ctx->req_edits.items[i];
+    for (size_t i = 0; i < cnt; i++) {
+        struct tr_hdr_edit *e = &items[i];
         if (!e->remove && tr_str_ieq(e->name, name))
             *e = (struct tr_hdr_edit){e->name, TR_STR_NULL, true, false};
     }
@@ -252,7 +257,7 @@ static void push_edit(struct tr_ctx *ctx, struct tr_str name, struct tr_str valu
                       bool append)
 {
     if (!append)
-        end_edits(ctx, name);
+        end_edits(ctx->req_edits.items, ctx->req_edits.cnt, name);
     struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->req_edits);
     *e = (struct tr_hdr_edit){copy(ctx, name), remove ? TR_STR_NULL : copy(ctx, value), remove,
                               append};
@@ -415,13 +420,8 @@ void tr_ctx_respond_message(struct tr_ctx *ctx, int status, const char *message)
 static void push_response_edit(struct tr_ctx *ctx, struct tr_str name, struct tr_str value,
                                bool remove, bool append)
 {
-    if (!append) {
-        for (size_t i = 0; i < ctx->res_adds.cnt; i++) {
-            struct tr_hdr_edit *e = &ctx->res_adds.items[i];
-            if (!e->remove && tr_str_ieq(e->name, name))
-                *e = (struct tr_hdr_edit){e->name, TR_STR_NULL, true, false};
-        }
-    }
+    if (!append)
+        end_edits(ctx->res_adds.items, ctx->res_adds.cnt, name);
     struct tr_hdr_edit *e = tr_vector_push(&ctx->arena, &ctx->res_adds);
     *e = (struct tr_hdr_edit){copy(ctx, name), remove ? TR_STR_NULL : copy(ctx, value), remove,
                               append};

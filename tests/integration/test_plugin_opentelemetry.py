@@ -353,6 +353,11 @@ def test_config_refusals(node):
         {"traces_endpoint": "http://e.dev", "propagation": {"extract": ["b3-single"]}})
     assert "config.sampling_rate" in refused({"traces_endpoint": "http://e.dev",
                                               "sampling_rate": 1.5})
+    # a header value never splits the export request
+    assert "config.headers" in refused({"traces_endpoint": "http://e.dev",
+                                        "headers": {"X-Token": "a\r\nX-Evil: 1"}})
+    assert "config.headers" in refused({"traces_endpoint": "http://e.dev",
+                                        "headers": {"Host": "other.example"}})
 
 
 def test_defaults(node):

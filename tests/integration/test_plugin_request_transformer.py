@@ -1264,3 +1264,16 @@ def test_concurrent_requests_keep_their_own_values(node):
         assert up.h("added_h") == ["yes_h"]
         assert up.json() == {"k": k, "added_b": "yes_b"}
         assert up.args() == {"q": [q], "added_q": ["yes_q"]}
+
+
+def test_http_method_head_answers_the_client_without_waiting(node):
+    """A GET sent upstream as HEAD: the upstream's answer has no body, so the client gets the
+    head with Content-Length: 0 at once (not the HEAD's length of a body that never comes)."""
+    a = node.admin
+    r = ok(a.post("/routes", json={"hosts": ["to-head.test"], "service": {"id": node.svc["id"]}}))
+    ok(a.post("/routes/%s/plugins" % r["id"],
+              json={"name": PLUGIN, "config": {"http_method": "HEAD"}}))
+    res = one_request(node.torii.proxy_port, "GET", "/request", host="to-head.test", timeout=5)
+    assert res.status == 200 and res.body == b""
+    assert res.header("Content-Length") == "0"
+    assert node.echo.requests[-1].method == "HEAD"
