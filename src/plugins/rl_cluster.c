@@ -22,7 +22,10 @@
 #include "store/counters.h"
 
 #define NUM_ENTRIES (TR_RL_CLUSTER_BUCKETS * TR_RL_CLUSTER_WAYS)
-#define BUSY_MS 1000 /* bound of one flush waiting for the database's write lock */
+/* Bound of one flush waiting for the database's write lock: 5 s, as the store's other
+ * connections. Flushes run off the request path, so a busy admin writer only delays them; a
+ * shorter bound turned ordinary write contention into "database is locked" errors. */
+#define BUSY_MS 5000
 
 enum state { UNUSED, LOADING, KNOWN };
 
